@@ -1,0 +1,173 @@
+//! Errors with the place in the message where they happened.
+
+use std::fmt;
+
+/// A place in an HL7 v2 message: segment, field, repetition, component,
+/// subcomponent, written as `PID-3[2].4.1` (`OBX#3-5` for the third OBX).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// Segment id (`PID`), empty when the error is about the whole message.
+    pub segment: String,
+    /// Which occurrence of this segment id, 1-based.
+    pub occurrence: usize,
+    /// Field number, 0 for the segment itself.
+    pub field: usize,
+    /// Repetition, 1-based, 0 when not relevant.
+    pub repetition: usize,
+    /// Component, 1-based, 0 when not relevant.
+    pub component: usize,
+    /// Subcomponent, 1-based, 0 when not relevant.
+    pub subcomponent: usize,
+}
+
+impl Location {
+    /// A whole segment.
+    pub fn segment(id: &str, occurrence: usize) -> Self {
+        Self { segment: id.to_owned(), occurrence, ..Self::default() }
+    }
+
+    /// A field of a segment.
+    #[must_use]
+    pub fn with_field(mut self, field: usize) -> Self {
+        self.field = field;
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.segment.is_empty() {
+            return f.write_str("message");
+        }
+        f.write_str(&self.segment)?;
+        if self.occurrence > 1 {
+            write!(f, "#{}", self.occurrence)?;
+        }
+        if self.field > 0 {
+            write!(f, "-{}", self.field)?;
+        }
+        if self.repetition > 1 {
+            write!(f, "[{}]", self.repetition)?;
+        }
+        if self.component > 0 {
+            write!(f, ".{}", self.component)?;
+        }
+        if self.subcomponent > 0 {
+            write!(f, ".{}", self.subcomponent)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a message could not be parsed or converted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Nothing but whitespace or framing bytes.
+    #[error("empty message")]
+    Empty,
+    /// The first segment is not MSH.
+    #[error("does not start with an MSH segment")]
+    NoMsh,
+    /// MSH is too short to hold its delimiters.
+    #[error("truncated MSH segment: no encoding characters")]
+    TruncatedMsh,
+    /// MSH-1/MSH-2 are not usable as delimiters.
+    #[error("invalid encoding characters: {0}")]
+    EncodingCharacters(&'static str),
+    /// Larger than the configured limit.
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The size seen so far.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More segments than the configured limit.
+    #[error("more than {limit} segments")]
+    TooManySegments {
+        /// The limit.
+        limit: usize,
+    },
+    /// More repetitions in one field than the configured limit.
+    #[error("more than {limit} repetitions")]
+    TooManyRepetitions {
+        /// The limit.
+        limit: usize,
+    },
+    /// A control character that has no place in ER7.
+    #[error("control character 0x{0:02X} in the data")]
+    ControlCharacter(u8),
+    /// Bytes that are not valid in the message's character set.
+    #[error("invalid {charset} byte sequence (declare the character set in MSH-18)")]
+    InvalidEncoding {
+        /// The character set in force.
+        charset: &'static str,
+    },
+    /// MSH-18 names a character set we do not decode.
+    #[error("unsupported character set {0:?}")]
+    UnsupportedCharset(String),
+    /// A field the message cannot do without.
+    #[error("required field is empty")]
+    MissingField,
+    /// A date or time that is not a valid HL7 v2 DTM or does not exist.
+    #[error("invalid date {0:?}")]
+    InvalidDate(String),
+}
+
+/// An [`ErrorKind`] with its message number and location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// 1-based number of the message in its input, when known.
+    pub message: Option<usize>,
+    /// Where, when the error is about one spot.
+    pub location: Option<Location>,
+    /// What went wrong.
+    pub kind: ErrorKind,
+}
+
+impl Error {
+    /// An error about the whole message.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self { message: None, location: None, kind }
+    }
+
+    /// An error at `location`.
+    pub fn at(location: Location, kind: ErrorKind) -> Self {
+        Self { message: None, location: Some(location), kind }
+    }
+
+    /// The same error, numbered as message `number` of its input.
+    #[must_use]
+    pub fn in_message(mut self, number: usize) -> Self {
+        self.message = Some(number);
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(n) = self.message {
+            write!(f, "msg {n}: ")?;
+        }
+        if let Some(loc) = &self.location {
+            write!(f, "{loc}: ")?;
+        }
+        write!(f, "{}", self.kind)
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_message_segment_and_field() {
+        let err = Error::at(Location::segment("PID", 1).with_field(7), ErrorKind::InvalidDate("19800230".into())).in_message(3);
+        assert_eq!(err.to_string(), "msg 3: PID-7: invalid date \"19800230\"");
+        let loc = Location { segment: "OBX".into(), occurrence: 3, field: 5, repetition: 2, component: 1, subcomponent: 2 };
+        assert_eq!(loc.to_string(), "OBX#3-5[2].1.2");
+    }
+}

@@ -1,0 +1,199 @@
+//! Splitting a byte stream into HL7 v2 messages: several messages per file,
+//! optional MLLP framing bytes, batch envelopes (FHS/BHS/BTS/FTS) removed.
+//!
+//! The splitter is fed chunks and never holds more than one message plus one
+//! chunk, so a file of any size is split in constant memory; a message over
+//! the size limit is reported and skipped up to the next MSH.
+
+use crate::error::{Error, ErrorKind};
+
+/// MLLP start-of-block byte.
+pub const MLLP_START: u8 = 0x0B;
+/// MLLP end-of-block byte (followed by a carriage return).
+pub const MLLP_END: u8 = 0x1C;
+
+/// One message cut from the stream, numbered from 1 in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// 1-based position in the input.
+    pub number: usize,
+    /// The message bytes, framing removed.
+    pub bytes: Vec<u8>,
+}
+
+/// Cuts a stream of bytes into messages at each `MSH` that starts a line.
+#[derive(Debug)]
+pub struct Splitter {
+    buffer: Vec<u8>,
+    scanned: usize,
+    max_message_bytes: usize,
+    numbered: usize,
+    skipping: bool,
+}
+
+impl Splitter {
+    /// A splitter that refuses messages over `max_message_bytes`.
+    pub fn new(max_message_bytes: usize) -> Self {
+        Self { buffer: Vec::new(), scanned: 0, max_message_bytes, numbered: 0, skipping: false }
+    }
+
+    /// Adds input; call [`Splitter::next_frame`] until it returns `None` after each push.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// The next complete message, if the buffered input holds one.
+    pub fn next_frame(&mut self) -> Option<Result<Frame, Error>> {
+        loop {
+            let Some(end) = self.find_boundary() else {
+                return self.check_size();
+            };
+            if self.skipping {
+                self.skipping = false;
+                self.consume(end);
+                continue;
+            }
+            let frame = self.take(end);
+            if frame.is_some() {
+                return frame;
+            }
+        }
+    }
+
+    /// The last message, once the input has ended.
+    pub fn finish(&mut self) -> Option<Result<Frame, Error>> {
+        if let Some(frame) = self.next_frame() {
+            return Some(frame);
+        }
+        if self.skipping {
+            self.buffer.clear();
+            return None;
+        }
+        let end = self.buffer.len();
+        self.take(end)
+    }
+
+    /// Where the next message after the one at the buffer's start begins.
+    fn find_boundary(&mut self) -> Option<usize> {
+        let mut at = self.scanned.max(1);
+        while let Some(i) = self.buffer.get(at..).and_then(|rest| rest.windows(3).position(|w| w == b"MSH")) {
+            let start = at + i;
+            // An MSH inside a line is data, not a new message.
+            if matches!(self.buffer[start - 1], b'\r' | b'\n' | MLLP_START | MLLP_END) {
+                return Some(start);
+            }
+            at = start + 1;
+        }
+        self.scanned = self.buffer.len().saturating_sub(2).max(1);
+        None
+    }
+
+    fn check_size(&mut self) -> Option<Result<Frame, Error>> {
+        if self.buffer.len() <= self.max_message_bytes {
+            return None;
+        }
+        // Keep the tail so an MSH split across chunks is still found.
+        let keep = self.buffer.len() - 4;
+        self.consume(keep);
+        if self.skipping {
+            return None;
+        }
+        self.skipping = true;
+        self.numbered += 1;
+        let kind = ErrorKind::TooLarge { size: self.max_message_bytes + 1, limit: self.max_message_bytes };
+        Some(Err(Error::new(kind).in_message(self.numbered)))
+    }
+
+    fn consume(&mut self, end: usize) {
+        self.buffer.drain(..end);
+        self.scanned = 0;
+    }
+
+    fn take(&mut self, end: usize) -> Option<Result<Frame, Error>> {
+        let bytes = strip_envelope(&self.buffer[..end]);
+        let frame = (!bytes.is_empty()).then(|| bytes.to_vec());
+        self.consume(end);
+        let bytes = frame?;
+        self.numbered += 1;
+        Some(Ok(Frame { number: self.numbered, bytes }))
+    }
+}
+
+/// Removes framing bytes, surrounding whitespace and batch envelope segments.
+fn strip_envelope(mut bytes: &[u8]) -> &[u8] {
+    let framing = |b: &u8| b.is_ascii_whitespace() || *b == MLLP_START || *b == MLLP_END;
+    loop {
+        let start = bytes.iter().position(|b| !framing(b)).unwrap_or(bytes.len());
+        let end = bytes.iter().rposition(|b| !framing(b)).map_or(start, |i| i + 1);
+        bytes = &bytes[start..end];
+        let line_end = bytes.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(bytes.len());
+        if bytes.starts_with(b"FHS") || bytes.starts_with(b"BHS") {
+            bytes = &bytes[line_end..];
+            continue;
+        }
+        let last_start = bytes.iter().rposition(|&b| b == b'\r' || b == b'\n').map_or(0, |i| i + 1);
+        let last = &bytes[last_start..];
+        if last.starts_with(b"BTS") || last.starts_with(b"FTS") {
+            bytes = &bytes[..last_start];
+            continue;
+        }
+        return bytes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &[u8], chunk: usize, max: usize) -> Vec<Result<Frame, Error>> {
+        let mut s = Splitter::new(max);
+        let mut out = Vec::new();
+        for c in input.chunks(chunk.max(1)) {
+            s.push(c);
+            while let Some(f) = s.next_frame() {
+                out.push(f);
+            }
+        }
+        out.extend(s.finish());
+        out
+    }
+
+    #[test]
+    fn splits_messages_whatever_the_chunking() {
+        let input = b"MSH|^~\\&|A\rPID|1|xMSHy\r\nMSH|^~\\&|B\nPID|2\n\x0bMSH|^~\\&|C\r\x1c\r";
+        for chunk in [1, 2, 3, 7, 1000] {
+            let frames: Vec<_> = split(input, chunk, 1000).into_iter().map(Result::unwrap).collect();
+            assert_eq!(frames.len(), 3, "chunk {chunk}");
+            assert_eq!(frames[0].bytes, b"MSH|^~\\&|A\rPID|1|xMSHy");
+            assert_eq!(frames[2].bytes, b"MSH|^~\\&|C");
+            assert_eq!(frames[2].number, 3);
+        }
+    }
+
+    #[test]
+    fn batch_envelopes_are_removed() {
+        let input = b"FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&|A\rPID|1\rBTS|1\rFTS|1\r";
+        let frames: Vec<_> = split(input, 5, 1000).into_iter().map(Result::unwrap).collect();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].bytes, b"MSH|^~\\&|A\rPID|1");
+    }
+
+    #[test]
+    fn oversized_message_is_reported_and_skipped() {
+        let mut input = b"MSH|^~\\&|A\rPID|".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend_from_slice(b"\rMSH|^~\\&|B\r");
+        let frames = split(&input, 64, 1024);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].as_ref().unwrap_err().to_string(), "msg 1: message of 1025 bytes exceeds the limit of 1024 bytes");
+        assert_eq!(frames[1].as_ref().unwrap().number, 2);
+        assert_eq!(frames[1].as_ref().unwrap().bytes, b"MSH|^~\\&|B");
+    }
+
+    #[test]
+    fn junk_without_msh_is_one_frame_for_the_parser_to_reject() {
+        let frames = split(b"garbage\x00\xff", 4, 100);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].as_ref().unwrap().bytes, b"garbage\x00\xff");
+    }
+}

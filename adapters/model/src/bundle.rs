@@ -1,0 +1,222 @@
+//! Building FHIR transaction Bundles: deterministic ids, `urn:uuid:` full
+//! URLs that references can point at, and conditional updates on business
+//! identifiers so receivers de-duplicate.
+
+use std::fmt::Write as _;
+
+use uuid::Uuid;
+
+use crate::json::{Object, Value};
+
+/// The namespace of zorgpoort's UUID v5 ids.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9d4b_5e07_8a61_2f0c_4b7d_e913);
+
+/// Makes ids that are the same whenever the same message is converted again:
+/// UUID v5 over sender, message id and the resource's position key.
+#[derive(Debug, Clone)]
+pub struct IdGenerator {
+    prefix: String,
+}
+
+impl IdGenerator {
+    /// Ids for one message of one sender.
+    pub fn new(sender: &str, message_id: &str) -> Self {
+        Self { prefix: format!("{sender}|{message_id}|") }
+    }
+
+    /// The id for the resource identified by `key` inside this message.
+    pub fn id(&self, key: &str) -> Uuid {
+        let mut name = String::with_capacity(self.prefix.len() + key.len());
+        name.push_str(&self.prefix);
+        name.push_str(key);
+        Uuid::new_v5(&NAMESPACE, name.as_bytes())
+    }
+}
+
+/// A handle to an entry added to a [`TransactionBuilder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryRef(usize);
+
+/// How the receiver is asked to store an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Request {
+    /// `PUT Type/id`: idempotent by the deterministic id.
+    Update,
+    /// `PUT Type?identifier=system|value`: match on the business identifier.
+    ConditionalUpdate { system: String, value: String },
+}
+
+#[derive(Debug)]
+struct Entry<'a> {
+    resource_type: &'static str,
+    id: Uuid,
+    resource: Object<'a>,
+    request: Request,
+}
+
+/// Collects the resources of one transaction Bundle.
+#[derive(Debug)]
+pub struct TransactionBuilder<'a> {
+    ids: IdGenerator,
+    entries: Vec<Entry<'a>>,
+}
+
+impl<'a> TransactionBuilder<'a> {
+    /// A builder whose ids derive from `ids`.
+    pub fn new(ids: IdGenerator) -> Self {
+        Self { ids, entries: Vec::with_capacity(16) }
+    }
+
+    /// Adds a resource stored by its deterministic id (`key` unique in the message).
+    pub fn add(&mut self, resource_type: &'static str, key: &str, resource: Object<'a>) -> EntryRef {
+        self.push(resource_type, key, resource, Request::Update)
+    }
+
+    /// Adds a resource the receiver matches on `system|value`.
+    pub fn add_conditional(
+        &mut self,
+        resource_type: &'static str,
+        key: &str,
+        resource: Object<'a>,
+        system: &str,
+        value: &str,
+    ) -> EntryRef {
+        let request = Request::ConditionalUpdate { system: system.to_owned(), value: value.to_owned() };
+        self.push(resource_type, key, resource, request)
+    }
+
+    fn push(&mut self, resource_type: &'static str, key: &str, resource: Object<'a>, request: Request) -> EntryRef {
+        let mut full_key = String::with_capacity(resource_type.len() + key.len() + 1);
+        full_key.push_str(resource_type);
+        full_key.push('/');
+        full_key.push_str(key);
+        let id = self.ids.id(&full_key);
+        self.entries.push(Entry { resource_type, id, resource, request });
+        EntryRef(self.entries.len() - 1)
+    }
+
+    /// The `urn:uuid:` reference to an entry, as `{"reference": ...}`.
+    pub fn reference(&self, entry: EntryRef) -> Object<'a> {
+        Object::new().with("reference", self.full_url(entry))
+    }
+
+    /// The entry's `urn:uuid:` full URL.
+    pub fn full_url(&self, entry: EntryRef) -> String {
+        format!("urn:uuid:{}", self.entries[entry.0].id)
+    }
+
+    /// The resource of an entry, to add to it later (notes, links).
+    pub fn resource_mut(&mut self, entry: EntryRef) -> &mut Object<'a> {
+        &mut self.entries[entry.0].resource
+    }
+
+    /// The resource type of an entry.
+    pub fn resource_type(&self, entry: EntryRef) -> &'static str {
+        self.entries[entry.0].resource_type
+    }
+
+    /// All entries added so far, in order.
+    pub fn entries(&self) -> impl Iterator<Item = EntryRef> + use<'a> {
+        (0..self.entries.len()).map(EntryRef)
+    }
+
+    /// The id generator, for ids outside the entries.
+    pub fn ids(&self) -> &IdGenerator {
+        &self.ids
+    }
+
+    /// The Bundle: `{"resourceType":"Bundle","type":"transaction",...}`.
+    pub fn finish(self, bundle_key: &str) -> Object<'a> {
+        let bundle_id = self.ids.id(&format!("Bundle/{bundle_key}")).to_string();
+        let entries: Vec<Object<'a>> = self.entries.into_iter().map(Entry::into_json).collect();
+        Object::new()
+            .with("resourceType", "Bundle")
+            .with("id", bundle_id)
+            .with("type", "transaction")
+            .with("entry", entries)
+    }
+}
+
+impl<'a> Entry<'a> {
+    fn into_json(self) -> Object<'a> {
+        let id = self.id.to_string();
+        let mut resource = Object::new().with("resourceType", self.resource_type);
+        let url = match &self.request {
+            Request::Update => {
+                resource.set("id", id.clone());
+                format!("{}/{id}", self.resource_type)
+            }
+            Request::ConditionalUpdate { system, value } => {
+                let mut url = format!("{}?identifier=", self.resource_type);
+                percent_encode(system, &mut url);
+                url.push('|');
+                percent_encode(value, &mut url);
+                url
+            }
+        };
+        for (key, value) in self.resource.iter() {
+            resource.set(key, value.clone());
+        }
+        Object::new()
+            .with("fullUrl", format!("urn:uuid:{id}"))
+            .with("resource", resource)
+            .with("request", Object::new().with("method", "PUT").with("url", url))
+    }
+}
+
+/// Percent-encodes a query parameter value (RFC 3986), keeping the
+/// characters FHIR servers expect to see literally in a system URI.
+fn percent_encode(text: &str, out: &mut String) {
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:/@!$'()*,;".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+/// A `Coding`.
+pub fn coding<'a>(system: Option<&str>, code: Option<Value<'a>>, display: Option<Value<'a>>) -> Object<'a> {
+    Object::new()
+        .with("system", system.map(str::to_owned))
+        .with("code", code)
+        .with("display", display)
+}
+
+/// A `CodeableConcept` with one coding of `system|code`.
+pub fn concept<'a>(system: &str, code: &'a str, display: Option<&'a str>) -> Object<'a> {
+    Object::new().with("coding", vec![coding(Some(system), Some(code.into()), display.map(Value::from))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_deterministic_and_distinct() {
+        let a = IdGenerator::new("HIS", "MSG1");
+        assert_eq!(a.id("Patient/1"), IdGenerator::new("HIS", "MSG1").id("Patient/1"));
+        assert_ne!(a.id("Patient/1"), a.id("Patient/2"));
+        assert_ne!(a.id("Patient/1"), IdGenerator::new("HIS", "MSG2").id("Patient/1"));
+    }
+
+    #[test]
+    fn entries_carry_full_url_and_request() {
+        let mut b = TransactionBuilder::new(IdGenerator::new("HIS", "1"));
+        let p = b.add_conditional("Patient", "1", Object::new().with("gender", "male"), "http://x/bsn", "1 2&3");
+        let o = b.add("Observation", "1", Object::new().with("subject", b.reference(p)));
+        assert_eq!(b.resource_type(o), "Observation");
+        let json: serde_json::Value = serde_json::from_str(&b.finish("1").to_json()).unwrap();
+        assert_eq!(json["type"], "transaction");
+        let patient = &json["entry"][0];
+        assert_eq!(patient["request"]["url"], "Patient?identifier=http://x/bsn|1%202%263");
+        assert!(patient["resource"].get("id").is_none());
+        let obs = &json["entry"][1];
+        assert_eq!(obs["resource"]["subject"]["reference"], patient["fullUrl"]);
+        assert_eq!(
+            obs["request"]["url"].as_str().unwrap(),
+            format!("Observation/{}", obs["resource"]["id"].as_str().unwrap())
+        );
+    }
+}

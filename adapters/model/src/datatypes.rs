@@ -1,0 +1,300 @@
+//! FHIR primitive types: the lexical rules of decimal, date and dateTime, and
+//! building dateTimes from parts with the Dutch time zone as default.
+
+/// A FHIR `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, which we
+/// accept here without exponent and with an optional leading `+` or leading
+/// zeros (both common in HL7 v2), to be canonicalised by [`canonical_decimal`].
+pub fn is_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let int_ok = !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit());
+    let frac_ok = frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    // ".5" is common in v2 and unambiguous.
+    let leading_dot = int.is_empty() && frac.is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    (int_ok || leading_dot) && frac_ok
+}
+
+/// Rewrites an [`is_decimal`] text into JSON's number grammar, keeping its
+/// precision (significant trailing zeros stay).
+pub fn canonical_decimal(text: &str) -> String {
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').map_or((digits, None), |(i, f)| (i, Some(f)));
+    let int = int.trim_start_matches('0');
+    let mut out = String::with_capacity(text.len() + 1);
+    let is_zero = int.is_empty() && frac.is_none_or(|f| f.bytes().all(|b| b == b'0'));
+    if negative && !is_zero {
+        out.push('-');
+    }
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+/// FHIR `date`: YYYY, YYYY-MM or YYYY-MM-DD, and a day that exists.
+pub fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    let year_ok = b.len() >= 4 && b[..4].iter().all(u8::is_ascii_digit) && &b[..4] != b"0000";
+    if !year_ok {
+        return false;
+    }
+    match b.len() {
+        4 => true,
+        7 => b[4] == b'-' && two_digits(&b[5..7]).is_some_and(|m| (1..=12).contains(&m)),
+        10 => {
+            let year = four_digits(&b[..4]);
+            let month = two_digits(&b[5..7]);
+            let day = two_digits(&b[8..10]);
+            b[4] == b'-'
+                && b[7] == b'-'
+                && matches!((year, month, day), (Some(y), Some(m), Some(d)) if (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
+        }
+        _ => false,
+    }
+}
+
+/// FHIR `dateTime`: a [`is_date`], or a full date with a time and a zone.
+pub fn is_datetime(text: &str) -> bool {
+    let Some((date, time)) = text.split_once('T') else {
+        return is_date(text);
+    };
+    if date.len() != 10 || !is_date(date) {
+        return false;
+    }
+    let t = time.as_bytes();
+    if t.len() < 9 || t[2] != b':' || t[5] != b':' {
+        return false;
+    }
+    let (Some(h), Some(m), Some(s)) = (two_digits(&t[0..2]), two_digits(&t[3..5]), two_digits(&t[6..8])) else {
+        return false;
+    };
+    if h > 23 || m > 59 || s > 60 {
+        return false;
+    }
+    let mut rest = &time[8..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    is_zone(rest)
+}
+
+fn is_zone(zone: &str) -> bool {
+    if zone == "Z" {
+        return true;
+    }
+    let z = zone.as_bytes();
+    if z.len() != 6 || !matches!(z[0], b'+' | b'-') || z[3] != b':' {
+        return false;
+    }
+    match (two_digits(&z[1..3]), two_digits(&z[4..6])) {
+        (Some(h), Some(m)) => (h <= 13 && m <= 59) || (h == 14 && m == 0),
+        _ => false,
+    }
+}
+
+fn two_digits(b: &[u8]) -> Option<u32> {
+    match b {
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => Some(u32::from(a - b'0') * 10 + u32::from(b - b'0')),
+        _ => None,
+    }
+}
+
+fn four_digits(b: &[u8]) -> Option<i32> {
+    b.iter().try_fold(0i32, |acc, d| d.is_ascii_digit().then(|| acc * 10 + i32::from(d - b'0')))
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Day of month of the last Sunday of `month`.
+fn last_sunday(year: i32, month: u32) -> u32 {
+    let last = days_in_month(year, month);
+    // 1970-01-01 was a Thursday: weekday 0 = Sunday gives (days + 4) % 7.
+    let weekday = (days_from_civil(year, month, last) + 4).rem_euclid(7);
+    last - u32::try_from(weekday).unwrap_or(0)
+}
+
+/// Where a timestamp without a zone is taken to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocalZone {
+    /// Europe/Amsterdam: CET (+01:00) in winter, CEST (+02:00) from the last
+    /// Sunday of March 02:00 to the last Sunday of October 03:00 local time.
+    #[default]
+    EuropeAmsterdam,
+    /// UTC.
+    Utc,
+}
+
+impl LocalZone {
+    /// The UTC offset in minutes at a local wall-clock time. In the repeated
+    /// hour of October the summer offset (first occurrence) is chosen.
+    pub fn offset_minutes(self, year: i32, month: u32, day: u32, hour: u32) -> i32 {
+        match self {
+            LocalZone::Utc => 0,
+            LocalZone::EuropeAmsterdam => {
+                let summer = match month {
+                    4..=9 => true,
+                    3 => {
+                        let start = last_sunday(year, 3);
+                        day > start || (day == start && hour >= 2)
+                    }
+                    10 => {
+                        let end = last_sunday(year, 10);
+                        day < end || (day == end && hour < 3)
+                    }
+                    _ => false,
+                };
+                if summer { 120 } else { 60 }
+            }
+        }
+    }
+}
+
+/// A date and time of any precision, as HL7 v2 and EDIFACT carry them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialDateTime {
+    /// Year.
+    pub year: i32,
+    /// Month 1–12.
+    pub month: Option<u32>,
+    /// Day 1–31.
+    pub day: Option<u32>,
+    /// Hour, minute, second (minute and second default to 0).
+    pub time: Option<(u32, u32, u32)>,
+    /// Fraction of a second as its digits, up to 9 in nanoseconds with their count.
+    pub fraction: Option<(u32, u8)>,
+    /// UTC offset in minutes, when the source gave one.
+    pub offset_minutes: Option<i32>,
+}
+
+impl PartialDateTime {
+    /// FHIR `date` text (the time part dropped).
+    pub fn to_fhir_date(&self) -> String {
+        let mut out = format!("{:04}", self.year);
+        if let Some(m) = self.month {
+            out.push_str(&format!("-{m:02}"));
+            if let Some(d) = self.day {
+                out.push_str(&format!("-{d:02}"));
+            }
+        }
+        out
+    }
+
+    /// FHIR `dateTime` text. FHIR requires a zone once there is a time, so a
+    /// time without one is placed in `zone`. A time on a date without a day is
+    /// dropped, as FHIR cannot express it.
+    pub fn to_fhir_datetime(&self, zone: LocalZone) -> String {
+        let mut out = self.to_fhir_date();
+        let (Some(month), Some(day), Some((h, m, s))) = (self.month, self.day, self.time) else {
+            return out;
+        };
+        out.push_str(&format!("T{h:02}:{m:02}:{s:02}"));
+        if let Some((frac, digits)) = self.fraction {
+            out.push_str(&format!(".{frac:0width$}", width = usize::from(digits)));
+        }
+        let offset = self.offset_minutes.unwrap_or_else(|| zone.offset_minutes(self.year, month, day, h));
+        if offset == 0 && self.offset_minutes.is_none() {
+            out.push('Z');
+        } else {
+            let sign = if offset < 0 { '-' } else { '+' };
+            let abs = offset.unsigned_abs();
+            out.push_str(&format!("{sign}{:02}:{:02}", abs / 60, abs % 60));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_follow_the_fhir_regex_and_calendar() {
+        for ok in ["2024", "2024-02", "2024-02-29", "1900-12-31"] {
+            assert!(is_date(ok), "{ok}");
+        }
+        for bad in ["", "24", "2023-02-29", "2024-13", "2024-00", "0000", "2024-1-1", "19800230"] {
+            assert!(!is_date(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn datetimes_need_a_zone_with_a_time() {
+        assert!(is_datetime("2024-03-01T10:00:00+01:00"));
+        assert!(is_datetime("2024-03-01T10:00:00.123Z"));
+        assert!(is_datetime("2024-03"));
+        assert!(!is_datetime("2024-03-01T10:00:00"));
+        assert!(!is_datetime("2024-03-01T24:00:00Z"));
+        assert!(!is_datetime("2024-03-01T10:00:00+15:00"));
+    }
+
+    #[test]
+    fn amsterdam_switches_on_the_last_sundays() {
+        let z = LocalZone::EuropeAmsterdam;
+        // 2026: last Sunday of March is the 29th, of October the 25th.
+        assert_eq!(z.offset_minutes(2026, 3, 29, 1), 60);
+        assert_eq!(z.offset_minutes(2026, 3, 29, 3), 120);
+        assert_eq!(z.offset_minutes(2026, 7, 15, 10), 120);
+        assert_eq!(z.offset_minutes(2026, 10, 25, 2), 120);
+        assert_eq!(z.offset_minutes(2026, 10, 25, 3), 60);
+        assert_eq!(z.offset_minutes(2026, 12, 1, 12), 60);
+    }
+
+    #[test]
+    fn datetime_text_gets_a_zone() {
+        let t = PartialDateTime {
+            year: 2026,
+            month: Some(7),
+            day: Some(15),
+            time: Some((10, 30, 0)),
+            fraction: None,
+            offset_minutes: None,
+        };
+        assert_eq!(t.to_fhir_datetime(LocalZone::EuropeAmsterdam), "2026-07-15T10:30:00+02:00");
+        assert_eq!(t.to_fhir_datetime(LocalZone::Utc), "2026-07-15T10:30:00Z");
+        let with_offset = PartialDateTime { offset_minutes: Some(-330), ..t };
+        assert_eq!(with_offset.to_fhir_datetime(LocalZone::Utc), "2026-07-15T10:30:00-05:30");
+    }
+
+    #[test]
+    fn decimals_become_json_numbers() {
+        assert_eq!(canonical_decimal("+01.20"), "1.20");
+        assert_eq!(canonical_decimal("-0"), "0");
+        assert_eq!(canonical_decimal(".5"), "0.5");
+        assert!(is_decimal(".5"));
+        assert!(!is_decimal("1."));
+        assert!(!is_decimal("-"));
+    }
+}

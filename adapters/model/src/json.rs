@@ -1,0 +1,283 @@
+//! A small JSON tree for emitting FHIR, with FHIR's "no empty values" rule
+//! built in: empty strings, arrays and objects are never stored, so they can
+//! never be written.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// A JSON value. Object keys are FHIR element names, which are always static.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// A JSON string.
+    Str(Cow<'a, str>),
+    /// A JSON number, kept as its validated decimal text so no precision is lost.
+    Num(Cow<'a, str>),
+    /// A JSON boolean.
+    Bool(bool),
+    /// A JSON array.
+    Arr(Vec<Value<'a>>),
+    /// A JSON object with keys in insertion order.
+    Obj(Object<'a>),
+}
+
+impl Value<'_> {
+    /// True for the values FHIR forbids: "", [] and {}.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Value::Str(s) => s.is_empty(),
+            Value::Num(_) | Value::Bool(_) => false,
+            Value::Arr(a) => a.is_empty(),
+            Value::Obj(o) => o.is_empty(),
+        }
+    }
+
+    /// Writes compact JSON.
+    pub fn write(&self, out: &mut String) {
+        match self {
+            Value::Str(s) => write_str(s, out),
+            Value::Num(n) => out.push_str(n),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Value::Obj(o) => o.write(out),
+        }
+    }
+
+    /// A number from decimal text, if the text is a valid FHIR decimal.
+    pub fn number(text: &str) -> Option<Value<'static>> {
+        crate::datatypes::is_decimal(text).then(|| {
+            // JSON forbids a leading '+' and leading zeros like "007".
+            Value::Num(Cow::Owned(crate::datatypes::canonical_decimal(text)))
+        })
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(s: &'a str) -> Self {
+        Value::Str(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Value<'_> {
+    fn from(s: String) -> Self {
+        Value::Str(Cow::Owned(s))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Value<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        Value::Str(s)
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl<'a> From<Object<'a>> for Value<'a> {
+    fn from(o: Object<'a>) -> Self {
+        Value::Obj(o)
+    }
+}
+
+impl<'a> From<Vec<Value<'a>>> for Value<'a> {
+    fn from(mut items: Vec<Value<'a>>) -> Self {
+        items.retain(|v| !v.is_empty());
+        Value::Arr(items)
+    }
+}
+
+impl<'a> From<Vec<Object<'a>>> for Value<'a> {
+    fn from(items: Vec<Object<'a>>) -> Self {
+        Value::Arr(
+            items
+                .into_iter()
+                .filter(|o| !o.is_empty())
+                .map(Value::Obj)
+                .collect(),
+        )
+    }
+}
+
+/// Anything that can be stored under a key: a value, or an `Option` of one
+/// (where `None` stores nothing).
+pub trait IntoField<'a> {
+    /// The value to store, if any.
+    fn into_field(self) -> Option<Value<'a>>;
+}
+
+impl<'a, T: Into<Value<'a>>> IntoField<'a> for T {
+    fn into_field(self) -> Option<Value<'a>> {
+        Some(self.into())
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> IntoField<'a> for Option<T> {
+    fn into_field(self) -> Option<Value<'a>> {
+        self.map(Into::into)
+    }
+}
+
+/// A JSON object that silently refuses empty values, so what it holds is
+/// always valid FHIR in that respect.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Object<'a>(Vec<(&'static str, Value<'a>)>);
+
+impl<'a> Object<'a> {
+    /// An empty object.
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Adds `key` unless the value is absent or empty; builder style.
+    #[must_use]
+    pub fn with(mut self, key: &'static str, value: impl IntoField<'a>) -> Self {
+        self.set(key, value);
+        self
+    }
+
+    /// Adds `key` unless the value is absent or empty, replacing an existing `key`.
+    pub fn set(&mut self, key: &'static str, value: impl IntoField<'a>) {
+        let Some(value) = value.into_field() else {
+            return;
+        };
+        if value.is_empty() {
+            return;
+        }
+        if let Some(slot) = self.0.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = value;
+        } else {
+            self.0.push((key, value));
+        }
+    }
+
+    /// Appends to the array under `key`, creating it when needed.
+    pub fn push_to<V: Into<Value<'a>>>(&mut self, key: &'static str, value: V) {
+        let value = value.into();
+        if value.is_empty() {
+            return;
+        }
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, Value::Arr(items))) => items.push(value),
+            Some((_, other)) => *other = Value::Arr(vec![std::mem::replace(other, Value::Bool(false)), value]),
+            None => self.0.push((key, Value::Arr(vec![value]))),
+        }
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The value under `key`, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value<'a>> {
+        self.0.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// True when nothing was stored.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The entries in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Value<'a>)> {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+
+    /// Writes compact JSON.
+    pub fn write(&self, out: &mut String) {
+        out.push('{');
+        for (i, (key, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(key);
+            out.push_str("\":");
+            value.write(out);
+        }
+        out.push('}');
+    }
+
+    /// Compact JSON as a new string.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(1024);
+        self.write(&mut out);
+        out
+    }
+}
+
+fn write_str(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_values_are_never_stored() {
+        let o = Object::new()
+            .with("a", "")
+            .with("b", Vec::<Value>::new())
+            .with("c", Object::new())
+            .with("d", None::<&str>)
+            .with("e", "x");
+        assert_eq!(o.to_json(), r#"{"e":"x"}"#);
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let o = Object::new().with("s", "a\"b\\c\nd\u{1}é");
+        let parsed: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap();
+        assert_eq!(parsed["s"], "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn numbers_are_canonical_json() {
+        assert_eq!(Value::number("+007.50"), Some(Value::Num("7.50".into())));
+        assert_eq!(Value::number("-0.5"), Some(Value::Num("-0.5".into())));
+        assert_eq!(Value::number("1e5"), None);
+        assert_eq!(Value::number("abc"), None);
+    }
+
+    #[test]
+    fn push_to_builds_arrays() {
+        let mut o = Object::new();
+        o.push_to("x", "1");
+        o.push_to("x", "2");
+        o.push_to("x", "");
+        assert_eq!(o.to_json(), r#"{"x":["1","2"]}"#);
+    }
+}

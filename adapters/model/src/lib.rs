@@ -1,0 +1,20 @@
+//! FHIR R4 building blocks shared by the zorgpoort adapters.
+//!
+//! Every adapter turns bytes into a [`Conversion`]: a Bundle built from
+//! [`Object`]s, which refuse empty values by construction, with deterministic
+//! ids and `urn:uuid:` references from [`TransactionBuilder`], the Dutch
+//! identifier systems and profiles from [`systems`], and [`Warning`]s for
+//! whatever the mapping did not carry over.
+//!
+//! This crate does no I/O and knows no source format.
+
+pub mod bundle;
+pub mod datatypes;
+pub mod json;
+pub mod names;
+pub mod systems;
+pub mod warning;
+
+pub use bundle::{EntryRef, IdGenerator, TransactionBuilder};
+pub use json::{Object, Value};
+pub use warning::{Conversion, Warning};
