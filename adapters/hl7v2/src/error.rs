@@ -23,7 +23,11 @@ pub struct Location {
 impl Location {
     /// A whole segment.
     pub fn segment(id: &str, occurrence: usize) -> Self {
-        Self { segment: id.to_owned(), occurrence, ..Self::default() }
+        Self {
+            segment: id.to_owned(),
+            occurrence,
+            ..Self::default()
+        }
     }
 
     /// A field of a segment.
@@ -129,12 +133,20 @@ pub struct Error {
 impl Error {
     /// An error about the whole message.
     pub fn new(kind: ErrorKind) -> Self {
-        Self { message: None, location: None, kind }
+        Self {
+            message: None,
+            location: None,
+            kind,
+        }
     }
 
     /// An error at `location`.
     pub fn at(location: Location, kind: ErrorKind) -> Self {
-        Self { message: None, location: Some(location), kind }
+        Self {
+            message: None,
+            location: Some(location),
+            kind,
+        }
     }
 
     /// The same error, numbered as message `number` of its input.
@@ -165,9 +177,20 @@ mod tests {
 
     #[test]
     fn display_names_message_segment_and_field() {
-        let err = Error::at(Location::segment("PID", 1).with_field(7), ErrorKind::InvalidDate("19800230".into())).in_message(3);
+        let err = Error::at(
+            Location::segment("PID", 1).with_field(7),
+            ErrorKind::InvalidDate("19800230".into()),
+        )
+        .in_message(3);
         assert_eq!(err.to_string(), "msg 3: PID-7: invalid date \"19800230\"");
-        let loc = Location { segment: "OBX".into(), occurrence: 3, field: 5, repetition: 2, component: 1, subcomponent: 2 };
+        let loc = Location {
+            segment: "OBX".into(),
+            occurrence: 3,
+            field: 5,
+            repetition: 2,
+            component: 1,
+            subcomponent: 2,
+        };
         assert_eq!(loc.to_string(), "OBX#3-5[2].1.2");
     }
 }

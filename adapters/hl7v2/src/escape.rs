@@ -43,11 +43,17 @@ fn expand(body: &[u8], d: Delimiters, out: &mut Vec<u8>) {
         b"P" => out.extend(d.truncation),
         b".br" => out.push(b'\n'),
         [b'.', b's', b'p', count @ ..] => {
-            let lines = std::str::from_utf8(count).ok().and_then(|c| c.trim_start_matches('+').parse::<usize>().ok()).unwrap_or(1);
+            let lines = std::str::from_utf8(count)
+                .ok()
+                .and_then(|c| c.trim_start_matches('+').parse::<usize>().ok())
+                .unwrap_or(1);
             out.extend(std::iter::repeat_n(b'\n', lines.clamp(1, 16)));
         }
         [b'X', hex @ ..] if hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit) => {
-            out.extend(hex.chunks_exact(2).map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1])));
+            out.extend(
+                hex.chunks_exact(2)
+                    .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1])),
+            );
         }
         // Highlighting, layout commands, character-set switches (\C..\ \M..\)
         // and locally defined escapes (\Z..\) carry no text.
@@ -72,7 +78,16 @@ fn hex_value(digit: u8) -> u8 {
 /// Escapes text for ER7, the inverse of [`decode`] for the delimiter escapes;
 /// line breaks become `\.br\`.
 pub fn encode(text: &str, d: Delimiters) -> Cow<'_, str> {
-    let special = |b: u8| b == d.field || b == d.component || b == d.subcomponent || b == d.repetition || b == d.escape || b == b'\n' || b == b'\r' || Some(b) == d.truncation;
+    let special = |b: u8| {
+        b == d.field
+            || b == d.component
+            || b == d.subcomponent
+            || b == d.repetition
+            || b == d.escape
+            || b == b'\n'
+            || b == b'\r'
+            || Some(b) == d.truncation
+    };
     if !text.bytes().any(special) {
         return Cow::Borrowed(text);
     }

@@ -12,6 +12,9 @@ pub const MLLP_START: u8 = 0x0B;
 /// MLLP end-of-block byte (followed by a carriage return).
 pub const MLLP_END: u8 = 0x1C;
 
+/// The UTF-8 byte order mark some editors put at the start of a file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// One message cut from the stream, numbered from 1 in input order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -34,7 +37,13 @@ pub struct Splitter {
 impl Splitter {
     /// A splitter that refuses messages over `max_message_bytes`.
     pub fn new(max_message_bytes: usize) -> Self {
-        Self { buffer: Vec::new(), scanned: 0, max_message_bytes, numbered: 0, skipping: false }
+        Self {
+            buffer: Vec::new(),
+            scanned: 0,
+            max_message_bytes,
+            numbered: 0,
+            skipping: false,
+        }
     }
 
     /// Adds input; call [`Splitter::next_frame`] until it returns `None` after each push.
@@ -76,7 +85,11 @@ impl Splitter {
     /// Where the next message after the one at the buffer's start begins.
     fn find_boundary(&mut self) -> Option<usize> {
         let mut at = self.scanned.max(1);
-        while let Some(i) = self.buffer.get(at..).and_then(|rest| rest.windows(3).position(|w| w == b"MSH")) {
+        while let Some(i) = self
+            .buffer
+            .get(at..)
+            .and_then(|rest| rest.windows(3).position(|w| w == b"MSH"))
+        {
             let start = at + i;
             // An MSH inside a line is data, not a new message.
             if matches!(self.buffer[start - 1], b'\r' | b'\n' | MLLP_START | MLLP_END) {
@@ -100,7 +113,10 @@ impl Splitter {
         }
         self.skipping = true;
         self.numbered += 1;
-        let kind = ErrorKind::TooLarge { size: self.max_message_bytes + 1, limit: self.max_message_bytes };
+        let kind = ErrorKind::TooLarge {
+            size: self.max_message_bytes + 1,
+            limit: self.max_message_bytes,
+        };
         Some(Err(Error::new(kind).in_message(self.numbered)))
     }
 
@@ -115,7 +131,10 @@ impl Splitter {
         self.consume(end);
         let bytes = frame?;
         self.numbered += 1;
-        Some(Ok(Frame { number: self.numbered, bytes }))
+        Some(Ok(Frame {
+            number: self.numbered,
+            bytes,
+        }))
     }
 }
 
@@ -126,12 +145,22 @@ fn strip_envelope(mut bytes: &[u8]) -> &[u8] {
         let start = bytes.iter().position(|b| !framing(b)).unwrap_or(bytes.len());
         let end = bytes.iter().rposition(|b| !framing(b)).map_or(start, |i| i + 1);
         bytes = &bytes[start..end];
-        let line_end = bytes.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(bytes.len());
+        if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+            bytes = rest;
+            continue;
+        }
+        let line_end = bytes
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .unwrap_or(bytes.len());
         if bytes.starts_with(b"FHS") || bytes.starts_with(b"BHS") {
             bytes = &bytes[line_end..];
             continue;
         }
-        let last_start = bytes.iter().rposition(|&b| b == b'\r' || b == b'\n').map_or(0, |i| i + 1);
+        let last_start = bytes
+            .iter()
+            .rposition(|&b| b == b'\r' || b == b'\n')
+            .map_or(0, |i| i + 1);
         let last = &bytes[last_start..];
         if last.starts_with(b"BTS") || last.starts_with(b"FTS") {
             bytes = &bytes[..last_start];
@@ -185,7 +214,10 @@ mod tests {
         input.extend_from_slice(b"\rMSH|^~\\&|B\r");
         let frames = split(&input, 64, 1024);
         assert_eq!(frames.len(), 2);
-        assert_eq!(frames[0].as_ref().unwrap_err().to_string(), "msg 1: message of 1025 bytes exceeds the limit of 1024 bytes");
+        assert_eq!(
+            frames[0].as_ref().unwrap_err().to_string(),
+            "msg 1: message of 1025 bytes exceeds the limit of 1024 bytes"
+        );
         assert_eq!(frames[1].as_ref().unwrap().number, 2);
         assert_eq!(frames[1].as_ref().unwrap().bytes, b"MSH|^~\\&|B");
     }

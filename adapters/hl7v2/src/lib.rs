@@ -8,9 +8,13 @@
 pub mod error;
 mod escape;
 pub mod framing;
+mod map;
 pub mod message;
+pub mod synthetic;
+pub mod types;
 
 pub use error::{Error, ErrorKind, Location};
 pub use escape::encode as escape_text;
 pub use framing::{Frame, Splitter};
+pub use map::{Options, to_fhir};
 pub use message::{Charset, Delimiters, Item, Limits, Message, Segment};

@@ -22,7 +22,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_message_bytes: 16 * 1024 * 1024, max_segments: 50_000, max_repetitions: 10_000 }
+        Self {
+            max_message_bytes: 16 * 1024 * 1024,
+            max_segments: 50_000,
+            max_repetitions: 10_000,
+        }
     }
 }
 
@@ -45,14 +49,26 @@ pub struct Delimiters {
 
 impl Default for Delimiters {
     fn default() -> Self {
-        Self { field: b'|', component: b'^', repetition: b'~', escape: b'\\', subcomponent: b'&', truncation: None }
+        Self {
+            field: b'|',
+            component: b'^',
+            repetition: b'~',
+            escape: b'\\',
+            subcomponent: b'&',
+            truncation: None,
+        }
     }
 }
 
 impl Delimiters {
     /// Reads MSH-1 and MSH-2 from the start of an MSH segment.
     fn from_msh(line: &[u8]) -> Result<Self, Error> {
-        let msh2 = |reason| Error::at(Location::segment("MSH", 1).with_field(2), ErrorKind::EncodingCharacters(reason));
+        let msh2 = |reason| {
+            Error::at(
+                Location::segment("MSH", 1).with_field(2),
+                ErrorKind::EncodingCharacters(reason),
+            )
+        };
         let &field = line.get(3).ok_or_else(|| Error::new(ErrorKind::TruncatedMsh))?;
         let rest = &line[4..];
         let end = rest.iter().position(|&b| b == field).unwrap_or(rest.len());
@@ -157,10 +173,17 @@ impl<'a> Message<'a> {
     /// Parses one message. Segments may end in `\r`, `\n` or `\r\n`.
     pub fn parse(bytes: &'a [u8], limits: &Limits) -> Result<Self, Error> {
         if bytes.len() > limits.max_message_bytes {
-            return Err(Error::new(ErrorKind::TooLarge { size: bytes.len(), limit: limits.max_message_bytes }));
+            return Err(Error::new(ErrorKind::TooLarge {
+                size: bytes.len(),
+                limit: limits.max_message_bytes,
+            }));
         }
-        let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).ok_or_else(|| Error::new(ErrorKind::Empty))?;
+        let start = bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .ok_or_else(|| Error::new(ErrorKind::Empty))?;
         let bytes = &bytes[start..];
+        let bytes = bytes.strip_prefix(crate::framing::UTF8_BOM).unwrap_or(bytes);
         if !bytes.starts_with(b"MSH") {
             return Err(Error::new(ErrorKind::NoMsh));
         }
@@ -173,8 +196,12 @@ impl<'a> Message<'a> {
             fields: Vec::with_capacity(256),
         };
         message.index(limits)?;
-        message.charset = Charset::from_msh18(message.msh().field(18).raw())
-            .map_err(|name| Error::at(Location::segment("MSH", 1).with_field(18), ErrorKind::UnsupportedCharset(name)))?;
+        message.charset = Charset::from_msh18(message.msh().field(18).raw()).map_err(|name| {
+            Error::at(
+                Location::segment("MSH", 1).with_field(18),
+                ErrorKind::UnsupportedCharset(name),
+            )
+        })?;
         if message.charset == Charset::Utf8 {
             if let Err(e) = std::str::from_utf8(bytes) {
                 let kind = ErrorKind::InvalidEncoding { charset: "UTF-8" };
@@ -190,11 +217,16 @@ impl<'a> Message<'a> {
         let d = self.delimiters;
         let mut pos = 0;
         while pos < bytes.len() {
-            let line_end = bytes[pos..].iter().position(|&b| b == b'\r' || b == b'\n').map_or(bytes.len(), |i| pos + i);
+            let line_end = bytes[pos..]
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .map_or(bytes.len(), |i| pos + i);
             let line = &bytes[pos..line_end];
             if !line.iter().all(u8::is_ascii_whitespace) {
                 if self.segments.len() == limits.max_segments {
-                    return Err(Error::new(ErrorKind::TooManySegments { limit: limits.max_segments }));
+                    return Err(Error::new(ErrorKind::TooManySegments {
+                        limit: limits.max_segments,
+                    }));
                 }
                 self.index_segment(pos, line, d, limits)?;
             }
@@ -223,26 +255,40 @@ impl<'a> Message<'a> {
         let mut repetitions = 1;
         for (i, &b) in line.iter().enumerate() {
             if b == d.field {
-                self.fields.push(Span { start: to_u32(offset + field_start), end: to_u32(offset + i) });
+                self.fields.push(Span {
+                    start: to_u32(offset + field_start),
+                    end: to_u32(offset + i),
+                });
                 field_start = i + 1;
                 repetitions = 1;
                 if is_msh && self.fields.len() - first_field == 1 {
                     // MSH-1 is the separator itself, and MSH-2 holds the
                     // delimiters verbatim (no repetitions in it).
-                    self.fields.push(Span { start: to_u32(offset + i), end: to_u32(offset + i + 1) });
+                    self.fields.push(Span {
+                        start: to_u32(offset + i),
+                        end: to_u32(offset + i + 1),
+                    });
                 }
             } else if b == d.repetition && !(is_msh && self.fields.len() - first_field == 2) {
                 repetitions += 1;
                 if repetitions > limits.max_repetitions {
                     let field = self.fields.len() - first_field;
-                    return Err(Error::at(at(field, 0), ErrorKind::TooManyRepetitions { limit: limits.max_repetitions }));
+                    return Err(Error::at(
+                        at(field, 0),
+                        ErrorKind::TooManyRepetitions {
+                            limit: limits.max_repetitions,
+                        },
+                    ));
                 }
             } else if b < 0x20 && b != b'\t' {
                 let field = self.fields.len() - first_field;
                 return Err(Error::at(at(field, repetitions), ErrorKind::ControlCharacter(b)));
             }
         }
-        self.fields.push(Span { start: to_u32(offset + field_start), end: to_u32(offset + line.len()) });
+        self.fields.push(Span {
+            start: to_u32(offset + field_start),
+            end: to_u32(offset + line.len()),
+        });
         self.segments.push(SegmentSpan {
             id,
             occurrence: to_u32(occurrence),
@@ -283,7 +329,10 @@ impl<'a> Message<'a> {
 
     /// The MSH segment.
     pub fn msh(&self) -> Segment<'_, 'a> {
-        Segment { message: self, span: self.segments[0] }
+        Segment {
+            message: self,
+            span: self.segments[0],
+        }
     }
 
     /// All segments in order.
@@ -338,13 +387,24 @@ impl<'m, 'a> Segment<'m, 'a> {
         } else {
             &[]
         };
-        Item { message: self.message, raw, level: Level::Field, segment: self.span, field: n, repetition: 0, component: 0, subcomponent: 0 }
+        Item {
+            message: self.message,
+            raw,
+            level: Level::Field,
+            segment: self.span,
+            field: n,
+            repetition: 0,
+            component: 0,
+            subcomponent: 0,
+        }
     }
 
     /// The non-empty fields, with their numbers.
     pub fn fields(&self) -> impl Iterator<Item = (usize, Item<'m, 'a>)> + use<'m, 'a> {
         let this = *self;
-        (1..self.field_count()).map(move |n| (n, this.field(n))).filter(|(_, f)| !f.is_empty())
+        (1..self.field_count())
+            .map(move |n| (n, this.field(n)))
+            .filter(|(_, f)| !f.is_empty())
     }
 }
 
@@ -403,7 +463,12 @@ impl<'m, 'a> Item<'m, 'a> {
 
     fn split(self, separator: u8, level: Level) -> impl Iterator<Item = Item<'m, 'a>> {
         let splittable = !self.raw.is_empty() && !self.is_msh_encoding_field();
-        Parts { rest: Some(self.raw), separator: splittable.then_some(separator) }.enumerate().map(move |(i, raw)| {
+        Parts {
+            rest: Some(self.raw),
+            separator: splittable.then_some(separator),
+        }
+        .enumerate()
+        .map(move |(i, raw)| {
             let mut item = Item { raw, level, ..self };
             match level {
                 Level::Repetition => item.repetition = i + 1,
@@ -416,7 +481,11 @@ impl<'m, 'a> Item<'m, 'a> {
     }
 
     fn nth(self, separator: u8, level: Level, n: usize) -> Item<'m, 'a> {
-        let mut empty = Item { raw: &[], level, ..self };
+        let mut empty = Item {
+            raw: &[],
+            level,
+            ..self
+        };
         match level {
             Level::Repetition => empty.repetition = n,
             Level::Component => empty.component = n,
@@ -433,12 +502,17 @@ impl<'m, 'a> Item<'m, 'a> {
     pub fn repetitions(self) -> impl Iterator<Item = Item<'m, 'a>> {
         let raw = if self.is_null() { &[][..] } else { self.raw };
         let item = Item { raw, ..self };
-        item.split(self.message.delimiters.repetition, Level::Repetition).filter(|r| !r.is_empty())
+        item.split(self.message.delimiters.repetition, Level::Repetition)
+            .filter(|r| !r.is_empty())
     }
 
     /// Component `n` (1-based); of the first repetition when called on a field.
     pub fn component(self, n: usize) -> Item<'m, 'a> {
-        let base = if self.level == Level::Field { self.nth(self.message.delimiters.repetition, Level::Repetition, 1) } else { self };
+        let base = if self.level == Level::Field {
+            self.nth(self.message.delimiters.repetition, Level::Repetition, 1)
+        } else {
+            self
+        };
         if base.level >= Level::Component {
             return Item { raw: &[], ..base };
         }
@@ -447,7 +521,11 @@ impl<'m, 'a> Item<'m, 'a> {
 
     /// Subcomponent `n` (1-based) of a component.
     pub fn subcomponent(self, n: usize) -> Item<'m, 'a> {
-        let base = if self.level < Level::Component { self.component(1) } else { self };
+        let base = if self.level < Level::Component {
+            self.component(1)
+        } else {
+            self
+        };
         if base.level == Level::Subcomponent {
             return Item { raw: &[], ..base };
         }
@@ -530,7 +608,11 @@ mod tests {
     fn repetitions_components_and_subcomponents() {
         let m = parse(ADT);
         let pid = m.segment("PID").unwrap();
-        let ids: Vec<_> = pid.field(3).repetitions().map(|r| r.text_of(1).unwrap().into_owned()).collect();
+        let ids: Vec<_> = pid
+            .field(3)
+            .repetitions()
+            .map(|r| r.text_of(1).unwrap().into_owned())
+            .collect();
         assert_eq!(ids, ["123", "999911120"]);
         let bsn = pid.field(3).repetitions().nth(1).unwrap().component(4);
         assert_eq!(bsn.location().to_string(), "PID-3[2].4");
@@ -555,7 +637,17 @@ mod tests {
     fn custom_delimiters_and_truncation_character() {
         let m = parse(b"MSH#$*/%!#A#B\rPID#1##a%b$c!d*e/F/\r");
         let d = m.delimiters();
-        assert_eq!((d.field, d.component, d.repetition, d.escape, d.subcomponent, d.truncation), (b'#', b'$', b'*', b'/', b'%', Some(b'!')));
+        assert_eq!(
+            (
+                d.field,
+                d.component,
+                d.repetition,
+                d.escape,
+                d.subcomponent,
+                d.truncation
+            ),
+            (b'#', b'$', b'*', b'/', b'%', Some(b'!'))
+        );
         let pid = m.segment("PID").unwrap();
         assert_eq!(pid.field(3).component(1).subcomponent(2).text().as_deref(), Some("b"));
         assert_eq!(pid.field(3).repetitions().count(), 2);
@@ -577,14 +669,36 @@ mod tests {
         assert_eq!(err(b"", &d), "empty message");
         assert_eq!(err(b"PID|1", &d), "does not start with an MSH segment");
         assert_eq!(err(b"MSH", &d), "truncated MSH segment: no encoding characters");
-        assert_eq!(err(b"MSH|^^\\&|", &d), "MSH-2: invalid encoding characters: delimiters must differ from each other");
-        assert_eq!(err(b"MSH|^~\\&|A\rPID|1|x\0y", &d), "PID-2: control character 0x00 in the data");
-        assert_eq!(err(b"MSH|^~\\&|A\rPID|1|\xe9", &d), "PID-2: invalid UTF-8 byte sequence (declare the character set in MSH-18)");
-        assert_eq!(err(b"MSH|^~\\&|A|||||||||||||||EBCDIC", &d), "MSH-18: unsupported character set \"EBCDIC\"");
-        let tight = Limits { max_message_bytes: 64, max_segments: 2, max_repetitions: 3 };
-        assert_eq!(err(b"MSH|^~\\&|A\rPID|1|a~b~c~d", &tight), "PID-2: more than 3 repetitions");
+        assert_eq!(
+            err(b"MSH|^^\\&|", &d),
+            "MSH-2: invalid encoding characters: delimiters must differ from each other"
+        );
+        assert_eq!(
+            err(b"MSH|^~\\&|A\rPID|1|x\0y", &d),
+            "PID-2: control character 0x00 in the data"
+        );
+        assert_eq!(
+            err(b"MSH|^~\\&|A\rPID|1|\xe9", &d),
+            "PID-2: invalid UTF-8 byte sequence (declare the character set in MSH-18)"
+        );
+        assert_eq!(
+            err(b"MSH|^~\\&|A|||||||||||||||EBCDIC", &d),
+            "MSH-18: unsupported character set \"EBCDIC\""
+        );
+        let tight = Limits {
+            max_message_bytes: 64,
+            max_segments: 2,
+            max_repetitions: 3,
+        };
+        assert_eq!(
+            err(b"MSH|^~\\&|A\rPID|1|a~b~c~d", &tight),
+            "PID-2: more than 3 repetitions"
+        );
         assert_eq!(err(b"MSH|^~\\&|A\rPID\rPV1", &tight), "more than 2 segments");
-        assert_eq!(err(&[b'M'; 65], &tight), "message of 65 bytes exceeds the limit of 64 bytes");
+        assert_eq!(
+            err(&[b'M'; 65], &tight),
+            "message of 65 bytes exceeds the limit of 64 bytes"
+        );
     }
 
     #[test]

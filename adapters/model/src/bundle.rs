@@ -21,7 +21,9 @@ pub struct IdGenerator {
 impl IdGenerator {
     /// Ids for one message of one sender.
     pub fn new(sender: &str, message_id: &str) -> Self {
-        Self { prefix: format!("{sender}|{message_id}|") }
+        Self {
+            prefix: format!("{sender}|{message_id}|"),
+        }
     }
 
     /// The id for the resource identified by `key` inside this message.
@@ -64,7 +66,10 @@ pub struct TransactionBuilder<'a> {
 impl<'a> TransactionBuilder<'a> {
     /// A builder whose ids derive from `ids`.
     pub fn new(ids: IdGenerator) -> Self {
-        Self { ids, entries: Vec::with_capacity(16) }
+        Self {
+            ids,
+            entries: Vec::with_capacity(16),
+        }
     }
 
     /// Adds a resource stored by its deterministic id (`key` unique in the message).
@@ -81,7 +86,10 @@ impl<'a> TransactionBuilder<'a> {
         system: &str,
         value: &str,
     ) -> EntryRef {
-        let request = Request::ConditionalUpdate { system: system.to_owned(), value: value.to_owned() };
+        let request = Request::ConditionalUpdate {
+            system: system.to_owned(),
+            value: value.to_owned(),
+        };
         self.push(resource_type, key, resource, request)
     }
 
@@ -91,7 +99,12 @@ impl<'a> TransactionBuilder<'a> {
         full_key.push('/');
         full_key.push_str(key);
         let id = self.ids.id(&full_key);
-        self.entries.push(Entry { resource_type, id, resource, request });
+        self.entries.push(Entry {
+            resource_type,
+            id,
+            resource,
+            request,
+        });
         EntryRef(self.entries.len() - 1)
     }
 
@@ -186,7 +199,10 @@ pub fn coding<'a>(system: Option<&str>, code: Option<Value<'a>>, display: Option
 
 /// A `CodeableConcept` with one coding of `system|code`.
 pub fn concept<'a>(system: &str, code: &'a str, display: Option<&'a str>) -> Object<'a> {
-    Object::new().with("coding", vec![coding(Some(system), Some(code.into()), display.map(Value::from))])
+    Object::new().with(
+        "coding",
+        vec![coding(Some(system), Some(code.into()), display.map(Value::from))],
+    )
 }
 
 #[cfg(test)]
@@ -204,7 +220,13 @@ mod tests {
     #[test]
     fn entries_carry_full_url_and_request() {
         let mut b = TransactionBuilder::new(IdGenerator::new("HIS", "1"));
-        let p = b.add_conditional("Patient", "1", Object::new().with("gender", "male"), "http://x/bsn", "1 2&3");
+        let p = b.add_conditional(
+            "Patient",
+            "1",
+            Object::new().with("gender", "male"),
+            "http://x/bsn",
+            "1 2&3",
+        );
         let o = b.add("Observation", "1", Object::new().with("subject", b.reference(p)));
         assert_eq!(b.resource_type(o), "Observation");
         let json: serde_json::Value = serde_json::from_str(&b.finish("1").to_json()).unwrap();

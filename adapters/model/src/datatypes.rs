@@ -113,7 +113,9 @@ fn two_digits(b: &[u8]) -> Option<u32> {
 }
 
 fn four_digits(b: &[u8]) -> Option<i32> {
-    b.iter().try_fold(0i32, |acc, d| d.is_ascii_digit().then(|| acc * 10 + i32::from(d - b'0')))
+    b.iter().try_fold(0i32, |acc, d| {
+        d.is_ascii_digit().then(|| acc * 10 + i32::from(d - b'0'))
+    })
 }
 
 /// Days in a month of the proleptic Gregorian calendar.
@@ -224,7 +226,9 @@ impl PartialDateTime {
         if let Some((frac, digits)) = self.fraction {
             out.push_str(&format!(".{frac:0width$}", width = usize::from(digits)));
         }
-        let offset = self.offset_minutes.unwrap_or_else(|| zone.offset_minutes(self.year, month, day, h));
+        let offset = self
+            .offset_minutes
+            .unwrap_or_else(|| zone.offset_minutes(self.year, month, day, h));
         if offset == 0 && self.offset_minutes.is_none() {
             out.push('Z');
         } else {
@@ -245,7 +249,16 @@ mod tests {
         for ok in ["2024", "2024-02", "2024-02-29", "1900-12-31"] {
             assert!(is_date(ok), "{ok}");
         }
-        for bad in ["", "24", "2023-02-29", "2024-13", "2024-00", "0000", "2024-1-1", "19800230"] {
+        for bad in [
+            "",
+            "24",
+            "2023-02-29",
+            "2024-13",
+            "2024-00",
+            "0000",
+            "2024-1-1",
+            "19800230",
+        ] {
             assert!(!is_date(bad), "{bad}");
         }
     }
@@ -282,10 +295,19 @@ mod tests {
             fraction: None,
             offset_minutes: None,
         };
-        assert_eq!(t.to_fhir_datetime(LocalZone::EuropeAmsterdam), "2026-07-15T10:30:00+02:00");
+        assert_eq!(
+            t.to_fhir_datetime(LocalZone::EuropeAmsterdam),
+            "2026-07-15T10:30:00+02:00"
+        );
         assert_eq!(t.to_fhir_datetime(LocalZone::Utc), "2026-07-15T10:30:00Z");
-        let with_offset = PartialDateTime { offset_minutes: Some(-330), ..t };
-        assert_eq!(with_offset.to_fhir_datetime(LocalZone::Utc), "2026-07-15T10:30:00-05:30");
+        let with_offset = PartialDateTime {
+            offset_minutes: Some(-330),
+            ..t
+        };
+        assert_eq!(
+            with_offset.to_fhir_datetime(LocalZone::Utc),
+            "2026-07-15T10:30:00-05:30"
+        );
     }
 
     #[test]

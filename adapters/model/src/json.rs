@@ -14,6 +14,8 @@ pub enum Value<'a> {
     Num(Cow<'a, str>),
     /// A JSON boolean.
     Bool(bool),
+    /// JSON `null`: only to keep `_element` arrays aligned with their values.
+    Null,
     /// A JSON array.
     Arr(Vec<Value<'a>>),
     /// A JSON object with keys in insertion order.
@@ -25,7 +27,7 @@ impl Value<'_> {
     pub fn is_empty(&self) -> bool {
         match self {
             Value::Str(s) => s.is_empty(),
-            Value::Num(_) | Value::Bool(_) => false,
+            Value::Num(_) | Value::Bool(_) | Value::Null => false,
             Value::Arr(a) => a.is_empty(),
             Value::Obj(o) => o.is_empty(),
         }
@@ -37,6 +39,7 @@ impl Value<'_> {
             Value::Str(s) => write_str(s, out),
             Value::Num(n) => out.push_str(n),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Null => out.push_str("null"),
             Value::Arr(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -99,13 +102,7 @@ impl<'a> From<Vec<Value<'a>>> for Value<'a> {
 
 impl<'a> From<Vec<Object<'a>>> for Value<'a> {
     fn from(items: Vec<Object<'a>>) -> Self {
-        Value::Arr(
-            items
-                .into_iter()
-                .filter(|o| !o.is_empty())
-                .map(Value::Obj)
-                .collect(),
-        )
+        Value::Arr(items.into_iter().filter(|o| !o.is_empty()).map(Value::Obj).collect())
     }
 }
 

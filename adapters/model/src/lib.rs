@@ -8,7 +8,10 @@
 //!
 //! This crate does no I/O and knows no source format.
 
+pub mod base64;
 pub mod bundle;
+#[cfg(feature = "check")]
+pub mod check;
 pub mod datatypes;
 pub mod json;
 pub mod names;

@@ -16,12 +16,16 @@ const PREFIXES: &[&str] = &[
 pub fn split_prefix(family: &str) -> Option<(&str, &str)> {
     let mut best: Option<(&str, &str)> = None;
     for prefix in PREFIXES {
-        let Some(head) = family.get(..prefix.len()) else { continue };
+        let Some(head) = family.get(..prefix.len()) else {
+            continue;
+        };
         if !head.eq_ignore_ascii_case(prefix) {
             continue;
         }
         let rest = &family[prefix.len()..];
-        let Some(name) = rest.strip_prefix(' ') else { continue };
+        let Some(name) = rest.strip_prefix(' ') else {
+            continue;
+        };
         let name = name.trim_start();
         if name.is_empty() {
             continue;

@@ -36,7 +36,8 @@ pub mod hl7 {
     /// v2 table 0078 interpretation codes (abnormal flags).
     pub const V2_0078: &str = "http://terminology.hl7.org/CodeSystem/v2-0078";
     /// v3 ObservationInterpretation.
-    pub const V3_OBSERVATION_INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+    pub const V3_OBSERVATION_INTERPRETATION: &str =
+        "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
     /// v3 ActCode (encounter class).
     pub const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
     /// v3 MaritalStatus.
@@ -76,7 +77,8 @@ pub mod profile {
     /// Health professional (Practitioner).
     pub const PRACTITIONER: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-HealthProfessional-Practitioner";
     /// Health professional (PractitionerRole).
-    pub const PRACTITIONER_ROLE: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-HealthProfessional-PractitionerRole";
+    pub const PRACTITIONER_ROLE: &str =
+        "http://nictiz.nl/fhir/StructureDefinition/nl-core-HealthProfessional-PractitionerRole";
     /// Healthcare provider (Organization).
     pub const ORGANIZATION: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-HealthcareProvider-Organization";
     /// Encounter.

@@ -17,7 +17,10 @@ pub struct Warning {
 impl Warning {
     /// A warning at `location`.
     pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { location: location.into(), message: message.into() }
+        Self {
+            location: location.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -1,0 +1,258 @@
+//! Clinical facts and insurance: AL1 -> AllergyIntolerance, DG1 -> Condition,
+//! PR1 -> Procedure, RXA -> Immunization, IN1 -> Coverage.
+
+use zorgpoort_model::systems::{self, profile};
+use zorgpoort_model::{Object, Value};
+
+use super::Mapper;
+use super::datatypes::identifier_system;
+use crate::error::Error;
+use crate::message::Segment;
+use crate::types::{Cx, read_nm};
+
+fn profiled(url: &'static str) -> Object<'static> {
+    Object::new().with("meta", Object::new().with("profile", vec![Value::from(url)]))
+}
+
+fn status(system: &'static str, code: &'static str) -> Object<'static> {
+    Object::new().with("coding", vec![Object::new().with("system", system).with("code", code)])
+}
+
+impl<'a> Mapper<'a> {
+    /// Adds a resource that needs the patient; without PID it is reported, not guessed.
+    fn add_clinical(&mut self, segment: Segment<'_, 'a>, resource_type: &'static str, resource: Object<'a>) {
+        if self.patient.is_none() {
+            self.warn(
+                segment.location().to_string(),
+                format!("{resource_type} without a patient (no PID before {})", segment.id()),
+            );
+        }
+        let key = format!("{}/{}", segment.id(), segment.occurrence());
+        let entry = self.bundle.add(resource_type, &key, resource);
+        self.note_target = Some(entry);
+    }
+}
+
+pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let category = match al1.field(2).text_of(1).as_deref() {
+        Some("DA" | "MA") => Some("medication"),
+        Some("FA") => Some("food"),
+        Some("EA" | "AA" | "PA" | "LA") => Some("environment"),
+        _ => None,
+    };
+    let criticality = match al1.field(4).text_of(1).as_deref() {
+        Some("SV") => Some("high"),
+        Some("MO" | "MI") => Some("low"),
+        Some("U") => Some("unable-to-assess"),
+        _ => None,
+    };
+    let manifestations: Vec<Object<'a>> = al1
+        .field(5)
+        .repetitions()
+        .filter_map(|r| r.text().map(|t| Object::new().with("text", t)))
+        .collect();
+    let severity = match al1.field(4).text_of(1).as_deref() {
+        Some("SV") => Some("severe"),
+        Some("MO") => Some("moderate"),
+        Some("MI") => Some("mild"),
+        _ => None,
+    };
+    let reaction = (!manifestations.is_empty()).then(|| {
+        vec![
+            Object::new()
+                .with("manifestation", manifestations)
+                .with("severity", severity),
+        ]
+    });
+    let resource = profiled(profile::ALLERGY)
+        .with(
+            "clinicalStatus",
+            status(
+                "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                "active",
+            ),
+        )
+        .with("category", category.map(|c| vec![Value::from(c)]))
+        .with("criticality", criticality)
+        .with("code", m.concept(al1.field(3)))
+        .with("patient", m.subject())
+        .with("encounter", m.encounter_ref())
+        .with("onsetDateTime", Mapper::date(al1.field(6))?)
+        .with("reaction", reaction);
+    m.add_clinical(al1, "AllergyIntolerance", resource);
+    Ok(&[1, 2, 3, 4, 5, 6])
+}
+
+pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let mut code = m.concept(dg1.field(3));
+    if let Some(description) = dg1.field(4).text() {
+        code = Some(code.unwrap_or_default().with("text", description));
+    }
+    let verification = match dg1.field(6).text_of(1).as_deref() {
+        Some("F") => Some("confirmed"),
+        Some("A" | "W") => Some("provisional"),
+        _ => None,
+    };
+    let category = Object::new().with(
+        "coding",
+        vec![
+            Object::new()
+                .with("system", "http://terminology.hl7.org/CodeSystem/condition-category")
+                .with("code", "encounter-diagnosis"),
+        ],
+    );
+    let asserter = dg1.field(16).repetitions().next().and_then(|r| m.practitioner(r));
+    let resource = profiled(profile::PROBLEM)
+        .with("clinicalStatus", status(systems::hl7::CONDITION_CLINICAL, "active"))
+        .with(
+            "verificationStatus",
+            verification.map(|v| status("http://terminology.hl7.org/CodeSystem/condition-ver-status", v)),
+        )
+        .with("category", vec![category])
+        .with("code", code)
+        .with("subject", m.subject())
+        .with("encounter", m.encounter_ref())
+        .with("recordedDate", m.datetime(dg1.field(5))?)
+        .with("asserter", asserter);
+    m.add_clinical(dg1, "Condition", resource);
+    Ok(&[1, 2, 3, 4, 5, 6, 16])
+}
+
+pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let mut code = m.concept(pr1.field(3));
+    if let Some(description) = pr1.field(4).text() {
+        code = Some(code.unwrap_or_default().with("text", description));
+    }
+    let mut performers = Vec::new();
+    for n in [8, 11, 12] {
+        for rep in pr1.field(n).repetitions() {
+            if let Some(actor) = m.practitioner(rep) {
+                performers.push(Object::new().with("actor", actor));
+            }
+        }
+    }
+    let resource = profiled(profile::PROCEDURE)
+        .with("status", "completed")
+        .with("code", code)
+        .with("subject", m.subject())
+        .with("encounter", m.encounter_ref())
+        .with("performedDateTime", m.datetime(pr1.field(5))?)
+        .with("performer", performers);
+    m.add_clinical(pr1, "Procedure", resource);
+    Ok(&[1, 2, 3, 4, 5, 8, 11, 12])
+}
+
+pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let status = match rxa.field(20).text_of(1).as_deref() {
+        Some("RE" | "NA") => "not-done",
+        Some("PA" | "CP") | None => "completed",
+        Some(_) => "entered-in-error",
+    };
+    // 999 is v2's "amount unknown".
+    let dose = read_nm(rxa.field(6))
+        .filter(|amount| amount != "999")
+        .and_then(|amount| Value::number(&amount))
+        .map(|value| {
+            let unit = rxa.field(7).text_of(1);
+            let ucum = rxa.field(7).text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
+            Object::new()
+                .with("value", value)
+                .with("unit", rxa.field(7).text_of(2).or(unit.clone()))
+                .with("system", ucum.then_some(systems::UCUM))
+                .with("code", if ucum { unit } else { None })
+        });
+    let performers: Vec<Object<'a>> = rxa
+        .field(10)
+        .repetitions()
+        .filter_map(|r| m.practitioner(r))
+        .map(|p| Object::new().with("actor", p))
+        .collect();
+    let occurrence = m.datetime(rxa.field(3))?;
+    if occurrence.is_none() {
+        m.warn(
+            rxa.location().with_field(3).to_string(),
+            "vaccination without administration date",
+        );
+    }
+    let resource = profiled(profile::VACCINATION)
+        .with("status", status)
+        .with("statusReason", m.concept(rxa.field(18)))
+        .with(
+            "vaccineCode",
+            m.concept(rxa.field(5))
+                .unwrap_or_else(|| Object::new().with("text", "unknown")),
+        )
+        .with("patient", m.subject())
+        .with("encounter", m.encounter_ref())
+        .with("occurrenceDateTime", occurrence)
+        .with("lotNumber", rxa.field(15).text_of(1))
+        .with("expirationDate", Mapper::date(rxa.field(16))?)
+        .with(
+            "manufacturer",
+            rxa.field(17)
+                .text_of(2)
+                .or_else(|| rxa.field(17).text_of(1))
+                .map(|name| Object::new().with("display", name)),
+        )
+        .with("doseQuantity", dose)
+        .with("performer", performers);
+    m.add_clinical(rxa, "Immunization", resource);
+    Ok(&[1, 2, 3, 5, 6, 7, 10, 15, 16, 17, 18, 20])
+}
+
+pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let insurer_id = in1.field(3).repetitions().next().map(Cx::read);
+    let payor = match insurer_id {
+        Some(cx) => {
+            let system = identifier_system(&cx.authority, cx.type_code.as_deref());
+            let id = cx.id.map(std::borrow::Cow::into_owned);
+            m.organization_resource(
+                in1.field(4).text_of(1),
+                system,
+                id,
+                &in1.location().with_field(3).to_string(),
+            )
+        }
+        None => in1.field(4).text_of(1).map(|name| Object::new().with("display", name)),
+    };
+    let Some(payor) = payor else {
+        m.warn(
+            in1.location().to_string(),
+            "insurance without insurer (IN1-3/IN1-4); not mapped",
+        );
+        return Ok(&[1, 2, 3, 4]);
+    };
+    let policy = in1.field(36).text_of(1);
+    let resource = profiled(profile::COVERAGE)
+        .with(
+            "identifier",
+            policy.clone().map(|p| vec![Object::new().with("value", p)]),
+        )
+        .with("status", "active")
+        .with("type", m.concept(in1.field(15)))
+        .with("subscriberId", policy)
+        .with("beneficiary", m.subject())
+        .with(
+            "period",
+            Object::new()
+                .with("start", Mapper::date(in1.field(12))?)
+                .with("end", Mapper::date(in1.field(13))?),
+        )
+        .with("payor", vec![payor])
+        .with(
+            "class",
+            in1.field(2).text_of(1).map(|plan| {
+                let kind = Object::new().with(
+                    "coding",
+                    vec![
+                        Object::new()
+                            .with("system", "http://terminology.hl7.org/CodeSystem/coverage-class")
+                            .with("code", "plan"),
+                    ],
+                );
+                vec![Object::new().with("type", kind).with("value", plan)]
+            }),
+        );
+    m.add_clinical(in1, "Coverage", resource);
+    Ok(&[1, 2, 3, 4, 12, 13, 15, 36])
+}

@@ -1,0 +1,491 @@
+//! The HL7 v2 data types as FHIR data types: identifiers (with the Dutch
+//! systems), names (with voorvoegsels), addresses, telecoms, codes, dates,
+//! and the Practitioner and Organization resources behind XCN and XON.
+
+use std::borrow::Cow;
+
+use zorgpoort_model::names::split_prefix;
+use zorgpoort_model::systems::{self, ext, hl7, profile};
+use zorgpoort_model::{Object, Value};
+
+use super::Mapper;
+use crate::error::Error;
+use crate::message::Item;
+use crate::types::{Cwe, Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn, read_dtm};
+
+/// OIDs of the Dutch identifier systems (nl-core NamingSystems).
+const DUTCH_OIDS: &[(&str, &str)] = &[
+    ("2.16.840.1.113883.2.4.6.3", systems::BSN),
+    ("2.16.840.1.113883.2.4.6.1", systems::AGB),
+    ("2.16.528.1.1007.3.1", systems::UZI_PERSON),
+    ("2.16.528.1.1007.3.3", systems::URA),
+    ("2.16.528.1.1007.5.1", systems::BIG),
+    ("2.16.840.1.113883.2.4.6.4", systems::UZOVI),
+];
+
+/// Assigning-authority namespaces and identifier type codes used for them in Dutch v2 traffic.
+const DUTCH_NAMES: &[(&str, &str)] = &[
+    ("NLMINBIZA", systems::BSN),
+    ("NNNLD", systems::BSN),
+    ("BSN", systems::BSN),
+    ("VEKTIS", systems::AGB),
+    ("AGB", systems::AGB),
+    ("AGB-Z", systems::AGB),
+    ("URA", systems::URA),
+    ("UZI", systems::UZI_PERSON),
+    ("BIG", systems::BIG),
+    ("UZOVI", systems::UZOVI),
+];
+
+/// The identifier system for an assigning authority and type code: a Dutch
+/// NamingSystem, `urn:oid:` for another OID, a URI as given, or none.
+pub(super) fn identifier_system(authority: &Hd<'_>, type_code: Option<&str>) -> Option<Cow<'static, str>> {
+    let oid = authority.universal_id.as_deref();
+    if let Some(&(_, system)) = DUTCH_OIDS.iter().find(|(o, _)| Some(*o) == oid) {
+        return Some(Cow::Borrowed(system));
+    }
+    let named = [authority.namespace.as_deref(), type_code]
+        .into_iter()
+        .flatten()
+        .find_map(|name| {
+            DUTCH_NAMES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|&(_, system)| system)
+        });
+    if let Some(system) = named {
+        return Some(Cow::Borrowed(system));
+    }
+    let oid = oid?;
+    if is_oid(oid) {
+        Some(Cow::Owned(format!("urn:oid:{oid}")))
+    } else if oid.contains(':') {
+        Some(Cow::Owned(oid.to_owned()))
+    } else {
+        None
+    }
+}
+
+fn is_oid(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .split('.')
+            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// An Identifier from a CX. The caller has dealt with BSNs already.
+pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> Object<'a> {
+    let is_dutch = system.as_deref().is_some_and(|s| s.starts_with("http://fhir.nl/"));
+    let kind = if is_dutch {
+        None
+    } else {
+        cx.type_code.map(|code| code_concept(hl7::V2_0203, code))
+    };
+    let assigner = if system.is_none() {
+        cx.authority.namespace.map(|n| Object::new().with("display", n))
+    } else {
+        None
+    };
+    Object::new()
+        .with("type", kind)
+        .with("system", system.map(Cow::into_owned))
+        .with("value", cx.id)
+        .with("assigner", assigner)
+}
+
+/// A CodeableConcept with one coding.
+pub(super) fn code_concept<'a>(system: &str, code: Cow<'a, str>) -> Object<'a> {
+    Object::new().with(
+        "coding",
+        vec![Object::new().with("system", system.to_owned()).with("code", code)],
+    )
+}
+
+/// A HumanName, Dutch style: `family` whole, its parts in extensions.
+pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
+    let f = xpn.family;
+    let family = f.surname.clone().or_else(|| {
+        let own: Vec<&str> = [f.own_prefix.as_deref(), f.own_surname.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let partner: Vec<&str> = [f.partner_prefix.as_deref(), f.partner_surname.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let joined = [own.join(" "), partner.join(" ")]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        (!joined.is_empty()).then_some(Cow::Owned(joined))
+    });
+    let (mut own_prefix, mut own_name) = (f.own_prefix.clone(), f.own_surname.clone());
+    if own_prefix.is_none() && own_name.is_none() && f.partner_surname.is_none() {
+        if let Some(surname) = f.surname.as_deref() {
+            match split_prefix(surname) {
+                Some((prefix, name)) => {
+                    own_prefix = Some(Cow::Owned(prefix.to_owned()));
+                    own_name = Some(Cow::Owned(name.to_owned()));
+                }
+                None if !surname.contains('-') => own_name = Some(Cow::Owned(surname.to_owned())),
+                None => {}
+            }
+        }
+    }
+    let parts = [
+        (ext::OWN_PREFIX, own_prefix),
+        (ext::OWN_NAME, own_name),
+        (ext::PARTNER_PREFIX, f.partner_prefix),
+        (ext::PARTNER_NAME, f.partner_surname),
+    ];
+    let extensions: Vec<Object<'_>> = parts
+        .into_iter()
+        .filter_map(|(url, value)| value.map(|v| Object::new().with("url", url).with("valueString", v)))
+        .collect();
+    let given: Vec<Value<'_>> = [xpn.given, xpn.middle].into_iter().flatten().map(Value::from).collect();
+    let suffix: Vec<Value<'_>> = [xpn.suffix, xpn.degree]
+        .into_iter()
+        .flatten()
+        .map(Value::from)
+        .collect();
+    let name_use = xpn.type_code.as_deref().and_then(|code| match code {
+        "L" | "B" | "D" => Some(if code == "D" { "usual" } else { "official" }),
+        "M" => Some("maiden"),
+        "N" => Some("nickname"),
+        "A" | "S" => Some("anonymous"),
+        "C" | "BAD" => Some("old"),
+        _ => None,
+    });
+    Object::new()
+        .with("use", name_use)
+        .with("family", family)
+        .with("_family", Object::new().with("extension", extensions))
+        .with("given", given)
+        .with("prefix", xpn.prefix.map(|p| vec![Value::from(p)]))
+        .with("suffix", suffix)
+}
+
+/// An Address, with street name and house number as nl-core wants them.
+pub(super) fn address(xad: Xad<'_>) -> Object<'_> {
+    let line1 = xad.street.clone().or_else(|| {
+        let joined = [xad.street_name.as_deref(), xad.house_number.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!joined.is_empty()).then_some(Cow::Owned(joined))
+    });
+    let parts = [
+        (
+            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName",
+            xad.street_name,
+        ),
+        (
+            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber",
+            xad.house_number,
+        ),
+    ];
+    let line_ext: Vec<Object<'_>> = parts
+        .into_iter()
+        .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
+        .collect();
+    let line_ext = Object::new().with("extension", line_ext);
+    let has_line_ext = !line_ext.is_empty() && line1.is_some();
+    let mut lines: Vec<Value<'_>> = Vec::new();
+    lines.extend(line1.map(Value::from));
+    lines.extend(xad.other.map(Value::from));
+    let line_meta = has_line_ext.then(|| {
+        let mut meta = vec![Value::Obj(line_ext)];
+        meta.extend((lines.len() > 1).then_some(Value::Null));
+        Value::Arr(meta)
+    });
+    let (address_use, address_type) = match xad.type_code.as_deref() {
+        Some("H" | "L") => (Some("home"), None),
+        Some("B" | "O") => (Some("work"), None),
+        Some("C") => (Some("temp"), None),
+        Some("BA") => (Some("old"), None),
+        Some("M") => (None, Some("postal")),
+        _ => (None, None),
+    };
+    Object::new()
+        .with("use", address_use)
+        .with("type", address_type)
+        .with("line", lines)
+        .with("_line", line_meta)
+        .with("city", xad.city)
+        .with("district", xad.county)
+        .with("state", xad.state)
+        .with("postalCode", xad.postal_code)
+        .with("country", xad.country)
+}
+
+/// A ContactPoint.
+pub(super) fn contact_point<'a>(xtn: Xtn<'a>, default_use: Option<&'static str>) -> Object<'a> {
+    let equipment = xtn.equipment.as_deref();
+    let is_email = xtn.email.is_some()
+        || matches!(equipment, Some("Internet" | "X.400"))
+        || xtn.use_code.as_deref() == Some("NET");
+    let (system, value) = if is_email {
+        ("email", xtn.email.or(xtn.number))
+    } else {
+        let composed = xtn.local_number.as_deref().map(|local| {
+            let country = xtn
+                .country_code
+                .as_deref()
+                .map(|c| format!("+{} ", c.trim_start_matches('+')))
+                .unwrap_or_default();
+            let area = xtn.area_code.as_deref().map(|a| format!("{a} ")).unwrap_or_default();
+            let ext = xtn.extension.as_deref().map(|e| format!(" x{e}")).unwrap_or_default();
+            Cow::Owned(format!("{country}{area}{local}{ext}"))
+        });
+        let system = match equipment {
+            Some("FX") => "fax",
+            Some("BP") => "pager",
+            _ => "phone",
+        };
+        (system, xtn.unformatted.or(composed).or(xtn.number))
+    };
+    let contact_use = match (equipment, xtn.use_code.as_deref()) {
+        (Some("CP"), _) => Some("mobile"),
+        (_, Some("PRN" | "ORN" | "VHN")) => Some("home"),
+        (_, Some("WPN")) => Some("work"),
+        (_, Some("EMR")) => None,
+        _ => default_use,
+    };
+    Object::new()
+        .with("system", value.is_some().then_some(system))
+        .with("value", value)
+        .with("use", contact_use)
+}
+
+/// The FHIR system of a v2 coding-system name (CWE.3).
+pub(super) fn coding_system(name: &str) -> Option<Cow<'static, str>> {
+    let upper = name.to_ascii_uppercase();
+    let known = match upper.as_str() {
+        "LN" | "LOINC" => systems::LOINC,
+        "SCT" | "SNM" | "SNOMED" | "SNOMEDCT" | "SNOMED-CT" | "SNOMED CT" => systems::SNOMED,
+        "I10" | "I10C" | "ICD10" | "ICD-10" => systems::ICD10,
+        "I9" | "I9C" | "I9CDX" | "ICD9" => systems::ICD9CM,
+        "UCUM" => systems::UCUM,
+        "CVX" => systems::CVX,
+        _ => {
+            if let Some(table) = upper.strip_prefix("HL7").map(|t| t.trim_start_matches('-')) {
+                if table.len() == 4 && table.bytes().all(|b| b.is_ascii_digit()) {
+                    return Some(Cow::Owned(format!("http://terminology.hl7.org/CodeSystem/v2-{table}")));
+                }
+            }
+            if is_oid(name) {
+                return Some(Cow::Owned(format!("urn:oid:{name}")));
+            }
+            return None;
+        }
+    };
+    Some(Cow::Borrowed(known))
+}
+
+impl<'a> Mapper<'a> {
+    /// A CodeableConcept from a CWE; an unknown coding system keeps the
+    /// code without a system and is reported.
+    pub(super) fn concept(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
+        self.concept_of(Cwe::read(item), &item.location().to_string())
+    }
+
+    pub(super) fn concept_of(&mut self, cwe: Cwe<'a>, location: &str) -> Option<Object<'a>> {
+        let mut codings = Vec::new();
+        for (code, display, system) in [
+            (cwe.code, cwe.text.clone(), cwe.system),
+            (cwe.alt_code, cwe.alt_text, cwe.alt_system),
+        ] {
+            let Some(code) = code else { continue };
+            let uri = system.as_deref().and_then(coding_system);
+            if uri.is_none() {
+                if let Some(name) = system.as_deref() {
+                    self.warn(
+                        location.to_owned(),
+                        format!("coding system {name:?} has no known URI; code kept without system"),
+                    );
+                }
+            }
+            codings.push(
+                Object::new()
+                    .with("system", uri.map(Cow::into_owned))
+                    .with("code", code)
+                    .with("display", display),
+            );
+        }
+        let concept = Object::new()
+            .with("coding", codings)
+            .with("text", cwe.original_text.or(cwe.text));
+        (!concept.is_empty()).then_some(concept)
+    }
+
+    /// A FHIR dateTime from a DTM/TS (a located error when invalid).
+    pub(super) fn datetime(&self, item: Item<'_, 'a>) -> Result<Option<String>, Error> {
+        Ok(read_dtm(item)?.map(|d| d.to_fhir_datetime(self.zone)))
+    }
+
+    /// A FHIR date from a DT/DTM/TS (time dropped).
+    pub(super) fn date(item: Item<'_, 'a>) -> Result<Option<String>, Error> {
+        Ok(read_dtm(item)?.map(|d| d.to_fhir_date()))
+    }
+
+    /// A FHIR instant: a dateTime with at least seconds; `None` when less precise.
+    pub(super) fn instant(&self, item: Item<'_, 'a>) -> Result<Option<String>, Error> {
+        Ok(read_dtm(item)?
+            .filter(|d| d.time.is_some())
+            .map(|d| d.to_fhir_datetime(self.zone)))
+    }
+
+    /// A reference to the Practitioner behind an XCN, adding it once per message.
+    pub(super) fn practitioner(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
+        let xcn = Xcn::read(item);
+        let system = identifier_system(&xcn.authority, xcn.type_code.as_deref());
+        let name = human_name(xcn.name.clone());
+        if xcn.id.is_none() && name.is_empty() {
+            return None;
+        }
+        let display = display_name(&xcn.name);
+        let identifier = xcn.id.clone().map(|id| {
+            Object::new()
+                .with("system", system.as_deref().map(str::to_owned))
+                .with("value", id)
+                .with(
+                    "assigner",
+                    if system.is_none() {
+                        xcn.authority
+                            .namespace
+                            .clone()
+                            .map(|n| Object::new().with("display", n))
+                    } else {
+                        None
+                    },
+                )
+        });
+        let key = match (&system, &xcn.id) {
+            (_, Some(id)) => format!("Practitioner|{}|{id}", system.as_deref().unwrap_or("")),
+            (_, None) => format!("Practitioner|{}", item.location()),
+        };
+        let entry = if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
+            entry
+        } else {
+            let resource = Object::new()
+                .with(
+                    "meta",
+                    Object::new().with("profile", vec![Value::from(profile::PRACTITIONER)]),
+                )
+                .with("identifier", identifier.map(|i| vec![i]))
+                .with("name", vec![name]);
+            let entry = match (&system, &xcn.id) {
+                (Some(system), Some(id)) => self.bundle.add_conditional("Practitioner", &key, resource, system, id),
+                _ => self.bundle.add("Practitioner", &key, resource),
+            };
+            self.people.push((key, entry));
+            entry
+        };
+        Some(self.bundle.reference(entry).with("display", display))
+    }
+
+    /// A reference to the Organization behind an XON, adding it once per message.
+    pub(super) fn organization(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
+        let xon = Xon::read(item);
+        let id = xon.identifier().map(str::to_owned);
+        let system = identifier_system(&xon.authority, xon.type_code.as_deref());
+        if id.is_none() && xon.name.is_none() {
+            return None;
+        }
+        self.organization_resource(xon.name, system, id, &item.location().to_string())
+    }
+
+    /// Adds (once) an Organization with a name and an identifier.
+    pub(super) fn organization_resource(
+        &mut self,
+        name: Option<Cow<'a, str>>,
+        system: Option<Cow<'static, str>>,
+        id: Option<String>,
+        location: &str,
+    ) -> Option<Object<'a>> {
+        let key = match &id {
+            Some(id) => format!("Organization|{}|{id}", system.as_deref().unwrap_or("")),
+            None => format!("Organization|{location}"),
+        };
+        let display = name.clone();
+        let entry = if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
+            entry
+        } else {
+            let identifier = id.clone().map(|id| {
+                Object::new()
+                    .with("system", system.as_deref().map(str::to_owned))
+                    .with("value", id)
+            });
+            let resource = Object::new()
+                .with(
+                    "meta",
+                    Object::new().with("profile", vec![Value::from(profile::ORGANIZATION)]),
+                )
+                .with("identifier", identifier.map(|i| vec![i]))
+                .with("name", name);
+            let entry = match (&system, &id) {
+                (Some(system), Some(id)) => self.bundle.add_conditional("Organization", &key, resource, system, id),
+                _ => self.bundle.add("Organization", &key, resource),
+            };
+            self.people.push((key, entry));
+            entry
+        };
+        Some(self.bundle.reference(entry).with("display", display))
+    }
+}
+
+/// "Jan van der Berg" for a reference's display.
+pub(super) fn display_name(xpn: &Xpn<'_>) -> Option<String> {
+    let parts: Vec<&str> = [
+        xpn.prefix.as_deref(),
+        xpn.given.as_deref(),
+        xpn.family.surname.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dutch_systems_from_oid_namespace_or_type() {
+        let hd = |ns: Option<&'static str>, oid: Option<&'static str>| Hd {
+            namespace: ns.map(Cow::Borrowed),
+            universal_id: oid.map(Cow::Borrowed),
+            universal_id_type: None,
+        };
+        assert_eq!(
+            identifier_system(&hd(Some("NLMINBIZA"), None), None).as_deref(),
+            Some(systems::BSN)
+        );
+        assert_eq!(
+            identifier_system(&hd(None, Some("2.16.528.1.1007.3.3")), None).as_deref(),
+            Some(systems::URA)
+        );
+        assert_eq!(
+            identifier_system(&hd(None, None), Some("NNNLD")).as_deref(),
+            Some(systems::BSN)
+        );
+        assert_eq!(
+            identifier_system(&hd(Some("X"), Some("1.2.3")), None).as_deref(),
+            Some("urn:oid:1.2.3")
+        );
+        assert_eq!(identifier_system(&hd(Some("RIJNSTATE"), None), Some("PI")), None);
+    }
+
+    #[test]
+    fn coding_systems() {
+        assert_eq!(coding_system("LN").as_deref(), Some(systems::LOINC));
+        assert_eq!(
+            coding_system("HL70078").as_deref(),
+            Some("http://terminology.hl7.org/CodeSystem/v2-0078")
+        );
+        assert_eq!(coding_system("99LOCAL"), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! HL7 v2 -> FHIR R4 transaction Bundle, following the HL7 v2-to-FHIR maps
+//! (message, segment and data-type tables) adapted to nl-core/zib2020.
+//!
+//! Segments are mapped in message order with a running context (the
+//! patient, the visit, the current order, report and document), so every
+//! message type shares one set of segment maps. Fields a map does not use
+//! are reported as warnings with their location; unknown segments too.
+
+mod clinical;
+mod datatypes;
+mod orders;
+mod patient;
+mod provenance;
+mod scheduling;
+
+use zorgpoort_model::datatypes::LocalZone;
+use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, TransactionBuilder, Warning};
+
+use crate::error::{Error, ErrorKind};
+use crate::message::{Message, Segment};
+
+/// Settings of the mapping.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Zone for timestamps that carry no offset.
+    pub zone: LocalZone,
+}
+
+/// The message types with a dedicated mapping; others are mapped segment by
+/// segment with a warning.
+const SUPPORTED: &[&str] = &[
+    "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A11", "ADT^A13", "ADT^A28", "ADT^A31",
+    "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "MDM^T02", "SIU^S12", "VXU^V04",
+];
+
+/// Converts one parsed message to a transaction Bundle with warnings.
+pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversion<'a>, Error> {
+    let msh = message.msh();
+    let required = |n: usize| {
+        msh.field(n)
+            .text_of(1)
+            .ok_or_else(|| Error::at(msh.location().with_field(n), ErrorKind::MissingField))
+    };
+    let code = required(9)?;
+    let trigger = msh.field(9).text_of(2).unwrap_or_default();
+    let control_id = required(10)?;
+    let sender = [msh.field(3).text_of(1), msh.field(4).text_of(1)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("/");
+
+    let kind = format!("{code}^{trigger}");
+    let mut mapper = Mapper {
+        zone: options.zone,
+        event: Event {
+            code: code.into_owned(),
+            trigger: trigger.into_owned(),
+        },
+        bundle: TransactionBuilder::new(IdGenerator::new(&sender, &control_id)),
+        warnings: Vec::new(),
+        patient: None,
+        encounter: None,
+        order: None,
+        order_has_obr: false,
+        report: None,
+        document: None,
+        note_target: None,
+        people: Vec::new(),
+        document_text: Vec::new(),
+        appointments: Vec::new(),
+    };
+    if !SUPPORTED.contains(&kind.as_str()) {
+        mapper.warn(
+            msh.location().with_field(9).to_string(),
+            format!("no dedicated mapping for {kind}; segments mapped one by one"),
+        );
+    }
+    for segment in message.segments() {
+        mapper.segment(segment)?;
+    }
+    scheduling::finish(&mut mapper);
+    provenance::map(&mut mapper, message)?;
+    let bundle = mapper.bundle.finish("transaction");
+    Ok(Conversion {
+        bundle,
+        warnings: mapper.warnings,
+    })
+}
+
+/// The message's type, which steers statuses (an A03 finishes an encounter).
+#[derive(Debug)]
+struct Event {
+    code: String,
+    trigger: String,
+}
+
+/// The running state of one message's mapping.
+struct Mapper<'a> {
+    zone: LocalZone,
+    event: Event,
+    bundle: TransactionBuilder<'a>,
+    warnings: Vec<Warning>,
+    patient: Option<EntryRef>,
+    encounter: Option<EntryRef>,
+    /// The ServiceRequest of the current ORC/OBR.
+    order: Option<EntryRef>,
+    /// Whether an OBR has filled in the current order already.
+    order_has_obr: bool,
+    /// The DiagnosticReport of the current OBR (result messages).
+    report: Option<EntryRef>,
+    /// The DocumentReference of a TXA (document messages).
+    document: Option<EntryRef>,
+    /// Where a following NTE is attached.
+    note_target: Option<EntryRef>,
+    /// Practitioners and organisations already added, by identity key.
+    people: Vec<(String, EntryRef)>,
+    /// Text lines of the document (OBX of a document message).
+    document_text: Vec<String>,
+    /// Appointments, which get the patient once the message is read.
+    appointments: Vec<EntryRef>,
+}
+
+impl<'a> Mapper<'a> {
+    fn warn(&mut self, location: String, message: impl Into<String>) {
+        self.warnings.push(Warning::new(location, message));
+    }
+
+    fn segment(&mut self, segment: Segment<'_, 'a>) -> Result<(), Error> {
+        let used: &[usize] = match segment.id() {
+            "MSH" => provenance::MSH_FIELDS,
+            "EVN" => provenance::EVN_FIELDS,
+            "PID" => patient::map_pid(self, segment)?,
+            "PD1" => patient::map_pd1(self, segment),
+            "NK1" => patient::map_nk1(self, segment)?,
+            "MRG" => patient::map_mrg(self, segment),
+            "PV1" => patient::map_pv1(self, segment)?,
+            "PV2" => patient::map_pv2(self, segment),
+            "AL1" => clinical::map_al1(self, segment)?,
+            "DG1" => clinical::map_dg1(self, segment)?,
+            "PR1" => clinical::map_pr1(self, segment)?,
+            "IN1" => clinical::map_in1(self, segment)?,
+            "ORC" => orders::map_orc(self, segment)?,
+            "OBR" => orders::map_obr(self, segment)?,
+            "OBX" => orders::map_obx(self, segment)?,
+            "NTE" => orders::map_nte(self, segment),
+            "TXA" => scheduling::map_txa(self, segment)?,
+            "SCH" => scheduling::map_sch(self, segment)?,
+            "RXA" => clinical::map_rxa(self, segment)?,
+            id => {
+                let what = if id.starts_with('Z') {
+                    "site-defined Z-segment"
+                } else {
+                    "segment"
+                };
+                let fields = segment.fields().count();
+                self.warn(
+                    segment.location().to_string(),
+                    format!("{what} not mapped ({fields} non-empty fields)"),
+                );
+                return Ok(());
+            }
+        };
+        for (n, _) in segment.fields() {
+            if !used.contains(&n) {
+                self.warn(segment.location().with_field(n).to_string(), "field not mapped");
+            }
+        }
+        Ok(())
+    }
+
+    /// The patient reference every clinical resource needs; a message
+    /// without PID gets a warning per resource that lacks it.
+    fn subject(&self) -> Option<Object<'a>> {
+        self.patient.map(|p| self.bundle.reference(p))
+    }
+
+    fn encounter_ref(&self) -> Option<Object<'a>> {
+        self.encounter.map(|e| self.bundle.reference(e))
+    }
+
+    fn is(&self, code: &str) -> bool {
+        self.event.code == code
+    }
+}

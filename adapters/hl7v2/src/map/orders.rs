@@ -1,0 +1,425 @@
+//! Orders and results: ORC and OBR -> ServiceRequest (and DiagnosticReport in
+//! result messages), OBX -> Observation (or document content), NTE -> notes.
+
+use std::borrow::Cow;
+
+use zorgpoort_model::systems::{self, hl7, profile};
+use zorgpoort_model::{Object, Value, base64};
+
+use super::Mapper;
+use super::datatypes::identifier_system;
+use crate::error::Error;
+use crate::message::{Item, Segment};
+use crate::types::{Ei, Sn, read_nm};
+
+/// An Identifier from an EI (placer or filler order number).
+fn order_identifier<'a>(item: Item<'_, 'a>, kind: &'static str) -> Option<Object<'a>> {
+    let ei = Ei::read(item);
+    let id = ei.id.clone()?;
+    let system = identifier_system(&ei.authority, None);
+    let coding = Object::new().with("system", hl7::V2_0203).with("code", kind);
+    Some(
+        Object::new()
+            .with("type", Object::new().with("coding", vec![coding]))
+            .with("system", system.map(Cow::into_owned))
+            .with("value", id)
+            .with(
+                "assigner",
+                ei.authority.namespace.map(|n| Object::new().with("display", n)),
+            ),
+    )
+}
+
+fn request_status(control: Option<&str>, status: Option<&str>) -> &'static str {
+    match (control, status) {
+        (_, Some("CM")) => "completed",
+        (_, Some("CA" | "DC")) | (Some("CA" | "DC" | "OC"), _) => "revoked",
+        (_, Some("HD")) | (Some("HD"), _) => "on-hold",
+        (_, Some("IP" | "SC" | "A")) | (Some("NW" | "SC" | "XO" | "RP"), _) => "active",
+        _ => "unknown",
+    }
+}
+
+pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let identifiers: Vec<Object<'a>> = [
+        order_identifier(orc.field(2), "PLAC"),
+        order_identifier(orc.field(3), "FILL"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let requester = orc.field(12).repetitions().next().and_then(|r| m.practitioner(r));
+    let status = request_status(orc.field(1).text_of(1).as_deref(), orc.field(5).text_of(1).as_deref());
+    let request = Object::new()
+        .with("identifier", identifiers)
+        .with("status", status)
+        .with("intent", "order")
+        .with("subject", m.subject())
+        .with("encounter", m.encounter_ref())
+        .with("authoredOn", m.datetime(orc.field(9))?)
+        .with("requester", requester);
+    let key = format!("ORC/{}", orc.occurrence());
+    let entry = m.bundle.add("ServiceRequest", &key, request);
+    m.order = Some(entry);
+    m.order_has_obr = false;
+    m.report = None;
+    m.note_target = Some(entry);
+    Ok(&[1, 2, 3, 5, 9, 12])
+}
+
+fn report_status(code: Option<&str>) -> &'static str {
+    match code {
+        Some("F") => "final",
+        Some("C") => "corrected",
+        Some("P") => "preliminary",
+        Some("X") => "cancelled",
+        Some("R" | "S" | "A") => "partial",
+        Some("I" | "O") => "registered",
+        _ => "unknown",
+    }
+}
+
+pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let code = m.concept(obr.field(4));
+    let effective = m.datetime(obr.field(7))?;
+    let identifiers: Vec<Object<'a>> = [
+        order_identifier(obr.field(2), "PLAC"),
+        order_identifier(obr.field(3), "FILL"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // An OBR details the ORC before it; a second OBR is an order of its own.
+    let order = match m.order.filter(|_| !m.order_has_obr) {
+        Some(order) => order,
+        None => {
+            let request = Object::new()
+                .with("status", "unknown")
+                .with("intent", "order")
+                .with("subject", m.subject())
+                .with("encounter", m.encounter_ref());
+            m.bundle
+                .add("ServiceRequest", &format!("OBR/{}", obr.occurrence()), request)
+        }
+    };
+    let requester = obr.field(16).repetitions().next().and_then(|r| m.practitioner(r));
+    {
+        let request = m.bundle.resource_mut(order);
+        if request.get("identifier").is_none() {
+            request.set("identifier", identifiers.clone());
+        }
+        request.set("code", code.clone());
+        request.set("occurrenceDateTime", effective.clone());
+        if request.get("requester").is_none() {
+            request.set("requester", requester);
+        }
+    }
+    m.order = Some(order);
+    m.order_has_obr = true;
+    m.note_target = Some(order);
+    if m.is("ORU") || m.is("OUL") {
+        let status = report_status(obr.field(25).text_of(1).as_deref());
+        let code = code.unwrap_or_else(|| {
+            m.warn(
+                obr.location().with_field(4).to_string(),
+                "report without a code; text placeholder used",
+            );
+            Object::new().with("text", "unspecified")
+        });
+        let category = Object::new().with(
+            "coding",
+            vec![
+                Object::new()
+                    .with("system", "http://terminology.hl7.org/CodeSystem/v2-0074")
+                    .with("code", obr.field(24).text_of(1).unwrap_or(Cow::Borrowed("LAB"))),
+            ],
+        );
+        let report = Object::new()
+            .with("identifier", identifiers)
+            .with("basedOn", vec![m.bundle.reference(order)])
+            .with("status", status)
+            .with("category", vec![category])
+            .with("code", code)
+            .with("subject", m.subject())
+            .with("encounter", m.encounter_ref())
+            .with("effectiveDateTime", effective)
+            .with("issued", m.instant(obr.field(22))?);
+        m.report = Some(
+            m.bundle
+                .add("DiagnosticReport", &format!("OBR/{}", obr.occurrence()), report),
+        );
+    }
+    Ok(&[1, 2, 3, 4, 7, 16, 22, 24, 25])
+}
+
+fn observation_status(code: Option<&str>) -> &'static str {
+    match code {
+        Some("F" | "U") => "final",
+        Some("C") => "corrected",
+        Some("P" | "R" | "S") => "preliminary",
+        Some("I" | "O") => "registered",
+        Some("X" | "N") => "cancelled",
+        Some("D" | "W") => "entered-in-error",
+        _ => "unknown",
+    }
+}
+
+/// A Quantity with the unit from OBX-6; UCUM only when the sender says so.
+fn quantity<'a>(value: Value<'a>, unit: Item<'_, 'a>) -> Object<'a> {
+    let code = unit.text_of(1);
+    let ucum = unit.text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
+    Object::new()
+        .with("value", value)
+        .with("unit", unit.text_of(2).or_else(|| code.clone()))
+        .with("system", ucum.then_some(systems::UCUM))
+        .with("code", if ucum { code } else { None })
+}
+
+/// OBX-7 as a range: `3.5-5.0`, `<5`, `>5`, or else text.
+fn reference_range<'a>(text: Cow<'a, str>, unit: Item<'_, 'a>) -> Object<'a> {
+    let bound = |t: &str| Value::number(t.trim()).map(|v| quantity(v, unit));
+    let parsed = if let Some(high) = text.strip_prefix('<') {
+        bound(high.trim_start_matches('=')).map(|h| Object::new().with("high", h))
+    } else if let Some(low) = text.strip_prefix('>') {
+        bound(low.trim_start_matches('=')).map(|l| Object::new().with("low", l))
+    } else {
+        text.trim_start_matches('-')
+            .find('-')
+            .map(|i| i + usize::from(text.starts_with('-')))
+            .and_then(|i| {
+                let (low, high) = (&text[..i], &text[i + 1..]);
+                Some(Object::new().with("low", bound(low)?).with("high", bound(high)?))
+            })
+    };
+    parsed.unwrap_or_else(|| Object::new().with("text", text))
+}
+
+impl<'a> Mapper<'a> {
+    /// The `value[x]` of an OBX by its value type (OBX-2).
+    fn observation_value(&mut self, obx: Segment<'_, 'a>) -> Result<Option<(&'static str, Value<'a>)>, Error> {
+        let value = obx.field(5);
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let reps = value.repetitions().count();
+        let value_type = obx.field(2).text_of(1).unwrap_or(Cow::Borrowed("ST"));
+        let first = value.repetitions().next().unwrap_or(value);
+        if reps > 1 && !matches!(value_type.as_ref(), "ST" | "TX" | "FT") {
+            self.warn(
+                obx.location().with_field(5).to_string(),
+                format!("{reps} repetitions; only the first is mapped"),
+            );
+        }
+        let located = obx.location().with_field(5).to_string();
+        let mapped = match value_type.as_ref() {
+            "NM" => match read_nm(first).and_then(|n| Value::number(&n)) {
+                Some(number) => Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6))))),
+                None => {
+                    self.warn(located, "NM value is not a number; kept as text");
+                    first.text().map(|t| ("valueString", Value::from(t)))
+                }
+            },
+            "ST" | "TX" | "FT" => {
+                let lines: Vec<Cow<'a, str>> = value.repetitions().filter_map(|r| r.text()).collect();
+                (!lines.is_empty()).then(|| ("valueString", Value::from(lines.join("\n"))))
+            }
+            "CE" | "CWE" | "CNE" | "CF" => self.concept(first).map(|c| ("valueCodeableConcept", Value::Obj(c))),
+            "SN" => self.structured_numeric(Sn::read(first), obx, &located),
+            "DT" => Mapper::date(first)?.map(|d| ("valueDateTime", Value::from(d))),
+            "TS" | "DTM" => self.datetime(first)?.map(|d| ("valueDateTime", Value::from(d))),
+            "TM" => first
+                .text()
+                .filter(|t| t.len() >= 4 && t.bytes().take(6).all(|b| b.is_ascii_digit()))
+                .map(|t| {
+                    let (h, rest) = t.split_at(2);
+                    let (mi, s) = rest.split_at(2);
+                    let s = s.get(..2).unwrap_or("00");
+                    (
+                        "valueTime",
+                        Value::from(format!("{h}:{mi}:{}", if s.is_empty() { "00" } else { s })),
+                    )
+                }),
+            other => {
+                self.warn(located, format!("value type {other} kept as text"));
+                first.text().map(|t| ("valueString", Value::from(t)))
+            }
+        };
+        Ok(mapped)
+    }
+
+    fn structured_numeric(
+        &mut self,
+        sn: Sn<'a>,
+        obx: Segment<'_, 'a>,
+        location: &str,
+    ) -> Option<(&'static str, Value<'a>)> {
+        let num = |t: &Option<Cow<'a, str>>| t.as_deref().and_then(Value::number);
+        let unit = obx.field(6);
+        let mapped = match (
+            sn.comparator.as_deref(),
+            num(&sn.num1),
+            sn.separator.as_deref(),
+            num(&sn.num2),
+        ) {
+            (comparator @ (None | Some("<" | ">" | "<=" | ">=" | "=")), Some(n1), None, None) => {
+                let comparator = comparator.filter(|c| *c != "=").map(str::to_owned);
+                Some((
+                    "valueQuantity",
+                    Value::Obj(quantity(n1, unit).with("comparator", comparator)),
+                ))
+            }
+            (None, Some(n1), Some("-"), Some(n2)) => Some((
+                "valueRange",
+                Value::Obj(
+                    Object::new()
+                        .with("low", quantity(n1, unit))
+                        .with("high", quantity(n2, unit)),
+                ),
+            )),
+            (None, Some(n1), Some(":" | "/"), Some(n2)) => Some((
+                "valueRatio",
+                Value::Obj(
+                    Object::new()
+                        .with("numerator", Object::new().with("value", n1))
+                        .with("denominator", Object::new().with("value", n2)),
+                ),
+            )),
+            _ => None,
+        };
+        mapped.or_else(|| {
+            self.warn(location.to_owned(), "structured numeric kept as text");
+            let text: String = [sn.comparator, sn.num1, sn.separator, sn.num2]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .concat();
+            (!text.is_empty()).then(|| ("valueString", Value::from(text)))
+        })
+    }
+}
+
+pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    if matches!(obx.field(2).text_of(1).as_deref(), Some("ED" | "RP")) || m.document.is_some() {
+        return super::scheduling::document_content(m, obx);
+    }
+    let Some(code) = m.concept(obx.field(3)) else {
+        m.warn(
+            obx.location().with_field(3).to_string(),
+            "observation without a code; not mapped",
+        );
+        return Ok(&[3]);
+    };
+    let value = m.observation_value(obx)?;
+    let interpretation: Vec<Object<'a>> = obx
+        .field(8)
+        .repetitions()
+        .filter_map(|r| r.text_of(1))
+        .map(|code| {
+            Object::new().with(
+                "coding",
+                vec![
+                    Object::new()
+                        .with("system", hl7::V3_OBSERVATION_INTERPRETATION)
+                        .with("code", code),
+                ],
+            )
+        })
+        .collect();
+    let range = obx.field(7).text().map(|t| reference_range(t, obx.field(6)));
+    let effective = match m.datetime(obx.field(14))? {
+        Some(t) => Some(t),
+        None => m
+            .order
+            .and_then(|o| match m.bundle.resource_mut(o).get("occurrenceDateTime") {
+                Some(Value::Str(s)) => Some(s.clone().into_owned()),
+                _ => None,
+            }),
+    };
+    let mut performers: Vec<Object<'a>> = obx.field(16).repetitions().filter_map(|r| m.practitioner(r)).collect();
+    performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)));
+    let is_lab = m.report.is_some();
+    let mut observation = Object::new()
+        .with(
+            "meta",
+            is_lab.then(|| Object::new().with("profile", vec![Value::from(profile::LAB_RESULT)])),
+        )
+        .with("basedOn", m.order.map(|o| vec![m.bundle.reference(o)]))
+        .with("status", observation_status(obx.field(11).text_of(1).as_deref()))
+        .with(
+            "category",
+            is_lab.then(|| {
+                vec![Object::new().with(
+                    "coding",
+                    vec![
+                            Object::new()
+                                .with("system", hl7::OBSERVATION_CATEGORY)
+                                .with("code", "laboratory"),
+                        ],
+                )]
+            }),
+        )
+        .with("code", code)
+        .with("subject", m.subject())
+        .with("encounter", m.encounter_ref())
+        .with("effectiveDateTime", effective)
+        .with("issued", m.instant(obx.field(19))?)
+        .with("performer", performers);
+    if let Some((key, value)) = value {
+        observation.set(key, value);
+    }
+    observation.set("interpretation", interpretation);
+    observation.set("method", m.concept(obx.field(17)));
+    observation.set("referenceRange", range.map(|r| vec![r]));
+    let entry = m
+        .bundle
+        .add("Observation", &format!("OBX/{}", obx.occurrence()), observation);
+    if let Some(report) = m.report {
+        let reference = m.bundle.reference(entry);
+        m.bundle.resource_mut(report).push_to("result", reference);
+    }
+    m.note_target = Some(entry);
+    Ok(&[1, 2, 3, 5, 6, 7, 8, 11, 14, 16, 17, 19, 23])
+}
+
+/// NTE: a note on the resource the previous segment made, where FHIR has one.
+pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static [usize] {
+    let lines: Vec<Cow<'a, str>> = nte.field(3).repetitions().filter_map(|r| r.text()).collect();
+    if lines.is_empty() {
+        return &[1, 2, 3];
+    }
+    let target = m.note_target.filter(|&t| {
+        matches!(
+            m.bundle.resource_type(t),
+            "Observation"
+                | "ServiceRequest"
+                | "AllergyIntolerance"
+                | "Condition"
+                | "Procedure"
+                | "Immunization"
+                | "DocumentReference"
+                | "Appointment"
+        )
+    });
+    let Some(target) = target else {
+        m.warn(
+            nte.location().to_string(),
+            "note without a resource that takes notes; not mapped",
+        );
+        return &[1, 2, 3];
+    };
+    let text = lines.join("\n");
+    match m.bundle.resource_type(target) {
+        "Appointment" => m.bundle.resource_mut(target).set("comment", text),
+        "DocumentReference" => m.bundle.resource_mut(target).set("description", text),
+        _ => m
+            .bundle
+            .resource_mut(target)
+            .push_to("note", Object::new().with("text", text)),
+    }
+    &[1, 2, 3]
+}
+
+/// Plain text as a base64 attachment body.
+pub(super) fn text_data(text: &str) -> String {
+    base64::encode(text.as_bytes())
+}

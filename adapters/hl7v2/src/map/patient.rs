@@ -1,0 +1,400 @@
+//! Who and where: PID, PD1, NK1 and MRG to Patient, RelatedPerson and the
+//! general practitioner; PV1 and PV2 to Encounter.
+
+use std::borrow::Cow;
+
+use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
+use zorgpoort_model::{Object, Value};
+
+use super::Mapper;
+use super::datatypes::{address, code_concept, contact_point, human_name, identifier, identifier_system};
+use crate::error::Error;
+use crate::message::{Item, Segment};
+use crate::types::{Cx, Xad, Xpn, Xtn, read_dtm};
+
+/// Identifiers from a CX field, BSNs 11-checked; also returns the first
+/// identifier usable for a conditional update (a valid BSN wins).
+fn identifiers<'a>(mapper: &mut Mapper<'a>, field: Item<'_, 'a>) -> (Vec<Object<'a>>, Option<(String, String)>) {
+    let mut out = Vec::new();
+    let mut key: Option<(String, String)> = None;
+    for rep in field.repetitions() {
+        let cx = Cx::read(rep);
+        let system = identifier_system(&cx.authority, cx.type_code.as_deref());
+        let Some(value) = cx.id.clone() else {
+            mapper.warn(rep.location().to_string(), "identifier without id (CX.1) not mapped");
+            continue;
+        };
+        if system.as_deref() == Some(systems::BSN) && !is_valid_bsn(&value) {
+            mapper.warn(rep.location().to_string(), "BSN fails the 11-check; not emitted");
+            continue;
+        }
+        if let Some(system) = &system {
+            let is_bsn = system == systems::BSN;
+            if key.is_none() || is_bsn {
+                if key.as_ref().is_none_or(|(s, _)| s != systems::BSN) {
+                    key = Some((system.clone().into_owned(), value.clone().into_owned()));
+                }
+            }
+        }
+        out.push(identifier(cx, system));
+    }
+    (out, key)
+}
+
+fn gender(code: &str) -> Option<&'static str> {
+    match code {
+        "M" => Some("male"),
+        "F" | "V" => Some("female"),
+        "O" | "A" | "X" => Some("other"),
+        "U" | "N" => Some("unknown"),
+        _ => None,
+    }
+}
+
+fn telecoms<'a>(field: Item<'_, 'a>, default_use: &'static str) -> Vec<Object<'a>> {
+    field
+        .repetitions()
+        .map(|r| contact_point(Xtn::read(r), Some(default_use)))
+        .collect()
+}
+
+pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let mut ids = Vec::new();
+    let mut key = None;
+    // PID-2 and PID-4 are the pre-2.5 places of patient ids; PID-3 is the list.
+    for n in [3, 2, 4] {
+        let (found, k) = identifiers(m, pid.field(n));
+        ids.extend(found);
+        if key.as_ref().is_none_or(|(s, _): &(String, String)| s != systems::BSN) && k.is_some() {
+            key = k.or(key);
+        }
+    }
+    let birth = read_dtm(pid.field(7))?;
+    let birth_time = birth.filter(|b| b.time.is_some()).map(|b| b.to_fhir_datetime(m.zone));
+    let gender_code = pid.field(8).text_of(1);
+    let gender_value = gender_code.as_deref().and_then(gender);
+    if let (Some(code), None) = (&gender_code, gender_value) {
+        m.warn(
+            pid.location().with_field(8).to_string(),
+            format!("unknown administrative sex {code:?}"),
+        );
+    }
+    let mut telecom = telecoms(pid.field(13), "home");
+    telecom.extend(telecoms(pid.field(14), "work"));
+    let language = pid.field(15).text_of(1).map(|code| {
+        let coding = Object::new().with("system", "urn:ietf:bcp:47").with("code", code);
+        Object::new().with("language", Object::new().with("coding", vec![coding]))
+    });
+    let marital = pid
+        .field(16)
+        .text_of(1)
+        .filter(|c| matches!(c.as_ref(), "A" | "D" | "I" | "L" | "M" | "P" | "S" | "T" | "U" | "W"));
+    let deceased_at = m.datetime(pid.field(29))?;
+    let deceased = match pid.field(30).text_of(1).as_deref() {
+        Some("Y") => Some(true),
+        Some("N") => Some(false),
+        _ => None,
+    };
+    let multiple_birth = pid.field(25).text_of(1).and_then(|n| n.parse::<u32>().ok());
+    let mut patient = Object::new()
+        .with(
+            "meta",
+            Object::new().with("profile", vec![Value::from(profile::PATIENT)]),
+        )
+        .with("identifier", ids)
+        .with(
+            "name",
+            pid.field(5)
+                .repetitions()
+                .map(|r| human_name(Xpn::read(r)))
+                .collect::<Vec<_>>(),
+        )
+        .with("telecom", telecom)
+        .with("gender", gender_value)
+        .with("birthDate", birth.map(|b| b.to_fhir_date()))
+        .with(
+            "_birthDate",
+            birth_time.map(|t| {
+                let ext = Object::new()
+                    .with("url", "http://hl7.org/fhir/StructureDefinition/patient-birthTime")
+                    .with("valueDateTime", t);
+                Object::new().with("extension", vec![ext])
+            }),
+        );
+    match (deceased_at, deceased) {
+        (Some(at), _) => patient.set("deceasedDateTime", at),
+        (None, Some(flag)) => patient.set("deceasedBoolean", flag),
+        (None, None) => {}
+    }
+    patient.set(
+        "address",
+        pid.field(11)
+            .repetitions()
+            .map(|r| address(Xad::read(r)))
+            .collect::<Vec<_>>(),
+    );
+    patient.set(
+        "maritalStatus",
+        marital.map(|code| code_concept(hl7::V3_MARITAL_STATUS, code)),
+    );
+    match (pid.field(24).text_of(1).as_deref(), multiple_birth) {
+        (_, Some(order)) => patient.set("multipleBirthInteger", Value::Num(Cow::Owned(order.to_string()))),
+        (Some("Y"), None) => patient.set("multipleBirthBoolean", true),
+        (Some("N"), None) => patient.set("multipleBirthBoolean", false),
+        _ => {}
+    }
+    patient.set("communication", language.map(|l| vec![l]));
+    let position = format!("PID/{}", pid.occurrence());
+    let entry = match key {
+        Some((system, value)) => m.bundle.add_conditional("Patient", &position, patient, &system, &value),
+        None => m.bundle.add("Patient", &position, patient),
+    };
+    m.patient = Some(entry);
+    m.note_target = None;
+    Ok(&[1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 15, 16, 24, 25, 29, 30])
+}
+
+pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static [usize] {
+    let mut gps: Vec<Object<'a>> = pd1.field(3).repetitions().filter_map(|r| m.organization(r)).collect();
+    gps.extend(
+        pd1.field(4)
+            .repetitions()
+            .filter_map(|r| m.practitioner(r))
+            .collect::<Vec<_>>(),
+    );
+    if let Some(patient) = m.patient {
+        for gp in gps {
+            m.bundle.resource_mut(patient).push_to("generalPractitioner", gp);
+        }
+    } else if !gps.is_empty() {
+        m.warn(
+            pd1.location().to_string(),
+            "general practitioner without a patient (no PID before PD1)",
+        );
+    }
+    &[3, 4]
+}
+
+pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let Some(patient) = m.subject() else {
+        m.warn(
+            nk1.location().to_string(),
+            "contact person without a patient (no PID before NK1)",
+        );
+        return Ok(&[]);
+    };
+    let mut telecom = telecoms(nk1.field(5), "home");
+    telecom.extend(telecoms(nk1.field(6), "work"));
+    let mut relationship: Vec<Object<'a>> = Vec::new();
+    relationship.extend(m.concept(nk1.field(3)));
+    relationship.extend(m.concept(nk1.field(7)));
+    let start = Mapper::date(nk1.field(8))?;
+    let end = Mapper::date(nk1.field(9))?;
+    let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
+    let person = Object::new()
+        .with(
+            "meta",
+            Object::new().with("profile", vec![Value::from(profile::CONTACT_PERSON)]),
+        )
+        .with("patient", patient)
+        .with("relationship", relationship)
+        .with(
+            "name",
+            nk1.field(2)
+                .repetitions()
+                .map(|r| human_name(Xpn::read(r)))
+                .collect::<Vec<_>>(),
+        )
+        .with("telecom", telecom)
+        .with(
+            "address",
+            nk1.field(4)
+                .repetitions()
+                .map(|r| address(Xad::read(r)))
+                .collect::<Vec<_>>(),
+        )
+        .with("gender", gender_value)
+        .with("birthDate", Mapper::date(nk1.field(16))?)
+        .with("period", Object::new().with("start", start).with("end", end));
+    let key = format!("NK1/{}", nk1.occurrence());
+    m.bundle.add("RelatedPerson", &key, person);
+    Ok(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16])
+}
+
+/// MRG (A40 merge): the prior patient record becomes a second Patient,
+/// linked both ways with `replaces` / `replaced-by`.
+pub(super) fn map_mrg<'a>(m: &mut Mapper<'a>, mrg: Segment<'_, 'a>) -> &'static [usize] {
+    let Some(survivor) = m.patient else {
+        m.warn(
+            mrg.location().to_string(),
+            "merge without a surviving patient (no PID before MRG)",
+        );
+        return &[];
+    };
+    let (ids, key) = identifiers(m, mrg.field(1));
+    if ids.is_empty() {
+        m.warn(
+            mrg.location().with_field(1).to_string(),
+            "merge without prior identifiers",
+        );
+        return &[1];
+    }
+    let link = |other: Object<'a>, kind: &'static str| Object::new().with("other", other).with("type", kind);
+    let old = Object::new()
+        .with(
+            "meta",
+            Object::new().with("profile", vec![Value::from(profile::PATIENT)]),
+        )
+        .with("identifier", ids)
+        .with("active", false)
+        .with("link", vec![link(m.bundle.reference(survivor), "replaced-by")]);
+    let key_name = format!("MRG/{}", mrg.occurrence());
+    let old = match key {
+        Some((system, value)) => m.bundle.add_conditional("Patient", &key_name, old, &system, &value),
+        None => m.bundle.add("Patient", &key_name, old),
+    };
+    let reference = m.bundle.reference(old);
+    m.bundle
+        .resource_mut(survivor)
+        .push_to("link", link(reference, "replaces"));
+    &[1]
+}
+
+/// Encounter status by trigger event; a discharge date finishes any visit.
+fn encounter_status(trigger: &str, discharged: bool) -> &'static str {
+    match trigger {
+        _ if discharged => "finished",
+        "A03" => "finished",
+        "A05" | "A14" => "planned",
+        "A11" | "A12" | "A27" | "A38" => "cancelled",
+        "A01" | "A02" | "A04" | "A06" | "A07" | "A08" | "A13" | "A15" | "A16" => "in-progress",
+        _ => "unknown",
+    }
+}
+
+/// Encounter.class (v3 ActCode) from PV1-2 patient class.
+fn encounter_class(code: Option<&str>) -> Object<'static> {
+    let (system, code, display) = match code {
+        Some("I" | "B") => (hl7::V3_ACT_CODE, "IMP", "inpatient encounter"),
+        Some("O" | "R" | "C") => (hl7::V3_ACT_CODE, "AMB", "ambulatory"),
+        Some("E") => (hl7::V3_ACT_CODE, "EMER", "emergency"),
+        Some("P") => (hl7::V3_ACT_CODE, "PRENC", "pre-admission"),
+        _ => ("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK", "unknown"),
+    };
+    Object::new()
+        .with("system", system)
+        .with("code", code)
+        .with("display", display)
+}
+
+/// A PL (person location) as readable text: point of care, room, bed, facility.
+fn location_text(item: Item<'_, '_>) -> Option<String> {
+    let parts: Vec<String> = [1, 2, 3, 4]
+        .into_iter()
+        .filter_map(|n| item.component(n).subcomponent(1).text().map(Cow::into_owned))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+    let start = m.datetime(pv1.field(44))?;
+    let end = m.datetime(pv1.field(45))?;
+    let status = encounter_status(&m.event.trigger, end.is_some());
+    let class = pv1.field(2).text_of(1);
+    let mut participants = Vec::new();
+    for (field, code, display) in [
+        (7, "ATND", "attender"),
+        (8, "REF", "referrer"),
+        (9, "CON", "consultant"),
+        (17, "ADM", "admitter"),
+    ] {
+        for rep in pv1.field(field).repetitions() {
+            if let Some(who) = m.practitioner(rep) {
+                let kind = Object::new()
+                    .with("system", "http://terminology.hl7.org/CodeSystem/v3-ParticipationType")
+                    .with("code", code)
+                    .with("display", display);
+                participants.push(
+                    Object::new()
+                        .with("type", vec![Object::new().with("coding", vec![kind])])
+                        .with("individual", who),
+                );
+            }
+        }
+    }
+    let mut locations = Vec::new();
+    if let Some(text) = location_text(pv1.field(3)) {
+        let now = if status == "finished" { "completed" } else { "active" };
+        locations.push(
+            Object::new()
+                .with("location", Object::new().with("display", text))
+                .with("status", now),
+        );
+    }
+    if let Some(text) = location_text(pv1.field(6)) {
+        locations.push(
+            Object::new()
+                .with("location", Object::new().with("display", text))
+                .with("status", "completed"),
+        );
+    }
+    let visit_number = pv1.field(19).repetitions().next().and_then(|r| {
+        let cx = Cx::read(r);
+        let system = identifier_system(&cx.authority, cx.type_code.as_deref());
+        cx.id.is_some().then(|| identifier(cx, system))
+    });
+    let service = pv1
+        .field(10)
+        .text_of(1)
+        .map(|c| code_concept("http://terminology.hl7.org/CodeSystem/v2-0069", c));
+    let admit_source = pv1
+        .field(14)
+        .text_of(1)
+        .map(|c| code_concept("http://terminology.hl7.org/CodeSystem/v2-0023", c));
+    let discharge = pv1
+        .field(36)
+        .text_of(1)
+        .map(|c| code_concept("http://terminology.hl7.org/CodeSystem/v2-0112", c));
+    let readmission = pv1
+        .field(13)
+        .text_of(1)
+        .filter(|r| r == "R")
+        .map(|_| Object::new().with("text", "readmission"));
+    let encounter = Object::new()
+        .with(
+            "meta",
+            Object::new().with("profile", vec![Value::from(profile::ENCOUNTER)]),
+        )
+        .with("identifier", visit_number.map(|v| vec![v]))
+        .with("status", status)
+        .with("class", encounter_class(class.as_deref()))
+        .with("serviceType", service)
+        .with("subject", m.subject())
+        .with("participant", participants)
+        .with("period", Object::new().with("start", start).with("end", end))
+        .with(
+            "hospitalization",
+            Object::new()
+                .with("admitSource", admit_source)
+                .with("reAdmission", readmission)
+                .with("dischargeDisposition", discharge),
+        )
+        .with("location", locations);
+    let key = format!("PV1/{}", pv1.occurrence());
+    m.encounter = Some(m.bundle.add("Encounter", &key, encounter));
+    m.note_target = None;
+    Ok(&[1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 44, 45])
+}
+
+pub(super) fn map_pv2<'a>(m: &mut Mapper<'a>, pv2: Segment<'_, 'a>) -> &'static [usize] {
+    let reason = m.concept(pv2.field(3));
+    match (m.encounter, reason) {
+        (Some(encounter), Some(reason)) => m.bundle.resource_mut(encounter).push_to("reasonCode", reason),
+        (None, Some(_)) => m.warn(
+            pv2.location().to_string(),
+            "visit details without a visit (no PV1 before PV2)",
+        ),
+        _ => {}
+    }
+    &[3]
+}

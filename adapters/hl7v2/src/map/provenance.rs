@@ -1,0 +1,138 @@
+//! MSH and EVN: one Provenance per Bundle naming the source system, the
+//! message id and the event, and pointing at every resource made.
+
+use std::borrow::Cow;
+
+use zorgpoort_model::Object;
+use zorgpoort_model::systems::hl7;
+
+use super::Mapper;
+use super::datatypes::identifier_system;
+use crate::error::{Error, ErrorKind};
+use crate::message::Message;
+use crate::types::Hd;
+
+/// MSH fields the mapping uses (delimiters, routing, ids, type, version, charset).
+pub(super) const MSH_FIELDS: &[usize] = &[1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18];
+/// EVN fields the mapping uses.
+pub(super) const EVN_FIELDS: &[usize] = &[1, 2, 4, 5, 6];
+
+fn activity(code: &str, trigger: &str) -> &'static str {
+    match (code, trigger) {
+        (_, "A08" | "A31" | "A13" | "T02" | "S14") => "UPDATE",
+        (_, "A11" | "A12" | "A38" | "S15") => "NULLIFY",
+        _ => "CREATE",
+    }
+}
+
+pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), Error> {
+    let msh = message.msh();
+    let targets: Vec<Object<'a>> = m.bundle.entries().map(|e| m.bundle.reference(e)).collect();
+    if targets.is_empty() {
+        m.warn(
+            msh.location().to_string(),
+            "message holds no data to map; no Provenance",
+        );
+        return Ok(());
+    }
+    let evn = message.segment("EVN");
+    let recorded = match m.instant(msh.field(7))? {
+        Some(t) => t,
+        None => match evn.map(|e| m.instant(e.field(2))).transpose()?.flatten() {
+            Some(t) => t,
+            None => {
+                return Err(Error::at(msh.location().with_field(7), ErrorKind::MissingField));
+            }
+        },
+    };
+    let occurred = match evn {
+        Some(e) => match m.datetime(e.field(6))? {
+            Some(t) => Some(t),
+            None => m.datetime(e.field(2))?,
+        },
+        None => None,
+    };
+    let facility = Hd::from_field(msh.field(4));
+    let application = msh.field(3).text_of(1);
+    let facility_system = identifier_system(&facility, None);
+    let source_display = [application.as_deref(), facility.namespace.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let source = Object::new()
+        .with(
+            "identifier",
+            facility
+                .universal_id
+                .clone()
+                .filter(|_| facility_system.is_some())
+                .map(|id| {
+                    Object::new()
+                        .with("system", facility_system.map(Cow::into_owned))
+                        .with("value", id)
+                }),
+        )
+        .with(
+            "display",
+            (!source_display.is_empty()).then_some(source_display.clone()),
+        );
+    let source = if source.is_empty() {
+        Object::new().with("display", "unknown sending system")
+    } else {
+        source
+    };
+    let participant = |code: &'static str| {
+        Object::new().with(
+            "coding",
+            vec![
+                Object::new()
+                    .with("system", hl7::PROVENANCE_PARTICIPANT_TYPE)
+                    .with("code", code),
+            ],
+        )
+    };
+    let mut agents = vec![Object::new().with("type", participant("author")).with("who", source)];
+    if let Some(enterer) = evn
+        .and_then(|e| e.field(5).repetitions().next())
+        .and_then(|r| m.practitioner(r))
+    {
+        agents.push(Object::new().with("type", participant("enterer")).with("who", enterer));
+    }
+    let control_id = msh.field(10).text_of(1);
+    let kind = [msh.field(9).text_of(1), msh.field(9).text_of(2)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("^");
+    let mut display = format!("HL7 v2 {kind} message {}", control_id.as_deref().unwrap_or_default());
+    if !source_display.is_empty() {
+        display.push_str(" from ");
+        display.push_str(&source_display);
+    }
+    let what = Object::new()
+        .with("identifier", Object::new().with("value", control_id))
+        .with("display", display);
+    let reason = evn.and_then(|e| m.concept(e.field(4)));
+    let activity_code = activity(&m.event.code, &m.event.trigger);
+    let provenance = Object::new()
+        .with("target", targets)
+        .with("occurredDateTime", occurred)
+        .with("recorded", recorded)
+        .with("reason", reason.map(|r| vec![r]))
+        .with(
+            "activity",
+            Object::new().with(
+                "coding",
+                vec![
+                    Object::new()
+                        .with("system", hl7::V3_DATA_OPERATION)
+                        .with("code", activity_code),
+                ],
+            ),
+        )
+        .with("agent", agents)
+        .with("entity", vec![Object::new().with("role", "source").with("what", what)]);
+    m.bundle.add("Provenance", "MSH", provenance);
+    Ok(())
+}

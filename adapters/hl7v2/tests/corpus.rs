@@ -1,0 +1,86 @@
+//! Every HL7 v2 sample we have converts, and every Bundle passes the generic
+//! checks (valid JSON, transaction, fullUrl + request, references resolve,
+//! no empty values, FHIR date regexes).
+
+mod common;
+
+use common::{convert_bytes, files, fixtures, shared_data};
+use zorgpoort_model::check::check_bundle;
+
+/// Samples that are rejected on purpose, with the error they must get.
+const REJECTED: &[(&str, &str)] = &[
+    // Microsoft's expected output of FHIR -> v2 leaves out MSH-7, which
+    // HL7 v2 requires and Provenance.recorded needs.
+    (
+        "ObservationBundle-expected.hl7",
+        "msg 1: MSH-7: required field is empty",
+    ),
+];
+
+fn check_all(paths: &[std::path::PathBuf]) -> usize {
+    let mut failures = Vec::new();
+    let mut bundles = 0;
+    for path in paths {
+        let bytes = std::fs::read(path).unwrap();
+        for result in convert_bytes(&bytes) {
+            match result {
+                Ok(converted) => {
+                    bundles += 1;
+                    for problem in check_bundle(&converted.json, "transaction") {
+                        failures.push(format!("{}: {problem}", path.display()));
+                    }
+                }
+                Err(error) => {
+                    let expected = REJECTED
+                        .iter()
+                        .any(|(file, message)| path.ends_with(file) && error.to_string() == *message);
+                    if expected {
+                        bundles += 1;
+                    } else {
+                        failures.push(format!("{}: {error}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    bundles
+}
+
+#[test]
+fn every_shared_hl7v2_sample_converts_to_a_sound_bundle() {
+    let mut paths = files(&shared_data().join("hl7v2"), &[".hl7"]);
+    paths.extend(files(&shared_data().join("v2-to-fhir/samples/messages"), &[".txt"]));
+    assert!(
+        paths.len() >= 140,
+        "shared corpus not found at {}",
+        shared_data().display()
+    );
+    assert_eq!(check_all(&paths), paths.len());
+}
+
+#[test]
+fn every_dutch_fixture_converts_to_a_sound_bundle() {
+    let paths = files(&fixtures().join("dutch"), &[".hl7"]);
+    assert!(paths.len() >= 13);
+    // multi-message.hl7 holds three messages.
+    assert_eq!(check_all(&paths), paths.len() + 2);
+}
+
+#[test]
+fn synthetic_messages_convert_to_sound_bundles() {
+    let mut generator = zorgpoort_hl7v2::synthetic::Generator::new(7);
+    let text: String = (0..300).map(|_| generator.next_message() + "\n").collect();
+    let results = convert_bytes(text.as_bytes());
+    assert_eq!(results.len(), 300);
+    for result in results {
+        let converted = result.unwrap();
+        let problems = check_bundle(&converted.json, "transaction");
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}
