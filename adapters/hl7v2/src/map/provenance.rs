@@ -12,8 +12,9 @@ use crate::error::{Error, ErrorKind};
 use crate::message::Message;
 use crate::types::Hd;
 
-/// MSH fields the mapping uses (delimiters, routing, ids, type, version, charset).
-pub(super) const MSH_FIELDS: &[usize] = &[1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18];
+/// MSH fields the mapping uses or that only steer the exchange itself
+/// (sequence number, continuation, acknowledgement types, country, language).
+pub(super) const MSH_FIELDS: &[usize] = &[1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
 /// EVN fields the mapping uses.
 pub(super) const EVN_FIELDS: &[usize] = &[1, 2, 4, 5, 6];
 
