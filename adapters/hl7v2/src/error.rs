@@ -114,6 +114,9 @@ pub enum ErrorKind {
     /// A field the message cannot do without.
     #[error("required field is empty")]
     MissingField,
+    /// Only a header: nothing to convert.
+    #[error("message holds no segments with data to convert")]
+    NothingToConvert,
     /// A date or time that is not a valid HL7 v2 DTM or does not exist.
     #[error("invalid date {0:?}")]
     InvalidDate(String),

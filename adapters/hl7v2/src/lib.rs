@@ -5,6 +5,7 @@
 //!
 //! Nothing here does I/O: bytes in, [`Message`] or [`zorgpoort_model::Conversion`] out.
 
+pub mod ack;
 pub mod error;
 mod escape;
 pub mod framing;
@@ -12,9 +13,12 @@ mod map;
 pub mod message;
 pub mod synthetic;
 pub mod types;
+pub mod write;
 
+pub use ack::{AckCode, AckRequest, ack, ack_unparsed};
 pub use error::{Error, ErrorKind, Location};
 pub use escape::encode as escape_text;
 pub use framing::{Frame, Splitter};
 pub use map::{Options, to_fhir};
 pub use message::{Charset, Delimiters, Item, Limits, Message, Segment};
+pub use write::{Er7Message, Er7Segment};

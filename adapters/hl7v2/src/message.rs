@@ -4,6 +4,7 @@
 //! is read.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use crate::error::{Error, ErrorKind, Location};
 use crate::escape;
@@ -215,6 +216,7 @@ impl<'a> Message<'a> {
     fn index(&mut self, limits: &Limits) -> Result<(), Error> {
         let bytes = self.bytes;
         let d = self.delimiters;
+        let mut occurrences = HashMap::new();
         let mut pos = 0;
         while pos < bytes.len() {
             let line_end = bytes[pos..]
@@ -228,19 +230,28 @@ impl<'a> Message<'a> {
                         limit: limits.max_segments,
                     }));
                 }
-                self.index_segment(pos, line, d, limits)?;
+                self.index_segment(pos, line, d, limits, &mut occurrences)?;
             }
             pos = line_end + 1;
         }
         Ok(())
     }
 
-    fn index_segment(&mut self, offset: usize, line: &[u8], d: Delimiters, limits: &Limits) -> Result<(), Error> {
+    fn index_segment(
+        &mut self,
+        offset: usize,
+        line: &[u8],
+        d: Delimiters,
+        limits: &Limits,
+        occurrences: &mut HashMap<[u8; 3], u32>,
+    ) -> Result<(), Error> {
         let mut id = [b' '; 3];
         for (slot, &b) in id.iter_mut().zip(line) {
             *slot = b;
         }
-        let occurrence = 1 + self.segments.iter().filter(|s| s.id == id).count();
+        let seen = occurrences.entry(id).or_insert(0);
+        *seen += 1;
+        let occurrence = *seen as usize;
         let first_field = self.fields.len();
         let is_msh = self.segments.is_empty();
         let at = |field: usize, repetition: usize| Location {

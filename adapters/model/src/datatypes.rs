@@ -240,9 +240,39 @@ impl PartialDateTime {
     }
 }
 
+impl PartialDateTime {
+    /// FHIR `instant` text: missing parts count from the start of the
+    /// period given (a day becomes its midnight, in `zone`).
+    pub fn to_fhir_instant(&self, zone: LocalZone) -> String {
+        let full = PartialDateTime {
+            month: Some(self.month.unwrap_or(1)),
+            day: Some(self.day.unwrap_or(1)),
+            time: Some(self.time.unwrap_or((0, 0, 0))),
+            ..*self
+        };
+        full.to_fhir_datetime(zone)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_padded() {
+        let day = PartialDateTime {
+            year: 2026,
+            month: Some(7),
+            day: Some(1),
+            time: None,
+            fraction: None,
+            offset_minutes: None,
+        };
+        assert_eq!(
+            day.to_fhir_instant(LocalZone::EuropeAmsterdam),
+            "2026-07-01T00:00:00+02:00"
+        );
+    }
 
     #[test]
     fn dates_follow_the_fhir_regex_and_calendar() {

@@ -10,7 +10,7 @@ use super::Mapper;
 use super::datatypes::identifier_system;
 use crate::error::{Error, ErrorKind};
 use crate::message::Message;
-use crate::types::Hd;
+use crate::types::{Hd, read_dtm};
 
 /// MSH fields the mapping uses or that only steer the exchange itself
 /// (sequence number, continuation, acknowledgement types, country, language).
@@ -30,14 +30,11 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
     let msh = message.msh();
     let targets: Vec<Object<'a>> = m.bundle.entries().map(|e| m.bundle.reference(e)).collect();
     if targets.is_empty() {
-        m.warn(
-            msh.location().to_string(),
-            "message holds no data to map; no Provenance",
-        );
-        return Ok(());
+        return Err(Error::new(ErrorKind::NothingToConvert));
     }
     let evn = message.segment("EVN");
-    let recorded = match m.instant(msh.field(7))? {
+    // Provenance.recorded is an instant; a day-precision MSH-7 counts from its start.
+    let recorded = match read_dtm(msh.field(7))?.map(|t| t.to_fhir_instant(m.zone)) {
         Some(t) => t,
         None => match evn.map(|e| m.instant(e.field(2))).transpose()?.flatten() {
             Some(t) => t,
