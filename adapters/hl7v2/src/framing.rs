@@ -69,6 +69,11 @@ impl Splitter {
         }
     }
 
+    /// How many messages (good or refused) were cut so far.
+    pub fn messages_seen(&self) -> usize {
+        self.numbered
+    }
+
     /// The last message, once the input has ended.
     pub fn finish(&mut self) -> Option<Result<Frame, Error>> {
         if let Some(frame) = self.next_frame() {

@@ -233,7 +233,11 @@ fn read_input(
         }
     }
     frames.extend(splitter.finish());
+    let found = splitter.messages_seen();
     send(&mut frames)?;
+    if found == 0 {
+        bail!("no HL7 v2 message in the input");
+    }
     Ok(())
 }
 

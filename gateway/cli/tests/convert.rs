@@ -1,0 +1,188 @@
+//! `zorgpoort convert` as contracted in DESIGN.md: NDJSON on stdout, one
+//! Bundle per message, located errors on stderr, the other messages still
+//! converted, exit status 1 at the end; `--output`, `--jobs`, `--warnings`.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn zorgpoort(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn shared(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../adapters/hl7v2/tests/fixtures/dutch")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zorgpoort-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn lines(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const GOOD: &str = "MSH|^~\\&|HIS|RIJN|||20261124093015+0100||ADT^A01^ADT_A01|M1|P|2.5\rPID|1||1234^^^RIJN^PI||Jansen^Piet||19800101|M\r";
+
+#[test]
+fn converts_a_sample_to_one_ndjson_bundle() {
+    let out = zorgpoort(&[
+        "convert",
+        "--from",
+        "hl7v2",
+        &shared("hl7v2/ms-fhir-converter/messages/ADT-A01-01.hl7"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bundles = lines(&out);
+    assert_eq!(bundles.len(), 1);
+    assert_eq!(bundles[0]["type"], "transaction");
+    assert!(out.stderr.is_empty(), "no warnings unless asked");
+}
+
+#[test]
+fn one_bundle_per_message_across_files() {
+    let out = zorgpoort(&[
+        "convert",
+        "--from",
+        "auto",
+        &fixture("multi-message.hl7"),
+        &fixture("mllp-framed.hl7"),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(lines(&out).len(), 4);
+}
+
+#[test]
+fn a_bad_message_is_reported_and_the_rest_converted() {
+    let dir = temp_dir("bad");
+    let input = dir.join("mixed.hl7");
+    let bad = "MSH|^~\\&|HIS|RIJN|||20261124||ADT^A01|M2|P|2.5\rPID|1||9^^^R^PI||X^Y||19800230\r";
+    std::fs::write(&input, format!("{GOOD}\n{bad}\n{GOOD}")).unwrap();
+    let out = zorgpoort(&["convert", "--from", "hl7v2", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines(&out).len(), 2);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.trim(),
+        format!("{}: msg 2: PID-7: invalid date \"19800230\"", input.display())
+    );
+}
+
+#[test]
+fn missing_empty_and_foreign_inputs_fail_clearly() {
+    let dir = temp_dir("inputs");
+    let empty = dir.join("empty.hl7");
+    std::fs::write(&empty, "").unwrap();
+    let foreign = dir.join("doc.xml");
+    std::fs::write(&foreign, "<ClinicalDocument/>").unwrap();
+    let missing = dir.join("missing.hl7");
+    for (path, message) in [
+        (&empty, "no HL7 v2 message in the input"),
+        (&foreign, "cannot detect the input format"),
+        (&missing, "cannot open input"),
+    ] {
+        let out = zorgpoort(&["convert", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", path.display());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!("{}: ", path.display())) && stderr.contains(message),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn output_dir_gets_one_file_per_message() {
+    let dir = temp_dir("out");
+    let out = zorgpoort(&[
+        "convert",
+        "--output",
+        dir.join("bundles").to_str().unwrap(),
+        &fixture("multi-message.hl7"),
+    ]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    for n in 1..=3 {
+        let text = std::fs::read_to_string(dir.join(format!("bundles/multi-message-{n}.json"))).unwrap();
+        let bundle: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(bundle["resourceType"], "Bundle");
+    }
+}
+
+#[test]
+fn parallel_jobs_keep_the_input_order() {
+    let dir = temp_dir("jobs");
+    let input = dir.join("many.hl7");
+    let mut generator = zorgpoort_hl7v2::synthetic::Generator::new(42);
+    let text: String = (0..3000).map(|_| generator.next_message() + "\n").collect();
+    std::fs::write(&input, text).unwrap();
+    let one = zorgpoort(&["convert", "-j", "1", input.to_str().unwrap()]);
+    let four = zorgpoort(&["convert", "-j", "4", input.to_str().unwrap()]);
+    assert!(one.status.success() && four.status.success());
+    assert_eq!(one.stdout, four.stdout);
+    assert_eq!(lines(&one).len(), 3000);
+}
+
+#[test]
+fn warnings_on_request_and_stdin_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+        .args(["convert", "--warnings", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{GOOD}ZPI|1|x\r").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(lines(&out).len(), 1);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("<stdin>: msg 1: warning: ZPI: site-defined Z-segment not mapped"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_explains_the_command() {
+    let out = zorgpoort(&["convert", "--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--from",
+        "--output",
+        "--jobs",
+        "--warnings",
+        "--max-message-bytes",
+        "Exit status",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
