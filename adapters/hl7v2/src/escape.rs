@@ -7,6 +7,7 @@
 //! is not closed is kept literally.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use crate::message::{Charset, Delimiters};
 
@@ -84,8 +85,7 @@ pub fn encode(text: &str, d: Delimiters) -> Cow<'_, str> {
             || b == d.subcomponent
             || b == d.repetition
             || b == d.escape
-            || b == b'\n'
-            || b == b'\r'
+            || (b < 0x20 && b != b'\t')
             || Some(b) == d.truncation
     };
     if !text.bytes().any(special) {
@@ -102,7 +102,11 @@ pub fn encode(text: &str, d: Delimiters) -> Cow<'_, str> {
             Ok(b) if b == d.escape => "E",
             Ok(b) if Some(b) == d.truncation => "P",
             Ok(b'\n') => ".br",
-            Ok(b'\r') => "X0D",
+            Ok(b) if b < 0x20 && b != b'\t' => {
+                // Control characters may not appear raw in ER7.
+                let _ = write!(out, "{esc}X{b:02X}{esc}");
+                continue;
+            }
             _ => {
                 out.push(c);
                 continue;
@@ -147,7 +151,7 @@ mod tests {
     #[test]
     fn encode_inverts_decode() {
         let d = Delimiters::default();
-        for text in ["plain", "a|b^c&d~e\\f", "two\nlines", "é"] {
+        for text in ["plain", "a|b^c&d~e\\f", "two\nlines", "é", "nul\0and\u{2}control\r"] {
             assert_eq!(dec(&encode(text, d)), text);
         }
     }

@@ -11,6 +11,7 @@ mod escape;
 pub mod framing;
 mod map;
 pub mod message;
+#[cfg(feature = "synthetic")]
 pub mod synthetic;
 pub mod types;
 pub mod write;

@@ -72,7 +72,10 @@ impl Delimiters {
         };
         let &field = line.get(3).ok_or_else(|| Error::new(ErrorKind::TruncatedMsh))?;
         let rest = &line[4..];
-        let end = rest.iter().position(|&b| b == field).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|&b| b == field || b == b'\r' || b == b'\n')
+            .unwrap_or(rest.len());
         let chars = &rest[..end];
         if chars.is_empty() {
             return Err(Error::new(ErrorKind::TruncatedMsh));
@@ -80,28 +83,34 @@ impl Delimiters {
         if chars.len() > 5 {
             return Err(msh2("more than five encoding characters"));
         }
-        let mut all = vec![field];
-        all.extend_from_slice(chars);
-        for (i, &c) in all.iter().enumerate() {
-            if c.is_ascii_alphanumeric() || c.is_ascii_whitespace() || c.is_ascii_control() || !c.is_ascii() {
-                return Err(msh2("delimiters must be printable punctuation"));
-            }
-            if all[..i].contains(&c) {
-                return Err(msh2("delimiters must differ from each other"));
-            }
-        }
         // Missing trailing characters fall back to the standard ones, as
         // senders that omit `&` still mean it.
         let standard = Delimiters::default();
         let pick = |i: usize, default: u8| chars.get(i).copied().unwrap_or(default);
-        Ok(Self {
+        let delimiters = Self {
             field,
             component: pick(0, standard.component),
             repetition: pick(1, standard.repetition),
             escape: pick(2, standard.escape),
             subcomponent: pick(3, standard.subcomponent),
             truncation: chars.get(4).copied(),
-        })
+        };
+        let all = [
+            field,
+            delimiters.component,
+            delimiters.repetition,
+            delimiters.escape,
+            delimiters.subcomponent,
+        ];
+        for (i, &c) in all.iter().chain(&delimiters.truncation).enumerate() {
+            if c.is_ascii_alphanumeric() || c.is_ascii_whitespace() || c.is_ascii_control() || !c.is_ascii() {
+                return Err(msh2("delimiters must be printable punctuation"));
+            }
+            if all[..i.min(all.len())].contains(&c) {
+                return Err(msh2("delimiters must differ from each other"));
+            }
+        }
+        Ok(delimiters)
     }
 }
 
@@ -682,6 +691,11 @@ mod tests {
         assert_eq!(err(b"MSH", &d), "truncated MSH segment: no encoding characters");
         assert_eq!(
             err(b"MSH|^^\\&|", &d),
+            "MSH-2: invalid encoding characters: delimiters must differ from each other"
+        );
+        // `^\&` declares `&` as escape, which collides with the default subcomponent separator.
+        assert_eq!(
+            err(b"MSH|^\\&|", &d),
             "MSH-2: invalid encoding characters: delimiters must differ from each other"
         );
         assert_eq!(

@@ -146,7 +146,7 @@ impl Er7Message {
                     .collect();
                 Er7Segment {
                     id: segment.id().to_owned(),
-                    fields,
+                    fields: normalized(fields),
                 }
             })
             .collect();
@@ -155,6 +155,36 @@ impl Er7Message {
             segments,
         }
     }
+}
+
+/// Drops what ER7 cannot tell apart from absence: trailing empty parts and
+/// empty repetitions, so that writing and reading back give the same value.
+fn normalized(fields: Vec<Field>) -> Vec<Field> {
+    let mut fields: Vec<Field> = fields
+        .into_iter()
+        .map(|field| {
+            field
+                .into_iter()
+                .map(|rep| {
+                    let mut rep: Repetition = rep
+                        .into_iter()
+                        .map(|mut component| {
+                            let keep = trim_trailing(&component, String::is_empty).len();
+                            component.truncate(keep);
+                            component
+                        })
+                        .collect();
+                    let keep = trim_trailing(&rep, Vec::is_empty).len();
+                    rep.truncate(keep);
+                    rep
+                })
+                .filter(|rep| !rep.is_empty())
+                .collect()
+        })
+        .collect();
+    let keep = trim_trailing(&fields, Vec::is_empty).len();
+    fields.truncate(keep);
+    fields
 }
 
 fn trim_trailing<T>(items: &[T], empty: impl Fn(&T) -> bool) -> &[T] {

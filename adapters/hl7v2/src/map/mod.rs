@@ -95,6 +95,14 @@ struct Event {
     trigger: String,
 }
 
+/// Whether a segment after a TXA still belongs to its document: MDM's
+/// document group is TXA, CON, then OBX with PRT and NTE. Any other segment
+/// ends the document, so results after a stray TXA (seen in ORU and OUL)
+/// stay results. Z-segments may sit anywhere and do not end it.
+fn in_document(id: &str) -> bool {
+    matches!(id, "CON" | "OBX" | "PRT" | "NTE") || id.starts_with('Z')
+}
+
 /// The running state of one message's mapping.
 struct Mapper<'a> {
     zone: LocalZone,
@@ -127,6 +135,9 @@ impl<'a> Mapper<'a> {
     }
 
     fn segment(&mut self, segment: Segment<'_, 'a>) -> Result<(), Error> {
+        if self.document.is_some() && !in_document(segment.id()) {
+            scheduling::close_document(self);
+        }
         let used: &[usize] = match segment.id() {
             "MSH" => provenance::MSH_FIELDS,
             "EVN" => provenance::EVN_FIELDS,

@@ -194,40 +194,62 @@ fn reference_range<'a>(text: Cow<'a, str>, unit: Item<'_, 'a>) -> Object<'a> {
     parsed.unwrap_or_else(|| Object::new().with("text", text))
 }
 
+/// OBX-5 in FHIR terms.
+enum ObservationValue<'a> {
+    /// One `value[x]`, by its element name.
+    Single(&'static str, Value<'a>),
+    /// A non-text value that repeats: one `value[x]` per repetition, for
+    /// `Observation.component` as the v2-to-FHIR map does
+    /// (OBX[Observation-Component]), so no repetition is lost.
+    Components(Vec<(&'static str, Value<'a>)>),
+}
+
 impl<'a> Mapper<'a> {
-    /// The `value[x]` of an OBX by its value type (OBX-2).
-    fn observation_value(&mut self, obx: Segment<'_, 'a>) -> Result<Option<(&'static str, Value<'a>)>, Error> {
+    /// The value of an OBX by its value type (OBX-2).
+    fn observation_value(&mut self, obx: Segment<'_, 'a>) -> Result<Option<ObservationValue<'a>>, Error> {
         let value = obx.field(5);
-        if value.is_empty() {
-            return Ok(None);
-        }
-        let reps = value.repetitions().count();
         let value_type = obx.field(2).text_of(1).unwrap_or(Cow::Borrowed("ST"));
-        let first = value.repetitions().next().unwrap_or(value);
-        if reps > 1 && !matches!(value_type.as_ref(), "ST" | "TX" | "FT") {
-            self.warn(
-                obx.location().with_field(5).to_string(),
-                format!("{reps} repetitions; only the first is mapped"),
-            );
+        if matches!(value_type.as_ref(), "ST" | "TX" | "FT") {
+            // Repetitions of text are its lines.
+            let lines: Vec<Cow<'a, str>> = value.repetitions().filter_map(|r| r.text()).collect();
+            let text = (!lines.is_empty()).then(|| Value::from(lines.join("\n")));
+            return Ok(text.map(|t| ObservationValue::Single("valueString", t)));
         }
-        let located = obx.location().with_field(5).to_string();
-        let mapped = match value_type.as_ref() {
-            "NM" => match read_nm(first).and_then(|n| Value::number(&n)) {
+        let repetitions: Vec<Item<'_, 'a>> = value.repetitions().collect();
+        if let [single] = repetitions.as_slice() {
+            let located = obx.location().with_field(5).to_string();
+            let mapped = self.typed_value(*single, &value_type, obx, &located)?;
+            return Ok(mapped.map(|(key, value)| ObservationValue::Single(key, value)));
+        }
+        let mut values = Vec::new();
+        for repetition in repetitions {
+            let located = repetition.location().to_string();
+            values.extend(self.typed_value(repetition, &value_type, obx, &located)?);
+        }
+        Ok((!values.is_empty()).then_some(ObservationValue::Components(values)))
+    }
+
+    /// One (repetition of a) non-text OBX-5 value as `value[x]`.
+    fn typed_value(
+        &mut self,
+        item: Item<'_, 'a>,
+        value_type: &str,
+        obx: Segment<'_, 'a>,
+        located: &str,
+    ) -> Result<Option<(&'static str, Value<'a>)>, Error> {
+        let mapped = match value_type {
+            "NM" => match read_nm(item).and_then(|n| Value::number(&n)) {
                 Some(number) => Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6))))),
                 None => {
-                    self.warn(located, "NM value is not a number; kept as text");
-                    first.text().map(|t| ("valueString", Value::from(t)))
+                    self.warn(located.to_owned(), "NM value is not a number; kept as text");
+                    item.text().map(|t| ("valueString", Value::from(t)))
                 }
             },
-            "ST" | "TX" | "FT" => {
-                let lines: Vec<Cow<'a, str>> = value.repetitions().filter_map(|r| r.text()).collect();
-                (!lines.is_empty()).then(|| ("valueString", Value::from(lines.join("\n"))))
-            }
-            "CE" | "CWE" | "CNE" | "CF" => self.concept(first).map(|c| ("valueCodeableConcept", Value::Obj(c))),
-            "SN" => self.structured_numeric(Sn::read(first), obx, &located),
-            "DT" => Mapper::date(first)?.map(|d| ("valueDateTime", Value::from(d))),
-            "TS" | "DTM" => self.datetime(first)?.map(|d| ("valueDateTime", Value::from(d))),
-            "TM" => first
+            "CE" | "CWE" | "CNE" | "CF" => self.concept(item).map(|c| ("valueCodeableConcept", Value::Obj(c))),
+            "SN" => self.structured_numeric(Sn::read(item), obx, located),
+            "DT" => Mapper::date(item)?.map(|d| ("valueDateTime", Value::from(d))),
+            "TS" | "DTM" => self.datetime(item)?.map(|d| ("valueDateTime", Value::from(d))),
+            "TM" => item
                 .text()
                 .filter(|t| t.len() >= 4 && t.bytes().take(6).all(|b| b.is_ascii_digit()))
                 .map(|t| {
@@ -240,8 +262,8 @@ impl<'a> Mapper<'a> {
                     )
                 }),
             other => {
-                self.warn(located, format!("value type {other} kept as text"));
-                first.text().map(|t| ("valueString", Value::from(t)))
+                self.warn(located.to_owned(), format!("value type {other} kept as text"));
+                item.text().map(|t| ("valueString", Value::from(t)))
             }
         };
         Ok(mapped)
@@ -358,18 +380,27 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
                 )]
             }),
         )
-        .with("code", code)
+        .with("code", code.clone())
         .with("subject", m.subject())
         .with("encounter", m.encounter_ref())
         .with("effectiveDateTime", effective)
         .with("issued", m.instant(obx.field(19))?)
         .with("performer", performers);
-    if let Some((key, value)) = value {
-        observation.set(key, value);
+    let mut components = Vec::new();
+    match value {
+        Some(ObservationValue::Single(key, value)) => observation.set(key, value),
+        Some(ObservationValue::Components(values)) => {
+            components = values
+                .into_iter()
+                .map(|(key, value)| Object::new().with("code", code.clone()).with(key, value))
+                .collect();
+        }
+        None => {}
     }
     observation.set("interpretation", interpretation);
     observation.set("method", m.concept(obx.field(17)));
     observation.set("referenceRange", range.map(|r| vec![r]));
+    observation.set("component", components);
     let entry = m
         .bundle
         .add("Observation", &format!("OBX/{}", obx.occurrence()), observation);

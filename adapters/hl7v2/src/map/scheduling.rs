@@ -225,12 +225,13 @@ pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> Result<&'
     Ok(&[1, 2, 6, 7, 8, 9, 10, 11, 25])
 }
 
-/// Completes what only the whole message tells: a document's text and the
-/// patient on appointments (SIU sends PID after SCH).
-pub(super) fn finish(m: &mut Mapper<'_>) {
-    if !m.document_text.is_empty() {
-        let text = m.document_text.join("\n");
-        let document = match m.document {
+/// Completes the open document (TXA): its text lines as one attachment, or
+/// a placeholder when the message brought no content for it.
+pub(super) fn close_document(m: &mut Mapper<'_>) {
+    let lines = std::mem::take(&mut m.document_text);
+    let open = m.document.take();
+    if !lines.is_empty() {
+        let document = match open {
             Some(document) => document,
             None => {
                 let document = Object::new().with("status", "current").with("subject", m.subject());
@@ -239,12 +240,12 @@ pub(super) fn finish(m: &mut Mapper<'_>) {
         };
         let attachment = Object::new()
             .with("contentType", "text/plain; charset=utf-8")
-            .with("data", text_data(&text));
+            .with("data", text_data(&lines.join("\n")));
         m.bundle
             .resource_mut(document)
             .push_to("content", Object::new().with("attachment", attachment));
     }
-    if let Some(document) = m.document {
+    if let Some(document) = open {
         if m.bundle.resource_mut(document).get("content").is_none() {
             m.warn(
                 "TXA".to_owned(),
@@ -258,6 +259,12 @@ pub(super) fn finish(m: &mut Mapper<'_>) {
                 .push_to("content", Object::new().with("attachment", attachment));
         }
     }
+}
+
+/// Completes what only the whole message tells: the last document and the
+/// patient on appointments (SIU sends PID after SCH).
+pub(super) fn finish(m: &mut Mapper<'_>) {
+    close_document(m);
     for appointment in m.appointments.clone() {
         let actor = m.subject();
         let participant = match actor {
