@@ -59,12 +59,21 @@ pub struct AckRequest<'e> {
 /// MSA-2 the original's MSH-10, and an ERR segment (v2.5 layout) for an error.
 pub fn ack(original: &Message<'_>, request: AckRequest<'_>) -> String {
     let msh = original.msh();
-    let text = |n: usize| msh.field(n).text().map(|t| t.into_owned()).unwrap_or_default();
-    let event = msh.field(9).text_of(2).map(|t| t.into_owned()).unwrap_or_default();
+    let text = |n: usize| {
+        msh.field(n)
+            .text()
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_default()
+    };
+    let event = msh
+        .field(9)
+        .text_of(2)
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default();
     let version = msh
         .field(12)
         .text_of(1)
-        .map_or_else(|| "2.5".to_owned(), |t| t.into_owned());
+        .map_or_else(|| "2.5".to_owned(), std::borrow::Cow::into_owned);
     let mut header = Er7Segment::simple("MSH", &[]);
     header.set(3, text_field(&text(5)));
     header.set(4, text_field(&text(6)));
@@ -75,7 +84,11 @@ pub fn ack(original: &Message<'_>, request: AckRequest<'_>) -> String {
     header.set(10, text_field(request.control_id));
     header.set(11, text_field(&text(11)));
     header.set(12, text_field(&version));
-    let original_id = msh.field(10).text_of(1).map(|t| t.into_owned()).unwrap_or_default();
+    let original_id = msh
+        .field(10)
+        .text_of(1)
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default();
     let mut segments = vec![header, Er7Segment::simple("MSA", &[request.code.code(), &original_id])];
     if let Some(error) = request.error {
         segments.push(err_segment(error));

@@ -58,8 +58,7 @@ fn expand(body: &[u8], d: Delimiters, out: &mut Vec<u8>) {
         }
         // Highlighting, layout commands, character-set switches (\C..\ \M..\)
         // and locally defined escapes (\Z..\) carry no text.
-        b"H" | b"N" => {}
-        [b'.', ..] | [b'C', ..] | [b'M', ..] | [b'Z', ..] => {}
+        b"H" | b"N" | [b'.' | b'C' | b'M' | b'Z', ..] => {}
         other => {
             out.push(d.escape);
             out.extend_from_slice(other);

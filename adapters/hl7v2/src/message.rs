@@ -527,6 +527,7 @@ impl<'m, 'a> Item<'m, 'a> {
     }
 
     /// Component `n` (1-based); of the first repetition when called on a field.
+    #[must_use]
     pub fn component(self, n: usize) -> Item<'m, 'a> {
         let base = if self.level == Level::Field {
             self.nth(self.message.delimiters.repetition, Level::Repetition, 1)
@@ -540,6 +541,7 @@ impl<'m, 'a> Item<'m, 'a> {
     }
 
     /// Subcomponent `n` (1-based) of a component.
+    #[must_use]
     pub fn subcomponent(self, n: usize) -> Item<'m, 'a> {
         let base = if self.level < Level::Component {
             self.component(1)
@@ -589,15 +591,12 @@ impl<'a> Iterator for Parts<'a> {
             self.rest = None;
             return Some(rest);
         };
-        match rest.iter().position(|&b| b == sep) {
-            Some(i) => {
-                self.rest = Some(&rest[i + 1..]);
-                Some(&rest[..i])
-            }
-            None => {
-                self.rest = None;
-                Some(rest)
-            }
+        if let Some(i) = rest.iter().position(|&b| b == sep) {
+            self.rest = Some(&rest[i + 1..]);
+            Some(&rest[..i])
+        } else {
+            self.rest = None;
+            Some(rest)
         }
     }
 }

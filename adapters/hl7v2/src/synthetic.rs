@@ -14,7 +14,8 @@
 //!
 //! The same seed always gives the same sequence of messages, on every platform.
 //!
-//! ```ignore
+//! ```
+//! use zorgpoort_hl7v2::synthetic::Generator;
 //! let mut generator = Generator::new(42);
 //! let message = generator.next_message();
 //! assert!(message.starts_with("MSH|^~\\&|"));

@@ -134,7 +134,7 @@ impl Er7Message {
                                                 component
                                                     .subcomponent(s + 1)
                                                     .text()
-                                                    .map(|t| t.into_owned())
+                                                    .map(std::borrow::Cow::into_owned)
                                                     .unwrap_or_default()
                                             })
                                             .collect()

@@ -2,6 +2,8 @@
 //! checks (valid JSON, transaction, fullUrl + request, references resolve,
 //! no empty values, FHIR date regexes).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{convert_bytes, files, fixtures, shared_data};

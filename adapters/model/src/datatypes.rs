@@ -1,6 +1,8 @@
 //! FHIR primitive types: the lexical rules of decimal, date and dateTime, and
 //! building dateTimes from parts with the Dutch time zone as default.
 
+use std::fmt::Write as _;
+
 /// A FHIR `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, which we
 /// accept here without exponent and with an optional leading `+` or leading
 /// zeros (both common in HL7 v2), to be canonicalised by [`canonical_decimal`].
@@ -74,10 +76,11 @@ pub fn is_datetime(text: &str) -> bool {
     if t.len() < 9 || t[2] != b':' || t[5] != b':' {
         return false;
     }
-    let (Some(h), Some(m), Some(s)) = (two_digits(&t[0..2]), two_digits(&t[3..5]), two_digits(&t[6..8])) else {
+    let (Some(hour), Some(minute), Some(second)) = (two_digits(&t[0..2]), two_digits(&t[3..5]), two_digits(&t[6..8]))
+    else {
         return false;
     };
-    if h > 23 || m > 59 || s > 60 {
+    if hour > 23 || minute > 59 || second > 60 {
         return false;
     }
     let mut rest = &time[8..];
@@ -206,9 +209,9 @@ impl PartialDateTime {
     pub fn to_fhir_date(&self) -> String {
         let mut out = format!("{:04}", self.year);
         if let Some(m) = self.month {
-            out.push_str(&format!("-{m:02}"));
+            let _ = write!(out, "-{m:02}");
             if let Some(d) = self.day {
-                out.push_str(&format!("-{d:02}"));
+                let _ = write!(out, "-{d:02}");
             }
         }
         out
@@ -222,9 +225,9 @@ impl PartialDateTime {
         let (Some(month), Some(day), Some((h, m, s))) = (self.month, self.day, self.time) else {
             return out;
         };
-        out.push_str(&format!("T{h:02}:{m:02}:{s:02}"));
+        let _ = write!(out, "T{h:02}:{m:02}:{s:02}");
         if let Some((frac, digits)) = self.fraction {
-            out.push_str(&format!(".{frac:0width$}", width = usize::from(digits)));
+            let _ = write!(out, ".{frac:0width$}", width = usize::from(digits));
         }
         let offset = self
             .offset_minutes
@@ -234,7 +237,7 @@ impl PartialDateTime {
         } else {
             let sign = if offset < 0 { '-' } else { '+' };
             let abs = offset.unsigned_abs();
-            out.push_str(&format!("{sign}{:02}:{:02}", abs / 60, abs % 60));
+            let _ = write!(out, "{sign}{:02}:{:02}", abs / 60, abs % 60);
         }
         out
     }

@@ -35,14 +35,14 @@ pub mod hl7 {
     pub const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
     /// v2 table 0078 interpretation codes (abnormal flags).
     pub const V2_0078: &str = "http://terminology.hl7.org/CodeSystem/v2-0078";
-    /// v3 ObservationInterpretation.
+    /// v3 `ObservationInterpretation`.
     pub const V3_OBSERVATION_INTERPRETATION: &str =
         "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
-    /// v3 ActCode (encounter class).
+    /// v3 `ActCode` (encounter class).
     pub const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
-    /// v3 MaritalStatus.
+    /// v3 `MaritalStatus`.
     pub const V3_MARITAL_STATUS: &str = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus";
-    /// v3 RoleCode.
+    /// v3 `RoleCode`.
     pub const V3_ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
     /// Observation category.
     pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
@@ -50,7 +50,7 @@ pub mod hl7 {
     pub const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
     /// Provenance participant type.
     pub const PROVENANCE_PARTICIPANT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
-    /// v3 DataOperation (Provenance.activity).
+    /// v3 `DataOperation` (Provenance.activity).
     pub const V3_DATA_OPERATION: &str = "http://terminology.hl7.org/CodeSystem/v3-DataOperation";
 }
 
@@ -72,11 +72,11 @@ pub mod ext {
 pub mod profile {
     /// Patient.
     pub const PATIENT: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Patient";
-    /// Contact person (RelatedPerson).
+    /// Contact person (`RelatedPerson`).
     pub const CONTACT_PERSON: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-ContactPerson";
     /// Health professional (Practitioner).
     pub const PRACTITIONER: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-HealthProfessional-Practitioner";
-    /// Health professional (PractitionerRole).
+    /// Health professional (`PractitionerRole`).
     pub const PRACTITIONER_ROLE: &str =
         "http://nictiz.nl/fhir/StructureDefinition/nl-core-HealthProfessional-PractitionerRole";
     /// Healthcare provider (Organization).

@@ -346,12 +346,11 @@ fn write_batch(converted: Converted, out: &mut impl Write, args: &Args, progress
                         }
                     });
                 }
-                match &args.output {
-                    Some(dir) => write_file(dir, &converted.input, number, &json)?,
-                    None => {
-                        out.write_all(json.as_bytes())?;
-                        out.write_all(b"\n")?;
-                    }
+                if let Some(dir) = &args.output {
+                    write_file(dir, &converted.input, number, &json)?;
+                } else {
+                    out.write_all(json.as_bytes())?;
+                    out.write_all(b"\n")?;
                 }
             }
             Outcome::Failed(error) => {

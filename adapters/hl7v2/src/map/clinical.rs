@@ -1,4 +1,4 @@
-//! Clinical facts and insurance: AL1 -> AllergyIntolerance, DG1 -> Condition,
+//! Clinical facts and insurance: AL1 -> `AllergyIntolerance`, DG1 -> Condition,
 //! PR1 -> Procedure, RXA -> Immunization, IN1 -> Coverage.
 
 use zorgpoort_model::systems::{self, profile};
@@ -202,18 +202,14 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> Result<&'
 
 pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
     let insurer_id = in1.field(3).repetitions().next().map(Cx::read);
-    let payor = match insurer_id {
+    let insurer = in1.field(4).text_of(1);
+    let payor = match insurer_id.filter(|cx| cx.id.is_some()) {
         Some(cx) => {
             let system = identifier_system(&cx.authority, cx.type_code.as_deref());
-            let id = cx.id.map(std::borrow::Cow::into_owned);
-            m.organization_resource(
-                in1.field(4).text_of(1),
-                system,
-                id,
-                &in1.location().with_field(3).to_string(),
-            )
+            let location = in1.location().with_field(3).to_string();
+            Some(m.organization_resource(insurer, system.as_deref(), cx.id.as_deref(), &location))
         }
-        None => in1.field(4).text_of(1).map(|name| Object::new().with("display", name)),
+        None => insurer.map(|name| Object::new().with("display", name)),
     };
     let Some(payor) = payor else {
         m.warn(

@@ -6,14 +6,14 @@ use std::borrow::Cow;
 
 use zorgpoort_model::names::split_prefix;
 use zorgpoort_model::systems::{self, ext, hl7, profile};
-use zorgpoort_model::{Object, Value};
+use zorgpoort_model::{EntryRef, Object, Value};
 
 use super::Mapper;
 use crate::error::Error;
 use crate::message::Item;
 use crate::types::{Cwe, Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn, read_dtm};
 
-/// OIDs of the Dutch identifier systems (nl-core NamingSystems).
+/// OIDs of the Dutch identifier systems (nl-core `NamingSystems`).
 const DUTCH_OIDS: &[(&str, &str)] = &[
     ("2.16.840.1.113883.2.4.6.3", systems::BSN),
     ("2.16.840.1.113883.2.4.6.1", systems::AGB),
@@ -38,7 +38,7 @@ const DUTCH_NAMES: &[(&str, &str)] = &[
 ];
 
 /// The identifier system for an assigning authority and type code: a Dutch
-/// NamingSystem, `urn:oid:` for another OID, a URI as given, or none.
+/// `NamingSystem`, `urn:oid:` for another OID, a URI as given, or none.
 pub(super) fn identifier_system(authority: &Hd<'_>, type_code: Option<&str>) -> Option<Cow<'static, str>> {
     let oid = authority.universal_id.as_deref();
     if let Some(&(_, system)) = DUTCH_OIDS.iter().find(|(o, _)| Some(*o) == oid) {
@@ -93,7 +93,7 @@ pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> O
         .with("assigner", assigner)
 }
 
-/// A CodeableConcept with one coding.
+/// A `CodeableConcept` with one coding.
 pub(super) fn code_concept<'a>(system: &str, code: Cow<'a, str>) -> Object<'a> {
     Object::new().with(
         "coding",
@@ -101,7 +101,7 @@ pub(super) fn code_concept<'a>(system: &str, code: Cow<'a, str>) -> Object<'a> {
     )
 }
 
-/// A HumanName, Dutch style: `family` whole, its parts in extensions.
+/// A `HumanName`, Dutch style: `family` whole, its parts in extensions.
 pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
     let f = xpn.family;
     let family = f.surname.clone().or_else(|| {
@@ -168,7 +168,7 @@ pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
 
 /// An Address, with street name and house number as nl-core wants them.
 pub(super) fn address(xad: Xad<'_>) -> Object<'_> {
-    let line1 = xad.street.clone().or_else(|| {
+    let first_line = xad.street.clone().or_else(|| {
         let joined = [xad.street_name.as_deref(), xad.house_number.as_deref()]
             .into_iter()
             .flatten()
@@ -191,9 +191,9 @@ pub(super) fn address(xad: Xad<'_>) -> Object<'_> {
         .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
         .collect();
     let line_ext = Object::new().with("extension", line_ext);
-    let has_line_ext = !line_ext.is_empty() && line1.is_some();
+    let has_line_ext = !line_ext.is_empty() && first_line.is_some();
     let mut lines: Vec<Value<'_>> = Vec::new();
-    lines.extend(line1.map(Value::from));
+    lines.extend(first_line.map(Value::from));
     lines.extend(xad.other.map(Value::from));
     let line_meta = has_line_ext.then(|| {
         let mut meta = vec![Value::Obj(line_ext)];
@@ -220,7 +220,7 @@ pub(super) fn address(xad: Xad<'_>) -> Object<'_> {
         .with("country", xad.country)
 }
 
-/// A ContactPoint.
+/// A `ContactPoint`.
 pub(super) fn contact_point<'a>(xtn: Xtn<'a>, default_use: Option<&'static str>) -> Object<'a> {
     let equipment = xtn.equipment.as_deref();
     let is_email = xtn.email.is_some()
@@ -285,7 +285,7 @@ pub(super) fn coding_system(name: &str) -> Option<Cow<'static, str>> {
 }
 
 impl<'a> Mapper<'a> {
-    /// A CodeableConcept from a CWE; an unknown coding system keeps the
+    /// A `CodeableConcept` from a CWE; an unknown coding system keeps the
     /// code without a system and is reported.
     pub(super) fn concept(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
         self.concept_of(Cwe::read(item), &item.location().to_string())
@@ -341,48 +341,34 @@ impl<'a> Mapper<'a> {
     pub(super) fn practitioner(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
         let xcn = Xcn::read(item);
         let system = identifier_system(&xcn.authority, xcn.type_code.as_deref());
-        let name = human_name(xcn.name.clone());
+        let display = display_name(&xcn.name);
+        let name = human_name(xcn.name);
         if xcn.id.is_none() && name.is_empty() {
             return None;
         }
-        let display = display_name(&xcn.name);
-        let identifier = xcn.id.clone().map(|id| {
-            Object::new()
-                .with("system", system.as_deref().map(str::to_owned))
-                .with("value", id)
-                .with(
-                    "assigner",
-                    if system.is_none() {
-                        xcn.authority
-                            .namespace
-                            .clone()
-                            .map(|n| Object::new().with("display", n))
-                    } else {
-                        None
-                    },
-                )
-        });
-        let key = match (&system, &xcn.id) {
-            (_, Some(id)) => format!("Practitioner|{}|{id}", system.as_deref().unwrap_or("")),
-            (_, None) => format!("Practitioner|{}", item.location()),
-        };
-        let entry = if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
-            entry
+        let id = xcn.id.map(Cow::into_owned);
+        let assigner = if system.is_none() {
+            xcn.authority.namespace
         } else {
-            let resource = Object::new()
-                .with(
-                    "meta",
-                    Object::new().with("profile", vec![Value::from(profile::PRACTITIONER)]),
-                )
-                .with("identifier", identifier.map(|i| vec![i]))
-                .with("name", vec![name]);
-            let entry = match (&system, &xcn.id) {
-                (Some(system), Some(id)) => self.bundle.add_conditional("Practitioner", &key, resource, system, id),
-                _ => self.bundle.add("Practitioner", &key, resource),
-            };
-            self.people.push((key, entry));
-            entry
+            None
         };
+        let entry = self.add_once(
+            "Practitioner",
+            system.as_deref(),
+            id.as_deref(),
+            &item.location().to_string(),
+            |identifier| {
+                let identifier =
+                    identifier.map(|i| i.with("assigner", assigner.map(|n| Object::new().with("display", n))));
+                Object::new()
+                    .with(
+                        "meta",
+                        Object::new().with("profile", vec![Value::from(profile::PRACTITIONER)]),
+                    )
+                    .with("identifier", identifier.map(|i| vec![i]))
+                    .with("name", vec![name])
+            },
+        );
         Some(self.bundle.reference(entry).with("display", display))
     }
 
@@ -394,45 +380,60 @@ impl<'a> Mapper<'a> {
         if id.is_none() && xon.name.is_none() {
             return None;
         }
-        self.organization_resource(xon.name, system, id, &item.location().to_string())
+        Some(self.organization_resource(xon.name, system.as_deref(), id.as_deref(), &item.location().to_string()))
     }
 
-    /// Adds (once) an Organization with a name and an identifier.
+    /// A reference to an Organization with a name and an identifier, added once per message.
     pub(super) fn organization_resource(
         &mut self,
         name: Option<Cow<'a, str>>,
-        system: Option<Cow<'static, str>>,
-        id: Option<String>,
+        system: Option<&str>,
+        id: Option<&str>,
         location: &str,
-    ) -> Option<Object<'a>> {
-        let key = match &id {
-            Some(id) => format!("Organization|{}|{id}", system.as_deref().unwrap_or("")),
-            None => format!("Organization|{location}"),
-        };
+    ) -> Object<'a> {
         let display = name.clone();
-        let entry = if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
-            entry
-        } else {
-            let identifier = id.clone().map(|id| {
-                Object::new()
-                    .with("system", system.as_deref().map(str::to_owned))
-                    .with("value", id)
-            });
-            let resource = Object::new()
+        let entry = self.add_once("Organization", system, id, location, |identifier| {
+            Object::new()
                 .with(
                     "meta",
                     Object::new().with("profile", vec![Value::from(profile::ORGANIZATION)]),
                 )
                 .with("identifier", identifier.map(|i| vec![i]))
-                .with("name", name);
-            let entry = match (&system, &id) {
-                (Some(system), Some(id)) => self.bundle.add_conditional("Organization", &key, resource, system, id),
-                _ => self.bundle.add("Organization", &key, resource),
-            };
-            self.people.push((key, entry));
-            entry
+                .with("name", name)
+        });
+        self.bundle.reference(entry).with("display", display)
+    }
+
+    /// The entry of a practitioner or organisation: one per identifier (or
+    /// per place in the message when it has none), conditionally updated on
+    /// its identifier when that has a system. `build` gets the Identifier.
+    fn add_once(
+        &mut self,
+        resource_type: &'static str,
+        system: Option<&str>,
+        id: Option<&str>,
+        location: &str,
+        build: impl FnOnce(Option<Object<'a>>) -> Object<'a>,
+    ) -> EntryRef {
+        let key = match id {
+            Some(id) => format!("{resource_type}|{}|{id}", system.unwrap_or_default()),
+            None => format!("{resource_type}|{location}"),
         };
-        Some(self.bundle.reference(entry).with("display", display))
+        if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
+            return entry;
+        }
+        let identifier = id.map(|id| {
+            Object::new()
+                .with("system", system.map(str::to_owned))
+                .with("value", id.to_owned())
+        });
+        let resource = build(identifier);
+        let entry = match (system, id) {
+            (Some(system), Some(id)) => self.bundle.add_conditional(resource_type, &key, resource, system, id),
+            _ => self.bundle.add(resource_type, &key, resource),
+        };
+        self.people.push((key, entry));
+        entry
     }
 }
 

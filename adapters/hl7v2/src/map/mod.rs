@@ -111,13 +111,13 @@ struct Mapper<'a> {
     warnings: Vec<Warning>,
     patient: Option<EntryRef>,
     encounter: Option<EntryRef>,
-    /// The ServiceRequest of the current ORC/OBR.
+    /// The `ServiceRequest` of the current ORC/OBR.
     order: Option<EntryRef>,
     /// Whether an OBR has filled in the current order already.
     order_has_obr: bool,
-    /// The DiagnosticReport of the current OBR (result messages).
+    /// The `DiagnosticReport` of the current OBR (result messages).
     report: Option<EntryRef>,
-    /// The DocumentReference of a TXA (document messages).
+    /// The `DocumentReference` of a TXA (document messages).
     document: Option<EntryRef>,
     /// Where a following NTE is attached.
     note_target: Option<EntryRef>,

@@ -1,4 +1,4 @@
-//! Orders and results: ORC and OBR -> ServiceRequest (and DiagnosticReport in
+//! Orders and results: ORC and OBR -> `ServiceRequest` (and `DiagnosticReport` in
 //! result messages), OBX -> Observation (or document content), NTE -> notes.
 
 use std::borrow::Cow;
@@ -90,17 +90,16 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> Result<&'
     .flatten()
     .collect();
     // An OBR details the ORC before it; a second OBR is an order of its own.
-    let order = match m.order.filter(|_| !m.order_has_obr) {
-        Some(order) => order,
-        None => {
-            let request = Object::new()
-                .with("status", "unknown")
-                .with("intent", "order")
-                .with("subject", m.subject())
-                .with("encounter", m.encounter_ref());
-            m.bundle
-                .add("ServiceRequest", &format!("OBR/{}", obr.occurrence()), request)
-        }
+    let order = if let Some(order) = m.order.filter(|_| !m.order_has_obr) {
+        order
+    } else {
+        let request = Object::new()
+            .with("status", "unknown")
+            .with("intent", "order")
+            .with("subject", m.subject())
+            .with("encounter", m.encounter_ref());
+        m.bundle
+            .add("ServiceRequest", &format!("OBR/{}", obr.occurrence()), request)
     };
     let requester = obr.field(16).repetitions().next().and_then(|r| m.practitioner(r));
     {
@@ -238,13 +237,14 @@ impl<'a> Mapper<'a> {
         located: &str,
     ) -> Result<Option<(&'static str, Value<'a>)>, Error> {
         let mapped = match value_type {
-            "NM" => match read_nm(item).and_then(|n| Value::number(&n)) {
-                Some(number) => Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6))))),
-                None => {
+            "NM" => {
+                if let Some(number) = read_nm(item).and_then(|n| Value::number(&n)) {
+                    Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6)))))
+                } else {
                     self.warn(located.to_owned(), "NM value is not a number; kept as text");
                     item.text().map(|t| ("valueString", Value::from(t)))
                 }
-            },
+            }
             "CE" | "CWE" | "CNE" | "CF" => self.concept(item).map(|c| ("valueCodeableConcept", Value::Obj(c))),
             "SN" => self.structured_numeric(Sn::read(item), obx, located),
             "DT" => Mapper::date(item)?.map(|d| ("valueDateTime", Value::from(d))),

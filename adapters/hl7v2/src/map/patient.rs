@@ -1,4 +1,4 @@
-//! Who and where: PID, PD1, NK1 and MRG to Patient, RelatedPerson and the
+//! Who and where: PID, PD1, NK1 and MRG to Patient, `RelatedPerson` and the
 //! general practitioner; PV1 and PV2 to Encounter.
 
 use std::borrow::Cow;
@@ -30,10 +30,8 @@ fn identifiers<'a>(mapper: &mut Mapper<'a>, field: Item<'_, 'a>) -> (Vec<Object<
         }
         if let Some(system) = &system {
             let is_bsn = system == systems::BSN;
-            if key.is_none() || is_bsn {
-                if key.as_ref().is_none_or(|(s, _)| s != systems::BSN) {
-                    key = Some((system.clone().into_owned(), value.clone().into_owned()));
-                }
+            if (key.is_none() || is_bsn) && key.as_ref().is_none_or(|(s, _)| s != systems::BSN) {
+                key = Some((system.clone().into_owned(), value.clone().into_owned()));
             }
         }
         out.push(identifier(cx, system));
@@ -272,7 +270,7 @@ fn encounter_status(trigger: &str, discharged: bool) -> &'static str {
     }
 }
 
-/// Encounter.class (v3 ActCode) from PV1-2 patient class.
+/// Encounter.class (v3 `ActCode`) from PV1-2 patient class.
 fn encounter_class(code: Option<&str>) -> Object<'static> {
     let (system, code, display) = match code {
         Some("I" | "B") => (hl7::V3_ACT_CODE, "IMP", "inpatient encounter"),

@@ -9,8 +9,35 @@ use zorgpoort_model::systems::hl7;
 use super::Mapper;
 use super::datatypes::identifier_system;
 use crate::error::{Error, ErrorKind};
-use crate::message::Message;
+use crate::message::{Message, Segment};
 use crate::types::{Hd, read_dtm};
+
+/// The sending application and facility (MSH-3, MSH-4) as a Provenance
+/// agent, with its text for displays.
+fn sending_system<'a>(msh: Segment<'_, 'a>) -> (Object<'a>, String) {
+    let facility = Hd::from_field(msh.field(4));
+    let application = msh.field(3).text_of(1);
+    let display = [application.as_deref(), facility.namespace.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let system = identifier_system(&facility, None);
+    let identifier = facility.universal_id.filter(|_| system.is_some()).map(|id| {
+        Object::new()
+            .with("system", system.map(Cow::into_owned))
+            .with("value", id)
+    });
+    let agent = Object::new()
+        .with("identifier", identifier)
+        .with("display", (!display.is_empty()).then(|| display.clone()));
+    let agent = if agent.is_empty() {
+        Object::new().with("display", "unknown sending system")
+    } else {
+        agent
+    };
+    (agent, display)
+}
 
 /// MSH fields the mapping uses or that only steer the exchange itself
 /// (sequence number, continuation, acknowledgement types, country, language).
@@ -50,36 +77,7 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
         },
         None => None,
     };
-    let facility = Hd::from_field(msh.field(4));
-    let application = msh.field(3).text_of(1);
-    let facility_system = identifier_system(&facility, None);
-    let source_display = [application.as_deref(), facility.namespace.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" / ");
-    let source = Object::new()
-        .with(
-            "identifier",
-            facility
-                .universal_id
-                .clone()
-                .filter(|_| facility_system.is_some())
-                .map(|id| {
-                    Object::new()
-                        .with("system", facility_system.map(Cow::into_owned))
-                        .with("value", id)
-                }),
-        )
-        .with(
-            "display",
-            (!source_display.is_empty()).then_some(source_display.clone()),
-        );
-    let source = if source.is_empty() {
-        Object::new().with("display", "unknown sending system")
-    } else {
-        source
-    };
+    let (source, source_display) = sending_system(msh);
     let participant = |code: &'static str| {
         Object::new().with(
             "coding",

@@ -1,5 +1,5 @@
-//! Documents and appointments: TXA (+ OBX content) -> DocumentReference,
-//! OBX of type ED/RP -> DocumentReference, SCH -> Appointment.
+//! Documents and appointments: TXA (+ OBX content) -> `DocumentReference`,
+//! OBX of type ED/RP -> `DocumentReference`, SCH -> Appointment.
 
 use std::borrow::Cow;
 
@@ -141,22 +141,21 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
     let Some(attachment) = attachment else {
         return Ok(&[1, 2, 5]);
     };
-    let document = match m.document {
-        Some(document) => document,
-        None => {
-            let kind = m.concept(obx.field(3));
-            let document = Object::new()
-                .with("status", "current")
-                .with("type", kind)
-                .with("subject", m.subject())
-                .with("date", m.instant(obx.field(14))?)
-                .with(
-                    "context",
-                    Object::new().with("encounter", m.encounter_ref().map(|e| vec![e])),
-                );
-            m.bundle
-                .add("DocumentReference", &format!("OBX/{}", obx.occurrence()), document)
-        }
+    let document = if let Some(document) = m.document {
+        document
+    } else {
+        let kind = m.concept(obx.field(3));
+        let document = Object::new()
+            .with("status", "current")
+            .with("type", kind)
+            .with("subject", m.subject())
+            .with("date", m.instant(obx.field(14))?)
+            .with(
+                "context",
+                Object::new().with("encounter", m.encounter_ref().map(|e| vec![e])),
+            );
+        m.bundle
+            .add("DocumentReference", &format!("OBX/{}", obx.occurrence()), document)
     };
     m.bundle
         .resource_mut(document)
@@ -231,12 +230,11 @@ pub(super) fn close_document(m: &mut Mapper<'_>) {
     let lines = std::mem::take(&mut m.document_text);
     let open = m.document.take();
     if !lines.is_empty() {
-        let document = match open {
-            Some(document) => document,
-            None => {
-                let document = Object::new().with("status", "current").with("subject", m.subject());
-                m.bundle.add("DocumentReference", "text", document)
-            }
+        let document = if let Some(document) = open {
+            document
+        } else {
+            let document = Object::new().with("status", "current").with("subject", m.subject());
+            m.bundle.add("DocumentReference", "text", document)
         };
         let attachment = Object::new()
             .with("contentType", "text/plain; charset=utf-8")
@@ -267,14 +265,13 @@ pub(super) fn finish(m: &mut Mapper<'_>) {
     close_document(m);
     for appointment in m.appointments.clone() {
         let actor = m.subject();
-        let participant = match actor {
-            Some(actor) => Object::new().with("actor", actor).with("status", "accepted"),
-            None => {
-                m.warn("SCH".to_owned(), "appointment without a patient (no PID)");
-                Object::new()
-                    .with("actor", Object::new().with("display", "unknown patient"))
-                    .with("status", "needs-action")
-            }
+        let participant = if let Some(actor) = actor {
+            Object::new().with("actor", actor).with("status", "accepted")
+        } else {
+            m.warn("SCH".to_owned(), "appointment without a patient (no PID)");
+            Object::new()
+                .with("actor", Object::new().with("display", "unknown patient"))
+                .with("status", "needs-action")
         };
         m.bundle.resource_mut(appointment).push_to("participant", participant);
     }
