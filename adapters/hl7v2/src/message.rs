@@ -124,12 +124,11 @@ pub enum Charset {
 }
 
 impl Charset {
-    fn from_msh18(value: &[u8]) -> Result<Self, String> {
-        let name = String::from_utf8_lossy(value);
-        match name.trim().to_ascii_uppercase().as_str() {
+    fn from_msh18(name: &str) -> Result<Self, String> {
+        match name.to_ascii_uppercase().as_str() {
             "" | "UNICODE UTF-8" | "UTF-8" | "UTF8" | "UNICODE" | "ASCII" => Ok(Self::Utf8),
             "8859/1" | "ISO-8859-1" | "ISO8859-1" | "ISO IR100" | "LATIN1" => Ok(Self::Latin1),
-            _ => Err(name.into_owned()),
+            _ => Err(name.to_owned()),
         }
     }
 
@@ -206,7 +205,10 @@ impl<'a> Message<'a> {
             fields: Vec::with_capacity(256),
         };
         message.index(limits)?;
-        message.charset = Charset::from_msh18(message.msh().field(18).raw()).map_err(|name| {
+        // Read with escapes decoded: a name may contain a delimiter, such as `8859/1`
+        // when `/` is the truncation character.
+        let name = message.msh().field(18).text().unwrap_or_default();
+        message.charset = Charset::from_msh18(&name).map_err(|name| {
             Error::at(
                 Location::segment("MSH", 1).with_field(18),
                 ErrorKind::UnsupportedCharset(name),

@@ -3,7 +3,7 @@
 //! message back into it, so parse and write round-trip.
 
 use crate::escape::encode;
-use crate::message::{Delimiters, Message};
+use crate::message::{Charset, Delimiters, Message};
 
 /// A component's subcomponents.
 pub type Component = Vec<String>;
@@ -108,7 +108,8 @@ impl Er7Message {
         out
     }
 
-    /// The decoded content of a parsed message.
+    /// The decoded content of a parsed message; a message in another
+    /// character set than UTF-8 is re-declared as UTF-8 in MSH-18.
     pub fn from_parsed(message: &Message<'_>) -> Self {
         let d = message.delimiters();
         let segments = message
@@ -150,10 +151,18 @@ impl Er7Message {
                 }
             })
             .collect();
-        Self {
+        let mut owned = Self {
             delimiters: d,
             segments,
+        };
+        // The owned text is Unicode and `to_er7` writes UTF-8, so the
+        // header must stop claiming another character set.
+        if message.charset() != Charset::Utf8 {
+            if let Some(msh) = owned.segments.first_mut() {
+                msh.set(18, text_field("UNICODE UTF-8"));
+            }
         }
+        owned
     }
 }
 
