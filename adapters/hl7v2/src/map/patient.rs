@@ -152,23 +152,43 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
     Ok(&[1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 15, 16, 24, 25, 29, 30])
 }
 
+/// PD1: the patient's GP practice (PD1-3) and GP (PD1-4). nl-core points
+/// `generalPractitioner` at a PractitionerRole (the GP working at the
+/// practice) or, without a named GP, at the practice itself.
 pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static [usize] {
-    let mut gps: Vec<Object<'a>> = pd1.field(3).repetitions().filter_map(|r| m.organization(r)).collect();
-    gps.extend(
-        pd1.field(4)
-            .repetitions()
-            .filter_map(|r| m.practitioner(r))
-            .collect::<Vec<_>>(),
-    );
-    if let Some(patient) = m.patient {
-        for gp in gps {
-            m.bundle.resource_mut(patient).push_to("generalPractitioner", gp);
+    let practice = pd1.field(3).repetitions().find_map(|r| m.organization(r));
+    let gps: Vec<Object<'a>> = pd1.field(4).repetitions().filter_map(|r| m.practitioner(r)).collect();
+    let mut references = Vec::new();
+    for (n, gp) in gps.into_iter().enumerate() {
+        let display = gp.get("display").cloned();
+        let role = Object::new()
+            .with(
+                "meta",
+                Object::new().with("profile", vec![Value::from(profile::PRACTITIONER_ROLE)]),
+            )
+            .with("practitioner", gp)
+            .with("organization", practice.clone());
+        let entry = m
+            .bundle
+            .add("PractitionerRole", &format!("PD1/{}/{}", pd1.occurrence(), n + 1), role);
+        references.push(m.bundle.reference(entry).with("display", display));
+    }
+    if references.is_empty() {
+        references.extend(practice);
+    }
+    match m.patient {
+        Some(patient) => {
+            for reference in references {
+                m.bundle.resource_mut(patient).push_to("generalPractitioner", reference);
+            }
         }
-    } else if !gps.is_empty() {
-        m.warn(
-            pd1.location().to_string(),
-            "general practitioner without a patient (no PID before PD1)",
-        );
+        None if !references.is_empty() => {
+            m.warn(
+                pd1.location().to_string(),
+                "general practitioner without a patient (no PID before PD1)",
+            );
+        }
+        None => {}
     }
     &[3, 4]
 }
