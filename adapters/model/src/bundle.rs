@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use uuid::Uuid;
 
-use crate::json::{Object, Value};
+use crate::json::Object;
 
 /// The namespace of zorgpoort's UUID v5 ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9d4b_5e07_8a61_2f0c_4b7d_e913);
@@ -187,22 +187,6 @@ fn percent_encode(text: &str, out: &mut String) {
             let _ = write!(out, "%{b:02X}");
         }
     }
-}
-
-/// A `Coding`.
-pub fn coding<'a>(system: Option<&str>, code: Option<Value<'a>>, display: Option<Value<'a>>) -> Object<'a> {
-    Object::new()
-        .with("system", system.map(str::to_owned))
-        .with("code", code)
-        .with("display", display)
-}
-
-/// A `CodeableConcept` with one coding of `system|code`.
-pub fn concept<'a>(system: &str, code: &'a str, display: Option<&'a str>) -> Object<'a> {
-    Object::new().with(
-        "coding",
-        vec![coding(Some(system), Some(code.into()), display.map(Value::from))],
-    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,20 @@
-//! FHIR primitive types: the lexical rules of decimal, date and dateTime, and
-//! building dateTimes from parts with the Dutch time zone as default.
+//! FHIR data types: the lexical rules of decimal, date and dateTime,
+//! building dateTimes from parts with the Dutch time zone as default, and
+//! codings.
 
 use std::fmt::Write as _;
+
+use crate::json::{Object, Value};
+
+/// A `Coding` of `system|code`.
+pub fn coding<'a>(system: impl Into<Value<'a>>, code: impl Into<Value<'a>>) -> Object<'a> {
+    Object::new().with("system", system.into()).with("code", code.into())
+}
+
+/// A `CodeableConcept` with one coding of `system|code`.
+pub fn concept<'a>(system: impl Into<Value<'a>>, code: impl Into<Value<'a>>) -> Object<'a> {
+    Object::new().with("coding", vec![coding(system, code)])
+}
 
 /// A FHIR `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, which we
 /// accept here without exponent and with an optional leading `+` or leading

@@ -1,6 +1,7 @@
 //! Clinical facts and insurance: AL1 -> `AllergyIntolerance`, DG1 -> Condition,
 //! PR1 -> Procedure, RXA -> Immunization, IN1 -> Coverage.
 
+use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, Value};
 
@@ -12,10 +13,6 @@ use crate::types::{Cx, read_nm};
 
 fn profiled(url: &'static str) -> Object<'static> {
     Object::new().with("meta", Object::new().with("profile", vec![Value::from(url)]))
-}
-
-fn status(system: &'static str, code: &'static str) -> Object<'static> {
-    Object::new().with("coding", vec![Object::new().with("system", system).with("code", code)])
 }
 
 impl<'a> Mapper<'a> {
@@ -67,7 +64,7 @@ pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> Result<&'
     let resource = profiled(profile::ALLERGY)
         .with(
             "clinicalStatus",
-            status(
+            concept(
                 "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
                 "active",
             ),
@@ -93,20 +90,16 @@ pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>) -> Result<&'
         Some("A" | "W") => Some("provisional"),
         _ => None,
     };
-    let category = Object::new().with(
-        "coding",
-        vec![
-            Object::new()
-                .with("system", "http://terminology.hl7.org/CodeSystem/condition-category")
-                .with("code", "encounter-diagnosis"),
-        ],
+    let category = concept(
+        "http://terminology.hl7.org/CodeSystem/condition-category",
+        "encounter-diagnosis",
     );
     let asserter = dg1.field(16).repetitions().next().and_then(|r| m.practitioner(r));
     let resource = profiled(profile::PROBLEM)
-        .with("clinicalStatus", status(systems::hl7::CONDITION_CLINICAL, "active"))
+        .with("clinicalStatus", concept(systems::hl7::CONDITION_CLINICAL, "active"))
         .with(
             "verificationStatus",
-            verification.map(|v| status("http://terminology.hl7.org/CodeSystem/condition-ver-status", v)),
+            verification.map(|v| concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", v)),
         )
         .with("category", vec![category])
         .with("code", code)
@@ -238,14 +231,7 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'
         .with(
             "class",
             in1.field(2).text_of(1).map(|plan| {
-                let kind = Object::new().with(
-                    "coding",
-                    vec![
-                        Object::new()
-                            .with("system", "http://terminology.hl7.org/CodeSystem/coverage-class")
-                            .with("code", "plan"),
-                    ],
-                );
+                let kind = concept("http://terminology.hl7.org/CodeSystem/coverage-class", "plan");
                 vec![Object::new().with("type", kind).with("value", plan)]
             }),
         );

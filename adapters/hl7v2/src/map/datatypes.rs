@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::names::split_prefix;
 use zorgpoort_model::systems::{self, ext, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
@@ -79,7 +80,7 @@ pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> O
     let kind = if is_dutch {
         None
     } else {
-        cx.type_code.map(|code| code_concept(hl7::V2_0203, code))
+        cx.type_code.map(|code| concept(hl7::V2_0203, code))
     };
     let assigner = if system.is_none() {
         cx.authority.namespace.map(|n| Object::new().with("display", n))
@@ -91,14 +92,6 @@ pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> O
         .with("system", system.map(Cow::into_owned))
         .with("value", cx.id)
         .with("assigner", assigner)
-}
-
-/// A `CodeableConcept` with one coding.
-pub(super) fn code_concept<'a>(system: &str, code: Cow<'a, str>) -> Object<'a> {
-    Object::new().with(
-        "coding",
-        vec![Object::new().with("system", system.to_owned()).with("code", code)],
-    )
 }
 
 /// A `HumanName`, Dutch style: `family` whole, its parts in extensions.

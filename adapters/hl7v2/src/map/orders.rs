@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Object, Value, base64};
 
@@ -17,10 +18,9 @@ fn order_identifier<'a>(item: Item<'_, 'a>, kind: &'static str) -> Option<Object
     let ei = Ei::read(item);
     let id = ei.id.clone()?;
     let system = identifier_system(&ei.authority, None);
-    let coding = Object::new().with("system", hl7::V2_0203).with("code", kind);
     Some(
         Object::new()
-            .with("type", Object::new().with("coding", vec![coding]))
+            .with("type", concept(hl7::V2_0203, kind))
             .with("system", system.map(Cow::into_owned))
             .with("value", id)
             .with(
@@ -125,14 +125,8 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> Result<&'
             );
             Object::new().with("text", "unspecified")
         });
-        let category = Object::new().with(
-            "coding",
-            vec![
-                Object::new()
-                    .with("system", "http://terminology.hl7.org/CodeSystem/v2-0074")
-                    .with("code", obr.field(24).text_of(1).unwrap_or(Cow::Borrowed("LAB"))),
-            ],
-        );
+        let section = obr.field(24).text_of(1).unwrap_or(Cow::Borrowed("LAB"));
+        let category = concept("http://terminology.hl7.org/CodeSystem/v2-0074", section);
         let report = Object::new()
             .with("identifier", identifiers)
             .with("basedOn", vec![m.bundle.reference(order)])
@@ -336,16 +330,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
         .field(8)
         .repetitions()
         .filter_map(|r| r.text_of(1))
-        .map(|code| {
-            Object::new().with(
-                "coding",
-                vec![
-                    Object::new()
-                        .with("system", hl7::V3_OBSERVATION_INTERPRETATION)
-                        .with("code", code),
-                ],
-            )
-        })
+        .map(|code| concept(hl7::V3_OBSERVATION_INTERPRETATION, code))
         .collect();
     let range = obx.field(7).text().map(|t| reference_range(t, obx.field(6)));
     let effective = match m.datetime(obx.field(14))? {
@@ -369,16 +354,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
         .with("status", observation_status(obx.field(11).text_of(1).as_deref()))
         .with(
             "category",
-            is_lab.then(|| {
-                vec![Object::new().with(
-                    "coding",
-                    vec![
-                            Object::new()
-                                .with("system", hl7::OBSERVATION_CATEGORY)
-                                .with("code", "laboratory"),
-                        ],
-                )]
-            }),
+            is_lab.then(|| vec![concept(hl7::OBSERVATION_CATEGORY, "laboratory")]),
         )
         .with("code", code.clone())
         .with("subject", m.subject())

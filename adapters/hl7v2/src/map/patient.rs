@@ -3,11 +3,12 @@
 
 use std::borrow::Cow;
 
+use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{Object, Value};
 
 use super::Mapper;
-use super::datatypes::{address, code_concept, contact_point, human_name, identifier, identifier_system};
+use super::datatypes::{address, contact_point, human_name, identifier, identifier_system};
 use crate::error::Error;
 use crate::message::{Item, Segment};
 use crate::types::{Cx, Xad, Xpn, Xtn, read_dtm};
@@ -79,10 +80,10 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
     }
     let mut telecom = telecoms(pid.field(13), "home");
     telecom.extend(telecoms(pid.field(14), "work"));
-    let language = pid.field(15).text_of(1).map(|code| {
-        let coding = Object::new().with("system", "urn:ietf:bcp:47").with("code", code);
-        Object::new().with("language", Object::new().with("coding", vec![coding]))
-    });
+    let language = pid
+        .field(15)
+        .text_of(1)
+        .map(|code| Object::new().with("language", concept("urn:ietf:bcp:47", code)));
     let marital = pid
         .field(16)
         .text_of(1)
@@ -133,7 +134,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
     );
     patient.set(
         "maritalStatus",
-        marital.map(|code| code_concept(hl7::V3_MARITAL_STATUS, code)),
+        marital.map(|code| concept(hl7::V3_MARITAL_STATUS, code)),
     );
     match (pid.field(24).text_of(1).as_deref(), multiple_birth) {
         (_, Some(order)) => patient.set("multipleBirthInteger", Value::Num(Cow::Owned(order.to_string()))),
@@ -153,7 +154,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
 }
 
 /// PD1: the patient's GP practice (PD1-3) and GP (PD1-4). nl-core points
-/// `generalPractitioner` at a PractitionerRole (the GP working at the
+/// `generalPractitioner` at a `PractitionerRole` (the GP working at the
 /// practice) or, without a named GP, at the practice itself.
 pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static [usize] {
     let practice = pd1.field(3).repetitions().find_map(|r| m.organization(r));
@@ -364,15 +365,15 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> Result<&'
     let service = pv1
         .field(10)
         .text_of(1)
-        .map(|c| code_concept("http://terminology.hl7.org/CodeSystem/v2-0069", c));
+        .map(|c| concept("http://terminology.hl7.org/CodeSystem/v2-0069", c));
     let admit_source = pv1
         .field(14)
         .text_of(1)
-        .map(|c| code_concept("http://terminology.hl7.org/CodeSystem/v2-0023", c));
+        .map(|c| concept("http://terminology.hl7.org/CodeSystem/v2-0023", c));
     let discharge = pv1
         .field(36)
         .text_of(1)
-        .map(|c| code_concept("http://terminology.hl7.org/CodeSystem/v2-0112", c));
+        .map(|c| concept("http://terminology.hl7.org/CodeSystem/v2-0112", c));
     let readmission = pv1
         .field(13)
         .text_of(1)

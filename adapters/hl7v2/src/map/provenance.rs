@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::Object;
+use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::hl7;
 
 use super::Mapper;
@@ -78,16 +79,7 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
         None => None,
     };
     let (source, source_display) = sending_system(msh);
-    let participant = |code: &'static str| {
-        Object::new().with(
-            "coding",
-            vec![
-                Object::new()
-                    .with("system", hl7::PROVENANCE_PARTICIPANT_TYPE)
-                    .with("code", code),
-            ],
-        )
-    };
+    let participant = |code: &'static str| concept(hl7::PROVENANCE_PARTICIPANT_TYPE, code);
     let mut agents = vec![Object::new().with("type", participant("author")).with("who", source)];
     if let Some(enterer) = evn
         .and_then(|e| e.field(5).repetitions().next())
@@ -116,17 +108,7 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
         .with("occurredDateTime", occurred)
         .with("recorded", recorded)
         .with("reason", reason.map(|r| vec![r]))
-        .with(
-            "activity",
-            Object::new().with(
-                "coding",
-                vec![
-                    Object::new()
-                        .with("system", hl7::V3_DATA_OPERATION)
-                        .with("code", activity_code),
-                ],
-            ),
-        )
+        .with("activity", concept(hl7::V3_DATA_OPERATION, activity_code))
         .with("agent", agents)
         .with("entity", vec![Object::new().with("role", "source").with("what", what)]);
     m.bundle.add("Provenance", "MSH", provenance);

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::{Object, Value, base64};
 
 use super::Mapper;
@@ -41,12 +42,10 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> Result<&'
         );
     }
     let authenticator = txa.field(10).repetitions().next().and_then(|r| m.practitioner(r));
-    let kind = txa.field(2).text_of(1).map(|code| {
-        let coding = Object::new()
-            .with("system", "http://terminology.hl7.org/CodeSystem/v2-0270")
-            .with("code", code);
-        Object::new().with("coding", vec![coding])
-    });
+    let kind = txa
+        .field(2)
+        .text_of(1)
+        .map(|code| concept("http://terminology.hl7.org/CodeSystem/v2-0270", code));
     let date = match m.instant(txa.field(4))? {
         Some(date) => Some(date),
         None => m.instant(txa.field(6))?,
