@@ -121,7 +121,7 @@ fn err_segment(error: &Error) -> Er7Segment {
     if let Some(location) = &error.location {
         let number = |n: usize| if n == 0 { String::new() } else { n.to_string() };
         let parts = [
-            location.segment.clone(),
+            location.segment.as_str().to_owned(),
             number(location.occurrence),
             number(location.field),
             number(location.repetition),

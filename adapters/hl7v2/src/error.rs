@@ -2,12 +2,41 @@
 
 use std::fmt;
 
+/// A segment id such as `PID`, stored inline so locations cost no allocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SegmentId([u8; 3]);
+
+impl SegmentId {
+    /// The id from its (up to three) bytes.
+    pub fn new(id: &[u8]) -> Self {
+        let mut bytes = [0; 3];
+        for (slot, &b) in bytes.iter_mut().zip(id) {
+            *slot = b;
+        }
+        Self(bytes)
+    }
+
+    /// The id as text; `???` when it is not ASCII.
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(3);
+        std::str::from_utf8(&self.0[..len])
+            .ok()
+            .filter(|s| s.is_ascii())
+            .unwrap_or("???")
+    }
+
+    /// True for the default (no segment).
+    pub fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
+}
+
 /// A place in an HL7 v2 message: segment, field, repetition, component,
 /// subcomponent, written as `PID-3[2].4.1` (`OBX#3-5` for the third OBX).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Location {
     /// Segment id (`PID`), empty when the error is about the whole message.
-    pub segment: String,
+    pub segment: SegmentId,
     /// Which occurrence of this segment id, 1-based.
     pub occurrence: usize,
     /// Field number, 0 for the segment itself.
@@ -24,7 +53,7 @@ impl Location {
     /// A whole segment.
     pub fn segment(id: &str, occurrence: usize) -> Self {
         Self {
-            segment: id.to_owned(),
+            segment: SegmentId::new(id.as_bytes()),
             occurrence,
             ..Self::default()
         }
@@ -43,7 +72,7 @@ impl fmt::Display for Location {
         if self.segment.is_empty() {
             return f.write_str("message");
         }
-        f.write_str(&self.segment)?;
+        f.write_str(self.segment.as_str())?;
         if self.occurrence > 1 {
             write!(f, "#{}", self.occurrence)?;
         }
@@ -187,7 +216,7 @@ mod tests {
         .in_message(3);
         assert_eq!(err.to_string(), "msg 3: PID-7: invalid date \"19800230\"");
         let loc = Location {
-            segment: "OBX".into(),
+            segment: SegmentId::new(b"OBX"),
             occurrence: 3,
             field: 5,
             repetition: 2,

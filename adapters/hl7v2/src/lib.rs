@@ -17,7 +17,7 @@ pub mod types;
 pub mod write;
 
 pub use ack::{AckCode, AckRequest, ack, ack_unparsed};
-pub use error::{Error, ErrorKind, Location};
+pub use error::{Error, ErrorKind, Location, SegmentId};
 pub use escape::encode as escape_text;
 pub use framing::{Frame, Splitter};
 pub use map::{Options, to_fhir};

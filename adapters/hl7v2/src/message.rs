@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::error::{Error, ErrorKind, Location};
+use crate::error::{Error, ErrorKind, Location, SegmentId};
 use crate::escape;
 
 /// Limits that keep a hostile or broken message from costing unbounded
@@ -266,7 +266,7 @@ impl<'a> Message<'a> {
         let first_field = self.fields.len();
         let is_msh = self.segments.is_empty();
         let at = |field: usize, repetition: usize| Location {
-            segment: String::from_utf8_lossy(&id).into_owned(),
+            segment: SegmentId::new(&id),
             occurrence,
             field,
             repetition,
@@ -470,7 +470,7 @@ impl<'m, 'a> Item<'m, 'a> {
     /// Where this item is.
     pub fn location(&self) -> Location {
         Location {
-            segment: String::from_utf8_lossy(&self.segment.id).into_owned(),
+            segment: SegmentId::new(&self.segment.id),
             occurrence: self.segment.occurrence as usize,
             field: self.field,
             repetition: self.repetition,

@@ -153,10 +153,10 @@ impl<'a> TransactionBuilder<'a> {
 impl<'a> Entry<'a> {
     fn into_json(self) -> Object<'a> {
         let id = self.id.to_string();
-        let mut resource = Object::new().with("resourceType", self.resource_type);
+        let mut resource = Object::leading(&[("resourceType", self.resource_type)], self.resource);
         let url = match &self.request {
             Request::Update => {
-                resource.set("id", id.clone());
+                resource.insert_after("resourceType", "id", id.clone());
                 format!("{}/{id}", self.resource_type)
             }
             Request::ConditionalUpdate { system, value } => {
@@ -167,9 +167,6 @@ impl<'a> Entry<'a> {
                 url
             }
         };
-        for (key, value) in self.resource.iter() {
-            resource.set(key, value.clone());
-        }
         Object::new()
             .with("fullUrl", format!("urn:uuid:{id}"))
             .with("resource", resource)

@@ -171,6 +171,24 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// `first` followed by the fields of `rest`, moved, not copied.
+    pub fn leading(first: &[(&'static str, &'static str)], rest: Object<'a>) -> Self {
+        let mut fields = Vec::with_capacity(first.len() + rest.0.len() + 1);
+        fields.extend(first.iter().map(|&(k, v)| (k, Value::from(v))));
+        fields.extend(rest.0);
+        Self(fields)
+    }
+
+    /// Inserts `key` right after the field `after` (at the start when absent),
+    /// unless the value is empty.
+    pub fn insert_after(&mut self, after: &str, key: &'static str, value: impl IntoField<'a>) {
+        let Some(value) = value.into_field().filter(|v| !v.is_empty()) else {
+            return;
+        };
+        let at = self.0.iter().position(|(k, _)| *k == after).map_or(0, |i| i + 1);
+        self.0.insert(at, (key, value));
+    }
+
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
@@ -208,7 +226,7 @@ impl<'a> Object<'a> {
 
     /// Compact JSON as a new string.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(1024);
+        let mut out = String::with_capacity(16 * 1024);
         self.write(&mut out);
         out
     }

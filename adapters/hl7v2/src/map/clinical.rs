@@ -20,7 +20,7 @@ impl<'a> Mapper<'a> {
     fn add_clinical(&mut self, segment: Segment<'_, 'a>, resource_type: &'static str, resource: Object<'a>) {
         if self.patient.is_none() {
             self.warn(
-                segment.location().to_string(),
+                segment.location(),
                 format!("{resource_type} without a patient (no PID before {})", segment.id()),
             );
         }
@@ -162,10 +162,7 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> Result<&'
         .collect();
     let occurrence = m.datetime(rxa.field(3))?;
     if occurrence.is_none() {
-        m.warn(
-            rxa.location().with_field(3).to_string(),
-            "vaccination without administration date",
-        );
+        m.warn(rxa.location().with_field(3), "vaccination without administration date");
     }
     let resource = profiled(profile::VACCINATION)
         .with("status", status)
@@ -199,16 +196,13 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'
     let payor = match insurer_id.filter(|cx| cx.id.is_some()) {
         Some(cx) => {
             let system = identifier_system(&cx.authority, cx.type_code.as_deref());
-            let location = in1.location().with_field(3).to_string();
-            Some(m.organization_resource(insurer, system.as_deref(), cx.id.as_deref(), &location))
+            let location = in1.location().with_field(3);
+            Some(m.organization_resource(insurer, system.as_deref(), cx.id.as_deref(), location))
         }
         None => insurer.map(|name| Object::new().with("display", name)),
     };
     let Some(payor) = payor else {
-        m.warn(
-            in1.location().to_string(),
-            "insurance without insurer (IN1-3/IN1-4); not mapped",
-        );
+        m.warn(in1.location(), "insurance without insurer (IN1-3/IN1-4); not mapped");
         return Ok(&[1, 2, 3, 4]);
     };
     let policy = in1.field(36).text_of(1);

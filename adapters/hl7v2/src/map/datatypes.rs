@@ -10,7 +10,7 @@ use zorgpoort_model::systems::{self, ext, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
 use super::Mapper;
-use crate::error::Error;
+use crate::error::{Error, Location};
 use crate::message::Item;
 use crate::types::{Cwe, Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn, read_dtm};
 
@@ -281,10 +281,10 @@ impl<'a> Mapper<'a> {
     /// A `CodeableConcept` from a CWE; an unknown coding system keeps the
     /// code without a system and is reported.
     pub(super) fn concept(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
-        self.concept_of(Cwe::read(item), &item.location().to_string())
+        self.concept_of(Cwe::read(item), item.location())
     }
 
-    pub(super) fn concept_of(&mut self, cwe: Cwe<'a>, location: &str) -> Option<Object<'a>> {
+    pub(super) fn concept_of(&mut self, cwe: Cwe<'a>, location: Location) -> Option<Object<'a>> {
         let mut codings = Vec::new();
         for (code, display, system) in [
             (cwe.code, cwe.text.clone(), cwe.system),
@@ -295,7 +295,7 @@ impl<'a> Mapper<'a> {
             if uri.is_none() {
                 if let Some(name) = system.as_deref() {
                     self.warn(
-                        location.to_owned(),
+                        location,
                         format!("coding system {name:?} has no known URI; code kept without system"),
                     );
                 }
@@ -349,7 +349,7 @@ impl<'a> Mapper<'a> {
             "Practitioner",
             system.as_deref(),
             id.as_deref(),
-            &item.location().to_string(),
+            item.location(),
             |identifier| {
                 let identifier =
                     identifier.map(|i| i.with("assigner", assigner.map(|n| Object::new().with("display", n))));
@@ -373,7 +373,7 @@ impl<'a> Mapper<'a> {
         if id.is_none() && xon.name.is_none() {
             return None;
         }
-        Some(self.organization_resource(xon.name, system.as_deref(), id.as_deref(), &item.location().to_string()))
+        Some(self.organization_resource(xon.name, system.as_deref(), id.as_deref(), item.location()))
     }
 
     /// A reference to an Organization with a name and an identifier, added once per message.
@@ -382,7 +382,7 @@ impl<'a> Mapper<'a> {
         name: Option<Cow<'a, str>>,
         system: Option<&str>,
         id: Option<&str>,
-        location: &str,
+        location: Location,
     ) -> Object<'a> {
         let display = name.clone();
         let entry = self.add_once("Organization", system, id, location, |identifier| {
@@ -405,7 +405,7 @@ impl<'a> Mapper<'a> {
         resource_type: &'static str,
         system: Option<&str>,
         id: Option<&str>,
-        location: &str,
+        location: Location,
         build: impl FnOnce(Option<Object<'a>>) -> Object<'a>,
     ) -> EntryRef {
         let key = match id {

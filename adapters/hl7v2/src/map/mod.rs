@@ -16,7 +16,7 @@ mod scheduling;
 use zorgpoort_model::datatypes::LocalZone;
 use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, TransactionBuilder, Warning};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Location};
 use crate::message::{Message, Segment};
 
 /// Settings of the mapping.
@@ -72,7 +72,7 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
     };
     if !SUPPORTED.contains(&kind.as_str()) {
         mapper.warn(
-            msh.location().with_field(9).to_string(),
+            msh.location().with_field(9),
             format!("no dedicated mapping for {kind}; segments mapped one by one"),
         );
     }
@@ -130,8 +130,8 @@ struct Mapper<'a> {
 }
 
 impl<'a> Mapper<'a> {
-    fn warn(&mut self, location: String, message: impl Into<String>) {
-        self.warnings.push(Warning::new(location, message));
+    fn warn(&mut self, location: Location, message: impl Into<String>) {
+        self.warnings.push(Warning::new(location.to_string(), message));
     }
 
     fn segment(&mut self, segment: Segment<'_, 'a>) -> Result<(), Error> {
@@ -166,7 +166,7 @@ impl<'a> Mapper<'a> {
                 };
                 let fields = segment.fields().count();
                 self.warn(
-                    segment.location().to_string(),
+                    segment.location(),
                     format!("{what} not mapped ({fields} non-empty fields)"),
                 );
                 return Ok(());
@@ -174,7 +174,7 @@ impl<'a> Mapper<'a> {
         };
         for (n, _) in segment.fields() {
             if !used.contains(&n) {
-                self.warn(segment.location().with_field(n).to_string(), "field not mapped");
+                self.warn(segment.location().with_field(n), "field not mapped");
             }
         }
         Ok(())

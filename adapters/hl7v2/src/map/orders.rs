@@ -9,7 +9,7 @@ use zorgpoort_model::{Object, Value, base64};
 
 use super::Mapper;
 use super::datatypes::identifier_system;
-use crate::error::Error;
+use crate::error::{Error, Location};
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
 
@@ -120,7 +120,7 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> Result<&'
         let status = report_status(obr.field(25).text_of(1).as_deref());
         let code = code.unwrap_or_else(|| {
             m.warn(
-                obr.location().with_field(4).to_string(),
+                obr.location().with_field(4),
                 "report without a code; text placeholder used",
             );
             Object::new().with("text", "unspecified")
@@ -210,14 +210,14 @@ impl<'a> Mapper<'a> {
         }
         let repetitions: Vec<Item<'_, 'a>> = value.repetitions().collect();
         if let [single] = repetitions.as_slice() {
-            let located = obx.location().with_field(5).to_string();
-            let mapped = self.typed_value(*single, &value_type, obx, &located)?;
+            let located = obx.location().with_field(5);
+            let mapped = self.typed_value(*single, &value_type, obx, located)?;
             return Ok(mapped.map(|(key, value)| ObservationValue::Single(key, value)));
         }
         let mut values = Vec::new();
         for repetition in repetitions {
-            let located = repetition.location().to_string();
-            values.extend(self.typed_value(repetition, &value_type, obx, &located)?);
+            let located = repetition.location();
+            values.extend(self.typed_value(repetition, &value_type, obx, located)?);
         }
         Ok((!values.is_empty()).then_some(ObservationValue::Components(values)))
     }
@@ -228,14 +228,14 @@ impl<'a> Mapper<'a> {
         item: Item<'_, 'a>,
         value_type: &str,
         obx: Segment<'_, 'a>,
-        located: &str,
+        located: Location,
     ) -> Result<Option<(&'static str, Value<'a>)>, Error> {
         let mapped = match value_type {
             "NM" => {
                 if let Some(number) = read_nm(item).and_then(|n| Value::number(&n)) {
                     Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6)))))
                 } else {
-                    self.warn(located.to_owned(), "NM value is not a number; kept as text");
+                    self.warn(located, "NM value is not a number; kept as text");
                     item.text().map(|t| ("valueString", Value::from(t)))
                 }
             }
@@ -256,7 +256,7 @@ impl<'a> Mapper<'a> {
                     )
                 }),
             other => {
-                self.warn(located.to_owned(), format!("value type {other} kept as text"));
+                self.warn(located, format!("value type {other} kept as text"));
                 item.text().map(|t| ("valueString", Value::from(t)))
             }
         };
@@ -267,7 +267,7 @@ impl<'a> Mapper<'a> {
         &mut self,
         sn: Sn<'a>,
         obx: Segment<'_, 'a>,
-        location: &str,
+        location: Location,
     ) -> Option<(&'static str, Value<'a>)> {
         let num = |t: &Option<Cow<'a, str>>| t.as_deref().and_then(Value::number);
         let unit = obx.field(6);
@@ -303,7 +303,7 @@ impl<'a> Mapper<'a> {
             _ => None,
         };
         mapped.or_else(|| {
-            self.warn(location.to_owned(), "structured numeric kept as text");
+            self.warn(location, "structured numeric kept as text");
             let text: String = [sn.comparator, sn.num1, sn.separator, sn.num2]
                 .into_iter()
                 .flatten()
@@ -319,10 +319,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
         return super::scheduling::document_content(m, obx);
     }
     let Some(code) = m.concept(obx.field(3)) else {
-        m.warn(
-            obx.location().with_field(3).to_string(),
-            "observation without a code; not mapped",
-        );
+        m.warn(obx.location().with_field(3), "observation without a code; not mapped");
         return Ok(&[3]);
     };
     let value = m.observation_value(obx)?;
@@ -408,10 +405,7 @@ pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static 
         )
     });
     let Some(target) = target else {
-        m.warn(
-            nte.location().to_string(),
-            "note without a resource that takes notes; not mapped",
-        );
+        m.warn(nte.location(), "note without a resource that takes notes; not mapped");
         return &[1, 2, 3];
     };
     let text = lines.join("\n");

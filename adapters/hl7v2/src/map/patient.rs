@@ -22,11 +22,11 @@ fn identifiers<'a>(mapper: &mut Mapper<'a>, field: Item<'_, 'a>) -> (Vec<Object<
         let cx = Cx::read(rep);
         let system = identifier_system(&cx.authority, cx.type_code.as_deref());
         let Some(value) = cx.id.clone() else {
-            mapper.warn(rep.location().to_string(), "identifier without id (CX.1) not mapped");
+            mapper.warn(rep.location(), "identifier without id (CX.1) not mapped");
             continue;
         };
         if system.as_deref() == Some(systems::BSN) && !is_valid_bsn(&value) {
-            mapper.warn(rep.location().to_string(), "BSN fails the 11-check; not emitted");
+            mapper.warn(rep.location(), "BSN fails the 11-check; not emitted");
             continue;
         }
         if let Some(system) = &system {
@@ -74,7 +74,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
     let gender_value = gender_code.as_deref().and_then(gender);
     if let (Some(code), None) = (&gender_code, gender_value) {
         m.warn(
-            pid.location().with_field(8).to_string(),
+            pid.location().with_field(8),
             format!("unknown administrative sex {code:?}"),
         );
     }
@@ -185,7 +185,7 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
         }
         None if !references.is_empty() => {
             m.warn(
-                pd1.location().to_string(),
+                pd1.location(),
                 "general practitioner without a patient (no PID before PD1)",
             );
         }
@@ -196,10 +196,7 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
 
 pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
     let Some(patient) = m.subject() else {
-        m.warn(
-            nk1.location().to_string(),
-            "contact person without a patient (no PID before NK1)",
-        );
+        m.warn(nk1.location(), "contact person without a patient (no PID before NK1)");
         return Ok(&[]);
     };
     let mut telecom = telecoms(nk1.field(5), "home");
@@ -244,18 +241,12 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> Result<&'
 /// linked both ways with `replaces` / `replaced-by`.
 pub(super) fn map_mrg<'a>(m: &mut Mapper<'a>, mrg: Segment<'_, 'a>) -> &'static [usize] {
     let Some(survivor) = m.patient else {
-        m.warn(
-            mrg.location().to_string(),
-            "merge without a surviving patient (no PID before MRG)",
-        );
+        m.warn(mrg.location(), "merge without a surviving patient (no PID before MRG)");
         return &[];
     };
     let (ids, key) = identifiers(m, mrg.field(1));
     if ids.is_empty() {
-        m.warn(
-            mrg.location().with_field(1).to_string(),
-            "merge without prior identifiers",
-        );
+        m.warn(mrg.location().with_field(1), "merge without prior identifiers");
         return &[1];
     }
     let link = |other: Object<'a>, kind: &'static str| Object::new().with("other", other).with("type", kind);
@@ -409,10 +400,7 @@ pub(super) fn map_pv2<'a>(m: &mut Mapper<'a>, pv2: Segment<'_, 'a>) -> &'static 
     let reason = m.concept(pv2.field(3));
     match (m.encounter, reason) {
         (Some(encounter), Some(reason)) => m.bundle.resource_mut(encounter).push_to("reasonCode", reason),
-        (None, Some(_)) => m.warn(
-            pv2.location().to_string(),
-            "visit details without a visit (no PV1 before PV2)",
-        ),
+        (None, Some(_)) => m.warn(pv2.location(), "visit details without a visit (no PV1 before PV2)"),
         _ => {}
     }
     &[3]

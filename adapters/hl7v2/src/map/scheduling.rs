@@ -9,7 +9,7 @@ use zorgpoort_model::{Object, Value, base64};
 use super::Mapper;
 use super::datatypes::identifier_system;
 use super::orders::text_data;
-use crate::error::Error;
+use crate::error::{Error, Location};
 use crate::message::{Item, Segment};
 use crate::types::Ei;
 
@@ -103,7 +103,7 @@ fn hex_to_base64(text: &str) -> Option<String> {
 /// RP values become attachments.
 pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
     let value = obx.field(5);
-    let location = obx.location().with_field(5).to_string();
+    let location = obx.location().with_field(5);
     let value_type = obx.field(2).text_of(1);
     let attachment = match value_type.as_deref() {
         Some("ED") => {
@@ -245,7 +245,7 @@ pub(super) fn close_document(m: &mut Mapper<'_>) {
     if let Some(document) = open {
         if m.bundle.resource_mut(document).get("content").is_none() {
             m.warn(
-                "TXA".to_owned(),
+                Location::segment("TXA", 1),
                 "document without content (no OBX); content lists the type only",
             );
             let attachment = Object::new()
@@ -267,7 +267,7 @@ pub(super) fn finish(m: &mut Mapper<'_>) {
         let participant = if let Some(actor) = actor {
             Object::new().with("actor", actor).with("status", "accepted")
         } else {
-            m.warn("SCH".to_owned(), "appointment without a patient (no PID)");
+            m.warn(Location::segment("SCH", 1), "appointment without a patient (no PID)");
             Object::new()
                 .with("actor", Object::new().with("display", "unknown patient"))
                 .with("status", "needs-action")
