@@ -6,6 +6,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use zorgpoort_hl7v2::synthetic::Generator;
 use zorgpoort_hl7v2::{Limits, Message, Options, to_fhir};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn messages() -> Vec<String> {
     let mut generator = Generator::new(2026);
     (0..1000).map(|_| generator.next_message()).collect()
@@ -22,6 +25,15 @@ fn bench(c: &mut Criterion) {
             for m in &messages {
                 let parsed = Message::parse(m.as_bytes(), &limits).unwrap();
                 std::hint::black_box(parsed.segment_count());
+            }
+        });
+    });
+    group.bench_function("parse_map", |b| {
+        b.iter(|| {
+            for m in &messages {
+                let parsed = Message::parse(m.as_bytes(), &limits).unwrap();
+                let conversion = to_fhir(&parsed, &options).unwrap();
+                std::hint::black_box(conversion.warnings.len());
             }
         });
     });

@@ -542,6 +542,34 @@ impl<'m, 'a> Item<'m, 'a> {
         base.nth(self.message.delimiters.component, Level::Component, n)
     }
 
+    /// Components 1..=`N` in one pass over the bytes (of the first
+    /// repetition when called on a field); absent ones are empty.
+    pub fn components<const N: usize>(self) -> [Item<'m, 'a>; N] {
+        let base = if self.level == Level::Field {
+            self.nth(self.message.delimiters.repetition, Level::Repetition, 1)
+        } else {
+            self
+        };
+        let empty = Item {
+            raw: &[],
+            level: Level::Component,
+            ..base
+        };
+        let mut out: [Item<'m, 'a>; N] = std::array::from_fn(|i| Item {
+            component: i + 1,
+            ..empty
+        });
+        if base.level < Level::Component {
+            for (slot, part) in out
+                .iter_mut()
+                .zip(base.split(self.message.delimiters.component, Level::Component))
+            {
+                *slot = part;
+            }
+        }
+        out
+    }
+
     /// Subcomponent `n` (1-based) of a component.
     #[must_use]
     pub fn subcomponent(self, n: usize) -> Item<'m, 'a> {

@@ -33,10 +33,11 @@ impl<'a> Hd<'a> {
 
     /// HD from a field whose parts are components.
     pub fn from_field(item: Item<'_, 'a>) -> Self {
+        let c = item.components::<3>();
         Self {
-            namespace: item.text_of(1),
-            universal_id: item.text_of(2),
-            universal_id_type: item.text_of(3),
+            namespace: c[0].text(),
+            universal_id: c[1].text(),
+            universal_id_type: c[2].text(),
         }
     }
 }
@@ -57,11 +58,12 @@ pub struct Cx<'a> {
 impl<'a> Cx<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
+        let c = item.components::<6>();
         Self {
-            id: item.text_of(1),
-            authority: Hd::from_component(item.component(4)),
-            type_code: item.text_of(5),
-            facility: Hd::from_component(item.component(6)),
+            id: c[0].text(),
+            authority: Hd::from_component(c[3]),
+            type_code: c[4].text(),
+            facility: Hd::from_component(c[5]),
         }
     }
 }
@@ -117,19 +119,19 @@ pub struct Xpn<'a> {
 impl<'a> Xpn<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
-        Self::read_from(item, 1)
+        Self::from_components(&item.components::<7>())
     }
 
-    /// Reads the name parts starting at component `first` (XCN starts at 2).
-    fn read_from(item: Item<'_, 'a>, first: usize) -> Self {
+    /// Reads the name from its seven components (XCN has them at 2..=8).
+    fn from_components(c: &[Item<'_, 'a>; 7]) -> Self {
         Self {
-            family: Fn::read(item.component(first)),
-            given: item.text_of(first + 1),
-            middle: item.text_of(first + 2),
-            suffix: item.text_of(first + 3),
-            prefix: item.text_of(first + 4),
-            degree: item.text_of(first + 5),
-            type_code: item.text_of(first + 6),
+            family: Fn::read(c[0]),
+            given: c[1].text(),
+            middle: c[2].text(),
+            suffix: c[3].text(),
+            prefix: c[4].text(),
+            degree: c[5].text(),
+            type_code: c[6].text(),
         }
     }
 }
@@ -162,18 +164,19 @@ pub struct Xad<'a> {
 impl<'a> Xad<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
-        let street = item.component(1);
+        let c = item.components::<9>();
+        let street = c[0];
         Self {
             street: street.subcomponent(1).text(),
             street_name: street.subcomponent(2).text(),
             house_number: street.subcomponent(3).text(),
-            other: item.text_of(2),
-            city: item.text_of(3),
-            state: item.text_of(4),
-            postal_code: item.text_of(5),
-            country: item.text_of(6),
-            type_code: item.text_of(7),
-            county: item.text_of(9),
+            other: c[1].text(),
+            city: c[2].text(),
+            state: c[3].text(),
+            postal_code: c[4].text(),
+            country: c[5].text(),
+            type_code: c[6].text(),
+            county: c[8].text(),
         }
     }
 }
@@ -204,16 +207,17 @@ pub struct Xtn<'a> {
 impl<'a> Xtn<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
+        let c = item.components::<12>();
         Self {
-            number: item.text_of(1),
-            use_code: item.text_of(2),
-            equipment: item.text_of(3),
-            email: item.text_of(4),
-            country_code: item.text_of(5),
-            area_code: item.text_of(6),
-            local_number: item.text_of(7),
-            extension: item.text_of(8),
-            unformatted: item.text_of(12),
+            number: c[0].text(),
+            use_code: c[1].text(),
+            equipment: c[2].text(),
+            email: c[3].text(),
+            country_code: c[4].text(),
+            area_code: c[5].text(),
+            local_number: c[6].text(),
+            extension: c[7].text(),
+            unformatted: c[11].text(),
         }
     }
 }
@@ -240,14 +244,15 @@ pub struct Cwe<'a> {
 impl<'a> Cwe<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
+        let c = item.components::<9>();
         Self {
-            code: item.text_of(1),
-            text: item.text_of(2),
-            system: item.text_of(3),
-            alt_code: item.text_of(4),
-            alt_text: item.text_of(5),
-            alt_system: item.text_of(6),
-            original_text: item.text_of(9),
+            code: c[0].text(),
+            text: c[1].text(),
+            system: c[2].text(),
+            alt_code: c[3].text(),
+            alt_text: c[4].text(),
+            alt_system: c[5].text(),
+            original_text: c[8].text(),
         }
     }
 
@@ -278,13 +283,26 @@ pub struct Xcn<'a> {
 impl<'a> Xcn<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
-        let mut name = Xpn::read_from(item, 2);
-        name.type_code = item.text_of(10);
+        let [
+            id,
+            family,
+            given,
+            middle,
+            suffix,
+            prefix,
+            degree,
+            _,
+            authority,
+            name_type,
+            _,
+            _,
+            id_type,
+        ] = item.components::<13>();
         Self {
-            id: item.text_of(1),
-            name,
-            authority: Hd::from_component(item.component(9)),
-            type_code: item.text_of(13),
+            id: id.text(),
+            name: Xpn::from_components(&[family, given, middle, suffix, prefix, degree, name_type]),
+            authority: Hd::from_component(authority),
+            type_code: id_type.text(),
         }
     }
 }
@@ -307,12 +325,13 @@ pub struct Xon<'a> {
 impl<'a> Xon<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
+        let c = item.components::<10>();
         Self {
-            name: item.text_of(1),
-            legacy_id: item.text_of(3),
-            authority: Hd::from_component(item.component(6)),
-            type_code: item.text_of(7),
-            id: item.text_of(10),
+            name: c[0].text(),
+            legacy_id: c[2].text(),
+            authority: Hd::from_component(c[5]),
+            type_code: c[6].text(),
+            id: c[9].text(),
         }
     }
 
@@ -334,12 +353,13 @@ pub struct Ei<'a> {
 impl<'a> Ei<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
+        let c = item.components::<4>();
         Self {
-            id: item.text_of(1),
+            id: c[0].text(),
             authority: Hd {
-                namespace: item.text_of(2),
-                universal_id: item.text_of(3),
-                universal_id_type: item.text_of(4),
+                namespace: c[1].text(),
+                universal_id: c[2].text(),
+                universal_id_type: c[3].text(),
             },
         }
     }
@@ -361,11 +381,12 @@ pub struct Sn<'a> {
 impl<'a> Sn<'a> {
     /// Reads one repetition.
     pub fn read(item: Item<'_, 'a>) -> Self {
+        let c = item.components::<4>();
         Self {
-            comparator: item.text_of(1),
-            num1: item.text_of(2),
-            separator: item.text_of(3),
-            num2: item.text_of(4),
+            comparator: c[0].text(),
+            num1: c[1].text(),
+            separator: c[2].text(),
+            num2: c[3].text(),
         }
     }
 }

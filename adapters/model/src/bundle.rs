@@ -51,10 +51,13 @@ enum Request {
 #[derive(Debug)]
 struct Entry<'a> {
     resource_type: &'static str,
-    id: Uuid,
+    /// `urn:uuid:` followed by the id, made once: references copy it.
+    full_url: String,
     resource: Object<'a>,
     request: Request,
 }
+
+const URN_UUID: &str = "urn:uuid:";
 
 /// Collects the resources of one transaction Bundle.
 #[derive(Debug)]
@@ -99,9 +102,12 @@ impl<'a> TransactionBuilder<'a> {
         full_key.push('/');
         full_key.push_str(key);
         let id = self.ids.id(&full_key);
+        let mut full_url = String::with_capacity(URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH);
+        full_url.push_str(URN_UUID);
+        full_url.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
         self.entries.push(Entry {
             resource_type,
-            id,
+            full_url,
             resource,
             request,
         });
@@ -115,7 +121,7 @@ impl<'a> TransactionBuilder<'a> {
 
     /// The entry's `urn:uuid:` full URL.
     pub fn full_url(&self, entry: EntryRef) -> String {
-        format!("urn:uuid:{}", self.entries[entry.0].id)
+        self.entries[entry.0].full_url.clone()
     }
 
     /// The resource of an entry, to add to it later (notes, links).
@@ -152,23 +158,25 @@ impl<'a> TransactionBuilder<'a> {
 
 impl<'a> Entry<'a> {
     fn into_json(self) -> Object<'a> {
-        let id = self.id.to_string();
         let mut resource = Object::leading(&[("resourceType", self.resource_type)], self.resource);
-        let url = match &self.request {
+        let mut url = String::with_capacity(64);
+        url.push_str(self.resource_type);
+        match &self.request {
             Request::Update => {
-                resource.insert_after("resourceType", "id", id.clone());
-                format!("{}/{id}", self.resource_type)
+                let id = &self.full_url[URN_UUID.len()..];
+                resource.insert_after("resourceType", "id", id.to_owned());
+                url.push('/');
+                url.push_str(id);
             }
             Request::ConditionalUpdate { system, value } => {
-                let mut url = format!("{}?identifier=", self.resource_type);
+                url.push_str("?identifier=");
                 percent_encode(system, &mut url);
                 url.push('|');
                 percent_encode(value, &mut url);
-                url
             }
-        };
+        }
         Object::new()
-            .with("fullUrl", format!("urn:uuid:{id}"))
+            .with("fullUrl", self.full_url)
             .with("resource", resource)
             .with("request", Object::new().with("method", "PUT").with("url", url))
     }

@@ -334,11 +334,11 @@ impl<'a> Mapper<'a> {
     pub(super) fn practitioner(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
         let xcn = Xcn::read(item);
         let system = identifier_system(&xcn.authority, xcn.type_code.as_deref());
-        let display = display_name(&xcn.name);
-        let name = human_name(xcn.name);
-        if xcn.id.is_none() && name.is_empty() {
+        if xcn.id.is_none() && xcn.name == Xpn::default() {
             return None;
         }
+        let display = display_name(&xcn.name);
+        let name = xcn.name;
         let id = xcn.id.map(Cow::into_owned);
         let assigner = if system.is_none() {
             xcn.authority.namespace
@@ -359,7 +359,7 @@ impl<'a> Mapper<'a> {
                         Object::new().with("profile", vec![Value::from(profile::PRACTITIONER)]),
                     )
                     .with("identifier", identifier.map(|i| vec![i]))
-                    .with("name", vec![name])
+                    .with("name", vec![human_name(name)])
             },
         );
         Some(self.bundle.reference(entry).with("display", display))
