@@ -72,10 +72,10 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
     let birth_time = birth.filter(|b| b.time.is_some()).map(|b| b.to_fhir_datetime(m.zone));
     let gender_code = pid.field(8).text_of(1);
     let gender_value = gender_code.as_deref().and_then(gender);
-    if let (Some(code), None) = (&gender_code, gender_value) {
+    if let (Some(_), None) = (&gender_code, gender_value) {
         m.warn(
             pid.location().with_field(8),
-            format!("unknown administrative sex {code:?}"),
+            "unknown administrative sex code; gender left out",
         );
     }
     let mut telecom = telecoms(pid.field(13), "home");
