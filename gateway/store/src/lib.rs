@@ -1,0 +1,217 @@
+//! Durable storage for the gateway: received messages and their deliveries.
+//!
+//! [`Store`] is what the listeners and the delivery workers rely on;
+//! [`SqliteStore`] is the embedded implementation (SQLite in WAL mode). All
+//! writes go through one writer thread that commits whatever has queued up
+//! in one transaction (group commit): a burst of messages costs one fsync,
+//! not one each, so durability does not cost throughput.
+//!
+//! Every write is committed before its future resolves, so a listener that
+//! waits for [`Store::accept`] may acknowledge the message: it survives a
+//! crash of the process (and, with [`Durability::PowerLoss`], of the machine).
+//!
+//! This crate knows nothing of HL7 or FHIR: bodies are bytes, bundles text.
+
+mod sqlite;
+
+use std::future::Future;
+
+pub use sqlite::{Durability, SqliteStore};
+
+/// A message to store with the deliveries routing chose for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Id the gateway gave the message.
+    pub id: String,
+    /// Who sent it (for HL7 v2: MSH-3/MSH-4), with `control_id` its identity.
+    pub sender: String,
+    /// The sender's id for the message (for HL7 v2: MSH-10).
+    pub control_id: String,
+    /// Input format, such as `hl7v2`.
+    pub format: String,
+    /// The message as received.
+    pub body: Vec<u8>,
+    /// The converted FHIR Bundle (JSON), when conversion succeeded.
+    pub bundle: Option<String>,
+    /// Receivers and the endpoint each is delivered to.
+    pub deliveries: Vec<NewDelivery>,
+    /// When it was received, in milliseconds since the Unix epoch.
+    pub received_ms: i64,
+}
+
+/// One receiver of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// Receiver's id in the registry.
+    pub receiver: String,
+    /// Where to deliver (a FHIR base URL or `mllp://host:port`).
+    pub endpoint: String,
+}
+
+/// What [`Store::accept`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored now, with its deliveries queued.
+    New(String),
+    /// The same sender sent the same control id before: the id stored then.
+    Duplicate(String),
+}
+
+impl Accepted {
+    /// The stored message's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::New(id) | Self::Duplicate(id) => id,
+        }
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// The receiver took it.
+    Delivered,
+    /// The receiver refused it for good, or it was given up on.
+    Dead,
+}
+
+impl DeliveryState {
+    /// The name used in storage and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "delivered" => Some(Self::Delivered),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// A delivery as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its id.
+    pub id: i64,
+    /// The message it delivers.
+    pub message_id: String,
+    /// Receiver's id in the registry.
+    pub receiver: String,
+    /// Where it goes.
+    pub endpoint: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due (ms since the epoch).
+    pub next_attempt_ms: i64,
+    /// What went wrong last, as the receiver or the network said it.
+    pub last_error: Option<String>,
+}
+
+/// A stored message with its deliveries (the body is left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Its id.
+    pub id: String,
+    /// Sender.
+    pub sender: String,
+    /// Sender's message id.
+    pub control_id: String,
+    /// Input format.
+    pub format: String,
+    /// When it was received (ms since the epoch).
+    pub received_ms: i64,
+    /// Its deliveries.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A delivery that is due, with what to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    /// The delivery.
+    pub delivery: Delivery,
+    /// The Bundle to send.
+    pub bundle: String,
+}
+
+/// How an attempt went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The receiver took it.
+    Delivered,
+    /// Try again at `at_ms`.
+    Retry {
+        /// When.
+        at_ms: i64,
+        /// Why the attempt failed.
+        error: String,
+    },
+    /// Give up: the receiver refused it.
+    Dead {
+        /// The receiver's reason.
+        error: String,
+    },
+}
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The writer thread has stopped (shutdown or a fatal error).
+    #[error("the store's writer has stopped")]
+    Closed,
+    /// A write could not be committed; nothing of it was stored.
+    #[error("write failed: {0}")]
+    Write(String),
+    /// Stored data that cannot be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Durable storage of messages and their delivery queue.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Stores a message and queues its deliveries, durably, in one
+    /// transaction; a resend is recognised and not stored again.
+    fn accept(&self, message: NewMessage) -> impl Future<Output = Result<Accepted, StoreError>> + Send;
+
+    /// A message and its deliveries.
+    fn message(&self, id: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+
+    /// Up to `limit` pending deliveries due at `now_ms`, oldest first.
+    fn due(&self, now_ms: i64, limit: usize) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + Send;
+
+    /// Records how an attempt went.
+    fn record(
+        &self,
+        delivery: i64,
+        attempt: Attempt,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deliveries in a state, newest first, at most `limit`.
+    fn deliveries(
+        &self,
+        state: DeliveryState,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// Puts a dead delivery back in the queue, due at `now_ms`; false when
+    /// there is no dead delivery with that id.
+    fn retry(&self, delivery: i64, now_ms: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Whether the store can serve (for readiness checks).
+    fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

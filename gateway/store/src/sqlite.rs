@@ -1,0 +1,375 @@
+//! The SQLite store: WAL mode, versioned migrations, one writer thread with
+//! group commit, and a separate connection for reads.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tokio::sync::oneshot;
+
+use crate::{Accepted, Attempt, Delivery, DeliveryState, DueDelivery, MessageRecord, NewMessage, Store, StoreError};
+
+/// Migrations in order; the position is the schema version.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_messages_and_deliveries.sql")];
+
+/// Most writes committed in one transaction.
+const MAX_BATCH: usize = 1024;
+
+/// What a commit must survive before the writer reports it done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync at every commit (`synchronous=FULL`): survives power loss.
+    #[default]
+    PowerLoss,
+    /// WAL written but not fsynced (`synchronous=NORMAL`): survives a crash
+    /// of the process, not of the machine. Faster on slow disks.
+    ProcessCrash,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// One write, executed by the writer thread inside a batch transaction.
+enum Job {
+    Accept(Box<NewMessage>, Reply<Accepted>),
+    Record(i64, Attempt, i64, Reply<()>),
+    Retry(i64, i64, Reply<bool>),
+}
+
+/// SQLite-backed [`Store`]; cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: mpsc::Sender<Job>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+fn open(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let synchronous = match durability {
+        Durability::PowerLoss => "FULL",
+        Durability::ProcessCrash => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")?;
+    let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
+        if version <= current {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute("INSERT INTO schema_migrations (version) VALUES (?1)", [version])?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating when needed) the database at `path`.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let mut writer_conn = open(path, durability)?;
+        migrate(&mut writer_conn)?;
+        let reader = open(path, durability)?;
+        let (writer, jobs) = mpsc::channel();
+        thread::Builder::new()
+            .name("zorgpoort-store-writer".into())
+            .spawn(move || write_loop(writer_conn, &jobs))
+            .map_err(|e| StoreError::Write(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            writer,
+            reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+
+    async fn write<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(job(reply)).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn read<T>(&self, query: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.reader.lock().map_err(|_| StoreError::Closed)?;
+        query(&conn)
+    }
+}
+
+/// Runs writes until every sender is gone, committing what has queued up
+/// together; each job runs in a savepoint so one failure fails only itself.
+fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                let message = e.to_string();
+                batch.into_iter().for_each(|job| job.fail(&message));
+                continue;
+            }
+        };
+        let mut done = Vec::with_capacity(batch.len());
+        let mut tx = tx;
+        for job in batch {
+            done.push(job.run(&mut tx));
+        }
+        match tx.commit() {
+            Ok(()) => done.into_iter().for_each(Finished::send),
+            Err(e) => {
+                let message = e.to_string();
+                done.into_iter().for_each(|f| f.fail(&message));
+            }
+        }
+    }
+}
+
+/// A job's result, held until the batch is committed.
+enum Finished {
+    Accept(Reply<Accepted>, Result<Accepted, StoreError>),
+    Record(Reply<()>, Result<(), StoreError>),
+    Retry(Reply<bool>, Result<bool, StoreError>),
+}
+
+impl Finished {
+    fn send(self) {
+        // A caller that stopped waiting (timeout, shutdown) is no error here:
+        // the write is committed either way.
+        match self {
+            Self::Accept(reply, result) => drop(reply.send(result)),
+            Self::Record(reply, result) => drop(reply.send(result)),
+            Self::Retry(reply, result) => drop(reply.send(result)),
+        }
+    }
+
+    fn fail(self, message: &str) {
+        let message = format!("commit failed: {message}");
+        match self {
+            Self::Accept(reply, _) => reject(reply, message),
+            Self::Record(reply, _) => reject(reply, message),
+            Self::Retry(reply, _) => reject(reply, message),
+        }
+    }
+}
+
+impl Job {
+    fn run(self, tx: &mut Transaction<'_>) -> Finished {
+        match self {
+            Job::Accept(message, reply) => Finished::Accept(reply, in_savepoint(tx, |sp| accept(sp, &message))),
+            Job::Record(id, attempt, now, reply) => {
+                Finished::Record(reply, in_savepoint(tx, |sp| record(sp, id, &attempt, now)))
+            }
+            Job::Retry(id, now, reply) => Finished::Retry(reply, in_savepoint(tx, |sp| retry(sp, id, now))),
+        }
+    }
+
+    fn fail(self, message: &str) {
+        let message = format!("cannot start a transaction: {message}");
+        match self {
+            Job::Accept(_, reply) => reject(reply, message),
+            Job::Record(_, _, _, reply) => reject(reply, message),
+            Job::Retry(_, _, reply) => reject(reply, message),
+        }
+    }
+}
+
+fn reject<T>(reply: Reply<T>, message: String) {
+    // The caller may have stopped waiting; nothing to do then.
+    drop(reply.send(Err(StoreError::Write(message))));
+}
+
+fn in_savepoint<T>(
+    tx: &mut Transaction<'_>,
+    work: impl FnOnce(&rusqlite::Savepoint<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let sp = tx.savepoint()?;
+    let result = work(&sp);
+    if result.is_ok() {
+        sp.commit()?;
+    }
+    // Dropping an uncommitted savepoint rolls it back.
+    result
+}
+
+fn accept(conn: &Connection, message: &NewMessage) -> Result<Accepted, StoreError> {
+    let existing: Option<String> = conn
+        .query_row(
+            "SELECT id FROM messages WHERE sender = ?1 AND control_id = ?2",
+            params![message.sender, message.control_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(Accepted::Duplicate(id));
+    }
+    conn.execute(
+        "INSERT INTO messages (id, sender, control_id, format, received_ms, body, bundle) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            message.id,
+            message.sender,
+            message.control_id,
+            message.format,
+            message.received_ms,
+            message.body,
+            message.bundle
+        ],
+    )?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO deliveries (message_id, receiver, endpoint, state, next_attempt_ms, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+    )?;
+    for delivery in &message.deliveries {
+        insert.execute(params![
+            message.id,
+            delivery.receiver,
+            delivery.endpoint,
+            message.received_ms
+        ])?;
+    }
+    Ok(Accepted::New(message.id.clone()))
+}
+
+fn record(conn: &Connection, id: i64, attempt: &Attempt, now: i64) -> Result<(), StoreError> {
+    let (state, next, error) = match attempt {
+        Attempt::Delivered => (DeliveryState::Delivered, now, None),
+        Attempt::Retry { at_ms, error } => (DeliveryState::Pending, *at_ms, Some(error.as_str())),
+        Attempt::Dead { error } => (DeliveryState::Dead, now, Some(error.as_str())),
+    };
+    conn.execute(
+        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = COALESCE(?4, last_error), updated_ms = ?5 WHERE id = ?1",
+        params![id, state.as_str(), next, error, now],
+    )?;
+    Ok(())
+}
+
+fn retry(conn: &Connection, id: i64, now: i64) -> Result<bool, StoreError> {
+    let changed = conn.execute(
+        "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND state = 'dead'",
+        params![id, now],
+    )?;
+    Ok(changed == 1)
+}
+
+const DELIVERY_COLUMNS: &str = "id, message_id, receiver, endpoint, state, attempts, next_attempt_ms, last_error";
+
+fn delivery_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Delivery, String)> {
+    let state: String = row.get(4)?;
+    let delivery = Delivery {
+        id: row.get(0)?,
+        message_id: row.get(1)?,
+        receiver: row.get(2)?,
+        endpoint: row.get(3)?,
+        state: DeliveryState::Pending,
+        attempts: row.get(5)?,
+        next_attempt_ms: row.get(6)?,
+        last_error: row.get(7)?,
+    };
+    Ok((delivery, state))
+}
+
+fn with_state((mut delivery, state): (Delivery, String)) -> Result<Delivery, StoreError> {
+    delivery.state =
+        DeliveryState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?;
+    Ok(delivery)
+}
+
+impl Store for SqliteStore {
+    async fn accept(&self, message: NewMessage) -> Result<Accepted, StoreError> {
+        self.write(|reply| Job::Accept(Box::new(message), reply)).await
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        self.read(|conn| {
+            let found = conn
+                .query_row(
+                    "SELECT id, sender, control_id, format, received_ms FROM messages WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok(MessageRecord {
+                            id: r.get(0)?,
+                            sender: r.get(1)?,
+                            control_id: r.get(2)?,
+                            format: r.get(3)?,
+                            received_ms: r.get(4)?,
+                            deliveries: Vec::new(),
+                        })
+                    },
+                )
+                .optional()?;
+            let Some(mut record) = found else { return Ok(None) };
+            let mut query = conn.prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE message_id = ?1 ORDER BY id"
+            ))?;
+            let rows = query.query_map([id], delivery_row)?;
+            for row in rows {
+                record.deliveries.push(with_state(row?)?);
+            }
+            Ok(Some(record))
+        })
+    }
+
+    async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(&format!(
+                "SELECT d.{}, m.bundle FROM deliveries d JOIN messages m ON m.id = d.message_id \
+                 WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1 ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
+                DELIVERY_COLUMNS.replace(", ", ", d.")
+            ))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = query.query_map(params![now_ms, limit], |r| {
+                Ok((delivery_row(r)?, r.get::<_, Option<String>>(8)?))
+            })?;
+            let mut due = Vec::new();
+            for row in rows {
+                let (delivery, bundle) = row?;
+                due.push(DueDelivery {
+                    delivery: with_state(delivery)?,
+                    bundle: bundle.unwrap_or_default(),
+                });
+            }
+            Ok(due)
+        })
+    }
+
+    async fn record(&self, delivery: i64, attempt: Attempt, now_ms: i64) -> Result<(), StoreError> {
+        self.write(|reply| Job::Record(delivery, attempt, now_ms, reply)).await
+    }
+
+    async fn deliveries(&self, state: DeliveryState, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = query.query_map(params![state.as_str(), limit], delivery_row)?;
+            rows.map(|row| with_state(row?)).collect()
+        })
+    }
+
+    async fn retry(&self, delivery: i64, now_ms: i64) -> Result<bool, StoreError> {
+        self.write(|reply| Job::Retry(delivery, now_ms, reply)).await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?))
+    }
+}
