@@ -121,24 +121,28 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let tx = match conn.transaction() {
+        let mut tx = match conn.transaction() {
             Ok(tx) => tx,
             Err(e) => {
                 let message = e.to_string();
-                batch.into_iter().for_each(|job| job.fail(&message));
+                for job in batch {
+                    job.fail(&message);
+                }
                 continue;
             }
         };
-        let mut done = Vec::with_capacity(batch.len());
-        let mut tx = tx;
-        for job in batch {
-            done.push(job.run(&mut tx));
-        }
+        let done: Vec<Finished> = batch.into_iter().map(|job| job.run(&mut tx)).collect();
         match tx.commit() {
-            Ok(()) => done.into_iter().for_each(Finished::send),
+            Ok(()) => {
+                for finished in done {
+                    finished.send();
+                }
+            }
             Err(e) => {
                 let message = e.to_string();
-                done.into_iter().for_each(|f| f.fail(&message));
+                for finished in done {
+                    finished.fail(&message);
+                }
             }
         }
     }
