@@ -20,6 +20,6 @@ pub use ack::{AckCode, AckRequest, ack, ack_unparsed};
 pub use error::{Error, ErrorKind, Location, SegmentId};
 pub use escape::encode as escape_text;
 pub use framing::{Frame, Splitter};
-pub use map::{Options, to_fhir};
+pub use map::{Options, RoutingFacts, routing_facts, to_fhir};
 pub use message::{Charset, Delimiters, Item, Limits, Message, Segment};
 pub use write::{Er7Message, Er7Segment};

@@ -8,15 +8,17 @@
 
 mod clinical;
 mod datatypes;
+mod facts;
 mod orders;
 mod patient;
 mod provenance;
 mod scheduling;
 
+pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
 use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, TransactionBuilder, Warning};
 
-use crate::error::{Error, ErrorKind, Location};
+use crate::error::{Error, Location};
 use crate::message::{Message, Segment};
 
 /// Settings of the mapping.
@@ -36,26 +38,18 @@ const SUPPORTED: &[&str] = &[
 /// Converts one parsed message to a transaction Bundle with warnings.
 pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversion<'a>, Error> {
     let msh = message.msh();
-    let required = |n: usize| {
-        msh.field(n)
-            .text_of(1)
-            .ok_or_else(|| Error::at(msh.location().with_field(n), ErrorKind::MissingField))
-    };
-    let code = required(9)?;
-    let trigger = msh.field(9).text_of(2).unwrap_or_default();
-    let control_id = required(10)?;
-    let sender = [msh.field(3).text_of(1), msh.field(4).text_of(1)]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("/");
-
-    let kind = format!("{code}^{trigger}");
+    let RoutingFacts {
+        sender,
+        control_id,
+        event: kind,
+        ..
+    } = routing_facts(message)?;
+    let (code, trigger) = kind.split_once('^').unwrap_or((&kind, ""));
     let mut mapper = Mapper {
         zone: options.zone,
         event: Event {
-            code: code.into_owned(),
-            trigger: trigger.into_owned(),
+            code: code.to_owned(),
+            trigger: trigger.to_owned(),
         },
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &control_id)),
         warnings: Vec::new(),
