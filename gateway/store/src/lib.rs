@@ -190,7 +190,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// A message and its deliveries.
     fn message(&self, id: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
 
-    /// Up to `limit` pending deliveries due at `now_ms`, oldest first.
+    /// Up to `limit` pending deliveries due at `now_ms`, oldest first. Only
+    /// the oldest pending delivery of each receiver can be due, so a
+    /// receiver gets its messages in the order they were accepted.
     fn due(&self, now_ms: i64, limit: usize) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + Send;
 
     /// Records how an attempt went.

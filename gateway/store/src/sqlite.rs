@@ -12,7 +12,10 @@ use tokio::sync::oneshot;
 use crate::{Accepted, Attempt, Delivery, DeliveryState, DueDelivery, MessageRecord, NewMessage, Store, StoreError};
 
 /// Migrations in order; the position is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_messages_and_deliveries.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_messages_and_deliveries.sql"),
+    include_str!("../migrations/0002_delivery_order_per_receiver.sql"),
+];
 
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -335,7 +338,9 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let mut query = conn.prepare_cached(&format!(
                 "SELECT d.{}, m.bundle FROM deliveries d JOIN messages m ON m.id = d.message_id \
-                 WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1 ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
+                 WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1 \
+                 AND d.id = (SELECT MIN(p.id) FROM deliveries p WHERE p.receiver = d.receiver AND p.state = 'pending') \
+                 ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
                 DELIVERY_COLUMNS.replace(", ", ", d.")
             ))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -101,6 +101,53 @@ async fn deliveries_move_through_their_states() {
 }
 
 #[tokio::test]
+async fn a_receiver_gets_its_messages_in_order() {
+    let store = SqliteStore::open(&temp_db("order"), Durability::ProcessCrash).unwrap();
+    store.accept(message("m1", "A", &["vvt"])).await.unwrap();
+    store.accept(message("m2", "B", &["vvt", "gp"])).await.unwrap();
+    let due: Vec<(String, String)> = store
+        .due(1_000, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.delivery.message_id, d.delivery.receiver))
+        .collect();
+    assert_eq!(
+        due,
+        [("m1".to_owned(), "vvt".to_owned()), ("m2".to_owned(), "gp".to_owned())]
+    );
+    let first = store.due(1_000, 10).await.unwrap()[0].delivery.id;
+    store
+        .record(
+            first,
+            Attempt::Retry {
+                at_ms: 9_000,
+                error: "down".into(),
+            },
+            1_000,
+        )
+        .await
+        .unwrap();
+    let waiting: Vec<String> = store
+        .due(2_000, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.delivery.message_id)
+        .collect();
+    assert_eq!(waiting, ["m2"], "m2 for vvt waits behind m1");
+    store.record(first, Attempt::Delivered, 9_000).await.unwrap();
+    let next: Vec<String> = store
+        .due(9_000, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.delivery.message_id)
+        .collect();
+    assert_eq!(next, ["m2", "m2"]);
+}
+
+#[tokio::test]
 async fn everything_survives_reopening() {
     let path = temp_db("reopen");
     {
@@ -133,5 +180,8 @@ async fn concurrent_accepts_are_all_committed() {
     for task in tasks {
         assert!(matches!(task.await.unwrap().unwrap(), Accepted::New(_)));
     }
-    assert_eq!(store.due(1_000, 5_000).await.unwrap().len(), 2_000);
+    assert_eq!(
+        store.deliveries(DeliveryState::Pending, 5_000).await.unwrap().len(),
+        2_000
+    );
 }

@@ -1,0 +1,237 @@
+//! Delivery: workers send stored transaction Bundles to receivers' FHIR
+//! endpoints. 2xx is done; 4xx (but 408 and 429) is permanent and the
+//! delivery becomes a dead letter with the receiver's answer; 5xx, 408, 429,
+//! timeouts and connection errors are retried with exponential backoff and
+//! jitter. A receiver gets one delivery at a time, in acceptance order.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Deserialize;
+use tokio::task::JoinSet;
+use zorgpoort_store::{Attempt, DueDelivery, Store};
+
+/// How deliveries are attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Deliveries in flight at once (to different receivers).
+    pub concurrency: usize,
+    /// Attempts before a delivery is given up as a dead letter.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled per attempt.
+    pub initial_backoff_ms: u64,
+    /// Longest wait between attempts.
+    pub max_backoff_ms: u64,
+    /// Time allowed for one attempt.
+    pub timeout_ms: u64,
+    /// How often the queue is looked at when idle.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            max_attempts: 20,
+            initial_backoff_ms: 500,
+            max_backoff_ms: 300_000,
+            timeout_ms: 30_000,
+            poll_interval_ms: 100,
+        }
+    }
+}
+
+/// Most of a refusing receiver's answer kept as the reason.
+const MAX_REASON_BYTES: usize = 4096;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Sends due deliveries until shut down.
+pub struct Deliverer<S> {
+    store: S,
+    config: DeliveryConfig,
+    client: Client<HttpConnector, Full<Bytes>>,
+    in_flight: Arc<Mutex<HashSet<i64>>>,
+}
+
+impl<S: Store> Deliverer<S> {
+    /// A deliverer over `store`.
+    pub fn new(store: S, config: DeliveryConfig) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_millis(config.timeout_ms)));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Self {
+            store,
+            config,
+            client,
+            in_flight: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// Delivers until `shutdown` completes, then lets attempts in flight end.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let this = Arc::new(self);
+        let mut attempts = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            let started = this.dispatch(&mut attempts).await;
+            if started == 0 {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(Duration::from_millis(this.config.poll_interval_ms)) => {}
+                    Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
+                }
+            } else if tokio::time::timeout(Duration::ZERO, &mut shutdown).await.is_ok() {
+                break;
+            }
+        }
+        while attempts.join_next().await.is_some() {}
+    }
+
+    /// Starts attempts for due deliveries; how many it started.
+    async fn dispatch(self: &Arc<Self>, attempts: &mut JoinSet<()>) -> usize {
+        while attempts.try_join_next().is_some() {}
+        let free = self.config.concurrency.saturating_sub(attempts.len());
+        if free == 0 {
+            return 0;
+        }
+        let due = match self.store.due(now_ms(), free * 2).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the delivery queue");
+                return 0;
+            }
+        };
+        let mut started = 0;
+        for delivery in due {
+            if started == free {
+                break;
+            }
+            let id = delivery.delivery.id;
+            let fresh = self.in_flight.lock().is_ok_and(|mut set| set.insert(id));
+            if !fresh {
+                continue;
+            }
+            let this = Arc::clone(self);
+            attempts.spawn(async move {
+                this.attempt(delivery).await;
+                if let Ok(mut set) = this.in_flight.lock() {
+                    set.remove(&id);
+                }
+            });
+            started += 1;
+        }
+        started
+    }
+
+    async fn attempt(&self, due: DueDelivery) {
+        let delivery = &due.delivery;
+        let outcome = self.send(&delivery.endpoint, due.bundle.clone()).await;
+        let attempt = match outcome {
+            Ok(()) => Attempt::Delivered,
+            Err(Failure::Permanent(error)) => Attempt::Dead { error },
+            Err(Failure::Transient(error)) if delivery.attempts + 1 >= self.config.max_attempts => Attempt::Dead {
+                error: format!("gave up after {} attempts; last: {error}", delivery.attempts + 1),
+            },
+            Err(Failure::Transient(error)) => Attempt::Retry {
+                at_ms: now_ms() + self.backoff_ms(delivery.attempts, delivery.id),
+                error,
+            },
+        };
+        tracing::info!(
+            delivery = delivery.id,
+            receiver = %delivery.receiver,
+            outcome = match &attempt {
+                Attempt::Delivered => "delivered",
+                Attempt::Retry { .. } => "retry",
+                Attempt::Dead { .. } => "dead",
+            },
+            attempts = delivery.attempts + 1,
+            "delivery attempt"
+        );
+        if let Err(error) = self.store.record(delivery.id, attempt, now_ms()).await {
+            // Not recorded: the delivery stays pending and is attempted again,
+            // so the receiver may see it twice (it de-duplicates by id).
+            tracing::error!(delivery = delivery.id, %error, "cannot record a delivery attempt");
+        }
+    }
+
+    /// Exponential backoff with ±25% jitter, capped.
+    fn backoff_ms(&self, attempts: u32, salt: i64) -> i64 {
+        let base = self
+            .config
+            .initial_backoff_ms
+            .saturating_mul(1 << attempts.min(20))
+            .min(self.config.max_backoff_ms);
+        let jitter_range = base / 2;
+        let noise = jitter(salt, now_ms()) % (jitter_range + 1);
+        i64::try_from(base - base / 4 + noise).unwrap_or(i64::MAX)
+    }
+
+    async fn send(&self, endpoint: &str, bundle: String) -> Result<(), Failure> {
+        let request = Request::post(endpoint)
+            .header(header::CONTENT_TYPE, "application/fhir+json")
+            .header(header::ACCEPT, "application/fhir+json")
+            .body(Full::new(Bytes::from(bundle)))
+            .map_err(|e| Failure::Permanent(format!("invalid endpoint {endpoint:?}: {e}")))?;
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        let response = match tokio::time::timeout(timeout, self.client.request(request)).await {
+            Err(_) => {
+                return Err(Failure::Transient(format!(
+                    "no answer within {} ms",
+                    self.config.timeout_ms
+                )));
+            }
+            Ok(Err(e)) => return Err(Failure::Transient(format!("connection failed: {e}"))),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body =
+            match tokio::time::timeout(timeout, Limited::new(response.into_body(), MAX_REASON_BYTES).collect()).await {
+                Ok(Ok(collected)) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+                _ => String::new(),
+            };
+        let reason = format!("{status}: {}", body.trim());
+        if status.is_client_error() && status != StatusCode::REQUEST_TIMEOUT && status != StatusCode::TOO_MANY_REQUESTS
+        {
+            Err(Failure::Permanent(reason))
+        } else {
+            Err(Failure::Transient(reason))
+        }
+    }
+}
+
+enum Failure {
+    /// The receiver refused; sending again will not help.
+    Permanent(String),
+    /// Worth another try later.
+    Transient(String),
+}
+
+/// A cheap pseudo-random number (splitmix64) for backoff jitter.
+fn jitter(salt: i64, time: i64) -> u64 {
+    let mut z = (salt.unsigned_abs() ^ time.unsigned_abs()).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

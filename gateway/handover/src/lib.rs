@@ -1,0 +1,14 @@
+//! The region's side of the gateway: who is who ([`registry`], the
+//! zorgadresboek), who receives what ([`routing`]), and getting it there
+//! ([`delivery`]: retries with backoff, dead letters, order kept per receiver).
+//!
+//! Nothing here parses care formats: routing works on facts the adapters
+//! extract, delivery on stored Bundles.
+
+pub mod delivery;
+pub mod registry;
+pub mod routing;
+
+pub use delivery::{Deliverer, DeliveryConfig};
+pub use registry::{Endpoint, Organization, OrganizationKind, Protocol, Registry, RegistryError};
+pub use routing::{Facts, Route, Routes};

@@ -1,0 +1,195 @@
+//! Routing: configured rules choose the receivers of a message from its
+//! event, its sender, the patient's GP and explicit destinations.
+
+use serde::Deserialize;
+use zorgpoort_store::NewDelivery;
+
+use crate::registry::{Protocol, Registry};
+
+/// One routing rule; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Events this rule applies to (`ADT^A03`, or `ADT` for all ADT); empty: all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Sending organisation ids; empty: any sender.
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// Explicit receivers (organisation ids).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Also deliver to the patient's GP, found by AGB in the registry.
+    #[serde(default)]
+    pub to_gp: bool,
+}
+
+/// What routing looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The sender's name (`APP/FACILITY`).
+    pub sender: String,
+    /// `ADT^A03` and the like.
+    pub event: String,
+    /// AGB codes of the patient's GP (practice).
+    pub general_practitioner_agb: Vec<String>,
+}
+
+/// The configured rules over a registry.
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    routes: Vec<Route>,
+}
+
+/// A rule that names an organisation the registry does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("route {index}: unknown organization {id:?} in `{key}`")]
+pub struct UnknownOrganization {
+    index: usize,
+    key: &'static str,
+    id: String,
+}
+
+impl Routes {
+    /// Rules checked against the registry.
+    pub fn new(routes: Vec<Route>, registry: &Registry) -> Result<Self, UnknownOrganization> {
+        for (index, route) in routes.iter().enumerate() {
+            for (key, ids) in [("from", &route.from), ("to", &route.to)] {
+                if let Some(id) = ids.iter().find(|id| registry.get(id).is_none()) {
+                    return Err(UnknownOrganization {
+                        index: index + 1,
+                        key,
+                        id: id.clone(),
+                    });
+                }
+            }
+        }
+        Ok(Self { routes })
+    }
+
+    /// The deliveries for a message: each receiver's first FHIR R4 endpoint,
+    /// once per receiver, never back to the sender itself.
+    pub fn deliveries(&self, facts: &Facts, registry: &Registry) -> Vec<NewDelivery> {
+        let sender = registry.by_sender(&facts.sender).map(|o| o.id.as_str());
+        let mut receivers: Vec<&str> = Vec::new();
+        for route in &self.routes {
+            let event_ok = route.events.is_empty()
+                || route
+                    .events
+                    .iter()
+                    .any(|e| *e == facts.event || facts.event.split('^').next() == Some(e.as_str()));
+            let sender_ok = route.from.is_empty() || sender.is_some_and(|s| route.from.iter().any(|f| f == s));
+            if !(event_ok && sender_ok) {
+                continue;
+            }
+            receivers.extend(route.to.iter().map(String::as_str));
+            if route.to_gp {
+                receivers.extend(
+                    facts
+                        .general_practitioner_agb
+                        .iter()
+                        .filter_map(|agb| registry.by_agb(agb))
+                        .map(|o| o.id.as_str()),
+                );
+            }
+        }
+        let mut deliveries: Vec<NewDelivery> = Vec::new();
+        for id in receivers {
+            if Some(id) == sender || deliveries.iter().any(|d| d.receiver == id) {
+                continue;
+            }
+            let Some(org) = registry.get(id) else { continue };
+            if let Some(endpoint) = org.endpoints.iter().find(|e| e.protocol == Protocol::FhirR4) {
+                deliveries.push(NewDelivery {
+                    receiver: id.to_owned(),
+                    endpoint: endpoint.address.clone(),
+                });
+            }
+        }
+        deliveries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{Endpoint, Organization, OrganizationKind};
+
+    fn org(id: &str, kind: OrganizationKind, agb: Option<&str>, senders: &[&str]) -> Organization {
+        Organization {
+            id: id.into(),
+            name: id.into(),
+            kind,
+            ura: None,
+            agb: agb.map(Into::into),
+            senders: senders.iter().map(|s| (*s).to_owned()).collect(),
+            endpoints: vec![Endpoint {
+                protocol: Protocol::FhirR4,
+                address: format!("http://127.0.0.1:9/{id}"),
+            }],
+        }
+    }
+
+    fn registry() -> Registry {
+        Registry::new(vec![
+            org("rijnstate", OrganizationKind::Ziekenhuis, None, &["HIS/RIJNSTATE"]),
+            org("linde", OrganizationKind::Huisarts, Some("01000001"), &[]),
+            org("vvt", OrganizationKind::Vvt, None, &[]),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn rules_pick_receivers_once_and_never_the_sender() {
+        let registry = registry();
+        let routes = Routes::new(
+            vec![
+                Route {
+                    events: vec!["ADT^A03".into()],
+                    to: vec!["vvt".into(), "rijnstate".into()],
+                    ..Route::default()
+                },
+                Route {
+                    events: vec!["ADT".into()],
+                    from: vec!["rijnstate".into()],
+                    to_gp: true,
+                    ..Route::default()
+                },
+                Route {
+                    to: vec!["vvt".into()],
+                    ..Route::default()
+                },
+            ],
+            &registry,
+        )
+        .unwrap();
+        let facts = |event: &str| Facts {
+            sender: "HIS/RIJNSTATE".into(),
+            event: event.into(),
+            general_practitioner_agb: vec!["01000001".into(), "99999999".into()],
+        };
+        let receivers = |event| {
+            routes
+                .deliveries(&facts(event), &registry)
+                .into_iter()
+                .map(|d| d.receiver)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(receivers("ADT^A03"), ["vvt", "linde"]);
+        assert_eq!(receivers("ADT^A01"), ["linde", "vvt"]);
+        assert_eq!(receivers("ORU^R01"), ["vvt"]);
+    }
+
+    #[test]
+    fn unknown_organisations_are_refused() {
+        let err = Routes::new(
+            vec![Route {
+                to: vec!["nope".into()],
+                ..Route::default()
+            }],
+            &registry(),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "route 1: unknown organization \"nope\" in `to`");
+    }
+}

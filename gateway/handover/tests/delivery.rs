@@ -1,0 +1,251 @@
+//! Delivery against real receivers on loopback: success, refusal into the
+//! dead letter, retries through failures, and order kept while a receiver
+//! was down.
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use zorgpoort_handover::{Deliverer, DeliveryConfig};
+use zorgpoort_store::{DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store};
+
+/// A receiver answering with the statuses given, in turn (the last repeats),
+/// recording the bodies it was sent.
+struct Receiver {
+    address: SocketAddr,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+fn receiver_on(listener: TcpListener, statuses: Vec<u16>) -> Receiver {
+    let address = listener.local_addr().unwrap();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&bodies);
+    tokio::spawn(async move {
+        let mut turn = 0;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let status = statuses[turn.min(statuses.len() - 1)];
+            turn += 1;
+            let mut request = Vec::new();
+            let mut buffer = [0; 8192];
+            let body = loop {
+                let n = socket.read(&mut buffer).await.unwrap();
+                if n == 0 {
+                    break None;
+                }
+                request.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&request).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break Some(body.to_owned());
+                    }
+                }
+            };
+            if let Some(body) = body {
+                if status < 300 {
+                    seen.lock().unwrap().push(body);
+                }
+                let answer = if status == 400 {
+                    "{\"resourceType\":\"OperationOutcome\"}"
+                } else {
+                    ""
+                };
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                socket.write_all(response.as_bytes()).await.unwrap();
+            }
+        }
+    });
+    Receiver { address, bodies }
+}
+
+async fn receiver(statuses: Vec<u16>) -> Receiver {
+    receiver_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), statuses)
+}
+
+fn store(name: &str) -> SqliteStore {
+    let dir = std::env::temp_dir().join(format!("zorgpoort-delivery-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    SqliteStore::open(&dir.join("db"), Durability::ProcessCrash).unwrap()
+}
+
+fn message(n: usize, endpoint: &str) -> NewMessage {
+    NewMessage {
+        id: format!("m{n}"),
+        sender: "HIS".into(),
+        control_id: format!("C{n}"),
+        format: "hl7v2".into(),
+        body: Vec::new(),
+        bundle: Some(format!("{{\"id\":\"m{n}\"}}")),
+        deliveries: vec![NewDelivery {
+            receiver: "vvt".into(),
+            endpoint: endpoint.into(),
+        }],
+        received_ms: 0,
+    }
+}
+
+fn fast() -> DeliveryConfig {
+    DeliveryConfig {
+        initial_backoff_ms: 20,
+        max_backoff_ms: 100,
+        poll_interval_ms: 10,
+        timeout_ms: 2_000,
+        ..DeliveryConfig::default()
+    }
+}
+
+/// Runs a deliverer until `done` holds (or 10 s pass), then stops it.
+async fn deliver_until(store: &SqliteStore, config: DeliveryConfig, done: impl AsyncFn() -> bool) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let worker = tokio::spawn(Deliverer::new(store.clone(), config).run(async {
+        let _ = stopped.await;
+    }));
+    for _ in 0..1_000 {
+        if done().await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+}
+
+async fn states(store: &SqliteStore, ids: &[&str]) -> Vec<(DeliveryState, u32)> {
+    let mut out = Vec::new();
+    for id in ids {
+        let record = store.message(id).await.unwrap().unwrap();
+        out.push((record.deliveries[0].state, record.deliveries[0].attempts));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_2xx_delivers_the_bundle() {
+    let receiver = receiver(vec![201]).await;
+    let store = store("ok");
+    store
+        .accept(message(1, &format!("http://{}/fhir", receiver.address)))
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Delivered
+    })
+    .await;
+    assert_eq!(states(&store, &["m1"]).await, [(DeliveryState::Delivered, 1)]);
+    assert_eq!(*receiver.bodies.lock().unwrap(), ["{\"id\":\"m1\"}"]);
+}
+
+#[tokio::test]
+async fn a_400_ends_in_the_dead_letter_with_the_receivers_reason() {
+    let receiver = receiver(vec![400]).await;
+    let store = store("dead");
+    store
+        .accept(message(1, &format!("http://{}/fhir", receiver.address)))
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Dead
+    })
+    .await;
+    let record = store.message("m1").await.unwrap().unwrap();
+    assert_eq!(record.deliveries[0].state, DeliveryState::Dead);
+    assert_eq!(record.deliveries[0].attempts, 1);
+    let reason = record.deliveries[0].last_error.clone().unwrap();
+    assert!(
+        reason.starts_with("400 Bad Request: {\"resourceType\":\"OperationOutcome\"}"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn failures_are_retried_until_delivered() {
+    let receiver = receiver(vec![503, 500, 200]).await;
+    let store = store("retry");
+    store
+        .accept(message(1, &format!("http://{}/fhir", receiver.address)))
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Delivered
+    })
+    .await;
+    assert_eq!(states(&store, &["m1"]).await, [(DeliveryState::Delivered, 3)]);
+}
+
+#[tokio::test]
+async fn a_receiver_that_was_down_gets_everything_in_order() {
+    // Reserve a port, keep it closed while messages queue up and fail.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let store = store("down");
+    for n in 1..=5 {
+        store
+            .accept(message(n, &format!("http://{address}/fhir")))
+            .await
+            .unwrap();
+    }
+    deliver_until(&store, fast(), async || states(&store, &["m1"]).await[0].1 >= 2).await;
+    assert_eq!(
+        states(&store, &["m1", "m2"]).await,
+        [(DeliveryState::Pending, 2), (DeliveryState::Pending, 0)]
+    );
+
+    let receiver = receiver_on(TcpListener::bind(address).await.unwrap(), vec![200]);
+    let ids = ["m1", "m2", "m3", "m4", "m5"];
+    deliver_until(&store, fast(), async || {
+        states(&store, &ids)
+            .await
+            .iter()
+            .all(|s| s.0 == DeliveryState::Delivered)
+    })
+    .await;
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    let expected: Vec<String> = (1..=5).map(|n| format!("{{\"id\":\"m{n}\"}}")).collect();
+    assert_eq!(bodies, expected);
+}
+
+#[tokio::test]
+async fn giving_up_after_max_attempts() {
+    let receiver = receiver(vec![503]).await;
+    let store = store("giveup");
+    store
+        .accept(message(1, &format!("http://{}/fhir", receiver.address)))
+        .await
+        .unwrap();
+    let config = DeliveryConfig {
+        max_attempts: 3,
+        ..fast()
+    };
+    deliver_until(&store, config, async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Dead
+    })
+    .await;
+    let record = store.message("m1").await.unwrap().unwrap();
+    assert_eq!(
+        (record.deliveries[0].state, record.deliveries[0].attempts),
+        (DeliveryState::Dead, 3)
+    );
+    assert!(
+        record.deliveries[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("gave up after 3 attempts")
+    );
+}
