@@ -143,6 +143,12 @@ pub enum ErrorKind {
     /// A field the message cannot do without.
     #[error("required field is empty")]
     MissingField,
+    /// The receiver is at its limit (for AR acknowledgements).
+    #[error("the receiver is overloaded; send again later")]
+    Overloaded,
+    /// The receiver cannot store messages now (for AR acknowledgements).
+    #[error("the receiver cannot store messages now; send again later")]
+    Unavailable,
     /// Only a header: nothing to convert.
     #[error("message holds no segments with data to convert")]
     NothingToConvert,

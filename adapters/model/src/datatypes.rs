@@ -156,6 +156,20 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let year = i32::try_from(yoe + era * 400 + i64::from(month <= 2)).unwrap_or(1970);
+    (year, month, day)
+}
+
 /// Day of month of the last Sunday of `month`.
 fn last_sunday(year: i32, month: u32) -> u32 {
     let last = days_in_month(year, month);
@@ -257,6 +271,21 @@ impl PartialDateTime {
 }
 
 impl PartialDateTime {
+    /// The UTC date and time of a Unix timestamp in milliseconds.
+    pub fn from_unix_ms(ms: i64) -> Self {
+        let seconds = ms.div_euclid(1000);
+        let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+        let in_day = u32::try_from(seconds.rem_euclid(86_400)).unwrap_or(0);
+        Self {
+            year,
+            month: Some(month),
+            day: Some(day),
+            time: Some((in_day / 3600, in_day / 60 % 60, in_day % 60)),
+            fraction: None,
+            offset_minutes: Some(0),
+        }
+    }
+
     /// FHIR `instant` text: missing parts count from the start of the
     /// period given (a day becomes its midnight, in `zone`).
     pub fn to_fhir_instant(&self, zone: LocalZone) -> String {
@@ -273,6 +302,17 @@ impl PartialDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_timestamps_become_utc_dates() {
+        let t = PartialDateTime::from_unix_ms(1_764_064_800_123);
+        assert_eq!(t.to_fhir_datetime(LocalZone::Utc), "2025-11-25T10:00:00+00:00");
+        assert_eq!(PartialDateTime::from_unix_ms(0).to_fhir_date(), "1970-01-01");
+        assert_eq!(
+            PartialDateTime::from_unix_ms(951_782_400_000).to_fhir_date(),
+            "2000-02-29"
+        );
+    }
 
     #[test]
     fn instants_are_padded() {

@@ -42,7 +42,7 @@ impl OrganizationKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Protocol {
-    /// FHIR R4 REST: transaction Bundles POSTed to the base URL.
+    /// FHIR R4 REST: transaction Bundles sent with POST to the base URL.
     FhirR4,
     /// FHIR STU3 REST.
     FhirStu3,

@@ -45,7 +45,7 @@ pub fn routing_facts(message: &Message<'_>) -> Result<RoutingFacts, Error> {
         for rep in pd1.field(4).repetitions() {
             let xcn = Xcn::read(rep);
             if identifier_system(&xcn.authority, xcn.type_code.as_deref()).as_deref() == Some(systems::AGB) {
-                general_practitioner_agb.extend(xcn.id.map(|id| id.into_owned()));
+                general_practitioner_agb.extend(xcn.id.map(std::borrow::Cow::into_owned));
             }
         }
         for rep in pd1.field(3).repetitions() {

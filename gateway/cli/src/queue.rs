@@ -1,0 +1,104 @@
+//! `zorgpoort queue ls|show|retry`: the delivery queue and its dead letters,
+//! read from the store directly (safe while the gateway runs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use zorgpoort_store::{Delivery, DeliveryState, Durability, SqliteStore, Store};
+
+/// Arguments of `zorgpoort queue`.
+#[derive(Debug, clap::Args)]
+pub struct QueueArgs {
+    /// Configuration file whose data directory to use.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the configuration).
+    #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: QueueCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCommand {
+    /// List deliveries in a state (dead letters by default).
+    Ls {
+        /// pending, delivered or dead.
+        #[arg(long, default_value = "dead")]
+        state: String,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Show a message and its deliveries.
+    Show {
+        /// The message id (from the 202 Location or `queue ls`).
+        message: String,
+    },
+    /// Put a dead delivery back in the queue.
+    Retry {
+        /// The delivery id (from `queue ls`).
+        delivery: i64,
+    },
+}
+
+fn line(d: &Delivery) -> String {
+    format!(
+        "{:>6}  {:<9}  {:<20}  attempts {:<3}  message {}  {}",
+        d.id,
+        d.state.as_str(),
+        d.receiver,
+        d.attempts,
+        d.message_id,
+        d.last_error.as_deref().unwrap_or("")
+    )
+}
+
+/// Runs a queue command.
+pub fn run(args: QueueArgs) -> Result<ExitCode> {
+    let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
+    let path = config.server.data_dir.join("zorgpoort.db");
+    if !path.exists() {
+        bail!("no store at {} (use --data-dir or --config)", path.display());
+    }
+    let store = SqliteStore::open(&path, Durability::PowerLoss).with_context(|| format!("store {}", path.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("async runtime")?;
+    runtime.block_on(async {
+        match args.command {
+            QueueCommand::Ls { state, limit } => {
+                let state = match state.as_str() {
+                    "pending" => DeliveryState::Pending,
+                    "delivered" => DeliveryState::Delivered,
+                    "dead" => DeliveryState::Dead,
+                    other => bail!("--state {other:?}: use pending, delivered or dead"),
+                };
+                for delivery in store.deliveries(state, limit).await? {
+                    println!("{}", line(&delivery));
+                }
+            }
+            QueueCommand::Show { message } => {
+                let Some(record) = store.message(&message).await? else {
+                    bail!("no message {message:?}")
+                };
+                println!(
+                    "message {}  from {}  control id {}  format {}",
+                    record.id, record.sender, record.control_id, record.format
+                );
+                for delivery in &record.deliveries {
+                    println!("{}", line(delivery));
+                }
+            }
+            QueueCommand::Retry { delivery } => {
+                if !store.retry(delivery, zorgpoort_handover::delivery::now_ms()).await? {
+                    bail!("delivery {delivery} is not a dead letter");
+                }
+                println!("delivery {delivery} queued again");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

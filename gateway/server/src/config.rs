@@ -1,0 +1,274 @@
+//! Configuration: TOML, then `ZORGPOORT_<SECTION>_<KEY>` environment
+//! overrides, then checks; a wrong setting fails start-up naming the key and
+//! why. Without a file the embedded demo region is used.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use zorgpoort_handover::{DeliveryConfig, Organization, Route};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listeners, limits and storage.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Delivery to receivers.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// The region's organisations (zorgadresboek).
+    #[serde(default, rename = "organization")]
+    pub organizations: Vec<Organization>,
+    /// Routing rules.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<Route>,
+}
+
+/// Listeners, limits and storage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// HTTP listen address.
+    pub http: SocketAddr,
+    /// MLLP listen address.
+    pub mllp: SocketAddr,
+    /// Directory of the embedded database.
+    pub data_dir: PathBuf,
+    /// Largest accepted request body or MLLP frame, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more get 503 with Retry-After.
+    pub max_concurrent_requests: usize,
+    /// Time allowed for one HTTP request.
+    pub request_timeout_ms: u64,
+    /// An MLLP connection silent this long is closed.
+    pub mllp_idle_timeout_ms: u64,
+    /// `power-loss` (fsync every commit) or `process-crash` (no fsync).
+    pub durability: String,
+    /// Serve `/demo/inbox/{org}`, a receiver for the demo region's endpoints.
+    pub demo_inbox: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            mllp: SocketAddr::from(([127, 0, 0, 1], 2575)),
+            data_dir: PathBuf::from("zorgpoort-data"),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_concurrent_requests: 512,
+            request_timeout_ms: 30_000,
+            mllp_idle_timeout_ms: 300_000,
+            durability: "power-loss".into(),
+            demo_inbox: false,
+        }
+    }
+}
+
+/// Why the configuration cannot be used; names the key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key or a value of the wrong type.
+    #[error("{0}")]
+    Invalid(String),
+    /// A value that parses but cannot work.
+    #[error("{key}: {reason}")]
+    Value {
+        /// The key, such as `server.durability`.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The embedded demo region: a hospital sending HL7 v2, a GP practice and a
+/// nursing home, with fictional URA and AGB codes. Its receivers are the
+/// gateway's own demo inbox, so a message can be followed end to end.
+pub const DEMO_REGION: &str = include_str!("demo-region.toml");
+
+/// A commented configuration for a real region, written by `zorgpoort init`.
+pub const TEMPLATE: &str = include_str!("zorgpoort.toml.template");
+
+impl Config {
+    /// Reads `toml` text (the demo region when `None`) and applies the
+    /// environment overrides in `env`.
+    pub fn load(toml_text: Option<&str>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let text = toml_text.unwrap_or(DEMO_REGION);
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        apply_env(&mut table, env)?;
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.resolve_demo_addresses();
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads a file, or the demo region when `path` is `None`.
+    pub fn from_file(path: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        let text = match path {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?),
+            None => None,
+        };
+        Self::load(
+            text.as_deref(),
+            std::env::vars().filter(|(k, _)| k.starts_with(ENV_PREFIX)),
+        )
+    }
+
+    /// Demo endpoints say `{http}` for the gateway's own HTTP address.
+    fn resolve_demo_addresses(&mut self) {
+        let own = self.server.http.to_string();
+        for org in &mut self.organizations {
+            for endpoint in &mut org.endpoints {
+                endpoint.address = endpoint.address.replace("{http}", &own);
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let value = |key: &str, reason: &str| {
+            Err(ConfigError::Value {
+                key: key.to_owned(),
+                reason: reason.to_owned(),
+            })
+        };
+        if !matches!(self.server.durability.as_str(), "power-loss" | "process-crash") {
+            return value("server.durability", "must be \"power-loss\" or \"process-crash\"");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return value("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.server.max_concurrent_requests == 0 {
+            return value("server.max_concurrent_requests", "must be at least 1");
+        }
+        if self.delivery.concurrency == 0 {
+            return value("delivery.concurrency", "must be at least 1");
+        }
+        if self.delivery.max_attempts == 0 {
+            return value("delivery.max_attempts", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Environment variables that override the file start with this.
+pub const ENV_PREFIX: &str = "ZORGPOORT_";
+
+/// `ZORGPOORT_SERVER_HTTP=0.0.0.0:8080` sets `server.http`; values are
+/// read as integers or booleans when they look like one, else as text.
+fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    let sections: BTreeMap<&str, &str> = [("SERVER_", "server"), ("DELIVERY_", "delivery")].into_iter().collect();
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let Some((section, key)) = sections.iter().find_map(|(p, s)| rest.strip_prefix(p).map(|k| (*s, k))) else {
+            return Err(ConfigError::Value {
+                key: name.clone(),
+                reason: "unknown setting (use ZORGPOORT_SERVER_<KEY> or ZORGPOORT_DELIVERY_<KEY>)".into(),
+            });
+        };
+        let key = key.to_ascii_lowercase();
+        let value = if let Ok(n) = raw.parse::<i64>() {
+            toml::Value::Integer(n)
+        } else if let Ok(b) = raw.parse::<bool>() {
+            toml::Value::Boolean(b)
+        } else {
+            toml::Value::String(raw)
+        };
+        let entry = table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(section_table) = entry.as_table_mut() else {
+            return Err(ConfigError::Value {
+                key: section.to_owned(),
+                reason: "must be a table".into(),
+            });
+        };
+        section_table.insert(key, value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load(text, env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
+    }
+
+    #[test]
+    fn the_demo_region_loads_with_its_own_inbox() {
+        let config = load(None, &[]).unwrap();
+        assert_eq!(config.server.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.organizations.len(), 3);
+        assert!(config.server.demo_inbox);
+        let address = &config
+            .organizations
+            .iter()
+            .find(|o| o.id == "de-linde")
+            .unwrap()
+            .endpoints[0]
+            .address;
+        assert_eq!(address, "http://127.0.0.1:8080/demo/inbox/de-linde");
+    }
+
+    #[test]
+    fn the_template_loads() {
+        let config = load(Some(TEMPLATE), &[]).unwrap();
+        assert_eq!(config.organizations.len(), 2);
+        assert_eq!(config.routes.len(), 1);
+        assert!(!config.server.demo_inbox);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = load(
+            None,
+            &[
+                ("ZORGPOORT_SERVER_HTTP", "127.0.0.1:9999"),
+                ("ZORGPOORT_DELIVERY_MAX_ATTEMPTS", "3"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.server.http.port(), 9999);
+        assert_eq!(config.delivery.max_attempts, 3);
+        let address = &config.organizations[2].endpoints[0].address;
+        assert!(address.starts_with("http://127.0.0.1:9999/"), "{address}");
+    }
+
+    #[test]
+    fn wrong_settings_name_the_key() {
+        let err = |text: &str, env: &[(&str, &str)]| load(Some(text), env).unwrap_err().to_string();
+        assert!(
+            err("[server]\nhttp = \"nowhere\"", &[]).contains("server.http"),
+            "{}",
+            err("[server]\nhttp = \"nowhere\"", &[])
+        );
+        assert!(err("[server]\nport = 1", &[]).contains("unknown field `port`"));
+        assert_eq!(
+            err("[server]\ndurability = \"maybe\"", &[]),
+            "server.durability: must be \"power-loss\" or \"process-crash\""
+        );
+        assert!(err("", &[("ZORGPOORT_NOPE", "1")]).starts_with("ZORGPOORT_NOPE: unknown setting"));
+        assert!(err("", &[("ZORGPOORT_DELIVERY_CONCURRENCY", "0")]).starts_with("delivery.concurrency"));
+    }
+}

@@ -1,0 +1,490 @@
+//! The HTTP API. The layer stack, outermost first:
+//!
+//! 1. request id, structured log line and metrics per route (`observe`);
+//! 2. overload and timeout errors turned into OperationOutcomes;
+//! 3. load shedding: when all slots are busy, 503 with Retry-After at once;
+//! 4. a concurrency limit;
+//! 5. a time limit per request;
+//!
+//! and then the routes. Bodies are read by [`Er7Body`] with its own size
+//! limit, so an oversized body is an OperationOutcome too.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{BoxError, Router};
+use tower::ServiceBuilder;
+use zorgpoort_handover::Registry;
+use zorgpoort_model::datatypes::PartialDateTime;
+use zorgpoort_model::{Object, Value};
+use zorgpoort_store::Store;
+
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome};
+
+/// What the handlers share.
+pub struct AppState<S> {
+    /// The message path.
+    pub intake: Arc<Intake<S>>,
+    /// The store, for status queries.
+    pub store: S,
+    /// The region registry.
+    pub registry: Arc<Registry>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Largest body accepted.
+    pub max_body_bytes: usize,
+    /// The demo receivers' inbox, when enabled.
+    pub inbox: Option<Arc<Inbox>>,
+}
+
+impl<S: Clone> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            intake: Arc::clone(&self.intake),
+            store: self.store.clone(),
+            registry: Arc::clone(&self.registry),
+            metrics: Arc::clone(&self.metrics),
+            max_body_bytes: self.max_body_bytes,
+            inbox: self.inbox.clone(),
+        }
+    }
+}
+
+/// Limits of the layer stack.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Requests served at once.
+    pub max_concurrent_requests: usize,
+    /// Time allowed per request.
+    pub request_timeout: Duration,
+}
+
+/// The whole HTTP application.
+pub fn router<S: Store>(state: AppState<S>, limits: HttpLimits) -> Router {
+    let metrics = Arc::clone(&state.metrics);
+    let mut routes = Router::new()
+        .route("/hl7v2", post(convert_hl7v2::<S>))
+        .route("/convert/{format}", post(convert::<S>))
+        // POST names a format, GET a message id.
+        .route("/messages/{key}", post(accept_message::<S>).get(message_status::<S>))
+        .route("/fhir/metadata", get(capability_statement))
+        .route("/fhir/Organization", get(organizations::<S>))
+        .route("/fhir/Organization/{id}", get(organization::<S>))
+        .route("/fhir/Endpoint", get(endpoints::<S>))
+        .route("/fhir/Endpoint/{id}", get(endpoint::<S>))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready::<S>))
+        .route("/metrics", get(render_metrics::<S>));
+    if state.inbox.is_some() {
+        routes = routes.route("/demo/inbox/{org}", post(inbox_receive::<S>).get(inbox_list::<S>));
+    }
+    routes
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(|| async { ApiError::new(Problem::MethodNotAllowed, "method not allowed here") })
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(move |request: Request, next: Next| {
+                    observe(Arc::clone(&metrics), request, next)
+                }))
+                .layer(HandleErrorLayer::new(|error: BoxError| async move {
+                    if error.is::<tower::timeout::error::Elapsed>() {
+                        ApiError::new(Problem::Timeout, "the request took too long")
+                    } else {
+                        ApiError::new(Problem::Overloaded, "the gateway is at its limit; send again shortly")
+                    }
+                }))
+                .load_shed()
+                .concurrency_limit(limits.max_concurrent_requests)
+                .timeout(limits.request_timeout),
+        )
+}
+
+/// Request id, one log line per request (no bodies, no patient data) and
+/// per-route metrics.
+async fn observe(metrics: Arc<Metrics>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    metrics.increment(
+        "zorgpoort_http_requests_total",
+        &[("route", &route), ("status", status.as_str())],
+    );
+    tracing::info!(
+        request_id,
+        %method,
+        route,
+        status = status.as_u16(),
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "http request"
+    );
+    response
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(
+        Problem::NotFound,
+        "no such endpoint; see GET /fhir/metadata and the README",
+    )
+}
+
+/// An HL7 v2 body (`x-application/hl7-v2+er7`, `application/hl7-v2` or
+/// `text/plain`), read up to the configured limit.
+pub struct Er7Body(pub Vec<u8>);
+
+const ER7_MEDIA_TYPES: &[&str] = &["x-application/hl7-v2+er7", "application/hl7-v2", "text/plain"];
+
+impl<S: Store> FromRequest<AppState<S>> for Er7Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState<S>) -> Result<Self, ApiError> {
+        let media_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        if !media_type.as_deref().is_some_and(|m| ER7_MEDIA_TYPES.contains(&m)) {
+            return Err(ApiError::new(
+                Problem::UnsupportedMediaType,
+                format!("Content-Type must be one of {}", ER7_MEDIA_TYPES.join(", ")),
+            ));
+        }
+        let limit = state.max_body_bytes;
+        let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+            ApiError::new(
+                Problem::TooLarge,
+                format!("the body exceeds the limit of {limit} bytes or was cut off"),
+            )
+        })?;
+        Ok(Self(body.to_vec()))
+    }
+}
+
+async fn convert_hl7v2<S: Store>(
+    State(state): State<AppState<S>>,
+    Er7Body(body): Er7Body,
+) -> Result<Response, ApiError> {
+    let (bundle, warnings) = state.intake.convert_hl7v2(&body)?;
+    let mut response = fhir_json(StatusCode::OK, bundle);
+    // Warnings say where, never what: safe to return in a header.
+    if let Ok(count) = HeaderValue::from_str(&warnings.len().to_string()) {
+        response.headers_mut().insert("x-zorgpoort-warnings", count);
+    }
+    Ok(response)
+}
+
+async fn convert<S: Store>(
+    state: State<AppState<S>>,
+    Path(format): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    if format != "hl7v2" {
+        return Err(unsupported_format(&format));
+    }
+    let body = Er7Body::from_request(request, &state.0).await?;
+    convert_hl7v2(state, body).await
+}
+
+fn unsupported_format(format: &str) -> ApiError {
+    ApiError::new(
+        Problem::NotSupported,
+        format!("format {format:?} is not supported by this build; supported: hl7v2"),
+    )
+}
+
+async fn accept_message<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(format): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    if format != "hl7v2" {
+        return Err(unsupported_format(&format));
+    }
+    let Er7Body(body) = Er7Body::from_request(request, &state).await?;
+    let received = state
+        .intake
+        .accept_hl7v2(&body, zorgpoort_handover::delivery::now_ms())
+        .await?;
+    state.metrics.increment(
+        "zorgpoort_messages_accepted_total",
+        &[
+            ("format", "hl7v2"),
+            ("duplicate", if received.duplicate { "true" } else { "false" }),
+        ],
+    );
+    let diagnostics = if received.duplicate {
+        format!("already received as {}; not processed again", received.id)
+    } else {
+        format!(
+            "accepted as {}; queued for {} receiver(s)",
+            received.id,
+            received.receivers.len()
+        )
+    };
+    let mut response = fhir_json(
+        StatusCode::ACCEPTED,
+        outcome("information", "informational", &diagnostics, None),
+    );
+    if let Ok(location) = HeaderValue::from_str(&format!("/messages/{}", received.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn timestamp(ms: i64) -> String {
+    PartialDateTime::from_unix_ms(ms).to_fhir_datetime(zorgpoort_model::datatypes::LocalZone::Utc)
+}
+
+async fn message_status<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = state
+        .store
+        .message(&id)
+        .await
+        .map_err(|e| ApiError::from(crate::intake::IntakeError::Store(e)))?
+        .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no message {id:?}")))?;
+    let deliveries: Vec<Object<'_>> = record
+        .deliveries
+        .iter()
+        .map(|d| {
+            Object::new()
+                .with("id", Value::Num(d.id.to_string().into()))
+                .with("receiver", d.receiver.as_str())
+                .with("endpoint", d.endpoint.as_str())
+                .with("state", d.state.as_str())
+                .with("attempts", Value::Num(d.attempts.to_string().into()))
+                .with(
+                    "nextAttempt",
+                    (d.state == zorgpoort_store::DeliveryState::Pending).then(|| timestamp(d.next_attempt_ms)),
+                )
+                .with("lastError", d.last_error.as_deref())
+        })
+        .collect();
+    let state_name = if record.deliveries.is_empty() {
+        "no-receiver"
+    } else if record
+        .deliveries
+        .iter()
+        .all(|d| d.state == zorgpoort_store::DeliveryState::Delivered)
+    {
+        "delivered"
+    } else if record
+        .deliveries
+        .iter()
+        .any(|d| d.state == zorgpoort_store::DeliveryState::Dead)
+    {
+        "dead-letter"
+    } else {
+        "pending"
+    };
+    let body = Object::new()
+        .with("id", record.id.as_str())
+        .with("sender", record.sender.as_str())
+        .with("controlId", record.control_id.as_str())
+        .with("format", record.format.as_str())
+        .with("received", timestamp(record.received_ms))
+        .with("state", state_name)
+        .with("deliveries", deliveries)
+        .to_json();
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+async fn capability_statement() -> Response {
+    let read_search = |kind: &'static str| {
+        Object::new().with("type", kind).with(
+            "interaction",
+            vec![
+                Object::new().with("code", "read"),
+                Object::new().with("code", "search-type"),
+            ],
+        )
+    };
+    let statement = Object::new()
+        .with("resourceType", "CapabilityStatement")
+        .with("status", "active")
+        .with("date", "2026-11-25")
+        .with("kind", "instance")
+        .with(
+            "software",
+            Object::new()
+                .with("name", "zorgpoort")
+                .with("version", env!("CARGO_PKG_VERSION")),
+        )
+        .with("fhirVersion", "4.0.1")
+        .with("format", vec![Value::from(FHIR_JSON), Value::from("json")])
+        .with(
+            "rest",
+            vec![
+                Object::new()
+                    .with("mode", "server")
+                    .with("resource", vec![read_search("Organization"), read_search("Endpoint")]),
+            ],
+        );
+    fhir_json(StatusCode::OK, statement.to_json())
+}
+
+fn searchset(resources: Vec<Object<'_>>) -> Response {
+    let total = resources.len();
+    let entries: Vec<Object<'_>> = resources
+        .into_iter()
+        .map(|r| Object::new().with("resource", r))
+        .collect();
+    let bundle = Object::new()
+        .with("resourceType", "Bundle")
+        .with("type", "searchset")
+        .with("total", Value::Num(total.to_string().into()))
+        .with("entry", entries);
+    fhir_json(StatusCode::OK, bundle.to_json())
+}
+
+async fn organizations<S: Store>(State(state): State<AppState<S>>) -> Response {
+    searchset(state.registry.iter().map(Registry::organization_resource).collect())
+}
+
+async fn organization<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let org = state
+        .registry
+        .get(&id)
+        .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Organization/{id}")))?;
+    Ok(fhir_json(
+        StatusCode::OK,
+        Registry::organization_resource(org).to_json(),
+    ))
+}
+
+async fn endpoints<S: Store>(State(state): State<AppState<S>>) -> Response {
+    searchset(
+        state
+            .registry
+            .iter()
+            .flat_map(Registry::endpoint_resources)
+            .map(|(_, r)| r)
+            .collect(),
+    )
+}
+
+async fn endpoint<S: Store>(State(state): State<AppState<S>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    state
+        .registry
+        .iter()
+        .flat_map(Registry::endpoint_resources)
+        .find(|(endpoint_id, _)| *endpoint_id == id)
+        .map(|(_, r)| fhir_json(StatusCode::OK, r.to_json()))
+        .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Endpoint/{id}")))
+}
+
+async fn ready<S: Store>(State(state): State<AppState<S>>) -> Result<&'static str, ApiError> {
+    state
+        .store
+        .ready()
+        .await
+        .map(|()| "ready\n")
+        .map_err(|e| ApiError::from(crate::intake::IntakeError::Store(e)))
+}
+
+async fn render_metrics<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// What the demo receivers were sent, newest last, a bounded number each.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    received: Mutex<BTreeMap<String, Vec<String>>>,
+}
+
+/// Bundles kept per demo receiver.
+const INBOX_SIZE: usize = 100;
+
+async fn inbox_receive<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Some(inbox) = state.inbox.as_ref() else {
+        return Err(ApiError::new(Problem::NotFound, "no demo inbox"));
+    };
+    if state.registry.get(&org).is_none() {
+        return Err(ApiError::new(
+            Problem::NotFound,
+            format!("no organization {org:?} in the registry"),
+        ));
+    }
+    let is_fhir = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(FHIR_JSON));
+    if !is_fhir {
+        return Err(ApiError::new(
+            Problem::UnsupportedMediaType,
+            format!("Content-Type must be {FHIR_JSON}"),
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, state.max_body_bytes)
+        .await
+        .map_err(|_| ApiError::new(Problem::TooLarge, "the Bundle is too large"))?;
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::new(Problem::Invalid, format!("not JSON: {e}")))?;
+    let summary = format!(
+        "Bundle {} with {} entries",
+        bundle["id"].as_str().unwrap_or("(no id)"),
+        bundle["entry"].as_array().map_or(0, Vec::len)
+    );
+    if let Ok(mut received) = inbox.received.lock() {
+        let list = received.entry(org).or_default();
+        list.push(summary);
+        if list.len() > INBOX_SIZE {
+            list.remove(0);
+        }
+    }
+    Ok(fhir_json(
+        StatusCode::OK,
+        outcome("information", "informational", "received by the demo inbox", None),
+    ))
+}
+
+async fn inbox_list<S: Store>(State(state): State<AppState<S>>, Path(org): Path<String>) -> Response {
+    let received = state
+        .inbox
+        .as_ref()
+        .and_then(|inbox| inbox.received.lock().ok().and_then(|r| r.get(&org).cloned()))
+        .unwrap_or_default();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "organization": org, "received": received }).to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,143 @@
+//! The path of one received message, shared by the HTTP and MLLP listeners:
+//! parse, convert to FHIR, route, and store durably with its deliveries.
+
+use std::sync::Arc;
+
+use zorgpoort_handover::{Facts, Registry, Routes};
+use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
+use zorgpoort_model::Warning;
+use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
+
+use crate::outcome::{ApiError, Problem};
+
+/// What became of an accepted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The gateway's id for it (`GET /messages/{id}`).
+    pub id: String,
+    /// True when the sender had sent this message before.
+    pub duplicate: bool,
+    /// The receivers it is queued for.
+    pub receivers: Vec<String>,
+}
+
+/// Why a message was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The content is wrong; sending it again will not help.
+    #[error(transparent)]
+    Content(#[from] zorgpoort_hl7v2::Error),
+    /// It could not be stored now; it may be sent again.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(error: IntakeError) -> Self {
+        match error {
+            IntakeError::Content(e) => e.into(),
+            IntakeError::Store(e) => {
+                tracing::error!(error = %e, "store unavailable");
+                ApiError::new(
+                    Problem::Unavailable,
+                    "the message store is unavailable; send again later",
+                )
+            }
+        }
+    }
+}
+
+/// Parses, converts, routes and stores messages.
+pub struct Intake<S> {
+    store: S,
+    registry: Arc<Registry>,
+    routes: Arc<Routes>,
+    limits: Limits,
+    options: Options,
+}
+
+impl<S: Store> Intake<S> {
+    /// An intake over a store, registry and routes.
+    pub fn new(store: S, registry: Arc<Registry>, routes: Arc<Routes>, max_message_bytes: usize) -> Self {
+        let limits = Limits {
+            max_message_bytes,
+            ..Limits::default()
+        };
+        Self {
+            store,
+            registry,
+            routes,
+            limits,
+            options: Options::default(),
+        }
+    }
+
+    /// Converts one HL7 v2 message (optionally MLLP-framed) to a Bundle.
+    pub fn convert_hl7v2(&self, bytes: &[u8]) -> Result<(String, Vec<Warning>), ApiError> {
+        let frame = single_message(bytes, self.limits.max_message_bytes)?;
+        let message = Message::parse(&frame, &self.limits)?;
+        let conversion = to_fhir(&message, &self.options)?;
+        Ok((conversion.bundle.to_json(), conversion.warnings))
+    }
+
+    /// Takes one HL7 v2 message: converted, routed and durably stored when
+    /// this returns `Ok`, so the sender may be acknowledged.
+    pub async fn accept_hl7v2(&self, bytes: &[u8], received_ms: i64) -> Result<Received, IntakeError> {
+        let message = Message::parse(bytes, &self.limits)?;
+        let facts = routing_facts(&message)?;
+        let bundle = to_fhir(&message, &self.options)?.bundle.to_json();
+        let deliveries = self.routes.deliveries(
+            &Facts {
+                sender: facts.sender.clone(),
+                event: facts.event,
+                general_practitioner_agb: facts.general_practitioner_agb,
+            },
+            &self.registry,
+        );
+        let receivers = deliveries.iter().map(|d| d.receiver.clone()).collect();
+        let stored = self
+            .store
+            .accept(NewMessage {
+                id: uuid::Uuid::new_v4().to_string(),
+                sender: facts.sender,
+                control_id: facts.control_id,
+                format: "hl7v2".into(),
+                body: bytes.to_vec(),
+                bundle: Some(bundle),
+                deliveries,
+                received_ms,
+            })
+            .await?;
+        Ok(match stored {
+            Accepted::New(id) => Received {
+                id,
+                duplicate: false,
+                receivers,
+            },
+            Accepted::Duplicate(id) => Received {
+                id,
+                duplicate: true,
+                receivers: Vec::new(),
+            },
+        })
+    }
+}
+
+/// The one message in a request body; framing bytes allowed.
+fn single_message(bytes: &[u8], max: usize) -> Result<Vec<u8>, ApiError> {
+    let mut splitter = Splitter::new(max);
+    splitter.push(bytes);
+    let mut frames = Vec::new();
+    while let Some(frame) = splitter.next_frame() {
+        frames.push(frame);
+    }
+    frames.extend(splitter.finish());
+    match frames.len() {
+        0 => Err(ApiError::new(Problem::Invalid, "no HL7 v2 message in the body")),
+        1 => Ok(frames.remove(0)?.bytes),
+        n => Err(ApiError::new(
+            Problem::Invalid,
+            format!("{n} messages in one request; send one per request, or use POST /messages/hl7v2 per message"),
+        )),
+    }
+}

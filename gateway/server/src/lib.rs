@@ -1,0 +1,178 @@
+//! The running gateway: HTTP and MLLP listeners in front of one intake path
+//! (parse, convert, route, store durably), delivery workers behind it, and
+//! the configuration that wires them.
+//!
+//! [`start`] binds the listeners and returns a [`Gateway`] handle; shutting
+//! it down stops accepting, lets requests, MLLP messages and delivery
+//! attempts in progress finish, and loses nothing: whatever was
+//! acknowledged is in the store.
+
+pub mod config;
+pub mod http;
+pub mod intake;
+pub mod metrics;
+pub mod mllp;
+pub mod outcome;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use zorgpoort_handover::{Deliverer, Registry, RegistryError, Routes};
+use zorgpoort_store::{Durability, SqliteStore, StoreError};
+
+pub use config::{Config, ConfigError};
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The registry in the configuration is inconsistent.
+    #[error("registry: {0}")]
+    Registry(#[from] RegistryError),
+    /// A route names an unknown organisation.
+    #[error(transparent)]
+    Route(#[from] zorgpoort_handover::routing::UnknownOrganization),
+    /// The store could not be opened.
+    #[error("store in {dir}: {source}")]
+    Store {
+        /// The data directory.
+        dir: std::path::PathBuf,
+        /// Why.
+        source: StoreError,
+    },
+    /// A listener could not be bound, or the data directory created.
+    #[error("{what}: {source}")]
+    Io {
+        /// What failed.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A started gateway.
+pub struct Gateway {
+    http: SocketAddr,
+    mllp: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Gateway {
+    /// Where HTTP listens (the actual port when configured as 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+    }
+
+    /// Where MLLP listens.
+    pub fn mllp_addr(&self) -> SocketAddr {
+        self.mllp
+    }
+
+    /// Stops accepting, finishes work in progress, then returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn bind(address: SocketAddr, what: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address).await.map_err(|source| StartError::Io {
+        what: format!("{what} listener on {address}"),
+        source,
+    })
+}
+
+/// Opens the store, binds the listeners and starts serving.
+pub async fn start(config: Config) -> Result<Gateway, StartError> {
+    let registry = Arc::new(Registry::new(config.organizations)?);
+    let routes = Arc::new(Routes::new(config.routes, &registry)?);
+    let server = config.server;
+    std::fs::create_dir_all(&server.data_dir).map_err(|source| StartError::Io {
+        what: format!("data directory {}", server.data_dir.display()),
+        source,
+    })?;
+    let durability = if server.durability == "process-crash" {
+        Durability::ProcessCrash
+    } else {
+        Durability::PowerLoss
+    };
+    let store =
+        SqliteStore::open(&server.data_dir.join("zorgpoort.db"), durability).map_err(|source| StartError::Store {
+            dir: server.data_dir.clone(),
+            source,
+        })?;
+
+    let http_listener = bind(server.http, "HTTP").await?;
+    let mllp_listener = bind(server.mllp, "MLLP").await?;
+    let local = |l: &TcpListener, what: &str| {
+        l.local_addr().map_err(|source| StartError::Io {
+            what: format!("{what} listener address"),
+            source,
+        })
+    };
+    let (http, mllp) = (local(&http_listener, "HTTP")?, local(&mllp_listener, "MLLP")?);
+
+    let metrics = Arc::new(metrics::Metrics::default());
+    let intake = Arc::new(intake::Intake::new(
+        store.clone(),
+        Arc::clone(&registry),
+        routes,
+        server.max_body_bytes,
+    ));
+    let (shutdown, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let state = http::AppState {
+        intake: Arc::clone(&intake),
+        store: store.clone(),
+        registry,
+        metrics: Arc::clone(&metrics),
+        max_body_bytes: server.max_body_bytes,
+        inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
+    };
+    let limits = http::HttpLimits {
+        max_concurrent_requests: server.max_concurrent_requests,
+        request_timeout: Duration::from_millis(server.request_timeout_ms),
+    };
+    let app = http::router(state, limits);
+    let mut http_stop = stopped.clone();
+    tasks.spawn(async move {
+        let serving = axum::serve(http_listener, app).with_graceful_shutdown(async move {
+            let _ = http_stop.changed().await;
+        });
+        if let Err(error) = serving.await {
+            tracing::error!(%error, "HTTP server failed");
+        }
+    });
+
+    let mllp_limits = mllp::MllpLimits {
+        max_frame_bytes: server.max_body_bytes,
+        idle_timeout: Duration::from_millis(server.mllp_idle_timeout_ms),
+        max_in_flight: server.max_concurrent_requests,
+    };
+    tasks.spawn(mllp::serve(
+        mllp_listener,
+        intake,
+        metrics,
+        mllp_limits,
+        stopped.clone(),
+    ));
+
+    let mut delivery_stop = stopped;
+    tasks.spawn(Deliverer::new(store, config.delivery).run(async move {
+        let _ = delivery_stop.changed().await;
+    }));
+
+    tracing::info!(%http, %mllp, data_dir = %server.data_dir.display(), "zorgpoort gateway started");
+    Ok(Gateway {
+        http,
+        mllp,
+        shutdown,
+        tasks,
+    })
+}

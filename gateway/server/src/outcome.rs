@@ -1,0 +1,133 @@
+//! Errors as FHIR OperationOutcomes: one table maps each kind of failure to
+//! its HTTP status, its issue code and, for MLLP, its ACK code.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use zorgpoort_hl7v2::AckCode;
+use zorgpoort_model::Object;
+
+/// What went wrong, in the terms a caller can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The content is wrong (parse or mapping error).
+    Invalid,
+    /// The body is larger than allowed.
+    TooLarge,
+    /// The body's media type is not accepted here.
+    UnsupportedMediaType,
+    /// Nothing at this path or with this id.
+    NotFound,
+    /// The gateway is overloaded; try again later.
+    Overloaded,
+    /// Storage is not available; try again later.
+    Unavailable,
+    /// The request took too long.
+    Timeout,
+    /// The format or operation is not supported.
+    NotSupported,
+    /// The path exists, the method does not.
+    MethodNotAllowed,
+}
+
+impl Problem {
+    /// HTTP status, OperationOutcome issue code, HL7 v2 ACK code.
+    fn table(self) -> (StatusCode, &'static str, AckCode) {
+        match self {
+            Self::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", AckCode::Error),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-costly", AckCode::Error),
+            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported", AckCode::Error),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not-found", AckCode::Error),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "throttled", AckCode::Reject),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "transient", AckCode::Reject),
+            Self::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout", AckCode::Reject),
+            Self::NotSupported => (StatusCode::NOT_FOUND, "not-supported", AckCode::Error),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "not-supported", AckCode::Error),
+        }
+    }
+
+    /// The MSA-1 code for this problem.
+    pub fn ack_code(self) -> AckCode {
+        self.table().2
+    }
+}
+
+/// An error response: an OperationOutcome with one issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The kind of failure.
+    pub problem: Problem,
+    /// What happened, for a person; never patient data beyond the bad value.
+    pub diagnostics: String,
+    /// Where (a FHIRPath expression, or an HL7 v2 location such as `PID-7`).
+    pub expression: Option<String>,
+}
+
+impl ApiError {
+    /// An error without a location.
+    pub fn new(problem: Problem, diagnostics: impl Into<String>) -> Self {
+        Self {
+            problem,
+            diagnostics: diagnostics.into(),
+            expression: None,
+        }
+    }
+
+    /// The OperationOutcome as JSON text.
+    pub fn outcome_json(&self) -> String {
+        outcome(
+            "error",
+            self.problem.table().1,
+            &self.diagnostics,
+            self.expression.as_deref(),
+        )
+    }
+}
+
+/// An OperationOutcome with one issue.
+pub fn outcome(severity: &str, code: &str, diagnostics: &str, expression: Option<&str>) -> String {
+    let issue = Object::new()
+        .with("severity", severity)
+        .with("code", code)
+        .with("diagnostics", diagnostics)
+        .with("expression", expression.map(|e| vec![zorgpoort_model::Value::from(e)]));
+    Object::new()
+        .with("resourceType", "OperationOutcome")
+        .with("issue", vec![issue])
+        .to_json()
+}
+
+/// The media type of FHIR JSON.
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+/// A FHIR JSON response.
+pub fn fhir_json(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))],
+        body,
+    )
+        .into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _, _) = self.problem.table();
+        let mut response = fhir_json(status, self.outcome_json());
+        if matches!(self.problem, Problem::Overloaded | Problem::Unavailable) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<zorgpoort_hl7v2::Error> for ApiError {
+    fn from(error: zorgpoort_hl7v2::Error) -> Self {
+        Self {
+            problem: Problem::Invalid,
+            diagnostics: error.kind.to_string(),
+            expression: error.location.map(|l| l.to_string()),
+        }
+    }
+}
