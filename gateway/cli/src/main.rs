@@ -3,6 +3,7 @@
 
 mod convert;
 mod queue;
+mod send;
 mod serve;
 
 // The conversion path allocates many small JSON nodes; mimalloc converts
@@ -33,6 +34,8 @@ enum Command {
     Convert(convert::Args),
     /// Inspect the delivery queue and retry dead letters.
     Queue(queue::QueueArgs),
+    /// Send files of HL7 v2 messages over MLLP and report each ACK.
+    Send(send::SendArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Init(args) => serve::init(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Queue(args) => queue::run(args),
+        Command::Send(args) => send::run(&args),
     };
     match result {
         Ok(code) => code,

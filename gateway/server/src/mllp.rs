@@ -90,7 +90,7 @@ enum Frame {
 fn next_frame(buffer: &mut Vec<u8>, max: usize) -> Frame {
     // Bytes before a start block are noise between frames.
     if let Some(start) = buffer.iter().position(|&b| b == MLLP_START) {
-        drop(buffer.drain(..start))
+        drop(buffer.drain(..start));
     } else {
         buffer.clear();
         return Frame::Partial;

@@ -1,0 +1,387 @@
+//! The gateway as a newcomer runs it: `zorgpoort serve` as a process, a real
+//! receiver, messages over MLLP and HTTP; and the crash test: `kill -9` while
+//! a client streams 10,000 MLLP messages, restart, and every message that got
+//! AA reaches the receiver.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A FHIR receiver on loopback that records every body it is sent.
+struct Receiver {
+    address: SocketAddr,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl Receiver {
+    fn start(status: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&bodies);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || {
+                    let mut request = Vec::new();
+                    let mut chunk = [0; 65536];
+                    loop {
+                        let Ok(n) = stream.read(&mut chunk) else { return };
+                        if n == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&request).into_owned();
+                        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                            continue;
+                        };
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if body.len() < length {
+                            continue;
+                        }
+                        if status < 300 {
+                            seen.lock().unwrap().push(body.to_owned());
+                        }
+                        let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let _ = stream.write_all(reply.as_bytes());
+                        return;
+                    }
+                });
+            }
+        });
+        Self { address, bodies }
+    }
+
+    fn received(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+/// A running `zorgpoort serve`.
+struct Gateway {
+    child: Child,
+    http: SocketAddr,
+    mllp: SocketAddr,
+}
+
+fn config(receiver: SocketAddr, data_dir: &Path) -> String {
+    format!(
+        r#"
+[server]
+http = "127.0.0.1:0"
+mllp = "127.0.0.1:0"
+data_dir = "{}"
+durability = "process-crash"
+max_body_bytes = 65536
+mllp_idle_timeout_ms = 2000
+
+[delivery]
+initial_backoff_ms = 50
+max_backoff_ms = 200
+poll_interval_ms = 10
+
+[[organization]]
+id = "rijnstate"
+name = "Ziekenhuis Rijnstate"
+kind = "ziekenhuis"
+senders = ["HIS/Ziekenhuis Rijnstate", "HIS/RIJNSTATE", "CRASH/TEST"]
+
+[[organization]]
+id = "de-linde"
+name = "De Linde"
+kind = "vvt"
+
+[[organization.endpoint]]
+protocol = "fhir-r4"
+address = "http://{receiver}/fhir"
+
+[[route]]
+to = ["de-linde"]
+"#,
+        data_dir.display()
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zorgpoort-gateway-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Gateway {
+    fn start(config_path: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+            .args(["serve", "--config", config_path.to_str().unwrap()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let banner = lines
+            .by_ref()
+            .map(Result::unwrap)
+            .find(|l| l.contains("HTTP on"))
+            .expect("gateway did not start");
+        // Keep draining stderr so the gateway never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        let words: Vec<&str> = banner.split_whitespace().collect();
+        let http = words[words.iter().position(|w| *w == "on").unwrap() + 1]
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let mllp = words.last().unwrap().parse().unwrap();
+        Self { child, http, mllp }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn http(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String, String) {
+        let mut stream = TcpStream::connect(self.http).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        (status, head.to_owned(), body.to_owned())
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn send_mllp(stream: &mut TcpStream, message: &[u8]) -> std::io::Result<String> {
+    let mut frame = vec![0x0b];
+    frame.extend_from_slice(message);
+    frame.extend_from_slice(b"\x1c\r");
+    stream.write_all(&frame)?;
+    let mut reply = Vec::new();
+    let mut chunk = [0; 4096];
+    while !reply.ends_with(b"\x1c\r") {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    Ok(String::from_utf8_lossy(&reply).into_owned())
+}
+
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+const ADMISSION: &str = "MSH|^~\\&|HIS|RIJNSTATE|||20261124093015+0100||ADT^A01^ADT_A01|M1|P|2.5\rPID|1||1234^^^RIJN^PI~999911120^^^NLMINBIZA^NNNLD||van der Berg^Jan||19800101|M\r";
+
+#[test]
+fn messages_over_mllp_and_http_are_converted_routed_and_delivered() {
+    let receiver = Receiver::start(200);
+    let dir = temp_dir("e2e");
+    let config_path = dir.join("zorgpoort.toml");
+    std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+    let gateway = Gateway::start(&config_path);
+
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    let ack = send_mllp(&mut mllp, ADMISSION.as_bytes()).unwrap();
+    assert!(ack.contains("\rMSA|AA|M1\r"), "{ack}");
+    let again = send_mllp(&mut mllp, ADMISSION.as_bytes()).unwrap();
+    assert!(
+        again.contains("\rMSA|AA|M1\r"),
+        "a resend is acknowledged again: {again}"
+    );
+    let bad = ADMISSION.replace("|M1|", "|M2|").replace("19800101", "19800230");
+    let ack = send_mllp(&mut mllp, bad.as_bytes()).unwrap();
+    assert!(
+        ack.contains("\rMSA|AE|M2\r") && ack.contains("\rERR||PID^1^7|102^Data type error^HL70357|E"),
+        "{ack}"
+    );
+
+    let (status, head, body) = gateway.http(
+        "POST",
+        "/messages/hl7v2",
+        "x-application/hl7-v2+er7",
+        ADMISSION.replace("|M1|", "|M3|").as_bytes(),
+    );
+    assert_eq!(status, 202, "{body}");
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap()
+        .to_owned();
+
+    assert!(
+        wait_until(Duration::from_secs(10), || receiver.received().len() >= 2),
+        "two deliveries expected"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let received = receiver.received();
+    assert_eq!(received.len(), 2, "the resend was not processed twice");
+    assert!(
+        received
+            .iter()
+            .all(|b| b.starts_with("{\"resourceType\":\"Bundle\"") && b.contains("\"type\":\"transaction\""))
+    );
+    assert!(wait_until(Duration::from_secs(5), || gateway
+        .http("GET", &location, "text/plain", b"")
+        .2
+        .contains("\"state\":\"delivered\"")));
+
+    let (status, _, body) = gateway.http("POST", "/hl7v2", "application/json", b"{}");
+    assert_eq!(status, 415, "{body}");
+    assert!(body.contains("\"resourceType\":\"OperationOutcome\""));
+    let (status, _, body) = gateway.http("POST", "/hl7v2", "text/plain", bad.as_bytes());
+    assert_eq!(status, 422);
+    assert!(body.contains("\"expression\":[\"PID-7\"]"), "{body}");
+    let (status, _, body) = gateway.http("POST", "/hl7v2", "text/plain", &vec![b'M'; 70_000]);
+    assert_eq!(status, 413, "{body}");
+    let (status, _, body) = gateway.http("GET", "/fhir/Organization/de-linde", "text/plain", b"");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"resourceType\":\"Organization\""));
+    let (status, _, body) = gateway.http("GET", "/metrics", "text/plain", b"");
+    assert_eq!(status, 200);
+    assert!(body.contains("zorgpoort_mllp_messages_total{ack=\"AA\"} 2"), "{body}");
+    assert_eq!(gateway.http("GET", "/readyz", "text/plain", b"").0, 200);
+}
+
+#[test]
+fn garbage_oversized_frames_and_idle_connections_are_handled() {
+    let receiver = Receiver::start(200);
+    let dir = temp_dir("bad");
+    let config_path = dir.join("zorgpoort.toml");
+    std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+    let gateway = Gateway::start(&config_path);
+
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    let ack = send_mllp(&mut mllp, b"\x00\xffnot hl7").unwrap();
+    assert!(
+        ack.contains("MSA|AE") && ack.contains("does not start with an MSH segment"),
+        "{ack}"
+    );
+    let ack = send_mllp(&mut mllp, &vec![b'M'; 70_000]).unwrap();
+    assert!(ack.contains("MSA|AE") && ack.contains("exceeds the limit"), "{ack}");
+    let mut rest = Vec::new();
+    assert_eq!(
+        mllp.read_to_end(&mut rest).unwrap_or(0),
+        0,
+        "closed after an oversized frame"
+    );
+
+    // A slow-loris connection that sends half a frame and stalls is closed.
+    let mut idle = TcpStream::connect(gateway.mllp).unwrap();
+    idle.write_all(b"\x0bMSH|^~\\&|").unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    assert_eq!(idle.read(&mut [0; 16]).unwrap_or(0), 0);
+    assert!(started.elapsed() < Duration::from_secs(9));
+
+    // The gateway still serves.
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    assert!(send_mllp(&mut mllp, ADMISSION.as_bytes()).unwrap().contains("MSA|AA"));
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_when_the_gateway_is_killed() {
+    const TOTAL: usize = 10_000;
+    let receiver = Receiver::start(200);
+    let dir = temp_dir("crash");
+    let config_path = dir.join("zorgpoort.toml");
+    std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+    let message = |n: usize| {
+        format!(
+            "MSH|^~\\&|CRASH|TEST|||20261124093015+0100||ADT^A08^ADT_A01|CRASH-{n:06}|P|2.5\rPID|1||{n}^^^RIJN^PI||Jansen^Piet||19800101|M\r"
+        )
+    };
+
+    let mut acknowledged = Vec::new();
+    let mut next = 0;
+    let gateway = Gateway::start(&config_path);
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    let killer = {
+        let child_id = gateway.child.id();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            // SIGKILL: no shutdown code runs.
+            let _ = Command::new("kill").args(["-9", &child_id.to_string()]).status();
+        })
+    };
+    while next < TOTAL {
+        match send_mllp(&mut mllp, message(next).as_bytes()) {
+            Ok(ack) if ack.contains("MSA|AA") => {
+                acknowledged.push(next);
+                next += 1;
+            }
+            Ok(ack) => panic!("unexpected ACK {ack}"),
+            Err(_) => break,
+        }
+    }
+    killer.join().unwrap();
+    gateway.kill();
+    assert!(
+        next > 0 && next < TOTAL,
+        "the kill should land mid-stream (sent {next})"
+    );
+
+    // Restart on the same data; the client goes on from the message that got no ACK.
+    let gateway = Gateway::start(&config_path);
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    while next < TOTAL {
+        let ack = send_mllp(&mut mllp, message(next).as_bytes()).unwrap();
+        assert!(ack.contains("MSA|AA"), "{ack}");
+        acknowledged.push(next);
+        next += 1;
+    }
+
+    let ids = |bodies: &[String]| -> HashSet<String> {
+        bodies
+            .iter()
+            .filter_map(|b| b.find("CRASH-").map(|i| b[i..i + 12].to_owned()))
+            .collect()
+    };
+    let complete = wait_until(Duration::from_secs(120), || ids(&receiver.received()).len() >= TOTAL);
+    let delivered = ids(&receiver.received());
+    let missing: Vec<&usize> = acknowledged
+        .iter()
+        .filter(|n| !delivered.contains(&format!("CRASH-{n:06}")))
+        .collect();
+    assert!(
+        complete && missing.is_empty(),
+        "{} acknowledged messages never delivered, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    // At least once, and de-duplicated by id at the receiver: each id once in the set.
+    assert_eq!(delivered.len(), TOTAL);
+}
