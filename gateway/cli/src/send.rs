@@ -58,7 +58,7 @@ pub fn run(args: &SendArgs) -> Result<ExitCode> {
             let msa = parsed.segment("MSA");
             let code = msa
                 .and_then(|s| s.field(1).text())
-                .map(|c| c.into_owned())
+                .map(std::borrow::Cow::into_owned)
                 .unwrap_or_default();
             if code == "AA" || code == "CA" {
                 accepted += 1;
@@ -69,7 +69,7 @@ pub fn run(args: &SendArgs) -> Result<ExitCode> {
                 let error = parsed
                     .segment("ERR")
                     .and_then(|e| e.field(8).text())
-                    .map(|t| t.into_owned());
+                    .map(std::borrow::Cow::into_owned);
                 let place = parsed.segment("ERR").map(|e| {
                     let loc = e.field(2);
                     [loc.text_of(1), loc.text_of(3)]

@@ -30,7 +30,7 @@ impl Receiver {
                 let seen = Arc::clone(&seen);
                 std::thread::spawn(move || {
                     let mut request = Vec::new();
-                    let mut chunk = [0; 65536];
+                    let mut chunk = vec![0; 65536];
                     loop {
                         let Ok(n) = stream.read(&mut chunk) else { return };
                         if n == 0 {
@@ -247,10 +247,10 @@ fn messages_over_mllp_and_http_are_converted_routed_and_delivered() {
         "two deliveries expected"
     );
     std::thread::sleep(Duration::from_millis(200));
-    let received = receiver.received();
-    assert_eq!(received.len(), 2, "the resend was not processed twice");
+    let bodies = receiver.received();
+    assert_eq!(bodies.len(), 2, "the resend was not processed twice");
     assert!(
-        received
+        bodies
             .iter()
             .all(|b| b.starts_with("{\"resourceType\":\"Bundle\"") && b.contains("\"type\":\"transaction\""))
     );
