@@ -2,7 +2,7 @@
 //! receiver, messages over MLLP and HTTP; and the crash test: `kill -9` while
 //! a client streams 10,000 MLLP messages, restart, and every message that got
 //! AA reaches the receiver.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
