@@ -60,17 +60,22 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Makes what is sent from a stored message: `(format, body) -> payload`,
+/// or why it cannot be made (then the delivery is a dead letter).
+pub type Render = Arc<dyn Fn(&str, &[u8]) -> Result<String, String> + Send + Sync>;
+
 /// Sends due deliveries until shut down.
 pub struct Deliverer<S> {
     store: S,
     config: DeliveryConfig,
+    render: Render,
     client: Client<HttpConnector, Full<Bytes>>,
     in_flight: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl<S: Store> Deliverer<S> {
-    /// A deliverer over `store`.
-    pub fn new(store: S, config: DeliveryConfig) -> Self {
+    /// A deliverer over `store`, sending what `render` makes of each message.
+    pub fn new(store: S, config: DeliveryConfig, render: Render) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(config.timeout_ms)));
         connector.set_nodelay(true);
@@ -80,6 +85,7 @@ impl<S: Store> Deliverer<S> {
         Self {
             store,
             config,
+            render,
             client,
             in_flight: Arc::new(Mutex::new(HashSet::new())),
         }
@@ -143,7 +149,12 @@ impl<S: Store> Deliverer<S> {
 
     async fn attempt(&self, due: DueDelivery) {
         let delivery = &due.delivery;
-        let outcome = self.send(&delivery.endpoint, due.bundle.clone()).await;
+        let outcome = match (self.render)(&due.format, &due.body) {
+            Ok(payload) => self.send(&delivery.endpoint, payload).await,
+            Err(error) => Err(Failure::Permanent(format!(
+                "cannot render the message for delivery: {error}"
+            ))),
+        };
         let attempt = match outcome {
             Ok(()) => Attempt::Delivered,
             Err(Failure::Permanent(error)) => Attempt::Dead { error },
@@ -185,11 +196,11 @@ impl<S: Store> Deliverer<S> {
         i64::try_from(base - base / 4 + noise).unwrap_or(i64::MAX)
     }
 
-    async fn send(&self, endpoint: &str, bundle: String) -> Result<(), Failure> {
+    async fn send(&self, endpoint: &str, payload: String) -> Result<(), Failure> {
         let request = Request::post(endpoint)
             .header(header::CONTENT_TYPE, "application/fhir+json")
             .header(header::ACCEPT, "application/fhir+json")
-            .body(Full::new(Bytes::from(bundle)))
+            .body(Full::new(Bytes::from(payload)))
             .map_err(|e| Failure::Permanent(format!("invalid endpoint {endpoint:?}: {e}")))?;
         let timeout = Duration::from_millis(self.config.timeout_ms);
         let response = match tokio::time::timeout(timeout, self.client.request(request)).await {

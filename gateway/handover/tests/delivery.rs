@@ -89,14 +89,18 @@ fn message(n: usize, endpoint: &str) -> NewMessage {
         sender: "HIS".into(),
         control_id: format!("C{n}"),
         format: "hl7v2".into(),
-        body: Vec::new(),
-        bundle: Some(format!("{{\"id\":\"m{n}\"}}")),
+        body: format!("{{\"id\":\"m{n}\"}}").into_bytes(),
         deliveries: vec![NewDelivery {
             receiver: "vvt".into(),
             endpoint: endpoint.into(),
         }],
         received_ms: 0,
     }
+}
+
+/// Sends the stored body as it is.
+fn as_text() -> zorgpoort_handover::Render {
+    std::sync::Arc::new(|_format: &str, body: &[u8]| String::from_utf8(body.to_vec()).map_err(|e| e.to_string()))
 }
 
 fn fast() -> DeliveryConfig {
@@ -112,7 +116,7 @@ fn fast() -> DeliveryConfig {
 /// Runs a deliverer until `done` holds (or 10 s pass), then stops it.
 async fn deliver_until(store: &SqliteStore, config: DeliveryConfig, done: impl AsyncFn() -> bool) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let worker = tokio::spawn(Deliverer::new(store.clone(), config).run(async {
+    let worker = tokio::spawn(Deliverer::new(store.clone(), config, as_text()).run(async {
         let _ = stopped.await;
     }));
     for _ in 0..1_000 {

@@ -72,6 +72,20 @@ impl<S: Store> Intake<S> {
         }
     }
 
+    /// What a stored message becomes for a FHIR R4 receiver.
+    pub fn render(&self, format: &str, body: &[u8]) -> Result<String, String> {
+        if format != "hl7v2" {
+            return Err(format!("no renderer for format {format:?}"));
+        }
+        let limits = Limits {
+            max_message_bytes: usize::MAX,
+            ..self.limits
+        };
+        let message = Message::parse(body, &limits).map_err(|e| e.to_string())?;
+        let conversion = to_fhir(&message, &self.options).map_err(|e| e.to_string())?;
+        Ok(conversion.bundle.to_json())
+    }
+
     /// Converts one HL7 v2 message (optionally MLLP-framed) to a Bundle.
     pub fn convert_hl7v2(&self, bytes: &[u8]) -> Result<(String, Vec<Warning>), ApiError> {
         let frame = single_message(bytes, self.limits.max_message_bytes)?;
@@ -85,7 +99,9 @@ impl<S: Store> Intake<S> {
     pub async fn accept_hl7v2(&self, bytes: &[u8], received_ms: i64) -> Result<Received, IntakeError> {
         let message = Message::parse(bytes, &self.limits)?;
         let facts = routing_facts(&message)?;
-        let bundle = to_fhir(&message, &self.options)?.bundle.to_json();
+        // Converted now so content errors reach the sender (AE, 422); the
+        // Bundle itself is made again at delivery, for the receiver.
+        to_fhir(&message, &self.options)?;
         let deliveries = self.routes.deliveries(
             &Facts {
                 sender: facts.sender.clone(),
@@ -103,7 +119,6 @@ impl<S: Store> Intake<S> {
                 control_id: facts.control_id,
                 format: "hl7v2".into(),
                 body: bytes.to_vec(),
-                bundle: Some(bundle),
                 deliveries,
                 received_ms,
             })

@@ -157,14 +157,16 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     };
     tasks.spawn(mllp::serve(
         mllp_listener,
-        intake,
+        Arc::clone(&intake),
         metrics,
         mllp_limits,
         stopped.clone(),
     ));
 
     let mut delivery_stop = stopped;
-    tasks.spawn(Deliverer::new(store, config.delivery).run(async move {
+    let renderer = Arc::clone(&intake);
+    let render: zorgpoort_handover::Render = Arc::new(move |format: &str, body: &[u8]| renderer.render(format, body));
+    tasks.spawn(Deliverer::new(store, config.delivery, render).run(async move {
         let _ = delivery_stop.changed().await;
     }));
 

@@ -10,7 +10,7 @@
 //! waits for [`Store::accept`] may acknowledge the message: it survives a
 //! crash of the process (and, with [`Durability::PowerLoss`], of the machine).
 //!
-//! This crate knows nothing of HL7 or FHIR: bodies are bytes, bundles text.
+//! This crate knows nothing of HL7 or FHIR: messages are bytes and a format name.
 
 mod sqlite;
 
@@ -31,8 +31,6 @@ pub struct NewMessage {
     pub format: String,
     /// The message as received.
     pub body: Vec<u8>,
-    /// The converted FHIR Bundle (JSON), when conversion succeeded.
-    pub bundle: Option<String>,
     /// Receivers and the endpoint each is delivered to.
     pub deliveries: Vec<NewDelivery>,
     /// When it was received, in milliseconds since the Unix epoch.
@@ -135,13 +133,17 @@ pub struct MessageRecord {
     pub deliveries: Vec<Delivery>,
 }
 
-/// A delivery that is due, with what to send.
+/// A delivery that is due, with the message it delivers. The store keeps
+/// messages as received; what is sent is rendered from them for the
+/// receiver (conversion is deterministic, so a retry sends the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDelivery {
     /// The delivery.
     pub delivery: Delivery,
-    /// The Bundle to send.
-    pub bundle: String,
+    /// The message's input format.
+    pub format: String,
+    /// The message as received.
+    pub body: Vec<u8>,
 }
 
 /// How an attempt went.

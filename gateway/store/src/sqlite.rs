@@ -230,15 +230,14 @@ fn accept(conn: &Connection, message: &NewMessage) -> Result<Accepted, StoreErro
         return Ok(Accepted::Duplicate(id));
     }
     conn.execute(
-        "INSERT INTO messages (id, sender, control_id, format, received_ms, body, bundle) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO messages (id, sender, control_id, format, received_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             message.id,
             message.sender,
             message.control_id,
             message.format,
             message.received_ms,
-            message.body,
-            message.bundle
+            message.body
         ],
     )?;
     let mut insert = conn.prepare_cached(
@@ -337,7 +336,7 @@ impl Store for SqliteStore {
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
         self.read(|conn| {
             let mut query = conn.prepare_cached(&format!(
-                "SELECT d.{}, m.bundle FROM deliveries d JOIN messages m ON m.id = d.message_id \
+                "SELECT d.{}, m.format, m.body FROM deliveries d JOIN messages m ON m.id = d.message_id \
                  WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1 \
                  AND d.id = (SELECT MIN(p.id) FROM deliveries p WHERE p.receiver = d.receiver AND p.state = 'pending') \
                  ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
@@ -345,14 +344,15 @@ impl Store for SqliteStore {
             ))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = query.query_map(params![now_ms, limit], |r| {
-                Ok((delivery_row(r)?, r.get::<_, Option<String>>(8)?))
+                Ok((delivery_row(r)?, r.get::<_, String>(8)?, r.get::<_, Vec<u8>>(9)?))
             })?;
             let mut due = Vec::new();
             for row in rows {
-                let (delivery, bundle) = row?;
+                let (delivery, format, body) = row?;
                 due.push(DueDelivery {
                     delivery: with_state(delivery)?,
-                    bundle: bundle.unwrap_or_default(),
+                    format,
+                    body,
                 });
             }
             Ok(due)

@@ -20,8 +20,7 @@ fn message(id: &str, control_id: &str, receivers: &[&str]) -> NewMessage {
         sender: "HIS/RIJNSTATE".to_owned(),
         control_id: control_id.to_owned(),
         format: "hl7v2".to_owned(),
-        body: b"MSH|^~\\&|...".to_vec(),
-        bundle: Some(format!("{{\"resourceType\":\"Bundle\",\"id\":\"{id}\"}}")),
+        body: format!("MSH|^~\\&|{id}").into_bytes(),
         deliveries: receivers
             .iter()
             .map(|r| NewDelivery {
@@ -54,7 +53,10 @@ async fn deliveries_move_through_their_states() {
     store.accept(message("m1", "A", &["vvt", "gp"])).await.unwrap();
     let due = store.due(1_000, 10).await.unwrap();
     assert_eq!(due.len(), 2);
-    assert_eq!(due[0].bundle, "{\"resourceType\":\"Bundle\",\"id\":\"m1\"}");
+    assert_eq!(
+        (due[0].format.as_str(), due[0].body.as_slice()),
+        ("hl7v2", b"MSH|^~\\&|m1".as_slice())
+    );
     let (vvt, gp) = (due[0].delivery.id, due[1].delivery.id);
 
     store.record(vvt, Attempt::Delivered, 1_100).await.unwrap();
