@@ -62,10 +62,16 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     if args.config.is_none() {
         eprintln!("zorgpoort: no --config given: running the embedded DEMO region (fictional organisations).");
     }
-    eprintln!(
-        "zorgpoort: WARNING: HTTP and MLLP are PLAINTEXT without authentication. Use only on a trusted machine for \
-         testing; TLS/mTLS is not available in this build yet."
-    );
+    match &config.tls {
+        None => eprintln!(
+            "zorgpoort: WARNING: HTTP and MLLP are PLAINTEXT without authentication. Use only on a trusted machine for \
+             testing; configure [tls] (with client_ca for mutual TLS) in production."
+        ),
+        Some(tls) if tls.client_ca.is_none() => {
+            eprintln!("zorgpoort: WARNING: TLS without client certificates: callers are not authenticated.");
+        }
+        Some(_) => {}
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let gateway = zorgpoort_server::start(config).await?;

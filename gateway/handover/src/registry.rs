@@ -92,6 +92,10 @@ pub struct Organization {
     /// Where it receives data.
     #[serde(default, rename = "endpoint")]
     pub endpoints: Vec<Endpoint>,
+    /// SHA-256 fingerprints (hex, colons allowed) of the client certificates
+    /// it connects with under mutual TLS.
+    #[serde(default)]
+    pub client_certificates: Vec<String>,
 }
 
 /// Why a registry cannot be built.
@@ -176,6 +180,13 @@ impl Registry {
         self.iter().find(|o| o.senders.iter().any(|s| s == sender))
     }
 
+    /// The organisation a client certificate (SHA-256 fingerprint, hex) is registered to.
+    pub fn by_certificate(&self, fingerprint: &str) -> Option<&Organization> {
+        let wanted = normalize_fingerprint(fingerprint);
+        self.iter()
+            .find(|o| o.client_certificates.iter().any(|c| normalize_fingerprint(c) == wanted))
+    }
+
     /// The organisation with this AGB code.
     pub fn by_agb(&self, agb: &str) -> Option<&Organization> {
         self.iter().find(|o| o.agb.as_deref() == Some(agb))
@@ -246,6 +257,14 @@ impl Registry {
     }
 }
 
+fn normalize_fingerprint(text: &str) -> String {
+    let text = text.strip_prefix("sha256:").unwrap_or(text);
+    text.chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 fn endpoint_id(org: &Organization, n: usize) -> String {
     format!("{}-{}", org.id, n + 1)
 }
@@ -266,6 +285,7 @@ mod tests {
                 protocol,
                 address: address.into(),
             }],
+            client_certificates: vec!["sha256:AB:cd:01".into()],
         }
     }
 
@@ -289,6 +309,13 @@ mod tests {
             Err(RegistryError::InvalidAddress { .. })
         ));
         assert!(Registry::new(vec![org("a", "localhost:2575", Protocol::Mllp)]).is_ok());
+    }
+
+    #[test]
+    fn finds_organisations_by_certificate_fingerprint() {
+        let registry = Registry::new(vec![org("a", "http://x", Protocol::FhirR4)]).unwrap();
+        assert_eq!(registry.by_certificate("abcd01").map(|o| o.id.as_str()), Some("a"));
+        assert!(registry.by_certificate("abcd02").is_none());
     }
 
     #[test]

@@ -127,6 +127,7 @@ mod tests {
                 protocol: Protocol::FhirR4,
                 address: format!("http://127.0.0.1:9/{id}"),
             }],
+            client_certificates: Vec::new(),
         }
     }
 

@@ -2,7 +2,14 @@
 //! Dutch messages in total, each waiting for its ACK, and report throughput
 //! and ACK latency percentiles.
 //! `cargo run --release -p zorgpoort-server --example mllp_load -- 127.0.0.1:2575 8 20000`
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

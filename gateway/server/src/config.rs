@@ -19,6 +19,9 @@ pub struct Config {
     /// Delivery to receivers.
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    /// TLS for both listeners; mutual TLS when it names a client CA.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsConfig>,
     /// The region's organisations (zorgadresboek).
     #[serde(default, rename = "organization")]
     pub organizations: Vec<Organization>,
@@ -174,7 +177,9 @@ pub const ENV_PREFIX: &str = "ZORGPOORT_";
 /// `ZORGPOORT_SERVER_HTTP=0.0.0.0:8080` sets `server.http`; values are
 /// read as integers or booleans when they look like one, else as text.
 fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
-    let sections: BTreeMap<&str, &str> = [("SERVER_", "server"), ("DELIVERY_", "delivery")].into_iter().collect();
+    let sections: BTreeMap<&str, &str> = [("SERVER_", "server"), ("DELIVERY_", "delivery"), ("TLS_", "tls")]
+        .into_iter()
+        .collect();
     for (name, raw) in env {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;
@@ -182,7 +187,8 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
         let Some((section, key)) = sections.iter().find_map(|(p, s)| rest.strip_prefix(p).map(|k| (*s, k))) else {
             return Err(ConfigError::Value {
                 key: name.clone(),
-                reason: "unknown setting (use ZORGPOORT_SERVER_<KEY> or ZORGPOORT_DELIVERY_<KEY>)".into(),
+                reason: "unknown setting (use ZORGPOORT_SERVER_<KEY>, ZORGPOORT_DELIVERY_<KEY> or ZORGPOORT_TLS_<KEY>)"
+                    .into(),
             });
         };
         let key = key.to_ascii_lowercase();

@@ -21,7 +21,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{BoxError, Router};
-use tower::ServiceBuilder;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower::{ServiceBuilder, ServiceExt};
 use zorgpoort_handover::Registry;
 use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::{Object, Value};
@@ -30,6 +34,7 @@ use zorgpoort_store::Store;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome};
+use crate::tls::{Peer, Tls};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -67,6 +72,71 @@ pub struct HttpLimits {
     pub max_concurrent_requests: usize,
     /// Time allowed per request.
     pub request_timeout: Duration,
+}
+
+/// Serves `app` on `listener` until `shutdown` turns true, then lets open
+/// connections finish their requests. With TLS, every request carries the
+/// [`Peer`] its connection authenticated as.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<Tls>>,
+    registry: Arc<Registry>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let _ = tcp.set_nodelay(true);
+                let (app, tls, registry, stop) = (app.clone(), tls.clone(), Arc::clone(&registry), shutdown.clone());
+                connections.spawn(async move {
+                    match tls {
+                        Some(tls) => {
+                            if let Some((stream, peer)) = tls.accept(tcp, &registry).await {
+                                serve_connection(stream, app, peer, stop).await;
+                            }
+                        }
+                        None => serve_connection(tcp, app, Peer::Anonymous, stop).await,
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+/// How long a client may take to send request headers (slow-loris guard).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn serve_connection<IO>(io: IO, app: Router, peer: Peer, mut shutdown: watch::Receiver<bool>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(peer.clone());
+        app.clone().oneshot(request.map(Body::new))
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// The whole HTTP application.

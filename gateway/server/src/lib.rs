@@ -13,6 +13,7 @@ pub mod intake;
 pub mod metrics;
 pub mod mllp;
 pub mod outcome;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,9 @@ pub enum StartError {
         /// Why.
         source: StoreError,
     },
+    /// The TLS certificates or settings are unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// A listener could not be bound, or the data directory created.
     #[error("{what}: {source}")]
     Io {
@@ -90,6 +94,7 @@ async fn bind(address: SocketAddr, what: &str) -> Result<TcpListener, StartError
 /// Opens the store, binds the listeners and starts serving.
 pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let registry = Arc::new(Registry::new(config.organizations)?);
+    let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
     let routes = Arc::new(Routes::new(config.routes, &registry)?);
     let server = config.server;
     std::fs::create_dir_all(&server.data_dir).map_err(|source| StartError::Io {
@@ -130,7 +135,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let state = http::AppState {
         intake: Arc::clone(&intake),
         store: store.clone(),
-        registry,
+        registry: Arc::clone(&registry),
         metrics: Arc::clone(&metrics),
         max_body_bytes: server.max_body_bytes,
         inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
@@ -140,26 +145,26 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         request_timeout: Duration::from_millis(server.request_timeout_ms),
     };
     let app = http::router(state, limits);
-    let mut http_stop = stopped.clone();
-    tasks.spawn(async move {
-        let serving = axum::serve(http_listener, app).with_graceful_shutdown(async move {
-            let _ = http_stop.changed().await;
-        });
-        if let Err(error) = serving.await {
-            tracing::error!(%error, "HTTP server failed");
-        }
-    });
+    tasks.spawn(http::serve(
+        http_listener,
+        app,
+        tls.clone(),
+        Arc::clone(&registry),
+        stopped.clone(),
+    ));
 
     let mllp_limits = mllp::MllpLimits {
         max_frame_bytes: server.max_body_bytes,
         idle_timeout: Duration::from_millis(server.mllp_idle_timeout_ms),
         max_in_flight: server.max_concurrent_requests,
     };
+    let mllp_tls = tls.map(|tls| (tls, Arc::clone(&registry)));
     tasks.spawn(mllp::serve(
         mllp_listener,
         Arc::clone(&intake),
         metrics,
         mllp_limits,
+        mllp_tls,
         stopped.clone(),
     ));
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use zorgpoort_handover::delivery::now_ms;
@@ -21,6 +21,8 @@ use zorgpoort_store::Store;
 
 use crate::intake::{Intake, IntakeError};
 use crate::metrics::Metrics;
+use crate::tls::Tls;
+use zorgpoort_handover::Registry;
 
 /// Settings of the MLLP listener.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +42,7 @@ pub async fn serve<S: Store>(
     intake: Arc<Intake<S>>,
     metrics: Arc<Metrics>,
     limits: MllpLimits,
+    tls: Option<(Arc<Tls>, Arc<Registry>)>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight));
@@ -56,7 +59,18 @@ pub async fn serve<S: Store>(
                         limits,
                         peer,
                     };
-                    connections.spawn(connection.run(stream, shutdown.clone()));
+                    let _ = stream.set_nodelay(true);
+                    let (tls, stop) = (tls.clone(), shutdown.clone());
+                    connections.spawn(async move {
+                        match tls {
+                            Some((tls, registry)) => {
+                                if let Some((stream, _peer)) = tls.accept(stream, &registry).await {
+                                    connection.run(stream, stop).await;
+                                }
+                            }
+                            None => connection.run(stream, stop).await,
+                        }
+                    });
                 }
                 Err(error) => {
                     tracing::warn!(%error, "MLLP accept failed");
@@ -133,8 +147,7 @@ fn framed(ack: &str) -> Vec<u8> {
 }
 
 impl<S: Store> Connection<S> {
-    async fn run(self, mut stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
-        let _ = stream.set_nodelay(true);
+    async fn run<IO: AsyncRead + AsyncWrite + Unpin>(self, mut stream: IO, mut shutdown: watch::Receiver<bool>) {
         let mut buffer = Vec::with_capacity(8192);
         let mut chunk = vec![0; 64 * 1024];
         loop {
