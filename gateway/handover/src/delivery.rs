@@ -1,5 +1,6 @@
-//! Delivery: workers send stored transaction Bundles to receivers' FHIR
-//! endpoints. 2xx is done; 4xx (but 408 and 429) is permanent and the
+//! Delivery: workers send stored messages to receivers: rendered as FHIR
+//! transaction Bundles to FHIR endpoints, or as received to HL7 v2
+//! receivers over MLLP (ACK AA done, AR retried, AE refused). Over HTTP 2xx is done; 4xx (but 408 and 429) is permanent and the
 //! delivery becomes a dead letter with the receiver's answer; 5xx, 408, 429,
 //! timeouts and connection errors are retried with exponential backoff and
 //! jitter. A receiver gets one delivery at a time, in acceptance order.
@@ -16,7 +17,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
+use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
+use zorgpoort_hl7v2::{Limits, Message};
 use zorgpoort_store::{Attempt, DueDelivery, Store};
 
 /// How deliveries are attempted.
@@ -149,11 +153,15 @@ impl<S: Store> Deliverer<S> {
 
     async fn attempt(&self, due: DueDelivery) {
         let delivery = &due.delivery;
-        let outcome = match (self.render)(&due.format, &due.body) {
-            Ok(payload) => self.send(&delivery.endpoint, payload).await,
-            Err(error) => Err(Failure::Permanent(format!(
-                "cannot render the message for delivery: {error}"
-            ))),
+        let outcome = if let Some(address) = delivery.endpoint.strip_prefix(MLLP_SCHEME) {
+            self.send_mllp(address, &due.format, &due.body).await
+        } else {
+            match (self.render)(&due.format, &due.body) {
+                Ok(payload) => self.send(&delivery.endpoint, payload).await,
+                Err(error) => Err(Failure::Permanent(format!(
+                    "cannot render the message for delivery: {error}"
+                ))),
+            }
         };
         let attempt = match outcome {
             Ok(()) => Attempt::Delivered,
@@ -228,6 +236,76 @@ impl<S: Store> Deliverer<S> {
             Err(Failure::Permanent(reason))
         } else {
             Err(Failure::Transient(reason))
+        }
+    }
+}
+
+/// Endpoints reached over MLLP are stored as `mllp://host:port`.
+const MLLP_SCHEME: &str = "mllp://";
+
+impl<S: Store> Deliverer<S> {
+    /// Sends an HL7 v2 message as received over MLLP and reads the ACK:
+    /// AA/CA is done, AR is worth another try, AE/CE/CR is a refusal.
+    async fn send_mllp(&self, address: &str, format: &str, body: &[u8]) -> Result<(), Failure> {
+        if format != "hl7v2" {
+            return Err(Failure::Permanent(format!(
+                "no HL7 v2 form of a {format} message for an MLLP receiver"
+            )));
+        }
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(address).await?;
+            let mut frame = Vec::with_capacity(body.len() + 3);
+            frame.push(MLLP_START);
+            frame.extend_from_slice(body);
+            frame.extend_from_slice(&[MLLP_END, b'\r']);
+            stream.write_all(&frame).await?;
+            let mut reply = Vec::new();
+            let mut chunk = [0; 4096];
+            while !reply.ends_with(&[MLLP_END, b'\r']) {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "closed before the ACK",
+                    ));
+                }
+                reply.extend_from_slice(&chunk[..n]);
+                if reply.len() > MAX_REASON_BYTES * 16 {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "ACK too large"));
+                }
+            }
+            Ok(reply)
+        };
+        let reply = match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => {
+                return Err(Failure::Transient(format!(
+                    "no ACK within {} ms",
+                    self.config.timeout_ms
+                )));
+            }
+            Ok(Err(e)) => return Err(Failure::Transient(format!("MLLP exchange failed: {e}"))),
+            Ok(Ok(reply)) => reply,
+        };
+        let start = reply.iter().position(|&b| b == MLLP_START).map_or(0, |i| i + 1);
+        let ack = &reply[start.min(reply.len() - 2)..reply.len() - 2];
+        let parsed =
+            Message::parse(ack, &Limits::default()).map_err(|e| Failure::Transient(format!("unreadable ACK: {e}")))?;
+        let code = parsed
+            .segment("MSA")
+            .and_then(|s| s.field(1).text())
+            .unwrap_or_default();
+        let reason = || {
+            let text = parsed
+                .segment("ERR")
+                .and_then(|e| e.field(8).text())
+                .or_else(|| parsed.segment("MSA").and_then(|s| s.field(3).text()));
+            format!("{code}: {}", text.unwrap_or_default())
+        };
+        match code.as_ref() {
+            "AA" | "CA" => Ok(()),
+            "AR" => Err(Failure::Transient(reason())),
+            _ => Err(Failure::Permanent(reason())),
         }
     }
 }

@@ -67,8 +67,9 @@ impl Routes {
         Ok(Self { routes })
     }
 
-    /// The deliveries for a message: each receiver's first FHIR R4 endpoint,
-    /// once per receiver, never back to the sender itself.
+    /// The deliveries for a message: each receiver's FHIR R4 endpoint, or
+    /// else its MLLP endpoint (as `mllp://host:port`), once per receiver,
+    /// never back to the sender itself.
     pub fn deliveries(&self, facts: &Facts, registry: &Registry) -> Vec<NewDelivery> {
         let sender = registry.by_sender(&facts.sender).map(|o| o.id.as_str());
         let mut receivers: Vec<&str> = Vec::new();
@@ -99,10 +100,21 @@ impl Routes {
                 continue;
             }
             let Some(org) = registry.get(id) else { continue };
-            if let Some(endpoint) = org.endpoints.iter().find(|e| e.protocol == Protocol::FhirR4) {
+            let fhir = org
+                .endpoints
+                .iter()
+                .find(|e| e.protocol == Protocol::FhirR4)
+                .map(|e| e.address.clone());
+            let mllp = || {
+                org.endpoints
+                    .iter()
+                    .find(|e| e.protocol == Protocol::Mllp)
+                    .map(|e| format!("mllp://{}", e.address))
+            };
+            if let Some(endpoint) = fhir.or_else(mllp) {
                 deliveries.push(NewDelivery {
                     receiver: id.to_owned(),
-                    endpoint: endpoint.address.clone(),
+                    endpoint,
                 });
             }
         }

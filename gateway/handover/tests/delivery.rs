@@ -253,3 +253,82 @@ async fn giving_up_after_max_attempts() {
             .starts_with("gave up after 3 attempts")
     );
 }
+
+/// An HL7 v2 receiver on MLLP answering with the ACK codes given, in turn
+/// (the last repeats), recording the messages it took.
+fn mllp_receiver(listener: TcpListener, codes: Vec<&'static str>) -> Receiver {
+    let address = listener.local_addr().unwrap();
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&bodies);
+    tokio::spawn(async move {
+        let mut turn = 0;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut frame = Vec::new();
+            let mut buffer = [0; 8192];
+            while !frame.ends_with(b"\x1c\r") {
+                let n = socket.read(&mut buffer).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                frame.extend_from_slice(&buffer[..n]);
+            }
+            let code = codes[turn.min(codes.len() - 1)];
+            turn += 1;
+            if code == "AA" {
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&frame[1..frame.len() - 2]).into_owned());
+            }
+            let ack = format!(
+                "\x0bMSH|^~\\&|RCV|RCV|HIS|RIJN|20260101||ACK^A01^ACK|1|P|2.5\rMSA|{code}|C1\rERR||PID^1^7|102|E||||bad date\r\x1c\r"
+            );
+            socket.write_all(ack.as_bytes()).await.unwrap();
+        }
+    });
+    Receiver { address, bodies }
+}
+
+const V2: &str = "MSH|^~\\&|HIS|RIJN|||20260101||ADT^A01|C1|P|2.5\rPID|1||1^^^X^PI\r";
+
+fn v2_message(endpoint: &str) -> NewMessage {
+    NewMessage {
+        body: V2.as_bytes().to_vec(),
+        ..message(1, endpoint)
+    }
+}
+
+#[tokio::test]
+async fn hl7v2_receivers_get_the_message_over_mllp() {
+    let receiver = mllp_receiver(TcpListener::bind("127.0.0.1:0").await.unwrap(), vec!["AR", "AA"]);
+    let store = store("mllp");
+    store
+        .accept(v2_message(&format!("mllp://{}", receiver.address)))
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Delivered
+    })
+    .await;
+    assert_eq!(
+        states(&store, &["m1"]).await,
+        [(DeliveryState::Delivered, 2)],
+        "AR is retried"
+    );
+    assert_eq!(*receiver.bodies.lock().unwrap(), [V2]);
+}
+
+#[tokio::test]
+async fn an_ae_from_an_mllp_receiver_is_a_dead_letter() {
+    let receiver = mllp_receiver(TcpListener::bind("127.0.0.1:0").await.unwrap(), vec!["AE"]);
+    let store = store("mllp-ae");
+    store
+        .accept(v2_message(&format!("mllp://{}", receiver.address)))
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Dead
+    })
+    .await;
+    let record = store.message("m1").await.unwrap().unwrap();
+    assert_eq!(record.deliveries[0].last_error.as_deref(), Some("AE: bad date"));
+}

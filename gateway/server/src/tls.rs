@@ -154,10 +154,12 @@ impl Tls {
 
 /// SHA-256 of a DER certificate as lowercase hex, the form the registry uses.
 pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der).iter().fold(String::with_capacity(64), |mut hex, b| {
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
+    Sha256::digest(der)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
