@@ -96,6 +96,10 @@ pub struct Organization {
     /// it connects with under mutual TLS.
     #[serde(default)]
     pub client_certificates: Vec<String>,
+    /// PEM public keys (P-256) it signs `private_key_jwt` client assertions
+    /// with, for callers that cannot do mutual TLS.
+    #[serde(default)]
+    pub jwt_keys: Vec<String>,
 }
 
 /// Why a registry cannot be built.
@@ -286,6 +290,7 @@ mod tests {
                 address: address.into(),
             }],
             client_certificates: vec!["sha256:AB:cd:01".into()],
+            jwt_keys: Vec::new(),
         }
     }
 

@@ -140,6 +140,7 @@ mod tests {
                 address: format!("http://127.0.0.1:9/{id}"),
             }],
             client_certificates: Vec::new(),
+            jwt_keys: Vec::new(),
         }
     }
 

@@ -32,6 +32,7 @@ use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::{Object, Value};
 use zorgpoort_store::Store;
 
+use crate::auth::{Tokens, authenticate, token_endpoint};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome};
@@ -99,7 +100,7 @@ pub async fn serve(
                 connections.spawn(async move {
                     match tls {
                         Some(tls) => {
-                            if let Some((stream, peer)) = tls.accept(tcp, &registry).await {
+                            if let Some((stream, peer)) = tls.accept(tcp, &registry, false).await {
                                 serve_connection(stream, app, peer, stop).await;
                             }
                         }
@@ -141,29 +142,42 @@ where
 }
 
 /// The whole HTTP application.
-pub fn router<S: Store>(state: AppState<S>, limits: HttpLimits) -> Router {
+pub fn router<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<Tokens>>) -> Router {
     let metrics = Arc::clone(&state.metrics);
-    let mut routes = Router::new()
+    // Open to anyone: what a load balancer, monitoring and token clients need.
+    let mut public = Router::new()
+        .route("/fhir/metadata", get(capability_statement))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready::<S>))
+        .route("/metrics", get(render_metrics::<S>))
+        .with_state(state.clone());
+    let mut api = Router::new()
         .route("/hl7v2", post(convert_hl7v2::<S>))
         .route("/convert/{format}", post(convert::<S>))
         // POST names a format, GET a message id.
         .route("/messages/{key}", post(accept_message::<S>).get(message_status::<S>))
-        .route("/fhir/metadata", get(capability_statement))
         .route("/fhir/Organization", get(organizations::<S>))
         .route("/fhir/Organization/{id}", get(organization::<S>))
         .route("/fhir/Endpoint", get(endpoints::<S>))
-        .route("/fhir/Endpoint/{id}", get(endpoint::<S>))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(ready::<S>))
-        .route("/metrics", get(render_metrics::<S>));
+        .route("/fhir/Endpoint/{id}", get(endpoint::<S>));
     if state.inbox.is_some() {
-        routes = routes.route("/demo/inbox/{org}", post(inbox_receive::<S>).get(inbox_list::<S>));
+        api = api.route("/demo/inbox/{org}", post(inbox_receive::<S>).get(inbox_list::<S>));
     }
-    routes
+    let mut api = api.with_state(state);
+    // With mutual TLS every API call needs an authenticated organisation.
+    if let Some(tokens) = auth {
+        api = api.route_layer(middleware::from_fn_with_state(Arc::clone(&tokens), authenticate));
+        public = public.merge(
+            Router::new()
+                .route("/oauth/token", post(token_endpoint))
+                .with_state(tokens),
+        );
+    }
+    public
+        .merge(api)
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async { ApiError::new(Problem::MethodNotAllowed, "method not allowed here") })
         .layer(DefaultBodyLimit::disable())
-        .with_state(state)
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(move |request: Request, next: Next| {

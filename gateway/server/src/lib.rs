@@ -7,6 +7,7 @@
 //! attempts in progress finish, and loses nothing: whatever was
 //! acknowledged is in the store.
 
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod intake;
@@ -45,6 +46,9 @@ pub enum StartError {
         /// Why.
         source: StoreError,
     },
+    /// A registered token-signing key is unusable.
+    #[error(transparent)]
+    Keys(#[from] auth::KeyError),
     /// The TLS certificates or settings are unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -144,7 +148,11 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         max_concurrent_requests: server.max_concurrent_requests,
         request_timeout: Duration::from_millis(server.request_timeout_ms),
     };
-    let app = http::router(state, limits);
+    let auth = match &tls {
+        Some(tls) if tls.is_mutual() => Some(Arc::new(auth::Tokens::new(&registry)?)),
+        _ => None,
+    };
+    let app = http::router(state, limits, auth);
     tasks.spawn(http::serve(
         http_listener,
         app,

@@ -64,7 +64,7 @@ pub async fn serve<S: Store>(
                     connections.spawn(async move {
                         match tls {
                             Some((tls, registry)) => {
-                                if let Some((stream, _peer)) = tls.accept(stream, &registry).await {
+                                if let Some((stream, _peer)) = tls.accept(stream, &registry, true).await {
                                     connection.run(stream, stop).await;
                                 }
                             }

@@ -27,6 +27,8 @@ pub enum Problem {
     NotSupported,
     /// The path exists, the method does not.
     MethodNotAllowed,
+    /// No authenticated caller.
+    Unauthenticated,
 }
 
 impl Problem {
@@ -42,6 +44,7 @@ impl Problem {
             Self::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout", AckCode::Reject),
             Self::NotSupported => (StatusCode::NOT_FOUND, "not-supported", AckCode::Error),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "not-supported", AckCode::Error),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "login", AckCode::Reject),
         }
     }
 

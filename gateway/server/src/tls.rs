@@ -94,7 +94,10 @@ impl Tls {
                 for cert in read_certificates(path)? {
                     roots.add(cert).map_err(|e| TlsError::ClientCa(e.to_string()))?;
                 }
+                // Anonymous handshakes are let through so HTTP callers can use
+                // bearer tokens; `accept` decides per listener.
                 let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .allow_unauthenticated()
                     .build()
                     .map_err(|e| TlsError::ClientCa(e.to_string()))?;
                 builder.with_client_cert_verifier(verifier).with_cert_resolver(resolver)
@@ -109,12 +112,19 @@ impl Tls {
         })
     }
 
+    /// Whether clients must authenticate (mutual TLS is configured).
+    pub fn is_mutual(&self) -> bool {
+        self.mutual
+    }
+
     /// Completes the handshake and names the peer; `None` when the peer is
-    /// refused (handshake failed, or an unregistered client certificate).
+    /// refused: the handshake failed, a client certificate is not registered,
+    /// or there is none while `certificate_required` (MLLP has no tokens).
     pub async fn accept(
         &self,
         stream: tokio::net::TcpStream,
         registry: &Registry,
+        certificate_required: bool,
     ) -> Option<(tokio_rustls::server::TlsStream<tokio::net::TcpStream>, Peer)> {
         let handshake = tokio::time::timeout(Duration::from_secs(10), self.acceptor.accept(stream)).await;
         let stream = match handshake {
@@ -131,35 +141,34 @@ impl Tls {
         if !self.mutual {
             return Some((stream, Peer::Anonymous));
         }
-        let fingerprint = stream
-            .get_ref()
-            .1
-            .peer_certificates()
-            .and_then(|c| c.first())
-            .map(|c| fingerprint(c.as_ref()));
-        let organization = fingerprint
-            .as_deref()
-            .and_then(|f| registry.by_certificate(f))
-            .map(|o| o.id.clone());
-        if let Some(id) = organization {
+        let Some(certificate) = stream.get_ref().1.peer_certificates().and_then(|c| c.first()) else {
+            if certificate_required {
+                tracing::warn!("client without certificate refused");
+                return None;
+            }
+            return Some((stream, Peer::Anonymous));
+        };
+        let fingerprint = fingerprint(certificate.as_ref());
+        if let Some(org) = registry.by_certificate(&fingerprint) {
+            let id = org.id.clone();
             return Some((stream, Peer::Organization(id)));
         }
-        tracing::warn!(
-            fingerprint = fingerprint.as_deref().unwrap_or("none"),
-            "client certificate not registered to an organisation"
-        );
+        tracing::warn!(fingerprint, "client certificate not registered to an organisation");
         None
     }
 }
 
 /// SHA-256 of a DER certificate as lowercase hex, the form the registry uses.
 pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
+    hex(&Sha256::digest(der))
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {

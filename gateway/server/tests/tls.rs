@@ -50,6 +50,8 @@ struct Setup {
     gateway: Gateway,
     ca: CertifiedIssuer<'static, KeyPair>,
     registered: Identity,
+    /// The key the organisation signs client assertions with.
+    jwt_key: KeyPair,
     dir: PathBuf,
 }
 
@@ -65,6 +67,7 @@ async fn setup(name: &str) -> Setup {
         Some((&dir.join("server.pem"), &dir.join("server.key"))),
     );
     let registered = leaf(&ca, "ziekenhuis", None);
+    let jwt_key = KeyPair::generate().unwrap();
     let config = format!(
         r#"
 [server]
@@ -84,10 +87,12 @@ id = "ziekenhuis"
 name = "Ziekenhuis"
 kind = "ziekenhuis"
 client_certificates = ["{fingerprint}"]
+jwt_keys = ["""{jwt_key}"""]
 "#,
         data = dir.join("data").display(),
         dir = dir.display(),
         fingerprint = fingerprint(registered.chain[0].as_ref()),
+        jwt_key = jwt_key.public_key_pem(),
     );
     let gateway = zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
         .await
@@ -96,6 +101,7 @@ client_certificates = ["{fingerprint}"]
         gateway,
         ca,
         registered,
+        jwt_key,
         dir,
     }
 }
@@ -137,7 +143,7 @@ async fn exchange(
         match tokio::time::timeout(Duration::from_secs(5), tls.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => {
                 response.extend_from_slice(&chunk[..n]);
-                if response.ends_with(b"\x1c\r") || response.ends_with(b"ok\n") {
+                if response.ends_with(b"\x1c\r") || response.ends_with(b"ok\n") || response.ends_with(b"}") {
                     break;
                 }
             }
@@ -148,6 +154,7 @@ async fn exchange(
 }
 
 const HEALTH: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+const ORGANIZATIONS: &[u8] = b"GET /fhir/Organization HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
 #[tokio::test]
 async fn a_registered_client_is_served_and_others_are_refused() {
@@ -169,8 +176,15 @@ async fn a_registered_client_is_served_and_others_are_refused() {
     let stranger = leaf(&ca("Andere CA"), "vreemde", None);
     let (response, _) = exchange(&connector(&setup.ca, Some(&stranger)), http, HEALTH).await;
     assert!(response.is_empty(), "foreign certificate served");
+    // Without a certificate: public endpoints only (the API needs a token).
     let (response, _) = exchange(&connector(&setup.ca, None), http, HEALTH).await;
-    assert!(response.is_empty(), "client without certificate served");
+    assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 200"));
+    let (response, _) = exchange(&connector(&setup.ca, None), http, ORGANIZATIONS).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(
+        text.starts_with("HTTP/1.1 401") && text.contains("www-authenticate: Bearer"),
+        "{text}"
+    );
 
     // Plaintext on the TLS port gets no HTTP answer.
     let mut plain = TcpStream::connect(http).await.unwrap();
@@ -215,5 +229,98 @@ async fn a_replaced_certificate_is_used_without_a_restart() {
     assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 200"));
     assert_ne!(before, after);
     assert_eq!(after.as_deref(), Some(renewed.chain[0].as_ref()));
+    setup.gateway.shutdown().await;
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// A `private_key_jwt` client assertion for `client`, signed with `key`.
+fn assertion(key: &KeyPair, client: &str, jti: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = base64url(br#"{"alg":"ES256","typ":"JWT"}"#);
+    let claims = serde_json::json!({
+        "iss": client, "sub": client, "aud": "https://zorgpoort.test/oauth/token", "exp": now + 60, "jti": jti,
+    });
+    let payload = base64url(claims.to_string().as_bytes());
+    let signing_input = format!("{header}.{payload}");
+    let rng = ring::rand::SystemRandom::new();
+    let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &key.serialize_der(),
+        &rng,
+    )
+    .unwrap();
+    let signature = signer.sign(&rng, signing_input.as_bytes()).unwrap();
+    format!("{signing_input}.{}", base64url(signature.as_ref()))
+}
+
+fn token_request(assertion: &str) -> Vec<u8> {
+    let body = format!(
+        "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
+    );
+    format!(
+        "POST /oauth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn callers_without_certificates_use_bearer_tokens() {
+    let setup = setup("tokens").await;
+    let http = setup.gateway.http_addr();
+    let anonymous = connector(&setup.ca, None);
+
+    let signed = assertion(&setup.jwt_key, "ziekenhuis", "once");
+    let (response, _) = exchange(&anonymous, http, &token_request(&signed)).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let body: serde_json::Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+
+    let request = format!(
+        "GET /fhir/Organization HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    let (response, _) = exchange(&anonymous, http, request.as_bytes()).await;
+    assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 200"));
+
+    // The same assertion twice, one signed by an unregistered key, an unknown token.
+    let (response, _) = exchange(&anonymous, http, &token_request(&signed)).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(
+        text.starts_with("HTTP/1.1 401") && text.contains("used before"),
+        "{text}"
+    );
+    let forged = assertion(&KeyPair::generate().unwrap(), "ziekenhuis", "forged");
+    let (response, _) = exchange(&anonymous, http, &token_request(&forged)).await;
+    assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 401"));
+    let bad = format!(
+        "GET /fhir/Organization HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        "0".repeat(64)
+    );
+    let (response, _) = exchange(&anonymous, http, bad.as_bytes()).await;
+    assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 401"));
+
+    // MLLP has no tokens: a client without a certificate is refused there.
+    let message = b"\x0bMSH|^~\\&|HIS|RIJN|||20261124||ADT^A01|T9|P|2.5\rPID|1||1^^^X^PI\r\x1c\r";
+    let (ack, _) = exchange(&anonymous, setup.gateway.mllp_addr(), message).await;
+    assert!(ack.is_empty());
     setup.gateway.shutdown().await;
 }

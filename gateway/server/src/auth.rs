@@ -1,0 +1,328 @@
+//! Who is calling. With mutual TLS configured every API request must come
+//! from a registered organisation: by its client certificate, or by a bearer
+//! token from `POST /oauth/token` (OAuth2 client credentials with a
+//! `private_key_jwt` client assertion, RFC 7523, signed ES256 with a key
+//! registered for the organisation). Tokens live five minutes, in memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use rustls_pki_types::SubjectPublicKeyInfoDer;
+use rustls_pki_types::pem::PemObject;
+use zorgpoort_handover::Registry;
+
+use crate::outcome::{ApiError, Problem};
+use crate::tls::Peer;
+
+/// The authenticated caller, in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requester {
+    /// The organisation's id in the registry.
+    pub organization: String,
+}
+
+/// How long an access token lives.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// Longest lifetime a client assertion may claim.
+const MAX_ASSERTION_LIFETIME_SECS: i64 = 300;
+/// The `client_assertion_type` of RFC 7523.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Why keys in the registry cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("organization {organization:?}: jwt_keys: {reason}")]
+pub struct KeyError {
+    organization: String,
+    reason: String,
+}
+
+/// Issued tokens and the keys that may ask for them.
+pub struct Tokens {
+    keys: HashMap<String, Vec<Vec<u8>>>,
+    issued: Mutex<HashMap<String, (String, Instant)>>,
+    seen_assertions: Mutex<HashMap<String, i64>>,
+    random: SystemRandom,
+}
+
+// SEQUENCE { SEQUENCE { ecPublicKey, prime256v1 }, BIT STRING 04|X|Y }:
+// 91 bytes, the point being the last 65.
+const P256_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// The uncompressed P-256 point of a PEM SubjectPublicKeyInfo.
+fn p256_point(pem: &str) -> Result<Vec<u8>, String> {
+    let spki = SubjectPublicKeyInfoDer::from_pem_slice(pem.as_bytes()).map_err(|e| e.to_string())?;
+    let der = spki.as_ref();
+    if der.len() != 91 || der[..26] != P256_PREFIX || der[26] != 0x04 {
+        return Err("only P-256 (ES256) public keys are supported".into());
+    }
+    Ok(der[26..].to_vec())
+}
+
+fn base64url(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut buffer, mut bits) = (0u32, 0);
+    for c in text.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).unwrap_or(0));
+        }
+    }
+    Some(out)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let body = serde_json::json!({ "error": error, "error_description": description }).to_string();
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+impl Tokens {
+    /// Reads the registered keys.
+    pub fn new(registry: &Registry) -> Result<Self, KeyError> {
+        let mut keys = HashMap::new();
+        for org in registry.iter() {
+            let points = org
+                .jwt_keys
+                .iter()
+                .map(|pem| p256_point(pem))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|reason| KeyError {
+                    organization: org.id.clone(),
+                    reason,
+                })?;
+            if !points.is_empty() {
+                keys.insert(org.id.clone(), points);
+            }
+        }
+        Ok(Self {
+            keys,
+            issued: Mutex::new(HashMap::new()),
+            seen_assertions: Mutex::new(HashMap::new()),
+            random: SystemRandom::new(),
+        })
+    }
+
+    /// The organisation a live token was issued to.
+    pub fn lookup(&self, token: &str) -> Option<String> {
+        let mut issued = self.issued.lock().ok()?;
+        issued.retain(|_, (_, expiry)| *expiry > Instant::now());
+        issued.get(token).map(|(org, _)| org.clone())
+    }
+
+    /// Checks a client assertion; the organisation it authenticates.
+    fn verify_assertion(&self, assertion: &str, now: i64) -> Result<String, String> {
+        let mut parts = assertion.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("client_assertion is not a compact JWS".into());
+        };
+        let decode = |part: &str| base64url(part).ok_or_else(|| "client_assertion is not base64url".to_owned());
+        let json = |bytes: Vec<u8>| {
+            serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|_| "client_assertion is not JSON".to_owned())
+        };
+        let header_json = json(decode(header)?)?;
+        if header_json["alg"] != "ES256" {
+            return Err("alg must be ES256".into());
+        }
+        let claims = json(decode(payload)?)?;
+        let issuer = claims["iss"].as_str().ok_or("iss is missing")?;
+        if claims["sub"].as_str() != Some(issuer) {
+            return Err("sub must equal iss (the client id)".into());
+        }
+        let keys = self.keys.get(issuer).ok_or("no key registered for this client")?;
+        let signed = &assertion[..header.len() + 1 + payload.len()];
+        let signature = decode(signature)?;
+        let valid = keys.iter().any(|key| {
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, key)
+                .verify(signed.as_bytes(), &signature)
+                .is_ok()
+        });
+        if !valid {
+            return Err("signature does not verify with a registered key".into());
+        }
+        let audience_ok = match &claims["aud"] {
+            serde_json::Value::String(aud) => aud.ends_with("/oauth/token"),
+            serde_json::Value::Array(auds) => auds
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| a.ends_with("/oauth/token"))),
+            _ => false,
+        };
+        if !audience_ok {
+            return Err("aud must be this gateway's token endpoint (…/oauth/token)".into());
+        }
+        let expiry = claims["exp"].as_i64().ok_or("exp is missing")?;
+        if expiry <= now || expiry - now > MAX_ASSERTION_LIFETIME_SECS {
+            return Err(format!(
+                "exp must lie within the next {MAX_ASSERTION_LIFETIME_SECS} seconds"
+            ));
+        }
+        let jti = claims["jti"].as_str().ok_or("jti is missing")?;
+        let mut seen = self.seen_assertions.lock().map_err(|_| "unavailable".to_owned())?;
+        seen.retain(|_, exp| *exp > now);
+        if seen.insert(format!("{issuer}\u{0}{jti}"), expiry).is_some() {
+            return Err("this assertion (jti) was used before".into());
+        }
+        Ok(issuer.to_owned())
+    }
+
+    fn issue(&self, organization: String) -> Option<String> {
+        let mut bytes = [0u8; 32];
+        self.random.fill(&mut bytes).ok()?;
+        let token = crate::tls::hex(&bytes);
+        self.issued
+            .lock()
+            .ok()?
+            .insert(token.clone(), (organization, Instant::now() + TOKEN_LIFETIME));
+        Some(token)
+    }
+}
+
+/// `POST /oauth/token` (form-encoded, RFC 6749 §4.4 with RFC 7523 client authentication).
+pub async fn token_endpoint(State(tokens): State<Arc<Tokens>>, body: String) -> Response {
+    let form: HashMap<String, String> = body
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect();
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials",
+        );
+    }
+    if form.get("client_assertion_type").map(String::as_str) != Some(JWT_BEARER) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "client_assertion_type must be jwt-bearer (private_key_jwt)",
+        );
+    }
+    let Some(assertion) = form.get("client_assertion") else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "client_assertion is missing");
+    };
+    let now = zorgpoort_handover::delivery::now_ms() / 1000;
+    match tokens.verify_assertion(assertion, now) {
+        Ok(organization) => {
+            tracing::info!(organization, "access token issued");
+            let Some(token) = tokens.issue(organization) else {
+                return oauth_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "cannot issue a token now",
+                );
+            };
+            let body = serde_json::json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": TOKEN_LIFETIME.as_secs(),
+            })
+            .to_string();
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(reason) => {
+            tracing::warn!(reason, "client assertion refused");
+            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &reason)
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Requires a [`Requester`]: the organisation of the TLS client certificate,
+/// or of a bearer token; otherwise 401.
+pub async fn authenticate(State(tokens): State<Arc<Tokens>>, mut request: Request, next: Next) -> Response {
+    let from_certificate = match request.extensions().get::<Peer>() {
+        Some(Peer::Organization(id)) => Some(id.clone()),
+        _ => None,
+    };
+    let from_token = || {
+        let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))?;
+        tokens.lookup(token.trim())
+    };
+    let Some(organization) = from_certificate.or_else(from_token) else {
+        let mut response = ApiError::new(
+            Problem::Unauthenticated,
+            "authenticate with a registered client certificate or a bearer token from POST /oauth/token",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    request.extensions_mut().insert(Requester { organization });
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_and_percent_decoding() {
+        assert_eq!(base64url("eyJhbGciOiJFUzI1NiJ9").unwrap(), br#"{"alg":"ES256"}"#);
+        assert!(base64url("a+b").is_none());
+        assert_eq!(percent_decode("a%3Ab+c%2"), "a:b c%2");
+    }
+}
