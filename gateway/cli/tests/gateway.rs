@@ -385,3 +385,44 @@ fn nothing_acknowledged_is_lost_when_the_gateway_is_killed() {
     // At least once, and de-duplicated by id at the receiver: each id once in the set.
     assert_eq!(delivered.len(), TOTAL);
 }
+
+#[test]
+fn slow_clients_time_out_and_overload_is_refused_at_once() {
+    let dir = temp_dir("limits");
+    let config_path = dir.join("zorgpoort.toml");
+    let config = format!(
+        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nrequest_timeout_ms = 1000\nmax_concurrent_requests = 1\n",
+        dir.join("data").display()
+    );
+    std::fs::write(&config_path, config).unwrap();
+    let gateway = Gateway::start(&config_path);
+
+    // Headers that never end: the connection is closed after the time limit.
+    let mut loris = TcpStream::connect(gateway.http).unwrap();
+    loris.write_all(b"POST /hl7v2 HTTP/1.1\r\nHost: x\r\n").unwrap();
+    loris.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let _ = loris.read_to_end(&mut answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "slow headers held the connection open"
+    );
+
+    // A body that never completes holds the only slot; the next request is
+    // refused at once with 503 and Retry-After, not queued.
+    let mut slow = TcpStream::connect(gateway.http).unwrap();
+    slow.write_all(b"POST /hl7v2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nMSH|")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, head, body) = gateway.http("GET", "/fhir/metadata", "text/plain", b"");
+    assert_eq!(status, 503, "{body}");
+    assert!(head.to_ascii_lowercase().contains("retry-after: 1"), "{head}");
+    assert!(body.contains("OperationOutcome"));
+    // The stalled request runs out of time (504); then the gateway serves again.
+    let mut rest = String::new();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = slow.read_to_string(&mut rest);
+    assert!(rest.starts_with("HTTP/1.1 504"), "{rest}");
+    assert_eq!(gateway.http("GET", "/fhir/metadata", "text/plain", b"").0, 200);
+}

@@ -1,16 +1,18 @@
-//! The HTTP API. The layer stack, outermost first:
+//! The HTTP API. Around the whole router, outermost first:
 //!
-//! 1. request id, structured log line and metrics per route (`observe`);
-//! 2. gzip for clients that accept it (Bundles compress about tenfold);
-//! 3. overload and timeout errors turned into OperationOutcomes;
-//! 4. load shedding: when all slots are busy, 503 with Retry-After at once;
-//! 5. a concurrency limit;
-//! 6. a time limit per request;
+//! 1. gzip for clients that accept it (Bundles compress about tenfold);
+//! 2. overload and timeout errors turned into OperationOutcomes (counted);
+//! 3. load shedding: when all slots are busy, 503 with Retry-After at once;
+//! 4. a concurrency limit shared by all routes;
+//! 5. a time limit per request;
 //!
-//! and then the routes. Bodies are read by [`Er7Body`] with its own size
+//! then routing, with `observe` around each route (request id, one JSON log
+//! line, metrics per matched route) and, under mutual TLS, authentication
+//! around the API routes. Bodies are read by [`Er7Body`] with its own size
 //! limit, so an oversized body is an OperationOutcome too.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 use zorgpoort_handover::Registry;
 use zorgpoort_model::datatypes::PartialDateTime;
@@ -67,7 +70,7 @@ impl<S: Clone> Clone for AppState<S> {
     }
 }
 
-/// Limits of the layer stack.
+/// Limits of the layer stack and the connections.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
     /// Requests served at once.
@@ -81,11 +84,15 @@ pub struct HttpLimits {
 /// [`Peer`] its connection authenticated as.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     tls: Option<Arc<Tls>>,
     registry: Arc<Registry>,
+    limits: HttpLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Headers must arrive within the request time limit, at most 10 s
+    // (slow-loris guard); the time limit layer covers the rest.
+    let header_timeout = limits.request_timeout.min(Duration::from_secs(10));
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -101,10 +108,10 @@ pub async fn serve(
                     match tls {
                         Some(tls) => {
                             if let Some((stream, peer)) = tls.accept(tcp, &registry, false).await {
-                                serve_connection(stream, app, peer, stop).await;
+                                serve_connection(stream, app, peer, header_timeout, stop).await;
                             }
                         }
-                        None => serve_connection(tcp, app, Peer::Anonymous, stop).await,
+                        None => serve_connection(tcp, app, Peer::Anonymous, header_timeout, stop).await,
                     }
                 });
             }
@@ -114,11 +121,13 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// How long a client may take to send request headers (slow-loris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-async fn serve_connection<IO>(io: IO, app: Router, peer: Peer, mut shutdown: watch::Receiver<bool>)
-where
+async fn serve_connection<IO>(
+    io: IO,
+    app: App,
+    peer: Peer,
+    header_timeout: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
@@ -129,7 +138,7 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_timeout);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
     tokio::select! {
@@ -141,9 +150,13 @@ where
     }
 }
 
+/// The HTTP application as one cloneable service.
+pub type App = BoxCloneSyncService<Request, Response, Infallible>;
+
 /// The whole HTTP application.
-pub fn router<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<Tokens>>) -> Router {
+pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<Tokens>>) -> App {
     let metrics = Arc::clone(&state.metrics);
+    let overload_metrics = Arc::clone(&state.metrics);
     // Open to anyone: what a load balancer, monitoring and token clients need.
     let mut public = Router::new()
         .route("/fhir/metadata", get(capability_statement))
@@ -173,28 +186,36 @@ pub fn router<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc
                 .with_state(tokens),
         );
     }
-    public
+    let router = public
         .merge(api)
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async { ApiError::new(Problem::MethodNotAllowed, "method not allowed here") })
         .layer(DefaultBodyLimit::disable())
-        .layer(
-            ServiceBuilder::new()
-                .layer(middleware::from_fn(move |request: Request, next: Next| {
-                    observe(Arc::clone(&metrics), request, next)
-                }))
-                .layer(tower_http::compression::CompressionLayer::new())
-                .layer(HandleErrorLayer::new(|error: BoxError| async move {
-                    if error.is::<tower::timeout::error::Elapsed>() {
-                        ApiError::new(Problem::Timeout, "the request took too long")
-                    } else {
-                        ApiError::new(Problem::Overloaded, "the gateway is at its limit; send again shortly")
-                    }
-                }))
-                .load_shed()
-                .concurrency_limit(limits.max_concurrent_requests)
-                .timeout(limits.request_timeout),
-        )
+        // Inside the router, so the matched route is known.
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            observe(Arc::clone(&metrics), request, next)
+        }));
+    // Around the whole router, so the limits are global, not per route.
+    let service = ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(HandleErrorLayer::new(move |error: BoxError| {
+            let metrics = Arc::clone(&overload_metrics);
+            async move {
+                if error.is::<tower::timeout::error::Elapsed>() {
+                    metrics.increment("zorgpoort_http_rejected_total", &[("reason", "timeout")]);
+                    ApiError::new(Problem::Timeout, "the request took too long")
+                } else {
+                    metrics.increment("zorgpoort_http_rejected_total", &[("reason", "overload")]);
+                    ApiError::new(Problem::Overloaded, "the gateway is at its limit; send again shortly")
+                }
+            }
+        }))
+        .load_shed()
+        .concurrency_limit(limits.max_concurrent_requests)
+        .timeout(limits.request_timeout)
+        .service(router);
+    BoxCloneSyncService::new(service)
 }
 
 /// Request id, one log line per request (no bodies, no patient data) and

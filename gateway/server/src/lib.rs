@@ -152,12 +152,13 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         Some(tls) if tls.is_mutual() => Some(Arc::new(auth::Tokens::new(&registry)?)),
         _ => None,
     };
-    let app = http::router(state, limits, auth);
+    let app = http::app(state, limits, auth);
     tasks.spawn(http::serve(
         http_listener,
         app,
         tls.clone(),
         Arc::clone(&registry),
+        limits,
         stopped.clone(),
     ));
 
