@@ -23,6 +23,8 @@
 
 use std::fmt::Write as _;
 
+use zorgpoort_model::datatypes::{self, LocalZone};
+
 /// A seeded, deterministic source of synthetic Dutch HL7 v2.5 messages.
 #[derive(Debug, Clone)]
 pub struct Generator {
@@ -938,48 +940,27 @@ fn scaled(value: i64, decimals: u32) -> String {
     format!("{sign}{}.{:0width$}", v / factor, v % factor)
 }
 
-// --- Calendar arithmetic (proleptic Gregorian, days since 1970-01-01) ---
+// --- Calendar arithmetic, in the model crate's terms (days since 1970-01-01) ---
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let narrow = |v: i64| u32::try_from(v).unwrap_or(1);
+    datatypes::days_from_civil(i32::try_from(y).unwrap_or(1970), narrow(m), narrow(d))
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// Day number of the last Sunday of the given month (for March and October).
-fn last_sunday(y: i64, m: i64) -> i64 {
-    let last = days_from_civil(y, m, 31);
-    // 1970-01-01 was a Thursday; 0 = Sunday.
-    let weekday = (last + 4).rem_euclid(7);
-    last - weekday
+    let (y, m, d) = datatypes::civil_from_days(z);
+    (i64::from(y), i64::from(m), i64::from(d))
 }
 
 /// UTC offset of Dutch local time (CET/CEST) for a local wall-clock time.
 fn offset(local: i64) -> &'static str {
-    let day = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (y, _, _) = civil_from_days(day);
-    let start = last_sunday(y, 3);
-    let end = last_sunday(y, 10);
-    let summer = (day > start || (day == start && secs >= 3 * 3600)) && (day < end || (day == end && secs < 2 * 3600));
-    if summer { "+0200" } else { "+0100" }
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    let hour = u32::try_from(local.rem_euclid(86_400) / 3600).unwrap_or(0);
+    let narrow = |v: i64| u32::try_from(v).unwrap_or(1);
+    match LocalZone::EuropeAmsterdam.offset_minutes(i32::try_from(y).unwrap_or(1970), narrow(m), narrow(d), hour) {
+        120 => "+0200",
+        _ => "+0100",
+    }
 }
 
 fn ts_local(local: i64) -> String {
@@ -1533,7 +1514,5 @@ mod tests {
         assert_eq!(ts(summer), "20260715103000+0200");
         assert_eq!(ts(winter), "20261124093000+0100");
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-        assert_eq!(last_sunday(2026, 3), days_from_civil(2026, 3, 29));
-        assert_eq!(last_sunday(2026, 10), days_from_civil(2026, 10, 25));
     }
 }
