@@ -1,6 +1,7 @@
 //! The `zorgpoort` command: argument parsing and wiring only; the work is
 //! done by the library crates.
 
+mod audit;
 mod convert;
 mod queue;
 mod send;
@@ -36,6 +37,8 @@ enum Command {
     Queue(queue::QueueArgs),
     /// Send files of HL7 v2 messages over MLLP and report each ACK.
     Send(send::SendArgs),
+    /// Check, export and query the tamper-evident audit log.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(&args),
         Command::Queue(args) => queue::run(args),
         Command::Send(args) => send::run(&args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(code) => code,

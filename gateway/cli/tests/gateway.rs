@@ -75,6 +75,8 @@ struct Gateway {
     child: Child,
     http: SocketAddr,
     mllp: SocketAddr,
+    /// Everything the gateway wrote to stderr (its logs).
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 fn config(receiver: SocketAddr, data_dir: &Path) -> String {
@@ -124,28 +126,44 @@ fn temp_dir(name: &str) -> PathBuf {
 
 impl Gateway {
     fn start(config_path: &Path) -> Self {
+        Self::start_logging(config_path, "warn")
+    }
+
+    fn start_logging(config_path: &Path, level: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
             .args(["serve", "--config", config_path.to_str().unwrap()])
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let logs = Arc::new(Mutex::new(Vec::new()));
         let banner = lines
             .by_ref()
             .map(Result::unwrap)
+            .inspect(|l| logs.lock().unwrap().push(l.clone()))
             .find(|l| l.contains("HTTP on"))
             .expect("gateway did not start");
         // Keep draining stderr so the gateway never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
+        let collected = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                collected.lock().unwrap().push(line);
+            }
+        });
         let words: Vec<&str> = banner.split_whitespace().collect();
         let http = words[words.iter().position(|w| *w == "on").unwrap() + 1]
             .trim_start_matches("http://")
             .parse()
             .unwrap();
         let mllp = words.last().unwrap().parse().unwrap();
-        Self { child, http, mllp }
+        Self {
+            child,
+            http,
+            mllp,
+            logs,
+        }
     }
 
     fn kill(mut self) {
@@ -425,4 +443,62 @@ fn slow_clients_time_out_and_overload_is_refused_at_once() {
     let _ = slow.read_to_string(&mut rest);
     assert!(rest.starts_with("HTTP/1.1 504"), "{rest}");
     assert_eq!(gateway.http("GET", "/fhir/metadata", "text/plain", b"").0, 200);
+}
+
+fn zorgpoort(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn transfers_are_audited_and_logs_hold_no_patient_data() {
+    let receiver = Receiver::start(200);
+    let dir = temp_dir("audit");
+    let config_path = dir.join("zorgpoort.toml");
+    std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+    let gateway = Gateway::start_logging(&config_path, "debug");
+
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    for n in 1..=20 {
+        let message = ADMISSION.replace("|M1|", &format!("|A{n}|"));
+        assert!(send_mllp(&mut mllp, message.as_bytes()).unwrap().contains("MSA|AA"));
+    }
+    let bad = ADMISSION.replace("|M1|", "|BAD|").replace("19800101", "19800230");
+    assert!(send_mllp(&mut mllp, bad.as_bytes()).unwrap().contains("MSA|AE"));
+    assert!(gateway.http("POST", "/hl7v2", "text/plain", ADMISSION.as_bytes()).0 == 200);
+    assert!(wait_until(Duration::from_secs(10), || receiver.received().len() >= 20));
+    std::thread::sleep(Duration::from_millis(300));
+
+    let config = config_path.to_str().unwrap();
+    let verified = zorgpoort(&["audit", "verify", "--config", config]);
+    let text = String::from_utf8_lossy(&verified.stdout).into_owned();
+    assert!(
+        verified.status.success() && text.starts_with("audit log intact: 40 records"),
+        "{text}"
+    );
+
+    let who = zorgpoort(&["audit", "who-accessed", "999911120", "--json", "--config", config]);
+    let rows: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 40);
+    assert!(
+        rows.iter()
+            .any(|r| r["organization"] == "de-linde" && r["action"] == "deliver" && r["outcome"] == "success")
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["organization"] == "rijnstate" && r["action"] == "accept")
+    );
+    let table = zorgpoort(&["audit", "who-accessed", "999911120", "--config", config]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("40 entries"));
+    let export = zorgpoort(&["audit", "export", "--since", "2000-01-01", "--config", config]);
+    assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 40);
+
+    let logs = gateway.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("http request"), "logs were captured");
+    for secret in ["999911120", "van der Berg", "19800101", "19800230", "Jan"] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the application log");
+    }
 }

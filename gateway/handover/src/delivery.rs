@@ -19,6 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
 use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
 use zorgpoort_hl7v2::{Limits, Message};
 use zorgpoort_store::{Attempt, DueDelivery, Store};
@@ -185,7 +186,8 @@ impl<S: Store> Deliverer<S> {
             attempts = delivery.attempts + 1,
             "delivery attempt"
         );
-        if let Err(error) = self.store.record(delivery.id, attempt, now_ms()).await {
+        let audit = audit_event(&due, &attempt);
+        if let Err(error) = self.store.record(delivery.id, attempt, now_ms(), Some(audit)).await {
             // Not recorded: the delivery stays pending and is attempted again,
             // so the receiver may see it twice (it de-duplicates by id).
             tracing::error!(delivery = delivery.id, %error, "cannot record a delivery attempt");
@@ -238,6 +240,28 @@ impl<S: Store> Deliverer<S> {
             Err(Failure::Transient(reason))
         }
     }
+}
+
+/// The audit event of a delivery attempt: who received what of whom, and
+/// how it went (the receiver's status, never its body).
+fn audit_event(due: &DueDelivery, attempt: &Attempt) -> AuditEvent {
+    let (outcome, reason) = match attempt {
+        Attempt::Delivered => (Outcome::Success, None),
+        Attempt::Retry { error, .. } => (Outcome::Retry, Some(error)),
+        Attempt::Dead { error } => (Outcome::Failure, Some(error)),
+    };
+    let mut event = AuditEvent::new("deliver", Action::Execute, now_ms(), outcome);
+    event.outcome_text = reason.map(|r| r.split(':').next().unwrap_or_default().to_owned());
+    event.organization = Some(due.delivery.receiver.clone());
+    event.patient.clone_from(&due.patient);
+    event.purpose = Some("TREAT");
+    event.data = Some(DataObject {
+        id: due.delivery.message_id.clone(),
+        format: due.format.clone(),
+        sha256: sha256_hex(&due.body),
+        size: u64::try_from(due.body.len()).unwrap_or(u64::MAX),
+    });
+    event
 }
 
 /// Endpoints reached over MLLP are stored as `mllp://host:port`.

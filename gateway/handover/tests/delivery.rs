@@ -95,6 +95,8 @@ fn message(n: usize, endpoint: &str) -> NewMessage {
             endpoint: endpoint.into(),
         }],
         received_ms: 0,
+        patient: Some("999911120".into()),
+        audit: Vec::new(),
     }
 }
 
@@ -136,6 +138,32 @@ async fn states(store: &SqliteStore, ids: &[&str]) -> Vec<(DeliveryState, u32)> 
         out.push((record.deliveries[0].state, record.deliveries[0].attempts));
     }
     out
+}
+
+#[tokio::test]
+async fn every_attempt_is_audited_without_content() {
+    let receiver = receiver(vec![503, 200]).await;
+    let store = store("audit");
+    store
+        .accept(message(1, &format!("http://{}/fhir", receiver.address)))
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Delivered
+    })
+    .await;
+    let log = store.audit_log(0, i64::MAX, Some("999911120")).await.unwrap();
+    assert_eq!(log.len(), 2);
+    let outcomes: Vec<serde_json::Value> = log.iter().map(|r| serde_json::from_str(&r.event).unwrap()).collect();
+    assert_eq!(outcomes[0]["outcome"], "4");
+    assert_eq!(outcomes[0]["outcomeDesc"], "503 Service Unavailable");
+    assert_eq!(outcomes[1]["outcome"], "0");
+    assert_eq!(outcomes[1]["agent"][0]["who"]["identifier"]["value"], "vvt");
+    assert!(
+        !log.iter().any(|r| r.event.contains("\\\"id\\\":\\\"m1\\\"")),
+        "no message content in the audit log"
+    );
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(2));
 }
 
 #[tokio::test]

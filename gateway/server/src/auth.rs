@@ -5,6 +5,7 @@
 //! registered for the organisation). Tokens live five minutes, in memory.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -196,7 +197,10 @@ impl Tokens {
     fn issue(&self, organization: String) -> Option<String> {
         let mut bytes = [0u8; 32];
         self.random.fill(&mut bytes).ok()?;
-        let token = crate::tls::hex(&bytes);
+        let token = bytes.iter().fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
         self.issued
             .lock()
             .ok()?

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
 use zorgpoort_handover::{Facts, Registry, Routes};
 use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
 use zorgpoort_model::Warning;
@@ -111,16 +112,30 @@ impl<S: Store> Intake<S> {
             &self.registry,
         );
         let receivers = deliveries.iter().map(|d| d.receiver.clone()).collect();
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut audit = AuditEvent::new("accept", Action::Create, received_ms, Outcome::Success);
+        audit.organization = self.registry.by_sender(&facts.sender).map(|o| o.id.clone());
+        audit.who = Some(facts.sender.clone());
+        audit.patient.clone_from(&facts.patient_bsn);
+        audit.purpose = Some("TREAT");
+        audit.data = Some(DataObject {
+            id: id.clone(),
+            format: "hl7v2".into(),
+            sha256: sha256_hex(bytes),
+            size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+        });
         let stored = self
             .store
             .accept(NewMessage {
-                id: uuid::Uuid::new_v4().to_string(),
+                id,
                 sender: facts.sender,
                 control_id: facts.control_id,
                 format: "hl7v2".into(),
                 body: bytes.to_vec(),
                 deliveries,
                 received_ms,
+                patient: facts.patient_bsn,
+                audit: vec![audit],
             })
             .await?;
         Ok(match stored {

@@ -5,7 +5,6 @@
 //! connection is refused. Certificate and key files are re-read when they
 //! change on disk, without a restart.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -17,7 +16,6 @@ use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
 use zorgpoort_handover::Registry;
 
@@ -160,15 +158,7 @@ impl Tls {
 
 /// SHA-256 of a DER certificate as lowercase hex, the form the registry uses.
 pub fn fingerprint(der: &[u8]) -> String {
-    hex(&Sha256::digest(der))
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    zorgpoort_audit::sha256_hex(der)
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {

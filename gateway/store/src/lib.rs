@@ -17,6 +17,19 @@ mod sqlite;
 use std::future::Future;
 
 pub use sqlite::{Durability, SqliteStore};
+use zorgpoort_audit::AuditEvent;
+pub use zorgpoort_audit::chain::Broken;
+
+/// One stored audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Its place in the chain, from 1.
+    pub sequence: i64,
+    /// When (ms since the epoch).
+    pub recorded_ms: i64,
+    /// The FHIR AuditEvent JSON.
+    pub event: String,
+}
 
 /// A message to store with the deliveries routing chose for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +48,10 @@ pub struct NewMessage {
     pub deliveries: Vec<NewDelivery>,
     /// When it was received, in milliseconds since the Unix epoch.
     pub received_ms: i64,
+    /// The patient's BSN, when the message names one (for audit).
+    pub patient: Option<String>,
+    /// Audit events recorded in the same transaction.
+    pub audit: Vec<AuditEvent>,
 }
 
 /// One receiver of a message.
@@ -144,6 +161,8 @@ pub struct DueDelivery {
     pub format: String,
     /// The message as received.
     pub body: Vec<u8>,
+    /// The patient's BSN, when the message names one.
+    pub patient: Option<String>,
 }
 
 /// How an attempt went.
@@ -197,12 +216,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// receiver gets its messages in the order they were accepted.
     fn due(&self, now_ms: i64, limit: usize) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + Send;
 
-    /// Records how an attempt went.
+    /// Records how an attempt went, with its audit event, in one transaction.
     fn record(
         &self,
         delivery: i64,
         attempt: Attempt,
         now_ms: i64,
+        audit: Option<AuditEvent>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deliveries in a state, newest first, at most `limit`.
@@ -215,6 +235,18 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Puts a dead delivery back in the queue, due at `now_ms`; false when
     /// there is no dead delivery with that id.
     fn retry(&self, delivery: i64, now_ms: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Audit records with `since_ms <= recorded < until_ms`, oldest first,
+    /// for one patient (BSN) when given.
+    fn audit_log(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        patient: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
+
+    /// Checks the whole audit chain; the number of records when intact.
+    fn verify_audit(&self) -> impl Future<Output = Result<Result<u64, Broken>, StoreError>> + Send;
 
     /// Whether the store can serve (for readiness checks).
     fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

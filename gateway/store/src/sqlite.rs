@@ -9,12 +9,19 @@ use std::thread;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
-use crate::{Accepted, Attempt, Delivery, DeliveryState, DueDelivery, MessageRecord, NewMessage, Store, StoreError};
+use zorgpoort_audit::AuditEvent;
+use zorgpoort_audit::chain::{GENESIS, Hash, Record, link, verify};
+
+use crate::{
+    Accepted, Attempt, AuditRecord, Broken, Delivery, DeliveryState, DueDelivery, MessageRecord, NewMessage, Store,
+    StoreError,
+};
 
 /// Migrations in order; the position is the schema version.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_messages_and_deliveries.sql"),
     include_str!("../migrations/0002_delivery_order_per_receiver.sql"),
+    include_str!("../migrations/0003_audit_log.sql"),
 ];
 
 /// Most writes committed in one transaction.
@@ -36,7 +43,7 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 /// One write, executed by the writer thread inside a batch transaction.
 enum Job {
     Accept(Box<NewMessage>, Reply<Accepted>),
-    Record(i64, Attempt, i64, Reply<()>),
+    Record(i64, Attempt, i64, Option<Box<AuditEvent>>, Reply<()>),
     Retry(i64, i64, Reply<bool>),
 }
 
@@ -116,6 +123,10 @@ impl SqliteStore {
 /// Runs writes until every sender is gone, committing what has queued up
 /// together; each job runs in a savepoint so one failure fails only itself.
 fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
+    let mut head = chain_head(&conn).unwrap_or(ChainHead {
+        sequence: 0,
+        hash: GENESIS,
+    });
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -134,7 +145,8 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
                 continue;
             }
         };
-        let done: Vec<Finished> = batch.into_iter().map(|job| job.run(&mut tx)).collect();
+        let before = head;
+        let done: Vec<Finished> = batch.into_iter().map(|job| job.run(&mut tx, &mut head)).collect();
         match tx.commit() {
             Ok(()) => {
                 for finished in done {
@@ -142,6 +154,7 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
+                head = before;
                 let message = e.to_string();
                 for finished in done {
                     finished.fail(&message);
@@ -159,6 +172,14 @@ enum Finished {
 }
 
 impl Finished {
+    fn succeeded(&self) -> bool {
+        match self {
+            Self::Accept(_, result) => result.is_ok(),
+            Self::Record(_, result) => result.is_ok(),
+            Self::Retry(_, result) => result.is_ok(),
+        }
+    }
+
     fn send(self) {
         // A caller that stopped waiting (timeout, shutdown) is no error here:
         // the write is committed either way.
@@ -179,22 +200,90 @@ impl Finished {
     }
 }
 
-impl Job {
-    fn run(self, tx: &mut Transaction<'_>) -> Finished {
-        match self {
-            Job::Accept(message, reply) => Finished::Accept(reply, in_savepoint(tx, |sp| accept(sp, &message))),
-            Job::Record(id, attempt, now, reply) => {
-                Finished::Record(reply, in_savepoint(tx, |sp| record(sp, id, &attempt, now)))
-            }
-            Job::Retry(id, now, reply) => Finished::Retry(reply, in_savepoint(tx, |sp| retry(sp, id, now))),
+/// The last record of the audit chain, which the next one links to.
+#[derive(Debug, Clone, Copy)]
+struct ChainHead {
+    sequence: i64,
+    hash: Hash,
+}
+
+fn chain_head(conn: &Connection) -> Result<ChainHead, StoreError> {
+    let last = conn
+        .query_row(
+            "SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+        )
+        .optional()?;
+    match last {
+        None => Ok(ChainHead {
+            sequence: 0,
+            hash: GENESIS,
+        }),
+        Some((sequence, hash)) => {
+            let hash = hash
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("audit record {sequence}: hash length")))?;
+            Ok(ChainHead { sequence, hash })
         }
+    }
+}
+
+/// Appends audit events after `head`, moving it on.
+fn append_audit(conn: &Connection, head: &mut ChainHead, events: &[AuditEvent]) -> Result<(), StoreError> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO audit_log (sequence, recorded_ms, patient, organization, event, previous, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for event in events {
+        let text = event.to_fhir();
+        let hash = link(&head.hash, &text);
+        let sequence = head.sequence + 1;
+        insert.execute(params![
+            sequence,
+            event.recorded_ms,
+            event.patient,
+            event.organization,
+            text,
+            head.hash.as_slice(),
+            hash.as_slice()
+        ])?;
+        *head = ChainHead { sequence, hash };
+    }
+    Ok(())
+}
+
+impl Job {
+    /// Runs in a savepoint; the chain head moves only when the job succeeds.
+    fn run(self, tx: &mut Transaction<'_>, head: &mut ChainHead) -> Finished {
+        let mut local = *head;
+        let finished = match self {
+            Job::Accept(message, reply) => {
+                Finished::Accept(reply, in_savepoint(tx, |sp| accept(sp, &message, &mut local)))
+            }
+            Job::Record(id, attempt, now, audit, reply) => Finished::Record(
+                reply,
+                in_savepoint(tx, |sp| {
+                    record(sp, id, &attempt, now)?;
+                    append_audit(
+                        sp,
+                        &mut local,
+                        audit.as_deref().map(std::slice::from_ref).unwrap_or_default(),
+                    )
+                }),
+            ),
+            Job::Retry(id, now, reply) => Finished::Retry(reply, in_savepoint(tx, |sp| retry(sp, id, now))),
+        };
+        if finished.succeeded() {
+            *head = local;
+        }
+        finished
     }
 
     fn fail(self, message: &str) {
         let message = format!("cannot start a transaction: {message}");
         match self {
             Job::Accept(_, reply) => reject(reply, message),
-            Job::Record(_, _, _, reply) => reject(reply, message),
+            Job::Record(_, _, _, _, reply) => reject(reply, message),
             Job::Retry(_, _, reply) => reject(reply, message),
         }
     }
@@ -218,7 +307,7 @@ fn in_savepoint<T>(
     result
 }
 
-fn accept(conn: &Connection, message: &NewMessage) -> Result<Accepted, StoreError> {
+fn accept(conn: &Connection, message: &NewMessage, head: &mut ChainHead) -> Result<Accepted, StoreError> {
     let existing: Option<String> = conn
         .query_row(
             "SELECT id FROM messages WHERE sender = ?1 AND control_id = ?2",
@@ -226,18 +315,20 @@ fn accept(conn: &Connection, message: &NewMessage) -> Result<Accepted, StoreErro
             |r| r.get(0),
         )
         .optional()?;
+    append_audit(conn, head, &message.audit)?;
     if let Some(id) = existing {
         return Ok(Accepted::Duplicate(id));
     }
     conn.execute(
-        "INSERT INTO messages (id, sender, control_id, format, received_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO messages (id, sender, control_id, format, received_ms, body, patient) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             message.id,
             message.sender,
             message.control_id,
             message.format,
             message.received_ms,
-            message.body
+            message.body,
+            message.patient
         ],
     )?;
     let mut insert = conn.prepare_cached(
@@ -336,7 +427,7 @@ impl Store for SqliteStore {
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
         self.read(|conn| {
             let mut query = conn.prepare_cached(&format!(
-                "SELECT d.{}, m.format, m.body FROM deliveries d JOIN messages m ON m.id = d.message_id \
+                "SELECT d.{}, m.format, m.body, m.patient FROM deliveries d JOIN messages m ON m.id = d.message_id \
                  WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1 \
                  AND d.id = (SELECT MIN(p.id) FROM deliveries p WHERE p.receiver = d.receiver AND p.state = 'pending') \
                  ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
@@ -344,23 +435,36 @@ impl Store for SqliteStore {
             ))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = query.query_map(params![now_ms, limit], |r| {
-                Ok((delivery_row(r)?, r.get::<_, String>(8)?, r.get::<_, Vec<u8>>(9)?))
+                Ok((
+                    delivery_row(r)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, Vec<u8>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                ))
             })?;
             let mut due = Vec::new();
             for row in rows {
-                let (delivery, format, body) = row?;
+                let (delivery, format, body, patient) = row?;
                 due.push(DueDelivery {
                     delivery: with_state(delivery)?,
                     format,
                     body,
+                    patient,
                 });
             }
             Ok(due)
         })
     }
 
-    async fn record(&self, delivery: i64, attempt: Attempt, now_ms: i64) -> Result<(), StoreError> {
-        self.write(|reply| Job::Record(delivery, attempt, now_ms, reply)).await
+    async fn record(
+        &self,
+        delivery: i64,
+        attempt: Attempt,
+        now_ms: i64,
+        audit: Option<AuditEvent>,
+    ) -> Result<(), StoreError> {
+        self.write(|reply| Job::Record(delivery, attempt, now_ms, audit.map(Box::new), reply))
+            .await
     }
 
     async fn deliveries(&self, state: DeliveryState, limit: usize) -> Result<Vec<Delivery>, StoreError> {
@@ -376,6 +480,45 @@ impl Store for SqliteStore {
 
     async fn retry(&self, delivery: i64, now_ms: i64) -> Result<bool, StoreError> {
         self.write(|reply| Job::Retry(delivery, now_ms, reply)).await
+    }
+
+    async fn audit_log(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        patient: Option<&str>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT sequence, recorded_ms, event FROM audit_log \
+                 WHERE recorded_ms >= ?1 AND recorded_ms < ?2 AND (?3 IS NULL OR patient = ?3) ORDER BY sequence",
+            )?;
+            let rows = query.query_map(params![since_ms, until_ms, patient], |r| {
+                Ok(AuditRecord {
+                    sequence: r.get(0)?,
+                    recorded_ms: r.get(1)?,
+                    event: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    async fn verify_audit(&self) -> Result<Result<u64, Broken>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare("SELECT sequence, previous, hash, event FROM audit_log ORDER BY rowid")?;
+            let rows = query
+                .query_map([], |r| {
+                    Ok(Record {
+                        sequence: r.get(0)?,
+                        previous: r.get(1)?,
+                        hash: r.get(2)?,
+                        event: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(verify(rows))
+        })
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_store::{Accepted, Attempt, DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store};
 
 fn temp_db(name: &str) -> PathBuf {
@@ -12,6 +13,13 @@ fn temp_db(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("zorgpoort.db")
+}
+
+fn accept_event(id: &str) -> AuditEvent {
+    let mut event = AuditEvent::new("accept", Action::Create, 1_000, Outcome::Success);
+    event.patient = Some("999911120".into());
+    event.who = Some(format!("HIS ({id})"));
+    event
 }
 
 fn message(id: &str, control_id: &str, receivers: &[&str]) -> NewMessage {
@@ -29,6 +37,8 @@ fn message(id: &str, control_id: &str, receivers: &[&str]) -> NewMessage {
             })
             .collect(),
         received_ms: 1_000,
+        patient: Some("999911120".into()),
+        audit: vec![accept_event(id)],
     }
 }
 
@@ -59,7 +69,7 @@ async fn deliveries_move_through_their_states() {
     );
     let (vvt, gp) = (due[0].delivery.id, due[1].delivery.id);
 
-    store.record(vvt, Attempt::Delivered, 1_100).await.unwrap();
+    store.record(vvt, Attempt::Delivered, 1_100, None).await.unwrap();
     store
         .record(
             gp,
@@ -68,6 +78,7 @@ async fn deliveries_move_through_their_states() {
                 error: "503 Service Unavailable".into(),
             },
             1_100,
+            None,
         )
         .await
         .unwrap();
@@ -84,6 +95,7 @@ async fn deliveries_move_through_their_states() {
                 error: "400: invalid Bundle".into(),
             },
             5_100,
+            None,
         )
         .await
         .unwrap();
@@ -127,6 +139,7 @@ async fn a_receiver_gets_its_messages_in_order() {
                 error: "down".into(),
             },
             1_000,
+            None,
         )
         .await
         .unwrap();
@@ -138,7 +151,7 @@ async fn a_receiver_gets_its_messages_in_order() {
         .map(|d| d.delivery.message_id)
         .collect();
     assert_eq!(waiting, ["m2"], "m2 for vvt waits behind m1");
-    store.record(first, Attempt::Delivered, 9_000).await.unwrap();
+    store.record(first, Attempt::Delivered, 9_000, None).await.unwrap();
     let next: Vec<String> = store
         .due(9_000, 10)
         .await
@@ -185,5 +198,76 @@ async fn concurrent_accepts_are_all_committed() {
     assert_eq!(
         store.deliveries(DeliveryState::Pending, 5_000).await.unwrap().len(),
         2_000
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_records_are_chained_and_tampering_is_found() {
+    let path = temp_db("audit");
+    let store = SqliteStore::open(&path, Durability::ProcessCrash).unwrap();
+    for n in 0..5 {
+        store
+            .accept(message(&format!("m{n}"), &format!("A{n}"), &["vvt"]))
+            .await
+            .unwrap();
+    }
+    let delivery = store.due(1_000, 1).await.unwrap()[0].delivery.id;
+    let mut sent = AuditEvent::new("deliver", Action::Execute, 2_000, Outcome::Success);
+    sent.organization = Some("vvt".into());
+    store
+        .record(delivery, Attempt::Delivered, 2_000, Some(sent))
+        .await
+        .unwrap();
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(6));
+    let for_patient = store.audit_log(0, i64::MAX, Some("999911120")).await.unwrap();
+    assert_eq!(for_patient.len(), 5);
+    assert!(
+        store
+            .audit_log(0, 1_500, None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.recorded_ms < 1_500)
+    );
+    drop(store);
+
+    // Appending is all the store's own connection may do.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let refused = raw.execute("UPDATE audit_log SET event = 'x' WHERE sequence = 2", []);
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+
+    // Someone with the file drops the guards: every kind of change is found.
+    raw.execute_batch("DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete;")
+        .unwrap();
+    // Fold the WAL into the file, so a copy of the file holds everything.
+    raw.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    let check = |sql: &str, expected: i64| {
+        let copy = path.with_extension(format!("tamper{expected}"));
+        std::fs::copy(&path, &copy).unwrap();
+        let tampered = rusqlite::Connection::open(&copy).unwrap();
+        tampered.execute_batch(sql).unwrap();
+        drop(tampered);
+        let runtime = tokio::runtime::Handle::current();
+        let store = SqliteStore::open(&copy, Durability::ProcessCrash).unwrap();
+        let result = tokio::task::block_in_place(|| runtime.block_on(store.verify_audit())).unwrap();
+        assert_eq!(result.map_err(|b| b.sequence), Err(expected), "{sql}");
+    };
+    check(
+        "UPDATE audit_log SET event = replace(event, '999911120', '999911121') WHERE sequence = 3",
+        3,
+    );
+    check("DELETE FROM audit_log WHERE sequence = 2", 2);
+    check(
+        "UPDATE audit_log SET sequence = -1 WHERE sequence = 2; UPDATE audit_log SET sequence = 2 WHERE sequence = 3; \
+         UPDATE audit_log SET sequence = 3 WHERE sequence = -1; \
+         CREATE TABLE t AS SELECT * FROM audit_log ORDER BY sequence; DELETE FROM audit_log; INSERT INTO audit_log SELECT * FROM t;",
+        2,
+    );
+    check(
+        "INSERT INTO audit_log SELECT 7, recorded_ms, patient, organization, event, previous, hash FROM audit_log WHERE sequence = 4; \
+         UPDATE audit_log SET sequence = sequence + 100 WHERE sequence >= 4 AND sequence < 7; \
+         UPDATE audit_log SET sequence = 4 WHERE sequence = 7; UPDATE audit_log SET sequence = sequence - 100 + 1 WHERE sequence > 100;",
+        5,
     );
 }

@@ -1,12 +1,12 @@
 //! What routing needs to know about a message, read without converting it:
 //! sender, message id, event, and the patient's GP.
 
-use zorgpoort_model::systems;
+use zorgpoort_model::systems::{self, is_valid_bsn};
 
 use super::datatypes::identifier_system;
 use crate::error::{Error, ErrorKind};
 use crate::message::Message;
-use crate::types::{Xcn, Xon};
+use crate::types::{Cx, Xcn, Xon};
 
 /// The routing facts of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub struct RoutingFacts {
     pub event: String,
     /// AGB codes of the patient's GP and GP practice (PD1-4, PD1-3).
     pub general_practitioner_agb: Vec<String>,
+    /// The patient's BSN from PID-3, when one passes the 11-check.
+    pub patient_bsn: Option<String>,
 }
 
 /// Reads the routing facts; MSH-9 and MSH-10 are required.
@@ -55,11 +57,20 @@ pub fn routing_facts(message: &Message<'_>) -> Result<RoutingFacts, Error> {
             }
         }
     }
+    let patient_bsn = message.segment("PID").and_then(|pid| {
+        pid.field(3).repetitions().map(Cx::read).find_map(|cx| {
+            let is_bsn = identifier_system(&cx.authority, cx.type_code.as_deref()).as_deref() == Some(systems::BSN);
+            cx.id
+                .filter(|id| is_bsn && is_valid_bsn(id))
+                .map(std::borrow::Cow::into_owned)
+        })
+    });
     Ok(RoutingFacts {
         sender,
         control_id,
         event,
         general_practitioner_agb,
+        patient_bsn,
     })
 }
 
@@ -70,12 +81,13 @@ mod tests {
 
     #[test]
     fn facts_of_an_admission_with_a_gp() {
-        let raw = b"MSH|^~\\&|HIS|RIJNSTATE|||20260101||ADT^A03^ADT_A03|M7|P|2.5\rPID|1\rPD1|||Praktijk^^^^^VEKTIS^^^^01000001|01123456^Smit^P^^^^^^VEKTIS^L^^^AGB\r";
+        let raw = b"MSH|^~\\&|HIS|RIJNSTATE|||20260101||ADT^A03^ADT_A03|M7|P|2.5\rPID|1||12^^^X^PI~999911120^^^NLMINBIZA^NNNLD\rPD1|||Praktijk^^^^^VEKTIS^^^^01000001|01123456^Smit^P^^^^^^VEKTIS^L^^^AGB\r";
         let message = Message::parse(raw, &Limits::default()).unwrap();
         let facts = routing_facts(&message).unwrap();
         assert_eq!(facts.sender, "HIS/RIJNSTATE");
         assert_eq!(facts.control_id, "M7");
         assert_eq!(facts.event, "ADT^A03");
         assert_eq!(facts.general_practitioner_agb, ["01123456", "01000001"]);
+        assert_eq!(facts.patient_bsn.as_deref(), Some("999911120"));
     }
 }

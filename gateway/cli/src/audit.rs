@@ -1,0 +1,129 @@
+//! `zorgpoort audit verify|export|who-accessed`: the audit log, read from
+//! the store directly (safe while the gateway runs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use zorgpoort_model::datatypes::days_from_civil;
+use zorgpoort_model::systems::is_valid_bsn;
+use zorgpoort_store::{Durability, SqliteStore, Store};
+
+/// Arguments of `zorgpoort audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Configuration file whose data directory to use.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the configuration).
+    #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; names the first changed, removed, inserted or moved record.
+    /// Exit status 0 when intact, 1 when not.
+    Verify,
+    /// Write audit events as NDJSON (FHIR AuditEvent), oldest first.
+    Export {
+        /// From this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this day (YYYY-MM-DD, UTC), exclusive.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Who accessed a patient's data: organisation, action, when, purpose, outcome.
+    WhoAccessed {
+        /// The patient's BSN.
+        bsn: String,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Milliseconds at the start of a `YYYY-MM-DD` day (UTC).
+fn day_start_ms(text: &str) -> Result<i64> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        bail!("{text:?}: use YYYY-MM-DD")
+    };
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        bail!("{text:?}: use YYYY-MM-DD");
+    };
+    if !zorgpoort_model::datatypes::is_date(text) {
+        bail!("{text:?}: not a valid date");
+    }
+    Ok(days_from_civil(y, m, d) * 86_400_000)
+}
+
+/// Runs an audit command.
+pub fn run(args: AuditArgs) -> Result<ExitCode> {
+    let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
+    let path = config.server.data_dir.join("zorgpoort.db");
+    if !path.exists() {
+        bail!("no store at {} (use --data-dir or --config)", path.display());
+    }
+    let store = SqliteStore::open(&path, Durability::PowerLoss).with_context(|| format!("store {}", path.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("async runtime")?;
+    runtime.block_on(async {
+        match args.command {
+            AuditCommand::Verify => match store.verify_audit().await? {
+                Ok(count) => {
+                    println!("audit log intact: {count} records");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(broken) => {
+                    println!("audit log NOT intact: {broken}");
+                    Ok(ExitCode::FAILURE)
+                }
+            },
+            AuditCommand::Export { since, until } => {
+                let since = since.as_deref().map(day_start_ms).transpose()?.unwrap_or(i64::MIN);
+                let until = until.as_deref().map(day_start_ms).transpose()?.unwrap_or(i64::MAX);
+                for record in store.audit_log(since, until, None).await? {
+                    println!("{}", record.event);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            AuditCommand::WhoAccessed { bsn, json } => {
+                if !is_valid_bsn(&bsn) {
+                    bail!("{bsn:?} is not a BSN (it fails the 11-check)");
+                }
+                let records = store.audit_log(i64::MIN, i64::MAX, Some(&bsn)).await?;
+                let rows: Vec<serde_json::Value> = records
+                    .iter()
+                    .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.event).ok())
+                    .map(|e| {
+                        serde_json::json!({
+                            "when": e["recorded"],
+                            "organization": e["agent"][0]["who"]["identifier"]["value"].as_str()
+                                .or(e["agent"][0]["who"]["display"].as_str()),
+                            "action": e["subtype"][0]["code"],
+                            "purpose": e["purposeOfEvent"][0]["coding"][0]["code"],
+                            "outcome": match e["outcome"].as_str() { Some("0") => "success", Some("4") => "retry", _ => "refused" },
+                        })
+                    })
+                    .collect();
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                } else {
+                    println!("{:<26} {:<24} {:<10} {:<8} outcome", "when", "organization", "action", "purpose");
+                    for row in &rows {
+                        let text = |key: &str| row[key].as_str().unwrap_or("-").to_owned();
+                        println!("{:<26} {:<24} {:<10} {:<8} {}", text("when"), text("organization"), text("action"), text("purpose"), text("outcome"));
+                    }
+                    println!("{} entries", rows.len());
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
