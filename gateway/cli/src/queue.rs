@@ -25,7 +25,7 @@ pub struct QueueArgs {
 enum QueueCommand {
     /// List deliveries in a state (dead letters by default).
     Ls {
-        /// pending, delivered or dead.
+        /// pending, delivered, dead or withheld.
         #[arg(long, default_value = "dead")]
         state: String,
         /// At most this many, newest first.
@@ -74,7 +74,8 @@ pub fn run(args: QueueArgs) -> Result<ExitCode> {
                     "pending" => DeliveryState::Pending,
                     "delivered" => DeliveryState::Delivered,
                     "dead" => DeliveryState::Dead,
-                    other => bail!("--state {other:?}: use pending, delivered or dead"),
+                    "withheld" => DeliveryState::Withheld,
+                    other => bail!("--state {other:?}: use pending, delivered, dead or withheld"),
                 };
                 for delivery in store.deliveries(state, limit).await? {
                     println!("{}", line(&delivery));

@@ -20,6 +20,7 @@
 //! No I/O, no clock: `now` is a parameter.
 
 mod bundle;
+pub mod fhir;
 
 pub use bundle::{categories_of, categorize, filter};
 

@@ -20,6 +20,10 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
+use zorgpoort_consent::fhir::read_consent;
+use zorgpoort_consent::{Decision, Policy, Purpose, categories_of, decide, filter};
+
+use crate::registry::Registry;
 use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
 use zorgpoort_hl7v2::{Limits, Message};
 use zorgpoort_store::{Attempt, DueDelivery, Store};
@@ -69,18 +73,29 @@ pub fn now_ms() -> i64 {
 /// or why it cannot be made (then the delivery is a dead letter).
 pub type Render = Arc<dyn Fn(&str, &[u8]) -> Result<String, String> + Send + Sync>;
 
+/// What consent decisions need besides the patient's choices.
+#[derive(Debug, Clone)]
+pub struct ConsentCheck {
+    /// The region's organisations (a receiver's category).
+    pub registry: Arc<Registry>,
+    /// The region's consent policy.
+    pub policy: Policy,
+}
+
 /// Sends due deliveries until shut down.
 pub struct Deliverer<S> {
     store: S,
     config: DeliveryConfig,
     render: Render,
+    consent: Option<ConsentCheck>,
     client: Client<HttpConnector, Full<Bytes>>,
     in_flight: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl<S: Store> Deliverer<S> {
-    /// A deliverer over `store`, sending what `render` makes of each message.
-    pub fn new(store: S, config: DeliveryConfig, render: Render) -> Self {
+    /// A deliverer over `store`, sending what `render` makes of each message
+    /// when `consent` allows it (`None` sends without checking: tests only).
+    pub fn new(store: S, config: DeliveryConfig, render: Render, consent: Option<ConsentCheck>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(config.timeout_ms)));
         connector.set_nodelay(true);
@@ -91,6 +106,7 @@ impl<S: Store> Deliverer<S> {
             store,
             config,
             render,
+            consent,
             client,
             in_flight: Arc::new(Mutex::new(HashSet::new())),
         }
@@ -152,20 +168,80 @@ impl<S: Store> Deliverer<S> {
         started
     }
 
+    /// The consent decision for a delivery, and the Bundle as it may go
+    /// (filtered when the decision says so).
+    async fn check_consent(&self, due: &DueDelivery) -> Result<(Decision, String), Failure> {
+        let bundle = (self.render)(&due.format, &due.body)
+            .map_err(|error| Failure::Permanent(format!("cannot render the message for delivery: {error}")))?;
+        let Some(consent) = &self.consent else {
+            return Ok((
+                Decision::Permit {
+                    rule: "consent-not-checked".into(),
+                    flagged: false,
+                },
+                bundle,
+            ));
+        };
+        let mut choices = Vec::new();
+        if let Some(patient) = &due.patient {
+            let stored = self
+                .store
+                .consents(patient)
+                .await
+                .map_err(|e| Failure::Transient(format!("cannot read consents: {e}")))?;
+            for record in stored {
+                let parsed = serde_json::from_str(&record.resource)
+                    .ok()
+                    .and_then(|r| read_consent(&r).ok());
+                match parsed {
+                    Some((_, Some(choice))) => choices.push(choice),
+                    Some((_, None)) => {}
+                    None => tracing::warn!(consent = %record.id, "stored Consent cannot be read; ignored"),
+                }
+            }
+        }
+        let mut json: serde_json::Value = serde_json::from_str(&bundle)
+            .map_err(|e| Failure::Permanent(format!("rendered Bundle is not JSON: {e}")))?;
+        let categories = categories_of(&json);
+        let category = consent
+            .registry
+            .get(&due.delivery.receiver)
+            .map_or("unknown", |o| o.kind.as_str());
+        let request = zorgpoort_consent::Request {
+            requester: &due.delivery.receiver,
+            requester_category: category,
+            purpose: Purpose::Handover,
+            treating_relationship: true,
+            data_categories: &categories,
+            reason: None,
+            now_ms: now_ms(),
+        };
+        let decision = decide(&request, &choices, &consent.policy);
+        if let Decision::PermitWithFilter { withheld, .. } = &decision {
+            filter(&mut json, withheld);
+            return Ok((decision, json.to_string()));
+        }
+        Ok((decision, bundle))
+    }
+
     async fn attempt(&self, due: DueDelivery) {
         let delivery = &due.delivery;
-        let outcome = if let Some(address) = delivery.endpoint.strip_prefix(MLLP_SCHEME) {
-            self.send_mllp(address, &due.format, &due.body).await
-        } else {
-            match (self.render)(&due.format, &due.body) {
-                Ok(payload) => self.send(&delivery.endpoint, payload).await,
-                Err(error) => Err(Failure::Permanent(format!(
-                    "cannot render the message for delivery: {error}"
-                ))),
+        let checked = self.check_consent(&due).await;
+        let rule = checked.as_ref().ok().map(|(decision, _)| decision.rule().to_owned());
+        let outcome = match checked {
+            Err(failure) => Err(failure),
+            Ok((Decision::Deny { rule }, _)) => Err(Failure::Withheld(rule)),
+            Ok((Decision::PermitWithFilter { rule, .. }, _)) if delivery.endpoint.starts_with(MLLP_SCHEME) => {
+                Err(Failure::Withheld(format!("{rule};hl7v2-cannot-be-filtered")))
             }
+            Ok((_, payload)) => match delivery.endpoint.strip_prefix(MLLP_SCHEME) {
+                Some(address) => self.send_mllp(address, &due.format, &due.body).await,
+                None => self.send(&delivery.endpoint, payload).await,
+            },
         };
         let attempt = match outcome {
             Ok(()) => Attempt::Delivered,
+            Err(Failure::Withheld(rule)) => Attempt::Withheld { rule },
             Err(Failure::Permanent(error)) => Attempt::Dead { error },
             Err(Failure::Transient(error)) if delivery.attempts + 1 >= self.config.max_attempts => Attempt::Dead {
                 error: format!("gave up after {} attempts; last: {error}", delivery.attempts + 1),
@@ -182,11 +258,12 @@ impl<S: Store> Deliverer<S> {
                 Attempt::Delivered => "delivered",
                 Attempt::Retry { .. } => "retry",
                 Attempt::Dead { .. } => "dead",
+                Attempt::Withheld { .. } => "withheld",
             },
             attempts = delivery.attempts + 1,
             "delivery attempt"
         );
-        let audit = audit_event(&due, &attempt);
+        let audit = audit_event(&due, &attempt, rule);
         if let Err(error) = self.store.record(delivery.id, attempt, now_ms(), Some(audit)).await {
             // Not recorded: the delivery stays pending and is attempted again,
             // so the receiver may see it twice (it de-duplicates by id).
@@ -244,13 +321,15 @@ impl<S: Store> Deliverer<S> {
 
 /// The audit event of a delivery attempt: who received what of whom, and
 /// how it went (the receiver's status, never its body).
-fn audit_event(due: &DueDelivery, attempt: &Attempt) -> AuditEvent {
-    let (outcome, reason) = match attempt {
-        Attempt::Delivered => (Outcome::Success, None),
-        Attempt::Retry { error, .. } => (Outcome::Retry, Some(error)),
-        Attempt::Dead { error } => (Outcome::Failure, Some(error)),
+fn audit_event(due: &DueDelivery, attempt: &Attempt, consent_rule: Option<String>) -> AuditEvent {
+    let (kind, outcome, reason) = match attempt {
+        Attempt::Delivered => ("deliver", Outcome::Success, None),
+        Attempt::Retry { error, .. } => ("deliver", Outcome::Retry, Some(error)),
+        Attempt::Dead { error } => ("deliver", Outcome::Failure, Some(error)),
+        Attempt::Withheld { rule } => ("withheld", Outcome::Failure, Some(rule)),
     };
-    let mut event = AuditEvent::new("deliver", Action::Execute, now_ms(), outcome);
+    let mut event = AuditEvent::new(kind, Action::Execute, now_ms(), outcome);
+    event.consent_rule = consent_rule;
     event.outcome_text = reason.map(|r| r.split(':').next().unwrap_or_default().to_owned());
     event.organization = Some(due.delivery.receiver.clone());
     event.patient.clone_from(&due.patient);
@@ -335,6 +414,8 @@ impl<S: Store> Deliverer<S> {
 }
 
 enum Failure {
+    /// Consent does not allow it: not sent, not retried.
+    Withheld(String),
     /// The receiver refused; sending again will not help.
     Permanent(String),
     /// Worth another try later.

@@ -118,7 +118,7 @@ fn fast() -> DeliveryConfig {
 /// Runs a deliverer until `done` holds (or 10 s pass), then stops it.
 async fn deliver_until(store: &SqliteStore, config: DeliveryConfig, done: impl AsyncFn() -> bool) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let worker = tokio::spawn(Deliverer::new(store.clone(), config, as_text()).run(async {
+    let worker = tokio::spawn(Deliverer::new(store.clone(), config, as_text(), None).run(async {
         let _ = stopped.await;
     }));
     for _ in 0..1_000 {

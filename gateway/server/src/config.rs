@@ -19,6 +19,9 @@ pub struct Config {
     /// Delivery to receivers.
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    /// The region's consent policy (presumed consent, break-the-glass).
+    #[serde(default)]
+    pub consent: zorgpoort_consent::Policy,
     /// TLS for both listeners; mutual TLS when it names a client CA.
     #[serde(default)]
     pub tls: Option<crate::tls::TlsConfig>,

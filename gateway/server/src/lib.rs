@@ -178,11 +178,17 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     ));
 
     let mut delivery_stop = stopped;
+    let consent = zorgpoort_handover::ConsentCheck {
+        registry: Arc::clone(&registry),
+        policy: config.consent,
+    };
     let renderer = Arc::clone(&intake);
     let render: zorgpoort_handover::Render = Arc::new(move |format: &str, body: &[u8]| renderer.render(format, body));
-    tasks.spawn(Deliverer::new(store, config.delivery, render).run(async move {
-        let _ = delivery_stop.changed().await;
-    }));
+    tasks.spawn(
+        Deliverer::new(store, config.delivery, render, Some(consent)).run(async move {
+            let _ = delivery_stop.changed().await;
+        }),
+    );
 
     tracing::info!(%http, %mllp, data_dir = %server.data_dir.display(), "zorgpoort gateway started");
     Ok(Gateway {

@@ -90,6 +90,8 @@ pub enum DeliveryState {
     Delivered,
     /// The receiver refused it for good, or it was given up on.
     Dead,
+    /// The patient's consent does not allow it to this receiver.
+    Withheld,
 }
 
 impl DeliveryState {
@@ -99,6 +101,7 @@ impl DeliveryState {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
             Self::Dead => "dead",
+            Self::Withheld => "withheld",
         }
     }
 
@@ -107,6 +110,7 @@ impl DeliveryState {
             "pending" => Some(Self::Pending),
             "delivered" => Some(Self::Delivered),
             "dead" => Some(Self::Dead),
+            "withheld" => Some(Self::Withheld),
             _ => None,
         }
     }
@@ -182,6 +186,26 @@ pub enum Attempt {
         /// The receiver's reason.
         error: String,
     },
+    /// Not sent: consent does not allow it.
+    Withheld {
+        /// The consent rule that decided.
+        rule: String,
+    },
+}
+
+/// A patient's choice as stored (the FHIR Consent as received).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The Consent's id.
+    pub id: String,
+    /// The patient's BSN.
+    pub patient: String,
+    /// The organisation that recorded it.
+    pub recorded_by: Option<String>,
+    /// The FHIR Consent JSON.
+    pub resource: String,
+    /// When it was last written (ms since the epoch).
+    pub updated_ms: i64,
 }
 
 /// Why storage failed.
@@ -235,6 +259,19 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Puts a dead delivery back in the queue, due at `now_ms`; false when
     /// there is no dead delivery with that id.
     fn retry(&self, delivery: i64, now_ms: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores (creates or replaces) a Consent with its audit event; true when new.
+    fn put_consent(
+        &self,
+        consent: ConsentRecord,
+        audit: AuditEvent,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// One Consent by id.
+    fn consent(&self, id: &str) -> impl Future<Output = Result<Option<ConsentRecord>, StoreError>> + Send;
+
+    /// A patient's Consents, oldest first.
+    fn consents(&self, patient: &str) -> impl Future<Output = Result<Vec<ConsentRecord>, StoreError>> + Send;
 
     /// Audit records with `since_ms <= recorded < until_ms`, oldest first,
     /// for one patient (BSN) when given.

@@ -13,8 +13,8 @@ use zorgpoort_audit::AuditEvent;
 use zorgpoort_audit::chain::{GENESIS, Hash, Record, link, verify};
 
 use crate::{
-    Accepted, Attempt, AuditRecord, Broken, Delivery, DeliveryState, DueDelivery, MessageRecord, NewMessage, Store,
-    StoreError,
+    Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
+    NewMessage, Store, StoreError,
 };
 
 /// Migrations in order; the position is the schema version.
@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_messages_and_deliveries.sql"),
     include_str!("../migrations/0002_delivery_order_per_receiver.sql"),
     include_str!("../migrations/0003_audit_log.sql"),
+    include_str!("../migrations/0004_consents_and_withheld.sql"),
 ];
 
 /// Most writes committed in one transaction.
@@ -45,6 +46,7 @@ enum Job {
     Accept(Box<NewMessage>, Reply<Accepted>),
     Record(i64, Attempt, i64, Option<Box<AuditEvent>>, Reply<()>),
     Retry(i64, i64, Reply<bool>),
+    PutConsent(Box<(ConsentRecord, AuditEvent)>, Reply<bool>),
 }
 
 /// SQLite-backed [`Store`]; cheap to clone.
@@ -272,6 +274,15 @@ impl Job {
                 }),
             ),
             Job::Retry(id, now, reply) => Finished::Retry(reply, in_savepoint(tx, |sp| retry(sp, id, now))),
+            Job::PutConsent(consent, reply) => Finished::Retry(
+                reply,
+                in_savepoint(tx, |sp| {
+                    let (record, audit) = &*consent;
+                    let created = put_consent(sp, record)?;
+                    append_audit(sp, &mut local, std::slice::from_ref(audit))?;
+                    Ok(created)
+                }),
+            ),
         };
         if finished.succeeded() {
             *head = local;
@@ -284,7 +295,7 @@ impl Job {
         match self {
             Job::Accept(_, reply) => reject(reply, message),
             Job::Record(_, _, _, _, reply) => reject(reply, message),
-            Job::Retry(_, _, reply) => reject(reply, message),
+            Job::Retry(_, _, reply) | Job::PutConsent(_, reply) => reject(reply, message),
         }
     }
 }
@@ -350,12 +361,43 @@ fn record(conn: &Connection, id: i64, attempt: &Attempt, now: i64) -> Result<(),
         Attempt::Delivered => (DeliveryState::Delivered, now, None),
         Attempt::Retry { at_ms, error } => (DeliveryState::Pending, *at_ms, Some(error.as_str())),
         Attempt::Dead { error } => (DeliveryState::Dead, now, Some(error.as_str())),
+        Attempt::Withheld { rule } => (DeliveryState::Withheld, now, Some(rule.as_str())),
     };
     conn.execute(
         "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = COALESCE(?4, last_error), updated_ms = ?5 WHERE id = ?1",
         params![id, state.as_str(), next, error, now],
     )?;
     Ok(())
+}
+
+fn put_consent(conn: &Connection, consent: &ConsentRecord) -> Result<bool, StoreError> {
+    let existed: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM consents WHERE id = ?1)",
+        [&consent.id],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "INSERT INTO consents (id, patient, recorded_by, resource, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (id) DO UPDATE SET patient = ?2, recorded_by = ?3, resource = ?4, updated_ms = ?5",
+        params![
+            consent.id,
+            consent.patient,
+            consent.recorded_by,
+            consent.resource,
+            consent.updated_ms
+        ],
+    )?;
+    Ok(!existed)
+}
+
+fn consent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentRecord> {
+    Ok(ConsentRecord {
+        id: r.get(0)?,
+        patient: r.get(1)?,
+        recorded_by: r.get(2)?,
+        resource: r.get(3)?,
+        updated_ms: r.get(4)?,
+    })
 }
 
 fn retry(conn: &Connection, id: i64, now: i64) -> Result<bool, StoreError> {
@@ -480,6 +522,33 @@ impl Store for SqliteStore {
 
     async fn retry(&self, delivery: i64, now_ms: i64) -> Result<bool, StoreError> {
         self.write(|reply| Job::Retry(delivery, now_ms, reply)).await
+    }
+
+    async fn put_consent(&self, consent: ConsentRecord, audit: AuditEvent) -> Result<bool, StoreError> {
+        self.write(|reply| Job::PutConsent(Box::new((consent, audit)), reply))
+            .await
+    }
+
+    async fn consent(&self, id: &str) -> Result<Option<ConsentRecord>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, patient, recorded_by, resource, updated_ms FROM consents WHERE id = ?1",
+                    [id],
+                    consent_row,
+                )
+                .optional()?)
+        })
+    }
+
+    async fn consents(&self, patient: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT id, patient, recorded_by, resource, updated_ms FROM consents WHERE patient = ?1 ORDER BY updated_ms, id",
+            )?;
+            let rows = query.query_map([patient], consent_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     async fn audit_log(
