@@ -502,3 +502,109 @@ fn transfers_are_audited_and_logs_hold_no_patient_data() {
         assert!(!logs.contains(secret), "{secret:?} appears in the application log");
     }
 }
+
+fn consent(id: &str, bsn: &str, provision: &str, category: Option<&str>) -> String {
+    let class = category.map_or(String::new(), |c| {
+        format!(r#","class":[{{"system":"https://zorgpoort.nl/fhir/CodeSystem/data-category","code":"{c}"}}]"#)
+    });
+    format!(
+        r#"{{"resourceType":"Consent","id":"{id}","status":"active","patient":{{"identifier":{{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"{bsn}"}}}},"provision":{{"type":"{provision}"{class}}}}}"#
+    )
+}
+
+#[test]
+fn consent_decides_what_crosses_to_the_receiver() {
+    let receiver = Receiver::start(200);
+    let dir = temp_dir("consent");
+    let config_path = dir.join("zorgpoort.toml");
+    std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+    let gateway = Gateway::start(&config_path);
+
+    // A deny of everything, a deny of mental-health data, and no choice at all.
+    let (status, _, body) = gateway.http(
+        "POST",
+        "/fhir/Consent",
+        "application/fhir+json",
+        consent("nee", "999911120", "deny", None).as_bytes(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, _, _) = gateway.http(
+        "POST",
+        "/fhir/Consent",
+        "application/fhir+json",
+        consent("geen-ggz", "999990627", "deny", Some("mental-health")).as_bytes(),
+    );
+    assert_eq!(status, 201);
+    let (status, _, body) = gateway.http(
+        "POST",
+        "/fhir/Consent",
+        "application/fhir+json",
+        consent("fout", "123456789", "deny", None).as_bytes(),
+    );
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("\"expression\":[\"Consent.patient.identifier.value\"]"),
+        "{body}"
+    );
+    let (status, _, body) = gateway.http("GET", "/fhir/Consent?patient=999911120", "text/plain", b"");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"total\":1"), "{body}");
+
+    let message = |id: &str, bsn: &str| {
+        format!(
+            "MSH|^~\\&|HIS|RIJNSTATE|||20261124093015+0100||ADT^A03^ADT_A03|{id}|P|2.5\rPID|1||1^^^RIJN^PI~{bsn}^^^NLMINBIZA^NNNLD||Visser^Daan||19520604|M\rDG1|1||F32.1^Depressieve episode^I10|||F\rDG1|2||I21.9^Acuut myocardinfarct^I10|||F\r"
+        )
+    };
+    let post = |id: &str, bsn: &str| {
+        let (status, head, _) = gateway.http("POST", "/messages/hl7v2", "text/plain", message(id, bsn).as_bytes());
+        assert_eq!(status, 202);
+        head.lines()
+            .find_map(|l| l.strip_prefix("location: "))
+            .unwrap()
+            .to_owned()
+    };
+    let denied = post("C1", "999911120");
+    let filtered = post("C2", "999990627");
+    let presumed = post("C3", "999992430");
+
+    let state = |location: &str| gateway.http("GET", location, "text/plain", b"").2;
+    assert!(
+        wait_until(Duration::from_secs(10), || state(&denied)
+            .contains("\"state\":\"withheld\"")),
+        "{}",
+        state(&denied)
+    );
+    assert!(
+        state(&denied).contains("deny:nee"),
+        "the sender sees why: {}",
+        state(&denied)
+    );
+    assert!(wait_until(Duration::from_secs(10), || receiver.received().len() >= 2));
+    std::thread::sleep(Duration::from_millis(200));
+    let bodies = receiver.received();
+    assert_eq!(bodies.len(), 2, "the denied message never reached the receiver");
+    let of = |control: &str| bodies.iter().find(|b| b.contains(control)).unwrap().clone();
+    let partial = of("C2");
+    assert!(
+        !partial.contains("F32.1") && partial.contains("I21.9"),
+        "mental-health data removed, the rest kept"
+    );
+    assert!(partial.contains("withheld-data-category") && partial.contains("mental-health"));
+    let full = of("C3");
+    assert!(full.contains("F32.1") && !full.contains("withheld-data-category"));
+    assert!(
+        state(&filtered).contains("\"state\":\"delivered\"") && state(&presumed).contains("\"state\":\"delivered\"")
+    );
+
+    let config = config_path.to_str().unwrap();
+    let who = zorgpoort(&["audit", "who-accessed", "999911120", "--json", "--config", config]);
+    let rows: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "withheld" && r["organization"] == "de-linde"),
+        "{rows}"
+    );
+    assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
+}

@@ -52,22 +52,20 @@ fn invalid(expression: &'static str, reason: impl Into<String>) -> Invalid {
 /// FHIR dateTime to ms since the epoch (date, or date and time with zone).
 fn parse_instant(text: &str) -> Option<i64> {
     let date = text.get(..10)?;
-    let mut parts = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
     if !is_date(date) {
         return None;
     }
-    let narrow = |v: i64| u32::try_from(v).ok();
-    let mut ms = days_from_civil(i32::try_from(y).ok()?, narrow(m)?, narrow(d)?) * 86_400_000;
-    if let Some(time) = text.get(11..19) {
-        let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-        ms += (t.next()?? * 3600 + t.next()?? * 60 + t.next()??) * 1000;
-        let zone = &text[19..];
-        let zone = zone.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<u32>().ok();
+    let year = i32::try_from(number(0..4)?).ok()?;
+    let mut ms = days_from_civil(year, number(5..7)?, number(8..10)?) * 86_400_000;
+    if text.len() > 10 {
+        let seconds = number(11..13)? * 3600 + number(14..16)? * 60 + number(17..19)?;
+        ms += i64::from(seconds) * 1000;
+        let zone = text[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
         if let Some(offset) = zone.strip_prefix(['+', '-']) {
             let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let (h, m) = offset.split_once(':')?;
-            ms -= sign * (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?) * 60_000;
+            let (hours, minutes) = offset.split_once(':')?;
+            ms -= sign * (hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?) * 60_000;
         }
     }
     Some(ms)

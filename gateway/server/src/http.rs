@@ -36,6 +36,7 @@ use zorgpoort_model::{Object, Value};
 use zorgpoort_store::Store;
 
 use crate::auth::{Tokens, authenticate, token_endpoint};
+use crate::consents;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome};
@@ -172,7 +173,12 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route("/fhir/Organization", get(organizations::<S>))
         .route("/fhir/Organization/{id}", get(organization::<S>))
         .route("/fhir/Endpoint", get(endpoints::<S>))
-        .route("/fhir/Endpoint/{id}", get(endpoint::<S>));
+        .route("/fhir/Endpoint/{id}", get(endpoint::<S>))
+        .route("/fhir/Consent", post(consents::create::<S>).get(consents::search::<S>))
+        .route(
+            "/fhir/Consent/{id}",
+            get(consents::read::<S>).put(consents::update::<S>),
+        );
     if state.inbox.is_some() {
         api = api.route("/demo/inbox/{org}", post(inbox_receive::<S>).get(inbox_list::<S>));
     }

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod consents;
 pub mod http;
 pub mod intake;
 pub mod metrics;

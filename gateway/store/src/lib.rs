@@ -267,6 +267,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         audit: AuditEvent,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Appends an audit event on its own (reads, administrative actions).
+    fn audit(&self, event: AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// One Consent by id.
     fn consent(&self, id: &str) -> impl Future<Output = Result<Option<ConsentRecord>, StoreError>> + Send;
 

@@ -47,6 +47,7 @@ enum Job {
     Record(i64, Attempt, i64, Option<Box<AuditEvent>>, Reply<()>),
     Retry(i64, i64, Reply<bool>),
     PutConsent(Box<(ConsentRecord, AuditEvent)>, Reply<bool>),
+    Audit(Box<AuditEvent>, Reply<()>),
 }
 
 /// SQLite-backed [`Store`]; cheap to clone.
@@ -274,6 +275,10 @@ impl Job {
                 }),
             ),
             Job::Retry(id, now, reply) => Finished::Retry(reply, in_savepoint(tx, |sp| retry(sp, id, now))),
+            Job::Audit(event, reply) => Finished::Record(
+                reply,
+                in_savepoint(tx, |sp| append_audit(sp, &mut local, std::slice::from_ref(&*event))),
+            ),
             Job::PutConsent(consent, reply) => Finished::Retry(
                 reply,
                 in_savepoint(tx, |sp| {
@@ -294,7 +299,7 @@ impl Job {
         let message = format!("cannot start a transaction: {message}");
         match self {
             Job::Accept(_, reply) => reject(reply, message),
-            Job::Record(_, _, _, _, reply) => reject(reply, message),
+            Job::Record(_, _, _, _, reply) | Job::Audit(_, reply) => reject(reply, message),
             Job::Retry(_, _, reply) | Job::PutConsent(_, reply) => reject(reply, message),
         }
     }
@@ -527,6 +532,10 @@ impl Store for SqliteStore {
     async fn put_consent(&self, consent: ConsentRecord, audit: AuditEvent) -> Result<bool, StoreError> {
         self.write(|reply| Job::PutConsent(Box::new((consent, audit)), reply))
             .await
+    }
+
+    async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        self.write(|reply| Job::Audit(Box::new(event), reply)).await
     }
 
     async fn consent(&self, id: &str) -> Result<Option<ConsentRecord>, StoreError> {

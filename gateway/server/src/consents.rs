@@ -1,0 +1,180 @@
+//! `/fhir/Consent`: patients' choices, created, read, searched by patient
+//! and updated; each write and read is audited. A Consent is checked (BSN,
+//! provision, categories, period) before it is stored.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use zorgpoort_audit::{Action, AuditEvent, Outcome};
+use zorgpoort_consent::fhir::read_consent;
+use zorgpoort_handover::delivery::now_ms;
+use zorgpoort_model::systems::BSN;
+use zorgpoort_store::{ConsentRecord, Store};
+
+use crate::auth::Requester;
+use crate::http::AppState;
+use crate::intake::IntakeError;
+use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json};
+
+fn store_error(error: zorgpoort_store::StoreError) -> ApiError {
+    IntakeError::Store(error).into()
+}
+
+fn requester_of(request: &Request) -> Option<String> {
+    request.extensions().get::<Requester>().map(|r| r.organization.clone())
+}
+
+async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, ApiError> {
+    let is_fhir = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(FHIR_JSON) || v.starts_with("application/json"));
+    if !is_fhir {
+        return Err(ApiError::new(
+            Problem::UnsupportedMediaType,
+            format!("Content-Type must be {FHIR_JSON}"),
+        ));
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::new(Problem::TooLarge, "the Consent is too large"))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(Problem::Invalid, format!("not JSON: {e}")))
+}
+
+/// Checks and stores a Consent with the given id, auditing the write.
+async fn store_consent<S: Store>(
+    state: &AppState<S>,
+    mut consent: serde_json::Value,
+    id: String,
+    recorded_by: Option<String>,
+) -> Result<Response, ApiError> {
+    consent["id"] = serde_json::Value::String(id.clone());
+    let (patient, _) = read_consent(&consent).map_err(|invalid| ApiError {
+        problem: Problem::Invalid,
+        diagnostics: invalid.reason,
+        expression: Some(invalid.expression.to_owned()),
+    })?;
+    let now = now_ms();
+    let mut audit = AuditEvent::new("consent-recorded", Action::Create, now, Outcome::Success);
+    audit.organization.clone_from(&recorded_by);
+    audit.patient = Some(patient.clone());
+    audit.consent_rule = Some(id.clone());
+    let resource = consent.to_string();
+    let record = ConsentRecord {
+        id: id.clone(),
+        patient,
+        recorded_by,
+        resource: resource.clone(),
+        updated_ms: now,
+    };
+    let created = state.store.put_consent(record, audit).await.map_err(store_error)?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut response = fhir_json(status, resource);
+    if let Ok(location) = HeaderValue::from_str(&format!("/fhir/Consent/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `POST /fhir/Consent`.
+pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
+    let recorded_by = requester_of(&request);
+    let consent = read_body(request, state.max_body_bytes).await?;
+    let id = consent["id"]
+        .as_str()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    if state.store.consent(&id).await.map_err(store_error)?.is_some() {
+        return Err(ApiError {
+            problem: Problem::Invalid,
+            diagnostics: format!("Consent/{id} exists; use PUT to change it"),
+            expression: Some("Consent.id".into()),
+        });
+    }
+    store_consent(&state, consent, id, recorded_by).await
+}
+
+/// `PUT /fhir/Consent/{id}`.
+pub async fn update<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let recorded_by = requester_of(&request);
+    let consent = read_body(request, state.max_body_bytes).await?;
+    if consent["id"].as_str().is_some_and(|body_id| body_id != id) {
+        return Err(ApiError {
+            problem: Problem::Invalid,
+            diagnostics: "the id in the body differs from the id in the URL".into(),
+            expression: Some("Consent.id".into()),
+        });
+    }
+    store_consent(&state, consent, id, recorded_by).await
+}
+
+/// Audits a read of a patient's Consents.
+async fn audit_read<S: Store>(state: &AppState<S>, patient: &str, requester: Option<String>) -> Result<(), ApiError> {
+    let mut audit = AuditEvent::new("read", Action::Read, now_ms(), Outcome::Success);
+    audit.organization = requester;
+    audit.patient = Some(patient.to_owned());
+    state.store.audit(audit).await.map_err(store_error)
+}
+
+/// `GET /fhir/Consent/{id}`.
+pub async fn read<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let record = state
+        .store
+        .consent(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Consent/{id}")))?;
+    audit_read(&state, &record.patient, requester_of(&request)).await?;
+    Ok(fhir_json(StatusCode::OK, record.resource))
+}
+
+/// Search parameters of `GET /fhir/Consent`.
+#[derive(Debug, Deserialize)]
+pub struct Search {
+    patient: Option<String>,
+}
+
+/// `GET /fhir/Consent?patient=[system|]BSN`.
+pub async fn search<S: Store>(
+    State(state): State<AppState<S>>,
+    Query(search): Query<Search>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let Some(patient) = search.patient else {
+        return Err(ApiError {
+            problem: Problem::Invalid,
+            diagnostics: "search by patient (the BSN) is required".into(),
+            expression: Some("patient".into()),
+        });
+    };
+    let bsn = patient
+        .strip_prefix(BSN)
+        .and_then(|p| p.strip_prefix('|'))
+        .unwrap_or(&patient)
+        .to_owned();
+    let records = state.store.consents(&bsn).await.map_err(store_error)?;
+    audit_read(&state, &bsn, requester_of(&request)).await?;
+    let entries: Vec<String> = records
+        .iter()
+        .map(|r| format!("{{\"resource\":{}}}", r.resource))
+        .collect();
+    let body = format!(
+        "{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{}{}}}",
+        records.len(),
+        if entries.is_empty() {
+            String::new()
+        } else {
+            format!(",\"entry\":[{}]", entries.join(","))
+        }
+    );
+    Ok(([(header::CONTENT_TYPE, FHIR_JSON)], body).into_response())
+}
