@@ -37,7 +37,7 @@ enum QueueCommand {
         /// The message id (from the 202 Location or `queue ls`).
         message: String,
     },
-    /// Put a dead delivery back in the queue.
+    /// Put a dead or withheld delivery back in the queue (consent is checked again).
     Retry {
         /// The delivery id (from `queue ls`).
         delivery: i64,
@@ -95,7 +95,7 @@ pub fn run(args: QueueArgs) -> Result<ExitCode> {
             }
             QueueCommand::Retry { delivery } => {
                 if !store.retry(delivery, zorgpoort_handover::delivery::now_ms()).await? {
-                    bail!("delivery {delivery} is not a dead letter");
+                    bail!("delivery {delivery} is neither dead nor withheld");
                 }
                 println!("delivery {delivery} queued again");
             }

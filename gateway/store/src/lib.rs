@@ -256,8 +256,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
 
-    /// Puts a dead delivery back in the queue, due at `now_ms`; false when
-    /// there is no dead delivery with that id.
+    /// Puts a dead or withheld delivery back in the queue, due at `now_ms`
+    /// (a withheld one is checked against consent again); false when there
+    /// is no such delivery with that id.
     fn retry(&self, delivery: i64, now_ms: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Stores (creates or replaces) a Consent with its audit event; true when new.

@@ -407,7 +407,7 @@ fn consent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentRecord> {
 
 fn retry(conn: &Connection, id: i64, now: i64) -> Result<bool, StoreError> {
     let changed = conn.execute(
-        "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND state = 'dead'",
+        "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'withheld')",
         params![id, now],
     )?;
     Ok(changed == 1)

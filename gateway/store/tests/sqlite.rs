@@ -109,7 +109,7 @@ async fn deliveries_move_through_their_states() {
     assert!(store.retry(gp, 6_000).await.unwrap());
     assert!(
         !store.retry(gp, 6_000).await.unwrap(),
-        "only a dead delivery can be retried"
+        "only a dead or withheld delivery can be retried"
     );
     assert_eq!(store.due(6_000, 10).await.unwrap()[0].delivery.id, gp);
 }
