@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use zorgpoort_audit::{Action, AuditEvent, Outcome};
+use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_store::{Delivery, DeliveryState, Durability, SqliteStore, Store};
 
 /// Arguments of `zorgpoort queue`.
@@ -94,9 +96,12 @@ pub fn run(args: QueueArgs) -> Result<ExitCode> {
                 }
             }
             QueueCommand::Retry { delivery } => {
-                if !store.retry(delivery, zorgpoort_handover::delivery::now_ms()).await? {
+                if !store.retry(delivery, now_ms()).await? {
                     bail!("delivery {delivery} is neither dead nor withheld");
                 }
+                let mut audit = AuditEvent::new("admin-retry", Action::Execute, now_ms(), Outcome::Success);
+                audit.who = Some(format!("operator: zorgpoort queue retry {delivery}"));
+                store.audit(audit).await?;
                 println!("delivery {delivery} queued again");
             }
         }

@@ -475,14 +475,14 @@ fn transfers_are_audited_and_logs_hold_no_patient_data() {
     let verified = zorgpoort(&["audit", "verify", "--config", config]);
     let text = String::from_utf8_lossy(&verified.stdout).into_owned();
     assert!(
-        verified.status.success() && text.starts_with("audit log intact: 40 records"),
+        verified.status.success() && text.starts_with("audit log intact: 41 records"),
         "{text}"
     );
 
     let who = zorgpoort(&["audit", "who-accessed", "999911120", "--json", "--config", config]);
     let rows: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 40);
+    assert_eq!(rows.len(), 41, "20 accepted, 20 delivered, 1 converted");
     assert!(
         rows.iter()
             .any(|r| r["organization"] == "de-linde" && r["action"] == "deliver" && r["outcome"] == "success")
@@ -492,9 +492,9 @@ fn transfers_are_audited_and_logs_hold_no_patient_data() {
             .any(|r| r["organization"] == "rijnstate" && r["action"] == "accept")
     );
     let table = zorgpoort(&["audit", "who-accessed", "999911120", "--config", config]);
-    assert!(String::from_utf8_lossy(&table.stdout).contains("40 entries"));
+    assert!(String::from_utf8_lossy(&table.stdout).contains("41 entries"));
     let export = zorgpoort(&["audit", "export", "--since", "2000-01-01", "--config", config]);
-    assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 40);
+    assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 41);
 
     let logs = gateway.logs.lock().unwrap().join("\n");
     assert!(logs.contains("http request"), "logs were captured");

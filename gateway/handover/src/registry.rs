@@ -23,6 +23,10 @@ pub enum OrganizationKind {
     Apotheek,
     /// Mental health care.
     Ggz,
+    /// Out-of-hours GP service.
+    Huisartsenpost,
+    /// Ambulance service.
+    Ambulance,
 }
 
 impl OrganizationKind {
@@ -34,6 +38,8 @@ impl OrganizationKind {
             Self::Vvt => "vvt",
             Self::Apotheek => "apotheek",
             Self::Ggz => "ggz",
+            Self::Huisartsenpost => "huisartsenpost",
+            Self::Ambulance => "ambulance",
         }
     }
 }

@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{BoxError, Router};
+use axum::{BoxError, Extension, Router};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -35,7 +35,7 @@ use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::{Object, Value};
 use zorgpoort_store::Store;
 
-use crate::auth::{Tokens, authenticate, token_endpoint};
+use crate::auth::{Requester, Tokens, authenticate, token_endpoint};
 use crate::consents;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
@@ -300,9 +300,18 @@ impl<S: Store> FromRequest<AppState<S>> for Er7Body {
 
 async fn convert_hl7v2<S: Store>(
     State(state): State<AppState<S>>,
+    requester: Option<Extension<Requester>>,
     Er7Body(body): Er7Body,
 ) -> Result<Response, ApiError> {
-    let (bundle, warnings) = state.intake.convert_hl7v2(&body)?;
+    respond_converted(&state, &body, requester.map(|Extension(r)| r.organization)).await
+}
+
+async fn respond_converted<S: Store>(
+    state: &AppState<S>,
+    body: &[u8],
+    requester: Option<String>,
+) -> Result<Response, ApiError> {
+    let (bundle, warnings) = state.intake.convert_hl7v2(body, requester).await?;
     let mut response = fhir_json(StatusCode::OK, bundle);
     // Warnings say where, never what: safe to return in a header.
     if let Ok(count) = HeaderValue::from_str(&warnings.len().to_string()) {
@@ -319,8 +328,9 @@ async fn convert<S: Store>(
     if format != "hl7v2" {
         return Err(unsupported_format(&format));
     }
-    let body = Er7Body::from_request(request, &state.0).await?;
-    convert_hl7v2(state, body).await
+    let requester = request.extensions().get::<Requester>().map(|r| r.organization.clone());
+    let Er7Body(body) = Er7Body::from_request(request, &state.0).await?;
+    respond_converted(&state.0, &body, requester).await
 }
 
 fn unsupported_format(format: &str) -> ApiError {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
+use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::{Facts, Registry, Routes};
 use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
 use zorgpoort_model::Warning;
@@ -88,10 +89,23 @@ impl<S: Store> Intake<S> {
     }
 
     /// Converts one HL7 v2 message (optionally MLLP-framed) to a Bundle.
-    pub fn convert_hl7v2(&self, bytes: &[u8]) -> Result<(String, Vec<Warning>), ApiError> {
+    /// The conversion is audited (it touches a patient's data); without the
+    /// audit record there is no answer.
+    pub async fn convert_hl7v2(
+        &self,
+        bytes: &[u8],
+        requester: Option<String>,
+    ) -> Result<(String, Vec<Warning>), ApiError> {
         let frame = single_message(bytes, self.limits.max_message_bytes)?;
         let message = Message::parse(&frame, &self.limits)?;
+        let facts = routing_facts(&message)?;
         let conversion = to_fhir(&message, &self.options)?;
+        let mut audit = AuditEvent::new("convert", Action::Execute, now_ms(), Outcome::Success);
+        audit.organization = requester;
+        audit.who = Some(facts.sender);
+        audit.patient = facts.patient_bsn;
+        audit.data = Some(data_object(String::new(), &frame));
+        self.store.audit(audit).await.map_err(IntakeError::Store)?;
         Ok((conversion.bundle.to_json(), conversion.warnings))
     }
 
@@ -118,12 +132,7 @@ impl<S: Store> Intake<S> {
         audit.who = Some(facts.sender.clone());
         audit.patient.clone_from(&facts.patient_bsn);
         audit.purpose = Some("TREAT");
-        audit.data = Some(DataObject {
-            id: id.clone(),
-            format: "hl7v2".into(),
-            sha256: sha256_hex(bytes),
-            size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-        });
+        audit.data = Some(data_object(id.clone(), bytes));
         let stored = self
             .store
             .accept(NewMessage {
@@ -150,6 +159,16 @@ impl<S: Store> Intake<S> {
                 receivers: Vec::new(),
             },
         })
+    }
+}
+
+/// An HL7 v2 message as the audit log knows it: by hash and size.
+fn data_object(id: String, bytes: &[u8]) -> DataObject {
+    DataObject {
+        id,
+        format: "hl7v2".into(),
+        sha256: sha256_hex(bytes),
+        size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
     }
 }
 
