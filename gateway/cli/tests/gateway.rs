@@ -606,5 +606,24 @@ fn consent_decides_what_crosses_to_the_receiver() {
             .any(|r| r["action"] == "withheld" && r["organization"] == "de-linde"),
         "{rows}"
     );
+    let (status, _, body) = gateway.http(
+        "GET",
+        "/fhir/AuditEvent?patient=999911120&date=ge2000-01-01",
+        "text/plain",
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("\"resourceType\":\"AuditEvent\"") && body.contains("\"code\":\"withheld\""),
+        "{body}"
+    );
+    let (_, _, none) = gateway.http(
+        "GET",
+        "/fhir/AuditEvent?patient=999911120&date=ge3000-01-01",
+        "text/plain",
+        b"",
+    );
+    assert!(none.contains("\"total\":0"), "{none}");
+    assert_eq!(gateway.http("GET", "/fhir/AuditEvent?name=x", "text/plain", b"").0, 422);
     assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
 }

@@ -106,6 +106,10 @@ pub struct Organization {
     /// with, for callers that cannot do mutual TLS.
     #[serde(default)]
     pub jwt_keys: Vec<String>,
+    /// May read the audit log (`GET /fhir/AuditEvent`), e.g. the region's
+    /// privacy officer.
+    #[serde(default)]
+    pub audit_reader: bool,
 }
 
 /// Why a registry cannot be built.
@@ -297,6 +301,7 @@ mod tests {
             }],
             client_certificates: vec!["sha256:AB:cd:01".into()],
             jwt_keys: Vec::new(),
+            audit_reader: false,
         }
     }
 

@@ -36,11 +36,11 @@ use zorgpoort_model::{Object, Value};
 use zorgpoort_store::Store;
 
 use crate::auth::{Requester, Tokens, authenticate, token_endpoint};
-use crate::consents;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome};
 use crate::tls::{Peer, Tls};
+use crate::{audit_events, consents};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -174,6 +174,7 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route("/fhir/Organization/{id}", get(organization::<S>))
         .route("/fhir/Endpoint", get(endpoints::<S>))
         .route("/fhir/Endpoint/{id}", get(endpoint::<S>))
+        .route("/fhir/AuditEvent", get(audit_events::search::<S>))
         .route("/fhir/Consent", post(consents::create::<S>).get(consents::search::<S>))
         .route(
             "/fhir/Consent/{id}",
@@ -440,14 +441,9 @@ async fn message_status<S: Store>(
 }
 
 async fn capability_statement() -> Response {
-    let read_search = |kind: &'static str| {
-        Object::new().with("type", kind).with(
-            "interaction",
-            vec![
-                Object::new().with("code", "read"),
-                Object::new().with("code", "search-type"),
-            ],
-        )
+    let resource = |kind: &'static str, interactions: &[&'static str]| {
+        let interactions: Vec<Object<'static>> = interactions.iter().map(|i| Object::new().with("code", *i)).collect();
+        Object::new().with("type", kind).with("interaction", interactions)
     };
     let statement = Object::new()
         .with("resourceType", "CapabilityStatement")
@@ -464,11 +460,15 @@ async fn capability_statement() -> Response {
         .with("format", vec![Value::from(FHIR_JSON), Value::from("json")])
         .with(
             "rest",
-            vec![
-                Object::new()
-                    .with("mode", "server")
-                    .with("resource", vec![read_search("Organization"), read_search("Endpoint")]),
-            ],
+            vec![Object::new().with("mode", "server").with(
+                "resource",
+                vec![
+                    resource("Organization", &["read", "search-type"]),
+                    resource("Endpoint", &["read", "search-type"]),
+                    resource("Consent", &["read", "search-type", "create", "update"]),
+                    resource("AuditEvent", &["search-type"]),
+                ],
+            )],
         );
     fhir_json(StatusCode::OK, statement.to_json())
 }

@@ -7,6 +7,7 @@
 //! attempts in progress finish, and loses nothing: whatever was
 //! acknowledged is in the store.
 
+pub mod audit_events;
 pub mod auth;
 pub mod config;
 pub mod consents;

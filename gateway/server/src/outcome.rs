@@ -29,6 +29,8 @@ pub enum Problem {
     MethodNotAllowed,
     /// No authenticated caller.
     Unauthenticated,
+    /// An authenticated caller without the right.
+    Forbidden,
 }
 
 impl Problem {
@@ -45,6 +47,7 @@ impl Problem {
             Self::NotSupported => (StatusCode::NOT_FOUND, "not-supported", AckCode::Error),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "not-supported", AckCode::Error),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "login", AckCode::Reject),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", AckCode::Reject),
         }
     }
 

@@ -166,6 +166,11 @@ async fn a_registered_client_is_served_and_others_are_refused() {
         "{}",
         String::from_utf8_lossy(&response)
     );
+    // Registered, but not an audit reader.
+    let audit = b"GET /fhir/AuditEvent?patient=999911120 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let (response, _) = exchange(&connector(&setup.ca, Some(&setup.registered)), http, audit).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 403"), "{text}");
 
     // Signed by the region's CA but not registered to an organisation.
     let unregistered = leaf(&setup.ca, "onbekend", None);

@@ -1,0 +1,122 @@
+//! `GET /fhir/AuditEvent?patient=[system|]BSN&date=geYYYY-MM-DD&date=ltYYYY-MM-DD`:
+//! the audit log for organisations registered as audit readers (under mutual
+//! TLS; the plaintext demo has no callers to tell apart). The read is itself
+//! audited.
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use zorgpoort_audit::{Action, AuditEvent, Outcome};
+use zorgpoort_handover::delivery::now_ms;
+use zorgpoort_model::datatypes::{days_from_civil, is_date};
+use zorgpoort_model::systems::BSN;
+use zorgpoort_store::Store;
+
+use crate::auth::Requester;
+use crate::http::AppState;
+use crate::intake::IntakeError;
+use crate::outcome::{ApiError, FHIR_JSON, Problem};
+
+fn bad(expression: &str, diagnostics: impl Into<String>) -> ApiError {
+    ApiError {
+        problem: Problem::Invalid,
+        diagnostics: diagnostics.into(),
+        expression: Some(expression.into()),
+    }
+}
+
+/// Start of a `YYYY-MM-DD` day in ms (UTC).
+fn day(text: &str) -> Option<i64> {
+    if !is_date(text) || text.len() != 10 {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<u32>().ok();
+    Some(days_from_civil(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?) * 86_400_000)
+}
+
+/// `GET /fhir/AuditEvent`.
+pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
+    let requester = request.extensions().get::<Requester>().map(|r| r.organization.clone());
+    if let Some(org) = &requester {
+        if !state.registry.get(org).is_some_and(|o| o.audit_reader) {
+            return Err(ApiError::new(
+                Problem::Forbidden,
+                "this organisation may not read the audit log",
+            ));
+        }
+    }
+    let (mut patient, mut since, mut until) = (None, i64::MIN, i64::MAX);
+    for pair in request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = value
+            .replace("%7C", "|")
+            .replace("%7c", "|")
+            .replace("%3A", ":")
+            .replace("%2F", "/");
+        match key {
+            "patient" => {
+                let bsn = value
+                    .strip_prefix(BSN)
+                    .and_then(|v| v.strip_prefix('|'))
+                    .unwrap_or(&value);
+                patient = Some(bsn.to_owned());
+            }
+            "date" => {
+                let (prefix, date) = if value.len() > 10 {
+                    value.split_at(2)
+                } else {
+                    ("eq", value.as_str())
+                };
+                let start =
+                    day(date).ok_or_else(|| bad("date", format!("use [ge|gt|le|lt|eq]YYYY-MM-DD, not {value:?}")))?;
+                let next = start + 86_400_000;
+                match prefix {
+                    "ge" => since = since.max(start),
+                    "gt" => since = since.max(next),
+                    "le" => until = until.min(next),
+                    "lt" => until = until.min(start),
+                    "eq" => (since, until) = (since.max(start), until.min(next)),
+                    _ => return Err(bad("date", format!("unknown prefix {prefix:?}"))),
+                }
+            }
+            other => {
+                return Err(bad(
+                    other,
+                    format!("unknown search parameter {other:?}; use patient and date"),
+                ));
+            }
+        }
+    }
+    let Some(patient) = patient else {
+        return Err(bad("patient", "search by patient (the BSN) is required"));
+    };
+    let records = state
+        .store
+        .audit_log(since, until, Some(&patient))
+        .await
+        .map_err(IntakeError::Store)?;
+    let mut read = AuditEvent::new("read-audit-log", Action::Read, now_ms(), Outcome::Success);
+    read.organization = requester;
+    read.patient = Some(patient);
+    state.store.audit(read).await.map_err(IntakeError::Store)?;
+    let entries: Vec<String> = records
+        .iter()
+        .map(|r| format!("{{\"resource\":{}}}", r.event))
+        .collect();
+    let body = format!(
+        "{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{}{}}}",
+        records.len(),
+        if entries.is_empty() {
+            String::new()
+        } else {
+            format!(",\"entry\":[{}]", entries.join(","))
+        }
+    );
+    Ok(([(header::CONTENT_TYPE, FHIR_JSON)], body).into_response())
+}
