@@ -513,6 +513,7 @@ fn consent(id: &str, bsn: &str, provision: &str, category: Option<&str>) -> Stri
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, told in order
 fn consent_decides_what_crosses_to_the_receiver() {
     let receiver = Receiver::start(200);
     let dir = temp_dir("consent");
