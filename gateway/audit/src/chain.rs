@@ -48,11 +48,36 @@ impl std::fmt::Display for Broken {
     }
 }
 
-/// Checks records in storage order; how many were checked when intact.
+/// Where a chain starts: record 1 after [`GENESIS`], or, once old records
+/// were purged, after the last purged record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    /// The number of the last record before the chain (0: none).
+    pub sequence: i64,
+    /// Its hash.
+    pub hash: Hash,
+}
+
+impl Default for Start {
+    fn default() -> Self {
+        Self {
+            sequence: 0,
+            hash: GENESIS,
+        }
+    }
+}
+
+/// Checks records in storage order from the start; how many were checked
+/// when intact.
 pub fn verify(records: impl IntoIterator<Item = Record>) -> Result<u64, Broken> {
-    let mut previous = GENESIS;
+    verify_from(Start::default(), records)
+}
+
+/// Checks records in storage order from `start`.
+pub fn verify_from(start: Start, records: impl IntoIterator<Item = Record>) -> Result<u64, Broken> {
+    let mut previous = start.hash;
     let mut count = 0;
-    for (expected, record) in (1..).zip(records) {
+    for (expected, record) in (start.sequence + 1..).zip(records) {
         if record.sequence != expected {
             let reason = if record.sequence > expected {
                 "records before it are missing"
@@ -147,6 +172,17 @@ mod tests {
         records[1].sequence = 2;
         records[2].sequence = 3;
         assert_eq!(verify(records).unwrap_err().sequence, 2);
+    }
+
+    #[test]
+    fn a_purged_prefix_verifies_from_its_checkpoint() {
+        let records = chain(&["a", "b", "c", "d"]);
+        let start = Start {
+            sequence: 2,
+            hash: records[1].hash.clone().try_into().unwrap(),
+        };
+        assert_eq!(verify_from(start, records[2..].to_vec()), Ok(2));
+        assert_eq!(verify(records[2..].to_vec()).unwrap_err().sequence, 1);
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use zorgpoort_audit::{Action, AuditEvent, Outcome};
+use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::datatypes::days_from_civil;
 use zorgpoort_model::systems::is_valid_bsn;
 use zorgpoort_store::{Durability, SqliteStore, Store};
@@ -36,6 +38,14 @@ enum AuditCommand {
         /// Until this day (YYYY-MM-DD, UTC), exclusive.
         #[arg(long)]
         until: Option<String>,
+    },
+    /// Remove audit records older than the retention period (or --before),
+    /// keeping the chain verifiable; the purge itself is audited.
+    Purge {
+        /// Remove records before this day (YYYY-MM-DD, UTC) instead of
+        /// before the retention period.
+        #[arg(long)]
+        before: Option<String>,
     },
     /// Who accessed a patient's data: organisation, action, when, purpose, outcome.
     WhoAccessed {
@@ -91,6 +101,19 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 for record in store.audit_log(since, until, None).await? {
                     println!("{}", record.event);
                 }
+                Ok(ExitCode::SUCCESS)
+            }
+            AuditCommand::Purge { before } => {
+                let retention_ms = i64::from(config.audit.retention_days) * 86_400_000;
+                let cutoff = match before {
+                    Some(day) => day_start_ms(&day)?,
+                    None => now_ms() - retention_ms,
+                };
+                let mut audit = AuditEvent::new("purge", Action::Delete, now_ms(), Outcome::Success);
+                audit.who = Some("operator: zorgpoort audit purge".into());
+                audit.outcome_text = Some(format!("records recorded before {cutoff} ms removed after the retention period"));
+                let removed = store.purge_audit(cutoff, audit).await?;
+                println!("{removed} audit records removed; the purge is recorded");
                 Ok(ExitCode::SUCCESS)
             }
             AuditCommand::WhoAccessed { bsn, json } => {

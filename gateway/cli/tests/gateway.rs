@@ -496,6 +496,12 @@ fn transfers_are_audited_and_logs_hold_no_patient_data() {
     let export = zorgpoort(&["audit", "export", "--since", "2000-01-01", "--config", config]);
     assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 41);
 
+    // Past the retention period everything goes, the purge is recorded, and the chain still verifies.
+    let purged = zorgpoort(&["audit", "purge", "--before", "3000-01-01", "--config", config]);
+    assert!(String::from_utf8_lossy(&purged.stdout).starts_with("41 audit records removed"));
+    let verified = zorgpoort(&["audit", "verify", "--config", config]);
+    assert!(String::from_utf8_lossy(&verified.stdout).starts_with("audit log intact: 1 records"));
+
     let logs = gateway.logs.lock().unwrap().join("\n");
     assert!(logs.contains("http request"), "logs were captured");
     for secret in ["999911120", "van der Berg", "19800101", "19800230", "Jan"] {

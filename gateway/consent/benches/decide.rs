@@ -27,7 +27,10 @@ fn choices() -> Vec<Choice> {
 fn bench(c: &mut Criterion) {
     let choices = choices();
     let policy = Policy::default();
-    let categories: Vec<String> = ["general", "lab", "mental-health", "medication"].iter().map(|s| (*s).to_owned()).collect();
+    let categories: Vec<String> = ["general", "lab", "mental-health", "medication"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     c.bench_function("consent/decide", |b| {
         b.iter(|| {
             let request = Request {

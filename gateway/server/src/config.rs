@@ -19,6 +19,9 @@ pub struct Config {
     /// Delivery to receivers.
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    /// The audit log.
+    #[serde(default)]
+    pub audit: AuditConfig,
     /// The region's consent policy (presumed consent, break-the-glass).
     #[serde(default)]
     pub consent: zorgpoort_consent::Policy,
@@ -31,6 +34,23 @@ pub struct Config {
     /// Routing rules.
     #[serde(default, rename = "route")]
     pub routes: Vec<Route>,
+}
+
+/// The audit log (`[audit]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Days audit records are kept; `zorgpoort audit purge` removes older ones.
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        // Five years, the common minimum for access logs of Dutch care records.
+        Self {
+            retention_days: 5 * 365,
+        }
+    }
 }
 
 /// Listeners, limits and storage.
@@ -167,6 +187,9 @@ impl Config {
         if self.delivery.concurrency == 0 {
             return value("delivery.concurrency", "must be at least 1");
         }
+        if self.audit.retention_days == 0 {
+            return value("audit.retention_days", "must be at least 1");
+        }
         if self.delivery.max_attempts == 0 {
             return value("delivery.max_attempts", "must be at least 1");
         }
@@ -180,9 +203,14 @@ pub const ENV_PREFIX: &str = "ZORGPOORT_";
 /// `ZORGPOORT_SERVER_HTTP=0.0.0.0:8080` sets `server.http`; values are
 /// read as integers or booleans when they look like one, else as text.
 fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
-    let sections: BTreeMap<&str, &str> = [("SERVER_", "server"), ("DELIVERY_", "delivery"), ("TLS_", "tls")]
-        .into_iter()
-        .collect();
+    let sections: BTreeMap<&str, &str> = [
+        ("SERVER_", "server"),
+        ("DELIVERY_", "delivery"),
+        ("TLS_", "tls"),
+        ("AUDIT_", "audit"),
+    ]
+    .into_iter()
+    .collect();
     for (name, raw) in env {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;

@@ -286,6 +286,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         patient: Option<&str>,
     ) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
 
+    /// Removes the audit records older than `before_ms` (a prefix of the
+    /// chain), keeps the chain verifiable from a checkpoint, and records the
+    /// purge itself with `audit`; how many records were removed.
+    fn purge_audit(&self, before_ms: i64, audit: AuditEvent) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Checks the whole audit chain; the number of records when intact.
     fn verify_audit(&self) -> impl Future<Output = Result<Result<u64, Broken>, StoreError>> + Send;
 

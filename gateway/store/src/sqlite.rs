@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
 use zorgpoort_audit::AuditEvent;
-use zorgpoort_audit::chain::{GENESIS, Hash, Record, link, verify};
+use zorgpoort_audit::chain::{GENESIS, Hash, Record, Start, link, verify_from};
 
 use crate::{
     Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_delivery_order_per_receiver.sql"),
     include_str!("../migrations/0003_audit_log.sql"),
     include_str!("../migrations/0004_consents_and_withheld.sql"),
+    include_str!("../migrations/0005_audit_retention.sql"),
 ];
 
 /// Most writes committed in one transaction.
@@ -48,6 +49,7 @@ enum Job {
     Retry(i64, i64, Reply<bool>),
     PutConsent(Box<(ConsentRecord, AuditEvent)>, Reply<bool>),
     Audit(Box<AuditEvent>, Reply<()>),
+    PurgeAudit(i64, Box<AuditEvent>, Reply<u64>),
 }
 
 /// SQLite-backed [`Store`]; cheap to clone.
@@ -172,6 +174,7 @@ enum Finished {
     Accept(Reply<Accepted>, Result<Accepted, StoreError>),
     Record(Reply<()>, Result<(), StoreError>),
     Retry(Reply<bool>, Result<bool, StoreError>),
+    Purge(Reply<u64>, Result<u64, StoreError>),
 }
 
 impl Finished {
@@ -180,6 +183,7 @@ impl Finished {
             Self::Accept(_, result) => result.is_ok(),
             Self::Record(_, result) => result.is_ok(),
             Self::Retry(_, result) => result.is_ok(),
+            Self::Purge(_, result) => result.is_ok(),
         }
     }
 
@@ -190,6 +194,7 @@ impl Finished {
             Self::Accept(reply, result) => drop(reply.send(result)),
             Self::Record(reply, result) => drop(reply.send(result)),
             Self::Retry(reply, result) => drop(reply.send(result)),
+            Self::Purge(reply, result) => drop(reply.send(result)),
         }
     }
 
@@ -199,6 +204,7 @@ impl Finished {
             Self::Accept(reply, _) => reject(reply, message),
             Self::Record(reply, _) => reject(reply, message),
             Self::Retry(reply, _) => reject(reply, message),
+            Self::Purge(reply, _) => reject(reply, message),
         }
     }
 }
@@ -279,6 +285,14 @@ impl Job {
                 reply,
                 in_savepoint(tx, |sp| append_audit(sp, &mut local, std::slice::from_ref(&*event))),
             ),
+            Job::PurgeAudit(before, event, reply) => Finished::Purge(
+                reply,
+                in_savepoint(tx, |sp| {
+                    let removed = purge_audit(sp, before)?;
+                    append_audit(sp, &mut local, std::slice::from_ref(&*event))?;
+                    Ok(removed)
+                }),
+            ),
             Job::PutConsent(consent, reply) => Finished::Retry(
                 reply,
                 in_savepoint(tx, |sp| {
@@ -301,6 +315,7 @@ impl Job {
             Job::Accept(_, reply) => reject(reply, message),
             Job::Record(_, _, _, _, reply) | Job::Audit(_, reply) => reject(reply, message),
             Job::Retry(_, _, reply) | Job::PutConsent(_, reply) => reject(reply, message),
+            Job::PurgeAudit(_, _, reply) => reject(reply, message),
         }
     }
 }
@@ -373,6 +388,39 @@ fn record(conn: &Connection, id: i64, attempt: &Attempt, now: i64) -> Result<(),
         params![id, state.as_str(), next, error, now],
     )?;
     Ok(())
+}
+
+/// Deletes the prefix of the chain recorded before `before_ms` and moves the
+/// checkpoint to its last record. The append-only guard is lifted for this
+/// statement only, inside the same transaction.
+fn purge_audit(conn: &Connection, before_ms: i64) -> Result<u64, StoreError> {
+    let first_kept: Option<i64> = conn.query_row(
+        "SELECT MIN(sequence) FROM audit_log WHERE recorded_ms >= ?1",
+        [before_ms],
+        |r| r.get(0),
+    )?;
+    let last_purged: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT sequence, hash FROM audit_log WHERE sequence < COALESCE(?1, 9223372036854775807) ORDER BY sequence DESC LIMIT 1",
+            [first_kept],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((sequence, hash)) = last_purged else {
+        return Ok(0);
+    };
+    conn.execute_batch("DROP TRIGGER audit_log_append_only_delete")?;
+    let removed = conn.execute("DELETE FROM audit_log WHERE sequence <= ?1", [sequence])?;
+    conn.execute_batch(
+        "CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log \
+         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    )?;
+    conn.execute(
+        "INSERT INTO audit_checkpoint (id, sequence, hash) VALUES (1, ?1, ?2) \
+         ON CONFLICT (id) DO UPDATE SET sequence = ?1, hash = ?2",
+        params![sequence, hash],
+    )?;
+    Ok(u64::try_from(removed).unwrap_or(0))
 }
 
 fn put_consent(conn: &Connection, consent: &ConsentRecord) -> Result<bool, StoreError> {
@@ -582,8 +630,27 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn purge_audit(&self, before_ms: i64, audit: AuditEvent) -> Result<u64, StoreError> {
+        self.write(|reply| Job::PurgeAudit(before_ms, Box::new(audit), reply))
+            .await
+    }
+
     async fn verify_audit(&self) -> Result<Result<u64, Broken>, StoreError> {
         self.read(|conn| {
+            let checkpoint: Option<(i64, Vec<u8>)> = conn
+                .query_row("SELECT sequence, hash FROM audit_checkpoint WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let start = match checkpoint {
+                None => Start::default(),
+                Some((sequence, hash)) => Start {
+                    sequence,
+                    hash: hash
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("audit checkpoint hash length".into()))?,
+                },
+            };
             let mut query = conn.prepare("SELECT sequence, previous, hash, event FROM audit_log ORDER BY rowid")?;
             let rows = query
                 .query_map([], |r| {
@@ -595,7 +662,7 @@ impl Store for SqliteStore {
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(verify(rows))
+            Ok(verify_from(start, rows))
         })
     }
 

@@ -271,3 +271,30 @@ async fn audit_records_are_chained_and_tampering_is_found() {
         5,
     );
 }
+
+#[tokio::test]
+async fn purging_after_the_retention_period_keeps_the_chain_verifiable() {
+    let store = SqliteStore::open(&temp_db("purge"), Durability::ProcessCrash).unwrap();
+    for t in 1..=10 {
+        store
+            .audit(AuditEvent::new("read", Action::Read, t * 1_000, Outcome::Success))
+            .await
+            .unwrap();
+    }
+    let purge = AuditEvent::new("purge", Action::Delete, 20_000, Outcome::Success);
+    assert_eq!(store.purge_audit(4_500, purge).await.unwrap(), 4);
+    assert_eq!(
+        store.verify_audit().await.unwrap(),
+        Ok(7),
+        "6 kept + the purge's own record"
+    );
+    assert_eq!(store.audit_log(0, i64::MAX, None).await.unwrap()[0].sequence, 5);
+    // Nothing to purge the second time; the chain goes on from the checkpoint.
+    let again = AuditEvent::new("purge", Action::Delete, 21_000, Outcome::Success);
+    assert_eq!(store.purge_audit(4_500, again).await.unwrap(), 0);
+    store
+        .audit(AuditEvent::new("read", Action::Read, 22_000, Outcome::Success))
+        .await
+        .unwrap();
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(9));
+}
