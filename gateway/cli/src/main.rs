@@ -2,6 +2,7 @@
 //! done by the library crates.
 
 mod audit;
+mod consent;
 mod convert;
 mod queue;
 mod send;
@@ -39,6 +40,8 @@ enum Command {
     Send(send::SendArgs),
     /// Check, export and query the tamper-evident audit log.
     Audit(audit::AuditArgs),
+    /// Load patients' choices (FHIR Consent) in bulk.
+    Consent(consent::ConsentArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Queue(args) => queue::run(args),
         Command::Send(args) => send::run(&args),
         Command::Audit(args) => audit::run(args),
+        Command::Consent(args) => consent::run(args),
     };
     match result {
         Ok(code) => code,

@@ -634,3 +634,32 @@ fn consent_decides_what_crosses_to_the_receiver() {
     assert_eq!(gateway.http("GET", "/fhir/AuditEvent?name=x", "text/plain", b"").0, 422);
     assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
 }
+
+#[test]
+fn consents_load_in_bulk_with_located_errors() {
+    let dir = temp_dir("bulk");
+    let file = dir.join("consents.ndjson");
+    let lines = [
+        consent("a", "999911120", "deny", None),
+        consent("b", "123456789", "deny", None),
+        consent("c", "999990627", "permit", Some("lab")),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let data = dir.join("data");
+    let out = zorgpoort(&[
+        "consent",
+        "load",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 consents loaded, 1 refused"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("consents.ndjson:2: Consent.patient.identifier.value"),
+        "{stderr}"
+    );
+    let verified = zorgpoort(&["audit", "verify", "--data-dir", data.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&verified.stdout).starts_with("audit log intact: 2 records"));
+}

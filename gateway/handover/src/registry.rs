@@ -110,6 +110,10 @@ pub struct Organization {
     /// privacy officer.
     #[serde(default)]
     pub audit_reader: bool,
+    /// May record patients' choices (`/fhir/Consent`), e.g. the practice
+    /// where patients make them.
+    #[serde(default)]
+    pub consent_recorder: bool,
 }
 
 /// Why a registry cannot be built.
@@ -302,6 +306,7 @@ mod tests {
             client_certificates: vec!["sha256:AB:cd:01".into()],
             jwt_keys: Vec::new(),
             audit_reader: false,
+            consent_recorder: false,
         }
     }
 

@@ -142,6 +142,7 @@ mod tests {
             client_certificates: Vec::new(),
             jwt_keys: Vec::new(),
             audit_reader: false,
+            consent_recorder: false,
         }
     }
 

@@ -43,13 +43,22 @@ async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, 
     serde_json::from_slice(&bytes).map_err(|e| ApiError::new(Problem::Invalid, format!("not JSON: {e}")))
 }
 
-/// Checks and stores a Consent with the given id, auditing the write.
+/// Checks and stores a Consent with the given id, auditing the write. Under
+/// mutual TLS only organisations registered as consent recorders may write.
 async fn store_consent<S: Store>(
     state: &AppState<S>,
     mut consent: serde_json::Value,
     id: String,
     recorded_by: Option<String>,
 ) -> Result<Response, ApiError> {
+    if let Some(org) = &recorded_by {
+        if !state.registry.get(org).is_some_and(|o| o.consent_recorder) {
+            return Err(ApiError::new(
+                Problem::Forbidden,
+                "this organisation may not record patients' choices",
+            ));
+        }
+    }
     consent["id"] = serde_json::Value::String(id.clone());
     let (patient, _) = read_consent(&consent).map_err(|invalid| ApiError {
         problem: Problem::Invalid,

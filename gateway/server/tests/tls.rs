@@ -166,6 +166,20 @@ async fn a_registered_client_is_served_and_others_are_refused() {
         "{}",
         String::from_utf8_lossy(&response)
     );
+    // Registered, but not a consent recorder.
+    let consent = br#"{"resourceType":"Consent","id":"x","status":"active","patient":{"identifier":{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}},"provision":{"type":"deny"}}"#;
+    let mut write = format!(
+        "POST /fhir/Consent HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        consent.len()
+    )
+    .into_bytes();
+    write.extend_from_slice(consent);
+    let (response, _) = exchange(&connector(&setup.ca, Some(&setup.registered)), http, &write).await;
+    assert!(
+        String::from_utf8_lossy(&response).starts_with("HTTP/1.1 403"),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
     // Registered, but not an audit reader.
     let audit = b"GET /fhir/AuditEvent?patient=999911120 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     let (response, _) = exchange(&connector(&setup.ca, Some(&setup.registered)), http, audit).await;
