@@ -5,6 +5,28 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use crate::CategoryRule;
+
+/// Fields whose codes decide a data category.
+const CODED_FIELDS: [&str; 4] = ["code", "category", "reasonCode", "valueCodeableConcept"];
+
+impl CategoryRule {
+    fn matches(&self, resource: &Value) -> bool {
+        if self.resource.as_deref().is_some_and(|r| resource["resourceType"] != r) {
+            return false;
+        }
+        if self.system.is_none() && self.code_prefix.is_none() {
+            return true;
+        }
+        CODED_FIELDS.iter().any(|field| {
+            codings(resource, field).any(|(system, code)| {
+                self.system.as_deref().is_none_or(|s| s == system)
+                    && self.code_prefix.as_deref().is_none_or(|p| code.starts_with(p))
+            })
+        })
+    }
+}
+
 /// Codes of a resource's codings, as (system, code) pairs, in `field`.
 fn codings<'a>(resource: &'a Value, field: &str) -> impl Iterator<Item = (&'a str, &'a str)> {
     let concepts: Vec<&Value> = match &resource[field] {
@@ -19,7 +41,7 @@ fn codings<'a>(resource: &'a Value, field: &str) -> impl Iterator<Item = (&'a st
 
 /// Mental-health diagnoses: ICD-10 chapter F, and SNOMED CT "mental disorder".
 fn is_mental_health(resource: &Value) -> bool {
-    ["code", "reasonCode", "valueCodeableConcept"].iter().any(|field| {
+    CODED_FIELDS.iter().any(|field| {
         codings(resource, field).any(|(system, code)| {
             (system == "http://hl7.org/fhir/sid/icd-10" && code.starts_with('F'))
                 || (system == "http://snomed.info/sct" && code == "74732009")
@@ -27,9 +49,17 @@ fn is_mental_health(resource: &Value) -> bool {
     })
 }
 
-/// The data category of a resource: `mental-health`, `lab`, `imaging`,
-/// `medication`, `documents` or `general`.
-pub fn categorize(resource: &Value) -> &'static str {
+/// The data category of a resource: the first of the region's `rules` that
+/// matches, else `mental-health`, `lab`, `imaging`, `medication`,
+/// `documents` or `general`.
+pub fn categorize<'r>(resource: &Value, rules: &'r [CategoryRule]) -> &'r str {
+    if let Some(rule) = rules.iter().find(|rule| rule.matches(resource)) {
+        return &rule.category;
+    }
+    builtin_category(resource)
+}
+
+fn builtin_category(resource: &Value) -> &'static str {
     if is_mental_health(resource) {
         return "mental-health";
     }
@@ -51,10 +81,10 @@ pub fn categorize(resource: &Value) -> &'static str {
 }
 
 /// The data categories present in a Bundle, in order of first appearance.
-pub fn categories_of(bundle: &Value) -> Vec<String> {
+pub fn categories_of(bundle: &Value, rules: &[CategoryRule]) -> Vec<String> {
     let mut seen = Vec::new();
     for entry in bundle["entry"].as_array().into_iter().flatten() {
-        let category = categorize(&entry["resource"]).to_owned();
+        let category = categorize(&entry["resource"], rules).to_owned();
         if !seen.contains(&category) {
             seen.push(category);
         }
@@ -65,13 +95,13 @@ pub fn categories_of(bundle: &Value) -> Vec<String> {
 /// Removes the resources of `withheld` categories, every reference to them,
 /// and what became empty; tags the Bundle with the withheld categories
 /// (never their content). Returns how many resources were removed.
-pub fn filter(bundle: &mut Value, withheld: &[String]) -> usize {
+pub fn filter(bundle: &mut Value, withheld: &[String], rules: &[CategoryRule]) -> usize {
     let Some(entries) = bundle.get_mut("entry").and_then(Value::as_array_mut) else {
         return 0;
     };
     let mut removed = HashSet::new();
     entries.retain(|entry| {
-        let keep = !withheld.iter().any(|w| w == categorize(&entry["resource"]));
+        let keep = !withheld.iter().any(|w| w == categorize(&entry["resource"], rules));
         if !keep {
             if let Some(url) = entry["fullUrl"].as_str() {
                 removed.insert(url.to_owned());
@@ -160,13 +190,28 @@ mod tests {
     #[test]
     fn categories_of_resources() {
         let b = bundle();
-        assert_eq!(categories_of(&b), ["general", "mental-health", "lab"]);
+        assert_eq!(categories_of(&b, &[]), ["general", "mental-health", "lab"]);
+        // A region rule for a resource type, and one for a code.
+        let rule = CategoryRule {
+            category: "custom".into(),
+            resource: Some("Observation".into()),
+            system: None,
+            code_prefix: None,
+        };
+        assert_eq!(categories_of(&b, &[rule]), ["general", "mental-health", "custom"]);
+        let by_code = CategoryRule {
+            category: "cardio".into(),
+            resource: None,
+            system: Some("http://hl7.org/fhir/sid/icd-10".into()),
+            code_prefix: Some("F3".into()),
+        };
+        assert_eq!(categorize(&b["entry"][1]["resource"], &[by_code]), "cardio");
     }
 
     #[test]
     fn filtering_removes_resources_and_references_and_tags_the_bundle() {
         let mut b = bundle();
-        assert_eq!(filter(&mut b, &["mental-health".into()]), 1);
+        assert_eq!(filter(&mut b, &["mental-health".into()], &[]), 1);
         let text = b.to_string();
         assert!(!text.contains("F32.1") && !text.contains("urn:uuid:c"), "{text}");
         assert_eq!(b["entry"][2]["resource"]["target"].as_array().unwrap().len(), 2);

@@ -92,6 +92,28 @@ pub struct Policy {
     pub presumed_consent_for: Vec<Purpose>,
     /// Requester categories that may break the glass.
     pub break_the_glass_for: Vec<String>,
+    /// The region's own data-category rules, tried before the built-in ones.
+    #[serde(rename = "category")]
+    pub categories: Vec<CategoryRule>,
+}
+
+/// A data-category rule: resources of a type and/or with a code (system
+/// and code prefix) in `code`, `category`, `reasonCode` or
+/// `valueCodeableConcept` belong to `category`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRule {
+    /// The data category.
+    pub category: String,
+    /// The resource type, if the rule is for one.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// The code system of the code, if the rule looks at codes.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// The start of the code (`F` for ICD-10 chapter F).
+    #[serde(default)]
+    pub code_prefix: Option<String>,
 }
 
 impl Default for Policy {
@@ -99,6 +121,7 @@ impl Default for Policy {
         Self {
             presumed_consent_for: vec![Purpose::Handover, Purpose::Referral],
             break_the_glass_for: vec!["ziekenhuis".into(), "huisartsenpost".into(), "ambulance".into()],
+            categories: Vec::new(),
         }
     }
 }

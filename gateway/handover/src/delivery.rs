@@ -202,7 +202,7 @@ impl<S: Store> Deliverer<S> {
         }
         let mut json: serde_json::Value = serde_json::from_str(&bundle)
             .map_err(|e| Failure::Permanent(format!("rendered Bundle is not JSON: {e}")))?;
-        let categories = categories_of(&json);
+        let categories = categories_of(&json, &consent.policy.categories);
         let category = consent
             .registry
             .get(&due.delivery.receiver)
@@ -218,7 +218,7 @@ impl<S: Store> Deliverer<S> {
         };
         let decision = decide(&request, &choices, &consent.policy);
         if let Decision::PermitWithFilter { withheld, .. } = &decision {
-            filter(&mut json, withheld);
+            filter(&mut json, withheld, &consent.policy.categories);
             return Ok((decision, json.to_string()));
         }
         Ok((decision, bundle))
