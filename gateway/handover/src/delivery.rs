@@ -82,6 +82,78 @@ pub struct ConsentCheck {
     pub policy: Policy,
 }
 
+/// Who asks for data and why, for a consent decision.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    /// The receiving or requesting organisation (registry id).
+    pub requester: &'a str,
+    /// Why.
+    pub purpose: Purpose,
+    /// Whether it treats the patient (the handover is addressed to it).
+    pub treating_relationship: bool,
+    /// For break-the-glass: the stated reason.
+    pub reason: Option<&'a str>,
+}
+
+/// Why a consent decision could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentError {
+    /// The patient's choices could not be read; try again.
+    Store(String),
+    /// The data is not a Bundle.
+    Bundle(String),
+}
+
+impl ConsentCheck {
+    /// Decides what of `bundle` (a FHIR Bundle as JSON) may go to the asker,
+    /// from the patient's stored choices and the policy; returns the decision
+    /// and the Bundle as it may go (filtered for a partial permit).
+    pub async fn evaluate<S: Store>(
+        &self,
+        store: &S,
+        bundle: String,
+        patient: Option<&str>,
+        ask: &Ask<'_>,
+    ) -> Result<(Decision, String), ConsentError> {
+        let mut choices = Vec::new();
+        if let Some(patient) = patient {
+            let stored = store
+                .consents(patient)
+                .await
+                .map_err(|e| ConsentError::Store(format!("cannot read consents: {e}")))?;
+            for record in stored {
+                let parsed = serde_json::from_str(&record.resource)
+                    .ok()
+                    .and_then(|r| read_consent(&r).ok());
+                match parsed {
+                    Some((_, Some(choice))) => choices.push(choice),
+                    Some((_, None)) => {}
+                    None => tracing::warn!(consent = %record.id, "stored Consent cannot be read; ignored"),
+                }
+            }
+        }
+        let mut json: serde_json::Value =
+            serde_json::from_str(&bundle).map_err(|e| ConsentError::Bundle(format!("not a JSON Bundle: {e}")))?;
+        let categories = categories_of(&json, &self.policy.categories);
+        let category = self.registry.get(ask.requester).map_or("unknown", |o| o.kind.as_str());
+        let request = zorgpoort_consent::Request {
+            requester: ask.requester,
+            requester_category: category,
+            purpose: ask.purpose,
+            treating_relationship: ask.treating_relationship,
+            data_categories: &categories,
+            reason: ask.reason,
+            now_ms: now_ms(),
+        };
+        let decision = decide(&request, &choices, &self.policy);
+        if let Decision::PermitWithFilter { withheld, .. } = &decision {
+            filter(&mut json, withheld, &self.policy.categories);
+            return Ok((decision, json.to_string()));
+        }
+        Ok((decision, bundle))
+    }
+}
+
 /// Sends due deliveries until shut down.
 pub struct Deliverer<S> {
     store: S,
@@ -182,46 +254,19 @@ impl<S: Store> Deliverer<S> {
                 bundle,
             ));
         };
-        let mut choices = Vec::new();
-        if let Some(patient) = &due.patient {
-            let stored = self
-                .store
-                .consents(patient)
-                .await
-                .map_err(|e| Failure::Transient(format!("cannot read consents: {e}")))?;
-            for record in stored {
-                let parsed = serde_json::from_str(&record.resource)
-                    .ok()
-                    .and_then(|r| read_consent(&r).ok());
-                match parsed {
-                    Some((_, Some(choice))) => choices.push(choice),
-                    Some((_, None)) => {}
-                    None => tracing::warn!(consent = %record.id, "stored Consent cannot be read; ignored"),
-                }
-            }
-        }
-        let mut json: serde_json::Value = serde_json::from_str(&bundle)
-            .map_err(|e| Failure::Permanent(format!("rendered Bundle is not JSON: {e}")))?;
-        let categories = categories_of(&json, &consent.policy.categories);
-        let category = consent
-            .registry
-            .get(&due.delivery.receiver)
-            .map_or("unknown", |o| o.kind.as_str());
-        let request = zorgpoort_consent::Request {
+        let ask = Ask {
             requester: &due.delivery.receiver,
-            requester_category: category,
             purpose: Purpose::Handover,
             treating_relationship: true,
-            data_categories: &categories,
             reason: None,
-            now_ms: now_ms(),
         };
-        let decision = decide(&request, &choices, &consent.policy);
-        if let Decision::PermitWithFilter { withheld, .. } = &decision {
-            filter(&mut json, withheld, &consent.policy.categories);
-            return Ok((decision, json.to_string()));
-        }
-        Ok((decision, bundle))
+        consent
+            .evaluate(&self.store, bundle, due.patient.as_deref(), &ask)
+            .await
+            .map_err(|e| match e {
+                ConsentError::Store(e) => Failure::Transient(e),
+                ConsentError::Bundle(e) => Failure::Permanent(e),
+            })
     }
 
     async fn attempt(&self, due: DueDelivery) {
