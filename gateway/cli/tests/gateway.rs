@@ -172,9 +172,16 @@ impl Gateway {
     }
 
     fn http(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String, String) {
+        self.http_with(method, path, &[("Content-Type", content_type)], body)
+    }
+
+    fn http_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, String) {
         let mut stream = TcpStream::connect(self.http).unwrap();
+        let headers = headers
+            .iter()
+            .fold(String::new(), |all, (k, v)| all + k + ": " + v + "\r\n");
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: test\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).unwrap();
@@ -632,6 +639,86 @@ fn consent_decides_what_crosses_to_the_receiver() {
     );
     assert!(none.contains("\"total\":0"), "{none}");
     assert_eq!(gateway.http("GET", "/fhir/AuditEvent?name=x", "text/plain", b"").0, 422);
+    assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
+}
+
+#[test]
+fn reads_are_decided_by_consent_and_break_the_glass_needs_a_reason() {
+    let receiver = Receiver::start(503);
+    let dir = temp_dir("read");
+    let config_path = dir.join("zorgpoort.toml");
+    std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+    let gateway = Gateway::start(&config_path);
+    let (status, _, _) = gateway.http(
+        "POST",
+        "/fhir/Consent",
+        "application/fhir+json",
+        consent("nee", "999911120", "deny", None).as_bytes(),
+    );
+    assert_eq!(status, 201);
+    let message = "MSH|^~\\&|HIS|RIJNSTATE|||20261124093015+0100||ADT^A03^ADT_A03|R1|P|2.5\rPID|1||1^^^RIJN^PI~999911120^^^NLMINBIZA^NNNLD||Visser^Daan||19520604|M\rDG1|1||F32.1^Depressieve episode^I10|||F\r";
+    let (status, head, _) = gateway.http("POST", "/messages/hl7v2", "text/plain", message.as_bytes());
+    assert_eq!(status, 202);
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: /messages/"))
+        .unwrap()
+        .to_owned();
+    let path = format!("/fhir/Bundle/{id}");
+    let read = |headers: &[(&str, &str)]| gateway.http_with("GET", &path, headers, b"");
+    let requester = |org| ("X-Zorgpoort-Requester", org);
+    let emergency = ("X-Purpose-Of-Use", "emergency");
+    let reason = ("X-Break-The-Glass-Reason", "bewusteloos binnengebracht");
+
+    let (status, _, body) = read(&[]);
+    assert_eq!(status, 422, "who asks must be said: {body}");
+    assert_eq!(read(&[requester("onbekend")]).0, 403);
+    let (status, _, body) = read(&[requester("de-linde")]);
+    assert_eq!(status, 403, "the patient said no: {body}");
+    assert!(body.contains("deny:nee"), "{body}");
+    let (status, _, body) = read(&[requester("rijnstate"), emergency]);
+    assert_eq!(status, 403, "break-the-glass without a reason: {body}");
+    assert!(body.contains("break-the-glass:no-reason"), "{body}");
+    let (status, _, body) = read(&[requester("de-linde"), emergency, reason]);
+    assert_eq!(status, 403, "a nursing home may not break the glass: {body}");
+    assert!(body.contains("break-the-glass:not-allowed"), "{body}");
+    let (status, _, body) = read(&[requester("rijnstate"), emergency, reason]);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("\"resourceType\":\"Bundle\"") && body.contains("F32.1"),
+        "{body}"
+    );
+    assert_eq!(
+        gateway
+            .http_with("GET", "/fhir/Bundle/nope", &[requester("rijnstate")], b"")
+            .0,
+        404
+    );
+
+    let config = config_path.to_str().unwrap();
+    let who = zorgpoort(&["audit", "who-accessed", "999911120", "--json", "--config", config]);
+    let rows: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
+    let reads: Vec<(&str, &str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "read")
+        .filter_map(|r| {
+            Some((
+                r["organization"].as_str()?,
+                r["purpose"].as_str()?,
+                r["outcome"].as_str()?,
+            ))
+        })
+        .collect();
+    for expected in [
+        ("de-linde", "TREAT", "refused"),
+        ("rijnstate", "ETREAT", "refused"),
+        ("de-linde", "ETREAT", "refused"),
+        ("rijnstate", "ETREAT", "success"),
+    ] {
+        assert!(reads.contains(&expected), "{expected:?} not audited in {reads:?}");
+    }
     assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
 }
 

@@ -4,8 +4,8 @@
 //! audited.
 
 use axum::extract::{Request, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+
+use axum::response::Response;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::datatypes::{days_from_civil, is_date};
@@ -15,7 +15,7 @@ use zorgpoort_store::Store;
 use crate::auth::Requester;
 use crate::http::AppState;
 use crate::intake::IntakeError;
-use crate::outcome::{ApiError, FHIR_JSON, Problem};
+use crate::outcome::{ApiError, Problem, stored_searchset};
 
 fn bad(expression: &str, diagnostics: impl Into<String>) -> ApiError {
     ApiError {
@@ -105,18 +105,5 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
     read.organization = requester;
     read.patient = Some(patient);
     state.store.audit(read).await.map_err(IntakeError::Store)?;
-    let entries: Vec<String> = records
-        .iter()
-        .map(|r| format!("{{\"resource\":{}}}", r.event))
-        .collect();
-    let body = format!(
-        "{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{}{}}}",
-        records.len(),
-        if entries.is_empty() {
-            String::new()
-        } else {
-            format!(",\"entry\":[{}]", entries.join(","))
-        }
-    );
-    Ok(([(header::CONTENT_TYPE, FHIR_JSON)], body).into_response())
+    Ok(stored_searchset(records.iter().map(|r| r.event.as_str())))
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_consent::fhir::read_consent;
@@ -15,7 +15,7 @@ use zorgpoort_store::{ConsentRecord, Store};
 use crate::auth::Requester;
 use crate::http::AppState;
 use crate::intake::IntakeError;
-use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json};
+use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, stored_searchset};
 
 fn store_error(error: zorgpoort_store::StoreError) -> ApiError {
     IntakeError::Store(error).into()
@@ -172,18 +172,5 @@ pub async fn search<S: Store>(
         .to_owned();
     let records = state.store.consents(&bsn).await.map_err(store_error)?;
     audit_read(&state, &bsn, requester_of(&request)).await?;
-    let entries: Vec<String> = records
-        .iter()
-        .map(|r| format!("{{\"resource\":{}}}", r.resource))
-        .collect();
-    let body = format!(
-        "{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{}{}}}",
-        records.len(),
-        if entries.is_empty() {
-            String::new()
-        } else {
-            format!(",\"entry\":[{}]", entries.join(","))
-        }
-    );
-    Ok(([(header::CONTENT_TYPE, FHIR_JSON)], body).into_response())
+    Ok(stored_searchset(records.iter().map(|r| r.resource.as_str())))
 }

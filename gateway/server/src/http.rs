@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
-use zorgpoort_handover::Registry;
+use zorgpoort_handover::{ConsentCheck, Registry};
 use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::{Object, Value};
 use zorgpoort_store::Store;
@@ -40,7 +40,7 @@ use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome};
 use crate::tls::{Peer, Tls};
-use crate::{audit_events, consents};
+use crate::{audit_events, bundles, consents};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -50,6 +50,8 @@ pub struct AppState<S> {
     pub store: S,
     /// The region registry.
     pub registry: Arc<Registry>,
+    /// Decides what of a patient's data an organisation may have.
+    pub consent: Arc<ConsentCheck>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Largest body accepted.
@@ -64,6 +66,7 @@ impl<S: Clone> Clone for AppState<S> {
             intake: Arc::clone(&self.intake),
             store: self.store.clone(),
             registry: Arc::clone(&self.registry),
+            consent: Arc::clone(&self.consent),
             metrics: Arc::clone(&self.metrics),
             max_body_bytes: self.max_body_bytes,
             inbox: self.inbox.clone(),
@@ -174,6 +177,7 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route("/fhir/Organization/{id}", get(organization::<S>))
         .route("/fhir/Endpoint", get(endpoints::<S>))
         .route("/fhir/Endpoint/{id}", get(endpoint::<S>))
+        .route("/fhir/Bundle/{id}", get(bundles::read::<S>))
         .route("/fhir/AuditEvent", get(audit_events::search::<S>))
         .route("/fhir/Consent", post(consents::create::<S>).get(consents::search::<S>))
         .route(
@@ -466,6 +470,7 @@ async fn capability_statement() -> Response {
                     resource("Organization", &["read", "search-type"]),
                     resource("Endpoint", &["read", "search-type"]),
                     resource("Consent", &["read", "search-type", "create", "update"]),
+                    resource("Bundle", &["read"]),
                     resource("AuditEvent", &["search-type"]),
                 ],
             )],

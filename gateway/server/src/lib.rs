@@ -9,6 +9,7 @@
 
 pub mod audit_events;
 pub mod auth;
+pub mod bundles;
 pub mod config;
 pub mod consents;
 pub mod http;
@@ -138,10 +139,15 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let (shutdown, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
+    let consent = zorgpoort_handover::ConsentCheck {
+        registry: Arc::clone(&registry),
+        policy: config.consent,
+    };
     let state = http::AppState {
         intake: Arc::clone(&intake),
         store: store.clone(),
         registry: Arc::clone(&registry),
+        consent: Arc::new(consent.clone()),
         metrics: Arc::clone(&metrics),
         max_body_bytes: server.max_body_bytes,
         inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
@@ -180,10 +186,6 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     ));
 
     let mut delivery_stop = stopped;
-    let consent = zorgpoort_handover::ConsentCheck {
-        registry: Arc::clone(&registry),
-        policy: config.consent,
-    };
     let renderer = Arc::clone(&intake);
     let render: zorgpoort_handover::Render = Arc::new(move |format: &str, body: &[u8]| renderer.render(format, body));
     tasks.spawn(

@@ -115,6 +115,21 @@ pub fn fhir_json(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// A searchset Bundle of resources stored as JSON text.
+pub fn stored_searchset<'a>(resources: impl ExactSizeIterator<Item = &'a str>) -> Response {
+    let total = resources.len();
+    let entries: Vec<String> = resources.map(|r| format!("{{\"resource\":{r}}}")).collect();
+    let entry = if entries.is_empty() {
+        String::new()
+    } else {
+        format!(",\"entry\":[{}]", entries.join(","))
+    };
+    fhir_json(
+        StatusCode::OK,
+        format!("{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{total}{entry}}}"),
+    )
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _, _) = self.problem.table();

@@ -150,6 +150,8 @@ pub struct MessageRecord {
     pub format: String,
     /// When it was received (ms since the epoch).
     pub received_ms: i64,
+    /// The patient's BSN, when the message names one.
+    pub patient: Option<String>,
     /// Its deliveries.
     pub deliveries: Vec<Delivery>,
 }
@@ -234,6 +236,9 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// A message and its deliveries.
     fn message(&self, id: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+
+    /// A message's body as received.
+    fn message_body(&self, id: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 
     /// Up to `limit` pending deliveries due at `now_ms`, oldest first. Only
     /// the oldest pending delivery of each receiver can be due, so a

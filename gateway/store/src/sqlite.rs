@@ -493,7 +493,7 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let found = conn
                 .query_row(
-                    "SELECT id, sender, control_id, format, received_ms FROM messages WHERE id = ?1",
+                    "SELECT id, sender, control_id, format, received_ms, patient FROM messages WHERE id = ?1",
                     [id],
                     |r| {
                         Ok(MessageRecord {
@@ -502,6 +502,7 @@ impl Store for SqliteStore {
                             control_id: r.get(2)?,
                             format: r.get(3)?,
                             received_ms: r.get(4)?,
+                            patient: r.get(5)?,
                             deliveries: Vec::new(),
                         })
                     },
@@ -516,6 +517,15 @@ impl Store for SqliteStore {
                 record.deliveries.push(with_state(row?)?);
             }
             Ok(Some(record))
+        })
+    }
+
+    async fn message_body(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|conn| {
+            let body = conn
+                .query_row("SELECT body FROM messages WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?;
+            Ok(body)
         })
     }
 

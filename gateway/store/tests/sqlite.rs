@@ -54,7 +54,14 @@ async fn a_resend_is_recognised_and_not_stored_twice() {
         Accepted::Duplicate("m1".into())
     );
     assert!(store.message("m2").await.unwrap().is_none());
-    assert_eq!(store.message("m1").await.unwrap().unwrap().deliveries.len(), 1);
+    let kept = store.message("m1").await.unwrap().unwrap();
+    assert_eq!(kept.deliveries.len(), 1);
+    assert_eq!(kept.patient.as_deref(), Some("999911120"));
+    assert_eq!(
+        store.message_body("m1").await.unwrap().as_deref(),
+        Some(b"MSH|^~\\&|m1".as_slice())
+    );
+    assert!(store.message_body("m2").await.unwrap().is_none());
 }
 
 #[tokio::test]

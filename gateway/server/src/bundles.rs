@@ -1,0 +1,160 @@
+//! `GET /fhir/Bundle/{id}`: a received message as FHIR R4, for an
+//! organisation that asks for it. The patient's choices decide first, as for
+//! a delivery: the asker gets all of it, part of it (withheld categories
+//! removed) or a 403 naming the deciding rule. Every read, allowed or not, is
+//! audited with who asked, why and which rule decided; without the audit
+//! record there is no answer.
+//!
+//! Who asks is the authenticated organisation under mutual TLS. Without
+//! mutual TLS (the demo) the caller names itself in `X-Zorgpoort-Requester`.
+//! Why is `X-Purpose-Of-Use` (`treatment`, the default, `handover`,
+//! `referral` or `emergency`); an emergency read is break-the-glass and needs
+//! `X-Break-The-Glass-Reason`.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
+use zorgpoort_consent::{Decision, Purpose};
+use zorgpoort_handover::delivery::now_ms;
+use zorgpoort_handover::{Ask, ConsentError};
+use zorgpoort_store::Store;
+
+use crate::auth::Requester;
+use crate::http::AppState;
+use crate::intake::IntakeError;
+use crate::outcome::{ApiError, Problem, fhir_json};
+
+/// Names the asking organisation when there is no mutual TLS.
+pub const REQUESTER_HEADER: &str = "x-zorgpoort-requester";
+/// Why the data is asked for.
+pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
+/// The stated reason of a break-the-glass read.
+pub const REASON_HEADER: &str = "x-break-the-glass-reason";
+/// Longest break-the-glass reason kept.
+const MAX_REASON_CHARS: usize = 500;
+
+fn bad_header(header: &str, diagnostics: impl Into<String>) -> ApiError {
+    ApiError {
+        problem: Problem::Invalid,
+        diagnostics: diagnostics.into(),
+        expression: Some(header.into()),
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, ApiError> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().map_err(|_| bad_header(name, "not visible ASCII")))
+        .transpose()
+}
+
+/// Who asks, why and, for break-the-glass, the stated reason.
+fn asker<S>(state: &AppState<S>, request: &Request) -> Result<(String, Purpose, Option<String>), ApiError> {
+    let headers = request.headers();
+    let requester = match request.extensions().get::<Requester>() {
+        Some(authenticated) => authenticated.organization.clone(),
+        None => header(headers, REQUESTER_HEADER)?
+            .ok_or_else(|| bad_header(REQUESTER_HEADER, "say which organisation asks"))?
+            .to_owned(),
+    };
+    if state.registry.get(&requester).is_none() {
+        return Err(ApiError::new(
+            Problem::Forbidden,
+            "the asking organisation is not in the region's registry",
+        ));
+    }
+    let purpose = match header(headers, PURPOSE_HEADER)? {
+        None | Some("treatment") => Purpose::Treatment,
+        Some("handover") => Purpose::Handover,
+        Some("referral") => Purpose::Referral,
+        Some("emergency") => Purpose::Emergency,
+        Some(other) => {
+            return Err(bad_header(
+                PURPOSE_HEADER,
+                format!("use treatment, handover, referral or emergency, not {other:?}"),
+            ));
+        }
+    };
+    let reason = header(headers, REASON_HEADER)?
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(MAX_REASON_CHARS).collect());
+    Ok((requester, purpose, reason))
+}
+
+/// `GET /fhir/Bundle/{id}`.
+pub async fn read<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (requester, purpose, reason) = asker(&state, &request)?;
+    let store_error = |e| ApiError::from(IntakeError::Store(e));
+    let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
+    let record = state
+        .store
+        .message(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)?;
+    let body = state
+        .store
+        .message_body(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)?;
+    let bundle = state.intake.render(&record.format, &body).map_err(|e| {
+        tracing::error!(message = %id, error = %e, "a stored message cannot be rendered");
+        ApiError::new(Problem::NotSupported, "this message has no FHIR form")
+    })?;
+    let ask = Ask {
+        requester: &requester,
+        purpose,
+        treating_relationship: record.deliveries.iter().any(|d| d.receiver == requester),
+        reason: reason.as_deref(),
+    };
+    let (decision, bundle) = state
+        .consent
+        .evaluate(&state.store, bundle, record.patient.as_deref(), &ask)
+        .await
+        .map_err(|e| match e {
+            ConsentError::Store(e) => {
+                tracing::error!(error = %e, "consents unavailable");
+                ApiError::new(
+                    Problem::Unavailable,
+                    "the patient's choices cannot be read now; ask again later",
+                )
+            }
+            ConsentError::Bundle(e) => {
+                tracing::error!(message = %id, error = %e, "rendered Bundle is not JSON");
+                ApiError::new(Problem::NotSupported, "this message has no FHIR form")
+            }
+        })?;
+
+    let denied = matches!(decision, Decision::Deny { .. });
+    let outcome = if denied { Outcome::Failure } else { Outcome::Success };
+    let mut audit = AuditEvent::new("read", Action::Read, now_ms(), outcome);
+    audit.organization = Some(requester);
+    audit.patient = record.patient;
+    audit.purpose = Some(purpose.code());
+    audit.consent_rule = Some(decision.rule().to_owned());
+    audit.outcome_text = match (&decision, reason) {
+        (Decision::Permit { flagged: true, .. }, Some(reason)) => Some(format!("break-the-glass: {reason}")),
+        _ => denied.then(|| "refused by consent".to_owned()),
+    };
+    audit.data = Some(DataObject {
+        id: id.clone(),
+        format: record.format,
+        sha256: sha256_hex(&body),
+        size: u64::try_from(body.len()).unwrap_or(u64::MAX),
+    });
+    state.store.audit(audit).await.map_err(store_error)?;
+    if denied {
+        return Err(ApiError::new(
+            Problem::Forbidden,
+            format!("the patient's choices do not allow this (rule {})", decision.rule()),
+        ));
+    }
+    Ok(fhir_json(StatusCode::OK, bundle))
+}
