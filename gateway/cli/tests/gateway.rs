@@ -482,14 +482,14 @@ fn transfers_are_audited_and_logs_hold_no_patient_data() {
     let verified = zorgpoort(&["audit", "verify", "--config", config]);
     let text = String::from_utf8_lossy(&verified.stdout).into_owned();
     assert!(
-        verified.status.success() && text.starts_with("audit log intact: 41 records"),
+        verified.status.success() && text.starts_with("audit log intact: 42 records"),
         "{text}"
     );
 
     let who = zorgpoort(&["audit", "who-accessed", "999911120", "--json", "--config", config]);
     let rows: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 41, "20 accepted, 20 delivered, 1 converted");
+    assert_eq!(rows.len(), 42, "20 accepted, 1 refused, 20 delivered, 1 converted");
     assert!(
         rows.iter()
             .any(|r| r["organization"] == "de-linde" && r["action"] == "deliver" && r["outcome"] == "success")
@@ -498,14 +498,26 @@ fn transfers_are_audited_and_logs_hold_no_patient_data() {
         rows.iter()
             .any(|r| r["organization"] == "rijnstate" && r["action"] == "accept")
     );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["action"] == "accept" && r["outcome"] == "refused")
+            .count(),
+        1,
+        "the refused message named the patient, so it is accounted for"
+    );
     let table = zorgpoort(&["audit", "who-accessed", "999911120", "--config", config]);
-    assert!(String::from_utf8_lossy(&table.stdout).contains("41 entries"));
+    assert!(String::from_utf8_lossy(&table.stdout).contains("42 entries"));
     let export = zorgpoort(&["audit", "export", "--since", "2000-01-01", "--config", config]);
-    assert_eq!(String::from_utf8_lossy(&export.stdout).lines().count(), 41);
+    let exported = String::from_utf8_lossy(&export.stdout);
+    assert_eq!(exported.lines().count(), 42);
+    assert!(
+        exported.contains("refused at PID-7") && !exported.contains("19800230"),
+        "where it was refused, not the content"
+    );
 
     // Past the retention period everything goes, the purge is recorded, and the chain still verifies.
     let purged = zorgpoort(&["audit", "purge", "--before", "3000-01-01", "--config", config]);
-    assert!(String::from_utf8_lossy(&purged.stdout).starts_with("41 audit records removed"));
+    assert!(String::from_utf8_lossy(&purged.stdout).starts_with("42 audit records removed"));
     let verified = zorgpoort(&["audit", "verify", "--config", config]);
     assert!(String::from_utf8_lossy(&verified.stdout).starts_with("audit log intact: 1 records"));
 

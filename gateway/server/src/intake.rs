@@ -6,7 +6,7 @@ use std::sync::Arc;
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::{Facts, Registry, Routes};
-use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
+use zorgpoort_hl7v2::{Limits, Message, Options, RoutingFacts, Splitter, routing_facts, to_fhir};
 use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
 
@@ -99,13 +99,24 @@ impl<S: Store> Intake<S> {
         let frame = single_message(bytes, self.limits.max_message_bytes)?;
         let message = Message::parse(&frame, &self.limits)?;
         let facts = routing_facts(&message)?;
-        let conversion = to_fhir(&message, &self.options)?;
-        let mut audit = AuditEvent::new("convert", Action::Execute, now_ms(), Outcome::Success);
-        audit.organization = requester;
-        audit.who = Some(facts.sender);
-        audit.patient = facts.patient_bsn;
-        audit.data = Some(data_object(String::new(), &frame));
-        self.store.audit(audit).await.map_err(IntakeError::Store)?;
+        let converted = to_fhir(&message, &self.options);
+        // A refused message that names a patient is audited too: that
+        // patient's data reached the gateway.
+        if converted.is_ok() || facts.patient_bsn.is_some() {
+            let outcome = if converted.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
+            let mut audit = AuditEvent::new("convert", Action::Execute, now_ms(), outcome);
+            audit.organization = requester;
+            audit.who = Some(facts.sender);
+            audit.patient = facts.patient_bsn;
+            audit.outcome_text = converted.as_ref().err().map(refusal_text);
+            audit.data = Some(data_object(String::new(), &frame));
+            self.store.audit(audit).await.map_err(IntakeError::Store)?;
+        }
+        let conversion = converted?;
         Ok((conversion.bundle.to_json(), conversion.warnings))
     }
 
@@ -116,7 +127,17 @@ impl<S: Store> Intake<S> {
         let facts = routing_facts(&message)?;
         // Converted now so content errors reach the sender (AE, 422); the
         // Bundle itself is made again at delivery, for the receiver.
-        to_fhir(&message, &self.options)?;
+        if let Err(error) = to_fhir(&message, &self.options) {
+            if facts.patient_bsn.is_some() {
+                let mut audit =
+                    self.accept_event(&facts, Outcome::Failure, received_ms, data_object(String::new(), bytes));
+                audit.outcome_text = Some(refusal_text(&error));
+                self.store.audit(audit).await?;
+            }
+            return Err(error.into());
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let audit = self.accept_event(&facts, Outcome::Success, received_ms, data_object(id.clone(), bytes));
         let deliveries = self.routes.deliveries(
             &Facts {
                 sender: facts.sender.clone(),
@@ -126,13 +147,6 @@ impl<S: Store> Intake<S> {
             &self.registry,
         );
         let receivers = deliveries.iter().map(|d| d.receiver.clone()).collect();
-        let id = uuid::Uuid::new_v4().to_string();
-        let mut audit = AuditEvent::new("accept", Action::Create, received_ms, Outcome::Success);
-        audit.organization = self.registry.by_sender(&facts.sender).map(|o| o.id.clone());
-        audit.who = Some(facts.sender.clone());
-        audit.patient.clone_from(&facts.patient_bsn);
-        audit.purpose = Some("TREAT");
-        audit.data = Some(data_object(id.clone(), bytes));
         let stored = self
             .store
             .accept(NewMessage {
@@ -160,6 +174,27 @@ impl<S: Store> Intake<S> {
             },
         })
     }
+}
+
+impl<S> Intake<S> {
+    /// The audit event of taking (or refusing) a message from a sender.
+    fn accept_event(&self, facts: &RoutingFacts, outcome: Outcome, received_ms: i64, data: DataObject) -> AuditEvent {
+        let mut audit = AuditEvent::new("accept", Action::Create, received_ms, outcome);
+        audit.organization = self.registry.by_sender(&facts.sender).map(|o| o.id.clone());
+        audit.who = Some(facts.sender.clone());
+        audit.patient.clone_from(&facts.patient_bsn);
+        audit.purpose = Some("TREAT");
+        audit.data = Some(data);
+        audit
+    }
+}
+
+/// Why a message was refused, for the audit log: where, not the content.
+fn refusal_text(error: &zorgpoort_hl7v2::Error) -> String {
+    error
+        .location
+        .as_ref()
+        .map_or_else(|| "refused".to_owned(), |at| format!("refused at {at}"))
 }
 
 /// An HL7 v2 message as the audit log knows it: by hash and size.
