@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use zorgpoort_audit::AuditEvent;
@@ -127,11 +127,10 @@ impl SqliteStore {
 
 /// Runs writes until every sender is gone, committing what has queued up
 /// together; each job runs in a savepoint so one failure fails only itself.
+/// The chain head is read inside each (immediate) transaction, so records
+/// appended by another process (`zorgpoort queue retry`, `audit purge`, ...)
+/// while the gateway runs are linked to, not overwritten.
 fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
-    let mut head = chain_head(&conn).unwrap_or(ChainHead {
-        sequence: 0,
-        hash: GENESIS,
-    });
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -140,8 +139,12 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let mut tx = match conn.transaction() {
-            Ok(tx) => tx,
+        let begun = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)
+            .and_then(|tx| chain_head(&tx).map(|head| (tx, head)));
+        let (mut tx, mut head) = match begun {
+            Ok(begun) => begun,
             Err(e) => {
                 let message = e.to_string();
                 for job in batch {
@@ -150,7 +153,6 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
                 continue;
             }
         };
-        let before = head;
         let done: Vec<Finished> = batch.into_iter().map(|job| job.run(&mut tx, &mut head)).collect();
         match tx.commit() {
             Ok(()) => {
@@ -159,7 +161,6 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
-                head = before;
                 let message = e.to_string();
                 for finished in done {
                     finished.fail(&message);

@@ -305,3 +305,17 @@ async fn purging_after_the_retention_period_keeps_the_chain_verifiable() {
         .unwrap();
     assert_eq!(store.verify_audit().await.unwrap(), Ok(9));
 }
+
+#[tokio::test]
+async fn two_processes_appending_to_one_audit_log_keep_one_chain() {
+    // The gateway and a `zorgpoort` admin command each open the store.
+    let path = temp_db("two-writers");
+    let gateway = SqliteStore::open(&path, Durability::ProcessCrash).unwrap();
+    let admin = SqliteStore::open(&path, Durability::ProcessCrash).unwrap();
+    for n in 0..5 {
+        gateway.audit(accept_event(&format!("g{n}"))).await.unwrap();
+        admin.audit(accept_event(&format!("a{n}"))).await.unwrap();
+    }
+    gateway.accept(message("m1", "A", &["vvt"])).await.unwrap();
+    assert_eq!(admin.verify_audit().await.unwrap(), Ok(11));
+}
