@@ -72,6 +72,13 @@ fn day_start_ms(text: &str) -> Result<i64> {
     Ok(days_from_civil(y, m, d) * 86_400_000)
 }
 
+/// An operator's use of `zorgpoort audit`, for the audit log itself.
+fn operator_event(kind: &'static str, action: Action, command: &str) -> AuditEvent {
+    let mut event = AuditEvent::new(kind, action, now_ms(), Outcome::Success);
+    event.who = Some(format!("operator: zorgpoort audit {command}"));
+    event
+}
+
 /// Runs an audit command.
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
@@ -101,6 +108,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 for record in store.audit_log(since, until, None).await? {
                     println!("{}", record.event);
                 }
+                store.audit(operator_event("export-audit-log", Action::Read, "export")).await?;
                 Ok(ExitCode::SUCCESS)
             }
             AuditCommand::Purge { before } => {
@@ -109,8 +117,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                     Some(day) => day_start_ms(&day)?,
                     None => now_ms() - retention_ms,
                 };
-                let mut audit = AuditEvent::new("purge", Action::Delete, now_ms(), Outcome::Success);
-                audit.who = Some("operator: zorgpoort audit purge".into());
+                let mut audit = operator_event("purge", Action::Delete, "purge");
                 audit.outcome_text = Some(format!("records recorded before {cutoff} ms removed after the retention period"));
                 let removed = store.purge_audit(cutoff, audit).await?;
                 println!("{removed} audit records removed; the purge is recorded");
@@ -121,6 +128,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                     bail!("{bsn:?} is not a BSN (it fails the 11-check)");
                 }
                 let records = store.audit_log(i64::MIN, i64::MAX, Some(&bsn)).await?;
+                let mut read = operator_event("read-audit-log", Action::Read, "who-accessed");
+                read.patient = Some(bsn.clone());
+                store.audit(read).await?;
                 let rows: Vec<serde_json::Value> = records
                     .iter()
                     .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.event).ok())
