@@ -61,6 +61,9 @@ pub struct DataObject {
     pub sha256: String,
     /// Size in bytes.
     pub size: u64,
+    /// The categories of data it holds (`mental-health`, `medication`, ...),
+    /// when known.
+    pub categories: Vec<String>,
 }
 
 /// One audit event.
@@ -211,14 +214,15 @@ impl AuditEvent {
             let detail =
                 |kind: &'static str, value: String| Object::new().with("type", kind).with("valueString", value);
             let what = Object::new().with("identifier", Object::new().with("value", data.id.clone()));
-            entities.push(entity(what, "2", "4").with(
-                "detail",
-                vec![
-                    detail("format", data.format.clone()),
-                    detail("sha256", data.sha256.clone()),
-                    detail("size", data.size.to_string()),
-                ],
-            ));
+            let mut details = vec![
+                detail("format", data.format.clone()),
+                detail("sha256", data.sha256.clone()),
+                detail("size", data.size.to_string()),
+            ];
+            if !data.categories.is_empty() {
+                details.push(detail("data-categories", data.categories.join(",")));
+            }
+            entities.push(entity(what, "2", "4").with("detail", details));
         }
         if let Some(rule) = &self.consent_rule {
             entities.push(entity(
@@ -246,6 +250,7 @@ mod tests {
             format: "hl7v2".into(),
             sha256: "ab".into(),
             size: 534,
+            categories: vec!["general".into(), "mental-health".into()],
         });
         let json: serde_json::Value = serde_json::from_str(&event.to_fhir()).unwrap();
         assert_eq!(json["resourceType"], "AuditEvent");
@@ -254,6 +259,8 @@ mod tests {
         assert_eq!(json["recorded"], "2025-11-25T10:00:00+00:00");
         assert_eq!(json["entity"][0]["what"]["identifier"]["value"], "999911120");
         assert_eq!(json["entity"][1]["detail"][2]["valueString"], "534");
+        assert_eq!(json["entity"][1]["detail"][3]["type"], "data-categories");
+        assert_eq!(json["entity"][1]["detail"][3]["valueString"], "general,mental-health");
         assert_eq!(json["agent"][0]["who"]["identifier"]["value"], "de-linde");
         let problems = zorgpoort_model::check::check_bundle(
             &format!(

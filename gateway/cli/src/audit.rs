@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
+use zorgpoort_handover::Organization;
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::datatypes::days_from_civil;
 use zorgpoort_model::systems::is_valid_bsn;
@@ -47,7 +48,7 @@ enum AuditCommand {
         #[arg(long)]
         before: Option<String>,
     },
-    /// Who accessed a patient's data: organisation, action, when, purpose, outcome.
+    /// Who accessed a patient's data: when, organisation and its role, action, data categories, purpose, outcome.
     WhoAccessed {
         /// The patient's BSN.
         bsn: String,
@@ -79,6 +80,36 @@ fn operator_event(kind: &'static str, action: Action, command: &str) -> AuditEve
     event
 }
 
+/// One line of `who-accessed`: who (organisation and its role in the
+/// region), what was done, with which categories of data, why, how it ended.
+fn access_row(event: &serde_json::Value, organizations: &[Organization]) -> serde_json::Value {
+    let who = &event["agent"][0]["who"];
+    let organization = who["identifier"]["value"].as_str();
+    let role = organization
+        .and_then(|id| organizations.iter().find(|o| o.id == id))
+        .map(|o| o.kind.as_str());
+    let categories = event["entity"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["detail"].as_array().into_iter().flatten())
+        .find(|d| d["type"] == "data-categories")
+        .and_then(|d| d["valueString"].as_str());
+    serde_json::json!({
+        "when": event["recorded"],
+        "organization": organization.or(who["display"].as_str()),
+        "role": role,
+        "action": event["subtype"][0]["code"],
+        "purpose": event["purposeOfEvent"][0]["coding"][0]["code"],
+        "categories": categories,
+        "outcome": match event["outcome"].as_str() {
+            Some("0") => "success",
+            Some("4") => "retry",
+            _ => "refused",
+        },
+    })
+}
+
 /// Runs an audit command.
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
@@ -108,7 +139,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 for record in store.audit_log(since, until, None).await? {
                     println!("{}", record.event);
                 }
-                store.audit(operator_event("export-audit-log", Action::Read, "export")).await?;
+                store
+                    .audit(operator_event("export-audit-log", Action::Read, "export"))
+                    .await?;
                 Ok(ExitCode::SUCCESS)
             }
             AuditCommand::Purge { before } => {
@@ -118,7 +151,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                     None => now_ms() - retention_ms,
                 };
                 let mut audit = operator_event("purge", Action::Delete, "purge");
-                audit.outcome_text = Some(format!("records recorded before {cutoff} ms removed after the retention period"));
+                audit.outcome_text = Some(format!(
+                    "records recorded before {cutoff} ms removed after the retention period"
+                ));
                 let removed = store.purge_audit(cutoff, audit).await?;
                 println!("{removed} audit records removed; the purge is recorded");
                 Ok(ExitCode::SUCCESS)
@@ -134,24 +169,27 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 let rows: Vec<serde_json::Value> = records
                     .iter()
                     .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.event).ok())
-                    .map(|e| {
-                        serde_json::json!({
-                            "when": e["recorded"],
-                            "organization": e["agent"][0]["who"]["identifier"]["value"].as_str()
-                                .or(e["agent"][0]["who"]["display"].as_str()),
-                            "action": e["subtype"][0]["code"],
-                            "purpose": e["purposeOfEvent"][0]["coding"][0]["code"],
-                            "outcome": match e["outcome"].as_str() { Some("0") => "success", Some("4") => "retry", _ => "refused" },
-                        })
-                    })
+                    .map(|event| access_row(&event, &config.organizations))
                     .collect();
                 if json {
                     println!("{}", serde_json::to_string_pretty(&rows)?);
                 } else {
-                    println!("{:<26} {:<24} {:<10} {:<8} outcome", "when", "organization", "action", "purpose");
+                    println!(
+                        "{:<26} {:<24} {:<15} {:<16} {:<8} {:<24} outcome",
+                        "when", "organization", "role", "action", "purpose", "data categories"
+                    );
                     for row in &rows {
                         let text = |key: &str| row[key].as_str().unwrap_or("-").to_owned();
-                        println!("{:<26} {:<24} {:<10} {:<8} {}", text("when"), text("organization"), text("action"), text("purpose"), text("outcome"));
+                        println!(
+                            "{:<26} {:<24} {:<15} {:<16} {:<8} {:<24} {}",
+                            text("when"),
+                            text("organization"),
+                            text("role"),
+                            text("action"),
+                            text("purpose"),
+                            text("categories"),
+                            text("outcome")
+                        );
                     }
                     println!("{} entries", rows.len());
                 }

@@ -632,8 +632,11 @@ fn consent_decides_what_crosses_to_the_receiver() {
         rows.as_array()
             .unwrap()
             .iter()
-            .any(|r| r["action"] == "withheld" && r["organization"] == "de-linde"),
-        "{rows}"
+            .any(|r| r["action"] == "withheld"
+                && r["organization"] == "de-linde"
+                && r["role"] == "vvt"
+                && r["categories"].as_str().is_some_and(|c| c.contains("mental-health"))),
+        "who, in which role, and which categories of data: {rows}"
     );
     let (status, _, body) = gateway.http(
         "GET",

@@ -104,17 +104,27 @@ pub enum ConsentError {
     Bundle(String),
 }
 
+/// A consent decision on a Bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// What was decided, citing the rule.
+    pub decision: Decision,
+    /// The Bundle as it may go (filtered for a partial permit).
+    pub bundle: String,
+    /// The data categories the Bundle held, for the audit log.
+    pub categories: Vec<String>,
+}
+
 impl ConsentCheck {
     /// Decides what of `bundle` (a FHIR Bundle as JSON) may go to the asker,
-    /// from the patient's stored choices and the policy; returns the decision
-    /// and the Bundle as it may go (filtered for a partial permit).
+    /// from the patient's stored choices and the policy.
     pub async fn evaluate<S: Store>(
         &self,
         store: &S,
         bundle: String,
         patient: Option<&str>,
         ask: &Ask<'_>,
-    ) -> Result<(Decision, String), ConsentError> {
+    ) -> Result<Evaluation, ConsentError> {
         let mut choices = Vec::new();
         if let Some(patient) = patient {
             let stored = store
@@ -146,11 +156,18 @@ impl ConsentCheck {
             now_ms: now_ms(),
         };
         let decision = decide(&request, &choices, &self.policy);
-        if let Decision::PermitWithFilter { withheld, .. } = &decision {
-            filter(&mut json, withheld, &self.policy.categories);
-            return Ok((decision, json.to_string()));
-        }
-        Ok((decision, bundle))
+        let bundle = match &decision {
+            Decision::PermitWithFilter { withheld, .. } => {
+                filter(&mut json, withheld, &self.policy.categories);
+                json.to_string()
+            }
+            _ => bundle,
+        };
+        Ok(Evaluation {
+            decision,
+            bundle,
+            categories,
+        })
     }
 }
 
@@ -240,19 +257,19 @@ impl<S: Store> Deliverer<S> {
         started
     }
 
-    /// The consent decision for a delivery, and the Bundle as it may go
-    /// (filtered when the decision says so).
-    async fn check_consent(&self, due: &DueDelivery) -> Result<(Decision, String), Failure> {
+    /// The consent decision for a delivery, with the Bundle as it may go.
+    async fn check_consent(&self, due: &DueDelivery) -> Result<Evaluation, Failure> {
         let bundle = (self.render)(&due.format, &due.body)
             .map_err(|error| Failure::Permanent(format!("cannot render the message for delivery: {error}")))?;
         let Some(consent) = &self.consent else {
-            return Ok((
-                Decision::Permit {
+            return Ok(Evaluation {
+                decision: Decision::Permit {
                     rule: "consent-not-checked".into(),
                     flagged: false,
                 },
                 bundle,
-            ));
+                categories: Vec::new(),
+            });
         };
         let ask = Ask {
             requester: &due.delivery.receiver,
@@ -272,8 +289,10 @@ impl<S: Store> Deliverer<S> {
     async fn attempt(&self, due: DueDelivery) {
         let delivery = &due.delivery;
         let checked = self.check_consent(&due).await;
-        let rule = checked.as_ref().ok().map(|(decision, _)| decision.rule().to_owned());
-        let outcome = match checked {
+        let (rule, categories) = checked.as_ref().map_or((None, Vec::new()), |e| {
+            (Some(e.decision.rule().to_owned()), e.categories.clone())
+        });
+        let outcome = match checked.map(|e| (e.decision, e.bundle)) {
             Err(failure) => Err(failure),
             Ok((Decision::Deny { rule }, _)) => Err(Failure::Withheld(rule)),
             Ok((Decision::PermitWithFilter { rule, .. }, _)) if delivery.endpoint.starts_with(MLLP_SCHEME) => {
@@ -308,7 +327,7 @@ impl<S: Store> Deliverer<S> {
             attempts = delivery.attempts + 1,
             "delivery attempt"
         );
-        let audit = audit_event(&due, &attempt, rule);
+        let audit = audit_event(&due, &attempt, rule, categories);
         if let Err(error) = self.store.record(delivery.id, attempt, now_ms(), Some(audit)).await {
             // Not recorded: the delivery stays pending and is attempted again,
             // so the receiver may see it twice (it de-duplicates by id).
@@ -366,7 +385,12 @@ impl<S: Store> Deliverer<S> {
 
 /// The audit event of a delivery attempt: who received what of whom, and
 /// how it went (the receiver's status, never its body).
-fn audit_event(due: &DueDelivery, attempt: &Attempt, consent_rule: Option<String>) -> AuditEvent {
+fn audit_event(
+    due: &DueDelivery,
+    attempt: &Attempt,
+    consent_rule: Option<String>,
+    categories: Vec<String>,
+) -> AuditEvent {
     let (kind, outcome, reason) = match attempt {
         Attempt::Delivered => ("deliver", Outcome::Success, None),
         Attempt::Retry { error, .. } => ("deliver", Outcome::Retry, Some(error)),
@@ -384,6 +408,7 @@ fn audit_event(due: &DueDelivery, attempt: &Attempt, consent_rule: Option<String
         format: due.format.clone(),
         sha256: sha256_hex(&due.body),
         size: u64::try_from(due.body.len()).unwrap_or(u64::MAX),
+        categories,
     });
     event
 }

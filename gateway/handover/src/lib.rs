@@ -9,6 +9,6 @@ pub mod delivery;
 pub mod registry;
 pub mod routing;
 
-pub use delivery::{Ask, ConsentCheck, ConsentError, Deliverer, DeliveryConfig, Render};
+pub use delivery::{Ask, ConsentCheck, ConsentError, Deliverer, DeliveryConfig, Evaluation, Render};
 pub use registry::{Endpoint, Organization, OrganizationKind, Protocol, Registry, RegistryError};
 pub use routing::{Facts, Route, Routes};

@@ -17,7 +17,7 @@ use axum::response::Response;
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
 use zorgpoort_consent::{Decision, Purpose};
 use zorgpoort_handover::delivery::now_ms;
-use zorgpoort_handover::{Ask, ConsentError};
+use zorgpoort_handover::{Ask, ConsentError, Evaluation};
 use zorgpoort_store::Store;
 
 use crate::auth::Requester;
@@ -114,7 +114,11 @@ pub async fn read<S: Store>(
         treating_relationship: record.deliveries.iter().any(|d| d.receiver == requester),
         reason: reason.as_deref(),
     };
-    let (decision, bundle) = state
+    let Evaluation {
+        decision,
+        bundle,
+        categories,
+    } = state
         .consent
         .evaluate(&state.store, bundle, record.patient.as_deref(), &ask)
         .await
@@ -148,6 +152,7 @@ pub async fn read<S: Store>(
         format: record.format,
         sha256: sha256_hex(&body),
         size: u64::try_from(body.len()).unwrap_or(u64::MAX),
+        categories,
     });
     state.store.audit(audit).await.map_err(store_error)?;
     if denied {

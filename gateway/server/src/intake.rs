@@ -204,6 +204,7 @@ fn data_object(id: String, bytes: &[u8]) -> DataObject {
         format: "hl7v2".into(),
         sha256: sha256_hex(bytes),
         size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+        categories: Vec::new(),
     }
 }
 

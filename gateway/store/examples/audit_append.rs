@@ -32,6 +32,7 @@ async fn main() {
                         format: "hl7v2".into(),
                         sha256: "0".repeat(64),
                         size: 1_500,
+                        categories: vec!["general".into(), "lab".into()],
                     });
                     store.audit(event).await.unwrap();
                 }
