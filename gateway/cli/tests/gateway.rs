@@ -629,13 +629,10 @@ fn consent_decides_what_crosses_to_the_receiver() {
     let who = zorgpoort(&["audit", "who-accessed", "999911120", "--json", "--config", config]);
     let rows: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
     assert!(
-        rows.as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["action"] == "withheld"
-                && r["organization"] == "de-linde"
-                && r["role"] == "vvt"
-                && r["categories"].as_str().is_some_and(|c| c.contains("mental-health"))),
+        rows.as_array().unwrap().iter().any(|r| r["action"] == "withheld"
+            && r["organization"] == "de-linde"
+            && r["role"] == "vvt"
+            && r["categories"].as_str().is_some_and(|c| c.contains("mental-health"))),
         "who, in which role, and which categories of data: {rows}"
     );
     let (status, _, body) = gateway.http(

@@ -110,8 +110,9 @@ pub struct Organization {
     /// privacy officer.
     #[serde(default)]
     pub audit_reader: bool,
-    /// May record patients' choices (`/fhir/Consent`), e.g. the practice
-    /// where patients make them.
+    /// May record (`/fhir/Consent`) the choices patients made with it, e.g.
+    /// a GP practice: its Consents name it in `Consent.organization`, and it
+    /// cannot change Consents another organisation recorded.
     #[serde(default)]
     pub consent_recorder: bool,
 }

@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_consent::fhir::read_consent;
+use zorgpoort_handover::Organization;
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::systems::BSN;
 use zorgpoort_store::{ConsentRecord, Store};
@@ -43,6 +44,30 @@ async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, 
     serde_json::from_slice(&bytes).map_err(|e| ApiError::new(Problem::Invalid, format!("not JSON: {e}")))
 }
 
+/// An organisation records only the choices patients made with it: the
+/// Consent names it in `organization` (filled in when absent).
+fn record_with(consent: &mut serde_json::Value, recorder: &Organization) -> Result<(), ApiError> {
+    let own = format!("Organization/{}", recorder.id);
+    let names_recorder = |o: &serde_json::Value| {
+        o["reference"].as_str() == Some(own.as_str())
+            || o["identifier"]["value"]
+                .as_str()
+                .is_some_and(|v| [recorder.ura.as_deref(), recorder.agb.as_deref()].contains(&Some(v)))
+    };
+    match consent["organization"].as_array() {
+        None => {
+            consent["organization"] = serde_json::json!([{ "reference": own, "display": recorder.name }]);
+            Ok(())
+        }
+        Some(named) if !named.is_empty() && named.iter().all(names_recorder) => Ok(()),
+        Some(_) => Err(ApiError {
+            problem: Problem::Forbidden,
+            diagnostics: format!("an organisation records only the choices patients made with it ({own})"),
+            expression: Some("Consent.organization".into()),
+        }),
+    }
+}
+
 /// Checks and stores a Consent with the given id, auditing the write. Under
 /// mutual TLS only organisations registered as consent recorders may write.
 async fn store_consent<S: Store>(
@@ -52,10 +77,16 @@ async fn store_consent<S: Store>(
     recorded_by: Option<String>,
 ) -> Result<Response, ApiError> {
     if let Some(org) = &recorded_by {
-        if !state.registry.get(org).is_some_and(|o| o.consent_recorder) {
+        let recorder =
+            state.registry.get(org).filter(|o| o.consent_recorder).ok_or_else(|| {
+                ApiError::new(Problem::Forbidden, "this organisation may not record patients' choices")
+            })?;
+        record_with(&mut consent, recorder)?;
+        let existing = state.store.consent(&id).await.map_err(store_error)?;
+        if existing.is_some_and(|e| e.recorded_by.as_ref() != Some(org)) {
             return Err(ApiError::new(
                 Problem::Forbidden,
-                "this organisation may not record patients' choices",
+                format!("Consent/{id} was recorded by another organisation"),
             ));
         }
     }

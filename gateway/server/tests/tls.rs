@@ -50,6 +50,8 @@ struct Setup {
     gateway: Gateway,
     ca: CertifiedIssuer<'static, KeyPair>,
     registered: Identity,
+    /// Two practices that record their patients' choices.
+    recorders: [Identity; 2],
     /// The key the organisation signs client assertions with.
     jwt_key: KeyPair,
     dir: PathBuf,
@@ -67,6 +69,7 @@ async fn setup(name: &str) -> Setup {
         Some((&dir.join("server.pem"), &dir.join("server.key"))),
     );
     let registered = leaf(&ca, "ziekenhuis", None);
+    let recorders = [leaf(&ca, "de-vaart", None), leaf(&ca, "de-brug", None)];
     let jwt_key = KeyPair::generate().unwrap();
     let config = format!(
         r#"
@@ -88,10 +91,27 @@ name = "Ziekenhuis"
 kind = "ziekenhuis"
 client_certificates = ["{fingerprint}"]
 jwt_keys = ["""{jwt_key}"""]
+
+[[organization]]
+id = "de-vaart"
+name = "Huisartsenpraktijk De Vaart"
+kind = "huisarts"
+ura = "90000001"
+consent_recorder = true
+client_certificates = ["{vaart}"]
+
+[[organization]]
+id = "de-brug"
+name = "Huisartsenpraktijk De Brug"
+kind = "huisarts"
+consent_recorder = true
+client_certificates = ["{brug}"]
 "#,
         data = dir.join("data").display(),
         dir = dir.display(),
         fingerprint = fingerprint(registered.chain[0].as_ref()),
+        vaart = fingerprint(recorders[0].chain[0].as_ref()),
+        brug = fingerprint(recorders[1].chain[0].as_ref()),
         jwt_key = jwt_key.public_key_pem(),
     );
     let gateway = zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
@@ -101,6 +121,7 @@ jwt_keys = ["""{jwt_key}"""]
         gateway,
         ca,
         registered,
+        recorders,
         jwt_key,
         dir,
     }
@@ -153,6 +174,17 @@ async fn exchange(
     (response, server_cert)
 }
 
+fn consent_request(method: &str, path: &str, organization: &str) -> Vec<u8> {
+    let consent = format!(
+        r#"{{"resourceType":"Consent","id":"x","status":"active","patient":{{"identifier":{{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}}}}{organization},"provision":{{"type":"deny"}}}}"#
+    );
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{consent}",
+        consent.len()
+    )
+    .into_bytes()
+}
+
 const HEALTH: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 const ORGANIZATIONS: &[u8] = b"GET /fhir/Organization HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
@@ -167,14 +199,12 @@ async fn a_registered_client_is_served_and_others_are_refused() {
         String::from_utf8_lossy(&response)
     );
     // Registered, but not a consent recorder.
-    let consent = br#"{"resourceType":"Consent","id":"x","status":"active","patient":{"identifier":{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}},"provision":{"type":"deny"}}"#;
-    let mut write = format!(
-        "POST /fhir/Consent HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        consent.len()
+    let (response, _) = exchange(
+        &connector(&setup.ca, Some(&setup.registered)),
+        http,
+        &consent_request("POST", "/fhir/Consent", ""),
     )
-    .into_bytes();
-    write.extend_from_slice(consent);
-    let (response, _) = exchange(&connector(&setup.ca, Some(&setup.registered)), http, &write).await;
+    .await;
     assert!(
         String::from_utf8_lossy(&response).starts_with("HTTP/1.1 403"),
         "{}",
@@ -211,6 +241,37 @@ async fn a_registered_client_is_served_and_others_are_refused() {
     let mut buffer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buffer)).await;
     assert!(!String::from_utf8_lossy(&buffer).contains("200"));
+    setup.gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_practice_records_only_the_choices_made_with_it() {
+    let setup = setup("recorders").await;
+    let http = setup.gateway.http_addr();
+    let [vaart, brug] = &setup.recorders;
+    let send = |who: &Identity, request: Vec<u8>| {
+        let connector = connector(&setup.ca, Some(who));
+        async move { String::from_utf8_lossy(&exchange(&connector, http, &request).await.0).into_owned() }
+    };
+    let other = r#","organization":[{"reference":"Organization/ziekenhuis"}]"#;
+    let text = send(vaart, consent_request("POST", "/fhir/Consent", other)).await;
+    assert!(
+        text.starts_with("HTTP/1.1 403") && text.contains("Consent.organization"),
+        "{text}"
+    );
+    let by_ura = r#","organization":[{"identifier":{"value":"90000001"}}]"#;
+    let text = send(vaart, consent_request("POST", "/fhir/Consent", by_ura)).await;
+    assert!(text.starts_with("HTTP/1.1 201"), "{text}");
+    let text = send(vaart, consent_request("PUT", "/fhir/Consent/x", "")).await;
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.contains("\"reference\":\"Organization/de-vaart\""),
+        "named as the recorder when the Consent names no one: {text}"
+    );
+    let text = send(brug, consent_request("PUT", "/fhir/Consent/x", "")).await;
+    assert!(
+        text.starts_with("HTTP/1.1 403") && text.contains("another organisation"),
+        "{text}"
+    );
     setup.gateway.shutdown().await;
 }
 
