@@ -88,6 +88,9 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
+    /// The region's categories of organisation (Mitz: categories of data
+    /// holder and requester); every organisation has one of these as `kind`.
+    pub organization_categories: Vec<String>,
     /// Purposes that may run on presumed consent between treating parties.
     pub presumed_consent_for: Vec<Purpose>,
     /// Requester categories that may break the glass.
@@ -119,6 +122,17 @@ pub struct CategoryRule {
 impl Default for Policy {
     fn default() -> Self {
         Self {
+            organization_categories: [
+                "huisarts",
+                "ziekenhuis",
+                "vvt",
+                "apotheek",
+                "ggz",
+                "huisartsenpost",
+                "ambulance",
+            ]
+            .map(String::from)
+            .to_vec(),
             presumed_consent_for: vec![Purpose::Handover, Purpose::Referral],
             break_the_glass_for: vec!["ziekenhuis".into(), "huisartsenpost".into(), "ambulance".into()],
             categories: Vec::new(),

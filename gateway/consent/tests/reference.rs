@@ -82,7 +82,7 @@ fn policy() -> impl Strategy<Value = Policy> {
     (prop::collection::vec(purpose(), 0..3), subset(REQUESTERS)).prop_map(|(presumed, btg)| Policy {
         presumed_consent_for: presumed,
         break_the_glass_for: btg,
-        categories: Vec::new(),
+        ..Policy::default()
     })
 }
 

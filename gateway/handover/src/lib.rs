@@ -10,5 +10,5 @@ pub mod registry;
 pub mod routing;
 
 pub use delivery::{Ask, ConsentCheck, ConsentError, Deliverer, DeliveryConfig, Evaluation, Render};
-pub use registry::{Endpoint, Organization, OrganizationKind, Protocol, Registry, RegistryError};
+pub use registry::{Endpoint, Organization, Protocol, Registry, RegistryError};
 pub use routing::{Facts, Route, Routes};

@@ -9,41 +9,6 @@ use zorgpoort_model::datatypes::{coding, concept};
 use zorgpoort_model::systems;
 use zorgpoort_model::{Object, Value};
 
-/// The kind of care organisation, as the region groups them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrganizationKind {
-    /// General practice.
-    Huisarts,
-    /// Hospital.
-    Ziekenhuis,
-    /// Nursing home or home care (verpleging, verzorging, thuiszorg).
-    Vvt,
-    /// Pharmacy.
-    Apotheek,
-    /// Mental health care.
-    Ggz,
-    /// Out-of-hours GP service.
-    Huisartsenpost,
-    /// Ambulance service.
-    Ambulance,
-}
-
-impl OrganizationKind {
-    /// The name used in configuration and in `Organization.type.text`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Huisarts => "huisarts",
-            Self::Ziekenhuis => "ziekenhuis",
-            Self::Vvt => "vvt",
-            Self::Apotheek => "apotheek",
-            Self::Ggz => "ggz",
-            Self::Huisartsenpost => "huisartsenpost",
-            Self::Ambulance => "ambulance",
-        }
-    }
-}
-
 /// How an endpoint is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -84,8 +49,9 @@ pub struct Organization {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// What kind of care it gives.
-    pub kind: OrganizationKind,
+    /// What kind of care it gives: one of the region's organisation
+    /// categories (`huisarts`, `ziekenhuis`, `vvt`, ... by default).
+    pub kind: String,
     /// UZI-register abonneenummer.
     #[serde(default)]
     pub ura: Option<String>,
@@ -296,7 +262,7 @@ mod tests {
         Organization {
             id: id.into(),
             name: "Test".into(),
-            kind: OrganizationKind::Vvt,
+            kind: "vvt".into(),
             ura: Some("90000003".into()),
             agb: None,
             senders: vec![],

@@ -125,13 +125,13 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Endpoint, Organization, OrganizationKind};
+    use crate::registry::{Endpoint, Organization};
 
-    fn org(id: &str, kind: OrganizationKind, agb: Option<&str>, senders: &[&str]) -> Organization {
+    fn org(id: &str, kind: &str, agb: Option<&str>, senders: &[&str]) -> Organization {
         Organization {
             id: id.into(),
             name: id.into(),
-            kind,
+            kind: kind.into(),
             ura: None,
             agb: agb.map(Into::into),
             senders: senders.iter().map(|s| (*s).to_owned()).collect(),
@@ -148,9 +148,9 @@ mod tests {
 
     fn registry() -> Registry {
         Registry::new(vec![
-            org("rijnstate", OrganizationKind::Ziekenhuis, None, &["HIS/RIJNSTATE"]),
-            org("linde", OrganizationKind::Huisarts, Some("01000001"), &[]),
-            org("vvt", OrganizationKind::Vvt, None, &[]),
+            org("rijnstate", "ziekenhuis", None, &["HIS/RIJNSTATE"]),
+            org("linde", "huisarts", Some("01000001"), &[]),
+            org("vvt", "vvt", None, &[]),
         ])
         .unwrap()
     }

@@ -193,6 +193,23 @@ impl Config {
         if self.delivery.max_attempts == 0 {
             return value("delivery.max_attempts", "must be at least 1");
         }
+        let categories = &self.consent.organization_categories;
+        let known = |kind: &String| categories.contains(kind);
+        if let Some(org) = self.organizations.iter().find(|o| !known(&o.kind)) {
+            return value(
+                "organization.kind",
+                &format!(
+                    "{:?} of {:?} is not one of consent.organization_categories {categories:?}",
+                    org.kind, org.id
+                ),
+            );
+        }
+        if let Some(kind) = self.consent.break_the_glass_for.iter().find(|k| !known(k)) {
+            return value(
+                "consent.break_the_glass_for",
+                &format!("{kind:?} is not one of consent.organization_categories"),
+            );
+        }
         Ok(())
     }
 }
@@ -307,5 +324,12 @@ mod tests {
         );
         assert!(err("", &[("ZORGPOORT_NOPE", "1")]).starts_with("ZORGPOORT_NOPE: unknown setting"));
         assert!(err("", &[("ZORGPOORT_DELIVERY_CONCURRENCY", "0")]).starts_with("delivery.concurrency"));
+        let org = "[[organization]]\nid = \"a\"\nname = \"A\"\nkind = \"tandarts\"\n";
+        assert!(err(org, &[]).starts_with("organization.kind: \"tandarts\" of \"a\""));
+        let region = format!("[consent]\norganization_categories = [\"tandarts\"]\nbreak_the_glass_for = []\n\n{org}");
+        assert!(load(Some(&region), &[]).is_ok(), "the region names its own categories");
+        assert!(
+            err("[consent]\nbreak_the_glass_for = [\"brandweer\"]", &[]).starts_with("consent.break_the_glass_for")
+        );
     }
 }
