@@ -96,12 +96,14 @@ pub struct Ask<'a> {
 }
 
 /// Why a consent decision could not be made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConsentError {
     /// The patient's choices could not be read; try again.
-    Store(String),
-    /// The data is not a Bundle.
-    Bundle(String),
+    #[error("cannot read consents: {0}")]
+    Store(#[from] zorgpoort_store::StoreError),
+    /// The data is not a JSON Bundle.
+    #[error("not a JSON Bundle: {0}")]
+    Bundle(#[from] serde_json::Error),
 }
 
 /// A consent decision on a Bundle.
@@ -127,10 +129,7 @@ impl ConsentCheck {
     ) -> Result<Evaluation, ConsentError> {
         let mut choices = Vec::new();
         if let Some(patient) = patient {
-            let stored = store
-                .consents(patient)
-                .await
-                .map_err(|e| ConsentError::Store(format!("cannot read consents: {e}")))?;
+            let stored = store.consents(patient).await?;
             for record in stored {
                 let parsed = serde_json::from_str(&record.resource)
                     .ok()
@@ -142,8 +141,7 @@ impl ConsentCheck {
                 }
             }
         }
-        let mut json: serde_json::Value =
-            serde_json::from_str(&bundle).map_err(|e| ConsentError::Bundle(format!("not a JSON Bundle: {e}")))?;
+        let mut json: serde_json::Value = serde_json::from_str(&bundle)?;
         let categories = categories_of(&json, &self.policy.categories);
         let category = self.registry.get(ask.requester).map_or("unknown", |o| o.kind.as_str());
         let request = zorgpoort_consent::Request {
@@ -281,8 +279,8 @@ impl<S: Store> Deliverer<S> {
             .evaluate(&self.store, bundle, due.patient.as_deref(), &ask)
             .await
             .map_err(|e| match e {
-                ConsentError::Store(e) => Failure::Transient(e),
-                ConsentError::Bundle(e) => Failure::Permanent(e),
+                ConsentError::Store(_) => Failure::Transient(e.to_string()),
+                ConsentError::Bundle(_) => Failure::Permanent(e.to_string()),
             })
     }
 
