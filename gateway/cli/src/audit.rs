@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Subcommand;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_handover::Organization;
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::datatypes::days_from_civil;
 use zorgpoort_model::systems::is_valid_bsn;
-use zorgpoort_store::{Durability, SqliteStore, Store};
+use zorgpoort_store::Store;
 
 /// Arguments of `zorgpoort audit`.
 #[derive(Debug, clap::Args)]
@@ -113,14 +113,7 @@ fn access_row(event: &serde_json::Value, organizations: &[Organization]) -> serd
 /// Runs an audit command.
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
-    let path = config.server.data_dir.join("zorgpoort.db");
-    if !path.exists() {
-        bail!("no store at {} (use --data-dir or --config)", path.display());
-    }
-    let store = SqliteStore::open(&path, Durability::PowerLoss).with_context(|| format!("store {}", path.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .context("async runtime")?;
+    let (store, runtime) = crate::serve::existing_store(&config)?;
     runtime.block_on(async {
         match args.command {
             AuditCommand::Verify => match store.verify_audit().await? {

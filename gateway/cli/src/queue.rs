@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Subcommand;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_handover::delivery::now_ms;
-use zorgpoort_store::{Delivery, DeliveryState, Durability, SqliteStore, Store};
+use zorgpoort_store::{Delivery, DeliveryState, Store};
 
 /// Arguments of `zorgpoort queue`.
 #[derive(Debug, clap::Args)]
@@ -61,14 +61,7 @@ fn line(d: &Delivery) -> String {
 /// Runs a queue command.
 pub fn run(args: QueueArgs) -> Result<ExitCode> {
     let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
-    let path = config.server.data_dir.join("zorgpoort.db");
-    if !path.exists() {
-        bail!("no store at {} (use --data-dir or --config)", path.display());
-    }
-    let store = SqliteStore::open(&path, Durability::PowerLoss).with_context(|| format!("store {}", path.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .context("async runtime")?;
+    let (store, runtime) = crate::serve::existing_store(&config)?;
     runtime.block_on(async {
         match args.command {
             QueueCommand::Ls { state, limit } => {

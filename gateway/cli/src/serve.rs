@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use zorgpoort_server::Config;
+use zorgpoort_store::{Durability, SqliteStore};
 
 /// Arguments of `zorgpoort serve`.
 #[derive(Debug, clap::Args)]
@@ -36,6 +37,20 @@ pub fn load_config(path: Option<&std::path::Path>, data_dir: Option<PathBuf>) ->
         config.server.data_dir = dir;
     }
     Ok(config)
+}
+
+/// Opens the gateway's existing store for an admin command, with a runtime
+/// to drive it.
+pub fn existing_store(config: &Config) -> Result<(SqliteStore, tokio::runtime::Runtime)> {
+    let path = config.server.data_dir.join("zorgpoort.db");
+    if !path.exists() {
+        bail!("no store at {} (use --data-dir or --config)", path.display());
+    }
+    let store = SqliteStore::open(&path, Durability::PowerLoss).with_context(|| format!("store {}", path.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("async runtime")?;
+    Ok((store, runtime))
 }
 
 /// Runs the gateway until Ctrl-C or SIGTERM, then shuts down gracefully.
