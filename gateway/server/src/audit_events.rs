@@ -9,21 +9,12 @@ use axum::response::Response;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::datatypes::{days_from_civil, is_date};
-use zorgpoort_model::systems::BSN;
 use zorgpoort_store::Store;
 
 use crate::auth::Requester;
+use crate::consents::bsn_of;
 use crate::http::AppState;
-use crate::intake::IntakeError;
 use crate::outcome::{ApiError, Problem, stored_searchset};
-
-fn bad(expression: &str, diagnostics: impl Into<String>) -> ApiError {
-    ApiError {
-        problem: Problem::Invalid,
-        diagnostics: diagnostics.into(),
-        expression: Some(expression.into()),
-    }
-}
 
 /// Start of a `YYYY-MM-DD` day in ms (UTC).
 fn day(text: &str) -> Option<i64> {
@@ -36,7 +27,7 @@ fn day(text: &str) -> Option<i64> {
 
 /// `GET /fhir/AuditEvent`.
 pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
-    let requester = request.extensions().get::<Requester>().map(|r| r.organization.clone());
+    let requester = Requester::organization_of(&request);
     if let Some(org) = &requester {
         if !state.registry.get(org).is_some_and(|o| o.audit_reader) {
             return Err(ApiError::new(
@@ -61,11 +52,7 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
             .replace("%2F", "/");
         match key {
             "patient" => {
-                let bsn = value
-                    .strip_prefix(BSN)
-                    .and_then(|v| v.strip_prefix('|'))
-                    .unwrap_or(&value);
-                patient = Some(bsn.to_owned());
+                patient = Some(bsn_of(&value).to_owned());
             }
             "date" => {
                 let (prefix, date) = if value.len() > 10 {
@@ -73,8 +60,9 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
                 } else {
                     ("eq", value.as_str())
                 };
-                let start =
-                    day(date).ok_or_else(|| bad("date", format!("use [ge|gt|le|lt|eq]YYYY-MM-DD, not {value:?}")))?;
+                let start = day(date).ok_or_else(|| {
+                    ApiError::invalid("date", format!("use [ge|gt|le|lt|eq]YYYY-MM-DD, not {value:?}"))
+                })?;
                 let next = start + 86_400_000;
                 match prefix {
                     "ge" => since = since.max(start),
@@ -82,11 +70,11 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
                     "le" => until = until.min(next),
                     "lt" => until = until.min(start),
                     "eq" => (since, until) = (since.max(start), until.min(next)),
-                    _ => return Err(bad("date", format!("unknown prefix {prefix:?}"))),
+                    _ => return Err(ApiError::invalid("date", format!("unknown prefix {prefix:?}"))),
                 }
             }
             other => {
-                return Err(bad(
+                return Err(ApiError::invalid(
                     other,
                     format!("unknown search parameter {other:?}; use patient and date"),
                 ));
@@ -94,16 +82,12 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
         }
     }
     let Some(patient) = patient else {
-        return Err(bad("patient", "search by patient (the BSN) is required"));
+        return Err(ApiError::invalid("patient", "search by patient (the BSN) is required"));
     };
-    let records = state
-        .store
-        .audit_log(since, until, Some(&patient))
-        .await
-        .map_err(IntakeError::Store)?;
+    let records = state.store.audit_log(since, until, Some(&patient)).await?;
     let mut read = AuditEvent::new("read-audit-log", Action::Read, now_ms(), Outcome::Success);
     read.organization = requester;
     read.patient = Some(patient);
-    state.store.audit(read).await.map_err(IntakeError::Store)?;
+    state.store.audit(read).await?;
     Ok(stored_searchset(records.iter().map(|r| r.event.as_str())))
 }

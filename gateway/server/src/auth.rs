@@ -29,6 +29,13 @@ pub struct Requester {
     pub organization: String,
 }
 
+impl Requester {
+    /// The authenticated organisation of a request, if any.
+    pub fn organization_of<B>(request: &axum::http::Request<B>) -> Option<String> {
+        request.extensions().get::<Self>().map(|r| r.organization.clone())
+    }
+}
+
 /// How long an access token lives.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 /// Longest lifetime a client assertion may claim.

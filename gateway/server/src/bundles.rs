@@ -22,7 +22,6 @@ use zorgpoort_store::Store;
 
 use crate::auth::Requester;
 use crate::http::AppState;
-use crate::intake::IntakeError;
 use crate::outcome::{ApiError, Problem, fhir_json};
 
 /// Names the asking organisation when there is no mutual TLS.
@@ -34,28 +33,20 @@ pub const REASON_HEADER: &str = "x-break-the-glass-reason";
 /// Longest break-the-glass reason kept.
 const MAX_REASON_CHARS: usize = 500;
 
-fn bad_header(header: &str, diagnostics: impl Into<String>) -> ApiError {
-    ApiError {
-        problem: Problem::Invalid,
-        diagnostics: diagnostics.into(),
-        expression: Some(header.into()),
-    }
-}
-
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, ApiError> {
     headers
         .get(name)
-        .map(|v| v.to_str().map_err(|_| bad_header(name, "not visible ASCII")))
+        .map(|v| v.to_str().map_err(|_| ApiError::invalid(name, "not visible ASCII")))
         .transpose()
 }
 
 /// Who asks, why and, for break-the-glass, the stated reason.
 fn asker<S>(state: &AppState<S>, request: &Request) -> Result<(String, Purpose, Option<String>), ApiError> {
     let headers = request.headers();
-    let requester = match request.extensions().get::<Requester>() {
-        Some(authenticated) => authenticated.organization.clone(),
+    let requester = match Requester::organization_of(request) {
+        Some(authenticated) => authenticated,
         None => header(headers, REQUESTER_HEADER)?
-            .ok_or_else(|| bad_header(REQUESTER_HEADER, "say which organisation asks"))?
+            .ok_or_else(|| ApiError::invalid(REQUESTER_HEADER, "say which organisation asks"))?
             .to_owned(),
     };
     if state.registry.get(&requester).is_none() {
@@ -70,7 +61,7 @@ fn asker<S>(state: &AppState<S>, request: &Request) -> Result<(String, Purpose, 
         Some("referral") => Purpose::Referral,
         Some("emergency") => Purpose::Emergency,
         Some(other) => {
-            return Err(bad_header(
+            return Err(ApiError::invalid(
                 PURPOSE_HEADER,
                 format!("use treatment, handover, referral or emergency, not {other:?}"),
             ));
@@ -90,20 +81,9 @@ pub async fn read<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (requester, purpose, reason) = asker(&state, &request)?;
-    let store_error = |e| ApiError::from(IntakeError::Store(e));
     let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
-    let record = state
-        .store
-        .message(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(not_found)?;
-    let body = state
-        .store
-        .message_body(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(not_found)?;
+    let record = state.store.message(&id).await?.ok_or_else(not_found)?;
+    let body = state.store.message_body(&id).await?.ok_or_else(not_found)?;
     let bundle = state.intake.render(&record.format, &body).map_err(|e| {
         tracing::error!(message = %id, error = %e, "a stored message cannot be rendered");
         ApiError::new(Problem::NotSupported, "this message has no FHIR form")
@@ -154,7 +134,7 @@ pub async fn read<S: Store>(
         size: u64::try_from(body.len()).unwrap_or(u64::MAX),
         categories,
     });
-    state.store.audit(audit).await.map_err(store_error)?;
+    state.store.audit(audit).await?;
     if denied {
         return Err(ApiError::new(
             Problem::Forbidden,

@@ -15,15 +15,14 @@ use zorgpoort_store::{ConsentRecord, Store};
 
 use crate::auth::Requester;
 use crate::http::AppState;
-use crate::intake::IntakeError;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, stored_searchset};
 
-fn store_error(error: zorgpoort_store::StoreError) -> ApiError {
-    IntakeError::Store(error).into()
-}
-
-fn requester_of(request: &Request) -> Option<String> {
-    request.extensions().get::<Requester>().map(|r| r.organization.clone())
+/// The BSN of a `patient` search parameter, `[system|]BSN`.
+pub(crate) fn bsn_of(patient: &str) -> &str {
+    patient
+        .strip_prefix(BSN)
+        .and_then(|p| p.strip_prefix('|'))
+        .unwrap_or(patient)
 }
 
 async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, ApiError> {
@@ -82,7 +81,7 @@ async fn store_consent<S: Store>(
                 ApiError::new(Problem::Forbidden, "this organisation may not record patients' choices")
             })?;
         record_with(&mut consent, recorder)?;
-        let existing = state.store.consent(&id).await.map_err(store_error)?;
+        let existing = state.store.consent(&id).await?;
         if existing.is_some_and(|e| e.recorded_by.as_ref() != Some(org)) {
             return Err(ApiError::new(
                 Problem::Forbidden,
@@ -91,11 +90,8 @@ async fn store_consent<S: Store>(
         }
     }
     consent["id"] = serde_json::Value::String(id.clone());
-    let (patient, _) = read_consent(&consent).map_err(|invalid| ApiError {
-        problem: Problem::Invalid,
-        diagnostics: invalid.reason,
-        expression: Some(invalid.expression.to_owned()),
-    })?;
+    let (patient, _) =
+        read_consent(&consent).map_err(|invalid| ApiError::invalid(invalid.expression, invalid.reason))?;
     let now = now_ms();
     let mut audit = AuditEvent::new("consent-recorded", Action::Create, now, Outcome::Success);
     audit.organization.clone_from(&recorded_by);
@@ -109,7 +105,7 @@ async fn store_consent<S: Store>(
         resource: resource.clone(),
         updated_ms: now,
     };
-    let created = state.store.put_consent(record, audit).await.map_err(store_error)?;
+    let created = state.store.put_consent(record, audit).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let mut response = fhir_json(status, resource);
     if let Ok(location) = HeaderValue::from_str(&format!("/fhir/Consent/{id}")) {
@@ -120,17 +116,16 @@ async fn store_consent<S: Store>(
 
 /// `POST /fhir/Consent`.
 pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
-    let recorded_by = requester_of(&request);
+    let recorded_by = Requester::organization_of(&request);
     let consent = read_body(request, state.max_body_bytes).await?;
     let id = consent["id"]
         .as_str()
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    if state.store.consent(&id).await.map_err(store_error)?.is_some() {
-        return Err(ApiError {
-            problem: Problem::Invalid,
-            diagnostics: format!("Consent/{id} exists; use PUT to change it"),
-            expression: Some("Consent.id".into()),
-        });
+    if state.store.consent(&id).await?.is_some() {
+        return Err(ApiError::invalid(
+            "Consent.id",
+            format!("Consent/{id} exists; use PUT to change it"),
+        ));
     }
     store_consent(&state, consent, id, recorded_by).await
 }
@@ -141,14 +136,13 @@ pub async fn update<S: Store>(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let recorded_by = requester_of(&request);
+    let recorded_by = Requester::organization_of(&request);
     let consent = read_body(request, state.max_body_bytes).await?;
     if consent["id"].as_str().is_some_and(|body_id| body_id != id) {
-        return Err(ApiError {
-            problem: Problem::Invalid,
-            diagnostics: "the id in the body differs from the id in the URL".into(),
-            expression: Some("Consent.id".into()),
-        });
+        return Err(ApiError::invalid(
+            "Consent.id",
+            "the id in the body differs from the id in the URL",
+        ));
     }
     store_consent(&state, consent, id, recorded_by).await
 }
@@ -158,7 +152,7 @@ async fn audit_read<S: Store>(state: &AppState<S>, patient: &str, requester: Opt
     let mut audit = AuditEvent::new("read", Action::Read, now_ms(), Outcome::Success);
     audit.organization = requester;
     audit.patient = Some(patient.to_owned());
-    state.store.audit(audit).await.map_err(store_error)
+    Ok(state.store.audit(audit).await?)
 }
 
 /// `GET /fhir/Consent/{id}`.
@@ -170,10 +164,9 @@ pub async fn read<S: Store>(
     let record = state
         .store
         .consent(&id)
-        .await
-        .map_err(store_error)?
+        .await?
         .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Consent/{id}")))?;
-    audit_read(&state, &record.patient, requester_of(&request)).await?;
+    audit_read(&state, &record.patient, Requester::organization_of(&request)).await?;
     Ok(fhir_json(StatusCode::OK, record.resource))
 }
 
@@ -190,18 +183,10 @@ pub async fn search<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let Some(patient) = search.patient else {
-        return Err(ApiError {
-            problem: Problem::Invalid,
-            diagnostics: "search by patient (the BSN) is required".into(),
-            expression: Some("patient".into()),
-        });
+        return Err(ApiError::invalid("patient", "search by patient (the BSN) is required"));
     };
-    let bsn = patient
-        .strip_prefix(BSN)
-        .and_then(|p| p.strip_prefix('|'))
-        .unwrap_or(&patient)
-        .to_owned();
-    let records = state.store.consents(&bsn).await.map_err(store_error)?;
-    audit_read(&state, &bsn, requester_of(&request)).await?;
+    let bsn = bsn_of(&patient).to_owned();
+    let records = state.store.consents(&bsn).await?;
+    audit_read(&state, &bsn, Requester::organization_of(&request)).await?;
     Ok(stored_searchset(records.iter().map(|r| r.resource.as_str())))
 }

@@ -333,7 +333,7 @@ async fn convert<S: Store>(
     if format != "hl7v2" {
         return Err(unsupported_format(&format));
     }
-    let requester = request.extensions().get::<Requester>().map(|r| r.organization.clone());
+    let requester = Requester::organization_of(&request);
     let Er7Body(body) = Er7Body::from_request(request, &state.0).await?;
     respond_converted(&state.0, &body, requester).await
 }
@@ -395,8 +395,7 @@ async fn message_status<S: Store>(
     let record = state
         .store
         .message(&id)
-        .await
-        .map_err(|e| ApiError::from(crate::intake::IntakeError::Store(e)))?
+        .await?
         .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no message {id:?}")))?;
     let deliveries: Vec<Object<'_>> = record
         .deliveries
@@ -532,12 +531,7 @@ async fn endpoint<S: Store>(State(state): State<AppState<S>>, Path(id): Path<Str
 }
 
 async fn ready<S: Store>(State(state): State<AppState<S>>) -> Result<&'static str, ApiError> {
-    state
-        .store
-        .ready()
-        .await
-        .map(|()| "ready\n")
-        .map_err(|e| ApiError::from(crate::intake::IntakeError::Store(e)))
+    state.store.ready().await.map(|()| "ready\n").map_err(ApiError::from)
 }
 
 async fn render_metrics<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {

@@ -49,6 +49,12 @@ impl From<IntakeError> for ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        IntakeError::Store(error).into()
+    }
+}
+
 /// Parses, converts, routes and stores messages.
 pub struct Intake<S> {
     store: S,

@@ -78,6 +78,15 @@ impl ApiError {
         }
     }
 
+    /// Invalid content or parameters at `expression`.
+    pub fn invalid(expression: &str, diagnostics: impl Into<String>) -> Self {
+        Self {
+            problem: Problem::Invalid,
+            diagnostics: diagnostics.into(),
+            expression: Some(expression.to_owned()),
+        }
+    }
+
     /// The OperationOutcome as JSON text.
     pub fn outcome_json(&self) -> String {
         outcome(
