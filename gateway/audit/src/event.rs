@@ -66,6 +66,19 @@ pub struct DataObject {
     pub categories: Vec<String>,
 }
 
+impl DataObject {
+    /// Identifies `bytes` by hash and size, never by content.
+    pub fn of(id: String, format: String, bytes: &[u8], categories: Vec<String>) -> Self {
+        Self {
+            id,
+            format,
+            sha256: crate::sha256_hex(bytes),
+            size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            categories,
+        }
+    }
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {

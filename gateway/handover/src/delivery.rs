@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
-use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_consent::fhir::read_consent;
 use zorgpoort_consent::{Decision, Policy, Purpose, categories_of, decide, filter};
 
@@ -401,13 +401,12 @@ fn audit_event(
     event.organization = Some(due.delivery.receiver.clone());
     event.patient.clone_from(&due.patient);
     event.purpose = Some("TREAT");
-    event.data = Some(DataObject {
-        id: due.delivery.message_id.clone(),
-        format: due.format.clone(),
-        sha256: sha256_hex(&due.body),
-        size: u64::try_from(due.body.len()).unwrap_or(u64::MAX),
+    event.data = Some(DataObject::of(
+        due.delivery.message_id.clone(),
+        due.format.clone(),
+        &due.body,
         categories,
-    });
+    ));
     event
 }
 

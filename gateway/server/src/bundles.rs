@@ -14,7 +14,7 @@
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_consent::{Decision, Purpose};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::{Ask, ConsentError, Evaluation};
@@ -127,13 +127,7 @@ pub async fn read<S: Store>(
         (Decision::Permit { flagged: true, .. }, Some(reason)) => Some(format!("break-the-glass: {reason}")),
         _ => denied.then(|| "refused by consent".to_owned()),
     };
-    audit.data = Some(DataObject {
-        id: id.clone(),
-        format: record.format,
-        sha256: sha256_hex(&body),
-        size: u64::try_from(body.len()).unwrap_or(u64::MAX),
-        categories,
-    });
+    audit.data = Some(DataObject::of(id.clone(), record.format, &body, categories));
     state.store.audit(audit).await?;
     if denied {
         return Err(ApiError::new(

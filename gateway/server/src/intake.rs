@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome, sha256_hex};
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::{Facts, Registry, Routes};
 use zorgpoort_hl7v2::{Limits, Message, Options, RoutingFacts, Splitter, routing_facts, to_fhir};
@@ -205,13 +205,7 @@ fn refusal_text(error: &zorgpoort_hl7v2::Error) -> String {
 
 /// An HL7 v2 message as the audit log knows it: by hash and size.
 fn data_object(id: String, bytes: &[u8]) -> DataObject {
-    DataObject {
-        id,
-        format: "hl7v2".into(),
-        sha256: sha256_hex(bytes),
-        size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
-        categories: Vec::new(),
-    }
+    DataObject::of(id, "hl7v2".into(), bytes, Vec::new())
 }
 
 /// The one message in a request body; framing bytes allowed.
