@@ -351,26 +351,25 @@ impl<S: Store> Deliverer<S> {
             .header(header::ACCEPT, "application/fhir+json")
             .body(Full::new(Bytes::from(payload)))
             .map_err(|e| Failure::Permanent(format!("invalid endpoint {endpoint:?}: {e}")))?;
-        let timeout = Duration::from_millis(self.config.timeout_ms);
-        let response = match tokio::time::timeout(timeout, self.client.request(request)).await {
-            Err(_) => {
-                return Err(Failure::Transient(format!(
-                    "no answer within {} ms",
-                    self.config.timeout_ms
-                )));
-            }
-            Ok(Err(e)) => return Err(Failure::Transient(format!("connection failed: {e}"))),
-            Ok(Ok(response)) => response,
-        };
+        let response = self
+            .within_timeout(self.client.request(request), "answer", "connection failed")
+            .await?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
-        let body =
-            match tokio::time::timeout(timeout, Limited::new(response.into_body(), MAX_REASON_BYTES).collect()).await {
-                Ok(Ok(collected)) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
-                _ => String::new(),
-            };
+        // The receiver's reason, when it gives one in time.
+        let body = self
+            .within_timeout(
+                Limited::new(response.into_body(), MAX_REASON_BYTES).collect(),
+                "reason",
+                "reading the reason",
+            )
+            .await
+            .map_or_else(
+                |_| String::new(),
+                |c| String::from_utf8_lossy(&c.to_bytes()).into_owned(),
+            );
         let reason = format!("{status}: {}", body.trim());
         if status.is_client_error() && status != StatusCode::REQUEST_TIMEOUT && status != StatusCode::TOO_MANY_REQUESTS
         {
@@ -414,6 +413,25 @@ fn audit_event(
 const MLLP_SCHEME: &str = "mllp://";
 
 impl<S: Store> Deliverer<S> {
+    /// Runs a receiver exchange within the delivery timeout; no `reply` in
+    /// time, or a failure, is worth another try.
+    async fn within_timeout<T, E: std::fmt::Display>(
+        &self,
+        exchange: impl Future<Output = Result<T, E>>,
+        reply: &str,
+        failed: &str,
+    ) -> Result<T, Failure> {
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => Err(Failure::Transient(format!(
+                "no {reply} within {} ms",
+                self.config.timeout_ms
+            ))),
+            Ok(Err(e)) => Err(Failure::Transient(format!("{failed}: {e}"))),
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+
     /// Sends an HL7 v2 message as received over MLLP and reads the ACK:
     /// AA/CA is done, AR is worth another try, AE/CE/CR is a refusal.
     async fn send_mllp(&self, address: &str, format: &str, body: &[u8]) -> Result<(), Failure> {
@@ -422,7 +440,6 @@ impl<S: Store> Deliverer<S> {
                 "no HL7 v2 form of a {format} message for an MLLP receiver"
             )));
         }
-        let timeout = Duration::from_millis(self.config.timeout_ms);
         let exchange = async {
             let mut stream = tokio::net::TcpStream::connect(address).await?;
             let mut frame = Vec::with_capacity(body.len() + 3);
@@ -447,16 +464,7 @@ impl<S: Store> Deliverer<S> {
             }
             Ok(reply)
         };
-        let reply = match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => {
-                return Err(Failure::Transient(format!(
-                    "no ACK within {} ms",
-                    self.config.timeout_ms
-                )));
-            }
-            Ok(Err(e)) => return Err(Failure::Transient(format!("MLLP exchange failed: {e}"))),
-            Ok(Ok(reply)) => reply,
-        };
+        let reply = self.within_timeout(exchange, "ACK", "MLLP exchange failed").await?;
         let start = reply.iter().position(|&b| b == MLLP_START).map_or(0, |i| i + 1);
         let ack = &reply[start.min(reply.len() - 2)..reply.len() - 2];
         let parsed =
