@@ -14,7 +14,7 @@ use zorgpoort_store::Store;
 use crate::auth::Requester;
 use crate::consents::bsn_of;
 use crate::http::AppState;
-use crate::outcome::{ApiError, Problem, stored_searchset};
+use crate::outcome::{ApiError, Problem, searchset};
 
 /// Start of a `YYYY-MM-DD` day in ms (UTC).
 fn day(text: &str) -> Option<i64> {
@@ -89,5 +89,5 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
     read.organization = requester;
     read.patient = Some(patient);
     state.store.audit(read).await?;
-    Ok(stored_searchset(records.iter().map(|r| r.event.as_str())))
+    Ok(searchset(records.iter().map(|r| r.event.as_str())))
 }

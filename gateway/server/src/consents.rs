@@ -15,7 +15,7 @@ use zorgpoort_store::{ConsentRecord, Store};
 
 use crate::auth::Requester;
 use crate::http::AppState;
-use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, stored_searchset};
+use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, searchset};
 
 /// The BSN of a `patient` search parameter, `[system|]BSN`.
 pub(crate) fn bsn_of(patient: &str) -> &str {
@@ -188,5 +188,5 @@ pub async fn search<S: Store>(
     let bsn = bsn_of(&patient).to_owned();
     let records = state.store.consents(&bsn).await?;
     audit_read(&state, &bsn, Requester::organization_of(&request)).await?;
-    Ok(stored_searchset(records.iter().map(|r| r.resource.as_str())))
+    Ok(searchset(records.iter().map(|r| r.resource.as_str())))
 }

@@ -38,7 +38,7 @@ use zorgpoort_store::Store;
 use crate::auth::{Requester, Tokens, authenticate, token_endpoint};
 use crate::intake::Intake;
 use crate::metrics::Metrics;
-use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome};
+use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome, searchset};
 use crate::tls::{Peer, Tls};
 use crate::{audit_events, bundles, consents};
 
@@ -477,22 +477,13 @@ async fn capability_statement() -> Response {
     fhir_json(StatusCode::OK, statement.to_json())
 }
 
-fn searchset(resources: Vec<Object<'_>>) -> Response {
-    let total = resources.len();
-    let entries: Vec<Object<'_>> = resources
-        .into_iter()
-        .map(|r| Object::new().with("resource", r))
-        .collect();
-    let bundle = Object::new()
-        .with("resourceType", "Bundle")
-        .with("type", "searchset")
-        .with("total", Value::Num(total.to_string().into()))
-        .with("entry", entries);
-    fhir_json(StatusCode::OK, bundle.to_json())
-}
-
 async fn organizations<S: Store>(State(state): State<AppState<S>>) -> Response {
-    searchset(state.registry.iter().map(Registry::organization_resource).collect())
+    searchset(
+        state
+            .registry
+            .iter()
+            .map(|org| Registry::organization_resource(org).to_json()),
+    )
 }
 
 async fn organization<S: Store>(
@@ -515,8 +506,7 @@ async fn endpoints<S: Store>(State(state): State<AppState<S>>) -> Response {
             .registry
             .iter()
             .flat_map(Registry::endpoint_resources)
-            .map(|(_, r)| r)
-            .collect(),
+            .map(|(_, r)| r.to_json()),
     )
 }
 

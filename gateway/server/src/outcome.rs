@@ -124,10 +124,12 @@ pub fn fhir_json(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// A searchset Bundle of resources stored as JSON text.
-pub fn stored_searchset<'a>(resources: impl ExactSizeIterator<Item = &'a str>) -> Response {
-    let total = resources.len();
-    let entries: Vec<String> = resources.map(|r| format!("{{\"resource\":{r}}}")).collect();
+/// A searchset Bundle of resources given as JSON text.
+pub fn searchset<R: AsRef<str>>(resources: impl IntoIterator<Item = R>) -> Response {
+    let entries: Vec<String> = resources
+        .into_iter()
+        .map(|r| format!("{{\"resource\":{}}}", r.as_ref()))
+        .collect();
     let entry = if entries.is_empty() {
         String::new()
     } else {
@@ -135,7 +137,10 @@ pub fn stored_searchset<'a>(resources: impl ExactSizeIterator<Item = &'a str>) -
     };
     fhir_json(
         StatusCode::OK,
-        format!("{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{total}{entry}}}"),
+        format!(
+            "{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{}{entry}}}",
+            entries.len()
+        ),
     )
 }
 

@@ -82,3 +82,27 @@ async fn errors_are_operation_outcomes_with_request_ids() {
     );
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_registry_is_searchable_as_a_searchset() {
+    let gateway = start("searchset").await;
+    let (head, body) = raw(
+        &gateway,
+        "GET /fhir/Organization HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let bundle: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(bundle["type"], "searchset");
+    assert_eq!(bundle["total"], 1);
+    assert_eq!(bundle["entry"][0]["resource"]["id"], "a");
+    let (_, body) = raw(
+        &gateway,
+        "GET /fhir/Endpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let bundle: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(bundle["total"], 0, "organisation a has no endpoints");
+    assert!(bundle.get("entry").is_none());
+    gateway.shutdown().await;
+}
