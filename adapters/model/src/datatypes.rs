@@ -156,6 +156,17 @@ pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The start (00:00 UTC) of a full `YYYY-MM-DD` date, in milliseconds since
+/// the Unix epoch; `None` for anything else.
+pub fn day_start_ms(text: &str) -> Option<i64> {
+    if text.len() != 10 || !is_date(text) {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<u32>().ok();
+    let year = i32::try_from(number(0..4)?).ok()?;
+    Some(days_from_civil(year, number(5..7)?, number(8..10)?) * 86_400_000)
+}
+
 /// The date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
 pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let z = days + 719_468;
@@ -302,6 +313,15 @@ impl PartialDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_dates_give_the_start_of_their_day() {
+        assert_eq!(day_start_ms("1970-01-02"), Some(86_400_000));
+        assert_eq!(day_start_ms("2025-11-25"), Some(1_764_028_800_000));
+        for wrong in ["2025-02-30", "2025-11", "25-11-2025", "2025-11-25T10:00:00Z", ""] {
+            assert_eq!(day_start_ms(wrong), None, "{wrong}");
+        }
+    }
 
     #[test]
     fn unix_timestamps_become_utc_dates() {

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_handover::Organization;
 use zorgpoort_handover::delivery::now_ms;
-use zorgpoort_model::datatypes::days_from_civil;
+use zorgpoort_model::datatypes;
 use zorgpoort_model::systems::is_valid_bsn;
 use zorgpoort_store::Store;
 
@@ -60,17 +60,7 @@ enum AuditCommand {
 
 /// Milliseconds at the start of a `YYYY-MM-DD` day (UTC).
 fn day_start_ms(text: &str) -> Result<i64> {
-    let parts: Vec<&str> = text.split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        bail!("{text:?}: use YYYY-MM-DD")
-    };
-    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) else {
-        bail!("{text:?}: use YYYY-MM-DD");
-    };
-    if !zorgpoort_model::datatypes::is_date(text) {
-        bail!("{text:?}: not a valid date");
-    }
-    Ok(days_from_civil(y, m, d) * 86_400_000)
+    datatypes::day_start_ms(text).with_context(|| format!("{text:?}: use a valid date as YYYY-MM-DD"))
 }
 
 /// An operator's use of `zorgpoort audit`, for the audit log itself.

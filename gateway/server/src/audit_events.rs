@@ -8,22 +8,13 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_handover::delivery::now_ms;
-use zorgpoort_model::datatypes::{days_from_civil, is_date};
+use zorgpoort_model::datatypes::day_start_ms;
 use zorgpoort_store::Store;
 
 use crate::auth::Requester;
 use crate::consents::bsn_of;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem, searchset};
-
-/// Start of a `YYYY-MM-DD` day in ms (UTC).
-fn day(text: &str) -> Option<i64> {
-    if !is_date(text) || text.len() != 10 {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<u32>().ok();
-    Some(days_from_civil(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?) * 86_400_000)
-}
 
 /// `GET /fhir/AuditEvent`.
 pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
@@ -60,7 +51,7 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
                 } else {
                     ("eq", value.as_str())
                 };
-                let start = day(date).ok_or_else(|| {
+                let start = day_start_ms(date).ok_or_else(|| {
                     ApiError::invalid("date", format!("use [ge|gt|le|lt|eq]YYYY-MM-DD, not {value:?}"))
                 })?;
                 let next = start + 86_400_000;
