@@ -653,6 +653,17 @@ fn consent_decides_what_crosses_to_the_receiver() {
         b"",
     );
     assert!(none.contains("\"total\":0"), "{none}");
+    let (status, _, encoded) = gateway.http(
+        "GET",
+        "/fhir/AuditEvent?patient=http%3A%2F%2Ffhir.nl%2Ffhir%2FNamingSystem%2Fbsn%7C999911120&date=ge2000-01-01",
+        "text/plain",
+        b"",
+    );
+    assert_eq!(status, 200, "{encoded}");
+    assert!(
+        encoded.contains("\"code\":\"withheld\""),
+        "system|value, percent-encoded: {encoded}"
+    );
     assert_eq!(gateway.http("GET", "/fhir/AuditEvent?name=x", "text/plain", b"").0, 422);
     assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
 }

@@ -3,7 +3,7 @@
 //! TLS; the plaintext demo has no callers to tell apart). The read is itself
 //! audited.
 
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 
 use axum::response::Response;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
@@ -28,20 +28,11 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
         }
     }
     let (mut patient, mut since, mut until) = (None, i64::MIN, i64::MAX);
-    for pair in request
-        .uri()
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = value
-            .replace("%7C", "|")
-            .replace("%7c", "|")
-            .replace("%3A", ":")
-            .replace("%2F", "/");
-        match key {
+    // A list, not a map: `date` may come twice (a range).
+    let Query(parameters) = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
+        .map_err(|e| ApiError::invalid("query", format!("not a valid query string: {e}")))?;
+    for (key, value) in parameters {
+        match key.as_str() {
             "patient" => {
                 patient = Some(bsn_of(&value).to_owned());
             }
