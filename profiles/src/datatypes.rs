@@ -1,0 +1,175 @@
+//! Checks the R4 JSON schema cannot express: no empty values, dates that
+//! exist on the calendar, the BSN 11-check, UCUM unit syntax.
+
+use serde_json::Value;
+use zorgpoort_model::systems;
+
+use crate::issue::{Issue, IssueType};
+use crate::schema::{ElementType, schema};
+
+/// Walks `resource` (at `path`) with the schema's type knowledge.
+pub fn check(resource: &Value, path: &str, issues: &mut Vec<Issue>) {
+    if let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) {
+        walk(resource, resource_type, path, issues, 0);
+    }
+}
+
+/// Nested resources are validated on their own; this bounds the rest.
+const MAX_DEPTH: usize = 64;
+
+fn walk(value: &Value, type_name: &str, path: &str, issues: &mut Vec<Issue>, depth: usize) {
+    let Some(object) = value.as_object() else { return };
+    if object.is_empty() {
+        issues.push(Issue::error(
+            IssueType::Structure,
+            path,
+            "an element must have a value or children; {} is empty",
+        ));
+        return;
+    }
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match type_name {
+        "Identifier" => check_identifier(value, path, issues),
+        "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
+            check_unit(value, path, issues);
+        }
+        _ => {}
+    }
+    for (key, child) in object {
+        let (name, is_companion) = key.strip_prefix('_').map_or((key.as_str(), false), |name| (name, true));
+        let child_path = format!("{path}.{key}");
+        let items: Vec<(String, &Value)> = match child {
+            Value::Array(items) if items.is_empty() => {
+                issues.push(Issue::error(
+                    IssueType::Structure,
+                    child_path,
+                    "an array must not be empty",
+                ));
+                continue;
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| (format!("{child_path}[{index}]"), item))
+                .collect(),
+            _ => vec![(child_path, child)],
+        };
+        let Some(element) = schema().element(type_name, name) else {
+            continue;
+        };
+        for (item_path, item) in items {
+            match (item, element.holds) {
+                (Value::Null, _) if is_companion || element.repeats => {}
+                (Value::Null, _) => issues.push(Issue::error(IssueType::Structure, item_path, "null is not a value")),
+                (Value::String(text), _) if text.is_empty() => {
+                    issues.push(Issue::error(
+                        IssueType::Structure,
+                        item_path,
+                        "a string must not be empty",
+                    ));
+                }
+                (_, _) if is_companion => walk(item, "Element", &item_path, issues, depth + 1),
+                (Value::String(text), ElementType::Primitive(_)) => {
+                    check_primitive(schema().primitive_type(type_name, name), text, &item_path, issues);
+                }
+                (_, ElementType::Complex(complex)) => walk(item, complex, &item_path, issues, depth + 1),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn check_primitive(primitive: Option<&str>, text: &str, path: &str, issues: &mut Vec<Issue>) {
+    if matches!(primitive, Some("date" | "dateTime" | "instant")) && !is_calendar_date(text) {
+        issues.push(Issue::error(
+            IssueType::Value,
+            path,
+            format!("`{text}` is not a date on the calendar"),
+        ));
+    }
+}
+
+/// Whether the `YYYY[-MM[-DD]]` start of a date or dateTime exists.
+/// The shape itself is the schema's check.
+fn is_calendar_date(text: &str) -> bool {
+    let shaped = text.bytes().take(10).enumerate().all(|(i, b)| {
+        if i == 4 || i == 7 {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }
+    });
+    if !shaped || text.len() < 10 {
+        return true;
+    }
+    let mut parts = text.get(..10.min(text.len())).unwrap_or(text).split('-');
+    let year = parts.next().and_then(|y| y.parse::<i64>().ok());
+    let month = parts.next().and_then(|m| m.parse::<u32>().ok());
+    let day = parts.next().and_then(|d| d.parse::<u32>().ok());
+    match (year, month, day) {
+        (Some(year), Some(month), Some(day)) => {
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            let days = match month {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            (1..=days).contains(&day)
+        }
+        _ => true,
+    }
+}
+
+/// Dutch identifiers by the OID CDA and HL7 v3 use, with the naming system
+/// nl-core asks for instead.
+const NAMING_SYSTEM_OIDS: [(&str, &str); 5] = [
+    ("urn:oid:2.16.840.1.113883.2.4.6.3", systems::BSN),
+    ("urn:oid:2.16.528.1.1007.3.3", systems::URA),
+    ("urn:oid:2.16.840.1.113883.2.4.6.1", systems::AGB),
+    ("urn:oid:2.16.528.1.1007.3.1", systems::UZI_PERSON),
+    ("urn:oid:2.16.528.1.1007.5.1", systems::BIG),
+];
+
+fn check_identifier(identifier: &Value, path: &str, issues: &mut Vec<Issue>) {
+    let system = identifier.get("system").and_then(Value::as_str);
+    let value = identifier.get("value").and_then(Value::as_str);
+    if let Some((oid, naming_system)) = NAMING_SYSTEM_OIDS.iter().find(|(oid, _)| Some(*oid) == system) {
+        let message = format!("nl-core identifies this with the system {naming_system}, not {oid}");
+        issues.push(Issue::error(IssueType::Value, format!("{path}.system"), message));
+    }
+    if let (Some(systems::BSN), Some(bsn)) = (system, value)
+        && !systems::is_valid_bsn(bsn)
+    {
+        let message = "a BSN has nine digits and passes the 11-check";
+        issues.push(Issue::error(IssueType::Value, format!("{path}.value"), message));
+    }
+}
+
+fn check_unit(quantity: &Value, path: &str, issues: &mut Vec<Issue>) {
+    let system = quantity.get("system").and_then(Value::as_str);
+    let code = quantity.get("code").and_then(Value::as_str);
+    if let (Some(systems::UCUM), Some(code)) = (system, code)
+        && let Err(reason) = crate::ucum::check_syntax(code)
+    {
+        let message = format!("`{code}` is not UCUM syntax: {reason}");
+        issues.push(Issue::error(IssueType::Value, format!("{path}.code"), message));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_calendar_date;
+
+    #[test]
+    fn calendar_dates() {
+        assert!(is_calendar_date("2024-02-29"));
+        assert!(!is_calendar_date("2023-02-29"));
+        assert!(!is_calendar_date("2023-04-31T10:00:00Z"));
+        assert!(is_calendar_date("2023-04"));
+        assert!(is_calendar_date("1900-02-28"));
+        assert!(!is_calendar_date("1900-02-29"));
+    }
+}

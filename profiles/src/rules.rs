@@ -1,0 +1,87 @@
+//! The profile rule tables and how they apply to an instance.
+//!
+//! A profile's rules are the differential elements of its StructureDefinition
+//! and of every profile it derives from (a derived profile only narrows). An
+//! element id such as `Patient.identifier:bsn.system` is walked segment by
+//! segment through the JSON instance; a `:slice` keeps only the items that
+//! belong to the slice.
+//!
+//! Slice membership is decided from what the slice fixes: its own and its
+//! descendants' fixed and pattern values, the `url` of an extension slice, or
+//! the type of a `value[x]` slice. Slices discriminated only by a profile
+//! cannot be decided without validating every item against every candidate
+//! profile; their rules are not applied (and say so in `docs/validation.md`).
+
+/// One StructureDefinition, reduced to what is checked.
+#[derive(Debug)]
+pub struct Profile {
+    /// The canonical URL.
+    pub url: &'static str,
+    /// The type it constrains (`Patient`, `HumanName`, `Extension`).
+    pub type_name: &'static str,
+    /// The profile it derives from.
+    pub base: &'static str,
+    /// Its differential elements that check something.
+    pub elements: &'static [ElementRule],
+}
+
+/// One differential element.
+#[derive(Debug)]
+pub struct ElementRule {
+    /// The element id, e.g. `Patient.identifier:bsn.system`.
+    pub id: &'static str,
+    /// Minimum occurrences.
+    pub min: u32,
+    /// Maximum occurrences, when limited.
+    pub max: Option<u32>,
+    /// `fixed[x]` as JSON: the value must equal it.
+    pub fixed: Option<&'static str>,
+    /// `pattern[x]` as JSON: the value must contain it.
+    pub pattern: Option<&'static str>,
+    /// A required binding.
+    pub value_set: Option<&'static str>,
+    /// For `[x]` elements: the allowed types.
+    pub types: &'static [&'static str],
+    /// Profiles each value must conform to (data types, extensions).
+    pub profiles: &'static [&'static str],
+    /// Resource types a Reference may point to.
+    pub targets: &'static [&'static str],
+    /// Invariant keys declared on the element.
+    pub invariants: &'static [&'static str],
+}
+
+/// A value set that only enumerates concepts.
+#[derive(Debug)]
+pub struct ValueSet {
+    /// The canonical URL.
+    pub url: &'static str,
+    /// Sorted (system, code) pairs.
+    pub codes: &'static [(&'static str, &'static str)],
+}
+
+impl ValueSet {
+    /// Whether the value set holds `code` (in `system`, when given).
+    pub fn contains(&self, system: Option<&str>, code: &str) -> bool {
+        match system {
+            Some(system) => self.codes.binary_search(&(system, code)).is_ok(),
+            None => self.codes.iter().any(|(_, known)| *known == code),
+        }
+    }
+}
+
+/// The profile with this canonical URL (a `|version` suffix is ignored).
+pub fn profile(url: &str) -> Option<&'static Profile> {
+    let url = url.split('|').next().unwrap_or(url);
+    let found = crate::generated::PROFILES
+        .binary_search_by(|profile| profile.url.cmp(url))
+        .ok()?;
+    crate::generated::PROFILES.get(found)
+}
+
+/// The enumerated value set with this canonical URL.
+pub fn value_set(url: &str) -> Option<&'static ValueSet> {
+    let found = crate::generated::VALUE_SETS
+        .binary_search_by(|set| set.url.cmp(url))
+        .ok()?;
+    crate::generated::VALUE_SETS.get(found)
+}

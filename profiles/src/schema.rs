@@ -1,0 +1,179 @@
+//! The official FHIR R4 JSON schema: structural validation per resource type,
+//! and the element index the XML reader needs (which elements repeat, which
+//! primitives are numbers or booleans).
+//!
+//! Compiling the whole schema at once costs minutes and gigabytes, because
+//! every `Bundle.entry.resource` and `contained` is a `oneOf` over all 146
+//! resource types. So each resource type gets its own validator, compiled on
+//! first use (a few milliseconds) with nested resources left open; the
+//! validator walks into nested resources itself and checks each with the
+//! validator of its own type.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use serde_json::{Map, Value};
+
+const SCHEMA: &str = include_str!("../data/fhir.schema.json");
+
+/// The JSON shape of a primitive FHIR type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    /// A JSON string.
+    String,
+    /// A JSON number (`decimal`, `integer`, `positiveInt`, ...).
+    Number,
+    /// `true` or `false`.
+    Boolean,
+}
+
+/// What an element holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType<'a> {
+    /// A primitive such as `string`, `date` or `decimal`.
+    Primitive(JsonKind),
+    /// A complex type or backbone element, by its schema definition name
+    /// (`HumanName`, `Patient_Contact`).
+    Complex(&'a str),
+    /// A nested resource (`contained`, `Bundle.entry.resource`).
+    Resource,
+    /// The narrative's XHTML `div`.
+    Xhtml,
+}
+
+/// One element of a type, as the schema defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Element<'a> {
+    /// Whether it is an array in JSON.
+    pub repeats: bool,
+    /// What each value is.
+    pub holds: ElementType<'a>,
+}
+
+fn json_kind(definition: &Value) -> JsonKind {
+    match definition.get("type").and_then(Value::as_str) {
+        Some("number") => JsonKind::Number,
+        Some("boolean") => JsonKind::Boolean,
+        _ => JsonKind::String,
+    }
+}
+
+/// The parsed schema, shared by every validation.
+pub struct Schema {
+    definitions: Map<String, Value>,
+    validators: RwLock<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+/// The schema, parsed on first use.
+pub fn schema() -> &'static Schema {
+    static SCHEMA_ONCE: OnceLock<Schema> = OnceLock::new();
+    SCHEMA_ONCE.get_or_init(|| {
+        let Ok(Value::Object(mut root)) = serde_json::from_str::<Value>(SCHEMA) else {
+            unreachable!("the embedded schema is generated JSON")
+        };
+        let Some(Value::Object(definitions)) = root.remove("definitions") else {
+            unreachable!("the embedded schema has definitions")
+        };
+        Schema {
+            definitions,
+            validators: RwLock::default(),
+        }
+    })
+}
+
+impl Schema {
+    /// Whether `name` is a resource type (`Patient`, not `HumanName`).
+    pub fn is_resource_type(&self, name: &str) -> bool {
+        self.definitions
+            .get(name)
+            .and_then(|definition| definition.pointer("/properties/resourceType/const"))
+            .is_some_and(|constant| constant == name)
+    }
+
+    /// The element `name` of the type `type_name`, if the schema defines it.
+    pub fn element(&self, type_name: &str, name: &str) -> Option<Element<'_>> {
+        let property = self.definitions.get(type_name)?.get("properties")?.get(name)?;
+        let repeats = property.get("type").is_some_and(|kind| kind == "array");
+        let target = if repeats { property.get("items")? } else { property };
+        let holds = match target.get("$ref").and_then(Value::as_str) {
+            Some(reference) => self.element_type(reference.strip_prefix("#/definitions/")?)?,
+            // Choice primitives (`valueInteger`) and required bindings on
+            // `code` (enumerations) are defined inline.
+            None => ElementType::Primitive(json_kind(target)),
+        };
+        Some(Element { repeats, holds })
+    }
+
+    /// The name of the primitive type element `name` of `type_name` holds
+    /// (`date`, `dateTime`), if it holds a primitive.
+    pub fn primitive_type(&self, type_name: &str, name: &str) -> Option<&str> {
+        let property = self.definitions.get(type_name)?.get("properties")?.get(name)?;
+        let target = property.get("items").unwrap_or(property);
+        match target.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                let name = reference.strip_prefix("#/definitions/")?;
+                matches!(self.element_type(name)?, ElementType::Primitive(_)).then_some(name)
+            }
+            // Choice primitives are inline copies of their type's definition.
+            None => self
+                .primitives_with_pattern(target.get("pattern")?.as_str()?)
+                .first()
+                .copied(),
+        }
+    }
+
+    /// The primitive types whose schema pattern is `pattern` (`string` and
+    /// `markdown` share one), to name them in messages.
+    pub fn primitives_with_pattern(&self, pattern: &str) -> Vec<&str> {
+        self.definitions
+            .iter()
+            .filter(|(_, definition)| definition.get("pattern").and_then(Value::as_str) == Some(pattern))
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    fn element_type(&self, definition_name: &str) -> Option<ElementType<'_>> {
+        let (name, definition) = self.definitions.get_key_value(definition_name)?;
+        Some(match name.as_str() {
+            "ResourceList" => ElementType::Resource,
+            "xhtml" => ElementType::Xhtml,
+            _ if definition.get("type").is_some() => ElementType::Primitive(json_kind(definition)),
+            _ => ElementType::Complex(name),
+        })
+    }
+
+    /// The structural validator for one resource type, compiled on first use.
+    /// `None` when the schema does not know the type.
+    pub fn validator(&self, resource_type: &str) -> Option<Arc<jsonschema::Validator>> {
+        if let Some(found) = self
+            .validators
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(resource_type)
+        {
+            return Some(Arc::clone(found));
+        }
+        if !self.is_resource_type(resource_type) {
+            return None;
+        }
+        let mut definitions = self.definitions.clone();
+        // Nested resources are validated by their own type's validator.
+        definitions.insert(
+            "ResourceList".to_owned(),
+            serde_json::json!({ "type": "object", "required": ["resourceType"] }),
+        );
+        let document = serde_json::json!({
+            "$schema": "http://json-schema.org/draft-06/schema#",
+            "$ref": format!("#/definitions/{resource_type}"),
+            "definitions": definitions,
+        });
+        let compiled = Arc::new(jsonschema::draft6::new(&document).ok()?);
+        let mut validators = self
+            .validators
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(Arc::clone(
+            validators.entry(resource_type.to_owned()).or_insert(compiled),
+        ))
+    }
+}
