@@ -155,6 +155,10 @@ pub enum ErrorKind {
     /// A date or time that is not a valid HL7 v2 DTM or does not exist.
     #[error("invalid date {0:?}")]
     InvalidDate(String),
+    /// The converted Bundle breaks the profiles the receiver expects, and
+    /// the gateway is set to reject such messages.
+    #[error("the converted message does not conform to nl-core: {0}")]
+    Nonconformant(String),
 }
 
 /// An [`ErrorKind`] with its message number and location.

@@ -7,6 +7,7 @@ mod convert;
 mod queue;
 mod send;
 mod serve;
+mod validate;
 
 // The conversion path allocates many small JSON nodes; mimalloc converts
 // about 25% faster than the system allocator (BENCHMARKS.md).
@@ -42,6 +43,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Load patients' choices (FHIR Consent) in bulk.
     Consent(consent::ConsentArgs),
+    /// Check FHIR R4 resources against the R4 schema and the nl-core profiles; an OperationOutcome per resource.
+    Validate(validate::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Send(args) => send::run(&args),
         Command::Audit(args) => audit::run(args),
         Command::Consent(args) => consent::run(args),
+        Command::Validate(args) => validate::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,9 @@ pub struct Config {
     /// The audit log.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// What happens to data that does not validate against nl-core.
+    #[serde(default)]
+    pub validation: crate::validation::ValidationConfig,
     /// The region's consent policy (presumed consent, break-the-glass).
     #[serde(default)]
     pub consent: zorgpoort_consent::Policy,

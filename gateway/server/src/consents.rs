@@ -63,6 +63,7 @@ fn record_with(consent: &mut serde_json::Value, recorder: &Organization) -> Resu
             problem: Problem::Forbidden,
             diagnostics: format!("an organisation records only the choices patients made with it ({own})"),
             expression: Some("Consent.organization".into()),
+            findings: Vec::new(),
         }),
     }
 }
@@ -90,6 +91,10 @@ async fn store_consent<S: Store>(
         }
     }
     consent["id"] = serde_json::Value::String(id.clone());
+    state
+        .validation
+        .apply("Consent", &consent)
+        .map_err(ApiError::nonconformant)?;
     let (patient, _) =
         read_consent(&consent).map_err(|invalid| ApiError::invalid(invalid.expression, invalid.reason))?;
     let now = now_ms();

@@ -40,7 +40,7 @@ use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome, searchset};
 use crate::tls::{Peer, Tls};
-use crate::{audit_events, bundles, consents};
+use crate::{audit_events, bundles, consents, validate};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -56,6 +56,8 @@ pub struct AppState<S> {
     pub metrics: Arc<Metrics>,
     /// Largest body accepted.
     pub max_body_bytes: usize,
+    /// What happens to incoming FHIR that does not validate.
+    pub validation: crate::validation::ValidationMode,
     /// The demo receivers' inbox, when enabled.
     pub inbox: Option<Arc<Inbox>>,
 }
@@ -69,6 +71,7 @@ impl<S: Clone> Clone for AppState<S> {
             consent: Arc::clone(&self.consent),
             metrics: Arc::clone(&self.metrics),
             max_body_bytes: self.max_body_bytes,
+            validation: self.validation,
             inbox: self.inbox.clone(),
         }
     }
@@ -183,7 +186,17 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route(
             "/fhir/Consent/{id}",
             get(consents::read::<S>).put(consents::update::<S>),
+        )
+        .route("/fhir/$validate", post(validate::operation::<S>))
+        .route("/fhir/{type}/$validate", post(validate::operation::<S>));
+    // Types with a read route of their own need their `$validate` spelled
+    // out: a literal segment wins over `{type}`, and `{id}` would take it.
+    for resource_type in ["Organization", "Endpoint", "Bundle", "Consent"] {
+        api = api.route(
+            &format!("/fhir/{resource_type}/$validate"),
+            post(validate::operation::<S>),
         );
+    }
     if state.inbox.is_some() {
         api = api.route("/demo/inbox/{org}", post(inbox_receive::<S>).get(inbox_list::<S>));
     }

@@ -11,6 +11,7 @@ use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
 
 use crate::outcome::{ApiError, Problem};
+use crate::validation::{Nonconformant, ValidationMode};
 
 /// What became of an accepted message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,12 +33,16 @@ pub enum IntakeError {
     /// It could not be stored now; it may be sent again.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Its FHIR form breaks the profiles (`[validation] mode = "reject"`).
+    #[error(transparent)]
+    Nonconformant(#[from] Nonconformant),
 }
 
 impl From<IntakeError> for ApiError {
     fn from(error: IntakeError) -> Self {
         match error {
             IntakeError::Content(e) => e.into(),
+            IntakeError::Nonconformant(findings) => ApiError::nonconformant(findings),
             IntakeError::Store(e) => {
                 tracing::error!(error = %e, "store unavailable");
                 ApiError::new(
@@ -62,11 +67,18 @@ pub struct Intake<S> {
     routes: Arc<Routes>,
     limits: Limits,
     options: Options,
+    validation: ValidationMode,
 }
 
 impl<S: Store> Intake<S> {
     /// An intake over a store, registry and routes.
-    pub fn new(store: S, registry: Arc<Registry>, routes: Arc<Routes>, max_message_bytes: usize) -> Self {
+    pub fn new(
+        store: S,
+        registry: Arc<Registry>,
+        routes: Arc<Routes>,
+        max_message_bytes: usize,
+        validation: ValidationMode,
+    ) -> Self {
         let limits = Limits {
             max_message_bytes,
             ..Limits::default()
@@ -77,6 +89,7 @@ impl<S: Store> Intake<S> {
             routes,
             limits,
             options: Options::default(),
+            validation,
         }
     }
 
@@ -123,7 +136,11 @@ impl<S: Store> Intake<S> {
             self.store.audit(audit).await.map_err(IntakeError::Store)?;
         }
         let conversion = converted?;
-        Ok((conversion.bundle.to_json(), conversion.warnings))
+        let bundle = conversion.bundle.to_json();
+        self.validation
+            .apply_to_text("conversion output", &bundle)
+            .map_err(IntakeError::from)?;
+        Ok((bundle, conversion.warnings))
     }
 
     /// Takes one HL7 v2 message: converted, routed and durably stored when
@@ -133,14 +150,26 @@ impl<S: Store> Intake<S> {
         let facts = routing_facts(&message)?;
         // Converted now so content errors reach the sender (AE, 422); the
         // Bundle itself is made again at delivery, for the receiver.
-        if let Err(error) = to_fhir(&message, &self.options) {
+        let refusal = match to_fhir(&message, &self.options) {
+            Err(error) => Some((refusal_text(&error), IntakeError::Content(error))),
+            Ok(conversion) => {
+                let checked = self
+                    .validation
+                    .apply_to_text("conversion output", &conversion.bundle.to_json());
+                checked.err().map(|findings| {
+                    let text = format!("refused: does not conform to nl-core at {}", findings.first().0);
+                    (text, IntakeError::Nonconformant(findings))
+                })
+            }
+        };
+        if let Some((text, refusal)) = refusal {
             if facts.patient_bsn.is_some() {
                 let mut audit =
                     self.accept_event(&facts, Outcome::Failure, received_ms, data_object(String::new(), bytes));
-                audit.outcome_text = Some(refusal_text(&error));
+                audit.outcome_text = Some(text);
                 self.store.audit(audit).await?;
             }
-            return Err(error.into());
+            return Err(refusal);
         }
         let id = uuid::Uuid::new_v4().to_string();
         let audit = self.accept_event(&facts, Outcome::Success, received_ms, data_object(id.clone(), bytes));

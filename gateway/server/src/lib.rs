@@ -18,6 +18,8 @@ pub mod metrics;
 pub mod mllp;
 pub mod outcome;
 pub mod tls;
+pub mod validate;
+pub mod validation;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -135,6 +137,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         Arc::clone(&registry),
         routes,
         server.max_body_bytes,
+        config.validation.mode,
     ));
     let (shutdown, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -150,6 +153,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         consent: Arc::new(consent.clone()),
         metrics: Arc::clone(&metrics),
         max_body_bytes: server.max_body_bytes,
+        validation: config.validation.mode,
         inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
     };
     let limits = http::HttpLimits {

@@ -201,6 +201,10 @@ impl<S: Store> Connection<S> {
                     (AckCode::Accept, None)
                 }
                 Err(IntakeError::Content(error)) => (AckCode::Error, Some(error)),
+                Err(IntakeError::Nonconformant(findings)) => {
+                    let kind = ErrorKind::Nonconformant(findings.to_string());
+                    (AckCode::Error, Some(Error::new(kind)))
+                }
                 Err(IntakeError::Store(error)) => {
                     tracing::error!(%error, "store unavailable; answering AR");
                     (AckCode::Reject, Some(Error::new(ErrorKind::Unavailable)))

@@ -66,6 +66,8 @@ pub struct ApiError {
     pub diagnostics: String,
     /// Where (a FHIRPath expression, or an HL7 v2 location such as `PID-7`).
     pub expression: Option<String>,
+    /// Validation findings; when present they are the OperationOutcome.
+    pub findings: Vec<zorgpoort_profiles::Issue>,
 }
 
 impl ApiError {
@@ -75,6 +77,7 @@ impl ApiError {
             problem,
             diagnostics: diagnostics.into(),
             expression: None,
+            findings: Vec::new(),
         }
     }
 
@@ -84,11 +87,27 @@ impl ApiError {
             problem: Problem::Invalid,
             diagnostics: diagnostics.into(),
             expression: Some(expression.to_owned()),
+            findings: Vec::new(),
+        }
+    }
+
+    /// Data refused because it does not validate; the answer lists every
+    /// finding.
+    pub fn nonconformant(findings: crate::validation::Nonconformant) -> Self {
+        let (expression, _) = findings.first();
+        Self {
+            problem: Problem::Invalid,
+            diagnostics: format!("does not conform to the FHIR R4 schema and nl-core profiles: {findings}"),
+            expression: Some(expression.to_owned()),
+            findings: findings.0,
         }
     }
 
     /// The OperationOutcome as JSON text.
     pub fn outcome_json(&self) -> String {
+        if !self.findings.is_empty() {
+            return zorgpoort_profiles::operation_outcome(&self.findings).to_string();
+        }
         outcome(
             "error",
             self.problem.table().1,
@@ -163,6 +182,7 @@ impl From<zorgpoort_hl7v2::Error> for ApiError {
             problem: Problem::Invalid,
             diagnostics: error.kind.to_string(),
             expression: error.location.map(|l| l.to_string()),
+            findings: Vec::new(),
         }
     }
 }

@@ -83,7 +83,10 @@ mod tests {
         for file in ["data/fhir.schema.json", "src/generated.rs"] {
             let fresh = std::fs::read_to_string(out.join(file)).expect("fresh");
             let checked_in = std::fs::read_to_string(Path::new("..").join(file)).expect("checked in");
-            assert!(fresh == checked_in, "profiles/{file} is stale: run `cargo run -p zorgpoort-profiles-codegen`");
+            assert!(
+                fresh == checked_in,
+                "profiles/{file} is stale: run `cargo run -p zorgpoort-profiles-codegen`"
+            );
         }
         std::fs::remove_dir_all(out).expect("clean up");
     }

@@ -1,0 +1,112 @@
+//! `POST /fhir/$validate` and `POST /fhir/{type}/$validate`: the FHIR
+//! `$validate` operation. The body is a resource (FHIR JSON or XML) or a
+//! Parameters resource with `resource` and optionally `profile`; `?profile=`
+//! picks the profile too. The answer is always an OperationOutcome, 200 when
+//! the request could be read, whatever the verdict.
+
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::Value;
+use zorgpoort_profiles::xml::XmlLimits;
+use zorgpoort_profiles::{ProfileChoice, operation_outcome, validate};
+use zorgpoort_store::Store;
+
+use crate::http::AppState;
+use crate::outcome::{ApiError, Problem, fhir_json};
+
+/// The query of `$validate`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ValidateQuery {
+    /// Validate against this profile instead of the claimed ones.
+    profile: Option<String>,
+}
+
+const MEDIA_TYPES: [&str; 4] = [
+    "application/fhir+json",
+    "application/json",
+    "application/fhir+xml",
+    "application/xml",
+];
+
+/// `POST /fhir/$validate` and `POST /fhir/{type}/$validate` (the type is
+/// taken from the path, which keeps `/fhir/Consent/$validate` apart from
+/// `/fhir/Consent/{id}`).
+pub async fn operation<S: Store>(
+    State(state): State<AppState<S>>,
+    Query(query): Query<ValidateQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let expected_type = request
+        .uri()
+        .path()
+        .strip_suffix("/$validate")
+        .and_then(|path| path.strip_prefix("/fhir/"))
+        .map(str::to_owned);
+    let media_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    if !media_type.as_deref().is_some_and(|m| MEDIA_TYPES.contains(&m)) {
+        return Err(ApiError::new(
+            Problem::UnsupportedMediaType,
+            format!("Content-Type must be one of {}", MEDIA_TYPES.join(", ")),
+        ));
+    }
+    let limit = state.max_body_bytes;
+    let bytes = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        ApiError::new(
+            Problem::TooLarge,
+            format!("the body exceeds the limit of {limit} bytes"),
+        )
+    })?;
+    let limits = XmlLimits {
+        max_bytes: limit,
+        ..XmlLimits::default()
+    };
+    let body = zorgpoort_profiles::parse(&bytes, &limits).map_err(|e| ApiError::invalid("", e.to_string()))?;
+    let (resource, parameter_profile) = unwrap_parameters(body)?;
+    let resource_type = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default();
+    if let Some(expected) = expected_type.filter(|expected| expected != resource_type) {
+        return Err(ApiError::invalid(
+            "resourceType",
+            format!("this is /fhir/{expected}/$validate but the resource is a {resource_type}"),
+        ));
+    }
+    let profile = query.profile.or(parameter_profile);
+    let choice = profile
+        .as_deref()
+        .map_or(ProfileChoice::Claimed, ProfileChoice::Explicit);
+    let issues = validate(&resource, choice);
+    Ok(fhir_json(StatusCode::OK, operation_outcome(&issues).to_string()))
+}
+
+/// A Parameters body gives `resource` and perhaps `profile`; anything else
+/// is the resource itself.
+fn unwrap_parameters(body: Value) -> Result<(Value, Option<String>), ApiError> {
+    if body.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
+        return Ok((body, None));
+    }
+    let Some(Value::Array(parameters)) = body.get("parameter") else {
+        return Err(ApiError::invalid(
+            "Parameters.parameter",
+            "a `resource` parameter is required",
+        ));
+    };
+    let named = |name: &str| {
+        parameters
+            .iter()
+            .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+    };
+    let profile = named("profile")
+        .and_then(|p| p.get("valueUri").or_else(|| p.get("valueCanonical")))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let resource = named("resource")
+        .and_then(|p| p.get("resource"))
+        .cloned()
+        .ok_or_else(|| ApiError::invalid("Parameters.parameter", "a `resource` parameter is required"))?;
+    Ok((resource, profile))
+}

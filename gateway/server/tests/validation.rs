@@ -1,0 +1,183 @@
+//! `$validate` and the `[validation] mode` pipeline step, over HTTP.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use zorgpoort_server::Config;
+
+async fn start(name: &str, mode: &str) -> zorgpoort_server::Gateway {
+    let dir = std::env::temp_dir().join(format!("zorgpoort-validation-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = format!(
+        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n[validation]\nmode = \"{mode}\"\n",
+        dir.display()
+    );
+    zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
+        .await
+        .unwrap()
+}
+
+/// POSTs `body` and returns the status code and the JSON answer.
+async fn post(gateway: &zorgpoort_server::Gateway, path: &str, media_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let status = String::from_utf8_lossy(&response[9..12]).parse().unwrap();
+    (
+        status,
+        serde_json::from_slice(&response[split + 4..]).unwrap_or(Value::Null),
+    )
+}
+
+fn expressions(outcome: &Value) -> Vec<&str> {
+    outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["expression"][0].as_str())
+        .collect()
+}
+
+const PATIENT_XML: &str = "../../../shared/data/nl-core/examples/nl-core-Patient-01.xml";
+
+#[tokio::test]
+async fn validate_answers_an_operation_outcome_for_json_xml_and_parameters() {
+    let gateway = start("operation", "warn").await;
+    let xml = std::fs::read(PATIENT_XML).unwrap();
+    let (status, outcome) = post(&gateway, "/fhir/Patient/$validate", "application/fhir+xml", &xml).await;
+    assert_eq!(status, 200);
+    assert_eq!(outcome["issue"][0]["severity"], "information", "{outcome}");
+
+    let invalid = json!({ "resourceType": "Patient", "birthDate": "1934-02-30", "nickname": "Jo" });
+    let (status, outcome) = post(
+        &gateway,
+        "/fhir/$validate",
+        "application/fhir+json",
+        invalid.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        expressions(&outcome),
+        ["Patient.nickname", "Patient.birthDate"],
+        "{outcome}"
+    );
+    assert!(
+        outcome["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["severity"] == "error")
+    );
+
+    let parameters = json!({ "resourceType": "Parameters", "parameter": [
+        { "name": "resource", "resource": { "resourceType": "Observation", "status": "final", "code": { "text": "x" } } },
+        { "name": "profile", "valueCanonical": "http://nictiz.nl/fhir/StructureDefinition/nl-core-Patient" },
+    ]});
+    let (status, outcome) = post(
+        &gateway,
+        "/fhir/$validate",
+        "application/json",
+        parameters.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        outcome["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("constrains Patient, not Observation")
+    );
+
+    let unknown = "/fhir/Patient/$validate?profile=http%3A%2F%2Fexample.org%2FStructureDefinition%2Fx";
+    let (_, outcome) = post(&gateway, unknown, "application/fhir+xml", &xml).await;
+    assert_eq!(
+        (
+            outcome["issue"][0]["severity"].as_str(),
+            outcome["issue"][0]["code"].as_str()
+        ),
+        (Some("error"), Some("not-supported"))
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn validate_refuses_what_it_cannot_read() {
+    let gateway = start("unreadable", "warn").await;
+    let xml = std::fs::read(PATIENT_XML).unwrap();
+    let (status, outcome) = post(&gateway, "/fhir/Consent/$validate", "application/fhir+xml", &xml).await;
+    assert_eq!(status, 422);
+    assert!(
+        outcome["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("the resource is a Patient")
+    );
+    let (status, _) = post(&gateway, "/fhir/$validate", "text/plain", b"{}").await;
+    assert_eq!(status, 415);
+    let (status, outcome) = post(
+        &gateway,
+        "/fhir/$validate",
+        "application/fhir+xml",
+        b"<Patient xmlns=\"http://hl7.org/fhir\"><foo/></Patient>",
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        outcome["issue"][0]["diagnostics"].as_str().unwrap().contains("line 1"),
+        "{outcome}"
+    );
+    gateway.shutdown().await;
+}
+
+/// A Consent `read_consent` accepts but R4 does not: `scope` and
+/// `category` are required, and `nickname` is no element.
+fn nonconformant_consent() -> Vec<u8> {
+    json!({
+        "resourceType": "Consent", "status": "active", "nickname": "x",
+        "patient": { "identifier": { "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999911120" } },
+        "provision": { "type": "deny" },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn reject_mode_refuses_incoming_fhir_with_every_finding() {
+    let gateway = start("reject", "reject").await;
+    let (status, outcome) = post(
+        &gateway,
+        "/fhir/Consent",
+        "application/fhir+json",
+        &nonconformant_consent(),
+    )
+    .await;
+    assert_eq!(status, 422, "{outcome}");
+    let found = expressions(&outcome);
+    for expected in ["Consent.nickname", "Consent.scope", "Consent.category"] {
+        assert!(found.contains(&expected), "{expected} missing from {found:?}");
+    }
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn warn_mode_passes_it_on() {
+    let gateway = start("warn", "warn").await;
+    let (status, outcome) = post(
+        &gateway,
+        "/fhir/Consent",
+        "application/fhir+json",
+        &nonconformant_consent(),
+    )
+    .await;
+    assert_eq!(status, 201, "{outcome}");
+    gateway.shutdown().await;
+}
