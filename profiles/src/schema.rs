@@ -142,17 +142,9 @@ impl Schema {
         })
     }
 
-    /// The structural validator for one resource type, compiled on first use.
-    /// `None` when the schema does not know the type.
-    pub fn validator(&self, resource_type: &str) -> Option<Arc<jsonschema::Validator>> {
-        if let Some(found) = self
-            .validators
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(resource_type)
-        {
-            return Some(Arc::clone(found));
-        }
+    /// Compiles the structural validator of one resource type, uncached
+    /// (what the first validation of a type costs; see the benchmarks).
+    pub fn compile(&self, resource_type: &str) -> Option<jsonschema::Validator> {
         if !self.is_resource_type(resource_type) {
             return None;
         }
@@ -167,7 +159,21 @@ impl Schema {
             "$ref": format!("#/definitions/{resource_type}"),
             "definitions": definitions,
         });
-        let compiled = Arc::new(jsonschema::draft6::new(&document).ok()?);
+        jsonschema::draft6::new(&document).ok()
+    }
+
+    /// The structural validator for one resource type, compiled on first use.
+    /// `None` when the schema does not know the type.
+    pub fn validator(&self, resource_type: &str) -> Option<Arc<jsonschema::Validator>> {
+        if let Some(found) = self
+            .validators
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(resource_type)
+        {
+            return Some(Arc::clone(found));
+        }
+        let compiled = Arc::new(self.compile(resource_type)?);
         let mut validators = self
             .validators
             .write()
