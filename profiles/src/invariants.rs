@@ -10,6 +10,10 @@ const OWN_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/humanname-own-
 const OWN_NAME: &str = "http://hl7.org/fhir/StructureDefinition/humanname-own-name";
 const PARTNER_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/humanname-partner-prefix";
 const PARTNER_NAME: &str = "http://hl7.org/fhir/StructureDefinition/humanname-partner-name";
+const ADDITIONAL_ADVANCE_DIRECTIVE: &str =
+    "http://nictiz.nl/fhir/StructureDefinition/ext-TreatmentDirective2.AdvanceDirective";
+const SPECIFICATION_OTHER: &str =
+    "http://nictiz.nl/fhir/StructureDefinition/ext-TreatmentDirective2.SpecificitionOther";
 const NAME_QUALIFIER: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier";
 
 /// Checks invariant `key` on the element at `path`; `None` when it holds or
@@ -65,6 +69,27 @@ pub fn check(key: &str, value: Option<&Value>, companion: Option<&Value>, path: 
                 .is_none_or(|score| score >= 0),
             Severity::Error,
             "the score is at least 0",
+        ),
+        "zib-TreatmentDirective2-1" => (
+            !has_extension(value, ADDITIONAL_ADVANCE_DIRECTIVE)
+                || value.is_some_and(|consent| {
+                    consent.get("sourceReference").is_some() || consent.get("sourceAttachment").is_some()
+                }),
+            Severity::Error,
+            "an additional advance directive needs the first one in `source[x]`",
+        ),
+        "zib-TreatmentDirective2-2" => (
+            !(has_extension(value, SPECIFICATION_OTHER)
+                && value.and_then(|consent| consent.pointer("/provision/type")).is_some()),
+            Severity::Error,
+            "`specificationOther` and `provision.type` exclude each other",
+        ),
+        "houseNumberIndication" => (
+            value
+                .and_then(Value::as_str)
+                .is_none_or(|indication| indication == "by" || indication == "to"),
+            Severity::Error,
+            "the house number indication is `by` or `to`",
         ),
         _ => return None,
     };

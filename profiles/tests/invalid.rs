@@ -225,3 +225,21 @@ fn bundle_entries_are_validated_with_their_paths() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn treatment_directive_invariants() {
+    let mut directive = example("nl-core-TreatmentDirective2-01");
+    assert!(
+        directive.pointer("/provision/type").is_some(),
+        "the example states a provision type"
+    );
+    let other = "http://nictiz.nl/fhir/StructureDefinition/ext-TreatmentDirective2.SpecificitionOther";
+    directive["extension"] = json!([{ "url": other, "valueString": "geen" }]);
+    let found = errors(&directive);
+    assert!(
+        found
+            .iter()
+            .any(|i| i.message.starts_with("zib-TreatmentDirective2-2") && i.expression == "Consent"),
+        "{found:#?}"
+    );
+}
