@@ -10,14 +10,17 @@ use crate::schema::{ElementType, schema};
 /// Walks `resource` (at `path`) with the schema's type knowledge.
 pub fn check(resource: &Value, path: &str, issues: &mut Vec<Issue>) {
     if let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) {
-        walk(resource, resource_type, path, issues, 0);
+        walk(resource, resource_type, resource_type, path, issues, 0);
     }
 }
 
 /// Nested resources are validated on their own; this bounds the rest.
 const MAX_DEPTH: usize = 64;
 
-fn walk(value: &Value, type_name: &str, path: &str, issues: &mut Vec<Issue>, depth: usize) {
+/// `type_name` is the schema definition (`Observation_ReferenceRange`),
+/// `element_path` the FHIR element path without indices
+/// (`Observation.referenceRange`; a data type starts its own, `HumanName`).
+fn walk(value: &Value, type_name: &str, element_path: &str, path: &str, issues: &mut Vec<Issue>, depth: usize) {
     let Some(object) = value.as_object() else { return };
     if object.is_empty() {
         issues.push(Issue::error(
@@ -37,6 +40,7 @@ fn walk(value: &Value, type_name: &str, path: &str, issues: &mut Vec<Issue>, dep
         }
         _ => {}
     }
+    check_required(object, element_path, path, issues);
     for (key, child) in object {
         let (name, is_companion) = key.strip_prefix('_').map_or((key.as_str(), false), |name| (name, true));
         let child_path = format!("{path}.{key}");
@@ -70,13 +74,45 @@ fn walk(value: &Value, type_name: &str, path: &str, issues: &mut Vec<Issue>, dep
                         "a string must not be empty",
                     ));
                 }
-                (_, _) if is_companion => walk(item, "Element", &item_path, issues, depth + 1),
+                (_, _) if is_companion => walk(item, "Element", "Element", &item_path, issues, depth + 1),
                 (Value::String(text), ElementType::Primitive(_)) => {
                     check_primitive(schema().primitive_type(type_name, name), text, &item_path, issues);
                 }
-                (_, ElementType::Complex(complex)) => walk(item, complex, &item_path, issues, depth + 1),
+                (_, ElementType::Complex(complex)) => {
+                    // Backbone elements are named `Owner_Element` in the schema.
+                    let child_element_path = if complex.contains('_') {
+                        format!("{element_path}.{name}")
+                    } else {
+                        complex.to_owned()
+                    };
+                    walk(item, complex, &child_element_path, &item_path, issues, depth + 1);
+                }
                 _ => {}
             }
+        }
+    }
+}
+
+/// The required primitive elements of the base spec (the schema's
+/// `required` covers the complex ones).
+fn check_required(object: &serde_json::Map<String, Value>, element_path: &str, path: &str, issues: &mut Vec<Issue>) {
+    let table = crate::generated_r4::REQUIRED_PRIMITIVES;
+    let start = table.partition_point(|(owner, _)| *owner < element_path);
+    for (_, name) in table[start..].iter().take_while(|(owner, _)| *owner == element_path) {
+        let present = match name.strip_suffix("[x]") {
+            Some(prefix) => object.keys().any(|key| {
+                let key = key.strip_prefix('_').unwrap_or(key);
+                key.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(char::is_uppercase))
+            }),
+            None => object.contains_key(*name) || object.contains_key(&format!("_{name}")),
+        };
+        if !present {
+            issues.push(Issue::error(
+                IssueType::Required,
+                format!("{path}.{name}"),
+                format!("`{name}` is required"),
+            ));
         }
     }
 }

@@ -18,6 +18,8 @@ mod conformance;
 mod datatypes;
 #[rustfmt::skip]
 mod generated;
+#[rustfmt::skip]
+mod generated_r4;
 mod invariants;
 pub mod issue;
 pub mod rules;

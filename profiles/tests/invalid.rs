@@ -99,6 +99,9 @@ fn malformed_and_impossible_dates() {
 #[test]
 fn missing_required_elements() {
     let mut observation = example("nl-core-BodyWeight-01");
+    observation.as_object_mut().map(|o| o.remove("status"));
+    assert_one_error(&observation, IssueType::Required, "Observation.status", "required");
+    let mut observation = example("nl-core-BodyWeight-01");
     observation.as_object_mut().map(|o| o.remove("code"));
     assert_one_error(&observation, IssueType::Required, "Observation.code", "required");
 

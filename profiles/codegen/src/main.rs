@@ -8,7 +8,11 @@
 //!
 //! Run from the workspace root: `cargo run -p zorgpoort-profiles-codegen`.
 //! The output is checked in; CI fails when it is stale.
+//!
+//! `-- --r4-types PATH` regenerates `profiles/src/generated_r4.rs` instead,
+//! from a package outside `../shared/data` (see the `r4` module).
 
+mod r4;
 mod rules;
 mod xml;
 
@@ -16,10 +20,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let shared = std::env::args()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from);
-    match regenerate(&shared, Path::new("profiles")) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.as_slice() {
+        [flag, types] if flag == "--r4-types" => regenerate_r4(Path::new(types), Path::new("profiles")),
+        [shared] => regenerate(Path::new(shared), Path::new("profiles")),
+        [] => regenerate(&PathBuf::from("../shared/data"), Path::new("profiles")),
+        _ => Err("usage: zorgpoort-profiles-codegen [SHARED_DATA_DIR | --r4-types TYPES_JSON]".to_owned()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("zorgpoort-profiles-codegen: {message}");
@@ -39,6 +47,12 @@ fn regenerate(shared: &Path, out: &Path) -> Result<(), String> {
     let packages = shared.join("nl-core/resources");
     let tables = rules::generate(&packages)?;
     write(&out.join("src/generated.rs"), &tables)
+}
+
+fn regenerate_r4(types_path: &Path, out: &Path) -> Result<(), String> {
+    let text = read(types_path)?;
+    let types = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", types_path.display()))?;
+    write(&out.join("src/generated_r4.rs"), &r4::generate(&types)?)
 }
 
 /// Descriptions are documentation only; dropping them keeps the embedded
