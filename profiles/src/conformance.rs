@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::invariants;
 use crate::issue::{Issue, IssueType};
-use crate::rules::{ElementRule, Profile, profile, value_set};
+use crate::rules::{ElementRule, Profile, ValueSet, profile, value_set};
 
 /// Profiles may refer to profiles (a data type profile on an element, an
 /// extension within an extension); this bounds the nesting.
@@ -257,25 +257,7 @@ impl Walk<'_> {
 
     fn check_binding(&mut self, url: &str, value: &Value, path: &str) {
         let Some(set) = value_set(url) else { return };
-        let codings: Vec<&Value> = match value {
-            Value::Object(object) => match object.get("coding") {
-                Some(Value::Array(codings)) => codings.iter().collect(),
-                _ => vec![value],
-            },
-            _ => vec![value],
-        };
-        let known = codings.iter().any(|coding| match coding {
-            Value::String(code) => set.contains(None, code),
-            Value::Object(coding) => coding
-                .get("code")
-                .and_then(Value::as_str)
-                .is_some_and(|code| set.contains(coding.get("system").and_then(Value::as_str), code)),
-            _ => true,
-        });
-        let is_text_only = codings
-            .iter()
-            .all(|coding| coding.get("code").is_none() && coding.is_object());
-        if !known && !is_text_only {
+        if coded_in(set, value) == Some(false) {
             let message = format!("the code is not in the required value set {url}");
             self.issues.push(Issue::error(IssueType::CodeInvalid, path, message));
         }
@@ -303,8 +285,8 @@ impl Walk<'_> {
 
 /// How to tell whether an item belongs to a slice.
 struct SliceTest {
-    /// (path below the slice, value) the item must carry.
-    required: Vec<(String, Value)>,
+    /// What the item must carry, by path below the slice.
+    required: Vec<(String, Expected)>,
     /// For `value[x]` slices: the type the slice is named after.
     type_suffix: Option<String>,
 }
@@ -331,10 +313,10 @@ impl SliceTest {
             }
             let below = below.trim_start_matches('.').to_owned();
             if let Some(fixed) = rule.fixed.and_then(parse) {
-                test.required.push((below.clone(), fixed));
+                test.required.push((below.clone(), Expected::Value(fixed)));
             }
             if let Some(pattern) = rule.pattern.and_then(parse) {
-                test.required.push((below.clone(), pattern));
+                test.required.push((below.clone(), Expected::Value(pattern)));
             }
             // The most specific profile names the extension's url.
             if let Some(url) = rule
@@ -342,7 +324,8 @@ impl SliceTest {
                 .first()
                 .filter(|_| below.is_empty() && !has_url && is_extension(name))
             {
-                test.required.push(("url".to_owned(), Value::String((*url).to_owned())));
+                test.required
+                    .push(("url".to_owned(), Expected::Value(Value::String((*url).to_owned()))));
                 has_url = true;
             }
         }
@@ -352,14 +335,15 @@ impl SliceTest {
         if test.required.is_empty() && is_extension(name) {
             // Nested extensions of a complex extension are, by convention,
             // sliced by a url equal to the slice name.
-            test.required.push(("url".to_owned(), Value::String(slice.to_owned())));
+            test.required
+                .push(("url".to_owned(), Expected::Value(Value::String(slice.to_owned()))));
         }
         (!test.required.is_empty()).then_some(test)
     }
 
     /// A slice told apart by its type profile (`Patient.name:nameInformation`
     /// is a HumanName with `use` official): the values that profile fixes on
-    /// the type's own elements.
+    /// the type's own elements, or the codes it requires there.
     fn require_type_profile_values(&mut self, chain: &Chain, slice_id: &str) {
         let slice = chain
             .rules()
@@ -379,10 +363,13 @@ impl SliceTest {
                 continue;
             }
             if let Some(fixed) = rule.fixed.and_then(parse) {
-                self.required.push((below.to_owned(), fixed));
+                self.required.push((below.to_owned(), Expected::Value(fixed)));
             }
             if let Some(pattern) = rule.pattern.and_then(parse) {
-                self.required.push((below.to_owned(), pattern));
+                self.required.push((below.to_owned(), Expected::Value(pattern)));
+            }
+            if let Some(set) = rule.value_set.and_then(value_set).filter(|_| rule.min > 0) {
+                self.required.push((below.to_owned(), Expected::CodeFrom(set)));
             }
         }
     }
@@ -402,13 +389,52 @@ impl SliceTest {
             current
                 .iter()
                 .filter_map(|n| n.value)
-                .any(|value| matches(value, expected))
+                .any(|value| expected.admits(value))
         })
+    }
+}
+
+/// What a slice member carries at one path.
+enum Expected {
+    /// This value (fixed or pattern).
+    Value(Value),
+    /// A code from this value set (a required binding on a mandatory element
+    /// of the slice's type profile: `ContactPoint.system` phone, fax, pager).
+    CodeFrom(&'static ValueSet),
+}
+
+impl Expected {
+    fn admits(&self, value: &Value) -> bool {
+        match self {
+            Self::Value(expected) => matches(value, expected),
+            Self::CodeFrom(set) => coded_in(set, value) == Some(true),
+        }
     }
 }
 
 fn is_extension(name: &str) -> bool {
     name == "extension" || name == "modifierExtension"
+}
+
+/// Whether a code, Coding or CodeableConcept is in `set`; `None` when it
+/// holds no code at all (text only), which a binding does not judge.
+fn coded_in(set: &ValueSet, value: &Value) -> Option<bool> {
+    let codings: Vec<&Value> = match value.get("coding") {
+        Some(Value::Array(codings)) => codings.iter().collect(),
+        _ => vec![value],
+    };
+    let codes: Vec<(Option<&str>, &str)> = codings
+        .iter()
+        .filter_map(|coding| match coding {
+            Value::String(code) => Some((None, code.as_str())),
+            Value::Object(coding) => {
+                let code = coding.get("code").and_then(Value::as_str)?;
+                Some((coding.get("system").and_then(Value::as_str), code))
+            }
+            _ => None,
+        })
+        .collect();
+    (!codes.is_empty()).then(|| codes.iter().any(|(system, code)| set.contains(*system, code)))
 }
 
 /// `name:slice` -> (`name`, `slice`).

@@ -142,3 +142,96 @@ fn codes(concept: Option<&Value>) -> Vec<&str> {
         .filter_map(|coding| coding.get("code").and_then(Value::as_str))
         .collect()
 }
+
+/// The invariants of the base Bundle (bdl-1..4, 7, 9..12), which no profile
+/// repeats and the schema cannot say.
+pub fn check_bundle(bundle: &Value, path: &str, issues: &mut Vec<Issue>) {
+    let kind = bundle.get("type").and_then(Value::as_str).unwrap_or_default();
+    let mut fail = |key: &str, at: String, human: &str| {
+        issues.push(Issue::error(IssueType::Invariant, at, format!("{key}: {human}")));
+    };
+    if bundle.get("total").is_some() && !matches!(kind, "searchset" | "history") {
+        fail("bdl-1", format!("{path}.total"), "total only when a search or history");
+    }
+    let entries = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let wants_request = matches!(kind, "batch" | "transaction" | "history");
+    let wants_response = matches!(kind, "batch-response" | "transaction-response" | "history");
+    let mut full_urls = std::collections::HashSet::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let at = format!("{path}.entry[{index}]");
+        if entry.get("search").is_some() && kind != "searchset" {
+            fail("bdl-2", format!("{at}.search"), "entry.search only when a search");
+        }
+        match (entry.get("request").is_some(), wants_request) {
+            (false, true) => fail(
+                "bdl-3",
+                format!("{at}.request"),
+                "entry.request is mandatory for batch/transaction/history",
+            ),
+            (true, false) => fail(
+                "bdl-3",
+                format!("{at}.request"),
+                "entry.request is only for batch/transaction/history",
+            ),
+            _ => {}
+        }
+        match (entry.get("response").is_some(), wants_response) {
+            (false, true) => fail(
+                "bdl-4",
+                format!("{at}.response"),
+                "entry.response is mandatory for batch-response/transaction-response/history",
+            ),
+            (true, false) => fail(
+                "bdl-4",
+                format!("{at}.response"),
+                "entry.response is only for batch-response/transaction-response/history",
+            ),
+            _ => {}
+        }
+        if let Some(full_url) = entry.get("fullUrl").and_then(Value::as_str) {
+            let version = entry.pointer("/resource/meta/versionId").and_then(Value::as_str);
+            if !full_urls.insert((full_url, version)) {
+                fail(
+                    "bdl-7",
+                    format!("{at}.fullUrl"),
+                    "fullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId",
+                );
+            }
+        }
+    }
+    let first_type = entries
+        .first()
+        .and_then(|entry| entry.pointer("/resource/resourceType"))
+        .and_then(Value::as_str);
+    if kind == "document" {
+        let identified =
+            bundle.pointer("/identifier/system").is_some() && bundle.pointer("/identifier/value").is_some();
+        if !identified {
+            fail(
+                "bdl-9",
+                format!("{path}.identifier"),
+                "a document must have an identifier with a system and a value",
+            );
+        }
+        if bundle.get("timestamp").is_none() {
+            fail("bdl-10", format!("{path}.timestamp"), "a document must have a date");
+        }
+        if first_type != Some("Composition") {
+            fail(
+                "bdl-11",
+                format!("{path}.entry[0]"),
+                "a document must start with a Composition",
+            );
+        }
+    }
+    if kind == "message" && first_type != Some("MessageHeader") {
+        fail(
+            "bdl-12",
+            format!("{path}.entry[0]"),
+            "a message must start with a MessageHeader",
+        );
+    }
+}

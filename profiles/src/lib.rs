@@ -72,6 +72,9 @@ fn validate_resource(
         return;
     }
     datatypes::check(resource, path, issues);
+    if resource_type == "Bundle" {
+        invariants::check_bundle(resource, path, issues);
+    }
     match profiles {
         ProfileChoice::Explicit(url) => check_profile(resource, resource_type, path, url, Severity::Error, issues),
         ProfileChoice::Claimed => {

@@ -246,3 +246,38 @@ fn treatment_directive_invariants() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn bundle_invariants() {
+    let patient = example("nl-core-Patient-01");
+    let entry = json!({ "fullUrl": "urn:uuid:0b4b5a38-5ec4-4bd4-8a5b-0b3d16e0e0a1", "resource": patient });
+    let transaction = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [entry.clone()] });
+    assert_one_error(&transaction, IssueType::Invariant, "Bundle.entry[0].request", "bdl-3");
+    let twice = json!({ "resourceType": "Bundle", "type": "collection", "total": 2, "entry": [entry.clone(), entry] });
+    let found: Vec<(String, String)> = errors(&twice)
+        .into_iter()
+        .map(|i| (i.expression, i.message.split(':').next().unwrap_or_default().to_owned()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("Bundle.total".to_owned(), "bdl-1".to_owned()),
+            ("Bundle.entry[1].fullUrl".to_owned(), "bdl-7".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn mobile_is_not_a_use_of_a_dutch_phone_number() {
+    // nl-core-ContactInformation-TelephoneNumbers binds `use` to home, temp
+    // and work; a phone is told from an e-mail address by its `system`.
+    let mut patient = example("nl-core-Patient-01");
+    assert_eq!(patient["telecom"][0]["system"], "phone");
+    patient["telecom"][0]["use"] = json!("mobile");
+    assert_one_error(
+        &patient,
+        IssueType::CodeInvalid,
+        "Patient.telecom[0].use",
+        "required value set",
+    );
+}

@@ -28,6 +28,11 @@ pub const ICD9CM: &str = "http://hl7.org/fhir/sid/icd-9-cm";
 pub const CVX: &str = "http://hl7.org/fhir/sid/cvx";
 /// RFC 3986 URIs, used for message ids without an authority of their own.
 pub const URI: &str = "urn:ietf:rfc:3986";
+/// Vektis insurance types (`VerzekeringssoortCodelijst`: A, AT, B, BZ, H, T),
+/// the codes zib Payer allows in `Coverage.type`.
+pub const VEKTIS_INSURANCE_TYPE: &str = "urn:oid:2.16.840.1.113883.2.4.3.11.60.101.5.1";
+/// zib `TelecomType` codes outside HL7 (LL landline, FAX).
+pub const ZIB_TELECOM_TYPE: &str = "urn:oid:2.16.840.1.113883.2.4.3.11.60.40.4.22.1";
 
 /// The v2 tables and v3 code systems the HL7 v2 maps use.
 pub mod hl7 {
@@ -52,6 +57,8 @@ pub mod hl7 {
     pub const PROVENANCE_PARTICIPANT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
     /// v3 `DataOperation` (Provenance.activity).
     pub const V3_DATA_OPERATION: &str = "http://terminology.hl7.org/CodeSystem/v3-DataOperation";
+    /// v3 `AddressUse` (also the zib telecom types MC mobile and PG pager).
+    pub const V3_ADDRESS_USE: &str = "http://terminology.hl7.org/CodeSystem/v3-AddressUse";
 }
 
 /// Extension URLs.
@@ -64,6 +71,11 @@ pub mod ext {
     pub const PARTNER_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/humanname-partner-prefix";
     /// Partner's surname without prefix.
     pub const PARTNER_NAME: &str = "http://hl7.org/fhir/StructureDefinition/humanname-partner-name";
+    /// Whether a given name is a full name (BR) or an initial (IN).
+    pub const NAME_QUALIFIER: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier";
+    /// A code that refines a coded element (nl-core: the telecom type on
+    /// `ContactPoint.system`).
+    pub const CODE_SPECIFICATION: &str = "http://nictiz.nl/fhir/StructureDefinition/ext-CodeSpecification";
     /// Source data the mapping could not place elsewhere (zorgpoort's own).
     pub const UNMAPPED_SOURCE: &str = "https://zorgpoort.nl/fhir/StructureDefinition/unmapped-source";
 }
@@ -93,8 +105,10 @@ pub mod profile {
     pub const PROCEDURE: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Procedure-event";
     /// Vaccination (Immunization).
     pub const VACCINATION: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Vaccination-event";
-    /// Health insurance (Coverage).
-    pub const COVERAGE: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-HealthInsurance";
+    /// Health insurance (Coverage): zib Payer with an insurance company.
+    pub const COVERAGE: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Payer.InsuranceCompany";
+    /// The insurance company (Organization) a Coverage is paid by.
+    pub const PAYER_ORGANIZATION: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Payer-Organization";
 }
 
 /// The BSN 11-check ("elfproef"): nine digits d1..d9 with

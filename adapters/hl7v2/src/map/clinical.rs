@@ -6,10 +6,13 @@ use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, Value};
 
 use super::Mapper;
-use super::datatypes::identifier_system;
+use super::datatypes::{coding_system, identifier_system};
 use crate::error::Error;
 use crate::message::Segment;
-use crate::types::{Cx, read_nm};
+use crate::types::{Cwe, Cx, read_nm};
+
+/// The codes of `VerzekeringssoortCodelijst` (Vektis), zib Payer's insurance types.
+const VEKTIS_INSURANCE_TYPES: &[&str] = &["A", "AT", "B", "BZ", "H", "T"];
 
 fn profiled(url: &'static str) -> Object<'static> {
     Object::new().with("meta", Object::new().with("profile", vec![Value::from(url)]))
@@ -197,7 +200,13 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'
         Some(cx) => {
             let system = identifier_system(&cx.authority, cx.type_code.as_deref());
             let location = in1.location().with_field(3);
-            Some(m.organization_resource(insurer, system.as_deref(), cx.id.as_deref(), location))
+            Some(m.organization_resource(
+                insurer,
+                profile::PAYER_ORGANIZATION,
+                system.as_deref(),
+                cx.id.as_deref(),
+                location,
+            ))
         }
         None => insurer.map(|name| Object::new().with("display", name)),
     };
@@ -206,13 +215,38 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'
         return Ok(&[1, 2, 3, 4]);
     };
     let policy = in1.field(36).text_of(1);
+    // zib Payer allows only the Vektis insurance types in Coverage.type.
+    let plan_type = Cwe::read(in1.field(15));
+    let is_vektis = [
+        (&plan_type.code, &plan_type.system),
+        (&plan_type.alt_code, &plan_type.alt_system),
+    ]
+    .into_iter()
+    .any(|(code, system)| {
+        let system = system.as_deref().and_then(coding_system);
+        system.as_deref() == Some(systems::VEKTIS_INSURANCE_TYPE)
+            && code
+                .as_deref()
+                .is_some_and(|code| VEKTIS_INSURANCE_TYPES.contains(&code))
+    });
+    let coverage_type = if is_vektis {
+        m.concept(in1.field(15))
+    } else {
+        if plan_type != Cwe::default() {
+            m.warn(
+                in1.location().with_field(15),
+                "plan type is not a Vektis insurance type, which nl-core requires; not mapped",
+            );
+        }
+        None
+    };
     let resource = profiled(profile::COVERAGE)
         .with(
             "identifier",
             policy.clone().map(|p| vec![Object::new().with("value", p)]),
         )
         .with("status", "active")
-        .with("type", m.concept(in1.field(15)))
+        .with("type", coverage_type)
         .with("subscriberId", policy)
         .with("beneficiary", m.subject())
         .with(

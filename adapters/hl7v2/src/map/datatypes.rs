@@ -136,7 +136,7 @@ pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
         .into_iter()
         .filter_map(|(url, value)| value.map(|v| Object::new().with("url", url).with("valueString", v)))
         .collect();
-    let given: Vec<Value<'_>> = [xpn.given, xpn.middle].into_iter().flatten().map(Value::from).collect();
+    let given: Vec<Cow<'_, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
     let suffix: Vec<Value<'_>> = [xpn.suffix, xpn.degree]
         .into_iter()
         .flatten()
@@ -150,13 +150,39 @@ pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
         "C" | "BAD" => Some("old"),
         _ => None,
     });
+    // zib NameInformation: every given name of the official name says
+    // whether it is a full name (BR) or an initial (IN).
+    let given_kinds = (name_use == Some("official")).then(|| {
+        given
+            .iter()
+            .map(|name| {
+                let kind = if is_initials(name) { "IN" } else { "BR" };
+                let qualifier = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", kind);
+                Value::Obj(Object::new().with("extension", vec![qualifier]))
+            })
+            .collect::<Vec<_>>()
+    });
     Object::new()
         .with("use", name_use)
         .with("family", family)
         .with("_family", Object::new().with("extension", extensions))
-        .with("given", given)
+        .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
+        .with("_given", given_kinds)
         .with("prefix", xpn.prefix.map(|p| vec![Value::from(p)]))
         .with("suffix", suffix)
+}
+
+/// Whether a given name is only initials: "J", "J." or "J.P.".
+fn is_initials(name: &str) -> bool {
+    let mut letters = 0;
+    for part in name.split(['.', ' ']).filter(|part| !part.is_empty()) {
+        let mut chars = part.chars();
+        if !chars.next().is_some_and(char::is_alphabetic) || chars.next().is_some() {
+            return false;
+        }
+        letters += 1;
+    }
+    letters > 0
 }
 
 /// An Address, with street name and house number as nl-core wants them.
@@ -239,15 +265,36 @@ pub(super) fn contact_point<'a>(xtn: Xtn<'a>, default_use: Option<&'static str>)
         };
         (system, xtn.unformatted.or(composed).or(xtn.number))
     };
+    // nl-core binds `use` to home, work and (phones only) temp: a mobile
+    // number says so with its telecom type (MC), not with use `mobile`.
     let contact_use = match (equipment, xtn.use_code.as_deref()) {
-        (Some("CP"), _) => Some("mobile"),
         (_, Some("PRN" | "ORN" | "VHN")) => Some("home"),
         (_, Some("WPN")) => Some("work"),
         (_, Some("EMR")) => None,
+        (Some("CP"), _) if !is_email => None,
         _ => default_use,
     };
+    let telecom_type = match equipment {
+        _ if is_email || value.is_none() => None,
+        Some("CP") => Some((hl7::V3_ADDRESS_USE, "MC", "Mobile Phone")),
+        Some("BP") => Some((hl7::V3_ADDRESS_USE, "PG", "Pager")),
+        Some("FX") => Some((systems::ZIB_TELECOM_TYPE, "FAX", "Fax")),
+        Some("PH") => Some((systems::ZIB_TELECOM_TYPE, "LL", "Landline")),
+        _ => None,
+    };
+    let system_ext = telecom_type.map(|(code_system, code, display)| {
+        let coding = Object::new()
+            .with("system", code_system)
+            .with("code", code)
+            .with("display", display);
+        let specification = Object::new()
+            .with("url", ext::CODE_SPECIFICATION)
+            .with("valueCodeableConcept", Object::new().with("coding", vec![coding]));
+        Object::new().with("extension", vec![specification])
+    });
     Object::new()
         .with("system", value.is_some().then_some(system))
+        .with("_system", system_ext)
         .with("value", value)
         .with("use", contact_use)
 }
@@ -373,13 +420,21 @@ impl<'a> Mapper<'a> {
         if id.is_none() && xon.name.is_none() {
             return None;
         }
-        Some(self.organization_resource(xon.name, system.as_deref(), id.as_deref(), item.location()))
+        Some(self.organization_resource(
+            xon.name,
+            profile::ORGANIZATION,
+            system.as_deref(),
+            id.as_deref(),
+            item.location(),
+        ))
     }
 
-    /// A reference to an Organization with a name and an identifier, added once per message.
+    /// A reference to an Organization with a name, the nl-core profile it
+    /// claims and an identifier, added once per message.
     pub(super) fn organization_resource(
         &mut self,
         name: Option<Cow<'a, str>>,
+        claims: &'static str,
         system: Option<&str>,
         id: Option<&str>,
         location: Location,
@@ -387,10 +442,7 @@ impl<'a> Mapper<'a> {
         let display = name.clone();
         let entry = self.add_once("Organization", system, id, location, |identifier| {
             Object::new()
-                .with(
-                    "meta",
-                    Object::new().with("profile", vec![Value::from(profile::ORGANIZATION)]),
-                )
+                .with("meta", Object::new().with("profile", vec![Value::from(claims)]))
                 .with("identifier", identifier.map(|i| vec![i]))
                 .with("name", name)
         });
@@ -471,6 +523,64 @@ mod tests {
             Some("urn:oid:1.2.3")
         );
         assert_eq!(identifier_system(&hd(Some("RIJNSTATE"), None), Some("PI")), None);
+    }
+
+    #[test]
+    fn initials_are_told_from_names() {
+        for initials in ["A", "J.", "J.P.", "J. P."] {
+            assert!(is_initials(initials), "{initials}");
+        }
+        for name in ["Jan", "stanley", "Jan P.", "", "."] {
+            assert!(!is_initials(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn official_given_names_say_name_or_initial() {
+        let name = |type_code: &'static str| Xpn {
+            given: Some(Cow::Borrowed("Jan")),
+            middle: Some(Cow::Borrowed("P.")),
+            type_code: Some(Cow::Borrowed(type_code)),
+            ..Xpn::default()
+        };
+        let official = human_name(name("L")).to_json();
+        let qualifier = |code: &str| {
+            format!(
+                r#"{{"extension":[{{"url":"{}","valueCode":"{code}"}}]}}"#,
+                ext::NAME_QUALIFIER
+            )
+        };
+        assert!(
+            official.contains(&format!(r#""_given":[{},{}]"#, qualifier("BR"), qualifier("IN"))),
+            "{official}"
+        );
+        assert!(!human_name(name("D")).to_json().contains("_given"));
+    }
+
+    #[test]
+    fn mobiles_are_phones_with_a_telecom_type_and_emails_have_no_mobile_use() {
+        let xtn = |use_code: Option<&'static str>, equipment: &'static str, email: Option<&'static str>| Xtn {
+            number: Some(Cow::Borrowed("0612345678")),
+            use_code: use_code.map(Cow::Borrowed),
+            equipment: Some(Cow::Borrowed(equipment)),
+            email: email.map(Cow::Borrowed),
+            ..Xtn::default()
+        };
+        let mobile = contact_point(xtn(None, "CP", None), Some("home")).to_json();
+        assert!(!mobile.contains(r#""use""#), "{mobile}");
+        assert!(mobile.contains(r#""system":"phone""#), "{mobile}");
+        assert!(
+            mobile.contains(r#""code":"MC""#) && mobile.contains(ext::CODE_SPECIFICATION),
+            "{mobile}"
+        );
+        let work_mobile = contact_point(xtn(Some("WPN"), "CP", None), Some("home")).to_json();
+        assert!(work_mobile.contains(r#""use":"work""#), "{work_mobile}");
+        let email = contact_point(xtn(None, "CP", Some("jan@example.nl")), Some("home")).to_json();
+        assert!(
+            email.contains(r#""system":"email""#) && email.contains(r#""use":"home""#),
+            "{email}"
+        );
+        assert!(!email.contains("_system"), "{email}");
     }
 
     #[test]

@@ -412,12 +412,30 @@ pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static 
     match m.bundle.resource_type(target) {
         "Appointment" => m.bundle.resource_mut(target).set("comment", text),
         "DocumentReference" => m.bundle.resource_mut(target).set("description", text),
-        _ => m
-            .bundle
-            .resource_mut(target)
-            .push_to("note", Object::new().with("text", text)),
+        _ => add_note(m.bundle.resource_mut(target), text),
     }
     &[1, 2, 3]
+}
+
+/// Adds `text` to the resource's note. The zibs allow one note (Observation,
+/// Condition, `AllergyIntolerance`, Immunization), so further NTEs continue
+/// its text on a new line.
+fn add_note(resource: &mut Object<'_>, text: String) {
+    let first_text = match resource.get_mut("note") {
+        Some(Value::Arr(notes)) => match notes.first_mut() {
+            Some(Value::Obj(note)) => note.get_mut("text"),
+            _ => None,
+        },
+        _ => None,
+    };
+    match first_text {
+        Some(Value::Str(existing)) => {
+            let joined = existing.to_mut();
+            joined.push('\n');
+            joined.push_str(&text);
+        }
+        _ => resource.push_to("note", Object::new().with("text", text)),
+    }
 }
 
 /// Plain text as a base64 attachment body.

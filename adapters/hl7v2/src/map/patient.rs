@@ -341,12 +341,19 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> Result<&'
                 .with("status", now),
         );
     }
-    if let Some(text) = location_text(pv1.field(6)) {
-        locations.push(
+    // zib Encounter has one location: the assigned one (PV1-3), or else
+    // the prior one (PV1-6), which the patient has left.
+    match location_text(pv1.field(6)) {
+        Some(text) if locations.is_empty() => locations.push(
             Object::new()
                 .with("location", Object::new().with("display", text))
                 .with("status", "completed"),
-        );
+        ),
+        Some(_) => m.warn(
+            pv1.location().with_field(6),
+            "prior location not mapped: nl-core-Encounter has one location, PV1-3's",
+        ),
+        None => {}
     }
     let visit_number = pv1.field(19).repetitions().next().and_then(|r| {
         let cx = Cx::read(r);

@@ -1,0 +1,149 @@
+//! Every Bundle we make from the shared HL7 v2 corpus and from the Dutch
+//! fixtures validates with `zorgpoort-profiles` against the nl-core profiles
+//! its resources claim, without a single error. Warnings are allowed; they
+//! are counted per kind and printed (`cargo test -- --nocapture`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::{convert_bytes, files, fixtures, shared_data};
+use serde_json::Value;
+use zorgpoort_profiles::{IssueType, ProfileChoice, Severity, validate};
+
+/// Samples that are rejected on purpose, with the error they must get (as
+/// in `corpus.rs`).
+const REJECTED: &[(&str, &str)] = &[
+    // Microsoft's expected output of FHIR -> v2 leaves out MSH-7, which
+    // HL7 v2 requires and Provenance.recorded needs.
+    (
+        "ObservationBundle-expected.hl7",
+        "msg 1: MSH-7: required field is empty",
+    ),
+];
+
+/// What validating a set of samples found.
+#[derive(Default)]
+struct Outcome {
+    /// Bundles converted and validated, plus samples rejected as expected.
+    messages: usize,
+    /// Resources that claim a profile, and were checked against it.
+    profiled: usize,
+    /// Errors, conversion failures and claims of unknown profiles.
+    failures: Vec<String>,
+    /// Warnings by message.
+    warnings: BTreeMap<String, usize>,
+}
+
+/// Each file's name and content.
+fn read_all(paths: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
+    paths
+        .iter()
+        .map(|path| {
+            let file = path.file_name().unwrap().to_string_lossy().into_owned();
+            (file, std::fs::read(path).unwrap())
+        })
+        .collect()
+}
+
+fn validate_all(samples: &[(String, Vec<u8>)]) -> Outcome {
+    let mut outcome = Outcome::default();
+    for (file, bytes) in samples {
+        for (n, result) in convert_bytes(bytes).into_iter().enumerate() {
+            let converted = match result {
+                Ok(converted) => converted,
+                Err(error) => {
+                    let expected = REJECTED
+                        .iter()
+                        .any(|(name, message)| file == *name && error.to_string() == *message);
+                    if expected {
+                        outcome.messages += 1;
+                    } else {
+                        outcome.failures.push(format!("{file}: {error}"));
+                    }
+                    continue;
+                }
+            };
+            outcome.messages += 1;
+            let bundle: Value = serde_json::from_str(&converted.json).unwrap();
+            assert_eq!(bundle["type"], "transaction", "{file}");
+            outcome.profiled += bundle["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|entry| entry.pointer("/resource/meta/profile/0").is_some())
+                .count();
+            for issue in validate(&bundle, ProfileChoice::Claimed) {
+                // A claimed profile zorgpoort does not know is only a warning
+                // to the validator, but from our own converter it is a typo.
+                if issue.severity == Severity::Error || issue.code == IssueType::NotSupported {
+                    outcome.failures.push(format!(
+                        "{file} message {}: {} {}: {}",
+                        n + 1,
+                        issue.code.as_str(),
+                        issue.expression,
+                        issue.message
+                    ));
+                } else {
+                    *outcome.warnings.entry(issue.message).or_default() += 1;
+                }
+            }
+        }
+    }
+    outcome
+}
+
+fn assert_valid(outcome: &Outcome, what: &str) {
+    println!(
+        "{what}: {} messages, {} resources checked against their nl-core profile",
+        outcome.messages, outcome.profiled
+    );
+    for (message, count) in &outcome.warnings {
+        println!("  {count:5} warnings: {message}");
+    }
+    assert!(
+        outcome.failures.is_empty(),
+        "{what}: {} errors:\n{}",
+        outcome.failures.len(),
+        outcome.failures.join("\n")
+    );
+}
+
+#[test]
+fn every_shared_hl7v2_sample_converts_to_valid_nl_core() {
+    let mut paths = files(&shared_data().join("hl7v2"), &[".hl7"]);
+    paths.extend(files(&shared_data().join("v2-to-fhir/samples/messages"), &[".txt"]));
+    assert!(
+        paths.len() >= 140,
+        "shared corpus not found at {}",
+        shared_data().display()
+    );
+    let outcome = validate_all(&read_all(&paths));
+    assert_valid(&outcome, "shared corpus");
+    assert_eq!(outcome.messages, paths.len());
+    // Patients, practitioners, encounters, observations...: several per message.
+    assert!(outcome.profiled > 5 * paths.len(), "{}", outcome.profiled);
+}
+
+#[test]
+fn every_dutch_fixture_converts_to_valid_nl_core() {
+    let paths = files(&fixtures().join("dutch"), &[".hl7"]);
+    assert!(paths.len() >= 13);
+    let outcome = validate_all(&read_all(&paths));
+    assert_valid(&outcome, "Dutch fixtures");
+    // multi-message.hl7 holds three messages.
+    assert_eq!(outcome.messages, paths.len() + 2);
+    assert!(outcome.profiled > 2 * paths.len(), "{}", outcome.profiled);
+}
+
+#[test]
+fn synthetic_messages_convert_to_valid_nl_core() {
+    let mut generator = zorgpoort_hl7v2::synthetic::Generator::new(11);
+    let text: String = (0..100).map(|_| generator.next_message() + "\n").collect();
+    let outcome = validate_all(&[("synthetic".to_owned(), text.into_bytes())]);
+    assert_valid(&outcome, "synthetic messages");
+    assert_eq!(outcome.messages, 100);
+}
