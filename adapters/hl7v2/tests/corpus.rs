@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{convert_bytes, files, fixtures, shared_data};
+use common::{convert_bytes, files, fixtures, shared_corpus};
 use zorgpoort_model::check::check_bundle;
 
 /// Samples that are rejected on purpose, with the error they must get.
@@ -56,13 +56,7 @@ fn check_all(paths: &[std::path::PathBuf]) -> usize {
 
 #[test]
 fn every_shared_hl7v2_sample_converts_to_a_sound_bundle() {
-    let mut paths = files(&shared_data().join("hl7v2"), &[".hl7"]);
-    paths.extend(files(&shared_data().join("v2-to-fhir/samples/messages"), &[".txt"]));
-    assert!(
-        paths.len() >= 140,
-        "shared corpus not found at {}",
-        shared_data().display()
-    );
+    let paths = shared_corpus();
     assert_eq!(check_all(&paths), paths.len());
 }
 

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{convert_bytes, files, fixtures, shared_data};
+use common::{convert_bytes, files, fixtures, shared_corpus};
 use serde_json::Value;
 use zorgpoort_profiles::{IssueType, ProfileChoice, Severity, validate};
 
@@ -114,13 +114,7 @@ fn assert_valid(outcome: &Outcome, what: &str) {
 
 #[test]
 fn every_shared_hl7v2_sample_converts_to_valid_nl_core() {
-    let mut paths = files(&shared_data().join("hl7v2"), &[".hl7"]);
-    paths.extend(files(&shared_data().join("v2-to-fhir/samples/messages"), &[".txt"]));
-    assert!(
-        paths.len() >= 140,
-        "shared corpus not found at {}",
-        shared_data().display()
-    );
+    let paths = shared_corpus();
     let outcome = validate_all(&read_all(&paths));
     assert_valid(&outcome, "shared corpus");
     assert_eq!(outcome.messages, paths.len());

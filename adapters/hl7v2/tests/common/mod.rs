@@ -11,7 +11,20 @@ pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
 }
 
-/// This crate's own fixtures.
+/// Every shared HL7 v2 sample: the `.hl7` files and the v2-to-fhir guide's
+/// sample messages.
+pub fn shared_corpus() -> Vec<PathBuf> {
+    let mut paths = files(&shared_data().join("hl7v2"), &[".hl7"]);
+    paths.extend(files(&shared_data().join("v2-to-fhir/samples/messages"), &[".txt"]));
+    assert!(
+        paths.len() >= 140,
+        "shared corpus not found at {}",
+        shared_data().display()
+    );
+    paths
+}
+
+#[allow(dead_code)] // not every test file uses every helper
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
