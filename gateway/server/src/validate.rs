@@ -3,16 +3,24 @@
 //! Parameters resource with `resource` and optionally `profile`; `?profile=`
 //! picks the profile too. The answer is always an OperationOutcome, 200 when
 //! the request could be read, whatever the verdict.
+//!
+//! Validation keeps nothing, but it handles a patient's data: when the
+//! resource names a BSN the call is audited (who, which patient, the data's
+//! hash and size), as conversions are.
 
 use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
+use zorgpoort_handover::delivery::now_ms;
+use zorgpoort_model::systems::BSN;
 use zorgpoort_profiles::xml::XmlLimits;
 use zorgpoort_profiles::{ProfileChoice, operation_outcome, validate};
 use zorgpoort_store::Store;
 
+use crate::auth::Requester;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem, fhir_json};
 
@@ -38,6 +46,7 @@ pub async fn operation<S: Store>(
     Query(query): Query<ValidateQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    let requester = Requester::organization_of(&request);
     let expected_type = request
         .uri()
         .path()
@@ -80,7 +89,31 @@ pub async fn operation<S: Store>(
         .as_deref()
         .map_or(ProfileChoice::Claimed, ProfileChoice::Explicit);
     let issues = validate(&resource, choice);
+    if let Some(patient) = first_bsn(&resource, 0) {
+        let mut audit = AuditEvent::new("validate", Action::Execute, now_ms(), Outcome::Success);
+        audit.organization = requester;
+        audit.patient = Some(patient.to_owned());
+        audit.data = Some(DataObject::of(String::new(), "fhir".into(), &bytes, Vec::new()));
+        state.store.audit(audit).await?;
+    }
     Ok(fhir_json(StatusCode::OK, operation_outcome(&issues).to_string()))
+}
+
+/// The first BSN the resource names (the patient's, or a subject's).
+fn first_bsn(value: &Value, depth: usize) -> Option<&str> {
+    match value {
+        _ if depth > 32 => None,
+        Value::Object(object) => {
+            if object.get("system").and_then(Value::as_str) == Some(BSN) {
+                if let Some(bsn) = object.get("value").and_then(Value::as_str) {
+                    return Some(bsn);
+                }
+            }
+            object.values().find_map(|child| first_bsn(child, depth + 1))
+        }
+        Value::Array(items) => items.iter().find_map(|item| first_bsn(item, depth + 1)),
+        _ => None,
+    }
 }
 
 /// A Parameters body gives `resource` and perhaps `profile`; anything else

@@ -37,6 +37,18 @@ async fn post(gateway: &zorgpoort_server::Gateway, path: &str, media_type: &str,
     )
 }
 
+async fn get(gateway: &zorgpoort_server::Gateway, path: &str) -> Value {
+    let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    serde_json::from_slice(&response[split + 4..]).unwrap()
+}
+
 fn expressions(outcome: &Value) -> Vec<&str> {
     outcome["issue"]
         .as_array()
@@ -96,6 +108,15 @@ async fn validate_answers_an_operation_outcome_for_json_xml_and_parameters() {
             .unwrap()
             .contains("constrains Patient, not Observation")
     );
+
+    let audit = get(&gateway, "/fhir/AuditEvent?patient=111222333").await;
+    let events = audit["entry"].as_array().unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "the validation of the BSN-bearing Patient is audited: {audit}"
+    );
+    assert_eq!(events[0]["resource"]["subtype"][0]["code"], "validate", "{audit}");
 
     let unknown = "/fhir/Patient/$validate?profile=http%3A%2F%2Fexample.org%2FStructureDefinition%2Fx";
     let (_, outcome) = post(&gateway, unknown, "application/fhir+xml", &xml).await;
