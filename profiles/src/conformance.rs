@@ -1,5 +1,10 @@
 //! Applies a profile's rule tables (see [`crate::rules`]) to a JSON instance.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
 use serde_json::Value;
 
 use crate::invariants;
@@ -21,34 +26,152 @@ fn check_nested(profile: &'static Profile, instance: &Value, path: &str, issues:
         return;
     }
     let chain = Chain::of(profile);
+    let mut index = Index::new(&chain, instance, path);
     for rule in chain.rules() {
         let walk = Walk {
-            chain: &chain,
+            index: &mut index,
             rule,
             issues: &mut *issues,
             depth,
         };
-        walk.apply(instance, path);
+        walk.apply();
+    }
+}
+
+/// One value found at an element id, with the position of its parent in the
+/// parent id's list (to count per parent).
+struct Found<'v> {
+    parent: usize,
+    node: Node<'v>,
+    path: String,
+    type_suffix: &'v str,
+}
+
+/// The instance's values per element id (`Patient.identifier:bsn.system`),
+/// each found once per check: many rules share their parents' ids.
+struct Index<'c, 'v> {
+    chain: &'c Chain,
+    root: Node<'v>,
+    root_path: String,
+    found: StaticMap<&'static str, Option<Rc<[Found<'v>]>>>,
+}
+
+impl<'c, 'v> Index<'c, 'v> {
+    fn new(chain: &'c Chain, instance: &'v Value, path: &str) -> Self {
+        Self {
+            chain,
+            root: Node::root(instance),
+            root_path: path.to_owned(),
+            found: StaticMap::default(),
+        }
+    }
+
+    /// The values at element id `id`; `None` when it ends in a slice whose
+    /// membership cannot be decided.
+    fn at(&mut self, id: &'static str) -> Option<Rc<[Found<'v>]>> {
+        if let Some(known) = self.found.get(id) {
+            return known.clone();
+        }
+        let found = match id.rsplit_once('.') {
+            None => Some(Rc::from([Found { parent: 0, node: self.root, path: self.root_path.clone(), type_suffix: "" }])),
+            Some((parent_id, segment)) => {
+                let parents = self.at(parent_id).unwrap_or_else(|| Rc::from([]));
+                let (name, slice) = split_slice(segment);
+                let chain = self.chain;
+                let test = match slice {
+                    Some(_) => Some(chain.slices.get(id)?.as_ref()?),
+                    None => None,
+                };
+                let mut found = Vec::new();
+                for (parent, found_parent) in parents.iter().enumerate() {
+                    for child in found_parent.node.children(name) {
+                        if test.as_ref().is_none_or(|test| test.admits(child.node, child.type_suffix)) {
+                            let path = child.path(&found_parent.path);
+                            found.push(Found { parent, node: child.node, path, type_suffix: child.type_suffix });
+                        }
+                    }
+                }
+                Some(Rc::from(found))
+            }
+        };
+        self.found.insert(id, found.clone());
+        found
     }
 }
 
 /// A profile and the profiles it derives from, most specific first.
-struct Chain(Vec<&'static Profile>);
+struct Chain {
+    profiles: Vec<&'static Profile>,
+    /// How to tell each slice's members, by slice element id; `None` when
+    /// nothing fixed tells them apart.
+    slices: StaticMap<&'static str, Option<SliceTest>>,
+}
 
 impl Chain {
-    fn of(first: &'static Profile) -> Self {
-        let mut chain = vec![first];
-        while let Some(base) = chain.last().and_then(|last| profile(last.base)) {
-            if chain.len() > MAX_NESTING || chain.iter().any(|known| known.url == base.url) {
-                break;
-            }
-            chain.push(base);
+    /// The chain of `first`, made once per process.
+    fn of(first: &'static Profile) -> Arc<Self> {
+        static MADE: OnceLock<RwLock<HashMap<&'static str, Arc<Chain>>>> = OnceLock::new();
+        let made = MADE.get_or_init(RwLock::default);
+        if let Some(chain) = made.read().unwrap_or_else(PoisonError::into_inner).get(first.url) {
+            return Arc::clone(chain);
         }
-        Self(chain)
+        let chain = Arc::new(Self::make(first));
+        let mut made = made.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(made.entry(first.url).or_insert(chain))
+    }
+
+    fn make(first: &'static Profile) -> Self {
+        let mut chain = Self { profiles: lineage(first), slices: StaticMap::default() };
+        let mut slices = StaticMap::default();
+        for rule in chain.rules() {
+            let ends = rule.id.match_indices('.').map(|(at, _)| at).chain([rule.id.len()]);
+            for end in ends {
+                let prefix = &rule.id[..end];
+                if prefix.rsplit('.').next().is_some_and(|segment| segment.contains(':')) && !slices.contains_key(prefix) {
+                    slices.insert(prefix, SliceTest::of(&chain, prefix));
+                }
+            }
+        }
+        chain.slices = slices;
+        chain
     }
 
     fn rules(&self) -> impl Iterator<Item = &'static ElementRule> + '_ {
-        self.0.iter().flat_map(|profile| profile.elements.iter())
+        self.profiles.iter().flat_map(|profile| profile.elements.iter())
+    }
+}
+
+/// `first` and the profiles it derives from, most specific first.
+fn lineage(first: &'static Profile) -> Vec<&'static Profile> {
+    let mut profiles = vec![first];
+    while let Some(base) = profiles.last().and_then(|last| profile(last.base)) {
+        if profiles.len() > MAX_NESTING || profiles.iter().any(|known| known.url == base.url) {
+            break;
+        }
+        profiles.push(base);
+    }
+    profiles
+}
+
+/// A map keyed by the rule tables' own strings (never by input), so a
+/// fast, non-keyed hash is safe.
+type StaticMap<K, V> = HashMap<K, V, BuildHasherDefault<TableHasher>>;
+
+/// FxHash-style multiply-rotate hashing.
+#[derive(Default)]
+struct TableHasher(u64);
+
+impl Hasher for TableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0_u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -76,24 +199,22 @@ impl<'v> Node<'v> {
     }
 
     /// The values of child element `name` (`value[x]` matches every
-    /// `valueXxx`), each with its path and, for choices, its type suffix.
-    fn children(self, name: &str, path: &str) -> Vec<(Node<'v>, String, &'v str)> {
+    /// `valueXxx`).
+    fn children(self, name: &str) -> Vec<Child<'v>> {
         let Some(object) = self.object() else { return Vec::new() };
+        let choice = name.strip_suffix("[x]");
         let mut found = Vec::new();
-        let keys: Vec<&'v String> = match name.strip_suffix("[x]") {
-            Some(prefix) => object
-                .keys()
-                .filter(|key| {
-                    key.strip_prefix(prefix)
-                        .is_some_and(|rest| rest.starts_with(char::is_uppercase))
-                })
-                .collect(),
-            None => object.keys().filter(|key| *key == name).collect(),
-        };
-        for key in keys {
-            let suffix = name.strip_suffix("[x]").map_or("", |prefix| &key[prefix.len()..]);
+        for (key, _) in object {
+            let type_suffix = match choice {
+                Some(prefix) => match key.strip_prefix(prefix) {
+                    Some(rest) if rest.starts_with(char::is_uppercase) => rest,
+                    _ => continue,
+                },
+                None if key == name => "",
+                None => continue,
+            };
             let value = object.get(key.as_str());
-            let companion = object.get(&format!("_{key}"));
+            let companion = companion(object, key);
             match value.or(companion) {
                 Some(Value::Array(_)) => {
                     let items = value.and_then(Value::as_array);
@@ -102,10 +223,10 @@ impl<'v> Node<'v> {
                     for index in 0..count {
                         let value = items.and_then(|items| items.get(index)).filter(|v| !v.is_null());
                         let companion = companions.and_then(|c| c.get(index)).filter(|v| !v.is_null());
-                        found.push((Node { value, companion }, format!("{path}.{key}[{index}]"), suffix));
+                        found.push(Child { node: Node { value, companion }, key, index: Some(index), type_suffix });
                     }
                 }
-                Some(_) => found.push((Node { value, companion }, format!("{path}.{key}"), suffix)),
+                Some(_) => found.push(Child { node: Node { value, companion }, key, index: None, type_suffix }),
                 None => {}
             }
         }
@@ -113,77 +234,64 @@ impl<'v> Node<'v> {
     }
 }
 
+/// The `_name` sibling of a primitive, which holds its id and extensions.
+fn companion<'v>(object: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
+    // Element names are short; this spares an allocation per lookup.
+    let mut buffer = [0_u8; 64];
+    let name = buffer.get_mut(..=key.len()).and_then(|slot| {
+        slot[0] = b'_';
+        slot[1..].copy_from_slice(key.as_bytes());
+        std::str::from_utf8(slot).ok()
+    });
+    match name {
+        Some(name) => object.get(name),
+        None => object.get(&format!("_{key}")),
+    }
+}
+
+/// One child value, located by its key and array index.
+struct Child<'v> {
+    node: Node<'v>,
+    key: &'v str,
+    index: Option<usize>,
+    /// For a choice (`valueQuantity`), its type (`Quantity`).
+    type_suffix: &'v str,
+}
+
+impl Child<'_> {
+    fn path(&self, parent: &str) -> String {
+        match self.index {
+            Some(index) => format!("{parent}.{}[{index}]", self.key),
+            None => format!("{parent}.{}", self.key),
+        }
+    }
+}
+
 /// One rule being applied.
-struct Walk<'a> {
-    chain: &'a Chain,
+struct Walk<'a, 'c, 'v> {
+    index: &'a mut Index<'c, 'v>,
     rule: &'static ElementRule,
     issues: &'a mut Vec<Issue>,
     depth: usize,
 }
 
-impl Walk<'_> {
-    fn apply(mut self, instance: &Value, path: &str) {
-        let mut segments: Vec<&str> = self.rule.id.split('.').collect();
-        if segments.len() == 1 {
-            self.check_value(Node::root(instance), path, "");
-            return;
-        }
-        let last = segments.pop().unwrap_or_default();
-        let mut parents = vec![(Node::root(instance), path.to_owned())];
-        let mut prefix = segments.first().copied().unwrap_or_default().to_owned();
-        for segment in segments.iter().skip(1) {
-            prefix = format!("{prefix}.{segment}");
-            let mut next = Vec::new();
-            for (node, node_path) in &parents {
-                next.extend(
-                    self.select(*node, node_path, segment, &prefix)
-                        .into_iter()
-                        .map(|(c, p, _)| (c, p)),
-                );
-            }
-            parents = next;
-        }
+impl Walk<'_, '_, '_> {
+    fn apply(mut self) {
         let id = self.rule.id;
-        for (node, node_path) in parents {
-            let (name, slice) = split_slice(last);
-            let candidates = node.children(name, &node_path);
-            let members = match slice {
-                None => Some(candidates),
-                Some(_) => self.members(candidates, id),
-            };
-            let Some(members) = members else { continue };
-            self.check_count(members.len(), &node_path, last);
-            for (child, child_path, suffix) in members {
-                self.check_value(child, &child_path, suffix);
-            }
+        let Some((parent_id, segment)) = id.rsplit_once('.') else {
+            let (root, path) = (self.index.root, self.index.root_path.clone());
+            self.check_value(root, &path, "");
+            return;
+        };
+        let Some(found) = self.index.at(id) else { return };
+        let parents = self.index.at(parent_id).unwrap_or_else(|| Rc::from([]));
+        for (position, parent) in parents.iter().enumerate() {
+            let count = found.iter().filter(|child| child.parent == position).count();
+            self.check_count(count, &parent.path, segment);
         }
-    }
-
-    /// The children of `node` named by `segment`, narrowed to a slice when
-    /// the segment names one whose membership can be decided.
-    fn select<'v>(&self, node: Node<'v>, path: &str, segment: &str, id: &str) -> Vec<(Node<'v>, String, &'v str)> {
-        let (name, slice) = split_slice(segment);
-        let candidates = node.children(name, path);
-        match slice {
-            None => candidates,
-            Some(_) => self.members(candidates, id).unwrap_or_default(),
+        for child in found.iter() {
+            self.check_value(child.node, &child.path, child.type_suffix);
         }
-    }
-
-    /// The candidates that belong to the slice with element id `slice_id`;
-    /// `None` when membership cannot be decided.
-    fn members<'v>(
-        &self,
-        candidates: Vec<(Node<'v>, String, &'v str)>,
-        slice_id: &str,
-    ) -> Option<Vec<(Node<'v>, String, &'v str)>> {
-        let test = SliceTest::of(self.chain, slice_id)?;
-        Some(
-            candidates
-                .into_iter()
-                .filter(|(node, _, suffix)| test.admits(*node, suffix))
-                .collect(),
-        )
     }
 
     fn check_count(&mut self, count: usize, parent_path: &str, segment: &str) {
@@ -210,13 +318,13 @@ impl Walk<'_> {
 
     fn check_value(&mut self, node: Node<'_>, path: &str, type_suffix: &str) {
         let rule = self.rule;
-        if let (Some(fixed), Some(value)) = (rule.fixed.and_then(parse), node.value)
+        if let (Some(fixed), Some(value)) = (rule.fixed.and_then(literal), node.value)
             && !matches(value, &fixed)
         {
             let message = format!("must be {fixed} (fixed by {})", rule.id);
             self.issues.push(Issue::error(IssueType::Value, path, message));
         }
-        if let (Some(pattern), Some(value)) = (rule.pattern.and_then(parse), node.value)
+        if let (Some(pattern), Some(value)) = (rule.pattern.and_then(literal), node.value)
             && !matches(value, &pattern)
         {
             let message = format!("must match {pattern} (pattern of {})", rule.id);
@@ -292,7 +400,7 @@ struct SliceTest {
 }
 
 impl SliceTest {
-    fn of(chain: &Chain, slice_id: &str) -> Option<Self> {
+    fn of(chain: &Chain, slice_id: &'static str) -> Option<Self> {
         let (name, slice) = split_slice(slice_id.rsplit('.').next().unwrap_or(slice_id));
         let slice = slice?;
         let mut test = Self {
@@ -312,10 +420,10 @@ impl SliceTest {
                 continue;
             }
             let below = below.trim_start_matches('.').to_owned();
-            if let Some(fixed) = rule.fixed.and_then(parse) {
+            if let Some(fixed) = rule.fixed.and_then(literal) {
                 test.required.push((below.clone(), Expected::Value(fixed)));
             }
-            if let Some(pattern) = rule.pattern.and_then(parse) {
+            if let Some(pattern) = rule.pattern.and_then(literal) {
                 test.required.push((below.clone(), Expected::Value(pattern)));
             }
             // The most specific profile names the extension's url.
@@ -325,7 +433,7 @@ impl SliceTest {
                 .filter(|_| below.is_empty() && !has_url && is_extension(name))
             {
                 test.required
-                    .push(("url".to_owned(), Expected::Value(Value::String((*url).to_owned()))));
+                    .push(("url".to_owned(), Expected::Text(url)));
                 has_url = true;
             }
         }
@@ -336,7 +444,7 @@ impl SliceTest {
             // Nested extensions of a complex extension are, by convention,
             // sliced by a url equal to the slice name.
             test.required
-                .push(("url".to_owned(), Expected::Value(Value::String(slice.to_owned()))));
+                .push(("url".to_owned(), Expected::Text(slice)));
         }
         (!test.required.is_empty()).then_some(test)
     }
@@ -351,7 +459,7 @@ impl SliceTest {
         let Some(type_profile) = slice.and_then(|rule| profile(rule.profiles.first()?)) else {
             return;
         };
-        for rule in Chain::of(type_profile).rules() {
+        for rule in lineage(type_profile).into_iter().flat_map(|profile| profile.elements.iter()) {
             let Some(below) = rule
                 .id
                 .strip_prefix(type_profile.type_name)
@@ -362,10 +470,10 @@ impl SliceTest {
             if below.contains(['.', ':']) {
                 continue;
             }
-            if let Some(fixed) = rule.fixed.and_then(parse) {
+            if let Some(fixed) = rule.fixed.and_then(literal) {
                 self.required.push((below.to_owned(), Expected::Value(fixed)));
             }
-            if let Some(pattern) = rule.pattern.and_then(parse) {
+            if let Some(pattern) = rule.pattern.and_then(literal) {
                 self.required.push((below.to_owned(), Expected::Value(pattern)));
             }
             if let Some(set) = rule.value_set.and_then(value_set).filter(|_| rule.min > 0) {
@@ -383,7 +491,7 @@ impl SliceTest {
             for segment in below.split('.').filter(|segment| !segment.is_empty()) {
                 current = current
                     .into_iter()
-                    .flat_map(|n| n.children(segment, "").into_iter().map(|c| c.0))
+                    .flat_map(|n| n.children(segment).into_iter().map(|child| child.node))
                     .collect();
             }
             current
@@ -397,7 +505,9 @@ impl SliceTest {
 /// What a slice member carries at one path.
 enum Expected {
     /// This value (fixed or pattern).
-    Value(Value),
+    Value(&'static Value),
+    /// This string (an extension's url).
+    Text(&'static str),
     /// A code from this value set (a required binding on a mandatory element
     /// of the slice's type profile: `ContactPoint.system` phone, fax, pager).
     CodeFrom(&'static ValueSet),
@@ -407,6 +517,7 @@ impl Expected {
     fn admits(&self, value: &Value) -> bool {
         match self {
             Self::Value(expected) => matches(value, expected),
+            Self::Text(expected) => value.as_str() == Some(*expected),
             Self::CodeFrom(set) => coded_in(set, value) == Some(true),
         }
     }
@@ -445,8 +556,15 @@ fn split_slice(segment: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn parse(json: &str) -> Option<Value> {
-    serde_json::from_str(json).ok()
+/// A fixed or pattern value of the tables, parsed once per process.
+fn literal(json: &'static str) -> Option<&'static Value> {
+    static PARSED: OnceLock<HashMap<&'static str, Value>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        let rules = crate::generated::PROFILES.iter().flat_map(|profile| profile.elements.iter());
+        let literals = rules.flat_map(|rule| [rule.fixed, rule.pattern]).flatten();
+        literals.filter_map(|json| Some((json, serde_json::from_str(json).ok()?))).collect()
+    });
+    parsed.get(json)
 }
 
 /// Whether `value` carries everything in `expected`: objects key by key,

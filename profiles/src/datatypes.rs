@@ -1,16 +1,20 @@
 //! Checks the R4 JSON schema cannot express: no empty values, dates that
 //! exist on the calendar, the BSN 11-check, UCUM unit syntax.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use serde_json::Value;
 use zorgpoort_model::systems;
 
 use crate::issue::{Issue, IssueType};
-use crate::schema::{ElementType, schema};
+use crate::schema::{Element, ElementType, schema};
 
 /// Walks `resource` (at `path`) with the schema's type knowledge.
 pub fn check(resource: &Value, path: &str, issues: &mut Vec<Issue>) {
     if let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) {
-        walk(resource, resource_type, resource_type, path, issues, 0);
+        let mut path = path.to_owned();
+        walk(resource, resource_type, resource_type, &mut path, issues, 0);
     }
 }
 
@@ -20,14 +24,13 @@ const MAX_DEPTH: usize = 64;
 /// `type_name` is the schema definition (`Observation_ReferenceRange`),
 /// `element_path` the FHIR element path without indices
 /// (`Observation.referenceRange`; a data type starts its own, `HumanName`).
-fn walk(value: &Value, type_name: &str, element_path: &str, path: &str, issues: &mut Vec<Issue>, depth: usize) {
+/// `path` is where `value` is; it is extended and restored while walking,
+/// and copied only into findings.
+fn walk(value: &Value, type_name: &str, element_path: &str, path: &mut String, issues: &mut Vec<Issue>, depth: usize) {
     let Some(object) = value.as_object() else { return };
     if object.is_empty() {
-        issues.push(Issue::error(
-            IssueType::Structure,
-            path,
-            "an element must have a value or children; {} is empty",
-        ));
+        let message = "an element must have a value or children; {} is empty";
+        issues.push(Issue::error(IssueType::Structure, path.as_str(), message));
         return;
     }
     if depth > MAX_DEPTH {
@@ -41,54 +44,67 @@ fn walk(value: &Value, type_name: &str, element_path: &str, path: &str, issues: 
         _ => {}
     }
     check_required(object, element_path, path, issues);
+    let parent_length = path.len();
     for (key, child) in object {
         let (name, is_companion) = key.strip_prefix('_').map_or((key.as_str(), false), |name| (name, true));
-        let child_path = format!("{path}.{key}");
-        let items: Vec<(String, &Value)> = match child {
+        path.push('.');
+        path.push_str(key);
+        match child {
             Value::Array(items) if items.is_empty() => {
-                issues.push(Issue::error(
-                    IssueType::Structure,
-                    child_path,
-                    "an array must not be empty",
-                ));
-                continue;
+                issues.push(Issue::error(IssueType::Structure, path.as_str(), "an array must not be empty"));
             }
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(index, item)| (format!("{child_path}[{index}]"), item))
-                .collect(),
-            _ => vec![(child_path, child)],
-        };
-        let Some(element) = schema().element(type_name, name) else {
-            continue;
-        };
-        for (item_path, item) in items {
-            match (item, element.holds) {
-                (Value::Null, _) if is_companion || element.repeats => {}
-                (Value::Null, _) => issues.push(Issue::error(IssueType::Structure, item_path, "null is not a value")),
-                (Value::String(text), _) if text.is_empty() => {
-                    issues.push(Issue::error(
-                        IssueType::Structure,
-                        item_path,
-                        "a string must not be empty",
-                    ));
+            _ => {
+                if let Some(element) = schema().element(type_name, name) {
+                    let item_walk = ItemWalk { type_name, element_path, name, element, is_companion };
+                    match child {
+                        Value::Array(items) => {
+                            let key_length = path.len();
+                            for (index, item) in items.iter().enumerate() {
+                                let _ = write!(path, "[{index}]");
+                                item_walk.visit(item, path, issues, depth);
+                                path.truncate(key_length);
+                            }
+                        }
+                        _ => item_walk.visit(child, path, issues, depth),
+                    }
                 }
-                (_, _) if is_companion => walk(item, "Element", "Element", &item_path, issues, depth + 1),
-                (Value::String(text), ElementType::Primitive(_)) => {
-                    check_primitive(schema().primitive_type(type_name, name), text, &item_path, issues);
-                }
-                (_, ElementType::Complex(complex)) => {
-                    // Backbone elements are named `Owner_Element` in the schema.
-                    let child_element_path = if complex.contains('_') {
-                        format!("{element_path}.{name}")
-                    } else {
-                        complex.to_owned()
-                    };
-                    walk(item, complex, &child_element_path, &item_path, issues, depth + 1);
-                }
-                _ => {}
             }
+        }
+        path.truncate(parent_length);
+    }
+}
+
+/// One element's values, as [`walk`] visits them.
+struct ItemWalk<'a> {
+    type_name: &'a str,
+    element_path: &'a str,
+    name: &'a str,
+    element: Element<'static>,
+    is_companion: bool,
+}
+
+impl ItemWalk<'_> {
+    fn visit(&self, item: &Value, path: &mut String, issues: &mut Vec<Issue>, depth: usize) {
+        match (item, self.element.holds) {
+            (Value::Null, _) if self.is_companion || self.element.repeats => {}
+            (Value::Null, _) => issues.push(Issue::error(IssueType::Structure, path.as_str(), "null is not a value")),
+            (Value::String(text), _) if text.is_empty() => {
+                issues.push(Issue::error(IssueType::Structure, path.as_str(), "a string must not be empty"));
+            }
+            (_, _) if self.is_companion => walk(item, "Element", "Element", path, issues, depth + 1),
+            (Value::String(text), ElementType::Primitive(_)) => {
+                check_primitive(schema().primitive_type(self.type_name, self.name), text, path, issues);
+            }
+            (_, ElementType::Complex(complex)) => {
+                // Backbone elements are named `Owner_Element` in the schema.
+                let child_element_path = if complex.contains('_') {
+                    Cow::Owned(format!("{}.{}", self.element_path, self.name))
+                } else {
+                    Cow::Borrowed(complex)
+                };
+                walk(item, complex, &child_element_path, path, issues, depth + 1);
+            }
+            _ => {}
         }
     }
 }

@@ -12,6 +12,9 @@
 //! cannot be decided without validating every item against every candidate
 //! profile; their rules are not applied (and say so in `docs/validation.md`).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 /// One StructureDefinition, reduced to what is checked.
 #[derive(Debug)]
 pub struct Profile {
@@ -71,11 +74,9 @@ impl ValueSet {
 
 /// The profile with this canonical URL (a `|version` suffix is ignored).
 pub fn profile(url: &str) -> Option<&'static Profile> {
-    let url = url.split('|').next().unwrap_or(url);
-    let found = crate::generated::PROFILES
-        .binary_search_by(|profile| profile.url.cmp(url))
-        .ok()?;
-    crate::generated::PROFILES.get(found)
+    static BY_URL: OnceLock<HashMap<&'static str, &'static Profile>> = OnceLock::new();
+    let by_url = BY_URL.get_or_init(|| crate::generated::PROFILES.iter().map(|p| (p.url, p)).collect());
+    by_url.get(url.split('|').next().unwrap_or(url)).copied()
 }
 
 /// The enumerated value set with this canonical URL.

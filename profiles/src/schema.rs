@@ -58,9 +58,29 @@ fn json_kind(definition: &Value) -> JsonKind {
     }
 }
 
+/// One element in the start-up index.
+struct Indexed {
+    repeats: bool,
+    holds: Holds,
+}
+
+/// [`ElementType`], owned, with the primitive's type name when known.
+enum Holds {
+    Primitive(JsonKind, Option<String>),
+    Complex(String),
+    Resource,
+    Xhtml,
+}
+
 /// The parsed schema, shared by every validation.
 pub struct Schema {
     definitions: Map<String, Value>,
+    /// Primitive type names by their pattern (`string` and `markdown`
+    /// share one): inline choice primitives are known only by it.
+    primitives_by_pattern: HashMap<String, Vec<String>>,
+    /// Every type's elements, looked up once at start instead of walking the
+    /// schema's JSON on each use.
+    elements: HashMap<String, HashMap<String, Indexed>>,
     validators: RwLock<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
@@ -74,10 +94,20 @@ pub fn schema() -> &'static Schema {
         let Some(Value::Object(definitions)) = root.remove("definitions") else {
             unreachable!("the embedded schema has definitions")
         };
-        Schema {
-            definitions,
-            validators: RwLock::default(),
+        let mut primitives_by_pattern: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, definition) in &definitions {
+            if let Some(pattern) = definition.get("pattern").and_then(Value::as_str) {
+                primitives_by_pattern.entry(pattern.to_owned()).or_default().push(name.clone());
+            }
         }
+        let mut schema = Schema {
+            definitions,
+            primitives_by_pattern,
+            elements: HashMap::new(),
+            validators: RwLock::default(),
+        };
+        schema.elements = schema.index_elements();
+        schema
     })
 }
 
@@ -92,44 +122,70 @@ impl Schema {
 
     /// The element `name` of the type `type_name`, if the schema defines it.
     pub fn element(&self, type_name: &str, name: &str) -> Option<Element<'_>> {
-        let property = self.definitions.get(type_name)?.get("properties")?.get(name)?;
-        let repeats = property.get("type").is_some_and(|kind| kind == "array");
-        let target = if repeats { property.get("items")? } else { property };
-        let holds = match target.get("$ref").and_then(Value::as_str) {
-            Some(reference) => self.element_type(reference.strip_prefix("#/definitions/")?)?,
-            // Choice primitives (`valueInteger`) and required bindings on
-            // `code` (enumerations) are defined inline.
-            None => ElementType::Primitive(json_kind(target)),
+        let indexed = self.elements.get(type_name)?.get(name)?;
+        let holds = match &indexed.holds {
+            Holds::Primitive(kind, _) => ElementType::Primitive(*kind),
+            Holds::Complex(name) => ElementType::Complex(name),
+            Holds::Resource => ElementType::Resource,
+            Holds::Xhtml => ElementType::Xhtml,
         };
-        Some(Element { repeats, holds })
+        Some(Element { repeats: indexed.repeats, holds })
     }
 
     /// The name of the primitive type element `name` of `type_name` holds
     /// (`date`, `dateTime`), if it holds a primitive.
     pub fn primitive_type(&self, type_name: &str, name: &str) -> Option<&str> {
-        let property = self.definitions.get(type_name)?.get("properties")?.get(name)?;
-        let target = property.get("items").unwrap_or(property);
-        match target.get("$ref").and_then(Value::as_str) {
+        match &self.elements.get(type_name)?.get(name)?.holds {
+            Holds::Primitive(_, primitive) => primitive.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn index_elements(&self) -> HashMap<String, HashMap<String, Indexed>> {
+        let mut types = HashMap::new();
+        for (type_name, definition) in &self.definitions {
+            let Some(Value::Object(properties)) = definition.get("properties") else { continue };
+            let elements = properties
+                .iter()
+                .filter_map(|(name, property)| Some((name.clone(), self.describe(property)?)))
+                .collect();
+            types.insert(type_name.clone(), elements);
+        }
+        types
+    }
+
+    /// What the schema says of one property.
+    fn describe(&self, property: &Value) -> Option<Indexed> {
+        let repeats = property.get("type").is_some_and(|kind| kind == "array");
+        let target = if repeats { property.get("items")? } else { property };
+        let holds = match target.get("$ref").and_then(Value::as_str) {
             Some(reference) => {
                 let name = reference.strip_prefix("#/definitions/")?;
-                matches!(self.element_type(name)?, ElementType::Primitive(_)).then_some(name)
+                match self.element_type(name)? {
+                    ElementType::Primitive(kind) => Holds::Primitive(kind, Some(name.to_owned())),
+                    ElementType::Complex(name) => Holds::Complex(name.to_owned()),
+                    ElementType::Resource => Holds::Resource,
+                    ElementType::Xhtml => Holds::Xhtml,
+                }
             }
-            // Choice primitives are inline copies of their type's definition.
-            None => self
-                .primitives_with_pattern(target.get("pattern")?.as_str()?)
-                .first()
-                .copied(),
-        }
+            // Choice primitives (`valueInteger`) and required bindings on
+            // `code` (enumerations) are defined inline; a choice primitive
+            // is an inline copy of its type's definition, known by pattern.
+            None => {
+                let primitive = target
+                    .get("pattern")
+                    .and_then(Value::as_str)
+                    .and_then(|pattern| self.primitives_with_pattern(pattern).first().cloned());
+                Holds::Primitive(json_kind(target), primitive)
+            }
+        };
+        Some(Indexed { repeats, holds })
     }
 
     /// The primitive types whose schema pattern is `pattern` (`string` and
     /// `markdown` share one), to name them in messages.
-    pub fn primitives_with_pattern(&self, pattern: &str) -> Vec<&str> {
-        self.definitions
-            .iter()
-            .filter(|(_, definition)| definition.get("pattern").and_then(Value::as_str) == Some(pattern))
-            .map(|(name, _)| name.as_str())
-            .collect()
+    pub fn primitives_with_pattern(&self, pattern: &str) -> &[String] {
+        self.primitives_by_pattern.get(pattern).map_or(&[], Vec::as_slice)
     }
 
     fn element_type(&self, definition_name: &str) -> Option<ElementType<'_>> {

@@ -80,8 +80,13 @@ fn fhir_path<'a>(root: &str, segments: impl Iterator<Item = LocationSegment<'a>>
 pub fn nested_resources<'v>(resource: &'v Value, path: &str) -> Vec<(&'v Value, &'v str, String)> {
     let mut found = Vec::new();
     if let Some(object) = resource.as_object() {
+        let mut path = path.to_owned();
         for (key, child) in object {
-            collect(child, &format!("{path}.{key}"), &mut found, 0);
+            let length = path.len();
+            path.push('.');
+            path.push_str(key);
+            collect(child, &mut path, &mut found, 0);
+            path.truncate(length);
         }
     }
     found
@@ -90,24 +95,30 @@ pub fn nested_resources<'v>(resource: &'v Value, path: &str) -> Vec<(&'v Value, 
 /// Bounds the walk; deeper input has already failed the schema's checks.
 const MAX_DEPTH: usize = 64;
 
-fn collect<'v>(value: &'v Value, path: &str, found: &mut Vec<(&'v Value, &'v str, String)>, depth: usize) {
+/// `path` is extended and restored while walking; copied only for a find.
+fn collect<'v>(value: &'v Value, path: &mut String, found: &mut Vec<(&'v Value, &'v str, String)>, depth: usize) {
     if depth > MAX_DEPTH {
         return;
     }
+    let length = path.len();
     match value {
-        Value::Object(object) if object.contains_key("resourceType") => {
-            if let Some(resource_type) = object.get("resourceType").and_then(Value::as_str) {
-                found.push((value, resource_type, path.to_owned()));
-            }
-        }
         Value::Object(object) => {
+            if let Some(resource_type) = object.get("resourceType").and_then(Value::as_str) {
+                found.push((value, resource_type, path.clone()));
+                return;
+            }
             for (key, child) in object {
-                collect(child, &format!("{path}.{key}"), found, depth + 1);
+                path.push('.');
+                path.push_str(key);
+                collect(child, path, found, depth + 1);
+                path.truncate(length);
             }
         }
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
-                collect(item, &format!("{path}[{index}]"), found, depth + 1);
+                let _ = write!(path, "[{index}]");
+                collect(item, path, found, depth + 1);
+                path.truncate(length);
             }
         }
         _ => {}
