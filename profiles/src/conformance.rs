@@ -1,8 +1,6 @@
 //! Applies a profile's rule tables (see [`crate::rules`]) to a JSON instance.
 
 use std::collections::HashMap;
-use std::rc::Rc;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use serde_json::Value;
@@ -26,15 +24,16 @@ fn check_nested(profile: &'static Profile, instance: &Value, path: &str, issues:
         return;
     }
     let chain = Chain::of(profile);
-    let mut index = Index::new(&chain, instance, path);
-    for rule in chain.rules() {
+    let index = Index::new(&chain, instance, path);
+    for (rule, step) in &chain.rules {
         let walk = Walk {
-            index: &mut index,
+            chain: &chain,
+            index: &index,
             rule,
             issues: &mut *issues,
             depth,
         };
-        walk.apply();
+        walk.apply(*step);
     }
 }
 
@@ -47,64 +46,89 @@ struct Found<'v> {
     type_suffix: &'v str,
 }
 
-/// The instance's values per element id (`Patient.identifier:bsn.system`),
-/// each found once per check: many rules share their parents' ids.
-struct Index<'c, 'v> {
-    chain: &'c Chain,
-    root: Node<'v>,
-    root_path: String,
-    found: StaticMap<&'static str, Option<Rc<[Found<'v>]>>>,
+/// The instance's values per step of the chain's plan, found once per
+/// check in plan order: many rules share their parents' steps.
+struct Index<'v> {
+    /// Per step: the values there, or `None` when the step is a slice whose
+    /// membership cannot be decided.
+    found: Vec<Option<Vec<Found<'v>>>>,
 }
 
-impl<'c, 'v> Index<'c, 'v> {
-    fn new(chain: &'c Chain, instance: &'v Value, path: &str) -> Self {
-        Self {
-            chain,
-            root: Node::root(instance),
-            root_path: path.to_owned(),
-            found: StaticMap::default(),
-        }
-    }
-
-    /// The values at element id `id`; `None` when it ends in a slice whose
-    /// membership cannot be decided.
-    fn at(&mut self, id: &'static str) -> Option<Rc<[Found<'v>]>> {
-        if let Some(known) = self.found.get(id) {
-            return known.clone();
-        }
-        let found = match id.rsplit_once('.') {
-            None => Some(Rc::from([Found { parent: 0, node: self.root, path: self.root_path.clone(), type_suffix: "" }])),
-            Some((parent_id, segment)) => {
-                let parents = self.at(parent_id).unwrap_or_else(|| Rc::from([]));
-                let (name, slice) = split_slice(segment);
-                let chain = self.chain;
-                let test = match slice {
-                    Some(_) => Some(chain.slices.get(id)?.as_ref()?),
-                    None => None,
-                };
-                let mut found = Vec::new();
-                for (parent, found_parent) in parents.iter().enumerate() {
-                    for child in found_parent.node.children(name) {
-                        if test.as_ref().is_none_or(|test| test.admits(child.node, child.type_suffix)) {
-                            let path = child.path(&found_parent.path);
-                            found.push(Found { parent, node: child.node, path, type_suffix: child.type_suffix });
+impl<'v> Index<'v> {
+    fn new(chain: &Chain, instance: &'v Value, path: &str) -> Self {
+        let mut found: Vec<Option<Vec<Found<'v>>>> = Vec::with_capacity(chain.steps.len());
+        for step in &chain.steps {
+            let values = match step.parent {
+                None => Some(vec![Found {
+                    parent: 0,
+                    node: Node::root(instance),
+                    path: path.to_owned(),
+                    type_suffix: "",
+                }]),
+                Some(_) if matches!(step.slice, Slice::Undecidable) => None,
+                Some(parent) => {
+                    let parents = found.get(parent).and_then(Option::as_deref).unwrap_or_default();
+                    let mut values = Vec::new();
+                    for (position, found_parent) in parents.iter().enumerate() {
+                        for child in found_parent.node.children(step.name) {
+                            if step.slice.admits(child.node, child.type_suffix) {
+                                let path = child.path(&found_parent.path);
+                                values.push(Found {
+                                    parent: position,
+                                    node: child.node,
+                                    path,
+                                    type_suffix: child.type_suffix,
+                                });
+                            }
                         }
                     }
+                    Some(values)
                 }
-                Some(Rc::from(found))
-            }
-        };
-        self.found.insert(id, found.clone());
-        found
+            };
+            found.push(values);
+        }
+        Self { found }
+    }
+
+    fn at(&self, step: usize) -> Option<&[Found<'v>]> {
+        self.found.get(step).and_then(Option::as_deref)
+    }
+}
+
+/// One element id of a chain's rules (`Patient.identifier:bsn`), in an
+/// order where parents come first.
+struct Step {
+    /// The parent step; `None` for the root.
+    parent: Option<usize>,
+    /// The element name of the last segment (`identifier`, `value[x]`).
+    name: &'static str,
+    slice: Slice,
+}
+
+/// Whether a step narrows to a slice, and how its members are told.
+enum Slice {
+    None,
+    Undecidable,
+    Test(SliceTest),
+}
+
+impl Slice {
+    fn admits(&self, node: Node<'_>, type_suffix: &str) -> bool {
+        match self {
+            Self::None => true,
+            Self::Undecidable => false,
+            Self::Test(test) => test.admits(node, type_suffix),
+        }
     }
 }
 
 /// A profile and the profiles it derives from, most specific first.
 struct Chain {
     profiles: Vec<&'static Profile>,
-    /// How to tell each slice's members, by slice element id; `None` when
-    /// nothing fixed tells them apart.
-    slices: StaticMap<&'static str, Option<SliceTest>>,
+    /// Every element id the rules name, parents first.
+    steps: Vec<Step>,
+    /// Each rule with the step of its element id.
+    rules: Vec<(&'static ElementRule, usize)>,
 }
 
 impl Chain {
@@ -121,22 +145,51 @@ impl Chain {
     }
 
     fn make(first: &'static Profile) -> Self {
-        let mut chain = Self { profiles: lineage(first), slices: StaticMap::default() };
-        let mut slices = StaticMap::default();
-        for rule in chain.rules() {
-            let ends = rule.id.match_indices('.').map(|(at, _)| at).chain([rule.id.len()]);
-            for end in ends {
-                let prefix = &rule.id[..end];
-                if prefix.rsplit('.').next().is_some_and(|segment| segment.contains(':')) && !slices.contains_key(prefix) {
-                    slices.insert(prefix, SliceTest::of(&chain, prefix));
-                }
-            }
+        let mut chain = Self {
+            profiles: lineage(first),
+            steps: Vec::new(),
+            rules: Vec::new(),
+        };
+        let mut ids: HashMap<&'static str, usize> = HashMap::new();
+        let rules: Vec<&'static ElementRule> = chain.all_rules().collect();
+        for rule in rules {
+            let step = chain.step(rule.id, &mut ids);
+            chain.rules.push((rule, step));
         }
-        chain.slices = slices;
         chain
     }
 
-    fn rules(&self) -> impl Iterator<Item = &'static ElementRule> + '_ {
+    /// The step of element id `id`, added with its parents when new.
+    fn step(&mut self, id: &'static str, ids: &mut HashMap<&'static str, usize>) -> usize {
+        if let Some(known) = ids.get(id) {
+            return *known;
+        }
+        let step = match id.rsplit_once('.') {
+            None => Step {
+                parent: None,
+                name: id,
+                slice: Slice::None,
+            },
+            Some((parent_id, segment)) => {
+                let parent = self.step(parent_id, ids);
+                let (name, slice) = split_slice(segment);
+                let slice = match slice {
+                    None => Slice::None,
+                    Some(_) => SliceTest::of(self, id).map_or(Slice::Undecidable, Slice::Test),
+                };
+                Step {
+                    parent: Some(parent),
+                    name,
+                    slice,
+                }
+            }
+        };
+        self.steps.push(step);
+        ids.insert(id, self.steps.len() - 1);
+        self.steps.len() - 1
+    }
+
+    fn all_rules(&self) -> impl Iterator<Item = &'static ElementRule> + '_ {
         self.profiles.iter().flat_map(|profile| profile.elements.iter())
     }
 }
@@ -151,28 +204,6 @@ fn lineage(first: &'static Profile) -> Vec<&'static Profile> {
         profiles.push(base);
     }
     profiles
-}
-
-/// A map keyed by the rule tables' own strings (never by input), so a
-/// fast, non-keyed hash is safe.
-type StaticMap<K, V> = HashMap<K, V, BuildHasherDefault<TableHasher>>;
-
-/// FxHash-style multiply-rotate hashing.
-#[derive(Default)]
-struct TableHasher(u64);
-
-impl Hasher for TableHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0_u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// One value in the instance: the JSON value and, for primitives, its
@@ -201,18 +232,25 @@ impl<'v> Node<'v> {
     /// The values of child element `name` (`value[x]` matches every
     /// `valueXxx`).
     fn children(self, name: &str) -> Vec<Child<'v>> {
-        let Some(object) = self.object() else { return Vec::new() };
-        let choice = name.strip_suffix("[x]");
         let mut found = Vec::new();
-        for (key, _) in object {
-            let type_suffix = match choice {
-                Some(prefix) => match key.strip_prefix(prefix) {
-                    Some(rest) if rest.starts_with(char::is_uppercase) => rest,
-                    _ => continue,
-                },
-                None if key == name => "",
-                None => continue,
-            };
+        self.visit_children(name, |child| {
+            found.push(child);
+            false
+        });
+        found
+    }
+
+    /// Whether some value of child element `name` satisfies `test`.
+    fn any_child(self, name: &str, mut test: impl FnMut(Node<'v>) -> bool) -> bool {
+        self.visit_children(name, |child| test(child.node))
+    }
+
+    /// Calls `visit` with each value of child element `name` until it
+    /// returns `true`; returns whether one did.
+    fn visit_children(self, name: &str, mut visit: impl FnMut(Child<'v>) -> bool) -> bool {
+        let Some(object) = self.object() else { return false };
+        let choice = name.strip_suffix("[x]");
+        let mut visit_key = |key: &'v String, type_suffix: &'v str| {
             let value = object.get(key.as_str());
             let companion = companion(object, key);
             match value.or(companion) {
@@ -220,17 +258,34 @@ impl<'v> Node<'v> {
                     let items = value.and_then(Value::as_array);
                     let companions = companion.and_then(Value::as_array);
                     let count = items.map_or(0, Vec::len).max(companions.map_or(0, Vec::len));
-                    for index in 0..count {
+                    (0..count).any(|index| {
                         let value = items.and_then(|items| items.get(index)).filter(|v| !v.is_null());
                         let companion = companions.and_then(|c| c.get(index)).filter(|v| !v.is_null());
-                        found.push(Child { node: Node { value, companion }, key, index: Some(index), type_suffix });
-                    }
+                        visit(Child {
+                            node: Node { value, companion },
+                            key,
+                            index: Some(index),
+                            type_suffix,
+                        })
+                    })
                 }
-                Some(_) => found.push(Child { node: Node { value, companion }, key, index: None, type_suffix }),
-                None => {}
+                Some(_) => visit(Child {
+                    node: Node { value, companion },
+                    key,
+                    index: None,
+                    type_suffix,
+                }),
+                None => false,
             }
+        };
+        match choice {
+            // The common case: one key, looked up directly.
+            None => object.get_key_value(name).is_some_and(|(key, _)| visit_key(key, "")),
+            Some(prefix) => object.keys().any(|key| match key.strip_prefix(prefix) {
+                Some(rest) if rest.starts_with(char::is_uppercase) => visit_key(key, rest),
+                _ => false,
+            }),
         }
-        found
     }
 }
 
@@ -268,28 +323,31 @@ impl Child<'_> {
 }
 
 /// One rule being applied.
-struct Walk<'a, 'c, 'v> {
-    index: &'a mut Index<'c, 'v>,
+struct Walk<'a, 'v> {
+    chain: &'a Chain,
+    index: &'a Index<'v>,
     rule: &'static ElementRule,
     issues: &'a mut Vec<Issue>,
     depth: usize,
 }
 
-impl Walk<'_, '_, '_> {
-    fn apply(mut self) {
-        let id = self.rule.id;
-        let Some((parent_id, segment)) = id.rsplit_once('.') else {
-            let (root, path) = (self.index.root, self.index.root_path.clone());
-            self.check_value(root, &path, "");
+impl Walk<'_, '_> {
+    fn apply(mut self, step: usize) {
+        let index = self.index;
+        let Some(found) = index.at(step) else { return };
+        let Some((_, segment)) = self.rule.id.rsplit_once('.') else {
+            for root in found {
+                self.check_value(root.node, &root.path, "");
+            }
             return;
         };
-        let Some(found) = self.index.at(id) else { return };
-        let parents = self.index.at(parent_id).unwrap_or_else(|| Rc::from([]));
+        let parent_step = self.chain.steps.get(step).and_then(|step| step.parent);
+        let parents = parent_step.and_then(|parent| index.at(parent)).unwrap_or_default();
         for (position, parent) in parents.iter().enumerate() {
             let count = found.iter().filter(|child| child.parent == position).count();
             self.check_count(count, &parent.path, segment);
         }
-        for child in found.iter() {
+        for child in found {
             self.check_value(child.node, &child.path, child.type_suffix);
         }
     }
@@ -412,7 +470,7 @@ impl SliceTest {
             test.type_suffix = slice.strip_prefix(prefix).map(str::to_owned);
             return Some(test);
         }
-        for rule in chain.rules() {
+        for rule in chain.all_rules() {
             let Some(below) = rule.id.strip_prefix(slice_id) else {
                 continue;
             };
@@ -432,8 +490,7 @@ impl SliceTest {
                 .first()
                 .filter(|_| below.is_empty() && !has_url && is_extension(name))
             {
-                test.required
-                    .push(("url".to_owned(), Expected::Text(url)));
+                test.required.push(("url".to_owned(), Expected::Text(url)));
                 has_url = true;
             }
         }
@@ -443,8 +500,7 @@ impl SliceTest {
         if test.required.is_empty() && is_extension(name) {
             // Nested extensions of a complex extension are, by convention,
             // sliced by a url equal to the slice name.
-            test.required
-                .push(("url".to_owned(), Expected::Text(slice)));
+            test.required.push(("url".to_owned(), Expected::Text(slice)));
         }
         (!test.required.is_empty()).then_some(test)
     }
@@ -454,12 +510,15 @@ impl SliceTest {
     /// the type's own elements, or the codes it requires there.
     fn require_type_profile_values(&mut self, chain: &Chain, slice_id: &str) {
         let slice = chain
-            .rules()
+            .all_rules()
             .find(|rule| rule.id == slice_id && !rule.profiles.is_empty());
         let Some(type_profile) = slice.and_then(|rule| profile(rule.profiles.first()?)) else {
             return;
         };
-        for rule in lineage(type_profile).into_iter().flat_map(|profile| profile.elements.iter()) {
+        for rule in lineage(type_profile)
+            .into_iter()
+            .flat_map(|profile| profile.elements.iter())
+        {
             let Some(below) = rule
                 .id
                 .strip_prefix(type_profile.type_name)
@@ -486,19 +545,9 @@ impl SliceTest {
         if let Some(expected) = &self.type_suffix {
             return expected.eq_ignore_ascii_case(type_suffix);
         }
-        self.required.iter().all(|(below, expected)| {
-            let mut current = vec![node];
-            for segment in below.split('.').filter(|segment| !segment.is_empty()) {
-                current = current
-                    .into_iter()
-                    .flat_map(|n| n.children(segment).into_iter().map(|child| child.node))
-                    .collect();
-            }
-            current
-                .iter()
-                .filter_map(|n| n.value)
-                .any(|value| expected.admits(value))
-        })
+        self.required
+            .iter()
+            .all(|(below, expected)| carries(node, below, expected))
     }
 }
 
@@ -520,6 +569,16 @@ impl Expected {
             Self::Text(expected) => value.as_str() == Some(*expected),
             Self::CodeFrom(set) => coded_in(set, value) == Some(true),
         }
+    }
+}
+
+/// Whether some value at the path `below` (`system`, `code.coding`) of
+/// `node` is what `expected` asks.
+fn carries(node: Node<'_>, below: &str, expected: &Expected) -> bool {
+    match below.split_once('.') {
+        _ if below.is_empty() => node.value.is_some_and(|value| expected.admits(value)),
+        Some((first, rest)) => node.any_child(first, |child| carries(child, rest, expected)),
+        None => node.any_child(below, |child| child.value.is_some_and(|value| expected.admits(value))),
     }
 }
 
@@ -560,9 +619,13 @@ fn split_slice(segment: &str) -> (&str, Option<&str>) {
 fn literal(json: &'static str) -> Option<&'static Value> {
     static PARSED: OnceLock<HashMap<&'static str, Value>> = OnceLock::new();
     let parsed = PARSED.get_or_init(|| {
-        let rules = crate::generated::PROFILES.iter().flat_map(|profile| profile.elements.iter());
+        let rules = crate::generated::PROFILES
+            .iter()
+            .flat_map(|profile| profile.elements.iter());
         let literals = rules.flat_map(|rule| [rule.fixed, rule.pattern]).flatten();
-        literals.filter_map(|json| Some((json, serde_json::from_str(json).ok()?))).collect()
+        literals
+            .filter_map(|json| Some((json, serde_json::from_str(json).ok()?)))
+            .collect()
     });
     parsed.get(json)
 }

@@ -2,7 +2,9 @@
 //! exist on the calendar, the BSN 11-check, UCUM unit syntax.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 use zorgpoort_model::systems;
@@ -44,6 +46,9 @@ fn walk(value: &Value, type_name: &str, element_path: &str, path: &mut String, i
         _ => {}
     }
     check_required(object, element_path, path, issues);
+    let Some(elements) = schema().type_elements(type_name) else {
+        return;
+    };
     let parent_length = path.len();
     for (key, child) in object {
         let (name, is_companion) = key.strip_prefix('_').map_or((key.as_str(), false), |name| (name, true));
@@ -51,11 +56,22 @@ fn walk(value: &Value, type_name: &str, element_path: &str, path: &mut String, i
         path.push_str(key);
         match child {
             Value::Array(items) if items.is_empty() => {
-                issues.push(Issue::error(IssueType::Structure, path.as_str(), "an array must not be empty"));
+                issues.push(Issue::error(
+                    IssueType::Structure,
+                    path.as_str(),
+                    "an array must not be empty",
+                ));
             }
             _ => {
-                if let Some(element) = schema().element(type_name, name) {
-                    let item_walk = ItemWalk { type_name, element_path, name, element, is_companion };
+                if let Some(element) = elements.element(name) {
+                    let primitive = elements.primitive_type(name);
+                    let item_walk = ItemWalk {
+                        primitive,
+                        element_path,
+                        name,
+                        element,
+                        is_companion,
+                    };
                     match child {
                         Value::Array(items) => {
                             let key_length = path.len();
@@ -76,7 +92,8 @@ fn walk(value: &Value, type_name: &str, element_path: &str, path: &mut String, i
 
 /// One element's values, as [`walk`] visits them.
 struct ItemWalk<'a> {
-    type_name: &'a str,
+    /// The primitive type the element holds, if it does.
+    primitive: Option<&'static str>,
     element_path: &'a str,
     name: &'a str,
     element: Element<'static>,
@@ -89,11 +106,15 @@ impl ItemWalk<'_> {
             (Value::Null, _) if self.is_companion || self.element.repeats => {}
             (Value::Null, _) => issues.push(Issue::error(IssueType::Structure, path.as_str(), "null is not a value")),
             (Value::String(text), _) if text.is_empty() => {
-                issues.push(Issue::error(IssueType::Structure, path.as_str(), "a string must not be empty"));
+                issues.push(Issue::error(
+                    IssueType::Structure,
+                    path.as_str(),
+                    "a string must not be empty",
+                ));
             }
             (_, _) if self.is_companion => walk(item, "Element", "Element", path, issues, depth + 1),
             (Value::String(text), ElementType::Primitive(_)) => {
-                check_primitive(schema().primitive_type(self.type_name, self.name), text, path, issues);
+                check_primitive(self.primitive, text, path, issues);
             }
             (_, ElementType::Complex(complex)) => {
                 // Backbone elements are named `Owner_Element` in the schema.
@@ -112,9 +133,15 @@ impl ItemWalk<'_> {
 /// The required primitive elements of the base spec (the schema's
 /// `required` covers the complex ones).
 fn check_required(object: &serde_json::Map<String, Value>, element_path: &str, path: &str, issues: &mut Vec<Issue>) {
-    let table = crate::generated_r4::REQUIRED_PRIMITIVES;
-    let start = table.partition_point(|(owner, _)| *owner < element_path);
-    for (_, name) in table[start..].iter().take_while(|(owner, _)| *owner == element_path) {
+    static BY_OWNER: OnceLock<HashMap<&'static str, Vec<&'static str>>> = OnceLock::new();
+    let by_owner = BY_OWNER.get_or_init(|| {
+        let mut by_owner: HashMap<&'static str, Vec<&'static str>> = HashMap::new();
+        for (owner, name) in crate::generated_r4::REQUIRED_PRIMITIVES {
+            by_owner.entry(owner).or_default().push(name);
+        }
+        by_owner
+    });
+    for name in by_owner.get(element_path).into_iter().flatten() {
         let present = match name.strip_suffix("[x]") {
             Some(prefix) => object.keys().any(|key| {
                 let key = key.strip_prefix('_').unwrap_or(key);

@@ -72,6 +72,35 @@ enum Holds {
     Xhtml,
 }
 
+/// The elements of one type ([`Schema::type_elements`]).
+#[derive(Clone, Copy)]
+pub struct TypeElements<'a>(&'a HashMap<String, Indexed>);
+
+impl<'a> TypeElements<'a> {
+    /// The element `name`, if the type has it.
+    pub fn element(self, name: &str) -> Option<Element<'a>> {
+        let indexed = self.0.get(name)?;
+        let holds = match &indexed.holds {
+            Holds::Primitive(kind, _) => ElementType::Primitive(*kind),
+            Holds::Complex(name) => ElementType::Complex(name),
+            Holds::Resource => ElementType::Resource,
+            Holds::Xhtml => ElementType::Xhtml,
+        };
+        Some(Element {
+            repeats: indexed.repeats,
+            holds,
+        })
+    }
+
+    /// The name of the primitive type element `name` holds, if a primitive.
+    pub fn primitive_type(self, name: &str) -> Option<&'a str> {
+        match &self.0.get(name)?.holds {
+            Holds::Primitive(_, primitive) => primitive.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// The parsed schema, shared by every validation.
 pub struct Schema {
     definitions: Map<String, Value>,
@@ -97,7 +126,10 @@ pub fn schema() -> &'static Schema {
         let mut primitives_by_pattern: HashMap<String, Vec<String>> = HashMap::new();
         for (name, definition) in &definitions {
             if let Some(pattern) = definition.get("pattern").and_then(Value::as_str) {
-                primitives_by_pattern.entry(pattern.to_owned()).or_default().push(name.clone());
+                primitives_by_pattern
+                    .entry(pattern.to_owned())
+                    .or_default()
+                    .push(name.clone());
             }
         }
         let mut schema = Schema {
@@ -122,29 +154,26 @@ impl Schema {
 
     /// The element `name` of the type `type_name`, if the schema defines it.
     pub fn element(&self, type_name: &str, name: &str) -> Option<Element<'_>> {
-        let indexed = self.elements.get(type_name)?.get(name)?;
-        let holds = match &indexed.holds {
-            Holds::Primitive(kind, _) => ElementType::Primitive(*kind),
-            Holds::Complex(name) => ElementType::Complex(name),
-            Holds::Resource => ElementType::Resource,
-            Holds::Xhtml => ElementType::Xhtml,
-        };
-        Some(Element { repeats: indexed.repeats, holds })
+        self.type_elements(type_name)?.element(name)
     }
 
     /// The name of the primitive type element `name` of `type_name` holds
     /// (`date`, `dateTime`), if it holds a primitive.
     pub fn primitive_type(&self, type_name: &str, name: &str) -> Option<&str> {
-        match &self.elements.get(type_name)?.get(name)?.holds {
-            Holds::Primitive(_, primitive) => primitive.as_deref(),
-            _ => None,
-        }
+        self.type_elements(type_name)?.primitive_type(name)
+    }
+
+    /// The elements of one type, to look several up.
+    pub fn type_elements(&self, type_name: &str) -> Option<TypeElements<'_>> {
+        self.elements.get(type_name).map(TypeElements)
     }
 
     fn index_elements(&self) -> HashMap<String, HashMap<String, Indexed>> {
         let mut types = HashMap::new();
         for (type_name, definition) in &self.definitions {
-            let Some(Value::Object(properties)) = definition.get("properties") else { continue };
+            let Some(Value::Object(properties)) = definition.get("properties") else {
+                continue;
+            };
             let elements = properties
                 .iter()
                 .filter_map(|(name, property)| Some((name.clone(), self.describe(property)?)))
