@@ -377,13 +377,13 @@ impl Walk<'_, '_> {
     fn check_value(&mut self, node: Node<'_>, path: &str, type_suffix: &str) {
         let rule = self.rule;
         if let (Some(fixed), Some(value)) = (rule.fixed.and_then(literal), node.value)
-            && !matches(value, &fixed)
+            && !matches(value, fixed)
         {
             let message = format!("must be {fixed} (fixed by {})", rule.id);
             self.issues.push(Issue::error(IssueType::Value, path, message));
         }
         if let (Some(pattern), Some(value)) = (rule.pattern.and_then(literal), node.value)
-            && !matches(value, &pattern)
+            && !matches(value, pattern)
         {
             let message = format!("must match {pattern} (pattern of {})", rule.id);
             self.issues.push(Issue::error(IssueType::Value, path, message));

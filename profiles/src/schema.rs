@@ -187,26 +187,23 @@ impl Schema {
     fn describe(&self, property: &Value) -> Option<Indexed> {
         let repeats = property.get("type").is_some_and(|kind| kind == "array");
         let target = if repeats { property.get("items")? } else { property };
-        let holds = match target.get("$ref").and_then(Value::as_str) {
-            Some(reference) => {
-                let name = reference.strip_prefix("#/definitions/")?;
-                match self.element_type(name)? {
-                    ElementType::Primitive(kind) => Holds::Primitive(kind, Some(name.to_owned())),
-                    ElementType::Complex(name) => Holds::Complex(name.to_owned()),
-                    ElementType::Resource => Holds::Resource,
-                    ElementType::Xhtml => Holds::Xhtml,
-                }
+        let holds = if let Some(reference) = target.get("$ref").and_then(Value::as_str) {
+            let name = reference.strip_prefix("#/definitions/")?;
+            match self.element_type(name)? {
+                ElementType::Primitive(kind) => Holds::Primitive(kind, Some(name.to_owned())),
+                ElementType::Complex(name) => Holds::Complex(name.to_owned()),
+                ElementType::Resource => Holds::Resource,
+                ElementType::Xhtml => Holds::Xhtml,
             }
+        } else {
             // Choice primitives (`valueInteger`) and required bindings on
             // `code` (enumerations) are defined inline; a choice primitive
             // is an inline copy of its type's definition, known by pattern.
-            None => {
-                let primitive = target
-                    .get("pattern")
-                    .and_then(Value::as_str)
-                    .and_then(|pattern| self.primitives_with_pattern(pattern).first().cloned());
-                Holds::Primitive(json_kind(target), primitive)
-            }
+            let primitive = target
+                .get("pattern")
+                .and_then(Value::as_str)
+                .and_then(|pattern| self.primitives_with_pattern(pattern).first().cloned());
+            Holds::Primitive(json_kind(target), primitive)
         };
         Some(Indexed { repeats, holds })
     }
