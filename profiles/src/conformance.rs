@@ -25,15 +25,16 @@ fn check_nested(profile: &'static Profile, instance: &Value, path: &str, issues:
     }
     let chain = Chain::of(profile);
     let index = Index::new(&chain, instance, path);
-    for (rule, step) in &chain.rules {
+    for planned in &chain.rules {
         let walk = Walk {
             chain: &chain,
             index: &index,
-            rule,
+            rule: planned.rule,
+            profiles: &planned.profiles,
             issues: &mut *issues,
             depth,
         };
-        walk.apply(*step);
+        walk.apply(planned.step);
     }
 }
 
@@ -95,6 +96,17 @@ impl<'v> Index<'v> {
     }
 }
 
+/// A rule of the chain, with its step and the type profiles its values are
+/// checked against.
+struct Planned {
+    rule: &'static ElementRule,
+    step: usize,
+    /// `rule.profiles` resolved, without those a rule on the same element
+    /// already applies through a profile derived from them (the nl-core
+    /// profile's rule covers the zib profile's).
+    profiles: Vec<&'static Profile>,
+}
+
 /// One element id of a chain's rules (`Patient.identifier:bsn`), in an
 /// order where parents come first.
 struct Step {
@@ -128,7 +140,7 @@ struct Chain {
     /// Every element id the rules name, parents first.
     steps: Vec<Step>,
     /// Each rule with the step of its element id.
-    rules: Vec<(&'static ElementRule, usize)>,
+    rules: Vec<Planned>,
 }
 
 impl Chain {
@@ -152,9 +164,25 @@ impl Chain {
         };
         let mut ids: HashMap<&'static str, usize> = HashMap::new();
         let rules: Vec<&'static ElementRule> = chain.all_rules().collect();
-        for rule in rules {
+        for rule in &rules {
             let step = chain.step(rule.id, &mut ids);
-            chain.rules.push((rule, step));
+            let covered_elsewhere = |candidate: &'static Profile| {
+                rules.iter().filter(|other| other.id == rule.id).any(|other| {
+                    other.profiles.iter().filter_map(|url| profile(url)).any(|applied| {
+                        applied.url != candidate.url && lineage(applied).iter().any(|base| base.url == candidate.url)
+                    })
+                })
+            };
+            let profiles = rule
+                .profiles
+                .iter()
+                .filter_map(|url| profile(url))
+                .filter(|candidate| !covered_elsewhere(candidate));
+            chain.rules.push(Planned {
+                rule,
+                step,
+                profiles: profiles.collect(),
+            });
         }
         chain
     }
@@ -327,6 +355,8 @@ struct Walk<'a, 'v> {
     chain: &'a Chain,
     index: &'a Index<'v>,
     rule: &'static ElementRule,
+    /// The type profiles to apply to each value.
+    profiles: &'a [&'static Profile],
     issues: &'a mut Vec<Issue>,
     depth: usize,
 }
@@ -405,8 +435,7 @@ impl Walk<'_, '_> {
         if let Some(value) = node.value {
             self.check_target(value, path);
         }
-        for url in rule.profiles {
-            let Some(nested) = profile(url) else { continue };
+        for nested in self.profiles {
             let Some(value) = node.value else { continue };
             let is_other_extension =
                 nested.type_name == "Extension" && value.get("url").and_then(Value::as_str) != Some(nested.url);
