@@ -1,6 +1,8 @@
 //! Applies a profile's rule tables (see [`crate::rules`]) to a JSON instance.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use serde_json::Value;
@@ -43,13 +45,16 @@ fn check_nested(profile: &'static Profile, instance: &Value, path: &str, issues:
 struct Found<'v> {
     parent: usize,
     node: Node<'v>,
-    path: String,
+    /// Where it is below its parent (for its path, made only when needed).
+    key: &'v str,
+    index: Option<usize>,
     type_suffix: &'v str,
 }
 
 /// The instance's values per step of the chain's plan, found once per
 /// check in plan order: many rules share their parents' steps.
 struct Index<'v> {
+    root_path: String,
     /// Per step: the values there, or `None` when the step is a slice whose
     /// membership cannot be decided.
     found: Vec<Option<Vec<Found<'v>>>>,
@@ -60,12 +65,16 @@ impl<'v> Index<'v> {
         let mut found: Vec<Option<Vec<Found<'v>>>> = Vec::with_capacity(chain.steps.len());
         for step in &chain.steps {
             let values = match step.parent {
-                None => Some(vec![Found {
-                    parent: 0,
-                    node: Node::root(instance),
-                    path: path.to_owned(),
-                    type_suffix: "",
-                }]),
+                None => {
+                    let root = Found {
+                        parent: 0,
+                        node: Node::root(instance),
+                        key: "",
+                        index: None,
+                        type_suffix: "",
+                    };
+                    Some(vec![root])
+                }
                 Some(_) if matches!(step.slice, Slice::Undecidable) => None,
                 Some(parent) => {
                     let parents = found.get(parent).and_then(Option::as_deref).unwrap_or_default();
@@ -73,11 +82,11 @@ impl<'v> Index<'v> {
                     for (position, found_parent) in parents.iter().enumerate() {
                         for child in found_parent.node.children(step.name) {
                             if step.slice.admits(child.node, child.type_suffix) {
-                                let path = child.path(&found_parent.path);
                                 values.push(Found {
                                     parent: position,
                                     node: child.node,
-                                    path,
+                                    key: child.key,
+                                    index: child.index,
                                     type_suffix: child.type_suffix,
                                 });
                             }
@@ -88,7 +97,33 @@ impl<'v> Index<'v> {
             };
             found.push(values);
         }
-        Self { found }
+        Self {
+            root_path: path.to_owned(),
+            found,
+        }
+    }
+
+    /// The path of the `position`th value of `step`:
+    /// `Patient.contact[0].name`.
+    fn path(&self, chain: &Chain, step: usize, position: usize) -> String {
+        let mut parts = Vec::new();
+        let (mut step, mut position) = (step, position);
+        while let (Some(found), Some(parent)) = (
+            self.at(step).and_then(|found| found.get(position)),
+            chain.steps.get(step).and_then(|s| s.parent),
+        ) {
+            parts.push((found.key, found.index));
+            (step, position) = (parent, found.parent);
+        }
+        let mut path = self.root_path.clone();
+        for (key, index) in parts.iter().rev() {
+            path.push('.');
+            path.push_str(key);
+            if let Some(index) = index {
+                let _ = write!(path, "[{index}]");
+            }
+        }
+        path
     }
 
     fn at(&self, step: usize) -> Option<&[Found<'v>]> {
@@ -341,15 +376,6 @@ struct Child<'v> {
     type_suffix: &'v str,
 }
 
-impl Child<'_> {
-    fn path(&self, parent: &str) -> String {
-        match self.index {
-            Some(index) => format!("{parent}.{}[{index}]", self.key),
-            None => format!("{parent}.{}", self.key),
-        }
-    }
-}
-
 /// One rule being applied.
 struct Walk<'a, 'v> {
     chain: &'a Chain,
@@ -365,27 +391,33 @@ impl Walk<'_, '_> {
     fn apply(mut self, step: usize) {
         let index = self.index;
         let Some(found) = index.at(step) else { return };
-        let Some((_, segment)) = self.rule.id.rsplit_once('.') else {
-            for root in found {
-                self.check_value(root.node, &root.path, "");
-            }
-            return;
+        let located = |step, position| LazyPath {
+            chain: self.chain,
+            index,
+            step,
+            position,
+            rendered: OnceCell::new(),
         };
-        let parent_step = self.chain.steps.get(step).and_then(|step| step.parent);
-        let parents = parent_step.and_then(|parent| index.at(parent)).unwrap_or_default();
-        for (position, parent) in parents.iter().enumerate() {
-            let count = found.iter().filter(|child| child.parent == position).count();
-            self.check_count(count, &parent.path, segment);
+        if let Some((_, segment)) = self.rule.id.rsplit_once('.') {
+            let parent_step = self.chain.steps.get(step).and_then(|step| step.parent);
+            let parents = parent_step.and_then(|parent| index.at(parent)).unwrap_or_default();
+            for position in 0..parents.len() {
+                let count = found.iter().filter(|child| child.parent == position).count();
+                self.check_count(count, &located(parent_step.unwrap_or_default(), position), segment);
+            }
         }
-        for child in found {
-            self.check_value(child.node, &child.path, child.type_suffix);
+        for (position, value) in found.iter().enumerate() {
+            self.check_value(value.node, &located(step, position), value.type_suffix);
         }
     }
 
-    fn check_count(&mut self, count: usize, parent_path: &str, segment: &str) {
+    fn check_count(&mut self, count: usize, parent_path: &LazyPath<'_, '_>, segment: &str) {
+        if count >= self.rule.min as usize && self.rule.max.is_none_or(|max| count <= max as usize) {
+            return;
+        }
         let (name, slice) = split_slice(segment);
         let what = slice.map_or_else(|| format!("`{name}`"), |slice| format!("`{name}` (slice {slice})"));
-        let expression = format!("{parent_path}.{name}");
+        let expression = format!("{}.{name}", parent_path.get());
         if count < self.rule.min as usize {
             let message = format!(
                 "{what} is required at least {} time(s) by {}, found {count}",
@@ -404,19 +436,19 @@ impl Walk<'_, '_> {
         }
     }
 
-    fn check_value(&mut self, node: Node<'_>, path: &str, type_suffix: &str) {
+    fn check_value(&mut self, node: Node<'_>, path: &LazyPath<'_, '_>, type_suffix: &str) {
         let rule = self.rule;
         if let (Some(fixed), Some(value)) = (rule.fixed.and_then(literal), node.value)
             && !matches(value, fixed)
         {
             let message = format!("must be {fixed} (fixed by {})", rule.id);
-            self.issues.push(Issue::error(IssueType::Value, path, message));
+            self.issues.push(Issue::error(IssueType::Value, path.get(), message));
         }
         if let (Some(pattern), Some(value)) = (rule.pattern.and_then(literal), node.value)
             && !matches(value, pattern)
         {
             let message = format!("must match {pattern} (pattern of {})", rule.id);
-            self.issues.push(Issue::error(IssueType::Value, path, message));
+            self.issues.push(Issue::error(IssueType::Value, path.get(), message));
         }
         if let (Some(url), Some(value)) = (rule.value_set, node.value) {
             self.check_binding(url, value, path);
@@ -430,7 +462,8 @@ impl Walk<'_, '_> {
                 rule.id,
                 rule.types.join(", ")
             );
-            self.issues.push(Issue::error(IssueType::Structure, path, message));
+            self.issues
+                .push(Issue::error(IssueType::Structure, path.get(), message));
         }
         if let Some(value) = node.value {
             self.check_target(value, path);
@@ -440,25 +473,26 @@ impl Walk<'_, '_> {
             let is_other_extension =
                 nested.type_name == "Extension" && value.get("url").and_then(Value::as_str) != Some(nested.url);
             if !is_other_extension {
-                check_nested(nested, value, path, self.issues, self.depth + 1);
+                check_nested(nested, value, path.get(), self.issues, self.depth + 1);
             }
         }
         for key in rule.invariants {
-            if let Some(issue) = invariants::check(key, node.value, node.companion, path) {
+            if let Some(issue) = invariants::check(key, node.value, node.companion, path.get()) {
                 self.issues.push(issue);
             }
         }
     }
 
-    fn check_binding(&mut self, url: &str, value: &Value, path: &str) {
+    fn check_binding(&mut self, url: &str, value: &Value, path: &LazyPath<'_, '_>) {
         let Some(set) = value_set(url) else { return };
         if coded_in(set, value) == Some(false) {
             let message = format!("the code is not in the required value set {url}");
-            self.issues.push(Issue::error(IssueType::CodeInvalid, path, message));
+            self.issues
+                .push(Issue::error(IssueType::CodeInvalid, path.get(), message));
         }
     }
 
-    fn check_target(&mut self, value: &Value, path: &str) {
+    fn check_target(&mut self, value: &Value, path: &LazyPath<'_, '_>) {
         let targets = self.rule.targets;
         if targets.is_empty() || targets.contains(&"Resource") {
             return;
@@ -472,9 +506,29 @@ impl Walk<'_, '_> {
                 targets.join(", "),
                 self.rule.id
             );
-            self.issues
-                .push(Issue::error(IssueType::Structure, format!("{path}.reference"), message));
+            self.issues.push(Issue::error(
+                IssueType::Structure,
+                format!("{}.reference", path.get()),
+                message,
+            ));
         }
+    }
+}
+
+/// Where a found value is, rendered only when a finding or a nested check
+/// needs it.
+struct LazyPath<'a, 'v> {
+    chain: &'a Chain,
+    index: &'a Index<'v>,
+    step: usize,
+    position: usize,
+    rendered: OnceCell<String>,
+}
+
+impl LazyPath<'_, '_> {
+    fn get(&self) -> &str {
+        self.rendered
+            .get_or_init(|| self.index.path(self.chain, self.step, self.position))
     }
 }
 
