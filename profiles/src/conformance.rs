@@ -1,4 +1,12 @@
 //! Applies a profile's rule tables (see [`crate::rules`]) to a JSON instance.
+//!
+//! Per profile, once per process, a [`Chain`] plans the work: the rules of the
+//! profile and of those it derives from, the element ids they name as steps
+//! (parents first, slices with their membership test), and the type profiles
+//! each rule applies. Checking an instance then finds the values of every
+//! step once ([`Index`]), and each rule counts and checks the values at its
+//! step. Paths (`Patient.contact[0].name`) are made only for findings and
+//! nested checks.
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
