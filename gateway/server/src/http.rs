@@ -294,26 +294,35 @@ impl<S: Store> FromRequest<AppState<S>> for Er7Body {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState<S>) -> Result<Self, ApiError> {
-        let media_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-        if !media_type.as_deref().is_some_and(|m| ER7_MEDIA_TYPES.contains(&m)) {
-            return Err(ApiError::new(
-                Problem::UnsupportedMediaType,
-                format!("Content-Type must be one of {}", ER7_MEDIA_TYPES.join(", ")),
-            ));
-        }
-        let limit = state.max_body_bytes;
-        let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
-            ApiError::new(
-                Problem::TooLarge,
-                format!("the body exceeds the limit of {limit} bytes or was cut off"),
-            )
-        })?;
+        let body = read_body(request, ER7_MEDIA_TYPES, state.max_body_bytes).await?;
         Ok(Self(body.to_vec()))
     }
+}
+
+/// The body of a request whose Content-Type is one of `accepted` (415
+/// otherwise), read up to `limit` bytes (413 beyond).
+pub(crate) async fn read_body(
+    request: Request,
+    accepted: &[&str],
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    let media_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    if !media_type.as_deref().is_some_and(|m| accepted.contains(&m)) {
+        return Err(ApiError::new(
+            Problem::UnsupportedMediaType,
+            format!("Content-Type must be one of {}", accepted.join(", ")),
+        ));
+    }
+    axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        ApiError::new(
+            Problem::TooLarge,
+            format!("the body exceeds the limit of {limit} bytes or was cut off"),
+        )
+    })
 }
 
 async fn convert_hl7v2<S: Store>(

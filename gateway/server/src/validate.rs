@@ -9,7 +9,7 @@
 //! hash and size), as conversions are.
 
 use axum::extract::{Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
@@ -21,8 +21,8 @@ use zorgpoort_profiles::{ProfileChoice, operation_outcome, validate};
 use zorgpoort_store::Store;
 
 use crate::auth::Requester;
-use crate::http::AppState;
-use crate::outcome::{ApiError, Problem, fhir_json};
+use crate::http::{AppState, read_body};
+use crate::outcome::{ApiError, fhir_json};
 
 /// The query of `$validate`.
 #[derive(Debug, Default, Deserialize)]
@@ -53,24 +53,8 @@ pub async fn operation<S: Store>(
         .strip_suffix("/$validate")
         .and_then(|path| path.strip_prefix("/fhir/"))
         .map(str::to_owned);
-    let media_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    if !media_type.as_deref().is_some_and(|m| MEDIA_TYPES.contains(&m)) {
-        return Err(ApiError::new(
-            Problem::UnsupportedMediaType,
-            format!("Content-Type must be one of {}", MEDIA_TYPES.join(", ")),
-        ));
-    }
     let limit = state.max_body_bytes;
-    let bytes = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
-        ApiError::new(
-            Problem::TooLarge,
-            format!("the body exceeds the limit of {limit} bytes"),
-        )
-    })?;
+    let bytes = read_body(request, &MEDIA_TYPES, limit).await?;
     let limits = XmlLimits {
         max_bytes: limit,
         ..XmlLimits::default()
