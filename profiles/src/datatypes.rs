@@ -202,20 +202,14 @@ fn is_calendar_date(text: &str) -> bool {
     }
 }
 
-/// Dutch identifiers by the OID CDA and HL7 v3 use, with the naming system
-/// nl-core asks for instead.
-const NAMING_SYSTEM_OIDS: [(&str, &str); 5] = [
-    ("urn:oid:2.16.840.1.113883.2.4.6.3", systems::BSN),
-    ("urn:oid:2.16.528.1.1007.3.3", systems::URA),
-    ("urn:oid:2.16.840.1.113883.2.4.6.1", systems::AGB),
-    ("urn:oid:2.16.528.1.1007.3.1", systems::UZI_PERSON),
-    ("urn:oid:2.16.528.1.1007.5.1", systems::BIG),
-];
-
 fn check_identifier(identifier: &Value, path: &str, issues: &mut Vec<Issue>) {
     let system = identifier.get("system").and_then(Value::as_str);
     let value = identifier.get("value").and_then(Value::as_str);
-    if let Some((oid, naming_system)) = NAMING_SYSTEM_OIDS.iter().find(|(oid, _)| Some(*oid) == system) {
+    if let Some(naming_system) = system
+        .and_then(|s| s.strip_prefix("urn:oid:"))
+        .and_then(systems::naming_system_of_oid)
+    {
+        let oid = system.unwrap_or_default();
         let message = format!("nl-core identifies this with the system {naming_system}, not {oid}");
         issues.push(Issue::error(IssueType::Value, format!("{path}.system"), message));
     }

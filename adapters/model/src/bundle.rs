@@ -154,9 +154,30 @@ impl<'a> TransactionBuilder<'a> {
             .with("type", "transaction")
             .with("entry", entries)
     }
+
+    /// The Bundle as a FHIR document: `{"type":"document",...}` with the
+    /// document's `identifier` and `timestamp` (bdl-9, bdl-10) and entries
+    /// without requests. The first entry added must be the Composition (bdl-11).
+    pub fn finish_document(self, bundle_key: &str, identifier: Object<'a>, timestamp: String) -> Object<'a> {
+        let bundle_id = self.ids.id(&format!("Bundle/{bundle_key}")).to_string();
+        let entries: Vec<Object<'a>> = self.entries.into_iter().map(Entry::into_document_entry).collect();
+        Object::new()
+            .with("resourceType", "Bundle")
+            .with("id", bundle_id)
+            .with("identifier", identifier)
+            .with("type", "document")
+            .with("timestamp", timestamp)
+            .with("entry", entries)
+    }
 }
 
 impl<'a> Entry<'a> {
+    fn into_document_entry(self) -> Object<'a> {
+        let mut resource = Object::leading(&[("resourceType", self.resource_type)], self.resource);
+        resource.insert_after("resourceType", "id", self.full_url[URN_UUID.len()..].to_owned());
+        Object::new().with("fullUrl", self.full_url).with("resource", resource)
+    }
+
     fn into_json(self) -> Object<'a> {
         let mut resource = Object::leading(&[("resourceType", self.resource_type)], self.resource);
         let mut url = String::with_capacity(64);
@@ -229,5 +250,30 @@ mod tests {
             obs["request"]["url"].as_str().unwrap(),
             format!("Observation/{}", obs["resource"]["id"].as_str().unwrap())
         );
+    }
+
+    #[test]
+    fn documents_have_identifier_timestamp_and_no_requests() {
+        let mut b = TransactionBuilder::new(IdGenerator::new("GP", "DOC1"));
+        let composition = b.add("Composition", "1", Object::new().with("status", "final"));
+        let patient = b.add("Patient", "1", Object::new().with("gender", "female"));
+        let subject = b.reference(patient);
+        b.resource_mut(composition).set("subject", subject);
+        let identifier = Object::new()
+            .with("system", "urn:ietf:rfc:3986")
+            .with("value", "urn:oid:1.2.3");
+        let json: serde_json::Value = serde_json::from_str(
+            &b.finish_document("1", identifier, "2026-01-02T03:04:05Z".into())
+                .to_json(),
+        )
+        .unwrap();
+        assert_eq!(json["type"], "document");
+        assert_eq!(json["timestamp"], "2026-01-02T03:04:05Z");
+        assert_eq!(json["identifier"]["value"], "urn:oid:1.2.3");
+        let first = &json["entry"][0];
+        assert_eq!(first["resource"]["resourceType"], "Composition");
+        assert!(first.get("request").is_none());
+        assert_eq!(first["resource"]["subject"]["reference"], json["entry"][1]["fullUrl"]);
+        assert!(json["entry"][1]["resource"]["id"].is_string());
     }
 }

@@ -15,9 +15,11 @@ pub mod check;
 pub mod datatypes;
 pub mod json;
 pub mod names;
+pub mod origin;
 pub mod systems;
 pub mod warning;
 
 pub use bundle::{EntryRef, IdGenerator, TransactionBuilder};
 pub use json::{Object, Value};
+pub use origin::Origin;
 pub use warning::{Conversion, Warning};

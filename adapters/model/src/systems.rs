@@ -11,6 +11,8 @@ pub const AGB: &str = "http://fhir.nl/fhir/NamingSystem/agb-z";
 pub const UZI_PERSON: &str = "http://fhir.nl/fhir/NamingSystem/uzi-nr-pers";
 /// BIG registration number.
 pub const BIG: &str = "http://fhir.nl/fhir/NamingSystem/big";
+/// UZI number of a system (server certificate).
+pub const UZI_SYSTEM: &str = "http://fhir.nl/fhir/NamingSystem/uzi-nr-sys";
 /// UZOVI code of a health insurer.
 pub const UZOVI: &str = "http://fhir.nl/fhir/NamingSystem/uzovi";
 
@@ -109,6 +111,26 @@ pub mod profile {
     pub const COVERAGE: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Payer.InsuranceCompany";
     /// The insurance company (Organization) a Coverage is paid by.
     pub const PAYER_ORGANIZATION: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Payer-Organization";
+}
+
+/// Dutch identifiers by the OID that HL7 v3, CDA and EDIFACT use, with the
+/// naming system nl-core asks for instead.
+const NAMING_SYSTEM_OIDS: [(&str, &str); 7] = [
+    ("2.16.840.1.113883.2.4.6.3", BSN),
+    ("2.16.528.1.1007.3.3", URA),
+    ("2.16.840.1.113883.2.4.6.1", AGB),
+    ("2.16.528.1.1007.3.1", UZI_PERSON),
+    ("2.16.528.1.1007.3.2", UZI_SYSTEM),
+    ("2.16.528.1.1007.5.1", BIG),
+    ("2.16.840.1.113883.2.4.6.4", UZOVI),
+];
+
+/// The nl-core naming system for a Dutch identifier's OID (without `urn:oid:`).
+pub fn naming_system_of_oid(oid: &str) -> Option<&'static str> {
+    NAMING_SYSTEM_OIDS
+        .iter()
+        .find(|(o, _)| *o == oid)
+        .map(|(_, system)| *system)
 }
 
 /// The BSN 11-check ("elfproef"): nine digits d1..d9 with
