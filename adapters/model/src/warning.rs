@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::json::Object;
+use crate::origin::Origin;
 
 /// Something in the input the mapping did not carry over as-is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,4 +38,6 @@ pub struct Conversion<'a> {
     pub bundle: Object<'a>,
     /// What was not mapped, with its location.
     pub warnings: Vec<Warning>,
+    /// Who sent it and which message it was.
+    pub origin: Origin,
 }

@@ -16,7 +16,7 @@ mod scheduling;
 
 pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
-use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, TransactionBuilder, Warning};
+use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Warning};
 
 use crate::error::{Error, Location};
 use crate::message::{Message, Segment};
@@ -79,6 +79,11 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
     Ok(Conversion {
         bundle,
         warnings: mapper.warnings,
+        origin: Origin {
+            sender,
+            message_id: control_id,
+            event: kind,
+        },
     })
 }
 
