@@ -1,0 +1,190 @@
+//! MEDEUR (letter: referral, discharge letter, specialist letter) ->
+//! document Bundle: a Composition whose section holds the letter's text,
+//! and for a referral a `ServiceRequest` the section points at.
+//!
+//! Segments: SRT letter kind (1 `VERW` referral, `ONTS` discharge,
+//! `SPEC` specialist letter; 2 title) — our own segment, as no published
+//! MEDEUR description named one —, GGA sending organisation (as in
+//! MEDVRI), ART author, DET date of the letter, PID/PAD patient, TXT
+//! letter lines, GGO addressee (1 name, 5 phone).
+
+use zorgpoort_model::Object;
+use zorgpoort_model::datatypes::{PartialDateTime, concept};
+use zorgpoort_model::systems;
+
+use super::{Finish, Mapper, narrative, phone, text};
+use crate::error::{Error, ErrorKind, Location};
+use crate::syntax::Segment;
+
+/// The `ServiceRequest` of a referral: to the addressee, with the letter as note.
+fn referral_request(
+    subject: Object<'static>,
+    date: String,
+    author: Object<'static>,
+    addressee: Option<Object<'static>>,
+    lines: &[String],
+) -> Object<'static> {
+    let text = lines.join("\n");
+    Object::new()
+        .with("status", "active")
+        .with("intent", "order")
+        .with(
+            "category",
+            vec![concept(systems::SNOMED, "3457005").with("text", "verwijzing")],
+        )
+        .with("subject", subject)
+        .with("authoredOn", date)
+        .with("requester", author)
+        .with("performer", addressee.map(|p| vec![p]))
+        .with(
+            "note",
+            (!text.trim().is_empty()).then(|| vec![Object::new().with("text", text)]),
+        )
+}
+
+/// LOINC document type and default title by letter kind.
+fn kind(code: Option<&str>) -> Option<(&'static str, &'static str, &'static str)> {
+    match code {
+        Some("VERW") => Some(("57133-1", "Referral note", "Verwijsbrief")),
+        Some("ONTS") => Some(("18842-5", "Discharge summary", "Ontslagbrief")),
+        Some("SPEC") => Some(("11488-4", "Consult note", "Specialistenbrief")),
+        None => Some(("34109-9", "Note", "Brief")),
+        Some(_) => None,
+    }
+}
+
+/// What the segments of one letter said.
+struct Letter {
+    kind: Option<(&'static str, &'static str, &'static str)>,
+    referral: bool,
+    title: Option<String>,
+    custodian: Option<Object<'static>>,
+    author: Option<Object<'static>>,
+    addressee: Option<(Object<'static>, Location)>,
+    date: Option<PartialDateTime>,
+    lines: Vec<String>,
+}
+
+fn map_segment(m: &mut Mapper, letter: &mut Letter, segment: Segment<'_>) -> Result<(), Error> {
+    match segment.tag() {
+        "SRT" => {
+            let code = text(segment.element(1))?;
+            match kind(code.as_deref()) {
+                Some(found) => letter.kind = Some(found),
+                None => m.warn(
+                    segment.location().with_element(1),
+                    "unknown letter kind; typed as a general letter",
+                ),
+            }
+            letter.referral = code.as_deref() == Some("VERW");
+            letter.title = text(segment.element(2))?;
+            m.unused(segment, &[1, 2]);
+        }
+        "GGA" => letter.custodian = Some(m.map_gga(segment)?),
+        "ART" => letter.author = Some(m.map_art(segment)?),
+        "DET" => {
+            letter.date = m.det_parts(segment)?;
+            m.unused(segment, &[1, 2]);
+        }
+        "PID" => m.map_pid(segment)?,
+        "PAD" => m.map_pad(segment)?,
+        "TXT" => {
+            let line = m.text_line(segment)?;
+            letter.lines.push(line);
+        }
+        "GGO" => {
+            let name = text(segment.element(1))?;
+            let telecom = phone(segment.element(5), Some("work"))?;
+            let practitioner = m.named_practitioner(name, telecom, segment.location());
+            letter.addressee = Some((practitioner, segment.location()));
+            m.unused(segment, &[1, 5]);
+        }
+        _ => m.unknown(segment),
+    }
+    Ok(())
+}
+
+pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> Result<Finish, Error> {
+    // bdl-11: the Composition is the first entry; it is filled in at the end.
+    let composition = m.bundle.add("Composition", "letter", Object::new());
+    let mut letter = Letter {
+        kind: kind(None),
+        referral: false,
+        title: None,
+        custodian: None,
+        author: None,
+        addressee: None,
+        date: None,
+        lines: Vec::new(),
+    };
+    for &segment in body {
+        map_segment(m, &mut letter, segment)?;
+    }
+    let Letter {
+        kind: letter_kind,
+        referral,
+        title,
+        custodian,
+        author,
+        addressee,
+        date,
+        lines,
+    } = letter;
+    let subject = m.subject(header.location())?;
+    let when = date
+        .or(m.prepared)
+        .ok_or_else(|| Error::at(header.location(), ErrorKind::MissingSegment("DET")))?;
+    let date_text = when.to_fhir_datetime(m.zone);
+    let timestamp = m
+        .prepared
+        .filter(|p| p.time.is_some())
+        .unwrap_or(when)
+        .to_fhir_instant(m.zone);
+    let Some(author) = author.or_else(|| custodian.clone()) else {
+        return Err(Error::at(header.location(), ErrorKind::MissingSegment("ART")));
+    };
+    let (code, display, default_title) = letter_kind.unwrap_or(("34109-9", "Note", "Brief"));
+    let title = title.unwrap_or_else(|| default_title.to_owned());
+    let mut section_entries = Vec::new();
+    if referral {
+        let request = referral_request(
+            subject.clone(),
+            date_text.clone(),
+            author.clone(),
+            addressee.as_ref().map(|(p, _)| p.clone()),
+            &lines,
+        );
+        let entry = m.bundle.add("ServiceRequest", "referral", request);
+        section_entries.push(m.bundle.reference(entry));
+    } else if let Some((_, location)) = addressee {
+        m.warn(
+            location,
+            "addressee of a letter that is not a referral not mapped (Composition has no recipient)",
+        );
+    }
+    let type_coding = Object::new()
+        .with("system", systems::LOINC)
+        .with("code", code)
+        .with("display", display);
+    let section = Object::new()
+        .with("title", title.clone())
+        .with("code", Object::new().with("coding", vec![type_coding.clone()]))
+        .with(
+            "text",
+            Object::new().with("status", "generated").with("div", narrative(&lines)),
+        )
+        .with("entry", section_entries);
+    let resource = m.bundle.resource_mut(composition);
+    resource.set("status", "final");
+    resource.set("type", Object::new().with("coding", vec![type_coding]));
+    resource.set("subject", subject);
+    resource.set("date", date_text);
+    resource.set("author", vec![author]);
+    resource.set("title", title);
+    resource.set("custodian", custodian);
+    resource.set("section", vec![section]);
+    let identifier = Object::new()
+        .with("system", systems::URI)
+        .with("value", format!("urn:uuid:{}", m.bundle.ids().id("document")));
+    Ok(Finish::Document { identifier, timestamp })
+}

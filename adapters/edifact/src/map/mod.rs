@@ -1,0 +1,647 @@
+//! The Dutch GP messages -> FHIR R4 (nl-core). Each message type has its own
+//! module; the segments they share (PID, PAD, ART, DET, TXT) are read here.
+//!
+//! Every segment handler returns the data elements it used; any other
+//! element with data, and any segment no handler knows, becomes a warning
+//! with its location, so nothing is dropped silently.
+
+mod medeur;
+mod medlab;
+mod medvri;
+
+use std::borrow::Cow;
+
+use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month};
+use zorgpoort_model::names::split_prefix;
+use zorgpoort_model::systems::{self, ext, profile};
+use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Value, Warning};
+
+use crate::Options;
+use crate::error::{Error, ErrorKind, Location};
+use crate::syntax::{Element, Message, Segment};
+
+/// Converts one message of an interchange.
+pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Conversion<'static>, Error> {
+    let interchange = message.interchange();
+    let sender = match interchange.sender_qualifier() {
+        Some(qualifier) => format!("{}:{qualifier}", interchange.sender()),
+        None => interchange.sender().to_owned(),
+    };
+    let reference = message.reference().into_owned();
+    let message_id = format!("{}/{reference}", interchange.control_reference());
+    let event = message.message_type().into_owned();
+    let prepared = interchange
+        .prepared()
+        .and_then(|(date, time)| prepared_time(date, time));
+    let mut mapper = Mapper {
+        zone: options.zone,
+        bundle: TransactionBuilder::new(IdGenerator::new(&sender, &message_id)),
+        warnings: Vec::new(),
+        patient: None,
+        prepared,
+        pivot_year: prepared.map_or(2000, |p| p.year),
+        people: Vec::new(),
+    };
+    let body: Vec<Segment<'_>> = message
+        .segments()
+        .filter(|s| !matches!(s.tag(), "UNH" | "UNT"))
+        .collect();
+    let header = message.header();
+    mapper.unused(header, &[1, 2]);
+    let finish = match event.as_str() {
+        "MEDLAB" => medlab::map(&mut mapper, &body, header)?,
+        "MEDVRI" => medvri::map(&mut mapper, &body, header)?,
+        "MEDEUR" => medeur::map(&mut mapper, &body, header)?,
+        _ => {
+            return Err(Error::at(
+                header.location().with_element(2),
+                ErrorKind::UnsupportedMessage(event),
+            ));
+        }
+    };
+    let Mapper { bundle, warnings, .. } = mapper;
+    let bundle = match finish {
+        Finish::Transaction => bundle.finish(&event),
+        Finish::Document { identifier, timestamp } => bundle.finish_document(&event, identifier, timestamp),
+    };
+    Ok(Conversion {
+        bundle,
+        warnings,
+        origin: Origin {
+            sender,
+            message_id,
+            event,
+        },
+    })
+}
+
+/// UNB's date and time of preparation: `YYMMDD` or `CCYYMMDD`, `HHMM`.
+fn prepared_time(date: &str, time: Option<&str>) -> Option<PartialDateTime> {
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(date) {
+        return None;
+    }
+    let number = |s: &str| s.parse::<u32>().ok();
+    let (year, rest) = match date.len() {
+        6 => {
+            let yy = i32::try_from(number(&date[..2])?).ok()?;
+            (if yy >= 70 { 1900 + yy } else { 2000 + yy }, &date[2..])
+        }
+        8 => (i32::try_from(number(&date[..4])?).ok()?, &date[4..]),
+        _ => return None,
+    };
+    let (month, day) = (number(&rest[..2])?, number(&rest[2..4])?);
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let clock = time.filter(|t| t.len() == 4 && digits(t)).and_then(|t| {
+        let (h, m) = (number(&t[..2])?, number(&t[2..])?);
+        (h < 24 && m < 60).then_some((h, m, 0))
+    });
+    Some(PartialDateTime {
+        year,
+        month: Some(month),
+        day: Some(day),
+        time: clock,
+        fraction: None,
+        offset_minutes: None,
+    })
+}
+
+/// How a message's Bundle is closed.
+pub(crate) enum Finish {
+    /// A transaction Bundle.
+    Transaction,
+    /// A document Bundle (the Composition added first).
+    Document {
+        /// `Bundle.identifier`.
+        identifier: Object<'static>,
+        /// `Bundle.timestamp`.
+        timestamp: String,
+    },
+}
+
+/// The running state of one message's mapping.
+pub(crate) struct Mapper {
+    zone: LocalZone,
+    bundle: TransactionBuilder<'static>,
+    warnings: Vec<Warning>,
+    patient: Option<EntryRef>,
+    /// UNB's time of preparation: the report's `issued`, the document's timestamp.
+    prepared: Option<PartialDateTime>,
+    /// The year two-digit years are read next to (UNB's year).
+    pivot_year: i32,
+    /// Practitioners and organisations already added, by identity key.
+    people: Vec<(String, EntryRef)>,
+}
+
+/// A FHIR `meta` claiming one profile.
+fn meta(profile: &'static str) -> Object<'static> {
+    Object::new().with("meta", Object::new().with("profile", vec![Value::from(profile)]))
+}
+
+/// Text of an element or component, owned (the Bundle outlives the input).
+fn text(element: Element<'_>) -> Result<Option<String>, Error> {
+    Ok(element.text()?.and_then(|t| {
+        let trimmed = t.trim();
+        (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    }))
+}
+
+fn number(text: &str) -> Option<u32> {
+    (!text.is_empty() && text.len() <= 4 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+impl Mapper {
+    fn warn(&mut self, location: Location, message: impl Into<String>) {
+        self.warnings.push(Warning::new(location.to_string(), message));
+    }
+
+    /// Warns about every element with data that is not in `used`.
+    fn unused(&mut self, segment: Segment<'_>, used: &[usize]) {
+        for (n, element) in segment.elements() {
+            if !used.contains(&n) && !element.is_empty() {
+                self.warn(element.location(), "element not mapped");
+            }
+        }
+    }
+
+    /// A segment the message type does not use.
+    fn unknown(&mut self, segment: Segment<'_>) {
+        self.warn(
+            segment.location(),
+            format!("segment {} not mapped in this message type", segment.tag()),
+        );
+    }
+
+    /// A year of two digits, placed in the century that makes it no later
+    /// than the interchange was prepared.
+    fn full_year(&self, yy: i32) -> i32 {
+        let pivot = self.pivot_year.rem_euclid(100);
+        let century = self.pivot_year - pivot;
+        if yy <= pivot { century + yy } else { century - 100 + yy }
+    }
+
+    /// A date as `CCYY:MM:DD`, `YY:MM:DD`, `CCYYMMDD` or `YYMMDD`.
+    fn date(&self, element: Element<'_>) -> Result<Option<PartialDateTime>, Error> {
+        if element.is_empty() {
+            return Ok(None);
+        }
+        let parts: Vec<String> = (1..=3)
+            .map(|n| text(element.component(n)).map(Option::unwrap_or_default))
+            .collect::<Result<_, _>>()?;
+        let joined = parts.concat();
+        let invalid = || Error::at(element.location(), ErrorKind::InvalidDate(joined.clone()));
+        let (year, month, day) = if parts[1].is_empty() {
+            // Only ASCII digits may be cut at byte positions.
+            if !joined.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            match joined.len() {
+                8 => (&joined[..4], &joined[4..6], &joined[6..]),
+                6 => (&joined[..2], &joined[2..4], &joined[4..]),
+                _ => return Err(invalid()),
+            }
+        } else {
+            (parts[0].as_str(), parts[1].as_str(), parts[2].as_str())
+        };
+        let (Some(y), Some(m), Some(d)) = (number(year), number(month), number(day)) else {
+            return Err(invalid());
+        };
+        let y = i32::try_from(y).map_err(|_| invalid())?;
+        let year = match year.len() {
+            2 => self.full_year(y),
+            4 if y > 0 => y,
+            _ => return Err(invalid()),
+        };
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(year, m) || month.len() != 2 || day.len() != 2 {
+            return Err(invalid());
+        }
+        Ok(Some(PartialDateTime {
+            year,
+            month: Some(m),
+            day: Some(d),
+            time: None,
+            fraction: None,
+            offset_minutes: None,
+        }))
+    }
+
+    /// DET: element 1 the date, element 2 the time `HH:MM`, as a dateTime.
+    fn det(&self, det: Segment<'_>) -> Result<Option<String>, Error> {
+        Ok(self.det_parts(det)?.map(|d| d.to_fhir_datetime(self.zone)))
+    }
+
+    /// DET's date and time.
+    fn det_parts(&self, det: Segment<'_>) -> Result<Option<PartialDateTime>, Error> {
+        let Some(mut date) = self.date(det.element(1))? else {
+            return Ok(None);
+        };
+        let time = det.element(2);
+        if !time.is_empty() {
+            let hours = text(time.component(1))?.unwrap_or_default();
+            let minutes = text(time.component(2))?.unwrap_or_default();
+            let (h, m) = if minutes.is_empty() && hours.len() == 4 && hours.bytes().all(|b| b.is_ascii_digit()) {
+                (number(&hours[..2]), number(&hours[2..]))
+            } else {
+                (number(&hours), number(&minutes))
+            };
+            match (h, m) {
+                (Some(h), Some(m)) if h < 24 && m < 60 => date.time = Some((h, m, 0)),
+                _ => {
+                    return Err(Error::at(
+                        time.location(),
+                        ErrorKind::InvalidDate(format!("{hours}{minutes}")),
+                    ));
+                }
+            }
+        }
+        Ok(Some(date))
+    }
+
+    /// UNB's time of preparation as an instant.
+    fn issued(&self) -> Option<String> {
+        self.prepared
+            .filter(|p| p.time.is_some())
+            .map(|p| p.to_fhir_instant(self.zone))
+    }
+
+    /// PID: 1 birth date, 2 sex, 3 name (surname : voorvoegsel : own surname :
+    /// own voorvoegsel : - : initials), 5 `BSN` + number.
+    fn map_pid(&mut self, pid: Segment<'_>) -> Result<(), Error> {
+        let birth = self.date(pid.element(1))?;
+        let sex = text(pid.element(2))?;
+        let gender = sex.as_deref().map(|code| match code {
+            "M" => Some("male"),
+            "V" | "F" => Some("female"),
+            "X" => Some("other"),
+            "O" | "U" => Some("unknown"),
+            _ => None,
+        });
+        if let Some(None) = gender {
+            self.warn(pid.location().with_element(2), "unknown sex code; gender left out");
+        }
+        let name = patient_name(pid.element(3))?;
+        let bsn_element = pid.element(5);
+        let bsn = match text(bsn_element)? {
+            Some(value) => {
+                let number = value.strip_prefix("BSN").unwrap_or(&value).trim().to_owned();
+                if !systems::is_valid_bsn(&number) {
+                    return Err(Error::at(bsn_element.location(), ErrorKind::InvalidBsn));
+                }
+                Some(number)
+            }
+            None => None,
+        };
+        let identifier = bsn
+            .as_ref()
+            .map(|b| vec![Object::new().with("system", systems::BSN).with("value", b.clone())]);
+        let patient = meta(profile::PATIENT)
+            .with("identifier", identifier)
+            .with("name", name.map(|n| vec![n]))
+            .with("gender", gender.flatten())
+            .with("birthDate", birth.map(|b| b.to_fhir_date()));
+        let entry = if let Some(bsn) = bsn {
+            self.bundle
+                .add_conditional("Patient", "PID", patient, systems::BSN, &bsn)
+        } else {
+            self.warn(pid.location().with_element(5), "patient without a BSN");
+            self.bundle.add("Patient", "PID", patient)
+        };
+        self.patient = Some(entry);
+        self.unused(pid, &[1, 2, 3, 5]);
+        Ok(())
+    }
+
+    /// PAD: 1 the patient's address, 2 phone.
+    fn map_pad(&mut self, pad: Segment<'_>) -> Result<(), Error> {
+        let address = address(pad.element(1), Some("home"))?;
+        let phone = phone(pad.element(2), Some("home"))?;
+        match self.patient {
+            Some(patient) => {
+                let resource = self.bundle.resource_mut(patient);
+                resource.set("telecom", phone.map(|p| vec![p]));
+                resource.set("address", address.map(|a| vec![a]));
+            }
+            None => self.warn(
+                pad.location(),
+                "address without a patient (no PID before PAD); not mapped",
+            ),
+        }
+        self.unused(pad, &[1, 2]);
+        Ok(())
+    }
+
+    /// The patient reference; an error when the message has no PID.
+    fn subject(&self, at: Location) -> Result<Object<'static>, Error> {
+        self.patient
+            .map(|p| self.bundle.reference(p))
+            .ok_or_else(|| Error::at(at, ErrorKind::MissingSegment("PID")))
+    }
+
+    /// ART: 1 kind (H huisarts, S specialist), 2 AGB code, 3 name,
+    /// 4 address, 5 phone -> Practitioner.
+    fn map_art(&mut self, art: Segment<'_>) -> Result<Object<'static>, Error> {
+        let kind = text(art.element(1))?;
+        let agb = text(art.element(2))?;
+        let name = text(art.element(3))?;
+        let address = address(art.element(4), Some("work"))?;
+        let telecom = phone(art.element(5), Some("work"))?;
+        let qualification = kind.as_deref().map(|k| match k {
+            "H" => "huisarts".to_owned(),
+            "S" => "medisch specialist".to_owned(),
+            other => other.to_owned(),
+        });
+        let display = name.clone();
+        let resource = meta(profile::PRACTITIONER)
+            .with(
+                "identifier",
+                agb.clone()
+                    .map(|a| vec![Object::new().with("system", systems::AGB).with("value", a)]),
+            )
+            .with("name", name.map(|n| vec![Object::new().with("text", n)]))
+            .with("telecom", telecom.map(|t| vec![t]))
+            .with("address", address.map(|a| vec![a]))
+            .with(
+                "qualification",
+                qualification.map(|q| vec![Object::new().with("code", Object::new().with("text", q))]),
+            );
+        let entry = self.add_once("Practitioner", agb.as_deref(), art.location(), resource);
+        self.unused(art, &[1, 2, 3, 4, 5]);
+        Ok(self.bundle.reference(entry).with("display", display))
+    }
+
+    /// An Organization (nl-core-HealthcareProvider-Organization).
+    fn organization(
+        &mut self,
+        name: Option<String>,
+        address: Option<Object<'static>>,
+        telecom: Option<Object<'static>>,
+        part_of: Option<Object<'static>>,
+        at: Location,
+    ) -> Object<'static> {
+        let display = name.clone();
+        let resource = meta(profile::ORGANIZATION)
+            .with("name", name)
+            .with("telecom", telecom.map(|t| vec![t]))
+            .with("address", address.map(|a| vec![a]))
+            .with("partOf", part_of);
+        let entry = self.add_once("Organization", None, at, resource);
+        self.bundle.reference(entry).with("display", display)
+    }
+
+    /// GGA, the sending organisation: 1 short name, 2 department,
+    /// 3 organisation name, 4 address, 5 phone.
+    fn map_gga(&mut self, gga: Segment<'_>) -> Result<Object<'static>, Error> {
+        let name = match text(gga.element(3))? {
+            Some(name) => Some(name),
+            None => text(gga.element(1))?,
+        };
+        let name = match text(gga.element(2))? {
+            Some(department) => name.map(|n| format!("{n}, {department}")).or(Some(department)),
+            None => name,
+        };
+        let address = address(gga.element(4), Some("work"))?;
+        let telecom = phone(gga.element(5), Some("work"))?;
+        self.unused(gga, &[1, 2, 3, 4, 5]);
+        Ok(self.organization(name, address, telecom, None, gga.location()))
+    }
+
+    /// A Practitioner known only by name and phone (ARA, GGO).
+    fn named_practitioner(
+        &mut self,
+        name: Option<String>,
+        telecom: Option<Object<'static>>,
+        at: Location,
+    ) -> Object<'static> {
+        let display = name.clone();
+        let resource = meta(profile::PRACTITIONER)
+            .with("name", name.map(|n| vec![Object::new().with("text", n)]))
+            .with("telecom", telecom.map(|t| vec![t]));
+        let entry = self.add_once("Practitioner", None, at, resource);
+        self.bundle.reference(entry).with("display", display)
+    }
+
+    /// Adds a practitioner or organisation once per message: by AGB code
+    /// (conditionally updated on it) or else by place in the message.
+    fn add_once(&mut self, kind: &'static str, agb: Option<&str>, at: Location, resource: Object<'static>) -> EntryRef {
+        let key = match agb {
+            Some(agb) => format!("{kind}|agb|{agb}"),
+            None => format!("{kind}|{}", at.segment),
+        };
+        if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
+            return entry;
+        }
+        let entry = match agb {
+            Some(agb) => self.bundle.add_conditional(kind, &key, resource, systems::AGB, agb),
+            None => self.bundle.add(kind, &key, resource),
+        };
+        self.people.push((key, entry));
+        entry
+    }
+
+    /// TXT (and OPB) lines: the whole element 1 (a `:` in free text is text),
+    /// empty lines kept.
+    fn text_line(&mut self, segment: Segment<'_>) -> Result<String, Error> {
+        self.unused(segment, &[1]);
+        Ok(segment.element(1).full_text()?.map(Cow::into_owned).unwrap_or_default())
+    }
+}
+
+/// PID element 3 as a Dutch `HumanName`: `family` whole, the parts in the
+/// `humanname-own-*` / `humanname-partner-*` extensions. With an own surname
+/// in component 3, components 1-2 are the partner's name in use.
+fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> {
+    let c = |n| text(element.component(n));
+    let (surname, prefix, own_surname, own_prefix, initials) = (c(1)?, c(2)?, c(3)?, c(4)?, c(6)?);
+    if surname.is_none() && own_surname.is_none() && initials.is_none() {
+        return Ok(None);
+    }
+    let join = |p: &Option<String>, s: &Option<String>| {
+        let whole = [p.as_deref(), s.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!whole.is_empty()).then_some(whole)
+    };
+    let (own, partner) = if own_surname.is_some() {
+        ((own_prefix, own_surname), (prefix, surname))
+    } else {
+        ((prefix, surname), (None, None))
+    };
+    let (mut own_prefix, mut own_name) = own;
+    // A voorvoegsel written into the surname ("van der Berg") is split off.
+    if own_prefix.is_none() {
+        if let Some((p, n)) = own_name.as_deref().and_then(split_prefix) {
+            let (p, n) = (p.to_owned(), n.to_owned());
+            own_prefix = Some(p);
+            own_name = Some(n);
+        }
+    }
+    let family = match (join(&own_prefix, &own_name), join(&partner.0, &partner.1)) {
+        (Some(own), Some(partner)) => Some(format!("{partner}-{own}")),
+        (own, partner) => own.or(partner),
+    };
+    let extensions: Vec<Object<'static>> = [
+        (ext::OWN_PREFIX, own_prefix),
+        (ext::OWN_NAME, own_name),
+        (ext::PARTNER_PREFIX, partner.0),
+        (ext::PARTNER_NAME, partner.1),
+    ]
+    .into_iter()
+    .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
+    .collect();
+    let given: Vec<String> = initials
+        .iter()
+        .flat_map(|i| {
+            i.split('.')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("{s}."))
+        })
+        .collect();
+    let qualifiers: Vec<Value<'static>> = given
+        .iter()
+        .map(|_| {
+            let q = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", "IN");
+            Value::Obj(Object::new().with("extension", vec![q]))
+        })
+        .collect();
+    Ok(Some(
+        Object::new()
+            .with("use", "official")
+            .with("family", family)
+            .with("_family", Object::new().with("extension", extensions))
+            .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
+            .with("_given", qualifiers),
+    ))
+}
+
+/// An address: 1 street, 2 house number, 3 PO box, 4 city, 5 postcode.
+fn address(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Object<'static>>, Error> {
+    let c = |n| text(element.component(n));
+    let (street, number, po_box, city, postcode) = (c(1)?, c(2)?, c(3)?, c(4)?, c(5)?);
+    let first_line = [street.as_deref(), number.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let parts: Vec<Object<'static>> = [
+        (
+            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName",
+            street,
+        ),
+        (
+            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber",
+            number,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
+    .collect();
+    let mut lines: Vec<Value<'static>> = Vec::new();
+    let mut line_meta: Vec<Value<'static>> = Vec::new();
+    if !first_line.is_empty() {
+        lines.push(Value::from(first_line));
+        line_meta.push(Value::Obj(Object::new().with("extension", parts)));
+    }
+    if let Some(po_box) = po_box {
+        lines.push(Value::from(format!("Postbus {po_box}")));
+        if !line_meta.is_empty() {
+            line_meta.push(Value::Null);
+        }
+    }
+    let address = Object::new()
+        .with("use", use_)
+        .with("line", lines)
+        .with("_line", line_meta)
+        .with("city", city)
+        .with("postalCode", postcode.map(|p| p.replace(' ', "")));
+    let has_place =
+        address.get("line").is_some() || address.get("city").is_some() || address.get("postalCode").is_some();
+    Ok(has_place.then_some(address))
+}
+
+/// A phone number.
+fn phone(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Object<'static>>, Error> {
+    Ok(text(element)?.map(|number| {
+        Object::new()
+            .with("system", "phone")
+            .with("value", number)
+            .with("use", use_)
+    }))
+}
+
+/// Escapes text for XHTML.
+fn xhtml_escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Lines as an XHTML narrative: one paragraph per run of non-empty lines.
+fn narrative(lines: &[String]) -> String {
+    let mut div = String::from("<div xmlns=\"http://www.w3.org/1999/xhtml\">");
+    let mut open = false;
+    for line in lines {
+        if line.trim().is_empty() {
+            if open {
+                div.push_str("</p>");
+                open = false;
+            }
+            continue;
+        }
+        if open {
+            div.push_str("<br/>");
+        } else {
+            div.push_str("<p>");
+            open = true;
+        }
+        xhtml_escape(line.trim(), &mut div);
+    }
+    if open {
+        div.push_str("</p>");
+    }
+    div.push_str("</div>");
+    div
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrative_escapes_and_makes_paragraphs() {
+        let lines = [
+            "Beste <collega> & co".to_owned(),
+            String::new(),
+            "Groet".to_owned(),
+            "Jan".to_owned(),
+        ];
+        assert_eq!(
+            narrative(&lines),
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Beste &lt;collega&gt; &amp; co</p><p>Groet<br/>Jan</p></div>"
+        );
+    }
+
+    #[test]
+    fn unb_dates_of_both_lengths() {
+        let t = prepared_time("260405", Some("0912")).unwrap();
+        assert_eq!(
+            (t.year, t.month, t.day, t.time),
+            (2026, Some(4), Some(5), Some((9, 12, 0)))
+        );
+        assert_eq!(prepared_time("20260405", None).unwrap().year, 2026);
+        assert!(prepared_time("260230", None).is_none());
+    }
+}
