@@ -100,3 +100,23 @@ pub fn resources<'a>(bundle: &'a serde_json::Value, resource_type: &str) -> Vec<
         })
         .unwrap_or_default()
 }
+
+/// Compares `actual` with the committed file `tests/<relative>`; with
+/// `UPDATE_EXPECT=1` set, writes `actual` there instead (review the diff).
+pub fn expect_file(relative: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(relative);
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_EXPECT=1 to create it)", path.display()));
+    assert!(
+        expected == actual,
+        "{} differs (UPDATE_EXPECT=1 rewrites it):\n--- expected\n{}\n--- actual\n{}",
+        path.display(),
+        expected.replace('\r', "\n"),
+        actual.replace('\r', "\n")
+    );
+}
