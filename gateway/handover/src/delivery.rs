@@ -26,6 +26,7 @@ use zorgpoort_consent::{Decision, Policy, Purpose, categories_of, decide, filter
 use crate::registry::Registry;
 use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
 use zorgpoort_hl7v2::{Limits, Message};
+use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
 use zorgpoort_store::{Attempt, DueDelivery, Store};
 
 /// How deliveries are attempted.
@@ -67,6 +68,23 @@ pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// What an MLLP receiver gets: an HL7 v2 message as it was received, and
+/// anything else as HL7 v2 made from the Bundle that consent let through.
+fn v2_form<'a>(format: &str, body: &'a [u8], bundle: &str) -> Result<std::borrow::Cow<'a, [u8]>, Failure> {
+    if format == "hl7v2" {
+        return Ok(std::borrow::Cow::Borrowed(body));
+    }
+    let cannot = |why: String| Failure::Permanent(format!("no HL7 v2 form of this {format} message: {why}"));
+    let bundle: serde_json::Value = serde_json::from_str(bundle).map_err(|e| cannot(e.to_string()))?;
+    let options = zorgpoort_hl7v2::FromFhirOptions {
+        // MSH-7 when the Bundle says nothing about when it was made.
+        now: Some(PartialDateTime::from_unix_ms(now_ms()).to_fhir_instant(LocalZone::Utc)),
+        ..zorgpoort_hl7v2::FromFhirOptions::default()
+    };
+    let made = zorgpoort_hl7v2::from_fhir(&bundle, &options).map_err(|e| cannot(e.to_string()))?;
+    Ok(std::borrow::Cow::Owned(made.message.into_bytes()))
 }
 
 /// Makes what is sent from a stored message: `(format, body) -> payload`,
@@ -297,7 +315,10 @@ impl<S: Store> Deliverer<S> {
                 Err(Failure::Withheld(format!("{rule};hl7v2-cannot-be-filtered")))
             }
             Ok((_, payload)) => match delivery.endpoint.strip_prefix(MLLP_SCHEME) {
-                Some(address) => self.send_mllp(address, &due.format, &due.body).await,
+                Some(address) => match v2_form(&due.format, &due.body, &payload) {
+                    Ok(message) => self.send_mllp(address, &message).await,
+                    Err(failure) => Err(failure),
+                },
                 None => self.send(&delivery.endpoint, payload).await,
             },
         };
@@ -434,12 +455,7 @@ impl<S: Store> Deliverer<S> {
 
     /// Sends an HL7 v2 message as received over MLLP and reads the ACK:
     /// AA/CA is done, AR is worth another try, AE/CE/CR is a refusal.
-    async fn send_mllp(&self, address: &str, format: &str, body: &[u8]) -> Result<(), Failure> {
-        if format != "hl7v2" {
-            return Err(Failure::Permanent(format!(
-                "no HL7 v2 form of a {format} message for an MLLP receiver"
-            )));
-        }
+    async fn send_mllp(&self, address: &str, body: &[u8]) -> Result<(), Failure> {
         let exchange = async {
             let mut stream = tokio::net::TcpStream::connect(address).await?;
             let mut frame = Vec::with_capacity(body.len() + 3);

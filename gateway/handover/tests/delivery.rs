@@ -360,3 +360,27 @@ async fn an_ae_from_an_mllp_receiver_is_a_dead_letter() {
     let record = store.message("m1").await.unwrap().unwrap();
     assert_eq!(record.deliveries[0].last_error.as_deref(), Some("AE: bad date"));
 }
+
+#[tokio::test]
+async fn fhir_messages_reach_mllp_receivers_as_hl7v2() {
+    let receiver = mllp_receiver(TcpListener::bind("127.0.0.1:0").await.unwrap(), vec!["AA"]);
+    let store = store("mllp-fhir");
+    let bundle = r#"{"resourceType":"Bundle","id":"b1","type":"transaction","entry":[{"fullUrl":"urn:uuid:6f1c1b5e-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}],"name":[{"family":"Jansen","given":["Anna"]}],"gender":"female","birthDate":"1950-03-04"},"request":{"method":"PUT","url":"Patient?identifier=http://fhir.nl/fhir/NamingSystem/bsn|999911120"}}]}"#;
+    store
+        .accept(NewMessage {
+            format: "fhir-r4".into(),
+            body: bundle.as_bytes().to_vec(),
+            ..message(1, &format!("mllp://{}", receiver.address))
+        })
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Delivered
+    })
+    .await;
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1);
+    assert!(bodies[0].starts_with("MSH|^~\\&|"), "{}", bodies[0]);
+    assert!(bodies[0].contains("\rPID|"), "{}", bodies[0]);
+    assert!(bodies[0].contains("999911120^^^NLMINBIZA^NNNLD"), "{}", bodies[0]);
+}
