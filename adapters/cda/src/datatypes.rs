@@ -1,0 +1,810 @@
+//! The HL7 v3 data types as FHIR data types: TS, `IVL_TS`, CD, II, PN, AD,
+//! TEL, PQ and the observation values.
+
+use roxmltree::Node;
+use zorgpoort_model::datatypes::{PartialDateTime, days_in_month};
+use zorgpoort_model::names::split_prefix;
+use zorgpoort_model::systems::{self, ext, hl7, is_valid_bsn, naming_system_of_oid};
+use zorgpoort_model::{Object, Value};
+
+use crate::context::Ctx;
+use crate::error::{Error, ErrorKind};
+use crate::xml::{self, attr, child, children, is_null, xsi_type};
+
+/// Code systems by OID, with their FHIR URI.
+const CODE_SYSTEMS: &[(&str, &str)] = &[
+    ("2.16.840.1.113883.6.1", systems::LOINC),
+    ("2.16.840.1.113883.6.96", systems::SNOMED),
+    ("2.16.840.1.113883.6.88", "http://www.nlm.nih.gov/research/umls/rxnorm"),
+    ("2.16.840.1.113883.6.3", systems::ICD10),
+    ("2.16.840.1.113883.6.90", "http://hl7.org/fhir/sid/icd-10-cm"),
+    ("2.16.840.1.113883.6.103", systems::ICD9CM),
+    ("2.16.840.1.113883.6.104", "http://hl7.org/fhir/sid/icd-9-cm"),
+    ("2.16.840.1.113883.6.2", systems::ICD9CM),
+    ("2.16.840.1.113883.12.292", systems::CVX),
+    ("2.16.840.1.113883.6.59", systems::CVX),
+    ("2.16.840.1.113883.6.8", systems::UCUM),
+    ("2.16.840.1.113883.6.69", "http://hl7.org/fhir/sid/ndc"),
+    ("2.16.840.1.113883.6.12", "http://www.ama-assn.org/go/cpt"),
+    ("2.16.840.1.113883.6.101", "http://nucc.org/provider-taxonomy"),
+    ("2.16.840.1.113883.6.285", "urn:oid:2.16.840.1.113883.6.285"),
+    ("2.16.840.1.113883.5.4", hl7::V3_ACT_CODE),
+    ("2.16.840.1.113883.5.83", hl7::V3_OBSERVATION_INTERPRETATION),
+    (
+        "2.16.840.1.113883.5.1",
+        "http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender",
+    ),
+    ("2.16.840.1.113883.5.2", hl7::V3_MARITAL_STATUS),
+    (
+        "2.16.840.1.113883.5.25",
+        "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+    ),
+    ("2.16.840.1.113883.5.111", hl7::V3_ROLE_CODE),
+    (
+        "2.16.840.1.113883.5.110",
+        "http://terminology.hl7.org/CodeSystem/v3-RoleClass",
+    ),
+    (
+        "2.16.840.1.113883.5.112",
+        "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration",
+    ),
+    (
+        "2.16.840.1.113883.5.6",
+        "http://terminology.hl7.org/CodeSystem/v3-ActClass",
+    ),
+    (
+        "2.16.840.1.113883.5.14",
+        "http://terminology.hl7.org/CodeSystem/v3-ActStatus",
+    ),
+    (
+        "2.16.840.1.113883.5.1008",
+        "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+    ),
+    (
+        "2.16.840.1.113883.5.1063",
+        "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    ),
+    (
+        "2.16.840.1.113883.5.88",
+        "http://terminology.hl7.org/CodeSystem/v3-ParticipationFunction",
+    ),
+    (
+        "2.16.840.1.113883.5.90",
+        "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+    ),
+    ("2.16.840.1.113883.5.1119", hl7::V3_ADDRESS_USE),
+    (
+        "2.16.840.1.113883.5.139",
+        "http://terminology.hl7.org/CodeSystem/v3-TimingEvent",
+    ),
+    (
+        "2.16.840.1.113883.5.85",
+        "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm",
+    ),
+];
+
+/// The FHIR system of a v3 `codeSystem`: a known URI, or `urn:oid:`/`urn:uuid:`.
+pub fn code_system(oid: &str) -> String {
+    if let Some(&(_, uri)) = CODE_SYSTEMS.iter().find(|(o, _)| *o == oid) {
+        return uri.to_owned();
+    }
+    if is_oid(oid) {
+        format!("urn:oid:{oid}")
+    } else if is_uuid(oid) {
+        format!("urn:uuid:{}", oid.to_ascii_lowercase())
+    } else {
+        oid.to_owned()
+    }
+}
+
+/// `1.2.3`: digits and dots, no empty arcs.
+pub fn is_oid(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .split('.')
+            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A UUID in its 8-4-4-4-12 hex form.
+pub fn is_uuid(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// The `urn:` form of an identifier root.
+pub fn root_uri(root: &str) -> String {
+    if is_uuid(root) {
+        format!("urn:uuid:{}", root.to_ascii_lowercase())
+    } else if is_oid(root) {
+        format!("urn:oid:{root}")
+    } else {
+        root.to_owned()
+    }
+}
+
+/// Parses an HL7 TS, `YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]`, checking the calendar.
+pub fn parse_ts(value: &str) -> Result<PartialDateTime, String> {
+    let split = value
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '+' || c == '-')
+        .map_or(value.len(), |(i, _)| i);
+    let (stamp, zone) = value.split_at(split);
+    let (digits, fraction) = match stamp.split_once('.') {
+        Some((d, f)) => (d, Some(f)),
+        None => (stamp, None),
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14) {
+        return Err(format!("{value:?} is not an HL7 timestamp (YYYYMMDDHHMMSS)"));
+    }
+    let number = |range: std::ops::Range<usize>| digits.get(range).and_then(|d| d.parse::<u32>().ok());
+    let year = number(0..4).and_then(|y| i32::try_from(y).ok()).unwrap_or(0);
+    if year == 0 {
+        return Err(format!("{value:?} has year 0000"));
+    }
+    let month = number(4..6);
+    let day = number(6..8);
+    let hour = number(8..10);
+    let minute = number(10..12);
+    let second = number(12..14);
+    if month.is_some_and(|m| !(1..=12).contains(&m)) {
+        return Err(format!("{value:?} has no month {}", month.unwrap_or_default()));
+    }
+    if let (Some(m), Some(d)) = (month, day) {
+        if d == 0 || d > days_in_month(year, m) {
+            return Err(format!("{value:?} is not a day of the calendar"));
+        }
+    }
+    if hour.is_some_and(|h| h > 23) || minute.is_some_and(|m| m > 59) || second.is_some_and(|s| s > 59) {
+        return Err(format!("{value:?} is not a time of day"));
+    }
+    let fraction = match fraction {
+        None => None,
+        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) && second.is_some() => {
+            let kept = &f[..f.len().min(9)];
+            let count = u8::try_from(kept.len()).unwrap_or(9);
+            Some((kept.parse::<u32>().unwrap_or(0), count))
+        }
+        Some(_) => return Err(format!("{value:?} has an invalid fraction of a second")),
+    };
+    let offset_minutes = if zone.is_empty() {
+        None
+    } else {
+        let sign = if zone.starts_with('-') { -1 } else { 1 };
+        let z = &zone[1..];
+        if z.len() != 4 || !z.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{value:?} is not an HL7 timestamp (YYYYMMDDHHMMSS)"));
+        }
+        let (h, m) = match (z.len(), z.get(..2), z.get(2..)) {
+            (4, Some(h), Some(m)) => (h.parse::<i32>().ok(), m.parse::<i32>().ok()),
+            _ => (None, None),
+        };
+        match (h, m) {
+            (Some(h), Some(m))
+                if z.bytes().all(|b| b.is_ascii_digit()) && (h < 14 || (h == 14 && m == 0)) && m < 60 =>
+            {
+                Some(sign * (h * 60 + m))
+            }
+            _ => return Err(format!("{value:?} has an invalid time zone")),
+        }
+    };
+    Ok(PartialDateTime {
+        year,
+        month,
+        day: month.and(day),
+        time: hour.map(|h| (h, minute.unwrap_or(0), second.unwrap_or(0))),
+        fraction,
+        offset_minutes,
+    })
+}
+
+/// A FHIR period: `start`, `end`.
+#[derive(Debug, Default)]
+pub struct Period {
+    /// Start (dateTime).
+    pub start: Option<String>,
+    /// End (dateTime).
+    pub end: Option<String>,
+    /// A point in time (`@value`), when the source gave one.
+    pub point: Option<String>,
+}
+
+impl Period {
+    /// The point, else the start.
+    pub fn when(&self) -> Option<String> {
+        self.point.clone().or_else(|| self.start.clone())
+    }
+
+    /// As a FHIR Period object (a point becomes its start).
+    pub fn to_object(&self) -> Object<'static> {
+        Object::new()
+            .with("start", self.point.clone().or_else(|| self.start.clone()))
+            .with("end", self.end.clone())
+    }
+}
+
+impl Ctx<'_, '_> {
+    /// A TS element's `@value` as `PartialDateTime`; `None` for a null or absent value.
+    pub fn ts_value(&self, node: Node<'_, '_>) -> Result<Option<PartialDateTime>, Error> {
+        let Some(value) = attr(node, "value") else {
+            return Ok(None);
+        };
+        match parse_ts(value) {
+            Ok(t) => Ok(Some(t)),
+            Err(reason) if self.lenient_dates => {
+                self.defer_warning(node, format!("unreadable timestamp left out: {reason}"));
+                Ok(None)
+            }
+            Err(reason) => Err(self.error(
+                node,
+                ErrorKind::Invalid {
+                    element: format!("{}/@value", node.tag_name().name()),
+                    reason,
+                },
+            )),
+        }
+    }
+
+    /// A TS as FHIR dateTime.
+    pub fn datetime(&self, node: Option<Node<'_, '_>>) -> Result<Option<String>, Error> {
+        let Some(node) = node else { return Ok(None) };
+        Ok(self.ts_value(node)?.map(|t| t.to_fhir_datetime(self.zone)))
+    }
+
+    /// An `IVL_TS` (or TS) element: `@value`, or `low`/`high`/`center`.
+    pub fn period(&self, node: Option<Node<'_, '_>>) -> Result<Period, Error> {
+        let Some(node) = node else {
+            return Ok(Period::default());
+        };
+        Ok(Period {
+            point: self.datetime(Some(node))?.or(self.datetime(child(node, "center"))?),
+            start: self.datetime(child(node, "low"))?,
+            end: self.datetime(child(node, "high"))?,
+        })
+    }
+
+    /// The first `effectiveTime` that is an interval or point (not a PIVL/EIVL frequency).
+    pub fn effective_time(&self, node: Node<'_, '_>) -> Result<Period, Error> {
+        let first =
+            children(node, "effectiveTime").find(|e| !matches!(xsi_type(*e), Some("PIVL_TS" | "EIVL_TS" | "SXPR_TS")));
+        self.period(first)
+    }
+
+    /// A `Coding` from a CD/CE element without its translations.
+    fn coding(node: Node<'_, '_>) -> Option<Object<'static>> {
+        let code = attr(node, "code")?;
+        if is_null(node) {
+            return None;
+        }
+        Some(
+            Object::new()
+                .with("system", attr(node, "codeSystem").map(code_system))
+                .with("code", code.to_owned())
+                .with("display", attr(node, "displayName").map(str::to_owned)),
+        )
+    }
+
+    /// The text of an `originalText`, following its `reference` into the narrative.
+    pub fn original_text(&self, node: Node<'_, '_>) -> Option<String> {
+        let original = child(node, "originalText")?;
+        if let Some(text) = xml::text(original) {
+            return Some(text);
+        }
+        let reference = attr(child(original, "reference")?, "value")?;
+        self.narrative_text(reference)
+    }
+
+    /// The text of an entry: `text` itself, or the narrative its `reference` points at.
+    pub fn entry_text(&self, node: Node<'_, '_>) -> Option<String> {
+        let text = child(node, "text")?;
+        if let Some(reference) = child(text, "reference").and_then(|r| attr(r, "value")) {
+            if let Some(found) = self.narrative_text(reference) {
+                return Some(found);
+            }
+        }
+        xml::text(text)
+    }
+
+    /// A `CodeableConcept` from a CD/CE/CV element: the code, its
+    /// translations, and the original text (or display name) as text.
+    pub fn concept(&self, node: Option<Node<'_, '_>>) -> Option<Object<'static>> {
+        let node = node?;
+        let mut codings: Vec<Object<'static>> = Vec::new();
+        codings.extend(Self::coding(node));
+        codings.extend(children(node, "translation").filter_map(Self::coding));
+        let text = self.original_text(node).or_else(|| {
+            codings
+                .is_empty()
+                .then(|| attr(node, "displayName").map(str::to_owned))
+                .flatten()
+        });
+        let concept = Object::new().with("coding", codings).with("text", text);
+        (!concept.is_empty()).then_some(concept)
+    }
+
+    /// A concept that FHIR requires: when the source has none, one that says
+    /// why with the data-absent-reason extension.
+    pub fn required_concept(&self, node: Option<Node<'_, '_>>) -> Object<'static> {
+        self.concept(node)
+            .unwrap_or_else(|| absent(node.and_then(|n| n.attribute("nullFlavor"))))
+    }
+
+    /// An Identifier from an II; `Ok(None)` for a null one. A BSN must pass
+    /// the 11-check. Also returns `system|value` for de-duplication.
+    pub fn identifier(&self, node: Node<'_, '_>) -> Result<Option<(Object<'static>, String)>, Error> {
+        let Some(root) = attr(node, "root") else {
+            return Ok(None);
+        };
+        let (system, value) = match attr(node, "extension") {
+            Some(extension) => {
+                let system = naming_system_of_oid(root).map_or_else(|| root_uri(root), str::to_owned);
+                if system == systems::BSN && !is_valid_bsn(extension) {
+                    return Err(self.error(node, ErrorKind::InvalidBsn));
+                }
+                (system, extension.to_owned())
+            }
+            None => (systems::URI.to_owned(), root_uri(root)),
+        };
+        let key = format!("{system}|{value}");
+        Ok(Some((Object::new().with("system", system).with("value", value), key)))
+    }
+
+    /// All identifiers of `node`'s `id` children.
+    pub fn identifiers(&self, node: Node<'_, '_>) -> Result<(Vec<Object<'static>>, Option<String>), Error> {
+        let mut out = Vec::new();
+        let mut key = None;
+        for id in children(node, "id") {
+            if let Some((identifier, k)) = self.identifier(id)? {
+                key.get_or_insert(k);
+                out.push(identifier);
+            }
+        }
+        Ok((out, key))
+    }
+}
+
+/// A CodeableConcept holding only a data-absent-reason.
+pub fn absent(null_flavor: Option<&str>) -> Object<'static> {
+    let reason = match null_flavor {
+        Some("ASKU") => "asked-unknown",
+        Some("NASK") => "not-asked",
+        Some("MSK") => "masked",
+        Some("NA") => "not-applicable",
+        Some("OTH") => "unsupported",
+        _ => "unknown",
+    };
+    Object::new().with(
+        "extension",
+        vec![
+            Object::new()
+                .with("url", "http://hl7.org/fhir/StructureDefinition/data-absent-reason")
+                .with("valueCode", reason),
+        ],
+    )
+}
+
+/// A `HumanName` from a PN, Dutch style: the voorvoegsel stays in `family`
+/// and is also given apart in the `humanname-own-prefix` extension.
+pub fn human_name(node: Node<'_, '_>) -> Option<Object<'static>> {
+    if is_null(node) {
+        return None;
+    }
+    let parts: Vec<Node<'_, '_>> = node.children().filter(Node::is_element).collect();
+    if parts.is_empty() {
+        return xml::text(node).map(|t| Object::new().with("text", t));
+    }
+    let (family, extensions) = family(&parts);
+    let name_use = match node.attribute("use").unwrap_or_default().split_whitespace().next() {
+        Some("L" | "OR") => Some("official"),
+        Some("P" | "A") => Some("nickname"),
+        Some("ASGN") => Some("usual"),
+        Some("C") => Some("old"),
+        _ => None,
+    };
+    let given_nodes: Vec<Node<'_, '_>> = parts.iter().copied().filter(|p| xml::is(*p, "given")).collect();
+    let given: Vec<String> = given_nodes.iter().filter_map(|g| xml::text(*g)).collect();
+    // zib NameInformation: each given name of an official name says whether
+    // it is a full name (BR) or initials (IN).
+    let given_kinds = (name_use == Some("official")).then(|| {
+        given_nodes
+            .iter()
+            .filter_map(|g| xml::text(*g).map(|t| (g.attribute("qualifier"), t)))
+            .map(|(q, t)| {
+                let kind = if q == Some("IN") || is_initials(&t) { "IN" } else { "BR" };
+                let qualifier = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", kind);
+                Value::Obj(Object::new().with("extension", vec![qualifier]))
+            })
+            .collect::<Vec<_>>()
+    });
+    let texts = |name: &str| -> Vec<Value<'static>> {
+        parts
+            .iter()
+            .filter(|p| xml::is(**p, name) && !p.attribute("qualifier").is_some_and(|q| q.contains("VV")))
+            .filter_map(|p| xml::text(*p).map(Value::from))
+            .collect()
+    };
+    let prefixes = texts("prefix");
+    let suffixes = texts("suffix");
+    let mut words: Vec<String> = Vec::new();
+    let as_text = |v: &Value<'static>| match v {
+        Value::Str(s) => Some(s.to_string()),
+        _ => None,
+    };
+    words.extend(prefixes.iter().filter_map(as_text));
+    words.extend(given.iter().cloned());
+    words.extend(family.iter().cloned());
+    words.extend(suffixes.iter().filter_map(as_text));
+    let name = Object::new()
+        .with("use", name_use)
+        .with("text", (!words.is_empty()).then(|| words.join(" ")))
+        .with("family", family)
+        .with("_family", Object::new().with("extension", extensions))
+        .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
+        .with("_given", given_kinds)
+        .with("prefix", prefixes)
+        .with("suffix", suffixes);
+    (!name.is_empty()).then_some(name)
+}
+
+/// The whole family name and its Dutch parts (own and partner's
+/// voorvoegsel and name) as `humanname-*` extensions.
+fn family(parts: &[Node<'_, '_>]) -> (Option<String>, Vec<Object<'static>>) {
+    let own_family = parts
+        .iter()
+        .find(|p| xml::is(**p, "family") && p.attribute("qualifier") != Some("SP") && xml::text(**p).is_some())
+        .or_else(|| parts.iter().find(|p| xml::is(**p, "family")));
+    let partner_family = parts
+        .iter()
+        .find(|p| xml::is(**p, "family") && p.attribute("qualifier") == Some("SP") && Some(*p) != own_family);
+    // Dutch v3 names give the voorvoegsel as <prefix qualifier="VV">.
+    let vv_prefixes: Vec<String> = parts
+        .iter()
+        .filter(|p| xml::is(**p, "prefix") && p.attribute("qualifier").is_some_and(|q| q.contains("VV")))
+        .filter_map(|p| xml::text(*p))
+        .collect();
+    let own_text = own_family.and_then(|f| xml::text(*f));
+    let (own_prefix, own_name) = match (vv_prefixes.first(), own_text.as_deref()) {
+        (Some(prefix), Some(name)) => (Some(prefix.clone()), Some(name.to_owned())),
+        (None, Some(name)) => match split_prefix(name) {
+            Some((prefix, rest)) => (Some(prefix.to_owned()), Some(rest.to_owned())),
+            None => (None, Some(name.to_owned())),
+        },
+        (_, None) => (None, None),
+    };
+    let partner = partner_family.and_then(|f| xml::text(*f));
+    let (partner_prefix, partner_name) = match partner.as_deref().map(|p| (split_prefix(p), p)) {
+        Some((Some((prefix, rest)), _)) => (Some(prefix.to_owned()), Some(rest.to_owned())),
+        Some((None, p)) => (None, Some(p.to_owned())),
+        None => (None, None),
+    };
+    let own_full = match (&own_prefix, &own_name) {
+        (Some(p), Some(n)) => Some(format!("{p} {n}")),
+        (None, Some(n)) => Some(n.clone()),
+        _ => None,
+    };
+    let partner_full = match (&partner_prefix, &partner_name) {
+        (Some(p), Some(n)) => Some(format!("{p} {n}")),
+        (None, Some(n)) => Some(n.clone()),
+        _ => None,
+    };
+    let family = match (own_full, partner_full) {
+        (Some(o), Some(p)) => Some(format!("{o}-{p}")),
+        (o, p) => o.or(p),
+    };
+    let extensions: Vec<Object<'static>> = [
+        (ext::OWN_PREFIX, own_prefix),
+        (ext::OWN_NAME, own_name),
+        (ext::PARTNER_PREFIX, partner_prefix),
+        (ext::PARTNER_NAME, partner_name),
+    ]
+    .into_iter()
+    .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
+    .collect();
+    (family, extensions)
+}
+
+/// Whether a given name is only initials: "J", "J." or "J.P.".
+fn is_initials(name: &str) -> bool {
+    let mut letters = 0;
+    for part in name.split(['.', ' ']).filter(|part| !part.is_empty()) {
+        let mut chars = part.chars();
+        if !chars.next().is_some_and(char::is_alphabetic) || chars.next().is_some() {
+            return false;
+        }
+        letters += 1;
+    }
+    letters > 0
+}
+
+/// An Address from an AD, with Dutch street name and house number in the
+/// ADXP extensions nl-core uses.
+pub fn address(node: Node<'_, '_>) -> Option<Object<'static>> {
+    if is_null(node) {
+        return None;
+    }
+    let part = |name: &str| child(node, name).and_then(xml::text);
+    let street_name = part("streetName");
+    let house_number = part("houseNumber").or_else(|| part("houseNumberNumeric"));
+    let suffix = part("buildingNumberSuffix");
+    let mut lines: Vec<Value<'static>> = children(node, "streetAddressLine")
+        .filter_map(xml::text)
+        .map(Value::from)
+        .collect();
+    let mut line_ext = None;
+    if lines.is_empty() && (street_name.is_some() || house_number.is_some()) {
+        let joined = [street_name.as_deref(), house_number.as_deref(), suffix.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        lines.push(Value::from(joined));
+        let ext: Vec<Object<'static>> = [
+            (
+                "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName",
+                street_name,
+            ),
+            (
+                "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber",
+                house_number,
+            ),
+            (
+                "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-buildingNumberSuffix",
+                suffix,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
+        .collect();
+        line_ext = Some(vec![Value::Obj(Object::new().with("extension", ext))]);
+    }
+    let first_use = node.attribute("use").unwrap_or_default().split_whitespace().next();
+    let (address_use, address_type) = match first_use {
+        Some("H" | "HP" | "HV") => (Some("home"), None),
+        Some("WP" | "DIR" | "PUB") => (Some("work"), None),
+        Some("TMP") => (Some("temp"), None),
+        Some("BAD") => (Some("old"), None),
+        Some("PST") => (None, Some("postal")),
+        Some("PHYS") => (None, Some("physical")),
+        _ => (None, None),
+    };
+    if lines.is_empty() && node.children().all(|c| !c.is_element()) {
+        if let Some(text) = xml::text(node) {
+            return Some(Object::new().with("use", address_use).with("text", text));
+        }
+    }
+    let address = Object::new()
+        .with("use", address_use)
+        .with("type", address_type)
+        .with("line", lines)
+        .with("_line", line_ext)
+        .with("city", part("city"))
+        .with("district", part("county"))
+        .with("state", part("state"))
+        .with("postalCode", part("postalCode"))
+        .with("country", part("country"));
+    (!address.is_empty()).then_some(address)
+}
+
+/// A `ContactPoint` from a TEL (`tel:`, `mailto:`, `fax:`, `http:`).
+pub fn contact_point(node: Node<'_, '_>) -> Option<Object<'static>> {
+    let value = attr(node, "value")?;
+    let (system, rest) = if let Some(rest) = strip_scheme(value, "tel:") {
+        ("phone", rest)
+    } else if let Some(rest) = strip_scheme(value, "mailto:") {
+        ("email", rest.trim_start_matches('/'))
+    } else if let Some(rest) = strip_scheme(value, "fax:") {
+        ("fax", rest)
+    } else if value.starts_with("http:") || value.starts_with("https:") {
+        ("url", value)
+    } else if value.contains('@') {
+        ("email", value)
+    } else {
+        ("other", value)
+    };
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let uses: Vec<&str> = node.attribute("use").unwrap_or_default().split_whitespace().collect();
+    let contact_use = uses.iter().find_map(|u| match *u {
+        "H" | "HP" | "HV" => Some("home"),
+        "WP" | "DIR" | "PUB" => Some("work"),
+        "TMP" => Some("temp"),
+        "BAD" => Some("old"),
+        _ => None,
+    });
+    // nl-core: a mobile number says so with its telecom type, not with use.
+    let mobile = uses.contains(&"MC") && system == "phone";
+    let system_ext = mobile.then(|| {
+        let coding = Object::new()
+            .with("system", hl7::V3_ADDRESS_USE)
+            .with("code", "MC")
+            .with("display", "Mobile Phone");
+        let specification = Object::new()
+            .with("url", ext::CODE_SPECIFICATION)
+            .with("valueCodeableConcept", Object::new().with("coding", vec![coding]));
+        Object::new().with("extension", vec![specification])
+    });
+    Some(
+        Object::new()
+            .with("system", system)
+            .with("_system", system_ext)
+            .with("value", rest.to_owned())
+            .with("use", contact_use),
+    )
+}
+
+fn strip_scheme<'v>(value: &'v str, scheme: &str) -> Option<&'v str> {
+    let head = value.get(..scheme.len())?;
+    head.eq_ignore_ascii_case(scheme).then(|| &value[scheme.len()..])
+}
+
+/// A Quantity from a PQ (`value`, `unit` as UCUM).
+pub fn quantity(node: Node<'_, '_>) -> Option<Object<'static>> {
+    let value = attr(node, "value").and_then(Value::number)?;
+    let unit = attr(node, "unit");
+    // A unit that is not UCUM is kept as text only.
+    let code = unit.filter(|u| looks_like_ucum(u));
+    Some(
+        Object::new()
+            .with("value", value)
+            .with("unit", unit.map(str::to_owned))
+            .with("system", code.map(|_| systems::UCUM))
+            .with("code", code.map(str::to_owned)),
+    )
+}
+
+/// The characters UCUM expressions are made of, outside annotations, with
+/// balanced brackets: enough to keep free-text units out of `code`.
+fn looks_like_ucum(unit: &str) -> bool {
+    let mut depth_square = 0i32;
+    let mut in_annotation = false;
+    for c in unit.chars() {
+        match c {
+            '{' if !in_annotation => in_annotation = true,
+            '}' if in_annotation => in_annotation = false,
+            _ if in_annotation => {}
+            '[' => depth_square += 1,
+            ']' => {
+                depth_square -= 1;
+                if depth_square < 0 {
+                    return false;
+                }
+            }
+            c if c.is_ascii_alphanumeric() || ".*/%'-^_".contains(c) => {}
+            _ => return false,
+        }
+    }
+    !in_annotation && depth_square == 0
+}
+
+/// A FHIR `value[x]` from an observation `value` element, by its `xsi:type`.
+pub fn value_x(ctx: &Ctx<'_, '_>, node: Node<'_, '_>) -> Result<Option<(&'static str, Value<'static>)>, Error> {
+    if is_null(node) && node.children().all(|c| !c.is_element()) {
+        return Ok(None);
+    }
+    let kind = xsi_type(node).unwrap_or("");
+    let out = match kind {
+        "PQ" | "REAL" | "MO" => quantity(node).map(|q| ("valueQuantity", Value::Obj(q))),
+        "INT" => attr(node, "value")
+            .filter(|v| v.parse::<i32>().is_ok())
+            .map(|v| ("valueInteger", Value::Num(v.trim_start_matches('+').to_owned().into()))),
+        "BL" => match attr(node, "value") {
+            Some("true") => Some(("valueBoolean", Value::Bool(true))),
+            Some("false") => Some(("valueBoolean", Value::Bool(false))),
+            _ => None,
+        },
+        "CD" | "CE" | "CV" | "CO" | "CS" => ctx.concept(Some(node)).map(|c| ("valueCodeableConcept", Value::Obj(c))),
+        "TS" => ctx.datetime(Some(node))?.map(|t| ("valueDateTime", Value::from(t))),
+        "IVL_PQ" => {
+            let range = Object::new()
+                .with("low", child(node, "low").and_then(quantity))
+                .with("high", child(node, "high").and_then(quantity));
+            (!range.is_empty()).then_some(("valueRange", Value::Obj(range)))
+        }
+        "RTO_PQ_PQ" | "RTO" => {
+            let ratio = Object::new()
+                .with("numerator", child(node, "numerator").and_then(quantity))
+                .with("denominator", child(node, "denominator").and_then(quantity));
+            (!ratio.is_empty()).then_some(("valueRatio", Value::Obj(ratio)))
+        }
+        _ => {
+            let text = match child(node, "reference").and_then(|r| attr(r, "value")) {
+                Some(reference) => ctx.narrative_text(reference),
+                None => None,
+            }
+            .or_else(|| xml::text(node))
+            .or_else(|| attr(node, "value").map(str::to_owned))
+            .or_else(|| attr(node, "displayName").map(str::to_owned));
+            text.map(|t| ("valueString", Value::from(t)))
+        }
+    };
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zorgpoort_model::datatypes::LocalZone;
+
+    #[test]
+    fn timestamps_of_every_precision() {
+        let z = LocalZone::EuropeAmsterdam;
+        assert_eq!(parse_ts("2026").unwrap().to_fhir_datetime(z), "2026");
+        assert_eq!(parse_ts("202603").unwrap().to_fhir_datetime(z), "2026-03");
+        assert_eq!(parse_ts("20260312").unwrap().to_fhir_datetime(z), "2026-03-12");
+        assert_eq!(
+            parse_ts("202607121430").unwrap().to_fhir_datetime(z),
+            "2026-07-12T14:30:00+02:00"
+        );
+        assert_eq!(
+            parse_ts("20260312143005.25-0500").unwrap().to_fhir_datetime(z),
+            "2026-03-12T14:30:05.25-05:00"
+        );
+        assert_eq!(parse_ts("20260312+0100").unwrap().to_fhir_date(), "2026-03-12");
+    }
+
+    #[test]
+    fn impossible_timestamps_say_why() {
+        for (value, why) in [
+            ("20230229", "is not a day of the calendar"),
+            ("20261301", "has no month 13"),
+            ("202603122460", "is not a time of day"),
+            ("2026031", "is not an HL7 timestamp"),
+            ("2026-03-12", "is not an HL7 timestamp"),
+            ("20260312+1500", "has an invalid time zone"),
+            ("00000101", "has year 0000"),
+            ("20260312.5", "has an invalid fraction"),
+            ("", "is not an HL7 timestamp"),
+        ] {
+            let error = parse_ts(value).unwrap_err();
+            assert!(error.contains(why), "{value}: {error}");
+        }
+    }
+
+    #[test]
+    fn code_systems_become_fhir_uris() {
+        assert_eq!(code_system("2.16.840.1.113883.6.1"), "http://loinc.org");
+        assert_eq!(code_system("2.16.840.1.113883.6.96"), "http://snomed.info/sct");
+        assert_eq!(
+            code_system("2.16.840.1.113883.2.4.4.31.1"),
+            "urn:oid:2.16.840.1.113883.2.4.4.31.1"
+        );
+        assert_eq!(
+            code_system("5C1F8E2A-3D6B-4F0E-9A7C-2B8D4E6F1A90"),
+            "urn:uuid:5c1f8e2a-3d6b-4f0e-9a7c-2b8d4e6f1a90"
+        );
+    }
+
+    #[test]
+    fn free_text_units_are_not_ucum_codes() {
+        assert!(looks_like_ucum("mmol/L"));
+        assert!(looks_like_ucum("mm[Hg]"));
+        assert!(looks_like_ucum("{tbl}"));
+        assert!(looks_like_ucum("10*3/uL"));
+        assert!(!looks_like_ucum("10+3/ul"));
+        assert!(!looks_like_ucum("per dag"));
+        assert!(!looks_like_ucum("mm[Hg"));
+    }
+
+    #[test]
+    fn dutch_family_names_keep_their_voorvoegsel() {
+        let xml = r#"<name xmlns="urn:hl7-org:v3" use="L"><given>Jan</given><prefix qualifier="VV">van der</prefix><family>Berg</family></name>"#;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let name = human_name(doc.root_element()).unwrap().to_json();
+        assert!(name.contains(r#""family":"van der Berg""#), "{name}");
+        assert!(name.contains(r#""text":"Jan van der Berg""#), "{name}");
+        assert!(
+            name.contains(r#"humanname-own-prefix","valueString":"van der""#),
+            "{name}"
+        );
+        assert!(name.contains(r#"humanname-own-name","valueString":"Berg""#), "{name}");
+    }
+}

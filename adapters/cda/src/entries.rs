@@ -1,0 +1,1001 @@
+//! The document body: sections with their narrative, and the structured
+//! entries of the sections we recognise (by LOINC section code or C-CDA
+//! template) as FHIR resources the sections point at.
+
+use roxmltree::Node;
+use zorgpoort_model::datatypes::{coding, concept};
+use zorgpoort_model::systems::{self, hl7, profile};
+use zorgpoort_model::{EntryRef, Object, Value};
+
+use crate::context::{Ctx, MAX_RECURSION};
+use crate::datatypes::{quantity, value_x};
+use crate::error::Error;
+use crate::header::{organization, practitioner_role};
+use crate::narrative;
+use crate::xml::{self, at, attr, child, children, has_template};
+
+/// The kinds of section whose entries become resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Problems,
+    Allergies,
+    Medications,
+    Results,
+    VitalSigns,
+    Procedures,
+    Encounters,
+    Immunizations,
+    PlanOfCare,
+    Other,
+}
+
+/// LOINC section codes and C-CDA section template roots (with and without
+/// "entries required") per kind.
+const KINDS: &[(Kind, &[&str], &[&str])] = &[
+    (
+        Kind::Problems,
+        &["11450-4"],
+        &["2.16.840.1.113883.10.20.22.2.5", "2.16.840.1.113883.10.20.22.2.5.1"],
+    ),
+    (
+        Kind::Allergies,
+        &["48765-2"],
+        &["2.16.840.1.113883.10.20.22.2.6", "2.16.840.1.113883.10.20.22.2.6.1"],
+    ),
+    (
+        Kind::Medications,
+        &["10160-0", "29549-3", "10183-2"],
+        &["2.16.840.1.113883.10.20.22.2.1", "2.16.840.1.113883.10.20.22.2.1.1"],
+    ),
+    (
+        Kind::Results,
+        &["30954-2"],
+        &["2.16.840.1.113883.10.20.22.2.3", "2.16.840.1.113883.10.20.22.2.3.1"],
+    ),
+    (
+        Kind::VitalSigns,
+        &["8716-3"],
+        &["2.16.840.1.113883.10.20.22.2.4", "2.16.840.1.113883.10.20.22.2.4.1"],
+    ),
+    (
+        Kind::Procedures,
+        &["47519-4"],
+        &["2.16.840.1.113883.10.20.22.2.7", "2.16.840.1.113883.10.20.22.2.7.1"],
+    ),
+    (
+        Kind::Encounters,
+        &["46240-8"],
+        &["2.16.840.1.113883.10.20.22.2.22", "2.16.840.1.113883.10.20.22.2.22.1"],
+    ),
+    (
+        Kind::Immunizations,
+        &["11369-6"],
+        &["2.16.840.1.113883.10.20.22.2.2", "2.16.840.1.113883.10.20.22.2.2.1"],
+    ),
+    (Kind::PlanOfCare, &["18776-5"], &["2.16.840.1.113883.10.20.22.2.10"]),
+];
+
+fn kind_of(section: Node<'_, '_>) -> Kind {
+    let code = child(section, "code").and_then(|c| attr(c, "code"));
+    for &(kind, codes, templates) in KINDS {
+        if code.is_some_and(|c| codes.contains(&c)) || templates.iter().any(|t| has_template(section, t)) {
+            return kind;
+        }
+    }
+    Kind::Other
+}
+
+/// The Composition's sections from `component/structuredBody`, or one
+/// section pointing at a `DocumentReference` for a `nonXMLBody`.
+pub fn sections(ctx: &mut Ctx<'_, '_>, root: Node<'_, '_>) -> Result<Vec<Object<'static>>, Error> {
+    let Some(component) = child(root, "component") else {
+        return Ok(Vec::new());
+    };
+    if let Some(body) = child(component, "structuredBody") {
+        let mut out = Vec::new();
+        for (i, section) in children(body, "component")
+            .filter_map(|c| child(c, "section"))
+            .enumerate()
+        {
+            out.push(section_of(ctx, section, &format!("s{}", i + 1), 1)?);
+        }
+        ctx.warn_unmapped(body, &["component"]);
+        return Ok(out);
+    }
+    if let Some(body) = child(component, "nonXMLBody") {
+        return Ok(non_xml_body(ctx, body).into_iter().collect());
+    }
+    ctx.warn(
+        component,
+        "document body is neither structuredBody nor nonXMLBody; not mapped",
+    );
+    Ok(Vec::new())
+}
+
+/// An unstructured document: the attachment as a `DocumentReference`.
+fn non_xml_body(ctx: &mut Ctx<'_, '_>, body: Node<'_, '_>) -> Option<Object<'static>> {
+    let Some(text) = child(body, "text") else {
+        ctx.warn(body, "nonXMLBody without text not mapped");
+        return None;
+    };
+    let media_type = attr(text, "mediaType").unwrap_or("text/plain");
+    let url = child(text, "reference")
+        .and_then(|r| attr(r, "value"))
+        .map(str::to_owned);
+    let data = if url.is_some() {
+        None
+    } else if text.attribute("representation") == Some("B64") {
+        let raw = text.text().unwrap_or_default();
+        let data: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        if zorgpoort_model::base64::is_base64(&data) {
+            Some(data)
+        } else {
+            ctx.warn(text, "nonXMLBody content is not valid base64; not mapped");
+            None
+        }
+    } else {
+        xml::text(text).map(|t| zorgpoort_model::base64::encode(t.as_bytes()))
+    };
+    if url.is_none() && data.is_none() {
+        return None;
+    }
+    let attachment = Object::new()
+        .with("contentType", media_type.to_owned())
+        .with("data", data)
+        .with("url", url);
+    let reference = Object::new()
+        .with("status", "current")
+        .with("subject", ctx.subject())
+        .with("content", vec![Object::new().with("attachment", attachment)]);
+    let entry = ctx.bundle.add("DocumentReference", "nonXMLBody", reference);
+    let summary = format!("The document content is attached ({media_type}).");
+    Some(
+        Object::new()
+            .with("title", "Document")
+            .with(
+                "text",
+                Object::new()
+                    .with("status", "generated")
+                    .with("div", narrative::plain(&summary)),
+            )
+            .with("entry", vec![ctx.bundle.reference(entry)]),
+    )
+}
+
+const SECTION_HANDLED: &[&str] = &[
+    "id",
+    "code",
+    "title",
+    "text",
+    "entry",
+    "component",
+    "languageCode",
+    "confidentialityCode",
+];
+
+fn section_of(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str, depth: usize) -> Result<Object<'static>, Error> {
+    let kind = kind_of(node);
+    let title = child(node, "title").and_then(xml::text);
+    let code = ctx.concept(child(node, "code"));
+    let div = match child(node, "text") {
+        Some(text) => narrative::to_xhtml(ctx, text),
+        None => None,
+    };
+    let mut references = Vec::new();
+    for (j, entry) in children(node, "entry").enumerate() {
+        let entry_key = format!("{key}.e{}", j + 1);
+        for made in map_entry(ctx, kind, entry, &entry_key)? {
+            references.push(ctx.bundle.reference(made));
+        }
+    }
+    let mut nested = Vec::new();
+    for (j, sub) in children(node, "component")
+        .filter_map(|c| child(c, "section"))
+        .enumerate()
+    {
+        if depth >= MAX_RECURSION {
+            ctx.warn(sub, "section nested too deep; not mapped");
+            continue;
+        }
+        nested.push(section_of(ctx, sub, &format!("{key}.s{}", j + 1), depth + 1)?);
+    }
+    let empty = div.is_none() && references.is_empty() && nested.is_empty();
+    let empty_reason = empty.then(|| {
+        let code = if node.attribute("nullFlavor").is_some() {
+            "unavailable"
+        } else {
+            "nilknown"
+        };
+        concept("http://terminology.hl7.org/CodeSystem/list-empty-reason", code)
+    });
+    ctx.warn_unmapped(node, SECTION_HANDLED);
+    Ok(Object::new()
+        .with("title", title)
+        .with("code", code)
+        .with(
+            "text",
+            div.map(|d| Object::new().with("status", "generated").with("div", d)),
+        )
+        .with("entry", references)
+        .with("emptyReason", empty_reason)
+        .with("section", nested))
+}
+
+/// The clinical statement of an `entry`, mapped by section kind.
+fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) -> Result<Vec<EntryRef>, Error> {
+    let Some(statement) = entry
+        .children()
+        .find(|c| c.is_element() && c.tag_name().name() != "templateId")
+    else {
+        return Ok(Vec::new());
+    };
+    let name = statement.tag_name().name();
+    let mut made = Vec::new();
+    match (kind, name) {
+        (Kind::Problems, "act") => {
+            let concern = attr_code(child(statement, "statusCode"));
+            for (n, obs) in related(statement, "observation").enumerate() {
+                made.push(condition(ctx, obs, concern, &format!("{key}.{}", n + 1))?);
+            }
+            if made.is_empty() {
+                ctx.warn(statement, "problem concern without a problem observation not mapped");
+            }
+        }
+        (Kind::Problems, "observation") => made.push(condition(ctx, statement, None, key)?),
+        (Kind::Allergies, "act") => {
+            let concern = attr_code(child(statement, "statusCode"));
+            for (n, obs) in related(statement, "observation").enumerate() {
+                made.push(allergy(ctx, obs, concern, &format!("{key}.{}", n + 1))?);
+            }
+            if made.is_empty() {
+                ctx.warn(statement, "allergy concern without an allergy observation not mapped");
+            }
+        }
+        (Kind::Allergies, "observation") => made.push(allergy(ctx, statement, None, key)?),
+        (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
+        (Kind::Results | Kind::VitalSigns, "organizer") => {
+            let vital = kind == Kind::VitalSigns;
+            let mut results = Vec::new();
+            for (n, obs) in children(statement, "component")
+                .filter_map(|c| child(c, "observation"))
+                .enumerate()
+            {
+                results.push(observation(ctx, obs, vital, &format!("{key}.{}", n + 1))?);
+            }
+            if vital {
+                made.extend(results);
+            } else {
+                made.push(report(ctx, statement, &results, key)?);
+                made.extend(results);
+            }
+        }
+        (Kind::Results, "observation") => made.push(observation(ctx, statement, false, key)?),
+        (Kind::VitalSigns, "observation") => made.push(observation(ctx, statement, true, key)?),
+        (Kind::Procedures, "procedure" | "act" | "observation") => made.push(procedure(ctx, statement, key)?),
+        (Kind::Encounters, "encounter") => made.push(encounter(ctx, statement, key)?),
+        (Kind::Immunizations, "substanceAdministration") => made.push(immunization(ctx, statement, key)?),
+        (Kind::PlanOfCare, "act" | "observation" | "procedure" | "encounter")
+            if statement.attribute("moodCode") != Some("GOL") =>
+        {
+            made.push(service_request(ctx, statement, key)?);
+        }
+        (Kind::Other, _) => {
+            ctx.warn(
+                statement,
+                "entry of a section this adapter does not map; its narrative is kept",
+            );
+        }
+        _ => ctx.warn(statement, format!("{name} entry not mapped in this kind of section")),
+    }
+    Ok(made)
+}
+
+/// `entryRelationship/<name>` children.
+fn related<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
+    children(node, "entryRelationship").filter_map(move |r| child(r, name))
+}
+
+fn attr_code<'a>(node: Option<Node<'a, '_>>) -> Option<&'a str> {
+    node.and_then(|n| attr(n, "code"))
+}
+
+fn profile_meta(url: &'static str) -> Object<'static> {
+    Object::new().with("profile", vec![Value::from(url)])
+}
+
+/// The value code of the nested observation with template `root`.
+fn nested_value_code<'a>(node: Node<'a, '_>, root: &str) -> Option<&'a str> {
+    related(node, "observation")
+        .find(|o| has_template(*o, root))
+        .and_then(|o| child(o, "value"))
+        .and_then(|v| attr(v, "code"))
+}
+
+/// `effective[x]` (or `performed[x]`, `onset[x]`...) as dateTime or Period.
+fn set_time(
+    ctx: &Ctx<'_, '_>,
+    resource: &mut Object<'static>,
+    node: Node<'_, '_>,
+    base: &'static str,
+) -> Result<(), Error> {
+    let period = ctx.effective_time(node)?;
+    let (date_key, period_key) = match base {
+        "effective" => ("effectiveDateTime", "effectivePeriod"),
+        "performed" => ("performedDateTime", "performedPeriod"),
+        _ => ("occurrenceDateTime", "occurrencePeriod"),
+    };
+    if period.start.is_some() || period.end.is_some() {
+        if period.point.is_some() && period.start.is_none() && period.end.is_none() {
+            resource.set(date_key, period.point);
+        } else {
+            resource.set(period_key, period.to_object());
+        }
+    } else {
+        resource.set(date_key, period.point);
+    }
+    Ok(())
+}
+
+fn condition(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(obs)?;
+    let period = ctx.effective_time(obs)?;
+    let onset = period.when();
+    let abatement = period.end.clone();
+    let value = child(obs, "value");
+    let code = ctx
+        .concept(value)
+        .or_else(|| ctx.entry_text(obs).map(|t| Object::new().with("text", t)))
+        .unwrap_or_else(|| crate::datatypes::absent(value.and_then(|v| v.attribute("nullFlavor"))));
+    let refuted = obs.attribute("negationInd") == Some("true");
+    let status = nested_value_code(obs, "2.16.840.1.113883.10.20.22.4.6");
+    let clinical = if abatement.is_some() {
+        "resolved"
+    } else {
+        match (status, concern) {
+            (Some("73425007"), _) => "inactive",
+            (Some("413322009"), _) => "resolved",
+            (Some(_), _) | (None, Some("active" | "new") | None) => "active",
+            (None, Some(_)) => "inactive",
+        }
+    };
+    let mut category = vec![concept(
+        "http://terminology.hl7.org/CodeSystem/condition-category",
+        "problem-list-item",
+    )];
+    if let Some(kind) = child(obs, "code").filter(|c| attr(*c, "codeSystem") == Some("2.16.840.1.113883.6.96")) {
+        category.extend(ctx.concept(Some(kind)));
+    }
+    let condition = Object::new()
+        .with("meta", profile_meta(profile::PROBLEM))
+        .with("identifier", identifiers)
+        .with("clinicalStatus", concept(hl7::CONDITION_CLINICAL, clinical))
+        .with(
+            "verificationStatus",
+            concept(
+                "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                if refuted { "refuted" } else { "confirmed" },
+            ),
+        )
+        .with("category", category)
+        .with("code", code)
+        .with("subject", ctx.subject())
+        .with("onsetDateTime", onset)
+        .with("abatementDateTime", abatement);
+    let (recorder, recorded_at) = entry_author(ctx, obs)?;
+    let mut condition = condition;
+    condition.set("recordedDate", recorded_at);
+    condition.set("recorder", recorder);
+    ctx.warn_unmapped(
+        obs,
+        &["id", "code", "statusCode", "effectiveTime", "value", "text", "author"],
+    );
+    Ok(ctx.bundle.add("Condition", key, condition))
+}
+
+/// Allergy and intolerance types and categories by the allergy observation's value (SNOMED).
+fn allergy_kind(code: Option<&str>) -> (Option<&'static str>, Option<&'static str>) {
+    match code {
+        Some("416098002") => (Some("allergy"), Some("medication")),
+        Some("59037007") => (Some("intolerance"), Some("medication")),
+        Some("414285001") => (Some("allergy"), Some("food")),
+        Some("235719002") => (Some("intolerance"), Some("food")),
+        Some("419199007") => (Some("allergy"), None),
+        Some("426232007") => (Some("allergy"), Some("environment")),
+        _ => (None, None),
+    }
+}
+
+fn allergy(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(obs)?;
+    let period = ctx.effective_time(obs)?;
+    let entity = children(obs, "participant").find_map(|p| at(p, &["participantRole", "playingEntity"]));
+    let negated = obs.attribute("negationInd") == Some("true");
+    let mut code = entity.and_then(|e| ctx.concept(child(e, "code"))).or_else(|| {
+        entity
+            .and_then(|e| child(e, "name"))
+            .and_then(xml::text)
+            .map(|t| Object::new().with("text", t))
+    });
+    let mut refuted = negated;
+    if code.is_none() && negated {
+        // "No known allergies": C-CDA negates an allergy to nothing in particular.
+        code = Some(Object::new().with(
+            "coding",
+            vec![coding(systems::SNOMED, "716186003").with("display", "No known allergy (situation)")],
+        ));
+        refuted = false;
+    }
+    let value_code = child(obs, "value").and_then(|v| attr(v, "code"));
+    let (kind, category) = allergy_kind(value_code);
+    let status = nested_value_code(obs, "2.16.840.1.113883.10.20.22.4.28");
+    let clinical = match (status, concern, period.end.is_some()) {
+        (Some("73425007"), _, _) => "inactive",
+        (Some("413322009"), _, _) | (None, _, true) => "resolved",
+        (Some(_), _, _) | (None, Some("active" | "new") | None, false) => "active",
+        (None, Some(_), false) => "inactive",
+    };
+    let criticality = nested_value_code(obs, "2.16.840.1.113883.10.20.22.4.145").and_then(|c| match c {
+        "CRITH" => Some("high"),
+        "CRITL" => Some("low"),
+        "CRITU" => Some("unable-to-assess"),
+        _ => None,
+    });
+    let mut reactions = Vec::new();
+    for reaction in children(obs, "entryRelationship")
+        .filter(|r| r.attribute("typeCode") == Some("MFST"))
+        .filter_map(|r| child(r, "observation"))
+    {
+        let Some(manifestation) = ctx.concept(child(reaction, "value")) else {
+            ctx.warn(reaction, "reaction without a manifestation code not mapped");
+            continue;
+        };
+        let severity = nested_value_code(reaction, "2.16.840.1.113883.10.20.22.4.8").and_then(severity);
+        reactions.push(
+            Object::new()
+                .with("manifestation", vec![manifestation])
+                .with("severity", severity)
+                .with("onset", ctx.effective_time(reaction)?.when()),
+        );
+    }
+    let allergy = Object::new()
+        .with("meta", profile_meta(profile::ALLERGY))
+        .with("identifier", identifiers)
+        .with(
+            "clinicalStatus",
+            concept(
+                "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                clinical,
+            ),
+        )
+        .with(
+            "verificationStatus",
+            concept(
+                "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+                if refuted { "refuted" } else { "confirmed" },
+            ),
+        )
+        .with("type", kind)
+        .with("category", category.map(|c| vec![Value::from(c)]))
+        .with("criticality", criticality)
+        .with("code", code.unwrap_or_else(|| crate::datatypes::absent(None)))
+        .with("patient", ctx.subject())
+        .with("onsetDateTime", period.when())
+        .with("reaction", reactions);
+    let (recorder, recorded_at) = entry_author(ctx, obs)?;
+    let mut allergy = allergy;
+    allergy.set("recordedDate", recorded_at);
+    allergy.set("recorder", recorder);
+    ctx.warn_unmapped(
+        obs,
+        &[
+            "author",
+            "id",
+            "code",
+            "statusCode",
+            "effectiveTime",
+            "value",
+            "participant",
+            "entryRelationship",
+            "text",
+        ],
+    );
+    Ok(ctx.bundle.add("AllergyIntolerance", key, allergy))
+}
+
+fn severity(code: &str) -> Option<&'static str> {
+    match code {
+        "255604002" => Some("mild"),
+        "6736007" => Some("moderate"),
+        "24484000" => Some("severe"),
+        _ => None,
+    }
+}
+
+/// The product of a `consumable`.
+fn material<'a, 'i>(node: Node<'a, 'i>) -> Option<Node<'a, 'i>> {
+    at(node, &["consumable", "manufacturedProduct", "manufacturedMaterial"])
+}
+
+fn product_concept(ctx: &Ctx<'_, '_>, node: Node<'_, '_>) -> Object<'static> {
+    let material = material(node);
+    material
+        .and_then(|m| ctx.concept(child(m, "code")))
+        .or_else(|| {
+            material
+                .and_then(|m| child(m, "name"))
+                .and_then(xml::text)
+                .map(|t| Object::new().with("text", t))
+        })
+        .unwrap_or_else(|| ctx.required_concept(material.and_then(|m| child(m, "code"))))
+}
+
+/// Timing from a `PIVL_TS` `period`.
+fn timing(node: Node<'_, '_>) -> Option<Object<'static>> {
+    let pivl = children(node, "effectiveTime").find(|e| xml::xsi_type(*e) == Some("PIVL_TS"))?;
+    let period = child(pivl, "period")?;
+    let value = attr(period, "value").and_then(Value::number)?;
+    let unit = match attr(period, "unit")? {
+        "s" => "s",
+        "min" => "min",
+        "h" => "h",
+        "d" => "d",
+        "wk" => "wk",
+        "mo" => "mo",
+        "a" => "a",
+        _ => return None,
+    };
+    Some(Object::new().with("repeat", Object::new().with("period", value).with("periodUnit", unit)))
+}
+
+fn medication(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(node)?;
+    let status = if node.attribute("negationInd") == Some("true") {
+        "not-taken"
+    } else {
+        match attr_code(child(node, "statusCode")) {
+            Some("active" | "new") => "active",
+            Some("completed") => "completed",
+            Some("aborted" | "cancelled") => "stopped",
+            Some("suspended" | "held") => "on-hold",
+            Some("nullified") => "entered-in-error",
+            _ => "unknown",
+        }
+    };
+    let dose = child(node, "doseQuantity").and_then(quantity);
+    let dosage = Object::new()
+        .with("text", ctx.entry_text(node))
+        .with("timing", timing(node))
+        .with("route", ctx.concept(child(node, "routeCode")))
+        .with("doseAndRate", dose.map(|d| vec![Object::new().with("doseQuantity", d)]));
+    let mut statement = Object::new()
+        .with("identifier", identifiers)
+        .with("status", status)
+        .with("medicationCodeableConcept", product_concept(ctx, node))
+        .with("subject", ctx.subject());
+    set_time(ctx, &mut statement, node, "effective")?;
+    statement.set("dosage", (!dosage.is_empty()).then(|| vec![dosage]));
+    ctx.warn_unmapped(
+        node,
+        &[
+            "id",
+            "text",
+            "statusCode",
+            "effectiveTime",
+            "routeCode",
+            "doseQuantity",
+            "consumable",
+            "author",
+        ],
+    );
+    let (source, _) = entry_author(ctx, node)?;
+    statement.insert_after("effectivePeriod", "informationSource", source);
+    Ok(ctx.bundle.add("MedicationStatement", key, statement))
+}
+
+fn observation_status(code: Option<&str>) -> &'static str {
+    match code {
+        Some("active" | "new" | "held") => "preliminary",
+        Some("aborted" | "cancelled") => "cancelled",
+        Some("nullified") => "entered-in-error",
+        _ => "final",
+    }
+}
+
+/// The nl-core vital-sign profiles by LOINC code, with the UCUM units their
+/// value sets allow.
+const VITAL_SIGNS: &[(&str, &str, &[&str])] = &[
+    (
+        "29463-7",
+        "http://nictiz.nl/fhir/StructureDefinition/nl-core-BodyWeight",
+        &["kg", "g"],
+    ),
+    (
+        "8302-2",
+        "http://nictiz.nl/fhir/StructureDefinition/nl-core-BodyHeight",
+        &["cm", "m"],
+    ),
+    (
+        "8867-4",
+        "http://nictiz.nl/fhir/StructureDefinition/nl-core-HeartRate",
+        &["/min"],
+    ),
+    (
+        "8310-5",
+        "http://nictiz.nl/fhir/StructureDefinition/nl-core-BodyTemperature",
+        &["Cel"],
+    ),
+    (
+        "59408-5",
+        "http://nictiz.nl/fhir/StructureDefinition/nl-core-O2Saturation",
+        &["%"],
+    ),
+];
+
+/// The nl-core profile a vital sign can claim: only when its LOINC code,
+/// UCUM unit and single point in time are what the profile asks for.
+fn vital_sign_profile(obs: Node<'_, '_>, resource: &Object<'static>) -> Option<&'static str> {
+    let code = child(obs, "code").filter(|c| attr(*c, "codeSystem") == Some("2.16.840.1.113883.6.1"))?;
+    let code = attr(code, "code")?;
+    let &(_, url, units) = VITAL_SIGNS.iter().find(|(loinc, _, _)| *loinc == code)?;
+    let Some(Value::Obj(quantity)) = resource.get("valueQuantity") else {
+        return None;
+    };
+    let unit_ok = matches!(quantity.get("code"), Some(Value::Str(u)) if units.contains(&u.as_ref()));
+    (unit_ok && resource.get("effectiveDateTime").is_some()).then_some(url)
+}
+
+fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, vital: bool, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(obs)?;
+    let (meta, category) = if vital {
+        (None, "vital-signs")
+    } else {
+        (Some(profile_meta(profile::LAB_RESULT)), "laboratory")
+    };
+    let mut resource = Object::new()
+        .with("meta", meta)
+        .with("identifier", identifiers)
+        .with("status", observation_status(attr_code(child(obs, "statusCode"))))
+        .with("category", vec![concept(hl7::OBSERVATION_CATEGORY, category)])
+        .with("code", ctx.required_concept(child(obs, "code")))
+        .with("subject", ctx.subject());
+    set_time(ctx, &mut resource, obs, "effective")?;
+    let mut values = children(obs, "value");
+    if let Some(value) = values.next() {
+        if let Some((name, v)) = value_x(ctx, value)? {
+            resource.set(name, v);
+        }
+    }
+    if values.next().is_some() {
+        ctx.warn(obs, "more than one value: only the first is mapped");
+    }
+    let interpretation: Vec<Object<'static>> = children(obs, "interpretationCode")
+        .filter_map(|i| ctx.concept(Some(i)))
+        .collect();
+    resource.set("interpretation", interpretation);
+    resource.set("method", ctx.concept(child(obs, "methodCode")));
+    let mut ranges = Vec::new();
+    for range in children(obs, "referenceRange").filter_map(|r| child(r, "observationRange")) {
+        let value = child(range, "value");
+        let range_object = Object::new()
+            .with("low", value.and_then(|v| child(v, "low")).and_then(quantity))
+            .with("high", value.and_then(|v| child(v, "high")).and_then(quantity))
+            .with("text", ctx.entry_text(range));
+        if !range_object.is_empty() {
+            ranges.push(range_object);
+        }
+    }
+    resource.set("referenceRange", ranges);
+    if vital {
+        if let Some(url) = vital_sign_profile(obs, &resource) {
+            resource.insert_after("", "meta", profile_meta(url));
+        }
+    }
+    ctx.warn_unmapped(
+        obs,
+        &[
+            "id",
+            "code",
+            "statusCode",
+            "effectiveTime",
+            "value",
+            "interpretationCode",
+            "methodCode",
+            "referenceRange",
+            "text",
+            "author",
+        ],
+    );
+    let (performer, _) = entry_author(ctx, obs)?;
+    resource.set("performer", performer.map(|p| vec![p]));
+    Ok(ctx.bundle.add("Observation", key, resource))
+}
+
+fn report(ctx: &mut Ctx<'_, '_>, organizer: Node<'_, '_>, results: &[EntryRef], key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(organizer)?;
+    let status = match attr_code(child(organizer, "statusCode")) {
+        Some("active" | "new" | "held") => "partial",
+        Some("aborted" | "cancelled") => "cancelled",
+        Some("nullified") => "entered-in-error",
+        _ => "final",
+    };
+    let mut resource = Object::new()
+        .with("identifier", identifiers)
+        .with("status", status)
+        .with(
+            "category",
+            vec![concept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB")],
+        )
+        .with("code", ctx.required_concept(child(organizer, "code")))
+        .with("subject", ctx.subject());
+    set_time(ctx, &mut resource, organizer, "effective")?;
+    resource.set(
+        "result",
+        results.iter().map(|r| ctx.bundle.reference(*r)).collect::<Vec<_>>(),
+    );
+    ctx.warn_unmapped(organizer, &["id", "code", "statusCode", "effectiveTime", "component"]);
+    Ok(ctx.bundle.add("DiagnosticReport", key, resource))
+}
+
+/// The first `author` of an entry that is a person, as a reference to
+/// their `PractitionerRole`, with the time they recorded it.
+fn entry_author(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>) -> Result<(Option<Object<'static>>, Option<String>), Error> {
+    for author in children(node, "author") {
+        let Some(assigned) = child(author, "assignedAuthor").filter(|a| child(*a, "assignedPerson").is_some()) else {
+            continue;
+        };
+        let time = ctx.datetime(child(author, "time"))?;
+        return Ok((practitioner_role(ctx, assigned)?, time));
+    }
+    Ok((None, None))
+}
+
+fn performers(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>) -> Result<Vec<Object<'static>>, Error> {
+    let mut out = Vec::new();
+    for entity in children(node, "performer").filter_map(|p| child(p, "assignedEntity")) {
+        if let Some(actor) = practitioner_role(ctx, entity)? {
+            out.push(Object::new().with("actor", actor));
+        }
+    }
+    Ok(out)
+}
+
+fn procedure(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(node)?;
+    let status = if node.attribute("negationInd") == Some("true") {
+        "not-done"
+    } else {
+        match attr_code(child(node, "statusCode")) {
+            Some("completed") => "completed",
+            Some("active") => "in-progress",
+            Some("aborted") => "stopped",
+            Some("cancelled") => "not-done",
+            Some("new") => "preparation",
+            Some("held" | "suspended") => "on-hold",
+            Some("nullified") => "entered-in-error",
+            _ => "unknown",
+        }
+    };
+    let mut resource = Object::new()
+        .with("meta", profile_meta(profile::PROCEDURE))
+        .with("identifier", identifiers)
+        .with("status", status)
+        .with("code", ctx.required_concept(child(node, "code")))
+        .with("subject", ctx.subject());
+    set_time(ctx, &mut resource, node, "performed")?;
+    let body_sites: Vec<Object<'static>> = children(node, "targetSiteCode")
+        .filter_map(|site| ctx.concept(Some(site)))
+        .collect();
+    resource.set("bodySite", body_sites);
+    let (recorder, _) = entry_author(ctx, node)?;
+    resource.set("recorder", recorder);
+    let performers = performers(ctx, node)?;
+    resource.set("performer", performers);
+    ctx.warn_unmapped(
+        node,
+        &[
+            "id",
+            "code",
+            "statusCode",
+            "effectiveTime",
+            "performer",
+            "text",
+            "targetSiteCode",
+            "author",
+        ],
+    );
+    Ok(ctx.bundle.add("Procedure", key, resource))
+}
+
+/// An Encounter from an `encounter` entry or the header's `encompassingEncounter`.
+pub fn encounter(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(node)?;
+    let period = ctx.effective_time(node)?;
+    let code = child(node, "code");
+    let class = code
+        .into_iter()
+        .flat_map(|c| std::iter::once(c).chain(children(c, "translation")))
+        .find(|c| attr(*c, "codeSystem") == Some("2.16.840.1.113883.5.4") && attr(*c, "code").is_some())
+        .and_then(|c| {
+            Some(
+                Object::new()
+                    .with("system", hl7::V3_ACT_CODE)
+                    .with("code", attr(c, "code")?.to_owned())
+                    .with("display", attr(c, "displayName").map(str::to_owned)),
+            )
+        })
+        .unwrap_or_else(|| {
+            Object::new()
+                .with("system", "http://terminology.hl7.org/CodeSystem/v3-NullFlavor")
+                .with("code", "UNK")
+                .with("display", "unknown")
+        });
+    let finished = period.end.is_some() || attr_code(child(node, "statusCode")) == Some("completed");
+    let status = if finished {
+        "finished"
+    } else if node.tag_name().name() == "encompassingEncounter" || period.when().is_some() {
+        "in-progress"
+    } else {
+        "unknown"
+    };
+    let mut participants = Vec::new();
+    for entity in children(node, "performer")
+        .chain(children(node, "encounterParticipant"))
+        .chain(children(node, "responsibleParty"))
+        .filter_map(|p| child(p, "assignedEntity"))
+    {
+        if let Some(who) = practitioner_role(ctx, entity)? {
+            participants.push(Object::new().with("individual", who));
+        }
+    }
+    let (locations, provider) = locations(ctx, node)?;
+    let reasons: Vec<Object<'static>> = children(node, "entryRelationship")
+        .filter(|r| r.attribute("typeCode") == Some("RSON"))
+        .filter_map(|r| child(r, "observation"))
+        .filter_map(|o| ctx.concept(child(o, "value")))
+        .collect();
+    let discharge = ctx.concept(child(node, "dischargeDispositionCode"));
+    let encounter = Object::new()
+        .with("meta", profile_meta(profile::ENCOUNTER))
+        .with("identifier", identifiers)
+        .with("status", status)
+        .with("class", class)
+        .with("type", ctx.concept(code).map(|c| vec![c]))
+        .with("subject", ctx.subject())
+        .with("participant", participants)
+        .with("period", period.to_object())
+        .with("reasonCode", reasons)
+        .with("hospitalization", Object::new().with("dischargeDisposition", discharge))
+        .with("location", locations)
+        .with("serviceProvider", provider);
+    ctx.warn_unmapped(
+        node,
+        &[
+            "id",
+            "code",
+            "statusCode",
+            "effectiveTime",
+            "performer",
+            "encounterParticipant",
+            "responsibleParty",
+            "participant",
+            "location",
+            "entryRelationship",
+            "dischargeDispositionCode",
+            "text",
+        ],
+    );
+    Ok(ctx.bundle.add("Encounter", key, encounter))
+}
+
+/// Encounter.location (by display) and the service provider, from `LOC`
+/// participants and the `healthCareFacility`.
+fn locations(
+    ctx: &mut Ctx<'_, '_>,
+    node: Node<'_, '_>,
+) -> Result<(Vec<Object<'static>>, Option<Object<'static>>), Error> {
+    let mut locations = Vec::new();
+    for role in children(node, "participant")
+        .filter(|p| p.attribute("typeCode") == Some("LOC"))
+        .filter_map(|p| child(p, "participantRole"))
+    {
+        let name = at(role, &["playingEntity", "name"]).and_then(xml::text).or_else(|| {
+            child(role, "code")
+                .and_then(|c| attr(c, "displayName"))
+                .map(str::to_owned)
+        });
+        if let Some(name) = name {
+            locations.push(Object::new().with("location", Object::new().with("display", name)));
+        }
+    }
+    let mut provider = None;
+    if let Some(facility) = at(node, &["location", "healthCareFacility"]) {
+        let name = at(facility, &["location", "name"]).and_then(xml::text);
+        if let Some(name) = name {
+            locations.push(Object::new().with("location", Object::new().with("display", name)));
+        }
+        if let Some(org) = child(facility, "serviceProviderOrganization") {
+            provider = organization(ctx, org)?;
+        }
+    }
+    Ok((locations, provider))
+}
+
+fn immunization(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(node)?;
+    let status = if node.attribute("negationInd") == Some("true") {
+        "not-done"
+    } else {
+        match attr_code(child(node, "statusCode")) {
+            Some("nullified") => "entered-in-error",
+            Some("aborted" | "cancelled") => "not-done",
+            _ => "completed",
+        }
+    };
+    let product = material(node);
+    let lot = product.and_then(|m| child(m, "lotNumberText")).and_then(xml::text);
+    let manufacturer = at(
+        node,
+        &["consumable", "manufacturedProduct", "manufacturerOrganization", "name"],
+    )
+    .and_then(xml::text)
+    .map(|n| Object::new().with("display", n));
+    let period = ctx.effective_time(node)?;
+    let mut resource = Object::new()
+        .with("meta", profile_meta(profile::VACCINATION))
+        .with("identifier", identifiers)
+        .with("status", status)
+        .with("vaccineCode", product_concept(ctx, node))
+        .with("patient", ctx.subject());
+    match period.when() {
+        Some(when) => resource.set("occurrenceDateTime", when),
+        None => resource.set("occurrenceString", "unknown"),
+    }
+    resource.set("manufacturer", manufacturer);
+    resource.set("lotNumber", lot);
+    resource.set("route", ctx.concept(child(node, "routeCode")));
+    resource.set("doseQuantity", child(node, "doseQuantity").and_then(quantity));
+    let performers = performers(ctx, node)?;
+    resource.set("performer", performers);
+    ctx.warn_unmapped(
+        node,
+        &[
+            "id",
+            "text",
+            "statusCode",
+            "effectiveTime",
+            "routeCode",
+            "doseQuantity",
+            "consumable",
+            "performer",
+        ],
+    );
+    Ok(ctx.bundle.add("Immunization", key, resource))
+}
+
+fn service_request(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<EntryRef, Error> {
+    let (identifiers, _) = ctx.identifiers(node)?;
+    let status = match attr_code(child(node, "statusCode")) {
+        Some("active" | "new") => "active",
+        Some("completed") => "completed",
+        Some("aborted" | "cancelled") => "revoked",
+        Some("held" | "suspended") => "on-hold",
+        Some("nullified") => "entered-in-error",
+        _ => "unknown",
+    };
+    let intent = match node.attribute("moodCode") {
+        Some("RQO" | "ARQ") => "order",
+        Some("PRP") => "proposal",
+        Some("PRMS") => "directive",
+        _ => "plan",
+    };
+    let mut resource = Object::new()
+        .with("identifier", identifiers)
+        .with("status", status)
+        .with("intent", intent)
+        .with("code", ctx.concept(child(node, "code")))
+        .with("subject", ctx.subject());
+    set_time(ctx, &mut resource, node, "occurrence")?;
+    resource.set("patientInstruction", ctx.entry_text(node));
+    ctx.warn_unmapped(node, &["id", "code", "statusCode", "effectiveTime", "text"]);
+    Ok(ctx.bundle.add("ServiceRequest", key, resource))
+}

@@ -1,0 +1,196 @@
+//! Reading the XML: size, DTD, node and depth limits before anything else,
+//! and small helpers over roxmltree for the HL7 v3 namespace.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use roxmltree::{Document, Node, ParsingOptions};
+
+use crate::Limits;
+use crate::error::{Error, ErrorKind};
+
+/// The HL7 v3 namespace of every CDA element.
+pub const V3: &str = "urn:hl7-org:v3";
+/// The namespace of `xsi:type`.
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The input as text: UTF-8 (a BOM dropped), or ISO-8859-1 / Windows-1252
+/// when the XML declaration says so.
+pub fn decode(input: &[u8]) -> Result<Cow<'_, str>, Error> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    match std::str::from_utf8(input) {
+        Ok(text) => Ok(Cow::Borrowed(text)),
+        Err(e) => {
+            let head = &input[..input.len().min(200)];
+            let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+            let declared_latin = head.starts_with("<?xml")
+                && ["iso-8859-1", "iso-8859-15", "latin1", "windows-1252"]
+                    .iter()
+                    .any(|name| head.contains(name));
+            if declared_latin {
+                // Latin-1 maps byte for byte onto the first 256 code points.
+                Ok(Cow::Owned(input.iter().map(|&b| char::from(b)).collect()))
+            } else {
+                let (line, column) = line_column_of_offset(input, e.valid_up_to());
+                Err(Error::at(
+                    format!("line {line}, column {column}"),
+                    ErrorKind::NotXml("invalid UTF-8 byte sequence (declare the encoding)".to_owned()),
+                ))
+            }
+        }
+    }
+}
+
+fn line_column_of_offset(input: &[u8], offset: usize) -> (usize, usize) {
+    let before = &input[..offset.min(input.len())];
+    let line = before.split(|&b| b == b'\n').count();
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, column)
+}
+
+/// Parses `text` within `limits` (nesting depth is checked by [`index`]).
+pub fn parse<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>, Error> {
+    let options = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: u32::try_from(limits.max_nodes).unwrap_or(u32::MAX),
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(text, options).map_err(|e| xml_error(&e, limits))
+}
+
+fn xml_error(error: &roxmltree::Error, limits: &Limits) -> Error {
+    match error {
+        roxmltree::Error::DtdDetected => Error::new(ErrorKind::Dtd),
+        roxmltree::Error::NodesLimitReached => Error::new(ErrorKind::TooManyNodes {
+            limit: limits.max_nodes,
+        }),
+        _ => {
+            let pos = error.pos();
+            let mut reason = error.to_string();
+            // roxmltree appends the position, which the location already says.
+            let suffix = format!(" at {}:{}", pos.row, pos.col);
+            if let Some(stripped) = reason.strip_suffix(&suffix) {
+                reason.truncate(stripped.len());
+            }
+            Error::at(
+                format!("line {}, column {}", pos.row, pos.col),
+                ErrorKind::NotXml(reason),
+            )
+        }
+    }
+}
+
+/// Checks the nesting depth and collects the elements that carry an `ID`
+/// (narrative targets of `reference/@value`), in one depth-first pass with
+/// an explicit stack, so a deep document cannot overflow ours.
+pub fn index<'a, 'i>(document: &'a Document<'i>, max_depth: usize) -> Result<HashMap<&'a str, Node<'a, 'i>>, Error> {
+    let mut ids = HashMap::new();
+    let mut stack = vec![(document.root_element(), 1usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if depth > max_depth {
+            return Err(Error::at(
+                location(document, node),
+                ErrorKind::TooDeep { limit: max_depth },
+            ));
+        }
+        if let Some(id) = node.attribute("ID") {
+            ids.insert(id, node);
+        }
+        stack.extend(node.children().filter(Node::is_element).map(|c| (c, depth + 1)));
+    }
+    Ok(ids)
+}
+
+/// `line L, column C (/ClinicalDocument/recordTarget/patientRole/id[2])`.
+pub fn location(document: &Document<'_>, node: Node<'_, '_>) -> String {
+    let pos = document.text_pos_at(node.range().start);
+    let mut out = format!("line {}, column {} (", pos.row, pos.col);
+    out.push_str(&path(node));
+    out.push(')');
+    out
+}
+
+/// The element path of `node`, with a 1-based index where an element has
+/// siblings of its name before it.
+pub fn path(node: Node<'_, '_>) -> String {
+    let mut parts: Vec<(&str, usize)> = node
+        .ancestors()
+        .filter(Node::is_element)
+        .map(|n| {
+            let name = n.tag_name().name();
+            let index = n
+                .prev_siblings()
+                .skip(1)
+                .filter(|s| s.is_element() && s.tag_name().name() == name)
+                .count();
+            (name, index)
+        })
+        .collect();
+    parts.reverse();
+    let mut out = String::with_capacity(parts.len() * 16);
+    for (name, index) in parts {
+        out.push('/');
+        out.push_str(name);
+        if index > 0 {
+            let _ = write!(out, "[{}]", index + 1);
+        }
+    }
+    out
+}
+
+/// True for a v3 element named `name`.
+pub fn is(node: Node<'_, '_>, name: &str) -> bool {
+    node.is_element() && node.tag_name().name() == name && node.tag_name().namespace() == Some(V3)
+}
+
+/// The first v3 child element named `name`.
+pub fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    node.children().find(|c| is(*c, name))
+}
+
+/// The v3 child elements named `name`.
+pub fn children<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(move |c| is(*c, name))
+}
+
+/// The element at a path of v3 child names.
+pub fn at<'a, 'i>(node: Node<'a, 'i>, path: &[&str]) -> Option<Node<'a, 'i>> {
+    path.iter().try_fold(node, |n, name| child(n, name))
+}
+
+/// A non-blank attribute, trimmed.
+pub fn attr<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.attribute(name).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `xsi:type`, without its namespace prefix.
+pub fn xsi_type<'a>(node: Node<'a, '_>) -> Option<&'a str> {
+    node.attribute((XSI, "type"))
+        .map(|t| t.rsplit(':').next().unwrap_or(t).trim())
+}
+
+/// True when the element carries a `nullFlavor`.
+pub fn is_null(node: Node<'_, '_>) -> bool {
+    node.attribute("nullFlavor").is_some()
+}
+
+/// The text content of an element and its descendants, whitespace
+/// collapsed; `None` when blank.
+pub fn text(node: Node<'_, '_>) -> Option<String> {
+    let mut out = String::new();
+    for t in node.descendants().filter(Node::is_text) {
+        for word in t.text().unwrap_or_default().split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// True when a template id with `root` (any extension) is on `node`.
+pub fn has_template(node: Node<'_, '_>, root: &str) -> bool {
+    children(node, "templateId").any(|t| t.attribute("root") == Some(root))
+}

@@ -1,0 +1,47 @@
+//! The Bundles of the Dutch fixtures and three shared samples, compared
+//! with the committed files under `tests/expected/` (`UPDATE_EXPECT=1`
+//! rewrites them; review the diff like code). Also: converting twice gives
+//! the same bytes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{assert_golden, convert, dutch_fixtures, golden_text, shared_data};
+
+const SHARED: &[&str] = &[
+    "CCD.ccda",
+    "sample.ccda",
+    "Consult-Document-Closing-Referral-C-CDAR2.1.ccda",
+];
+
+#[test]
+fn dutch_fixtures_match_their_golden_files() {
+    let paths = dutch_fixtures();
+    assert_eq!(paths.len(), 3);
+    for path in paths {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        assert_golden(&format!("{name}.json"), &golden_text(&convert(&path)));
+    }
+}
+
+#[test]
+fn shared_samples_match_their_golden_files() {
+    for file in SHARED {
+        let path = shared_data().join("cda/ms-fhir-converter/documents").join(file);
+        let name = file.trim_end_matches(".ccda");
+        assert_golden(&format!("{name}.json"), &golden_text(&convert(&path)));
+    }
+}
+
+#[test]
+fn the_same_document_gives_the_same_bundle() {
+    let mut paths = dutch_fixtures();
+    paths.extend(common::shared_samples());
+    for path in paths {
+        let first = convert(&path);
+        let second = convert(&path);
+        assert_eq!(first.json, second.json, "{}", path.display());
+        assert_eq!(first.warnings, second.warnings, "{}", path.display());
+    }
+}
