@@ -1,5 +1,7 @@
 //! `zorgpoort convert`: streams input files through the adapters, in
-//! parallel batches whose output keeps the input order, in constant memory.
+//! parallel batches whose output keeps the input order. HL7 v2 streams in
+//! constant memory; a document, interchange or export is read whole (up to
+//! the size limit) and converted by one worker.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,23 +15,47 @@ use std::thread;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
-use zorgpoort_hl7v2::{Frame, Limits, Options, Splitter};
-use zorgpoort_model::datatypes::LocalZone;
+use zorgpoort_formats::{Format, Settings};
+use zorgpoort_hl7v2::{Frame, FromFhirOptions, Limits, Options, Splitter};
+use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
 
 /// Input formats this build converts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum From {
     /// HL7 v2 ER7 messages (optionally MLLP-framed, several per file).
     Hl7v2,
+    /// HL7 v3 CDA R2 documents (one per file) -> document Bundles.
+    Cda,
+    /// EDIFACT interchanges: MEDLAB, MEDVRI, MEDEUR.
+    Edifact,
+    /// Nursing-home (ECD) CSV or JSON exports: one Bundle per client (see --mapping).
+    Ecd,
+    /// FHIR R4 JSON or NDJSON (one resource or Bundle per line).
+    FhirR4,
     /// Detect the format from the first bytes of each file.
     Auto,
+}
+
+impl From {
+    fn format(self) -> Option<Format> {
+        match self {
+            Self::Hl7v2 => Some(Format::Hl7v2),
+            Self::Cda => Some(Format::Cda),
+            Self::Edifact => Some(Format::Edifact),
+            Self::Ecd => Some(Format::Ecd),
+            Self::FhirR4 => Some(Format::FhirR4),
+            Self::Auto => None,
+        }
+    }
 }
 
 /// Output formats this build writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum To {
-    /// FHIR R4 transaction Bundles as JSON.
+    /// FHIR R4 Bundles as JSON: transaction for messages, document for documents.
     FhirR4,
+    /// HL7 v2.5.1 ER7 (ADT^A01/A03/A08, ORU^R01), one message per line.
+    Hl7v2,
 }
 
 /// Time zone for timestamps that carry no UTC offset.
@@ -46,7 +72,10 @@ pub enum Zone {
 #[command(
     after_help = "Exit status: 0 when every message converted, 1 when any input or message failed \
 (the others are still converted), 2 on usage errors.\n\n\
-Example: zorgpoort convert --from hl7v2 admissions.hl7 > bundles.ndjson"
+Examples:\n  zorgpoort convert --from hl7v2 admissions.hl7 > bundles.ndjson\n  \
+zorgpoort convert letters/*.xml lab.edi export.csv > bundles.ndjson   (formats detected per file)\n  \
+zorgpoort convert --from ecd --mapping my-vendor.toml --sender de-linde export.csv\n  \
+zorgpoort convert --from fhir-r4 --to hl7v2 discharge.json"
 )]
 pub struct Args {
     /// Input format.
@@ -64,7 +93,7 @@ pub struct Args {
     /// Print mapping warnings (what was not mapped, with its location) on stderr.
     #[arg(long)]
     warnings: bool,
-    /// Largest accepted message in bytes.
+    /// Largest accepted message, document, interchange or export in bytes.
     #[arg(long, default_value_t = Limits::default().max_message_bytes)]
     max_message_bytes: usize,
     /// Most segments in one message.
@@ -76,6 +105,13 @@ pub struct Args {
     /// Time zone assumed for timestamps without an offset.
     #[arg(long, value_enum, default_value_t = Zone::EuropeAmsterdam)]
     zone: Zone,
+    /// Mapping of nursing-home exports: a built-in name or a TOML file (default: the built-in
+    /// mapping whose layout the export has).
+    #[arg(long, value_name = "NAME|FILE")]
+    mapping: Option<String>,
+    /// The organisation a nursing-home export comes from (exports carry no sender).
+    #[arg(long, value_name = "NAME", default_value = "ecd")]
+    sender: String,
     /// Input files; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -88,13 +124,19 @@ const CHUNK_BYTES: usize = 256 * 1024;
 
 /// The result of converting one message.
 enum Outcome {
-    Converted { json: String, warnings: Vec<String> },
+    Converted { text: String, warnings: Vec<String> },
     Failed(String),
+}
+
+/// Work for a worker: HL7 v2 messages, or a whole input of another format.
+enum Job {
+    Frame(Result<Frame, zorgpoort_hl7v2::Error>),
+    Whole { format: Format, bytes: Vec<u8> },
 }
 
 struct Batch {
     input: Arc<str>,
-    frames: Vec<Result<Frame, zorgpoort_hl7v2::Error>>,
+    jobs: Vec<Job>,
 }
 
 struct Converted {
@@ -102,19 +144,17 @@ struct Converted {
     outcomes: Vec<(usize, Outcome)>,
 }
 
+/// What the workers need to know.
+struct Conversion {
+    settings: Settings,
+    options: Options,
+    to: To,
+    to_hl7v2: FromFhirOptions,
+}
+
 /// Runs the command; the exit code says whether every message converted.
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let limits = Limits {
-        max_message_bytes: args.max_message_bytes,
-        max_segments: args.max_segments,
-        max_repetitions: args.max_repetitions,
-    };
-    let options = Options {
-        zone: match args.zone {
-            Zone::EuropeAmsterdam => LocalZone::EuropeAmsterdam,
-            Zone::Utc => LocalZone::Utc,
-        },
-    };
+    let conversion = Arc::new(conversion(args)?);
     if let Some(dir) = &args.output {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create output directory {}", dir.display()))?;
     }
@@ -134,14 +174,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         for _ in 0..jobs {
             let batch_rx = Arc::clone(&batch_rx);
             let done_tx = done_tx.clone();
-            let options = &options;
-            scope.spawn(move || worker(&batch_rx, &done_tx, &limits, options));
+            let conversion = Arc::clone(&conversion);
+            scope.spawn(move || worker(&batch_rx, &done_tx, &conversion));
         }
         drop(done_tx);
         let writer = scope.spawn(|| write_output(done_rx, &token_tx, args, &progress));
         let mut sequence = 0;
         for path in &args.files {
-            if let Err(error) = read_input(path, args, &limits, &batch_tx, &token_rx, &progress, &mut sequence) {
+            let reading = Reading {
+                batches: &batch_tx,
+                tokens: &token_rx,
+                progress: &progress,
+                limits: &conversion.settings.hl7v2,
+            };
+            if let Err(error) = reading.read_input(path, args.from.format(), &mut sequence) {
                 progress.suspend(|| eprintln!("{}: {error:#}", display_name(path)));
                 failed = true;
             }
@@ -153,6 +199,64 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     })?;
     progress.finish_and_clear();
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn conversion(args: &Args) -> Result<Conversion> {
+    let zone = match args.zone {
+        Zone::EuropeAmsterdam => LocalZone::EuropeAmsterdam,
+        Zone::Utc => LocalZone::Utc,
+    };
+    let defaults = Settings::default();
+    let ecd_mapping = args.mapping.as_deref().map(ecd_mapping).transpose()?;
+    let settings = Settings {
+        zone,
+        max_bytes: args.max_message_bytes,
+        hl7v2: Limits {
+            max_message_bytes: args.max_message_bytes,
+            max_segments: args.max_segments,
+            max_repetitions: args.max_repetitions,
+        },
+        cda: zorgpoort_cda::Limits {
+            max_bytes: args.max_message_bytes,
+            ..defaults.cda
+        },
+        edifact: zorgpoort_edifact::Limits {
+            max_bytes: args.max_message_bytes,
+            max_segments: args.max_segments,
+            ..defaults.edifact
+        },
+        ecd: zorgpoort_ecd::Limits {
+            max_bytes: args.max_message_bytes,
+            ..defaults.ecd
+        },
+        ecd_mapping,
+        ecd_sender: args.sender.clone(),
+    };
+    Ok(Conversion {
+        settings,
+        options: Options { zone },
+        to: args.to,
+        to_hl7v2: FromFhirOptions {
+            zone,
+            // MSH-7 for Bundles that say nothing about when they were made.
+            now: Some(PartialDateTime::from_unix_ms(zorgpoort_handover::delivery::now_ms()).to_fhir_instant(zone)),
+            ..FromFhirOptions::default()
+        },
+    })
+}
+
+/// A built-in mapping by name, or a mapping file.
+fn ecd_mapping(name_or_file: &str) -> Result<zorgpoort_ecd::Mapping> {
+    if let Some(mapping) = zorgpoort_ecd::Mapping::builtin(name_or_file) {
+        return Ok(mapping);
+    }
+    let text = std::fs::read_to_string(name_or_file).with_context(|| {
+        format!(
+            "--mapping {name_or_file}: not a built-in mapping ({}) and not a readable file",
+            zorgpoort_ecd::Mapping::BUILTIN.join(", ")
+        )
+    })?;
+    zorgpoort_ecd::Mapping::from_toml(&text).with_context(|| format!("--mapping {name_or_file}"))
 }
 
 fn display_name(path: &Path) -> String {
@@ -179,91 +283,91 @@ fn progress_bar(files: &[PathBuf]) -> ProgressBar {
     bar
 }
 
-/// Reads one input in chunks and sends its messages on in batches.
-fn read_input(
-    path: &Path,
-    args: &Args,
-    limits: &Limits,
-    batches: &SyncSender<(usize, Batch)>,
-    tokens: &Receiver<()>,
-    progress: &ProgressBar,
-    sequence: &mut usize,
-) -> Result<()> {
-    let mut reader: Box<dyn Read> = if path == Path::new("-") {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(File::open(path).with_context(|| "cannot open input".to_owned())?)
-    };
-    let input: Arc<str> = Arc::from(display_name(path));
-    let mut splitter = Splitter::new(limits.max_message_bytes);
-    let mut buffer = vec![0; CHUNK_BYTES];
-    let mut frames = Vec::with_capacity(BATCH_MESSAGES);
-    let mut detected = args.from == From::Hl7v2;
-    let mut send = |frames: &mut Vec<_>| -> Result<()> {
-        if frames.is_empty() {
-            return Ok(());
-        }
-        tokens.recv().context("output stopped")?;
-        let batch = Batch {
-            input: Arc::clone(&input),
-            frames: std::mem::take(frames),
+/// Reading inputs and handing their messages to the workers.
+struct Reading<'a> {
+    batches: &'a SyncSender<(usize, Batch)>,
+    tokens: &'a Receiver<()>,
+    progress: &'a ProgressBar,
+    limits: &'a Limits,
+}
+
+impl Reading<'_> {
+    /// Reads one input in chunks and sends its messages on in batches.
+    fn read_input(&self, path: &Path, format: Option<Format>, sequence: &mut usize) -> Result<()> {
+        let mut reader: Box<dyn Read> = if path == Path::new("-") {
+            Box::new(io::stdin().lock())
+        } else {
+            Box::new(File::open(path).with_context(|| "cannot open input".to_owned())?)
         };
-        batches.send((*sequence, batch)).context("workers stopped")?;
-        *sequence += 1;
-        Ok(())
-    };
-    loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).context("read failed"),
+        let input: Arc<str> = Arc::from(display_name(path));
+        let mut buffer = vec![0; CHUNK_BYTES];
+        let first = read_chunk(&mut reader, &mut buffer)?;
+        self.progress.inc(first as u64);
+        let format = match format {
+            Some(format) => format,
+            None if first == 0 => bail!("the input is empty"),
+            None => zorgpoort_formats::detect(&buffer[..first])
+                .ok_or_else(|| anyhow::anyhow!("{}", zorgpoort_formats::Error::NotDetected))?,
         };
-        progress.inc(n as u64);
-        if !detected {
-            detect(&buffer[..n])?;
-            detected = true;
-        }
-        splitter.push(&buffer[..n]);
-        while let Some(frame) = splitter.next_frame() {
-            frames.push(frame);
-            if frames.len() == BATCH_MESSAGES {
-                send(&mut frames)?;
+        let send = |jobs: Vec<Job>, sequence: &mut usize| -> Result<()> {
+            self.tokens.recv().context("output stopped")?;
+            let batch = Batch {
+                input: Arc::clone(&input),
+                jobs,
+            };
+            self.batches.send((*sequence, batch)).context("workers stopped")?;
+            *sequence += 1;
+            Ok(())
+        };
+        if format != Format::Hl7v2 {
+            let mut bytes = buffer;
+            bytes.truncate(first);
+            let limit = self.limits.max_message_bytes;
+            let read = reader
+                .take(u64::try_from(limit).unwrap_or(u64::MAX))
+                .read_to_end(&mut bytes)
+                .context("read failed")?;
+            self.progress.inc(read as u64);
+            if bytes.len() > limit {
+                bail!("input exceeds the limit of {limit} bytes (--max-message-bytes)");
             }
+            return send(vec![Job::Whole { format, bytes }], sequence);
+        }
+        let mut splitter = Splitter::new(self.limits.max_message_bytes);
+        let mut frames = Vec::with_capacity(BATCH_MESSAGES);
+        let mut n = first;
+        while n > 0 {
+            splitter.push(&buffer[..n]);
+            while let Some(frame) = splitter.next_frame() {
+                frames.push(Job::Frame(frame));
+                if frames.len() == BATCH_MESSAGES {
+                    send(std::mem::take(&mut frames), sequence)?;
+                }
+            }
+            n = read_chunk(&mut reader, &mut buffer)?;
+            self.progress.inc(n as u64);
+        }
+        frames.extend(splitter.finish().map(Job::Frame));
+        if !frames.is_empty() {
+            send(frames, sequence)?;
+        }
+        if splitter.messages_seen() == 0 {
+            bail!("no HL7 v2 message in the input");
+        }
+        Ok(())
+    }
+}
+
+fn read_chunk(reader: &mut impl Read, buffer: &mut [u8]) -> Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            read => return read.context("read failed"),
         }
     }
-    frames.extend(splitter.finish());
-    let found = splitter.messages_seen();
-    send(&mut frames)?;
-    if found == 0 {
-        bail!("no HL7 v2 message in the input");
-    }
-    Ok(())
 }
 
-/// `--from auto`: HL7 v2 is the one format this build reads.
-fn detect(start: &[u8]) -> Result<()> {
-    let head: Vec<u8> = start
-        .iter()
-        .copied()
-        .skip_while(|b| b.is_ascii_whitespace() || *b == 0x0B || *b == 0xEF || *b == 0xBB || *b == 0xBF)
-        .take(3)
-        .collect();
-    if matches!(head.as_slice(), b"MSH" | b"FHS" | b"BHS") {
-        Ok(())
-    } else {
-        bail!(
-            "cannot detect the input format: not HL7 v2 (no MSH, FHS or BHS at the start); this build converts HL7 v2 only"
-        )
-    }
-}
-
-fn worker(
-    batches: &Mutex<Receiver<(usize, Batch)>>,
-    done: &SyncSender<(usize, Converted)>,
-    limits: &Limits,
-    options: &Options,
-) {
+fn worker(batches: &Mutex<Receiver<(usize, Batch)>>, done: &SyncSender<(usize, Converted)>, conversion: &Conversion) {
     loop {
         let next = match batches.lock() {
             Ok(rx) => rx.recv(),
@@ -271,26 +375,24 @@ fn worker(
         };
         let Ok((sequence, batch)) = next else { return };
         let outcomes = batch
-            .frames
+            .jobs
             .into_iter()
-            .map(|frame| convert_frame(frame, limits, options))
+            .flat_map(|job| match job {
+                Job::Frame(frame) => vec![convert_frame(frame, conversion)],
+                Job::Whole { format, bytes } => convert_whole(format, &bytes, conversion),
+            })
             .collect();
-        if done
-            .send((
-                sequence,
-                Converted {
-                    input: batch.input,
-                    outcomes,
-                },
-            ))
-            .is_err()
-        {
+        let converted = Converted {
+            input: batch.input,
+            outcomes,
+        };
+        if done.send((sequence, converted)).is_err() {
             return;
         }
     }
 }
 
-fn convert_frame(frame: Result<Frame, zorgpoort_hl7v2::Error>, limits: &Limits, options: &Options) -> (usize, Outcome) {
+fn convert_frame(frame: Result<Frame, zorgpoort_hl7v2::Error>, conversion: &Conversion) -> (usize, Outcome) {
     let frame = match frame {
         Ok(frame) => frame,
         Err(error) => {
@@ -298,16 +400,55 @@ fn convert_frame(frame: Result<Frame, zorgpoort_hl7v2::Error>, limits: &Limits, 
         }
     };
     let number = frame.number;
-    let result =
-        zorgpoort_hl7v2::Message::parse(&frame.bytes, limits).and_then(|m| zorgpoort_hl7v2::to_fhir(&m, options));
+    let result = zorgpoort_hl7v2::Message::parse(&frame.bytes, &conversion.settings.hl7v2)
+        .and_then(|m| zorgpoort_hl7v2::to_fhir(&m, &conversion.options));
     let outcome = match result {
-        Ok(conversion) => Outcome::Converted {
-            json: conversion.bundle.to_json(),
-            warnings: conversion.warnings.iter().map(ToString::to_string).collect(),
-        },
+        Ok(converted) => conversion.output(converted.bundle.to_json(), &converted.warnings),
         Err(error) => Outcome::Failed(error.in_message(number).to_string()),
     };
     (number, outcome)
+}
+
+/// The messages of a whole input, numbered from 1.
+fn convert_whole(format: Format, bytes: &[u8], conversion: &Conversion) -> Vec<(usize, Outcome)> {
+    match zorgpoort_formats::convert(format, bytes, &conversion.settings) {
+        Err(error) => vec![(0, Outcome::Failed(error.to_string()))],
+        Ok(messages) => messages
+            .into_iter()
+            .enumerate()
+            .map(|(i, result)| {
+                let number = i + 1;
+                let outcome = match result {
+                    Ok(converted) => conversion.output(converted.bundle, &converted.warnings),
+                    Err(error) => Outcome::Failed(format!("msg {number}: {error}")),
+                };
+                (number, outcome)
+            })
+            .collect(),
+    }
+}
+
+impl Conversion {
+    /// What is written for one converted message: its Bundle, or HL7 v2 made from it.
+    fn output(&self, bundle: String, warnings: &[zorgpoort_model::Warning]) -> Outcome {
+        let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        let text = match self.to {
+            To::FhirR4 => bundle,
+            To::Hl7v2 => {
+                let made = serde_json::from_str(&bundle)
+                    .map_err(|e| e.to_string())
+                    .and_then(|value| zorgpoort_hl7v2::from_fhir(&value, &self.to_hl7v2).map_err(|e| e.to_string()));
+                match made {
+                    Ok(made) => {
+                        warnings.extend(made.warnings.iter().map(ToString::to_string));
+                        made.message
+                    }
+                    Err(error) => return Outcome::Failed(format!("to HL7 v2: {error}")),
+                }
+            }
+        };
+        Outcome::Converted { text, warnings }
+    }
 }
 
 fn write_output(
@@ -338,7 +479,7 @@ fn write_batch(converted: Converted, out: &mut impl Write, args: &Args, progress
     let mut failed = false;
     for (number, outcome) in converted.outcomes {
         match outcome {
-            Outcome::Converted { json, warnings } => {
+            Outcome::Converted { text, warnings } => {
                 if args.warnings {
                     progress.suspend(|| {
                         for warning in &warnings {
@@ -347,9 +488,9 @@ fn write_batch(converted: Converted, out: &mut impl Write, args: &Args, progress
                     });
                 }
                 if let Some(dir) = &args.output {
-                    write_file(dir, &converted.input, number, &json)?;
+                    write_file(dir, &converted.input, number, &text, args.to)?;
                 } else {
-                    out.write_all(json.as_bytes())?;
+                    out.write_all(text.as_bytes())?;
                     out.write_all(b"\n")?;
                 }
             }
@@ -362,10 +503,14 @@ fn write_batch(converted: Converted, out: &mut impl Write, args: &Args, progress
     Ok(failed)
 }
 
-fn write_file(dir: &Path, input: &str, number: usize, json: &str) -> Result<()> {
+fn write_file(dir: &Path, input: &str, number: usize, text: &str, to: To) -> Result<()> {
     let stem = Path::new(input)
         .file_stem()
         .map_or_else(|| "stdin".into(), |s| s.to_string_lossy());
-    let path = dir.join(format!("{stem}-{number}.json"));
-    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))
+    let extension = match to {
+        To::FhirR4 => "json",
+        To::Hl7v2 => "hl7",
+    };
+    let path = dir.join(format!("{stem}-{number}.{extension}"));
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
 }

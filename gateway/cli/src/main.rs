@@ -18,8 +18,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// zorgpoort — a regional gateway for Dutch care data: translates HL7 v2 and
-/// other care formats into FHIR R4 with the nl-core (zib2020) profiles.
+/// zorgpoort — a regional gateway for Dutch care data: translates HL7 v2, CDA,
+/// EDIFACT (MEDLAB, MEDVRI, MEDEUR) and nursing-home exports into FHIR R4 with
+/// the nl-core (zib2020) profiles, and FHIR R4 back into HL7 v2.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
@@ -33,7 +34,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Write a commented zorgpoort.toml for a real region.
     Init(serve::InitArgs),
-    /// Convert files of messages to FHIR R4 Bundles (NDJSON on stdout, one Bundle per message).
+    /// Convert files (HL7 v2, CDA, EDIFACT, nursing-home exports, FHIR) to FHIR R4 Bundles or HL7 v2; one per message.
     Convert(convert::Args),
     /// Inspect the delivery queue and retry dead letters.
     Queue(queue::QueueArgs),

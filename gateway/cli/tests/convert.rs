@@ -100,7 +100,7 @@ fn missing_empty_and_foreign_inputs_fail_clearly() {
     std::fs::write(&foreign, "<ClinicalDocument/>").unwrap();
     let missing = dir.join("missing.hl7");
     for (path, message) in [
-        (&empty, "no HL7 v2 message in the input"),
+        (&empty, "the input is empty"),
         (&foreign, "cannot detect the input format"),
         (&missing, "cannot open input"),
     ] {
@@ -184,5 +184,108 @@ fn help_explains_the_command() {
         "Exit status",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
+
+fn adapter_file(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../adapters")
+        .join(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn every_format_is_detected_per_file() {
+    let files = [
+        (
+            adapter_file("cda/tests/fixtures/verwijsbrief-huisarts.xml"),
+            "document",
+            1,
+        ),
+        (shared("cda/ms-fhir-converter/documents/CCD.ccda"), "document", 1),
+        (
+            adapter_file("edifact/fixtures/medlab/three-messages.edi"),
+            "transaction",
+            3,
+        ),
+        (
+            adapter_file("edifact/fixtures/medvri/verzoek-lab.edi"),
+            "transaction",
+            1,
+        ),
+        (adapter_file("edifact/fixtures/medeur/verwijzing.edi"), "document", 1),
+        (adapter_file("ecd/fixtures/zorgpoort/basis.csv"), "transaction", 0),
+        (adapter_file("ecd/fixtures/carebook-json/ward-1.json"), "transaction", 0),
+        (fixture("multi-message.hl7"), "transaction", 3),
+    ];
+    for (file, kind, count) in &files {
+        let out = zorgpoort(&["convert", file]);
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let bundles = lines(&out);
+        if *count > 0 {
+            assert_eq!(bundles.len(), *count, "{file}");
+        } else {
+            assert!(bundles.len() > 1, "{file}: one Bundle per client");
+        }
+        for bundle in &bundles {
+            assert_eq!(bundle["type"], *kind, "{file}");
+            let problems = zorgpoort_model::check::check_bundle(&bundle.to_string(), kind);
+            assert!(problems.is_empty(), "{file}: {problems:?}");
+        }
+    }
+}
+
+#[test]
+fn errors_in_other_formats_name_the_message_and_place() {
+    let dir = temp_dir("formats");
+    let cda = dir.join("bad.xml");
+    std::fs::write(
+        &cda,
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><id root=\"1.2.3\"/>\n<broken></ClinicalDocument>",
+    )
+    .unwrap();
+    let out = zorgpoort(&["convert", cda.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!("{}: line 2, column 9: not well-formed XML", cda.display())),
+        "{stderr}"
+    );
+
+    let edifact = adapter_file("edifact/fixtures/bad/invalid-date.edi");
+    let out = zorgpoort(&["convert", "--from", "edifact", &edifact]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("msg 1") && stderr.contains("segment 3 PID, element 1: invalid date"),
+        "{stderr}"
+    );
+
+    // A mapping that does not exist is a usage error.
+    let out = zorgpoort(&["convert", "--from", "ecd", "--mapping", "no-such-mapping", &edifact]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("not a built-in mapping")
+    );
+}
+
+#[test]
+fn fhir_converts_to_hl7v2() {
+    let bundles = zorgpoort(&["convert", &fixture("multi-message.hl7")]);
+    assert!(bundles.status.success());
+    let dir = temp_dir("to-v2");
+    let input = dir.join("bundles.ndjson");
+    std::fs::write(&input, &bundles.stdout).unwrap();
+    let out = zorgpoort(&["convert", "--from", "fhir-r4", "--to", "hl7v2", input.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let messages: Vec<&str> = text.lines().collect();
+    assert_eq!(messages.len(), 3);
+    for message in messages {
+        assert!(message.starts_with("MSH|^~\\&|"), "{message}");
+        assert!(message.contains("\rPID|"), "{message}");
     }
 }

@@ -301,6 +301,86 @@ fn messages_over_mllp_and_http_are_converted_routed_and_delivered() {
     assert_eq!(gateway.http("GET", "/readyz", "text/plain", b"").0, 200);
 }
 
+fn adapter_file(path: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../adapters").join(path)).unwrap()
+}
+
+#[test]
+fn every_format_is_converted_routed_and_delivered() {
+    let receiver = Receiver::start(200);
+    let dir = temp_dir("formats");
+    let config_path = dir.join("zorgpoort.toml");
+    std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+    let gateway = Gateway::start(&config_path);
+
+    let inputs: [(&str, &str, Vec<u8>, usize); 4] = [
+        (
+            "cda",
+            "application/xml",
+            adapter_file("cda/tests/fixtures/ontslagbrief-ziekenhuis.xml"),
+            1,
+        ),
+        (
+            "edifact",
+            "application/edifact",
+            adapter_file("edifact/fixtures/medlab/three-messages.edi"),
+            3,
+        ),
+        ("ecd", "text/csv", adapter_file("ecd/fixtures/zorgpoort/basis.csv"), 0),
+        (
+            "fhir-r4",
+            "application/fhir+json",
+            br#"{"resourceType":"Bundle","id":"b1","type":"collection","entry":[{"fullUrl":"urn:uuid:6f1c1b5e-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}]}}]}"#.to_vec(),
+            1,
+        ),
+    ];
+    let mut expected = 0;
+    for (format, content_type, body, count) in &inputs {
+        let (status, head, outcome) = gateway.http("POST", &format!("/messages/{format}"), content_type, body);
+        assert_eq!(status, 202, "{format}: {outcome}");
+        assert!(head.contains("location: /messages/"), "{format}: {head}");
+        let accepted = outcome.matches("accepted as").count();
+        if *count > 0 {
+            assert_eq!(accepted, *count, "{format}: {outcome}");
+        } else {
+            assert!(accepted > 1, "{format}: one message per client: {outcome}");
+        }
+        expected += accepted;
+        let (status, _, again) = gateway.http("POST", &format!("/messages/{format}"), content_type, body);
+        assert_eq!(status, 202);
+        assert_eq!(again.matches("already received").count(), accepted, "{format}: {again}");
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || receiver.received().len() >= expected),
+        "{expected} deliveries expected, got {}",
+        receiver.received().len()
+    );
+    let bodies = receiver.received();
+    assert!(
+        bodies.iter().any(|b| b.contains("\"type\":\"document\"")),
+        "the CDA letter arrives as a document"
+    );
+
+    // Converting only: an interchange of three messages is a collection of three Bundles.
+    let (status, head, body) = gateway.http("POST", "/convert/edifact", "application/edifact", &inputs[1].2);
+    assert_eq!(status, 200, "{body}");
+    assert!(head.contains("x-zorgpoort-warnings"), "{head}");
+    let collection: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(collection["type"], "collection");
+    assert_eq!(collection["entry"].as_array().unwrap().len(), 3);
+    // Bad input is refused with where and why; nothing is stored.
+    let (status, _, body) = gateway.http(
+        "POST",
+        "/messages/edifact",
+        "application/edifact",
+        &adapter_file("edifact/fixtures/bad/invalid-date.edi"),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("msg 1") && body.contains("OperationOutcome"), "{body}");
+    let (status, _, body) = gateway.http("POST", "/messages/cda", "text/csv", b"a;b");
+    assert_eq!(status, 415, "{body}");
+}
+
 #[test]
 fn garbage_oversized_frames_and_idle_connections_are_handled() {
     let receiver = Receiver::start(200);

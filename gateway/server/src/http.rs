@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
+use zorgpoort_formats::Format;
 use zorgpoort_handover::{ConsentCheck, Registry};
 use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::{Object, Value};
@@ -352,19 +353,45 @@ async fn convert<S: Store>(
     Path(format): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    if format != "hl7v2" {
-        return Err(unsupported_format(&format));
-    }
+    let format = known_format(&format)?;
     let requester = Requester::organization_of(&request);
-    let Er7Body(body) = Er7Body::from_request(request, &state.0).await?;
-    respond_converted(&state.0, &body, requester).await
+    if format == Format::Hl7v2 {
+        let Er7Body(body) = Er7Body::from_request(request, &state.0).await?;
+        return respond_converted(&state.0, &body, requester).await;
+    }
+    let body = read_body(request, format.media_types(), state.max_body_bytes).await?;
+    let mut converted = state.intake.convert(format, &body, requester).await?;
+    let warnings: usize = converted.iter().map(|(_, w)| w.len()).sum();
+    // One message: its Bundle. Several (an interchange, an export): a
+    // collection with one Bundle per message, in input order.
+    let body = if converted.len() == 1 {
+        converted.remove(0).0
+    } else {
+        let entries: Vec<String> = converted
+            .into_iter()
+            .map(|(bundle, _)| format!("{{\"resource\":{bundle}}}"))
+            .collect();
+        format!(
+            "{{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{}]}}",
+            entries.join(",")
+        )
+    };
+    let mut response = fhir_json(StatusCode::OK, body);
+    if let Ok(count) = HeaderValue::from_str(&warnings.to_string()) {
+        response.headers_mut().insert("x-zorgpoort-warnings", count);
+    }
+    Ok(response)
 }
 
-fn unsupported_format(format: &str) -> ApiError {
-    ApiError::new(
-        Problem::NotSupported,
-        format!("format {format:?} is not supported by this build; supported: hl7v2"),
-    )
+/// The format named in a path, or a 404 listing the known ones.
+fn known_format(name: &str) -> Result<Format, ApiError> {
+    Format::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        ApiError::new(
+            Problem::NotSupported,
+            format!("format {name:?} is not supported; supported: {}", known.join(", ")),
+        )
+    })
 }
 
 async fn accept_message<S: Store>(
@@ -372,35 +399,48 @@ async fn accept_message<S: Store>(
     Path(format): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    if format != "hl7v2" {
-        return Err(unsupported_format(&format));
-    }
-    let Er7Body(body) = Er7Body::from_request(request, &state).await?;
-    let received = state
-        .intake
-        .accept_hl7v2(&body, zorgpoort_handover::delivery::now_ms())
-        .await?;
-    state.metrics.increment(
-        "zorgpoort_messages_accepted_total",
-        &[
-            ("format", "hl7v2"),
-            ("duplicate", if received.duplicate { "true" } else { "false" }),
-        ],
-    );
-    let diagnostics = if received.duplicate {
-        format!("already received as {}; not processed again", received.id)
+    let format = known_format(&format)?;
+    let now = zorgpoort_handover::delivery::now_ms();
+    let received = if format == Format::Hl7v2 {
+        let Er7Body(body) = Er7Body::from_request(request, &state).await?;
+        vec![state.intake.accept_hl7v2(&body, now).await?]
     } else {
-        format!(
-            "accepted as {}; queued for {} receiver(s)",
-            received.id,
-            received.receivers.len()
-        )
+        let requester = Requester::organization_of(&request);
+        let body = read_body(request, format.media_types(), state.max_body_bytes).await?;
+        state.intake.accept(format, &body, now, requester).await?
     };
+    for message in &received {
+        state.metrics.increment(
+            "zorgpoort_messages_accepted_total",
+            &[
+                ("format", format.name()),
+                ("duplicate", if message.duplicate { "true" } else { "false" }),
+            ],
+        );
+    }
+    let diagnostics: Vec<String> = received
+        .iter()
+        .map(|message| {
+            if message.duplicate {
+                format!("already received as {}; not processed again", message.id)
+            } else {
+                format!(
+                    "accepted as {}; queued for {} receiver(s)",
+                    message.id,
+                    message.receivers.len()
+                )
+            }
+        })
+        .collect();
     let mut response = fhir_json(
         StatusCode::ACCEPTED,
-        outcome("information", "informational", &diagnostics, None),
+        outcome("information", "informational", &diagnostics.join("; "), None),
     );
-    if let Ok(location) = HeaderValue::from_str(&format!("/messages/{}", received.id)) {
+    // The first message's status; the others are named in the outcome.
+    if let Some(location) = received
+        .first()
+        .and_then(|m| HeaderValue::from_str(&format!("/messages/{}", m.id)).ok())
+    {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)

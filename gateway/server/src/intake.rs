@@ -1,12 +1,18 @@
 //! The path of one received message, shared by the HTTP and MLLP listeners:
 //! parse, convert to FHIR, route, and store durably with its deliveries.
+//!
+//! HL7 v2 is stored as received and converted again at delivery (a v2
+//! receiver gets the original). Every other format is stored as its FHIR R4
+//! Bundle (format `fhir-r4`): one stored message per message of the input
+//! (per EDIFACT message, per client of an export).
 
 use std::sync::Arc;
 
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
+use zorgpoort_formats::{Converted, Format, PatientFacts, Settings};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::{Facts, Registry, Routes};
-use zorgpoort_hl7v2::{Limits, Message, Options, RoutingFacts, Splitter, routing_facts, to_fhir};
+use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
 use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
 
@@ -38,6 +44,20 @@ pub enum IntakeError {
     Nonconformant(#[from] Nonconformant),
 }
 
+/// A message of a CDA, EDIFACT, export or FHIR input that is wrong; `message`
+/// counts from 1, and is 0 for the input as a whole.
+fn format_error(message: usize, error: &zorgpoort_formats::Error) -> ApiError {
+    let problem = match error {
+        zorgpoort_formats::Error::TooLarge { .. } => Problem::TooLarge,
+        _ => Problem::Invalid,
+    };
+    if message == 0 {
+        ApiError::new(problem, error.to_string())
+    } else {
+        ApiError::new(problem, format!("msg {message}: {error}"))
+    }
+}
+
 impl From<IntakeError> for ApiError {
     fn from(error: IntakeError) -> Self {
         match error {
@@ -67,6 +87,7 @@ pub struct Intake<S> {
     routes: Arc<Routes>,
     limits: Limits,
     options: Options,
+    settings: Settings,
     validation: ValidationMode,
 }
 
@@ -83,19 +104,27 @@ impl<S: Store> Intake<S> {
             max_message_bytes,
             ..Limits::default()
         };
+        let settings = Settings {
+            max_bytes: max_message_bytes,
+            ..Settings::default()
+        };
         Self {
             store,
             registry,
             routes,
             limits,
             options: Options::default(),
+            settings,
             validation,
         }
     }
 
     /// What a stored message becomes for a FHIR R4 receiver.
     pub fn render(&self, format: &str, body: &[u8]) -> Result<String, String> {
-        if format != "hl7v2" {
+        if format == Format::FhirR4.name() {
+            return String::from_utf8(body.to_vec()).map_err(|e| e.to_string());
+        }
+        if format != Format::Hl7v2.name() {
             return Err(format!("no renderer for format {format:?}"));
         }
         let limits = Limits {
@@ -143,6 +172,125 @@ impl<S: Store> Intake<S> {
         Ok((bundle, conversion.warnings))
     }
 
+    /// Converts an input of any format but HL7 v2 (see [`Self::convert_hl7v2`])
+    /// to one Bundle per message. Each conversion that names a patient is
+    /// audited; one bad message refuses the whole input.
+    pub async fn convert(
+        &self,
+        format: Format,
+        bytes: &[u8],
+        requester: Option<String>,
+    ) -> Result<Vec<(String, Vec<Warning>)>, ApiError> {
+        let converted = self.convert_all(format, bytes, requester.as_deref())?;
+        let mut bundles = Vec::with_capacity(converted.len());
+        for (message, facts) in converted {
+            let mut audit = AuditEvent::new("convert", Action::Execute, now_ms(), Outcome::Success);
+            audit.organization.clone_from(&requester);
+            audit.who = Some(message.origin.sender.clone());
+            audit.patient = facts.bsn;
+            audit.data = Some(DataObject::of(
+                String::new(),
+                format.name().into(),
+                message.bundle.as_bytes(),
+                Vec::new(),
+            ));
+            self.store.audit(audit).await?;
+            bundles.push((message.bundle, message.warnings));
+        }
+        Ok(bundles)
+    }
+
+    /// Takes every message of an input of any format but HL7 v2 (see
+    /// [`Self::accept_hl7v2`]): all converted and validated first, so a bad
+    /// one refuses the input before anything is stored; then each is routed
+    /// and stored durably. A sender that sends the input again gets the same
+    /// ids back as duplicates.
+    pub async fn accept(
+        &self,
+        format: Format,
+        bytes: &[u8],
+        received_ms: i64,
+        requester: Option<String>,
+    ) -> Result<Vec<Received>, ApiError> {
+        let converted = self.convert_all(format, bytes, requester.as_deref())?;
+        let mut received = Vec::with_capacity(converted.len());
+        for (message, facts) in converted {
+            let id = uuid::Uuid::new_v4().to_string();
+            let body = message.bundle.into_bytes();
+            let data = DataObject::of(id.clone(), Format::FhirR4.name().into(), &body, Vec::new());
+            let audit = self.accept_event(
+                &message.origin.sender,
+                facts.bsn.clone(),
+                Outcome::Success,
+                received_ms,
+                data,
+            );
+            let deliveries = self.routes.deliveries(
+                &Facts {
+                    sender: message.origin.sender.clone(),
+                    event: message.origin.event,
+                    general_practitioner_agb: facts.general_practitioner_agb,
+                },
+                &self.registry,
+            );
+            let receivers = deliveries.iter().map(|d| d.receiver.clone()).collect();
+            let stored = self
+                .store
+                .accept(NewMessage {
+                    id,
+                    sender: message.origin.sender,
+                    control_id: message.origin.message_id,
+                    format: Format::FhirR4.name().into(),
+                    body,
+                    deliveries,
+                    received_ms,
+                    patient: facts.bsn,
+                    audit: vec![audit],
+                })
+                .await?;
+            received.push(Received::from_stored(stored, receivers));
+        }
+        Ok(received)
+    }
+
+    /// Every message of the input converted, validated, with its patient
+    /// facts; the first bad one is the error.
+    fn convert_all(
+        &self,
+        format: Format,
+        bytes: &[u8],
+        requester: Option<&str>,
+    ) -> Result<Vec<(Converted, PatientFacts)>, ApiError> {
+        let settings;
+        let settings = match requester {
+            // An export carries no sender: it comes from the caller.
+            Some(requester) if format == Format::Ecd => {
+                settings = Settings {
+                    ecd_sender: requester.to_owned(),
+                    ..self.settings.clone()
+                };
+                &settings
+            }
+            _ => &self.settings,
+        };
+        let messages = zorgpoort_formats::convert(format, bytes, settings).map_err(|error| format_error(0, &error))?;
+        let mut converted = Vec::with_capacity(messages.len());
+        for (i, message) in messages.into_iter().enumerate() {
+            let message = message.map_err(|error| format_error(i + 1, &error))?;
+            let facts = match serde_json::from_str(&message.bundle) {
+                Ok(bundle) => {
+                    self.validation
+                        .apply("conversion output", &bundle)
+                        .map_err(ApiError::nonconformant)?;
+                    PatientFacts::of(&bundle)
+                }
+                Err(_) => PatientFacts::default(),
+            };
+            converted.push((message, facts));
+        }
+        Ok(converted)
+    }
+
     /// Takes one HL7 v2 message: converted, routed and durably stored when
     /// this returns `Ok`, so the sender may be acknowledged.
     pub async fn accept_hl7v2(&self, bytes: &[u8], received_ms: i64) -> Result<Received, IntakeError> {
@@ -164,15 +312,28 @@ impl<S: Store> Intake<S> {
         };
         if let Some((text, refusal)) = refusal {
             if facts.patient_bsn.is_some() {
-                let mut audit =
-                    self.accept_event(&facts, Outcome::Failure, received_ms, data_object(String::new(), bytes));
+                let data = data_object(String::new(), bytes);
+                let mut audit = self.accept_event(
+                    &facts.sender,
+                    facts.patient_bsn.clone(),
+                    Outcome::Failure,
+                    received_ms,
+                    data,
+                );
                 audit.outcome_text = Some(text);
                 self.store.audit(audit).await?;
             }
             return Err(refusal);
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let audit = self.accept_event(&facts, Outcome::Success, received_ms, data_object(id.clone(), bytes));
+        let data = data_object(id.clone(), bytes);
+        let audit = self.accept_event(
+            &facts.sender,
+            facts.patient_bsn.clone(),
+            Outcome::Success,
+            received_ms,
+            data,
+        );
         let deliveries = self.routes.deliveries(
             &Facts {
                 sender: facts.sender.clone(),
@@ -196,28 +357,41 @@ impl<S: Store> Intake<S> {
                 audit: vec![audit],
             })
             .await?;
-        Ok(match stored {
-            Accepted::New(id) => Received {
+        Ok(Received::from_stored(stored, receivers))
+    }
+}
+
+impl Received {
+    fn from_stored(stored: Accepted, receivers: Vec<String>) -> Self {
+        match stored {
+            Accepted::New(id) => Self {
                 id,
                 duplicate: false,
                 receivers,
             },
-            Accepted::Duplicate(id) => Received {
+            Accepted::Duplicate(id) => Self {
                 id,
                 duplicate: true,
                 receivers: Vec::new(),
             },
-        })
+        }
     }
 }
 
 impl<S> Intake<S> {
     /// The audit event of taking (or refusing) a message from a sender.
-    fn accept_event(&self, facts: &RoutingFacts, outcome: Outcome, received_ms: i64, data: DataObject) -> AuditEvent {
+    fn accept_event(
+        &self,
+        sender: &str,
+        patient: Option<String>,
+        outcome: Outcome,
+        received_ms: i64,
+        data: DataObject,
+    ) -> AuditEvent {
         let mut audit = AuditEvent::new("accept", Action::Create, received_ms, outcome);
-        audit.organization = self.registry.by_sender(&facts.sender).map(|o| o.id.clone());
-        audit.who = Some(facts.sender.clone());
-        audit.patient.clone_from(&facts.patient_bsn);
+        audit.organization = self.registry.by_sender(sender).map(|o| o.id.clone());
+        audit.who = Some(sender.to_owned());
+        audit.patient = patient;
         audit.purpose = Some("TREAT");
         audit.data = Some(data);
         audit

@@ -55,12 +55,13 @@ async fn responses_are_gzipped_for_clients_that_accept_it() {
 #[tokio::test]
 async fn errors_are_operation_outcomes_with_request_ids() {
     let gateway = start("errors").await;
-    let (head, body) = raw(&gateway, "POST /convert/edifact HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nX-Request-Id: abc-123\r\nConnection: close\r\n\r\n").await;
+    let (head, body) = raw(&gateway, "POST /convert/fhir-stu3 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nX-Request-Id: abc-123\r\nConnection: close\r\n\r\n").await;
     assert!(head.starts_with("http/1.1 404"), "{head}");
     assert!(head.contains("x-request-id: abc-123"));
     let body = String::from_utf8_lossy(&body).into_owned();
     assert!(
-        body.contains("\"resourceType\":\"OperationOutcome\"") && body.contains("not supported by this build"),
+        body.contains("\"resourceType\":\"OperationOutcome\"")
+            && body.contains("is not supported; supported: hl7v2, cda"),
         "{body}"
     );
     let (head, body) = raw(
