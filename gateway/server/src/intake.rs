@@ -215,40 +215,16 @@ impl<S: Store> Intake<S> {
         let converted = self.convert_all(format, bytes, requester.as_deref())?;
         let mut received = Vec::with_capacity(converted.len());
         for (message, facts) in converted {
-            let id = uuid::Uuid::new_v4().to_string();
-            let body = message.bundle.into_bytes();
-            let data = DataObject::of(id.clone(), Format::FhirR4.name().into(), &body, Vec::new());
-            let audit = self.accept_event(
-                &message.origin.sender,
-                facts.bsn.clone(),
-                Outcome::Success,
-                received_ms,
-                data,
-            );
-            let deliveries = self.routes.deliveries(
-                &Facts {
-                    sender: message.origin.sender.clone(),
-                    event: message.origin.event,
-                    general_practitioner_agb: facts.general_practitioner_agb,
-                },
-                &self.registry,
-            );
-            let receivers = deliveries.iter().map(|d| d.receiver.clone()).collect();
-            let stored = self
-                .store
-                .accept(NewMessage {
-                    id,
-                    sender: message.origin.sender,
-                    control_id: message.origin.message_id,
-                    format: Format::FhirR4.name().into(),
-                    body,
-                    deliveries,
-                    received_ms,
-                    patient: facts.bsn,
-                    audit: vec![audit],
-                })
-                .await?;
-            received.push(Received::from_stored(stored, receivers));
+            let incoming = Incoming {
+                sender: message.origin.sender,
+                control_id: message.origin.message_id,
+                event: message.origin.event,
+                patient: facts.bsn,
+                general_practitioner_agb: facts.general_practitioner_agb,
+                format: Format::FhirR4,
+                body: message.bundle.into_bytes(),
+            };
+            received.push(self.store_routed(incoming, received_ms).await?);
         }
         Ok(received)
     }
@@ -325,20 +301,35 @@ impl<S: Store> Intake<S> {
             }
             return Err(refusal);
         }
+        let incoming = Incoming {
+            sender: facts.sender,
+            control_id: facts.control_id,
+            event: facts.event,
+            patient: facts.patient_bsn,
+            general_practitioner_agb: facts.general_practitioner_agb,
+            format: Format::Hl7v2,
+            body: bytes.to_vec(),
+        };
+        Ok(self.store_routed(incoming, received_ms).await?)
+    }
+
+    /// Routes a converted message and stores it with its deliveries and the
+    /// audit event of its acceptance, in one transaction.
+    async fn store_routed(&self, incoming: Incoming, received_ms: i64) -> Result<Received, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        let data = data_object(id.clone(), bytes);
+        let data = DataObject::of(id.clone(), incoming.format.name().into(), &incoming.body, Vec::new());
         let audit = self.accept_event(
-            &facts.sender,
-            facts.patient_bsn.clone(),
+            &incoming.sender,
+            incoming.patient.clone(),
             Outcome::Success,
             received_ms,
             data,
         );
         let deliveries = self.routes.deliveries(
             &Facts {
-                sender: facts.sender.clone(),
-                event: facts.event,
-                general_practitioner_agb: facts.general_practitioner_agb,
+                sender: incoming.sender.clone(),
+                event: incoming.event,
+                general_practitioner_agb: incoming.general_practitioner_agb,
             },
             &self.registry,
         );
@@ -347,18 +338,30 @@ impl<S: Store> Intake<S> {
             .store
             .accept(NewMessage {
                 id,
-                sender: facts.sender,
-                control_id: facts.control_id,
-                format: "hl7v2".into(),
-                body: bytes.to_vec(),
+                sender: incoming.sender,
+                control_id: incoming.control_id,
+                format: incoming.format.name().into(),
+                body: incoming.body,
                 deliveries,
                 received_ms,
-                patient: facts.patient_bsn,
+                patient: incoming.patient,
                 audit: vec![audit],
             })
             .await?;
         Ok(Received::from_stored(stored, receivers))
     }
+}
+
+/// What storing a message needs to know of it, whatever its input format.
+struct Incoming {
+    sender: String,
+    control_id: String,
+    event: String,
+    patient: Option<String>,
+    general_practitioner_agb: Vec<String>,
+    /// The format `body` is in.
+    format: Format,
+    body: Vec<u8>,
 }
 
 impl Received {
