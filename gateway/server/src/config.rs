@@ -25,6 +25,9 @@ pub struct Config {
     /// What happens to data that does not validate against nl-core.
     #[serde(default)]
     pub validation: crate::validation::ValidationConfig,
+    /// How input formats are read.
+    #[serde(default)]
+    pub formats: FormatsConfig,
     /// The region's consent policy (presumed consent, break-the-glass).
     #[serde(default)]
     pub consent: zorgpoort_consent::Policy,
@@ -53,6 +56,41 @@ impl Default for AuditConfig {
         Self {
             retention_days: 5 * 365,
         }
+    }
+}
+
+/// How input formats are read (`[formats]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FormatsConfig {
+    /// The mapping of nursing-home exports: a built-in mapping's name or a
+    /// TOML mapping file. Unset, each export is read with the built-in
+    /// mapping whose layout it has.
+    pub ecd_mapping: Option<String>,
+}
+
+impl FormatsConfig {
+    /// The configured export mapping, read and checked.
+    pub fn ecd_mapping(&self) -> Result<Option<zorgpoort_ecd::Mapping>, ConfigError> {
+        let Some(name) = &self.ecd_mapping else {
+            return Ok(None);
+        };
+        if let Some(mapping) = zorgpoort_ecd::Mapping::builtin(name) {
+            return Ok(Some(mapping));
+        }
+        let invalid = |reason: String| ConfigError::Value {
+            key: "formats.ecd_mapping".into(),
+            reason,
+        };
+        let text = std::fs::read_to_string(name).map_err(|e| {
+            invalid(format!(
+                "{name:?} is not a built-in mapping ({}) and cannot be read: {e}",
+                zorgpoort_ecd::Mapping::BUILTIN.join(", ")
+            ))
+        })?;
+        zorgpoort_ecd::Mapping::from_toml(&text)
+            .map(Some)
+            .map_err(|e| invalid(format!("{name}: {e}")))
     }
 }
 
@@ -196,6 +234,7 @@ impl Config {
         if self.delivery.max_attempts == 0 {
             return value("delivery.max_attempts", "must be at least 1");
         }
+        self.formats.ecd_mapping()?;
         let categories = &self.consent.organization_categories;
         let known = |kind: &String| categories.contains(kind);
         if let Some(org) = self.organizations.iter().find(|o| !known(&o.kind)) {
@@ -289,6 +328,22 @@ mod tests {
     }
 
     #[test]
+    fn an_export_mapping_is_a_built_in_name_or_a_file() {
+        let builtin = load(Some("[formats]\necd_mapping = \"zorgdossier-wide\""), &[]).unwrap();
+        assert_eq!(
+            builtin.formats.ecd_mapping().unwrap().unwrap().name(),
+            "zorgdossier-wide"
+        );
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../adapters/ecd/mappings/carebook-json.toml"
+        );
+        let from_file = load(Some(&format!("[formats]\necd_mapping = {file:?}")), &[]).unwrap();
+        assert!(from_file.formats.ecd_mapping().unwrap().is_some());
+        assert!(load(None, &[]).unwrap().formats.ecd_mapping().unwrap().is_none());
+    }
+
+    #[test]
     fn the_template_loads() {
         let config = load(Some(TEMPLATE), &[]).unwrap();
         assert_eq!(config.organizations.len(), 2);
@@ -327,6 +382,12 @@ mod tests {
         );
         assert!(err("", &[("ZORGPOORT_NOPE", "1")]).starts_with("ZORGPOORT_NOPE: unknown setting"));
         assert!(err("", &[("ZORGPOORT_DELIVERY_CONCURRENCY", "0")]).starts_with("delivery.concurrency"));
+        assert!(
+            err("[formats]\necd_mapping = \"/nowhere/mapping.toml\"", &[])
+                .starts_with("formats.ecd_mapping: \"/nowhere/mapping.toml\" is not a built-in mapping"),
+            "{}",
+            err("[formats]\necd_mapping = \"/nowhere/mapping.toml\"", &[])
+        );
         let org = "[[organization]]\nid = \"a\"\nname = \"A\"\nkind = \"tandarts\"\n";
         assert!(err(org, &[]).starts_with("organization.kind: \"tandarts\" of \"a\""));
         let region = format!("[consent]\norganization_categories = [\"tandarts\"]\nbreak_the_glass_for = []\n\n{org}");

@@ -92,12 +92,15 @@ pub struct Intake<S> {
 }
 
 impl<S: Store> Intake<S> {
-    /// An intake over a store, registry and routes.
+    /// An intake over a store, registry and routes; `ecd_mapping` reads
+    /// nursing-home exports (`None`: the built-in mapping whose layout an
+    /// export has).
     pub fn new(
         store: S,
         registry: Arc<Registry>,
         routes: Arc<Routes>,
         max_message_bytes: usize,
+        ecd_mapping: Option<zorgpoort_ecd::Mapping>,
         validation: ValidationMode,
     ) -> Self {
         let limits = Limits {
@@ -106,6 +109,7 @@ impl<S: Store> Intake<S> {
         };
         let settings = Settings {
             max_bytes: max_message_bytes,
+            ecd_mapping,
             ..Settings::default()
         };
         Self {

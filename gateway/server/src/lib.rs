@@ -54,6 +54,10 @@ pub enum StartError {
     /// A registered token-signing key is unusable.
     #[error(transparent)]
     Keys(#[from] auth::KeyError),
+    /// A setting that was fine when the configuration was loaded no longer
+    /// is (a mapping file that changed in between).
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
     /// The TLS certificates or settings are unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -137,6 +141,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         Arc::clone(&registry),
         routes,
         server.max_body_bytes,
+        config.formats.ecd_mapping()?,
         config.validation.mode,
     ));
     let (shutdown, stopped) = watch::channel(false);
