@@ -732,6 +732,51 @@ impl<'a> Segment<'a> {
         })
     }
 
+    /// Data elements 1 to `N` in one pass, as [`Segment::element`] gives
+    /// them one by one (those not there read as empty): for handlers that
+    /// read most elements of a long segment.
+    pub(crate) fn fields<const N: usize>(&self) -> [Element<'a>; N] {
+        let d = self.syntax.delimiters;
+        let mut start = find_separator(self.raw, 0, d.element, d.release) + 1;
+        std::array::from_fn(|i| {
+            let raw = if start > self.raw.len() {
+                &[][..]
+            } else {
+                let end = find_separator(self.raw, start, d.element, d.release);
+                let raw = &self.raw[start..end];
+                start = end + 1;
+                raw
+            };
+            Element {
+                raw,
+                syntax: self.syntax,
+                location: self.location.with_element(i + 1),
+            }
+        })
+    }
+
+    /// The numbers (from 1) of the data elements that hold something: what
+    /// the unmapped-element check needs, without making an [`Element`] of
+    /// every one.
+    pub(crate) fn filled_elements(&self) -> impl Iterator<Item = usize> + use<'a> {
+        let d = self.syntax.delimiters;
+        let raw = self.raw;
+        let mut start = find_separator(raw, 0, d.element, d.release) + 1;
+        let mut n = 0;
+        std::iter::from_fn(move || {
+            while start <= raw.len() {
+                let end = find_separator(raw, start, d.element, d.release);
+                n += 1;
+                let filled = end > start;
+                start = end + 1;
+                if filled {
+                    return Some(n);
+                }
+            }
+            None
+        })
+    }
+
     /// How many data elements follow the tag.
     pub fn element_count(&self) -> usize {
         let d = self.syntax.delimiters;
@@ -816,7 +861,15 @@ impl<'a> Element<'a> {
 
 /// Unescapes and decodes to UTF-8.
 fn decode(raw: &[u8], syntax: Syntax) -> Result<Cow<'_, str>, ErrorKind> {
-    let released = match syntax.delimiters.release {
+    // Nearly every element is ASCII without release characters, the same
+    // text in every character set: one pass instead of three.
+    let release = syntax.delimiters.release;
+    if raw.iter().all(|&b| b.is_ascii() && Some(b) != release) {
+        if let Ok(text) = std::str::from_utf8(raw) {
+            return Ok(Cow::Borrowed(text));
+        }
+    }
+    let released = match release {
         Some(release) if raw.contains(&release) => {
             let mut out = Vec::with_capacity(raw.len());
             let mut i = 0;
@@ -837,7 +890,8 @@ fn decode(raw: &[u8], syntax: Syntax) -> Result<Cow<'_, str>, ErrorKind> {
     };
     match syntax.charset {
         Charset::Unoa | Charset::Unob => {
-            if let Some(&b) = released.iter().find(|b| !b.is_ascii()) {
+            if !released.is_ascii() {
+                let b = released.iter().copied().find(|b| !b.is_ascii()).unwrap_or_default();
                 return Err(invalid(b));
             }
             Ok(bytes_to_str(released))
@@ -920,6 +974,14 @@ mod tests {
         for (n, element) in all {
             assert_eq!(element.raw(), bep.element(n).raw(), "element {n}");
             assert_eq!(element.location(), bep.element(n).location());
+        }
+        let filled: Vec<usize> = bep.filled_elements().collect();
+        let expected: Vec<usize> = bep.elements().filter(|(_, e)| !e.is_empty()).map(|(n, _)| n).collect();
+        assert_eq!(filled, expected);
+        let fields = bep.fields::<10>();
+        for (i, element) in fields.iter().enumerate() {
+            assert_eq!(element.raw(), bep.element(i + 1).raw(), "field {}", i + 1);
+            assert_eq!(element.location(), bep.element(i + 1).location());
         }
         assert_eq!(bep.element(0).component(4).text().unwrap().unwrap(), "2");
         assert_eq!(bep.element(2).text().unwrap().unwrap(), "Na+K");

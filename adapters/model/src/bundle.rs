@@ -6,33 +6,60 @@ use std::fmt::Write as _;
 
 use uuid::Uuid;
 
-use crate::json::Object;
+use crate::json::{Object, Value};
 
 /// The namespace of zorgpoort's UUID v5 ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9d4b_5e07_8a61_2f0c_4b7d_e913);
 
 /// Makes ids that are the same whenever the same message is converted again:
 /// UUID v5 over sender, message id and the resource's position key.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IdGenerator {
-    prefix: String,
+    /// SHA-1 over the namespace and `sender|message_id|`, shared by all ids
+    /// of the message (the same value `Uuid::new_v5` computes, in pieces).
+    prefix: sha1_smol::Sha1,
 }
 
 impl IdGenerator {
     /// Ids for one message of one sender.
     pub fn new(sender: &str, message_id: &str) -> Self {
-        Self {
-            prefix: format!("{sender}|{message_id}|"),
-        }
+        let mut prefix = sha1_smol::Sha1::new();
+        prefix.update(NAMESPACE.as_bytes());
+        prefix.update(sender.as_bytes());
+        prefix.update(b"|");
+        prefix.update(message_id.as_bytes());
+        prefix.update(b"|");
+        Self { prefix }
     }
 
     /// The id for the resource identified by `key` inside this message.
     pub fn id(&self, key: &str) -> Uuid {
-        let mut name = String::with_capacity(self.prefix.len() + key.len());
-        name.push_str(&self.prefix);
-        name.push_str(key);
-        Uuid::new_v5(&NAMESPACE, name.as_bytes())
+        self.id_of(&[key])
     }
+
+    /// The id of the key made of `parts`, without joining them first.
+    fn id_of(&self, parts: &[&str]) -> Uuid {
+        let mut hash = self.prefix.clone();
+        for part in parts {
+            hash.update(part.as_bytes());
+        }
+        let digest = hash.digest().bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_sha1_bytes(bytes).into_uuid()
+    }
+}
+
+impl std::fmt::Debug for IdGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdGenerator").finish_non_exhaustive()
+    }
+}
+
+/// The lower-case hyphenated text of an id.
+fn uuid_text(id: Uuid) -> String {
+    let mut buffer = Uuid::encode_buffer();
+    id.hyphenated().encode_lower(&mut buffer).to_owned()
 }
 
 /// A handle to an entry added to a [`TransactionBuilder`].
@@ -97,11 +124,7 @@ impl<'a> TransactionBuilder<'a> {
     }
 
     fn push(&mut self, resource_type: &'static str, key: &str, resource: Object<'a>, request: Request) -> EntryRef {
-        let mut full_key = String::with_capacity(resource_type.len() + key.len() + 1);
-        full_key.push_str(resource_type);
-        full_key.push('/');
-        full_key.push_str(key);
-        let id = self.ids.id(&full_key);
+        let id = self.ids.id_of(&[resource_type, "/", key]);
         let mut full_url = String::with_capacity(URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH);
         full_url.push_str(URN_UUID);
         full_url.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
@@ -146,8 +169,8 @@ impl<'a> TransactionBuilder<'a> {
 
     /// The Bundle: `{"resourceType":"Bundle","type":"transaction",...}`.
     pub fn finish(self, bundle_key: &str) -> Object<'a> {
-        let bundle_id = self.ids.id(&format!("Bundle/{bundle_key}")).to_string();
-        let entries: Vec<Object<'a>> = self.entries.into_iter().map(Entry::into_json).collect();
+        let bundle_id = uuid_text(self.ids.id_of(&["Bundle/", bundle_key]));
+        let entries: Vec<Value<'a>> = self.entries.into_iter().map(|e| Value::Obj(e.into_json())).collect();
         Object::new()
             .with("resourceType", "Bundle")
             .with("id", bundle_id)
@@ -159,8 +182,12 @@ impl<'a> TransactionBuilder<'a> {
     /// document's `identifier` and `timestamp` (bdl-9, bdl-10) and entries
     /// without requests. The first entry added must be the Composition (bdl-11).
     pub fn finish_document(self, bundle_key: &str, identifier: Object<'a>, timestamp: String) -> Object<'a> {
-        let bundle_id = self.ids.id(&format!("Bundle/{bundle_key}")).to_string();
-        let entries: Vec<Object<'a>> = self.entries.into_iter().map(Entry::into_document_entry).collect();
+        let bundle_id = uuid_text(self.ids.id_of(&["Bundle/", bundle_key]));
+        let entries: Vec<Value<'a>> = self
+            .entries
+            .into_iter()
+            .map(|e| Value::Obj(e.into_document_entry()))
+            .collect();
         Object::new()
             .with("resourceType", "Bundle")
             .with("id", bundle_id)
@@ -220,11 +247,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ids_are_uuid_v5_of_sender_message_and_key() {
+        let id = IdGenerator::new("HIS", "MSG1").id("Patient/1");
+        assert_eq!(id, Uuid::new_v5(&NAMESPACE, b"HIS|MSG1|Patient/1"));
+    }
+
+    #[test]
     fn ids_are_deterministic_and_distinct() {
         let a = IdGenerator::new("HIS", "MSG1");
         assert_eq!(a.id("Patient/1"), IdGenerator::new("HIS", "MSG1").id("Patient/1"));
         assert_ne!(a.id("Patient/1"), a.id("Patient/2"));
         assert_ne!(a.id("Patient/1"), IdGenerator::new("HIS", "MSG2").id("Patient/1"));
+    }
+
+    #[test]
+    fn ids_are_uuid_v5_of_namespace_and_name() {
+        let ids = IdGenerator::new("LAB01:30", "LAB2603180001/1");
+        let expected = Uuid::new_v5(&NAMESPACE, b"LAB01:30|LAB2603180001/1|Observation/BEP/13");
+        assert_eq!(ids.id("Observation/BEP/13"), expected);
+        assert_eq!(ids.id_of(&["Observation", "/", "BEP/13"]), expected);
+        let long = "x".repeat(200);
+        assert_eq!(
+            IdGenerator::new(&long, "1").id("Patient/PID"),
+            Uuid::new_v5(&NAMESPACE, format!("{long}|1|Patient/PID").as_bytes())
+        );
     }
 
     #[test]

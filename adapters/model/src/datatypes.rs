@@ -13,7 +13,7 @@ pub fn coding<'a>(system: impl Into<Value<'a>>, code: impl Into<Value<'a>>) -> O
 
 /// A `CodeableConcept` with one coding of `system|code`.
 pub fn concept<'a>(system: impl Into<Value<'a>>, code: impl Into<Value<'a>>) -> Object<'a> {
-    Object::new().with("coding", vec![coding(system, code)])
+    Object::new().with("coding", vec![Value::Obj(coding(system, code))])
 }
 
 /// A FHIR `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, which we
@@ -245,25 +245,46 @@ pub struct PartialDateTime {
 impl PartialDateTime {
     /// FHIR `date` text (the time part dropped).
     pub fn to_fhir_date(&self) -> String {
-        let mut out = format!("{:04}", self.year);
-        if let Some(m) = self.month {
-            let _ = write!(out, "-{m:02}");
-            if let Some(d) = self.day {
-                let _ = write!(out, "-{d:02}");
+        let mut out = String::with_capacity(32);
+        self.write_date(&mut out);
+        out
+    }
+
+    fn write_date(&self, out: &mut String) {
+        match u32::try_from(self.year) {
+            Ok(year) if year <= 9999 => {
+                push_two(out, year / 100);
+                push_two(out, year % 100);
+            }
+            _ => {
+                let _ = write!(out, "{:04}", self.year);
             }
         }
-        out
+        if let Some(m) = self.month {
+            out.push('-');
+            push_two(out, m);
+            if let Some(d) = self.day {
+                out.push('-');
+                push_two(out, d);
+            }
+        }
     }
 
     /// FHIR `dateTime` text. FHIR requires a zone once there is a time, so a
     /// time without one is placed in `zone`. A time on a date without a day is
     /// dropped, as FHIR cannot express it.
     pub fn to_fhir_datetime(&self, zone: LocalZone) -> String {
-        let mut out = self.to_fhir_date();
+        let mut out = String::with_capacity(32);
+        self.write_date(&mut out);
         let (Some(month), Some(day), Some((h, m, s))) = (self.month, self.day, self.time) else {
             return out;
         };
-        let _ = write!(out, "T{h:02}:{m:02}:{s:02}");
+        out.push('T');
+        push_two(&mut out, h);
+        out.push(':');
+        push_two(&mut out, m);
+        out.push(':');
+        push_two(&mut out, s);
         if let Some((frac, digits)) = self.fraction {
             let _ = write!(out, ".{frac:0width$}", width = usize::from(digits));
         }
@@ -275,9 +296,23 @@ impl PartialDateTime {
         } else {
             let sign = if offset < 0 { '-' } else { '+' };
             let abs = offset.unsigned_abs();
-            let _ = write!(out, "{sign}{:02}:{:02}", abs / 60, abs % 60);
+            out.push(sign);
+            push_two(&mut out, abs / 60);
+            out.push(':');
+            push_two(&mut out, abs % 60);
         }
         out
+    }
+}
+
+/// `n` with at least two digits, like `{n:02}` (this runs for every date
+/// written, where `write!` costs more than the rest of the date).
+fn push_two(out: &mut String, n: u32) {
+    if n < 100 {
+        out.push(char::from(b'0' + u8::try_from(n / 10).unwrap_or(0)));
+        out.push(char::from(b'0' + u8::try_from(n % 10).unwrap_or(0)));
+    } else {
+        let _ = write!(out, "{n}");
     }
 }
 

@@ -125,6 +125,11 @@ impl<'a, T: Into<Value<'a>>> IntoField<'a> for Option<T> {
     }
 }
 
+/// Keys are static literals, usually the very same one: pointers first.
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
 /// A JSON object that silently refuses empty values, so what it holds is
 /// always valid FHIR in that respect.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -145,13 +150,19 @@ impl<'a> Object<'a> {
 
     /// Adds `key` unless the value is absent or empty, replacing an existing `key`.
     pub fn set(&mut self, key: &'static str, value: impl IntoField<'a>) {
-        let Some(value) = value.into_field() else {
-            return;
-        };
+        if let Some(value) = value.into_field() {
+            self.store(key, value);
+        }
+    }
+
+    /// The one body of every `set`/`with`, whatever the value's type: kept
+    /// out of line so the many instances of the generic callers stay small.
+    #[inline(never)]
+    fn store(&mut self, key: &'static str, value: Value<'a>) {
         if value.is_empty() {
             return;
         }
-        if let Some(slot) = self.0.iter_mut().find(|(k, _)| *k == key) {
+        if let Some(slot) = self.0.iter_mut().find(|(k, _)| same_key(k, key)) {
             slot.1 = value;
         } else {
             self.0.push((key, value));
@@ -233,9 +244,20 @@ impl<'a> Object<'a> {
 }
 
 fn write_str(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Nearly all FHIR text needs no escape: skip it eight bytes at a time.
+        if let Some(chunk) = bytes[i..].first_chunk::<8>() {
+            if !may_need_escape(u64::from_le_bytes(*chunk)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -243,7 +265,10 @@ fn write_str(s: &str, out: &mut String) {
             b'\r' => "\\r",
             b'\t' => "\\t",
             0..=0x1f => "",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(&s[start..i]);
         if escape.is_empty() {
@@ -251,10 +276,23 @@ fn write_str(s: &str, out: &mut String) {
         } else {
             out.push_str(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// False only when none of the eight bytes is a control character, `"` or
+/// backslash (it may say true for clean bytes; the caller then checks one by one).
+fn may_need_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let control = below(word, 0x20);
+    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    control | quote | backslash != 0
 }
 
 #[cfg(test)]
@@ -277,6 +315,22 @@ mod tests {
         let o = Object::new().with("s", "a\"b\\c\nd\u{1}é");
         let parsed: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap();
         assert_eq!(parsed["s"], "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position() {
+        for len in 0..20 {
+            for at in 0..len {
+                for special in ['"', '\\', '\n', '\u{1f}', '\u{0}'] {
+                    let mut text: String = "abcdéfghijklmnopqrstu".chars().take(len).collect();
+                    let at = text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
+                    text.insert(at, special);
+                    let json = Object::new().with("s", text.as_str()).to_json();
+                    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+                    assert_eq!(parsed["s"], text.as_str(), "{json}");
+                }
+            }
+        }
     }
 
     #[test]

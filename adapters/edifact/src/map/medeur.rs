@@ -12,7 +12,7 @@ use zorgpoort_model::Object;
 use zorgpoort_model::datatypes::{PartialDateTime, concept};
 use zorgpoort_model::systems;
 
-use super::{Finish, Mapper, narrative, phone, text};
+use super::{Finish, Mapper, list, narrative, phone, text};
 use crate::error::{Error, ErrorKind, Location};
 use crate::syntax::Segment;
 
@@ -35,10 +35,10 @@ fn referral_request(
         .with("subject", subject)
         .with("authoredOn", date)
         .with("requester", author)
-        .with("performer", addressee.map(|p| vec![p]))
+        .with("performer", addressee.map(list))
         .with(
             "note",
-            (!text.trim().is_empty()).then(|| vec![Object::new().with("text", text)]),
+            (!text.trim().is_empty()).then(|| list(Object::new().with("text", text))),
         )
 }
 

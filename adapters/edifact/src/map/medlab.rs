@@ -13,11 +13,11 @@ use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
-use super::{Finish, Mapper, address, meta, phone, text};
+use super::{Finish, Mapper, address, list, meta, numbered, phone, text};
 use crate::error::Error;
 #[cfg(test)]
 use crate::error::ErrorKind;
-use crate::syntax::Segment;
+use crate::syntax::{Element, Segment};
 
 /// NHG Tabel 45 (diagnostische bepalingen), the GP laboratory code list.
 const NHG_TABLE_45: &str = "urn:oid:2.16.840.1.113883.2.4.4.30.45";
@@ -56,7 +56,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             let entry = m.bundle.add("ServiceRequest", "request", request);
             let reference = m.bundle.reference(entry);
             for &result in &report.results {
-                m.bundle.resource_mut(result).set("basedOn", vec![reference.clone()]);
+                m.bundle.resource_mut(result).set("basedOn", list(reference.clone()));
             }
             Some(vec![reference])
         }
@@ -96,7 +96,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         .with("effectiveDateTime", report.effective.clone())
         .with("issued", m.issued())
         .with("performer", performer)
-        .with("resultsInterpreter", report.interpreter.clone().map(|i| vec![i]))
+        .with("resultsInterpreter", report.interpreter.clone().map(list))
         .with("result", results)
         .with("conclusion", (!conclusion.trim().is_empty()).then_some(conclusion));
     m.bundle.add("DiagnosticReport", "report", diagnostic);
@@ -176,13 +176,12 @@ pub(super) fn add_note(resource: &mut Object<'static>, line: &str) {
 /// The test code: element 9, component 2 naming the code list.
 pub(super) fn test_code(
     m: &mut Mapper,
-    segment: Segment<'_>,
+    code_element: Element<'_>,
     name: Option<String>,
 ) -> Result<Option<Object<'static>>, Error> {
-    let code_element = segment.element(9);
     let code = text(code_element.component(1))?;
-    let list = text(code_element.component(2))?;
-    let system = match list.as_deref().map(str::to_ascii_uppercase).as_deref() {
+    let code_list = text(code_element.component(2))?;
+    let system = match code_list.as_deref().map(str::to_ascii_uppercase).as_deref() {
         Some("NHG" | "NHG45") => Some(NHG_TABLE_45),
         Some("LN" | "LOINC") => Some(systems::LOINC),
         _ => None,
@@ -193,7 +192,8 @@ pub(super) fn test_code(
                 code_element.location(),
                 format!(
                     "test code of {} code list; kept without a coding system",
-                    list.as_deref()
+                    code_list
+                        .as_deref()
                         .map_or("the sender's own".to_owned(), |l| format!("unknown {l:?}"))
                 ),
             );
@@ -203,7 +203,7 @@ pub(super) fn test_code(
             .with("code", code)
             .with("display", name.clone())
     });
-    let concept = Object::new().with("coding", coding.map(|c| vec![c])).with("text", name);
+    let concept = Object::new().with("coding", coding.map(list)).with("text", name);
     Ok((!concept.is_empty()).then_some(concept))
 }
 
@@ -247,8 +247,17 @@ const UCUM_UNITS: &[(&str, &str)] = &[
 /// A Quantity with the unit, coded in UCUM where the unit is known.
 fn quantity(value: Value<'static>, unit: Option<&str>) -> Object<'static> {
     let ucum = unit.and_then(|u| {
-        let lower = u.to_lowercase();
-        UCUM_UNITS.iter().find(|(k, _)| *k == lower).map(|(_, code)| *code)
+        // The table is ASCII apart from 'µ', which has no upper case: an
+        // ASCII unit compares without lower-casing a copy.
+        if u.is_ascii() {
+            UCUM_UNITS
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(u))
+                .map(|(_, code)| *code)
+        } else {
+            let lower = u.to_lowercase();
+            UCUM_UNITS.iter().find(|(k, _)| *k == lower).map(|(_, code)| *code)
+        }
     });
     Object::new()
         .with("value", value)
@@ -259,7 +268,12 @@ fn quantity(value: Value<'static>, unit: Option<&str>) -> Object<'static> {
 
 /// A number in either decimal notation (`7.4`, `7,4`).
 fn decimal(text: &str) -> Option<Value<'static>> {
-    Value::number(&text.trim().replace(',', "."))
+    let text = text.trim();
+    if text.contains(',') {
+        Value::number(&text.replace(',', "."))
+    } else {
+        Value::number(text)
+    }
 }
 
 /// The value of a determination as `value[x]`.
@@ -287,7 +301,7 @@ fn value(text: &str, unit: Option<&str>) -> (&'static str, Value<'static>) {
             .with("display", display);
         return (
             "valueCodeableConcept",
-            Value::Obj(Object::new().with("coding", vec![coding]).with("text", text.to_owned())),
+            Value::Obj(Object::new().with("coding", list(coding)).with("text", text.to_owned())),
         );
     }
     ("valueString", Value::from(text.to_owned()))
@@ -307,8 +321,9 @@ fn interpretation(flag: &str) -> Option<(&'static str, &'static str)> {
 }
 
 fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), Error> {
-    let kind = text(bep.element(1))?;
-    let name = text(bep.element(2))?;
+    let fields = bep.fields::<9>();
+    let kind = text(fields[0])?;
+    let name = text(fields[1])?;
     if kind.as_deref() == Some("1") {
         report.heading = name;
         report.last = None;
@@ -321,33 +336,35 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
             "unknown determination kind; read as a result",
         );
     }
-    let Some(code) = test_code(m, bep, name)? else {
+    let Some(code) = test_code(m, fields[8], name)? else {
         m.warn(bep.location(), "determination without a name or code; not mapped");
         m.unused(bep, &[1, 2, 9]);
         return Ok(());
     };
-    let unit = text(bep.element(5))?;
-    let value_text = text(bep.element(3))?;
-    let corrected = !bep.element(4).is_empty();
-    let flag = text(bep.element(6))?;
+    let unit = text(fields[4])?;
+    let value_text = text(fields[2])?;
+    let corrected = !fields[3].is_empty();
+    let flag = text(fields[5])?;
     let interpretation = flag.as_deref().map(|flag| {
         if let Some((code, display)) = interpretation(flag) {
-            vec![Object::new().with(
-                "coding",
-                vec![
-                    Object::new()
-                        .with("system", hl7::V3_OBSERVATION_INTERPRETATION)
-                        .with("code", code)
-                        .with("display", display),
-                ],
-            )]
+            list(
+                Object::new().with(
+                    "coding",
+                    list(
+                        Object::new()
+                            .with("system", hl7::V3_OBSERVATION_INTERPRETATION)
+                            .with("code", code)
+                            .with("display", display),
+                    ),
+                ),
+            )
         } else {
             m.warn(bep.location().with_element(6), "unknown result flag; kept as text");
-            vec![Object::new().with("text", flag.to_owned())]
+            list(Object::new().with("text", flag.to_owned()))
         }
     });
-    let low = text(bep.element(7))?;
-    let high = text(bep.element(8))?;
+    let low = text(fields[6])?;
+    let high = text(fields[7])?;
     let bound = |t: &Option<String>| t.as_deref().and_then(decimal).map(|v| quantity(v, unit.as_deref()));
     let range = match (bound(&low), bound(&high)) {
         (None, None) if low.is_none() && high.is_none() => None,
@@ -363,8 +380,11 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
         ),
         (low_q, high_q) => Some(Object::new().with("low", low_q).with("high", high_q)),
     };
-    let lab_category = concept(hl7::OBSERVATION_CATEGORY, "laboratory");
-    let heading = report.heading.clone().map(|h| Object::new().with("text", h));
+    let lab_category = Value::Obj(concept(hl7::OBSERVATION_CATEGORY, "laboratory"));
+    let heading = report
+        .heading
+        .clone()
+        .map(|h| Value::Obj(Object::new().with("text", h)));
     let mut observation = meta(profile::LAB_RESULT)
         .with("status", if corrected { "corrected" } else { "final" })
         .with(
@@ -375,7 +395,7 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
         .with("subject", m.subject(bep.location())?)
         .with("effectiveDateTime", report.effective.clone())
         .with("issued", m.issued())
-        .with("performer", report.lab.clone().map(|l| vec![l]));
+        .with("performer", report.lab.clone().map(list));
     match value_text {
         Some(v) => {
             let (key, value) = value(&v, unit.as_deref());
@@ -387,8 +407,8 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
         ),
     }
     observation.set("interpretation", interpretation);
-    observation.set("referenceRange", range.map(|r| vec![r]));
-    let key = format!("BEP/{}", bep.location().segment);
+    observation.set("referenceRange", range.map(list));
+    let key = numbered(&["BEP/"], bep.location().segment);
     let entry = m.bundle.add("Observation", &key, observation);
     report.results.push(entry);
     report.last = Some(entry);
@@ -404,7 +424,7 @@ fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), 
     };
     let observation = meta(profile::LAB_RESULT)
         .with("status", "cancelled")
-        .with("category", vec![concept(hl7::OBSERVATION_CATEGORY, "laboratory")])
+        .with("category", list(concept(hl7::OBSERVATION_CATEGORY, "laboratory")))
         .with("code", Object::new().with("text", name))
         .with("subject", m.subject(nub.location())?)
         .with("effectiveDateTime", report.effective.clone())
@@ -417,7 +437,7 @@ fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), 
         );
     let entry = m
         .bundle
-        .add("Observation", &format!("NUB/{}", nub.location().segment), observation);
+        .add("Observation", &numbered(&["NUB/"], nub.location().segment), observation);
     report.results.push(entry);
     report.last = None;
     m.unused(nub, &[1]);

@@ -11,7 +11,7 @@
 use zorgpoort_model::Object;
 
 use super::medlab::test_code;
-use super::{Finish, Mapper, phone, text};
+use super::{Finish, Mapper, list, phone, text};
 use crate::error::Error;
 use crate::syntax::Segment;
 
@@ -57,7 +57,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
                     m.unused(segment, &[1, 2]);
                     continue;
                 }
-                let concept = test_code(m, segment, name)?.unwrap_or_default();
+                let concept = test_code(m, segment.element(9), name)?.unwrap_or_default();
                 if concept.is_empty() {
                     m.warn(segment.location(), "requested test without a name or code; not mapped");
                 } else {
@@ -70,17 +70,17 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     }
     let subject = m.subject(header.location())?;
     let note = lines.join("\n");
-    let note = (!note.trim().is_empty()).then(|| vec![Object::new().with("text", note)]);
+    let note = (!note.trim().is_empty()).then(|| list(Object::new().with("text", note)));
     let request = |code: Option<Object<'static>>, category: Option<String>| {
         Object::new()
             .with("status", "active")
             .with("intent", "order")
-            .with("category", category.map(|c| vec![Object::new().with("text", c)]))
+            .with("category", category.map(|c| list(Object::new().with("text", c))))
             .with("code", code)
             .with("subject", subject.clone())
             .with("authoredOn", authored.clone())
             .with("requester", requester.clone().or_else(|| sender.clone()))
-            .with("performer", performer.clone().map(|p| vec![p]))
+            .with("performer", performer.clone().map(list))
             .with("note", note.clone())
     };
     if tests.is_empty() {

@@ -24,17 +24,21 @@ use crate::syntax::{Element, Message, Segment};
 pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Conversion<'static>, Error> {
     let interchange = message.interchange();
     let sender = match interchange.sender_qualifier() {
-        Some(qualifier) => format!("{}:{qualifier}", interchange.sender()),
+        Some(qualifier) => [interchange.sender(), ":", qualifier].concat(),
         None => interchange.sender().to_owned(),
     };
     let reference = message.reference().into_owned();
-    let message_id = format!("{}/{reference}", interchange.control_reference());
+    let message_id = [interchange.control_reference(), "/", &reference].concat();
     let event = message.message_type().into_owned();
     let prepared = interchange
         .prepared()
         .and_then(|(date, time)| prepared_time(date, time));
+    let issued = prepared
+        .filter(|p| p.time.is_some())
+        .map(|p| p.to_fhir_instant(options.zone));
     let mut mapper = Mapper {
         zone: options.zone,
+        issued,
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &message_id)),
         warnings: Vec::new(),
         patient: None,
@@ -129,10 +133,42 @@ pub(crate) struct Mapper {
     patient: Option<EntryRef>,
     /// UNB's time of preparation: the report's `issued`, the document's timestamp.
     prepared: Option<PartialDateTime>,
+    /// `prepared` as an instant, made once: every Observation repeats it.
+    issued: Option<String>,
     /// The year two-digit years are read next to (UNB's year).
     pivot_year: i32,
     /// Practitioners and organisations already added, by identity key.
     people: Vec<(String, EntryRef)>,
+}
+
+/// `parts` followed by `n` in decimal: the keys of resources by segment
+/// number, made for every segment without going through `format!`.
+pub(crate) fn numbered(parts: &[&str], n: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = parts.concat();
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    out
+}
+
+/// A one-element FHIR array of an object, made as `Value`s directly: a
+/// `Vec<Object>` would be copied into a new `Vec<Value>` (empty objects are
+/// dropped, as `Value::from` does).
+pub(crate) fn list(object: Object<'static>) -> Vec<Value<'static>> {
+    if object.is_empty() {
+        Vec::new()
+    } else {
+        vec![Value::Obj(object)]
+    }
 }
 
 /// A FHIR `meta` claiming one profile.
@@ -161,9 +197,9 @@ impl Mapper {
 
     /// Warns about every element with data that is not in `used`.
     fn unused(&mut self, segment: Segment<'_>, used: &[usize]) {
-        for (n, element) in segment.elements() {
-            if !used.contains(&n) && !element.is_empty() {
-                self.warn(element.location(), "element not mapped");
+        for n in segment.filled_elements() {
+            if !used.contains(&n) {
+                self.warn(segment.location().with_element(n), "element not mapped");
             }
         }
     }
@@ -189,11 +225,19 @@ impl Mapper {
         if element.is_empty() {
             return Ok(None);
         }
-        let parts: Vec<String> = (1..=3)
-            .map(|n| text(element.component(n)).map(Option::unwrap_or_default))
-            .collect::<Result<_, _>>()?;
-        let joined = parts.concat();
-        let invalid = || Error::at(element.location(), ErrorKind::InvalidDate(joined.clone()));
+        // Borrowed from the input: a date is read on every PID and DET.
+        let (c1, c2, c3) = (
+            element.component(1).text()?,
+            element.component(2).text()?,
+            element.component(3).text()?,
+        );
+        let parts = [c1.as_deref(), c2.as_deref(), c3.as_deref()].map(|c| c.map_or("", str::trim));
+        let joined = if parts[1].is_empty() {
+            Cow::Owned(parts.concat())
+        } else {
+            Cow::Borrowed("")
+        };
+        let invalid = || Error::at(element.location(), ErrorKind::InvalidDate(parts.concat()));
         let (year, month, day) = if parts[1].is_empty() {
             // Only ASCII digits may be cut at byte positions.
             if !joined.bytes().all(|b| b.is_ascii_digit()) {
@@ -205,7 +249,7 @@ impl Mapper {
                 _ => return Err(invalid()),
             }
         } else {
-            (parts[0].as_str(), parts[1].as_str(), parts[2].as_str())
+            (parts[0], parts[1], parts[2])
         };
         let (Some(y), Some(m), Some(d)) = (number(year), number(month), number(day)) else {
             return Err(invalid());
@@ -263,9 +307,7 @@ impl Mapper {
 
     /// UNB's time of preparation as an instant.
     fn issued(&self) -> Option<String> {
-        self.prepared
-            .filter(|p| p.time.is_some())
-            .map(|p| p.to_fhir_instant(self.zone))
+        self.issued.clone()
     }
 
     /// PID: 1 birth date, 2 sex, 3 name (surname : voorvoegsel : own surname :
@@ -297,10 +339,10 @@ impl Mapper {
         };
         let identifier = bsn
             .as_ref()
-            .map(|b| vec![Object::new().with("system", systems::BSN).with("value", b.clone())]);
+            .map(|b| list(Object::new().with("system", systems::BSN).with("value", b.clone())));
         let patient = meta(profile::PATIENT)
             .with("identifier", identifier)
-            .with("name", name.map(|n| vec![n]))
+            .with("name", name.map(list))
             .with("gender", gender.flatten())
             .with("birthDate", birth.map(|b| b.to_fhir_date()));
         let entry = if let Some(bsn) = bsn {
@@ -322,8 +364,8 @@ impl Mapper {
         match self.patient {
             Some(patient) => {
                 let resource = self.bundle.resource_mut(patient);
-                resource.set("telecom", phone.map(|p| vec![p]));
-                resource.set("address", address.map(|a| vec![a]));
+                resource.set("telecom", phone.map(list));
+                resource.set("address", address.map(list));
             }
             None => self.warn(
                 pad.location(),
@@ -344,11 +386,12 @@ impl Mapper {
     /// ART: 1 kind (H huisarts, S specialist), 2 AGB code, 3 name,
     /// 4 address, 5 phone -> Practitioner.
     fn map_art(&mut self, art: Segment<'_>) -> Result<Object<'static>, Error> {
-        let kind = text(art.element(1))?;
-        let agb = text(art.element(2))?;
-        let name = text(art.element(3))?;
-        let address = address(art.element(4), Some("work"))?;
-        let telecom = phone(art.element(5), Some("work"))?;
+        let [kind, agb, name, address_element, phone_element] = art.fields::<5>();
+        let kind = text(kind)?;
+        let agb = text(agb)?;
+        let name = text(name)?;
+        let address = address(address_element, Some("work"))?;
+        let telecom = phone(phone_element, Some("work"))?;
         let qualification = kind.as_deref().map(|k| match k {
             "H" => "huisarts".to_owned(),
             "S" => "medisch specialist".to_owned(),
@@ -359,14 +402,14 @@ impl Mapper {
             .with(
                 "identifier",
                 agb.clone()
-                    .map(|a| vec![Object::new().with("system", systems::AGB).with("value", a)]),
+                    .map(|a| list(Object::new().with("system", systems::AGB).with("value", a))),
             )
-            .with("name", name.map(|n| vec![Object::new().with("text", n)]))
-            .with("telecom", telecom.map(|t| vec![t]))
-            .with("address", address.map(|a| vec![a]))
+            .with("name", name.map(|n| list(Object::new().with("text", n))))
+            .with("telecom", telecom.map(list))
+            .with("address", address.map(list))
             .with(
                 "qualification",
-                qualification.map(|q| vec![Object::new().with("code", Object::new().with("text", q))]),
+                qualification.map(|q| list(Object::new().with("code", Object::new().with("text", q)))),
             );
         let entry = self.add_once("Practitioner", agb.as_deref(), art.location(), resource);
         self.unused(art, &[1, 2, 3, 4, 5]);
@@ -385,8 +428,8 @@ impl Mapper {
         let display = name.clone();
         let resource = meta(profile::ORGANIZATION)
             .with("name", name)
-            .with("telecom", telecom.map(|t| vec![t]))
-            .with("address", address.map(|a| vec![a]))
+            .with("telecom", telecom.map(list))
+            .with("address", address.map(list))
             .with("partOf", part_of);
         let entry = self.add_once("Organization", None, at, resource);
         self.bundle.reference(entry).with("display", display)
@@ -418,8 +461,8 @@ impl Mapper {
     ) -> Object<'static> {
         let display = name.clone();
         let resource = meta(profile::PRACTITIONER)
-            .with("name", name.map(|n| vec![Object::new().with("text", n)]))
-            .with("telecom", telecom.map(|t| vec![t]));
+            .with("name", name.map(|n| list(Object::new().with("text", n))))
+            .with("telecom", telecom.map(list));
         let entry = self.add_once("Practitioner", None, at, resource);
         self.bundle.reference(entry).with("display", display)
     }
@@ -428,8 +471,8 @@ impl Mapper {
     /// (conditionally updated on it) or else by place in the message.
     fn add_once(&mut self, kind: &'static str, agb: Option<&str>, at: Location, resource: Object<'static>) -> EntryRef {
         let key = match agb {
-            Some(agb) => format!("{kind}|agb|{agb}"),
-            None => format!("{kind}|{}", at.segment),
+            Some(agb) => [kind, "|agb|", agb].concat(),
+            None => numbered(&[kind, "|"], at.segment),
         };
         if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
             return entry;
@@ -632,6 +675,13 @@ mod tests {
             narrative(&lines),
             "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Beste &lt;collega&gt; &amp; co</p><p>Groet<br/>Jan</p></div>"
         );
+    }
+
+    #[test]
+    fn numbered_keys_match_format() {
+        for n in [0, 7, 10, 19, 100, 4321, usize::MAX] {
+            assert_eq!(numbered(&["BEP", "/"], n), format!("BEP/{n}"));
+        }
     }
 
     #[test]
