@@ -1,9 +1,12 @@
 //! The HL7 v3 data types as FHIR data types: TS, `IVL_TS`, CD, II, PN, AD,
 //! TEL, PQ and the observation values.
 
+use std::borrow::Cow;
+
 use roxmltree::Node;
+use zorgpoort_model::address::{Address, AddressLines, StreetLine};
 use zorgpoort_model::datatypes::{PartialDateTime, days_in_month};
-use zorgpoort_model::names::split_prefix;
+use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, hl7, is_valid_bsn, naming_system_of_oid};
 use zorgpoort_model::{Object, Value};
 
@@ -400,7 +403,7 @@ pub fn human_name(node: Node<'_, '_>) -> Option<Object<'static>> {
     if parts.is_empty() {
         return xml::text(node).map(|t| Object::new().with("text", t));
     }
-    let (family, extensions) = family(&parts);
+    let (family, family_extension) = family(&parts);
     let name_use = match node.attribute("use").unwrap_or_default().split_whitespace().next() {
         Some("L" | "OR") => Some("official"),
         Some("P" | "A") => Some("nickname"),
@@ -445,7 +448,7 @@ pub fn human_name(node: Node<'_, '_>) -> Option<Object<'static>> {
         .with("use", name_use)
         .with("text", (!words.is_empty()).then(|| words.join(" ")))
         .with("family", family)
-        .with("_family", Object::new().with("extension", extensions))
+        .with("_family", family_extension)
         .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
         .with("_given", given_kinds)
         .with("prefix", prefixes)
@@ -455,7 +458,7 @@ pub fn human_name(node: Node<'_, '_>) -> Option<Object<'static>> {
 
 /// The whole family name and its Dutch parts (own and partner's
 /// voorvoegsel and name) as `humanname-*` extensions.
-fn family(parts: &[Node<'_, '_>]) -> (Option<String>, Vec<Object<'static>>) {
+fn family(parts: &[Node<'_, '_>]) -> (Option<String>, Object<'static>) {
     let own_family = parts
         .iter()
         .find(|p| xml::is(**p, "family") && p.attribute("qualifier") != Some("SP") && xml::text(**p).is_some())
@@ -469,58 +472,19 @@ fn family(parts: &[Node<'_, '_>]) -> (Option<String>, Vec<Object<'static>>) {
         .filter(|p| xml::is(**p, "prefix") && p.attribute("qualifier").is_some_and(|q| q.contains("VV")))
         .filter_map(|p| xml::text(*p))
         .collect();
-    let own_text = own_family.and_then(|f| xml::text(*f));
-    let (own_prefix, own_name) = match (vv_prefixes.first(), own_text.as_deref()) {
-        (Some(prefix), Some(name)) => (Some(prefix.clone()), Some(name.to_owned())),
-        (None, Some(name)) => match split_prefix(name) {
-            Some((prefix, rest)) => (Some(prefix.to_owned()), Some(rest.to_owned())),
-            None => (None, Some(name.to_owned())),
-        },
-        (_, None) => (None, None),
+    let own_name = own_family.and_then(|f| xml::text(*f));
+    // A voorvoegsel only belongs to the name it stands with.
+    let own_prefix = own_name.as_ref().and(vv_prefixes.first().cloned());
+    let mut name = FamilyName {
+        own_prefix: own_prefix.map(Cow::Owned),
+        own_name: own_name.map(Cow::Owned),
+        partner_prefix: None,
+        partner_name: partner_family.and_then(|f| xml::text(*f)).map(Cow::Owned),
     };
-    let partner = partner_family.and_then(|f| xml::text(*f));
-    let (partner_prefix, partner_name) = match partner.as_deref().map(|p| (split_prefix(p), p)) {
-        Some((Some((prefix, rest)), _)) => (Some(prefix.to_owned()), Some(rest.to_owned())),
-        Some((None, p)) => (None, Some(p.to_owned())),
-        None => (None, None),
-    };
-    let own_full = match (&own_prefix, &own_name) {
-        (Some(p), Some(n)) => Some(format!("{p} {n}")),
-        (None, Some(n)) => Some(n.clone()),
-        _ => None,
-    };
-    let partner_full = match (&partner_prefix, &partner_name) {
-        (Some(p), Some(n)) => Some(format!("{p} {n}")),
-        (None, Some(n)) => Some(n.clone()),
-        _ => None,
-    };
-    let family = match (own_full, partner_full) {
-        (Some(o), Some(p)) => Some(format!("{o}-{p}")),
-        (o, p) => o.or(p),
-    };
-    let extensions: Vec<Object<'static>> = [
-        (ext::OWN_PREFIX, own_prefix),
-        (ext::OWN_NAME, own_name),
-        (ext::PARTNER_PREFIX, partner_prefix),
-        (ext::PARTNER_NAME, partner_name),
-    ]
-    .into_iter()
-    .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
-    .collect();
-    (family, extensions)
-}
-
-/// Whether a given name is only initials: "J", "J." or "J.P.".
-fn is_initials(name: &str) -> bool {
-    let mut letters = 0;
-    for part in name.split(['.', ' ']).filter(|part| !part.is_empty()) {
-        let mut chars = part.chars();
-        if !chars.next().is_some_and(char::is_alphabetic) || chars.next().is_some() {
-            return false;
-        }
-        letters += 1;
-    }
-    letters > 0
+    name.split_own_prefix();
+    name.split_partner_prefix();
+    let (family, extension) = name.into_family(FamilyOrder::OwnFirst);
+    (family.map(Cow::into_owned), extension)
 }
 
 /// An Address from an AD, with Dutch street name and house number in the
@@ -530,39 +494,22 @@ pub fn address(node: Node<'_, '_>) -> Option<Object<'static>> {
         return None;
     }
     let part = |name: &str| child(node, name).and_then(xml::text);
-    let street_name = part("streetName");
-    let house_number = part("houseNumber").or_else(|| part("houseNumberNumeric"));
-    let suffix = part("buildingNumberSuffix");
-    let mut lines: Vec<Value<'static>> = children(node, "streetAddressLine")
-        .filter_map(xml::text)
-        .map(Value::from)
-        .collect();
-    let mut line_ext = None;
-    if lines.is_empty() && (street_name.is_some() || house_number.is_some()) {
-        let joined = [street_name.as_deref(), house_number.as_deref(), suffix.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        lines.push(Value::from(joined));
-        let ext: Vec<Object<'static>> = [
-            (
-                "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName",
-                street_name,
-            ),
-            (
-                "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber",
-                house_number,
-            ),
-            (
-                "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-buildingNumberSuffix",
-                suffix,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
-        .collect();
-        line_ext = Some(vec![Value::Obj(Object::new().with("extension", ext))]);
+    let mut lines = AddressLines::new();
+    for line in children(node, "streetAddressLine").filter_map(xml::text) {
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        let street = StreetLine {
+            street_name: part("streetName").map(Cow::Owned),
+            house_number: part("houseNumber")
+                .or_else(|| part("houseNumberNumeric"))
+                .map(Cow::Owned),
+            building_number_suffix: part("buildingNumberSuffix").map(Cow::Owned),
+        };
+        // A suffix alone makes no street line.
+        if street.street_name.is_some() || street.house_number.is_some() {
+            lines.push_street(None, street);
+        }
     }
     let first_use = node.attribute("use").unwrap_or_default().split_whitespace().next();
     let (address_use, address_type) = match first_use {
@@ -579,16 +526,17 @@ pub fn address(node: Node<'_, '_>) -> Option<Object<'static>> {
             return Some(Object::new().with("use", address_use).with("text", text));
         }
     }
-    let address = Object::new()
-        .with("use", address_use)
-        .with("type", address_type)
-        .with("line", lines)
-        .with("_line", line_ext)
-        .with("city", part("city"))
-        .with("district", part("county"))
-        .with("state", part("state"))
-        .with("postalCode", part("postalCode"))
-        .with("country", part("country"));
+    let address = Address {
+        address_use,
+        address_type,
+        lines,
+        city: part("city").map(Cow::Owned),
+        district: part("county").map(Cow::Owned),
+        state: part("state").map(Cow::Owned),
+        postal_code: part("postalCode").map(Cow::Owned),
+        country: part("country").map(Cow::Owned),
+    }
+    .into_object();
     (!address.is_empty()).then_some(address)
 }
 

@@ -2,8 +2,9 @@
 
 use std::borrow::Cow;
 
+use zorgpoort_model::address::{Address, AddressLines, StreetLine};
 use zorgpoort_model::datatypes::{coding, concept};
-use zorgpoort_model::names::split_prefix;
+use zorgpoort_model::names::FamilyName;
 use zorgpoort_model::systems::{self, ext, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{EntryRef, IdGenerator, Object, TransactionBuilder, Value, Warning};
 
@@ -220,7 +221,7 @@ fn text(cell: Option<&Cell<'_>>) -> Option<String> {
 fn human_name(item: &Item<'_>) -> Option<Object<'static>> {
     let family = item.get("family").map(|c| c.text.trim().to_owned());
     let prefix = item.get("prefix").map(|c| c.text.trim().to_owned());
-    let (own_prefix, own_name, whole) = match (prefix, family) {
+    let (parts, whole) = match (prefix, family) {
         (Some(p), Some(f)) => {
             // Some exports repeat the voorvoegsel in the surname column.
             let own = match f.get(..p.len()) {
@@ -229,21 +230,20 @@ fn human_name(item: &Item<'_>) -> Option<Object<'static>> {
                 }
                 _ => f.clone(),
             };
-            let whole = format!("{p} {own}");
-            (Some(p), Some(own), Some(whole))
+            let parts = FamilyName {
+                own_prefix: Some(Cow::Owned(p)),
+                own_name: Some(Cow::Owned(own)),
+                ..FamilyName::default()
+            };
+            let whole = parts.own().map(Cow::into_owned);
+            (parts, whole)
         }
-        (None, Some(f)) => match split_prefix(&f) {
-            Some((p, n)) => (Some(p.to_owned()), Some(n.to_owned()), Some(f.clone())),
-            None => (None, Some(f.clone()), Some(f)),
-        },
+        // The surname as written stays whole, spacing and all.
+        (None, Some(f)) => (FamilyName::from_surname(f.clone()), Some(f)),
         // zib-NameInformation-1: no prefix without the name it belongs to
         // (`name_of` warns).
-        (_, None) => (None, None, None),
+        (_, None) => (FamilyName::default(), None),
     };
-    let extensions: Vec<Object<'static>> = [(ext::OWN_PREFIX, own_prefix), (ext::OWN_NAME, own_name)]
-        .into_iter()
-        .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
-        .collect();
     let (given, kind): (Vec<String>, &str) = match (item.get("given"), item.get("initials")) {
         (Some(g), _) => (g.text.split_whitespace().map(str::to_owned).collect(), "BR"),
         (None, Some(i)) => (
@@ -271,7 +271,7 @@ fn human_name(item: &Item<'_>) -> Option<Object<'static>> {
         .with("use", "official")
         .with("text", full_text)
         .with("family", whole)
-        .with("_family", Object::new().with("extension", extensions))
+        .with("_family", parts.into_extension())
         .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
         .with("_given", qualifiers);
     (name.get("family").is_some() || name.get("given").is_some()).then_some(name)
@@ -307,36 +307,24 @@ fn telecom(item: &Item<'_>) -> Vec<Object<'static>> {
 }
 
 fn address(item: &Item<'_>) -> Option<Object<'static>> {
-    let street = text(item.get("street"));
-    let number = text(item.get("house_number"));
-    let line = match (&street, &number) {
-        (Some(s), Some(n)) => Some(format!("{s} {n}")),
-        (Some(s), None) => Some(s.clone()),
-        (None, Some(n)) => Some(n.clone()),
-        (None, None) => None,
-    };
-    let parts: Vec<Object<'static>> = [
-        (
-            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName",
-            street,
-        ),
-        (
-            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber",
-            number,
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
-    .collect();
-    let line_ext =
-        (line.is_some() && !parts.is_empty()).then(|| vec![Value::Obj(Object::new().with("extension", parts))]);
-    let address = Object::new()
-        .with("use", "home")
-        .with("line", line.map(|l| vec![Value::from(l)]))
-        .with("_line", line_ext)
-        .with("city", text(item.get("city")))
-        .with("postalCode", text(item.get("postal_code")))
-        .with("country", text(item.get("country")));
+    let mut lines = AddressLines::new();
+    lines.push_street(
+        None,
+        StreetLine {
+            street_name: text(item.get("street")).map(Cow::Owned),
+            house_number: text(item.get("house_number")).map(Cow::Owned),
+            building_number_suffix: None,
+        },
+    );
+    let address = Address {
+        address_use: Some("home"),
+        lines,
+        city: text(item.get("city")).map(Cow::Owned),
+        postal_code: text(item.get("postal_code")).map(Cow::Owned),
+        country: text(item.get("country")).map(Cow::Owned),
+        ..Address::default()
+    }
+    .into_object();
     let only_use = address.iter().all(|(k, _)| k == "use");
     (!only_use).then_some(address)
 }

@@ -8,6 +8,7 @@
 //!
 //! This crate does no I/O and knows no source format.
 
+pub mod address;
 pub mod base64;
 pub mod bundle;
 #[cfg(feature = "check")]

@@ -11,8 +11,9 @@ mod medvri;
 
 use std::borrow::Cow;
 
+use zorgpoort_model::address::{Address, AddressLines, StreetLine};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month};
-use zorgpoort_model::names::split_prefix;
+use zorgpoort_model::names::{FamilyName, FamilyOrder};
 use zorgpoort_model::systems::{self, ext, profile};
 use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Value, Warning};
 
@@ -502,41 +503,25 @@ fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> 
     if surname.is_none() && own_surname.is_none() && initials.is_none() {
         return Ok(None);
     }
-    let join = |p: &Option<String>, s: &Option<String>| {
-        let whole = [p.as_deref(), s.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        (!whole.is_empty()).then_some(whole)
-    };
-    let (own, partner) = if own_surname.is_some() {
-        ((own_prefix, own_surname), (prefix, surname))
-    } else {
-        ((prefix, surname), (None, None))
-    };
-    let (mut own_prefix, mut own_name) = own;
-    // A voorvoegsel written into the surname ("van der Berg") is split off.
-    if own_prefix.is_none() {
-        if let Some((p, n)) = own_name.as_deref().and_then(split_prefix) {
-            let (p, n) = (p.to_owned(), n.to_owned());
-            own_prefix = Some(p);
-            own_name = Some(n);
+    // With an own surname in component 3, components 1-2 are the partner's
+    // name in use; otherwise they are the own name.
+    let mut name = if own_surname.is_some() {
+        FamilyName {
+            own_prefix: own_prefix.map(Cow::Owned),
+            own_name: own_surname.map(Cow::Owned),
+            partner_prefix: prefix.map(Cow::Owned),
+            partner_name: surname.map(Cow::Owned),
         }
-    }
-    let family = match (join(&own_prefix, &own_name), join(&partner.0, &partner.1)) {
-        (Some(own), Some(partner)) => Some(format!("{partner}-{own}")),
-        (own, partner) => own.or(partner),
+    } else {
+        FamilyName {
+            own_prefix: prefix.map(Cow::Owned),
+            own_name: surname.map(Cow::Owned),
+            ..FamilyName::default()
+        }
     };
-    let extensions: Vec<Object<'static>> = [
-        (ext::OWN_PREFIX, own_prefix),
-        (ext::OWN_NAME, own_name),
-        (ext::PARTNER_PREFIX, partner.0),
-        (ext::PARTNER_NAME, partner.1),
-    ]
-    .into_iter()
-    .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
-    .collect();
+    // A voorvoegsel written into the surname ("van der Berg") is split off.
+    name.split_own_prefix();
+    let (family, family_extension) = name.into_family(FamilyOrder::PartnerFirst);
     let given: Vec<String> = initials
         .iter()
         .flat_map(|i| {
@@ -557,7 +542,7 @@ fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> 
         Object::new()
             .with("use", "official")
             .with("family", family)
-            .with("_family", Object::new().with("extension", extensions))
+            .with("_family", family_extension)
             .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
             .with("_given", qualifiers),
     ))
@@ -567,42 +552,26 @@ fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> 
 fn address(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Object<'static>>, Error> {
     let c = |n| text(element.component(n));
     let (street, number, po_box, city, postcode) = (c(1)?, c(2)?, c(3)?, c(4)?, c(5)?);
-    let first_line = [street.as_deref(), number.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let parts: Vec<Object<'static>> = [
-        (
-            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName",
-            street,
-        ),
-        (
-            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber",
-            number,
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
-    .collect();
-    let mut lines: Vec<Value<'static>> = Vec::new();
-    let mut line_meta: Vec<Value<'static>> = Vec::new();
-    if !first_line.is_empty() {
-        lines.push(Value::from(first_line));
-        line_meta.push(Value::Obj(Object::new().with("extension", parts)));
-    }
+    let mut lines = AddressLines::new();
+    lines.push_street(
+        None,
+        StreetLine {
+            street_name: street.map(Cow::Owned),
+            house_number: number.map(Cow::Owned),
+            building_number_suffix: None,
+        },
+    );
     if let Some(po_box) = po_box {
-        lines.push(Value::from(format!("Postbus {po_box}")));
-        if !line_meta.is_empty() {
-            line_meta.push(Value::Null);
-        }
+        lines.push(format!("Postbus {po_box}"));
     }
-    let address = Object::new()
-        .with("use", use_)
-        .with("line", lines)
-        .with("_line", line_meta)
-        .with("city", city)
-        .with("postalCode", postcode.map(|p| p.replace(' ', "")));
+    let address = Address {
+        address_use: use_,
+        lines,
+        city: city.map(Cow::Owned),
+        postal_code: postcode.map(|p| Cow::Owned(p.replace(' ', ""))),
+        ..Address::default()
+    }
+    .into_object();
     let has_place =
         address.get("line").is_some() || address.get("city").is_some() || address.get("postalCode").is_some();
     Ok(has_place.then_some(address))

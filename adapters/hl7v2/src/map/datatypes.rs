@@ -4,8 +4,9 @@
 
 use std::borrow::Cow;
 
+use zorgpoort_model::address::{Address, AddressLines, StreetLine};
 use zorgpoort_model::datatypes::concept;
-use zorgpoort_model::names::split_prefix;
+use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
@@ -97,45 +98,26 @@ pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> O
 /// A `HumanName`, Dutch style: `family` whole, its parts in extensions.
 pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
     let f = xpn.family;
-    let family = f.surname.clone().or_else(|| {
-        let own: Vec<&str> = [f.own_prefix.as_deref(), f.own_surname.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let partner: Vec<&str> = [f.partner_prefix.as_deref(), f.partner_surname.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let joined = [own.join(" "), partner.join(" ")]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("-");
-        (!joined.is_empty()).then_some(Cow::Owned(joined))
-    });
-    let (mut own_prefix, mut own_name) = (f.own_prefix.clone(), f.own_surname.clone());
-    if own_prefix.is_none() && own_name.is_none() && f.partner_surname.is_none() {
-        if let Some(surname) = f.surname.as_deref() {
-            match split_prefix(surname) {
-                Some((prefix, name)) => {
-                    own_prefix = Some(Cow::Owned(prefix.to_owned()));
-                    own_name = Some(Cow::Owned(name.to_owned()));
+    let mut parts = FamilyName {
+        own_prefix: f.own_prefix,
+        own_name: f.own_surname,
+        partner_prefix: f.partner_prefix,
+        partner_name: f.partner_surname,
+    };
+    let family = match f.surname {
+        Some(surname) => {
+            if parts.own_prefix.is_none() && parts.own_name.is_none() && parts.partner_name.is_none() {
+                let whole = FamilyName::from_surname(surname.clone());
+                // "Jansen-Smit" without a voorvoegsel is own and partner's
+                // name in an order we cannot know: no own-name part then.
+                if whole.own_prefix.is_some() || !surname.contains('-') {
+                    (parts.own_prefix, parts.own_name) = (whole.own_prefix, whole.own_name);
                 }
-                None if !surname.contains('-') => own_name = Some(Cow::Owned(surname.to_owned())),
-                None => {}
             }
+            Some(surname)
         }
-    }
-    let parts = [
-        (ext::OWN_PREFIX, own_prefix),
-        (ext::OWN_NAME, own_name),
-        (ext::PARTNER_PREFIX, f.partner_prefix),
-        (ext::PARTNER_NAME, f.partner_surname),
-    ];
-    let extensions: Vec<Object<'_>> = parts
-        .into_iter()
-        .filter_map(|(url, value)| value.map(|v| Object::new().with("url", url).with("valueString", v)))
-        .collect();
+        None => parts.text(FamilyOrder::OwnFirst),
+    };
     let given: Vec<Cow<'_, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
     let suffix: Vec<Value<'_>> = [xpn.suffix, xpn.degree]
         .into_iter()
@@ -165,60 +147,25 @@ pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
     Object::new()
         .with("use", name_use)
         .with("family", family)
-        .with("_family", Object::new().with("extension", extensions))
+        .with("_family", parts.into_extension())
         .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
         .with("_given", given_kinds)
         .with("prefix", xpn.prefix.map(|p| vec![Value::from(p)]))
         .with("suffix", suffix)
 }
 
-/// Whether a given name is only initials: "J", "J." or "J.P.".
-fn is_initials(name: &str) -> bool {
-    let mut letters = 0;
-    for part in name.split(['.', ' ']).filter(|part| !part.is_empty()) {
-        let mut chars = part.chars();
-        if !chars.next().is_some_and(char::is_alphabetic) || chars.next().is_some() {
-            return false;
-        }
-        letters += 1;
-    }
-    letters > 0
-}
-
 /// An Address, with street name and house number as nl-core wants them.
 pub(super) fn address(xad: Xad<'_>) -> Object<'_> {
-    let first_line = xad.street.clone().or_else(|| {
-        let joined = [xad.street_name.as_deref(), xad.house_number.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        (!joined.is_empty()).then_some(Cow::Owned(joined))
-    });
-    let parts = [
-        (
-            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName",
-            xad.street_name,
-        ),
-        (
-            "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber",
-            xad.house_number,
-        ),
-    ];
-    let line_ext: Vec<Object<'_>> = parts
-        .into_iter()
-        .filter_map(|(url, v)| v.map(|v| Object::new().with("url", url).with("valueString", v)))
-        .collect();
-    let line_ext = Object::new().with("extension", line_ext);
-    let has_line_ext = !line_ext.is_empty() && first_line.is_some();
-    let mut lines: Vec<Value<'_>> = Vec::new();
-    lines.extend(first_line.map(Value::from));
-    lines.extend(xad.other.map(Value::from));
-    let line_meta = has_line_ext.then(|| {
-        let mut meta = vec![Value::Obj(line_ext)];
-        meta.extend((lines.len() > 1).then_some(Value::Null));
-        Value::Arr(meta)
-    });
+    let mut lines = AddressLines::new();
+    let street = StreetLine {
+        street_name: xad.street_name,
+        house_number: xad.house_number,
+        building_number_suffix: None,
+    };
+    lines.push_street(xad.street, street);
+    if let Some(other) = xad.other {
+        lines.push(other);
+    }
     let (address_use, address_type) = match xad.type_code.as_deref() {
         Some("H" | "L") => (Some("home"), None),
         Some("B" | "O") => (Some("work"), None),
@@ -227,16 +174,17 @@ pub(super) fn address(xad: Xad<'_>) -> Object<'_> {
         Some("M") => (None, Some("postal")),
         _ => (None, None),
     };
-    Object::new()
-        .with("use", address_use)
-        .with("type", address_type)
-        .with("line", lines)
-        .with("_line", line_meta)
-        .with("city", xad.city)
-        .with("district", xad.county)
-        .with("state", xad.state)
-        .with("postalCode", xad.postal_code)
-        .with("country", xad.country)
+    Address {
+        address_use,
+        address_type,
+        lines,
+        city: xad.city,
+        district: xad.county,
+        state: xad.state,
+        postal_code: xad.postal_code,
+        country: xad.country,
+    }
+    .into_object()
 }
 
 /// A `ContactPoint`.
@@ -523,16 +471,6 @@ mod tests {
             Some("urn:oid:1.2.3")
         );
         assert_eq!(identifier_system(&hd(Some("RIJNSTATE"), None), Some("PI")), None);
-    }
-
-    #[test]
-    fn initials_are_told_from_names() {
-        for initials in ["A", "J.", "J.P.", "J. P."] {
-            assert!(is_initials(initials), "{initials}");
-        }
-        for name in ["Jan", "stanley", "Jan P.", "", "."] {
-            assert!(!is_initials(name), "{name}");
-        }
     }
 
     #[test]
