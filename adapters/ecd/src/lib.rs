@@ -120,18 +120,34 @@ pub fn to_fhir(
     mapping: &Mapping,
     options: &Options,
 ) -> Result<Vec<Result<zorgpoort_model::Conversion<'static>, Error>>, Error> {
+    let mut converted = Vec::new();
+    convert_each(input, mapping, options, |client| converted.push(client))?;
+    Ok(converted)
+}
+
+/// [`to_fhir`] one client at a time: `each` gets every client's result in
+/// order as soon as it is made, so a caller that writes it out holds one
+/// client's Bundle at a time, however large the export.
+pub fn convert_each(
+    input: &[u8],
+    mapping: &Mapping,
+    options: &Options,
+    mut each: impl FnMut(Result<zorgpoort_model::Conversion<'static>, Error>),
+) -> Result<(), Error> {
     let text = text_of(input, &options.limits)?;
     let export = source::clients(text, mapping, &options.limits)?;
-    let mut results: Vec<_> = export
-        .clients
-        .into_iter()
-        .map(|client| client.and_then(|c| fhir::convert(c, mapping, options, &export.locator)))
-        .collect();
     // Warnings about the export as a whole go to the first client converted.
-    if let Some(first) = results.iter_mut().find_map(|r| r.as_mut().ok()) {
-        first.warnings.splice(0..0, export.warnings);
+    let mut export_warnings = Some(export.warnings);
+    for client in export.clients {
+        let mut result = client.and_then(|c| fhir::convert(c, mapping, options, &export.locator));
+        if let Ok(conversion) = &mut result
+            && let Some(warnings) = export_warnings.take()
+        {
+            conversion.warnings.splice(0..0, warnings);
+        }
+        each(result);
     }
-    Ok(results)
+    Ok(())
 }
 
 /// The name of the built-in mapping whose shape this input has (CSV header columns / JSON keys), if any. Used by `convert --from auto`.

@@ -77,9 +77,22 @@ pub struct Options {
 /// does not stop the others. The outer `Err` is for an interchange whose
 /// envelope (UNB, UNZ, limits) is broken.
 pub fn to_fhir(input: &[u8], options: &Options) -> Result<Vec<Result<Conversion<'static>, Error>>, Error> {
+    let mut converted = Vec::new();
+    convert_each(input, options, |message| converted.push(message))?;
+    Ok(converted)
+}
+
+/// [`to_fhir`] one message at a time: `each` gets every message's result in
+/// order as soon as it is made, so a caller that writes it out holds one
+/// message's Bundle at a time, however large the interchange.
+pub fn convert_each(
+    input: &[u8],
+    options: &Options,
+    mut each: impl FnMut(Result<Conversion<'static>, Error>),
+) -> Result<(), Error> {
     let interchange = Interchange::parse(input, &options.limits)?;
-    Ok(interchange
-        .messages()
-        .map(|message| message.and_then(|m| map::convert(&m, options)))
-        .collect())
+    for message in interchange.messages() {
+        each(message.and_then(|m| map::convert(&m, options)));
+    }
+    Ok(())
 }

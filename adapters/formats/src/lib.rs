@@ -187,27 +187,41 @@ pub enum Error {
 /// The input's messages, each converted on its own: one bad message does not
 /// stop the others. The outer error is about the input as a whole.
 pub fn convert(format: Format, input: &[u8], settings: &Settings) -> Result<Vec<Result<Converted, Error>>, Error> {
+    let mut converted = Vec::new();
+    convert_each(format, input, settings, |message| converted.push(message))?;
+    Ok(converted)
+}
+
+/// [`convert`] one message at a time: `each` gets every message's Bundle (or
+/// error) in input order as soon as it is made, so a caller that writes it
+/// out holds one message's Bundle at a time, however large the input.
+pub fn convert_each(
+    format: Format,
+    input: &[u8],
+    settings: &Settings,
+    mut each: impl FnMut(Result<Converted, Error>),
+) -> Result<(), Error> {
     if input.len() > settings.max_bytes {
         return Err(Error::TooLarge {
             size: input.len(),
             limit: settings.max_bytes,
         });
     }
-    Ok(match format {
-        Format::Hl7v2 => hl7v2_messages(input, settings),
+    match format {
+        Format::Hl7v2 => hl7v2_messages(input, settings, &mut each),
         Format::Cda => {
             let options = zorgpoort_cda::Options {
                 zone: settings.zone,
                 limits: settings.cda,
             };
-            vec![Ok(zorgpoort_cda::to_fhir(input, &options)?.into())]
+            each(Ok(zorgpoort_cda::to_fhir(input, &options)?.into()));
         }
         Format::Edifact => {
             let options = zorgpoort_edifact::Options {
                 zone: settings.zone,
                 limits: settings.edifact,
             };
-            each(zorgpoort_edifact::to_fhir(input, &options)?)
+            zorgpoort_edifact::convert_each(input, &options, |message| each(owned(message)))?;
         }
         Format::Ecd => {
             let builtin;
@@ -224,20 +238,19 @@ pub fn convert(format: Format, input: &[u8], settings: &Settings) -> Result<Vec<
                 zone: settings.zone,
                 limits: settings.ecd,
             };
-            each(zorgpoort_ecd::to_fhir(input, mapping, &options)?)
+            zorgpoort_ecd::convert_each(input, mapping, &options, |client| each(owned(client)))?;
         }
-        Format::FhirR4 => fhir::resources(input)?,
-    })
+        Format::FhirR4 => fhir::resources(input)?.into_iter().for_each(each),
+    }
+    Ok(())
 }
 
-fn each<E: Into<Error>>(results: Vec<Result<zorgpoort_model::Conversion<'_>, E>>) -> Vec<Result<Converted, Error>> {
-    results
-        .into_iter()
-        .map(|result| result.map(Converted::from).map_err(Into::into))
-        .collect()
+/// An adapter's result with its Bundle written out.
+fn owned<E: Into<Error>>(result: Result<zorgpoort_model::Conversion<'_>, E>) -> Result<Converted, Error> {
+    result.map(Converted::from).map_err(Into::into)
 }
 
-fn hl7v2_messages(input: &[u8], settings: &Settings) -> Vec<Result<Converted, Error>> {
+fn hl7v2_messages(input: &[u8], settings: &Settings, each: &mut impl FnMut(Result<Converted, Error>)) {
     let options = zorgpoort_hl7v2::Options { zone: settings.zone };
     let mut splitter = zorgpoort_hl7v2::Splitter::new(settings.hl7v2.max_message_bytes);
     splitter.push(input);
@@ -247,23 +260,19 @@ fn hl7v2_messages(input: &[u8], settings: &Settings) -> Vec<Result<Converted, Er
     }
     frames.extend(splitter.finish());
     if frames.is_empty() {
-        return vec![Err(
+        return each(Err(
             zorgpoort_hl7v2::Error::new(zorgpoort_hl7v2::ErrorKind::Empty).into()
-        )];
+        ));
     }
-    frames
-        .into_iter()
-        .map(|frame| {
-            frame
-                .and_then(|frame| {
-                    let message = zorgpoort_hl7v2::Message::parse(&frame.bytes, &settings.hl7v2)?;
-                    zorgpoort_hl7v2::to_fhir(&message, &options).map(Converted::from)
-                })
-                .map_err(|mut e| {
-                    // The caller numbers the messages of every format alike.
-                    e.message = None;
-                    e.into()
-                })
-        })
-        .collect()
+    for frame in frames {
+        let converted = frame.and_then(|frame| {
+            let message = zorgpoort_hl7v2::Message::parse(&frame.bytes, &settings.hl7v2)?;
+            zorgpoort_hl7v2::to_fhir(&message, &options).map(Converted::from)
+        });
+        each(converted.map_err(|mut e| {
+            // The caller numbers the messages of every format alike.
+            e.message = None;
+            e.into()
+        }));
+    }
 }

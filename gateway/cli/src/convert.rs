@@ -121,6 +121,9 @@ pub struct Args {
 const BATCH_MESSAGES: usize = 256;
 /// Bytes read at a time.
 const CHUNK_BYTES: usize = 256 * 1024;
+/// Messages of a whole input (an interchange, an export) passed on to the
+/// writer at a time, so their Bundles are not all held until the end.
+const WHOLE_PART_MESSAGES: usize = 64;
 
 /// The result of converting one message.
 enum Outcome {
@@ -139,10 +142,16 @@ struct Batch {
     jobs: Vec<Job>,
 }
 
+/// Part of a batch's results; a whole input's messages come in several parts.
 struct Converted {
     input: Arc<str>,
     outcomes: Vec<(usize, Outcome)>,
+    /// The batch's last part.
+    last: bool,
 }
+
+/// Which batch (in input order) and which part of it.
+type Place = (usize, usize);
 
 /// What the workers need to know.
 struct Conversion {
@@ -161,7 +170,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let jobs = usize::from(args.jobs);
     let progress = progress_bar(&args.files);
     let (batch_tx, batch_rx) = sync_channel::<(usize, Batch)>(jobs * 2);
-    let (done_tx, done_rx) = sync_channel::<(usize, Converted)>(jobs * 2);
+    let (done_tx, done_rx) = sync_channel::<(Place, Converted)>(jobs * 2);
     // Tokens bound the batches in flight, so a slow batch cannot make the
     // reorder buffer grow without limit.
     let (token_tx, token_rx) = sync_channel::<()>(jobs * 4);
@@ -367,26 +376,40 @@ fn read_chunk(reader: &mut impl Read, buffer: &mut [u8]) -> Result<usize> {
     }
 }
 
-fn worker(batches: &Mutex<Receiver<(usize, Batch)>>, done: &SyncSender<(usize, Converted)>, conversion: &Conversion) {
+fn worker(batches: &Mutex<Receiver<(usize, Batch)>>, done: &SyncSender<(Place, Converted)>, conversion: &Conversion) {
     loop {
         let next = match batches.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok((sequence, batch)) = next else { return };
-        let outcomes = batch
-            .jobs
-            .into_iter()
-            .flat_map(|job| match job {
-                Job::Frame(frame) => vec![convert_frame(frame, conversion)],
-                Job::Whole { format, bytes } => convert_whole(format, &bytes, conversion),
-            })
-            .collect();
-        let converted = Converted {
-            input: batch.input,
-            outcomes,
+        let Ok((sequence, Batch { input, jobs })) = next else {
+            return;
         };
-        if done.send((sequence, converted)).is_err() {
+        let mut part = 0;
+        let mut stopped = false;
+        let mut pass_on = |outcomes: &mut Vec<(usize, Outcome)>, last: bool| {
+            let converted = Converted {
+                input: Arc::clone(&input),
+                outcomes: std::mem::take(outcomes),
+                last,
+            };
+            stopped |= done.send(((sequence, part), converted)).is_err();
+            part += 1;
+        };
+        let mut outcomes = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Frame(frame) => outcomes.push(convert_frame(frame, conversion)),
+                Job::Whole { format, bytes } => convert_whole(format, &bytes, conversion, |outcome| {
+                    outcomes.push(outcome);
+                    if outcomes.len() == WHOLE_PART_MESSAGES {
+                        pass_on(&mut outcomes, false);
+                    }
+                }),
+            }
+        }
+        pass_on(&mut outcomes, true);
+        if stopped {
             return;
         }
     }
@@ -409,22 +432,20 @@ fn convert_frame(frame: Result<Frame, zorgpoort_hl7v2::Error>, conversion: &Conv
     (number, outcome)
 }
 
-/// The messages of a whole input, numbered from 1.
-fn convert_whole(format: Format, bytes: &[u8], conversion: &Conversion) -> Vec<(usize, Outcome)> {
-    match zorgpoort_formats::convert(format, bytes, &conversion.settings) {
-        Err(error) => vec![(0, Outcome::Failed(error.to_string()))],
-        Ok(messages) => messages
-            .into_iter()
-            .enumerate()
-            .map(|(i, result)| {
-                let number = i + 1;
-                let outcome = match result {
-                    Ok(converted) => conversion.output(converted.bundle, &converted.warnings),
-                    Err(error) => Outcome::Failed(format!("msg {number}: {error}")),
-                };
-                (number, outcome)
-            })
-            .collect(),
+/// The messages of a whole input, numbered from 1, each passed to `emit` as
+/// soon as it is converted.
+fn convert_whole(format: Format, bytes: &[u8], conversion: &Conversion, mut emit: impl FnMut((usize, Outcome))) {
+    let mut number = 0;
+    let whole = zorgpoort_formats::convert_each(format, bytes, &conversion.settings, |result| {
+        number += 1;
+        let outcome = match result {
+            Ok(converted) => conversion.output(converted.bundle, &converted.warnings),
+            Err(error) => Outcome::Failed(format!("msg {number}: {error}")),
+        };
+        emit((number, outcome));
+    });
+    if let Err(error) = whole {
+        emit((0, Outcome::Failed(error.to_string())));
     }
 }
 
@@ -452,7 +473,7 @@ impl Conversion {
 }
 
 fn write_output(
-    done: Receiver<(usize, Converted)>,
+    done: Receiver<(Place, Converted)>,
     tokens: &SyncSender<()>,
     args: &Args,
     progress: &ProgressBar,
@@ -461,13 +482,17 @@ fn write_output(
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut failed = false;
     let mut pending = BTreeMap::new();
-    let mut next = 0;
-    for (sequence, converted) in done {
-        pending.insert(sequence, converted);
+    let mut next: Place = (0, 0);
+    for (place, converted) in done {
+        pending.insert(place, converted);
         while let Some(converted) = pending.remove(&next) {
-            next += 1;
+            if converted.last {
+                next = (next.0 + 1, 0);
+                let _ = tokens.send(());
+            } else {
+                next.1 += 1;
+            }
             failed |= write_batch(converted, &mut out, args, progress)?;
-            let _ = tokens.send(());
         }
     }
     out.flush().context("cannot write to standard output")?;
