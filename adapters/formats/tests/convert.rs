@@ -2,6 +2,8 @@
 //! bytes, with errors about the whole input kept apart from errors about
 //! one message.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use zorgpoort_formats::{Error, Format, Settings, convert, detect};
