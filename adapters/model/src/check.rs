@@ -1,7 +1,10 @@
 //! The generic checks every emitted Bundle must pass, for the adapters'
 //! tests and the conformance kit: valid JSON, entries with `fullUrl` and
 //! `request`, every `urn:uuid:` reference resolving inside the Bundle, no
-//! empty values, and dates that match FHIR's regexes.
+//! empty values, and dates that match FHIR's regexes; and the golden-file
+//! comparison the adapters' tests share.
+
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -58,6 +61,56 @@ pub fn check_bundle(json: &str, kind: &str) -> Vec<String> {
     }
     walk(&bundle, "$", &full_urls, &mut problems);
     problems
+}
+
+/// The resources of a Bundle with the given type.
+pub fn resources<'a>(bundle: &'a Value, resource_type: &str) -> Vec<&'a Value> {
+    bundle["entry"].as_array().map_or_else(Vec::new, |entries| {
+        entries
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| r["resourceType"] == resource_type)
+            .collect()
+    })
+}
+
+/// Compares `actual` with the committed golden file at `path`; with
+/// `UPDATE_EXPECT=1` set, writes `actual` there instead (the diff is then
+/// reviewed like code).
+///
+/// # Panics
+///
+/// When the file differs or is missing, naming the first differing line;
+/// when `UPDATE_EXPECT=1` and the file cannot be written.
+pub fn expect_file(path: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, actual));
+        if let Err(e) = written {
+            panic!("cannot write {}: {e}", path.display());
+        }
+        return;
+    }
+    let expected = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => panic!("{}: {e} (run with UPDATE_EXPECT=1 to create it)", path.display()),
+    };
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs at line {} (UPDATE_EXPECT=1 rewrites it):\nexpected: {}\nactual:   {}",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line).unwrap_or("<end>"),
+            actual.lines().nth(line).unwrap_or("<end>")
+        );
+    }
 }
 
 fn walk(value: &Value, path: &str, full_urls: &[&str], problems: &mut Vec<String>) {

@@ -73,44 +73,14 @@ pub fn convert(path: &Path) -> Converted {
     }
 }
 
-/// The resources of a Bundle with the given type.
-pub fn resources<'a>(bundle: &'a serde_json::Value, resource_type: &str) -> Vec<&'a serde_json::Value> {
-    bundle["entry"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .map(|e| &e["resource"])
-                .filter(|r| r["resourceType"] == resource_type)
-                .collect()
-        })
-        .unwrap_or_default()
-}
+#[allow(unused_imports)] // Not every test file uses it.
+pub use zorgpoort_model::check::resources;
 
 /// Compares `actual` with the committed file `tests/expected/<name>`, or
 /// rewrites it when `UPDATE_EXPECT=1`.
 pub fn assert_golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expected").join(name);
-    if std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_EXPECT=1 to create it)", path.display()));
-    if expected != actual {
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{name} differs from tests/expected at line {} (UPDATE_EXPECT=1 rewrites it):\nexpected: {}\nactual:   {}",
-            line + 1,
-            expected.lines().nth(line).unwrap_or("<end>"),
-            actual.lines().nth(line).unwrap_or("<end>")
-        );
-    }
+    zorgpoort_model::check::expect_file(&path, actual);
 }
 
 /// Pretty JSON with the warnings, as golden files hold them.

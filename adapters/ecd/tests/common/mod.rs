@@ -53,18 +53,7 @@ pub fn outcome(input: &[u8], mapping: &Mapping) -> Value {
 /// `UPDATE_EXPECT=1`.
 pub fn golden(expected: &Path, actual: &Value) {
     let text = serde_json::to_string_pretty(actual).unwrap() + "\n";
-    if std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
-        std::fs::write(expected, &text).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(expected)
-        .unwrap_or_else(|_| panic!("{} missing; run with UPDATE_EXPECT=1", expected.display()));
-    assert!(
-        committed == text,
-        "{} differs from the output; review and run with UPDATE_EXPECT=1\n--- actual ---\n{text}",
-        expected.display()
-    );
+    zorgpoort_model::check::expect_file(expected, &text);
 }
 
 /// The generic Bundle checks and nl-core validation of one Bundle; problems as text.

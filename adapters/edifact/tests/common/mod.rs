@@ -64,18 +64,7 @@ pub fn convert_file(path: &Path) -> Vec<Converted> {
 /// rewrites it when `UPDATE_EXPECT=1`.
 pub fn expect_file(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expected").join(name);
-    if std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_EXPECT=1 to create it)", path.display()));
-    assert!(
-        expected == actual,
-        "{} differs from the output (run with UPDATE_EXPECT=1 to accept):\n--- expected\n{expected}\n--- actual\n{actual}",
-        path.display()
-    );
+    zorgpoort_model::check::expect_file(&path, actual);
 }
 
 /// Compact JSON laid out one value per line, keys in emitted order (the

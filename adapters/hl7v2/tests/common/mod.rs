@@ -87,36 +87,12 @@ pub fn convert_one(path: &Path) -> (serde_json::Value, Vec<Warning>) {
     (serde_json::from_str(&converted.json).unwrap(), converted.warnings)
 }
 
-/// The resources of a Bundle with the given type.
-pub fn resources<'a>(bundle: &'a serde_json::Value, resource_type: &str) -> Vec<&'a serde_json::Value> {
-    bundle["entry"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .map(|e| &e["resource"])
-                .filter(|r| r["resourceType"] == resource_type)
-                .collect()
-        })
-        .unwrap_or_default()
-}
+#[allow(unused_imports)] // Not every test file uses it.
+pub use zorgpoort_model::check::resources;
 
 /// Compares `actual` with the committed file `tests/<relative>`; with
 /// `UPDATE_EXPECT=1` set, writes `actual` there instead (review the diff).
 pub fn expect_file(relative: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(relative);
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_EXPECT=1 to create it)", path.display()));
-    assert!(
-        expected == actual,
-        "{} differs (UPDATE_EXPECT=1 rewrites it):\n--- expected\n{}\n--- actual\n{}",
-        path.display(),
-        expected.replace('\r', "\n"),
-        actual.replace('\r', "\n")
-    );
+    zorgpoort_model::check::expect_file(&path, actual);
 }
