@@ -42,9 +42,11 @@ pub struct Ctx<'a, 'i> {
     deferred: RefCell<Vec<Warning>>,
     /// Warnings past [`MAX_WARNINGS`], counted only.
     suppressed: Cell<usize>,
-    /// Each element's 1-based index among its same-named siblings, filled a
-    /// parent at a time so paths cost no rescans of long sibling lists.
-    sibling_index: RefCell<HashMap<NodeId, usize>>,
+    /// Each element's 1-based index among its same-named siblings, by node
+    /// id (0: not known yet), filled a parent at a time so paths cost no
+    /// rescans of long sibling lists. At most one slot per node, so bounded
+    /// by `Limits::max_nodes`.
+    sibling_index: RefCell<Vec<u32>>,
     /// Narrative texts already extracted, by element.
     narrative_texts: RefCell<HashMap<NodeId, Option<String>>>,
     /// Bytes of narrative text that references may still copy into entries.
@@ -73,7 +75,7 @@ impl<'a, 'i> Ctx<'a, 'i> {
             lenient_dates: false,
             deferred: RefCell::new(Vec::new()),
             suppressed: Cell::new(0),
-            sibling_index: RefCell::new(HashMap::new()),
+            sibling_index: RefCell::new(Vec::new()),
             narrative_texts: RefCell::new(HashMap::new()),
             reference_budget: Cell::new(doc.input_text().len().saturating_mul(4).max(1 << 20)),
             last_line: Cell::new((0, 1)),
@@ -122,9 +124,6 @@ impl<'a, 'i> Ctx<'a, 'i> {
     }
 
     /// `line L, column C (/path)` of `node`, as [`crate::xml::location`] gives it.
-    // The newline count over a byte slice vectorises well; not worth the
-    // bytecount crate.
-    #[allow(clippy::naive_bytecount)]
     pub fn location(&self, node: Node<'_, '_>) -> String {
         let text = self.doc.input_text();
         let offset = node.range().start.min(text.len());
@@ -132,7 +131,7 @@ impl<'a, 'i> Ctx<'a, 'i> {
         if offset < from {
             (from, line) = (0, 1);
         }
-        line += text.as_bytes()[from..offset].iter().filter(|&&b| b == b'\n').count();
+        line += count_newlines(&text.as_bytes()[from..offset]);
         self.last_line.set((offset, line));
         let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
         let column = text[line_start..offset].chars().count() + 1;
@@ -161,18 +160,59 @@ impl<'a, 'i> Ctx<'a, 'i> {
     }
 
     fn index_among_siblings(&self, node: Node<'_, '_>) -> usize {
-        if let Some(&index) = self.sibling_index.borrow().get(&node.id()) {
-            return index;
+        let slot = node.id().get_usize();
+        if let Some(&index) = self.sibling_index.borrow().get(slot).filter(|&&i| i > 0) {
+            return index as usize;
+        }
+        // Most elements have few siblings before them: counting those costs
+        // less than numbering the whole list. Past a bound the list is
+        // numbered once, so a long one is not rescanned for every warning.
+        let name = node.tag_name().name();
+        let mut same = 1;
+        let mut sibling = node.prev_sibling();
+        for _ in 0..SIBLING_SCAN {
+            let Some(s) = sibling else { return same };
+            if s.is_element() && s.tag_name().name() == name {
+                same += 1;
+            }
+            sibling = s.prev_sibling();
+        }
+        if sibling.is_none() {
+            return same;
         }
         let Some(parent) = node.parent() else { return 1 };
-        let mut seen: HashMap<&str, usize> = HashMap::new();
         let mut cache = self.sibling_index.borrow_mut();
-        for sibling in parent.children().filter(Node::is_element) {
-            let count = seen.entry(sibling.tag_name().name()).or_insert(0);
-            *count += 1;
-            cache.insert(sibling.id(), *count);
+        // A parent's children are numbered after it up to its last
+        // descendant, so this covers every sibling of `node`.
+        let last = parent.last_child().map_or(slot, |c| c.id().get_usize()).max(slot);
+        if cache.len() <= last {
+            cache.resize(last + 1, 0);
         }
-        cache.get(&node.id()).copied().unwrap_or(1)
+        // Few distinct names among siblings is the rule; a map only for many.
+        let mut few: Vec<(&str, u32)> = Vec::new();
+        let mut many: HashMap<&str, u32> = HashMap::new();
+        for sibling in parent.children().filter(Node::is_element) {
+            let name = sibling.tag_name().name();
+            let count = match few.iter().position(|(n, _)| *n == name) {
+                Some(i) => {
+                    few[i].1 += 1;
+                    few[i].1
+                }
+                None if few.len() < 16 => {
+                    few.push((name, 1));
+                    1
+                }
+                None => {
+                    let count = many.entry(name).or_insert(0);
+                    *count += 1;
+                    *count
+                }
+            };
+            if let Some(cell) = cache.get_mut(sibling.id().get_usize()) {
+                *cell = count;
+            }
+        }
+        cache.get(slot).copied().filter(|&i| i > 0).map_or(1, |i| i as usize)
     }
 
     /// The narrative element a `reference/@value` ("#id") points at.
@@ -251,6 +291,58 @@ impl<'a, 'i> Ctx<'a, 'i> {
     }
 }
 
+/// How many preceding sibling nodes a path step counts before it numbers
+/// all children of the parent instead.
+const SIBLING_SCAN: usize = 64;
+
 /// Elements that carry no data of their own: template and type markers,
 /// realm codes.
 const IGNORED: &[&str] = &["templateId", "typeId", "realmCode"];
+
+/// The number of `\n` in `bytes`. Counting into a byte per block of 128
+/// lets the compiler compare 16 or 32 bytes per instruction; a plain
+/// `filter().count()` widens every byte to a `usize` first and is several
+/// times slower, which showed in documents with warnings far apart.
+#[allow(clippy::naive_bytecount)]
+fn count_newlines(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(128);
+    let mut count = 0;
+    for chunk in &mut chunks {
+        let in_chunk: u8 = chunk.iter().map(|&b| u8::from(b == b'\n')).sum();
+        count += usize::from(in_chunk);
+    }
+    count + chunks.remainder().iter().filter(|&&b| b == b'\n').count()
+}
+
+#[cfg(test)]
+mod tests {
+    use zorgpoort_model::IdGenerator;
+
+    use super::*;
+
+    #[test]
+    fn paths_number_same_named_siblings_in_short_and_long_lists() {
+        let mut xml = String::from("<r><x/><x><y/><z/><y/></x>");
+        for _ in 0..100 {
+            xml.push_str("<a/><!-- c --><b/>\n");
+        }
+        xml.push_str("</r>");
+        let doc = Document::parse(&xml).unwrap();
+        let ctx = Ctx::new(
+            &doc,
+            HashMap::new(),
+            LocalZone::Utc,
+            TransactionBuilder::new(IdGenerator::new("a", "b")),
+        );
+        let elements: Vec<Node<'_, '_>> = doc.descendants().filter(Node::is_element).collect();
+        let paths: Vec<String> = elements.iter().map(|&n| ctx.path(n)).collect();
+        for (node, path) in elements.iter().zip(&paths) {
+            assert_eq!(*path, crate::xml::path(*node));
+        }
+        assert_eq!(paths[5], "/r/x[2]/y[2]");
+        assert_eq!(paths[6 + 2 * 79], "/r/a[80]");
+        // The second time a long list is read from the numbering.
+        assert_eq!(ctx.path(elements[6 + 2 * 79 + 1]), "/r/b[80]");
+        assert_eq!(ctx.location(elements[8]).split(' ').nth(1), Some("2,"));
+    }
+}

@@ -91,21 +91,22 @@ pub fn code_system(oid: &str) -> String {
     if let Some(&(_, uri)) = CODE_SYSTEMS.iter().find(|(o, _)| *o == oid) {
         return uri.to_owned();
     }
-    if is_oid(oid) {
-        format!("urn:oid:{oid}")
-    } else if is_uuid(oid) {
-        format!("urn:uuid:{}", oid.to_ascii_lowercase())
-    } else {
-        oid.to_owned()
-    }
+    root_uri(oid)
 }
 
 /// `1.2.3`: digits and dots, no empty arcs.
 pub fn is_oid(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .split('.')
-            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
+    // One pass over the bytes: this runs for every identifier and code,
+    // and splitting into arcs cost several times as much.
+    let mut after_digit = false;
+    for b in text.bytes() {
+        match b {
+            b'0'..=b'9' => after_digit = true,
+            b'.' if after_digit => after_digit = false,
+            _ => return false,
+        }
+    }
+    after_digit
 }
 
 /// A UUID in its 8-4-4-4-12 hex form.
@@ -123,10 +124,15 @@ pub fn is_uuid(text: &str) -> bool {
 
 /// The `urn:` form of an identifier root.
 pub fn root_uri(root: &str) -> String {
+    // Concatenation, not `format!`: this runs for every identifier and code.
     if is_uuid(root) {
-        format!("urn:uuid:{}", root.to_ascii_lowercase())
+        let mut uri = String::with_capacity("urn:uuid:".len() + root.len());
+        uri.push_str("urn:uuid:");
+        uri.push_str(root);
+        uri.make_ascii_lowercase();
+        uri
     } else if is_oid(root) {
-        format!("urn:oid:{root}")
+        ["urn:oid:", root].concat()
     } else {
         root.to_owned()
     }
@@ -355,7 +361,7 @@ impl Ctx<'_, '_> {
             }
             None => (systems::URI.to_owned(), root_uri(root)),
         };
-        let key = format!("{system}|{value}");
+        let key = [system.as_str(), "|", value.as_str()].concat();
         Ok(Some((Object::new().with("system", system).with("value", value), key)))
     }
 
@@ -715,6 +721,22 @@ mod tests {
             let error = parse_ts(value).unwrap_err();
             assert!(error.contains(why), "{value}: {error}");
         }
+    }
+
+    #[test]
+    fn oids_are_digit_arcs_separated_by_single_dots() {
+        for oid in ["1", "2.16.840.1.113883.6.1", "0.0"] {
+            assert!(is_oid(oid), "{oid}");
+        }
+        for not in ["", ".", "1.", ".1", "1..2", "1.a", "1,2", "1.2 ", "١.٢"] {
+            assert!(!is_oid(not), "{not}");
+        }
+        assert_eq!(root_uri("1.2.3"), "urn:oid:1.2.3");
+        assert_eq!(
+            root_uri("5C1F8E2A-3D6B-4F0E-9A7C-2B8D4E6F1A90"),
+            "urn:uuid:5c1f8e2a-3d6b-4f0e-9a7c-2b8d4e6f1a90"
+        );
+        assert_eq!(root_uri("1..2"), "1..2");
     }
 
     #[test]

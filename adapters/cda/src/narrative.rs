@@ -221,17 +221,36 @@ fn is_safe_href(href: &str) -> bool {
 
 /// XML-escapes text; control characters XHTML cannot hold become spaces.
 pub fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
+    // Runs of plain text are copied whole; only the bytes below need a
+    // look. Control characters (category Cc: U+0000-U+001F, U+007F-U+009F,
+    // the last as C2 80-9F in UTF-8) become a space, except tab and line
+    // breaks.
+    let bytes = text.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (replacement, width) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            0..=0x1F | 0x7F => (" ", 1),
+            0xC2 if matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => (" ", 2),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&text[copied..i]);
+        out.push_str(replacement);
+        i += width;
+        copied = i;
     }
+    out.push_str(&text[copied..]);
 }
 
 #[cfg(test)]
@@ -254,6 +273,14 @@ mod tests {
         let out = to_xhtml(&mut ctx, doc.root_element());
         ctx.flush();
         (out, ctx.warnings.len())
+    }
+
+    #[test]
+    fn escape_replaces_markup_and_control_characters_only() {
+        let text = "a&b<c>d\"e'f\tg\nh\ri\u{0}j\u{1f}k\u{7f}l\u{80}m\u{9f}n\u{a0}o\u{c2}é€𝄞";
+        let mut out = String::new();
+        escape(text, &mut out);
+        assert_eq!(out, "a&amp;b&lt;c&gt;d&quot;e'f\tg\nh\ri j k l m n\u{a0}o\u{c2}é€𝄞");
     }
 
     #[test]

@@ -82,22 +82,52 @@ fn xml_error(error: &roxmltree::Error, limits: &Limits) -> Error {
 }
 
 /// Checks the nesting depth and collects the elements that carry an `ID`
-/// (narrative targets of `reference/@value`), in one depth-first pass with
-/// an explicit stack, so a deep document cannot overflow ours.
+/// (narrative targets of `reference/@value`), in one pass over the nodes in
+/// document order (a flat slice in roxmltree, so a deep document cannot
+/// overflow the stack), with each node's depth taken from its parent's.
+///
+/// The results are those of a depth-first walk that visits the last child
+/// first: a too-deep document is reported at the last element, in document
+/// order, one level below the limit, and of elements sharing an `ID` the
+/// first to close wins.
 pub fn index<'a, 'i>(document: &'a Document<'i>, max_depth: usize) -> Result<HashMap<&'a str, Node<'a, 'i>>, Error> {
-    let mut ids = HashMap::new();
-    let mut stack = vec![(document.root_element(), 1usize)];
-    while let Some((node, depth)) = stack.pop() {
+    let mut ids: HashMap<&'a str, Node<'a, 'i>> = HashMap::new();
+    // Node ids count up from 0 in document order and a parent precedes its
+    // children, so the depths fill a vector as the pass goes.
+    let mut depths: Vec<usize> = Vec::with_capacity(document.input_text().len() / 16);
+    let mut too_deep = None;
+    for node in document.descendants() {
+        if !node.is_element() {
+            // Text, comments and the document node have no element children.
+            depths.push(0);
+            continue;
+        }
+        let depth = node
+            .parent()
+            .map_or(0, |p| depths.get(p.id().get_usize()).copied().unwrap_or(0) + 1);
+        depths.push(depth);
         if depth > max_depth {
-            return Err(Error::at(
-                location(document, node),
-                ErrorKind::TooDeep { limit: max_depth },
-            ));
+            if depth == max_depth + 1 {
+                too_deep = Some(node);
+            }
+            continue;
         }
         if let Some(id) = node.attribute("ID") {
-            ids.insert(id, node);
+            ids.entry(id)
+                .and_modify(|kept| {
+                    // A descendant closes before its ancestor.
+                    if node.ancestors().any(|a| a == *kept) {
+                        *kept = node;
+                    }
+                })
+                .or_insert(node);
         }
-        stack.extend(node.children().filter(Node::is_element).map(|c| (c, depth + 1)));
+    }
+    if let Some(node) = too_deep {
+        return Err(Error::at(
+            location(document, node),
+            ErrorKind::TooDeep { limit: max_depth },
+        ));
     }
     Ok(ids)
 }
@@ -140,16 +170,19 @@ pub fn path(node: Node<'_, '_>) -> String {
 }
 
 /// True for a v3 element named `name`.
+#[inline]
 pub fn is(node: Node<'_, '_>, name: &str) -> bool {
     node.is_element() && node.tag_name().name() == name && node.tag_name().namespace() == Some(V3)
 }
 
 /// The first v3 child element named `name`.
+#[inline]
 pub fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     node.children().find(|c| is(*c, name))
 }
 
 /// The v3 child elements named `name`.
+#[inline]
 pub fn children<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
     node.children().filter(move |c| is(*c, name))
 }
@@ -160,6 +193,7 @@ pub fn at<'a, 'i>(node: Node<'a, 'i>, path: &[&str]) -> Option<Node<'a, 'i>> {
 }
 
 /// A non-blank attribute, trimmed.
+#[inline]
 pub fn attr<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
     node.attribute(name).map(str::trim).filter(|v| !v.is_empty())
 }
@@ -193,4 +227,24 @@ pub fn text(node: Node<'_, '_>) -> Option<String> {
 /// True when a template id with `root` (any extension) is on `node`.
 pub fn has_template(node: Node<'_, '_>, root: &str) -> bool {
     children(node, "templateId").any(|t| t.attribute("root") == Some(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_keeps_the_first_id_to_close_and_the_last_too_deep_place() {
+        let xml = "<r><a ID=\"x\" n=\"1\"><b ID=\"x\" n=\"2\"/></a><c ID=\"x\" n=\"3\"/>\
+                   <d ID=\"y\" n=\"4\"/><e ID=\"y\" n=\"5\"><f ID=\"y\" n=\"6\"/></e></r>";
+        let doc = Document::parse(xml).unwrap();
+        let ids = index(&doc, 8).unwrap();
+        assert_eq!(ids["x"].attribute("n"), Some("2"));
+        assert_eq!(ids["y"].attribute("n"), Some("4"));
+
+        let doc = Document::parse("<r><a><b/></a><c><d><e/></d></c></r>").unwrap();
+        let error = index(&doc, 2).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::TooDeep { limit: 2 });
+        assert_eq!(error.location.as_deref(), Some("line 1, column 18 (/r/c/d)"));
+    }
 }
