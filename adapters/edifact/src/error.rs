@@ -35,6 +35,11 @@ impl<const N: usize> Short<N> {
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
     }
 
+    /// The bytes stored (printable ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
     /// True when nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.len == 0

@@ -123,9 +123,15 @@ impl Charset {
 
 /// How to read the bytes of one interchange.
 #[derive(Debug, Clone, Copy)]
-struct Syntax {
+struct Syntax<'a> {
     delimiters: Delimiters,
     charset: Charset,
+    /// The whole input when it is UTF-8 (else empty): plain ASCII elements
+    /// are sliced from it instead of checked one by one.
+    text: &'a str,
+    /// The segment read is ASCII without release characters (known from
+    /// the split): its elements need no check before they are sliced.
+    plain: bool,
 }
 
 /// Where one segment sits in the input (terminator excluded).
@@ -133,6 +139,15 @@ struct Syntax {
 struct Span {
     start: usize,
     end: usize,
+    /// Unreleased element separators: the number of data elements after
+    /// the tag, counted by the split anyway and used by the unmapped check.
+    elements: usize,
+    /// The tag, found by the split.
+    tag: Short<3>,
+    /// Whether the segment holds a release character at all.
+    released: bool,
+    /// Whether the segment is ASCII throughout.
+    ascii: bool,
 }
 
 /// One message of an interchange: its segments from UNH to UNT, or the
@@ -150,7 +165,7 @@ struct MessageSpan {
 #[derive(Debug)]
 pub struct Interchange<'a> {
     input: &'a [u8],
-    syntax: Syntax,
+    syntax: Syntax<'a>,
     segments: Vec<Span>,
     messages: Vec<MessageSpan>,
     sender: String,
@@ -167,17 +182,15 @@ fn parse_count(raw: &[u8]) -> Option<usize> {
 
 /// Index of the next unreleased `separator` in `raw` from `from`, or `raw.len()`.
 fn find_separator(raw: &[u8], from: usize, separator: u8, release: Option<u8>) -> usize {
+    // Without a release character `release` is the separator itself, which
+    // the first test already takes: one comparison less per byte.
+    let release = release.unwrap_or(separator);
     let mut i = from;
-    while i < raw.len() {
-        let b = raw[i];
-        if Some(b) == release {
-            i += 2;
-            continue;
-        }
+    while let Some(&b) = raw.get(i) {
         if b == separator {
             return i;
         }
-        i += 1;
+        i += if b == release { 2 } else { 1 };
     }
     raw.len()
 }
@@ -241,6 +254,8 @@ impl<'a> Interchange<'a> {
             syntax: Syntax {
                 delimiters,
                 charset: Charset::Unoa,
+                text: std::str::from_utf8(input).unwrap_or_default(),
+                plain: false,
             },
             segments,
             messages: Vec::new(),
@@ -257,9 +272,18 @@ impl<'a> Interchange<'a> {
 
     fn segment_at(&self, index: usize) -> Segment<'a> {
         let span = self.segments[index];
+        let mut syntax = self.syntax;
+        if !span.released {
+            // Nothing to honour or remove: its elements are read as if the
+            // interchange had no release character, one test less per byte.
+            syntax.delimiters.release = None;
+        }
+        syntax.plain = !span.released && span.ascii;
         Segment::new(
             &self.input[span.start..span.end],
-            self.syntax,
+            syntax,
+            span.elements,
+            span.tag,
             Location {
                 segment: index + 1,
                 ..Location::default()
@@ -272,7 +296,8 @@ impl<'a> Interchange<'a> {
         if unb.tag() != "UNB" {
             return Err(Error::at(unb.location(), ErrorKind::MissingUnb(unb.tag().to_owned())));
         }
-        let syntax_id = unb.element(1).component(1);
+        let [syntax_id, sender, recipient, prepared, reference] = unb.fields::<5>();
+        let syntax_id = syntax_id.component(1);
         let name = syntax_id.raw();
         self.syntax.charset = Charset::from_name(name).ok_or_else(|| {
             Error::at(
@@ -286,12 +311,14 @@ impl<'a> Interchange<'a> {
                 .map(Cow::into_owned)
                 .ok_or_else(|| Error::at(element.location(), ErrorKind::MissingElement(what)))
         };
-        self.sender = required(unb.element(2).component(1), "interchange sender")?;
-        self.sender_qualifier = unb.element(2).component(2).text()?.map(Cow::into_owned);
-        self.recipient = required(unb.element(3).component(1), "interchange recipient")?;
-        self.control_reference = required(unb.element(5).component(1), "interchange control reference")?;
-        let date = unb.element(4).component(1).text()?.map(Cow::into_owned);
-        let time = unb.element(4).component(2).text()?.map(Cow::into_owned);
+        let [sender, qualifier] = sender.components::<2>();
+        self.sender = required(sender, "interchange sender")?;
+        self.sender_qualifier = qualifier.text()?.map(Cow::into_owned);
+        self.recipient = required(recipient.component(1), "interchange recipient")?;
+        self.control_reference = required(reference.component(1), "interchange control reference")?;
+        let [date, time] = prepared.components::<2>();
+        let date = date.text()?.map(Cow::into_owned);
+        let time = time.text()?.map(Cow::into_owned);
         self.prepared = date.map(|d| (d, time));
         Ok(())
     }
@@ -306,8 +333,8 @@ impl<'a> Interchange<'a> {
             if unz.is_some() {
                 return Err(Error::at(segment.location(), ErrorKind::AfterUnz));
             }
-            match segment.tag() {
-                "UNH" => {
+            match segment.tag_bytes() {
+                b"UNH" => {
                     if let Some(first) = open.take() {
                         self.close_unterminated(first, index);
                     }
@@ -321,7 +348,7 @@ impl<'a> Interchange<'a> {
                     }
                     open = Some(index);
                 }
-                "UNT" => {
+                b"UNT" => {
                     let Some(first) = open.take() else {
                         return Err(Error::at(
                             segment.location(),
@@ -335,14 +362,14 @@ impl<'a> Interchange<'a> {
                         problem,
                     });
                 }
-                "UNG" => {
+                b"UNG" => {
                     if let Some(first) = open.take() {
                         self.close_unterminated(first, index);
                     }
                     groups += 1;
                     group_ref = Some((self.messages.len(), segment.element(5).component(1).raw().to_vec()));
                 }
-                "UNE" => {
+                b"UNE" => {
                     if let Some(first) = open.take() {
                         self.close_unterminated(first, index);
                     }
@@ -371,15 +398,18 @@ impl<'a> Interchange<'a> {
                         }
                     }
                 }
-                "UNZ" => {
+                b"UNZ" => {
                     if let Some(first) = open.take() {
                         self.close_unterminated(first, index);
                     }
                     unz = Some(index);
                 }
-                tag => {
+                _ => {
                     if open.is_none() {
-                        return Err(Error::at(segment.location(), ErrorKind::OutsideMessage(tag.to_owned())));
+                        return Err(Error::at(
+                            segment.location(),
+                            ErrorKind::OutsideMessage(segment.tag().to_owned()),
+                        ));
                     }
                 }
             }
@@ -540,6 +570,8 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
     let mut segments = Vec::with_capacity(input.len() / 32 + 4);
     let mut start = pos;
     let mut elements = 0usize;
+    let mut released = false;
+    let mut ascii = true;
     let location = |n: usize, start: usize, end: usize| Location {
         segment: n,
         tag: Short::new(&input[start..end.min(start + 3)]),
@@ -554,6 +586,7 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
                     ErrorKind::LoneRelease,
                 ));
             }
+            released = true;
             pos += 2;
             continue;
         }
@@ -584,15 +617,25 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
                     ErrorKind::InvalidTag,
                 ));
             }
-            segments.push(Span { start, end: pos });
+            segments.push(Span {
+                start,
+                end: pos,
+                elements,
+                tag: Short::new(tag),
+                released,
+                ascii,
+            });
             pos += 1;
             while pos < input.len() && matches!(input[pos], b'\r' | b'\n') {
                 pos += 1;
             }
             start = pos;
             elements = 0;
+            released = false;
+            ascii = true;
             continue;
         }
+        ascii &= b.is_ascii();
         pos += 1;
     }
     if input[start..].iter().any(|b| !b.is_ascii_whitespace()) {
@@ -668,23 +711,32 @@ impl<'i, 'a> Message<'i, 'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     raw: &'a [u8],
-    syntax: Syntax,
+    syntax: Syntax<'a>,
+    /// How many data elements follow the tag.
+    elements: usize,
     location: Location,
 }
 
 impl<'a> Segment<'a> {
-    fn new(raw: &'a [u8], syntax: Syntax, mut location: Location) -> Self {
-        let tag_end = raw
-            .iter()
-            .position(|&c| c == syntax.delimiters.element || c == syntax.delimiters.component)
-            .unwrap_or(raw.len());
-        location.tag = Short::new(&raw[..tag_end]);
-        Self { raw, syntax, location }
+    fn new(raw: &'a [u8], syntax: Syntax<'a>, elements: usize, tag: Short<3>, mut location: Location) -> Self {
+        location.tag = tag;
+        Self {
+            raw,
+            syntax,
+            elements,
+            location,
+        }
     }
 
     /// The segment tag (`UNH`, `PID`), checked to be 1-3 ASCII letters or digits.
     pub fn tag(&self) -> &str {
         self.location.tag.as_str()
+    }
+
+    /// The tag's bytes: what the handlers dispatch on, without a UTF-8 check
+    /// per segment.
+    pub(crate) fn tag_bytes(&self) -> &[u8] {
+        self.location.tag.as_bytes()
     }
 
     /// The raw bytes, escapes intact.
@@ -779,17 +831,7 @@ impl<'a> Segment<'a> {
 
     /// How many data elements follow the tag.
     pub fn element_count(&self) -> usize {
-        let d = self.syntax.delimiters;
-        let mut count = 0;
-        let mut i = 0;
-        loop {
-            let end = find_separator(self.raw, i, d.element, d.release);
-            if end >= self.raw.len() {
-                return count;
-            }
-            count += 1;
-            i = end + 1;
-        }
+        self.elements
     }
 }
 
@@ -797,7 +839,7 @@ impl<'a> Segment<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Element<'a> {
     raw: &'a [u8],
-    syntax: Syntax,
+    syntax: Syntax<'a>,
     location: Location,
 }
 
@@ -829,12 +871,38 @@ impl<'a> Element<'a> {
         }
     }
 
+    /// Components 1 to `N` in one pass, as [`Element::component`] gives
+    /// them one by one (those not there read as empty).
+    pub(crate) fn components<const N: usize>(&self) -> [Element<'a>; N] {
+        let d = self.syntax.delimiters;
+        let mut start = 0;
+        std::array::from_fn(|i| {
+            let raw = if start > self.raw.len() {
+                &[][..]
+            } else {
+                let end = find_separator(self.raw, start, d.component, d.release);
+                let raw = &self.raw[start..end];
+                start = end + 1;
+                raw
+            };
+            Element {
+                raw,
+                syntax: self.syntax,
+                location: self.location.with_component(i + 1),
+            }
+        })
+    }
+
     /// The text of a simple element (or of this component): release
     /// characters removed, decoded from the interchange's character set,
     /// `None` when empty. Borrowed when nothing needed changing.
     pub fn text(&self) -> Result<Option<Cow<'a, str>>, Error> {
         let raw = match self.location.component {
-            0 => self.component(1).raw,
+            // Component 1, without making an `Element` of it.
+            0 => {
+                let d = self.syntax.delimiters;
+                &self.raw[..find_separator(self.raw, 0, d.component, d.release)]
+            }
             _ => self.raw,
         };
         if raw.is_empty() {
@@ -860,11 +928,21 @@ impl<'a> Element<'a> {
 }
 
 /// Unescapes and decodes to UTF-8.
-fn decode(raw: &[u8], syntax: Syntax) -> Result<Cow<'_, str>, ErrorKind> {
+fn decode<'a>(raw: &'a [u8], syntax: Syntax<'a>) -> Result<Cow<'a, str>, ErrorKind> {
     // Nearly every element is ASCII without release characters, the same
-    // text in every character set: one pass instead of three.
+    // text in every character set: taken from the input checked once.
     let release = syntax.delimiters.release;
-    if raw.iter().all(|&b| b.is_ascii() && Some(b) != release) {
+    if syntax.plain || (raw.is_ascii() && release.is_none_or(|r| !raw.contains(&r))) {
+        let whole = syntax.text;
+        let text = raw
+            .as_ptr()
+            .addr()
+            .checked_sub(whole.as_ptr().addr())
+            .and_then(|start| whole.get(start..start.checked_add(raw.len())?))
+            .filter(|t| std::ptr::eq(t.as_bytes(), raw));
+        if let Some(text) = text {
+            return Ok(Cow::Borrowed(text));
+        }
         if let Ok(text) = std::str::from_utf8(raw) {
             return Ok(Cow::Borrowed(text));
         }

@@ -9,11 +9,13 @@
 //! determination before it, NUB determination not done (1 name), TXT
 //! comment on the whole report.
 
+use std::borrow::Cow;
+
 use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
-use super::{Finish, Mapper, address, list, meta, numbered, phone, text};
+use super::{Finish, Mapper, address, list, meta, numbered_into, peek, phone, text};
 use crate::error::Error;
 #[cfg(test)]
 use crate::error::ErrorKind;
@@ -105,49 +107,53 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
 
 /// One segment of the message body.
 fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>) -> Result<(), Error> {
-    match segment.tag() {
-        "ZKH" => {
-            let name = text(segment.element(1))?;
-            let address = address(segment.element(2), Some("work"))?;
-            let telecom = phone(segment.element(3), Some("work"))?;
+    match segment.tag_bytes() {
+        b"ZKH" => {
+            let [name, address_element, phone_element] = segment.fields::<3>();
+            let name = text(name)?;
+            let address = address(address_element, Some("work"))?;
+            let telecom = phone(phone_element, Some("work"))?;
             report.lab = Some(m.organization(name, address, telecom, None, segment.location()));
             m.unused(segment, &[1, 2, 3]);
         }
-        "PID" => m.map_pid(segment)?,
-        "PAD" => m.map_pad(segment)?,
-        "ART" => report.requester = Some(m.map_art(segment)?),
-        "AFD" => {
-            let name = text(segment.element(1))?;
-            let telecom = phone(segment.element(2), Some("work"))?;
+        b"PID" => m.map_pid(segment)?,
+        b"PAD" => m.map_pad(segment)?,
+        b"ART" => report.requester = Some(m.map_art(segment)?),
+        b"AFD" => {
+            let [name, phone_element] = segment.fields::<2>();
+            let name = text(name)?;
+            let telecom = phone(phone_element, Some("work"))?;
             let part_of = report.lab.clone();
             report.department = Some(m.organization(name, None, telecom, part_of, segment.location()));
             m.unused(segment, &[1, 2]);
         }
-        "ARA" => {
-            let name = text(segment.element(1))?;
-            let telecom = phone(segment.element(2), Some("work"))?;
+        b"ARA" => {
+            let [name, phone_element] = segment.fields::<2>();
+            let name = text(name)?;
+            let telecom = phone(phone_element, Some("work"))?;
             report.interpreter = Some(m.named_practitioner(name, telecom, segment.location()));
             m.unused(segment, &[1, 2]);
         }
-        "DET" => {
+        b"DET" => {
             report.effective = m.det(segment)?;
             m.unused(segment, &[1, 2]);
         }
-        "IDE" => {
-            report.complete = text(segment.element(1))?.map(|c| c != "N");
-            report.lab_number = text(segment.element(2))?;
+        b"IDE" => {
+            let [complete, lab_number] = segment.fields::<2>();
+            report.complete = peek(complete)?.map(|c| c != "N");
+            report.lab_number = text(lab_number)?;
             m.unused(segment, &[1, 2]);
         }
-        "BEP" => map_bep(m, report, segment)?,
-        "OPB" => {
+        b"BEP" => map_bep(m, report, segment)?,
+        b"OPB" => {
             let line = m.text_line(segment)?;
             match report.last {
-                Some(observation) => add_note(m.bundle.resource_mut(observation), &line),
+                Some(observation) => add_note(m.bundle.resource_mut(observation), line),
                 None => report.comments.push(line),
             }
         }
-        "NUB" => map_nub(m, report, segment)?,
-        "TXT" => {
+        b"NUB" => map_nub(m, report, segment)?,
+        b"TXT" => {
             let line = m.text_line(segment)?;
             report.comments.push(line);
         }
@@ -157,19 +163,19 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>) -> Res
 }
 
 /// The zib allows one note: further comment lines continue its text.
-pub(super) fn add_note(resource: &mut Object<'static>, line: &str) {
+pub(super) fn add_note(resource: &mut Object<'static>, line: String) {
     if let Some(Value::Arr(notes)) = resource.get_mut("note") {
         if let Some(Value::Obj(note)) = notes.first_mut() {
             if let Some(Value::Str(existing)) = note.get_mut("text") {
                 let joined = existing.to_mut();
                 joined.push('\n');
-                joined.push_str(line);
+                joined.push_str(&line);
                 return;
             }
         }
     }
     if !line.trim().is_empty() {
-        resource.push_to("note", Object::new().with("text", line.to_owned()));
+        resource.push_to("note", Object::new().with("text", line));
     }
 }
 
@@ -180,11 +186,18 @@ pub(super) fn test_code(
     name: Option<String>,
 ) -> Result<Option<Object<'static>>, Error> {
     let code = text(code_element.component(1))?;
-    let code_list = text(code_element.component(2))?;
-    let system = match code_list.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        Some("NHG" | "NHG45") => Some(NHG_TABLE_45),
-        Some("LN" | "LOINC") => Some(systems::LOINC),
-        _ => None,
+    let code_list = peek(code_element.component(2))?;
+    let is = |names: &[&str]| {
+        code_list
+            .as_deref()
+            .is_some_and(|l| names.iter().any(|n| l.eq_ignore_ascii_case(n)))
+    };
+    let system = if is(&["NHG", "NHG45"]) {
+        Some(NHG_TABLE_45)
+    } else if is(&["LN", "LOINC"]) {
+        Some(systems::LOINC)
+    } else {
+        None
     };
     let coding = code.map(|code| {
         if system.is_none() {
@@ -246,22 +259,25 @@ const UCUM_UNITS: &[(&str, &str)] = &[
 
 /// A Quantity with the unit, coded in UCUM where the unit is known.
 fn quantity(value: Value<'static>, unit: Option<&str>) -> Object<'static> {
-    let ucum = unit.and_then(|u| {
+    let known = unit.and_then(|u| {
         // The table is ASCII apart from 'µ', which has no upper case: an
         // ASCII unit compares without lower-casing a copy.
         if u.is_ascii() {
-            UCUM_UNITS
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(u))
-                .map(|(_, code)| *code)
+            UCUM_UNITS.iter().find(|(k, _)| k.eq_ignore_ascii_case(u))
         } else {
             let lower = u.to_lowercase();
-            UCUM_UNITS.iter().find(|(k, _)| *k == lower).map(|(_, code)| *code)
+            UCUM_UNITS.iter().find(|(k, _)| *k == lower)
         }
+    });
+    let ucum = known.map(|(_, code)| *code);
+    // A unit written as in the table is the table's text: no copy.
+    let unit_text: Option<Value<'static>> = unit.map(|u| match known {
+        Some((k, _)) if *k == u => Value::from(*k),
+        _ => Value::from(u.to_owned()),
     });
     Object::new()
         .with("value", value)
-        .with("unit", unit.map(str::to_owned))
+        .with("unit", unit_text)
         .with("system", ucum.map(|_| systems::UCUM))
         .with("code", ucum)
 }
@@ -322,7 +338,7 @@ fn interpretation(flag: &str) -> Option<(&'static str, &'static str)> {
 
 fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), Error> {
     let fields = bep.fields::<9>();
-    let kind = text(fields[0])?;
+    let kind = peek(fields[0])?;
     let name = text(fields[1])?;
     if kind.as_deref() == Some("1") {
         report.heading = name;
@@ -341,10 +357,10 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
         m.unused(bep, &[1, 2, 9]);
         return Ok(());
     };
-    let unit = text(fields[4])?;
-    let value_text = text(fields[2])?;
+    let unit = peek(fields[4])?;
+    let value_text = peek(fields[2])?;
     let corrected = !fields[3].is_empty();
-    let flag = text(fields[5])?;
+    let flag = peek(fields[5])?;
     let interpretation = flag.as_deref().map(|flag| {
         if let Some((code, display)) = interpretation(flag) {
             list(
@@ -363,15 +379,15 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
             list(Object::new().with("text", flag.to_owned()))
         }
     });
-    let low = text(fields[6])?;
-    let high = text(fields[7])?;
-    let bound = |t: &Option<String>| t.as_deref().and_then(decimal).map(|v| quantity(v, unit.as_deref()));
+    let low = peek(fields[6])?;
+    let high = peek(fields[7])?;
+    let bound = |t: &Option<Cow<'_, str>>| t.as_deref().and_then(decimal).map(|v| quantity(v, unit.as_deref()));
     let range = match (bound(&low), bound(&high)) {
         (None, None) if low.is_none() && high.is_none() => None,
         (None, None) => Some(
             Object::new().with(
                 "text",
-                [low.clone(), high.clone()]
+                [low.as_deref(), high.as_deref()]
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
@@ -408,8 +424,8 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
     }
     observation.set("interpretation", interpretation);
     observation.set("referenceRange", range.map(list));
-    let key = numbered(&["BEP/"], bep.location().segment);
-    let entry = m.bundle.add("Observation", &key, observation);
+    let key = numbered_into(&mut m.key, &["BEP/"], bep.location().segment);
+    let entry = m.bundle.add("Observation", key, observation);
     report.results.push(entry);
     report.last = Some(entry);
     m.unused(bep, &[1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -435,9 +451,11 @@ fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), 
                 "not-performed",
             ),
         );
-    let entry = m
-        .bundle
-        .add("Observation", &numbered(&["NUB/"], nub.location().segment), observation);
+    let entry = m.bundle.add(
+        "Observation",
+        numbered_into(&mut m.key, &["NUB/"], nub.location().segment),
+        observation,
+    );
     report.results.push(entry);
     report.last = None;
     m.unused(nub, &[1]);

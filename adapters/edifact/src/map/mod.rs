@@ -10,6 +10,7 @@ mod medlab;
 mod medvri;
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month};
@@ -28,9 +29,12 @@ pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Co
         Some(qualifier) => [interchange.sender(), ":", qualifier].concat(),
         None => interchange.sender().to_owned(),
     };
-    let reference = message.reference().into_owned();
+    // UNH read once, as `Message::reference` and `Message::message_type` do.
+    let header = message.header();
+    let [reference, message_type] = header.fields::<2>();
+    let reference = String::from_utf8_lossy(reference.component(1).raw());
     let message_id = [interchange.control_reference(), "/", &reference].concat();
-    let event = message.message_type().into_owned();
+    let event = String::from_utf8_lossy(message_type.component(1).raw()).into_owned();
     let prepared = interchange
         .prepared()
         .and_then(|(date, time)| prepared_time(date, time));
@@ -46,12 +50,12 @@ pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Co
         prepared,
         pivot_year: prepared.map_or(2000, |p| p.year),
         people: Vec::new(),
+        key: String::new(),
     };
     let body: Vec<Segment<'_>> = message
         .segments()
-        .filter(|s| !matches!(s.tag(), "UNH" | "UNT"))
+        .filter(|s| !matches!(s.tag_bytes(), b"UNH" | b"UNT"))
         .collect();
-    let header = message.header();
     mapper.unused(header, &[1, 2]);
     let finish = match event.as_str() {
         "MEDLAB" => medlab::map(&mut mapper, &body, header)?,
@@ -140,11 +144,21 @@ pub(crate) struct Mapper {
     pivot_year: i32,
     /// Practitioners and organisations already added, by identity key.
     people: Vec<(String, EntryRef)>,
+    /// The buffer of [`numbered_into`].
+    key: String,
 }
 
 /// `parts` followed by `n` in decimal: the keys of resources by segment
 /// number, made for every segment without going through `format!`.
 pub(crate) fn numbered(parts: &[&str], n: usize) -> String {
+    let mut out = String::new();
+    numbered_into(&mut out, parts, n);
+    out
+}
+
+/// [`numbered`] into a buffer kept for the next key (the key of a resource
+/// is needed only while its id is made).
+pub(crate) fn numbered_into<'b>(out: &'b mut String, parts: &[&str], n: usize) -> &'b str {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     let mut rest = n;
@@ -156,7 +170,10 @@ pub(crate) fn numbered(parts: &[&str], n: usize) -> String {
             break;
         }
     }
-    let mut out = parts.concat();
+    out.clear();
+    for part in parts {
+        out.push_str(part);
+    }
     out.extend(digits[start..].iter().map(|&d| char::from(d)));
     out
 }
@@ -172,16 +189,53 @@ pub(crate) fn list(object: Object<'static>) -> Vec<Value<'static>> {
     }
 }
 
+/// The `meta` of every profile the mapping claims, made once: a copy of one
+/// is cheaper than building it again for every resource.
+static METAS: LazyLock<[(&str, Value<'static>); 4]> = LazyLock::new(|| {
+    [
+        profile::PATIENT,
+        profile::PRACTITIONER,
+        profile::ORGANIZATION,
+        profile::LAB_RESULT,
+    ]
+    .map(|p| (p, profile_meta(p)))
+});
+
+fn profile_meta(profile: &'static str) -> Value<'static> {
+    Value::Obj(Object::new().with("profile", vec![Value::from(profile)]))
+}
+
 /// A FHIR `meta` claiming one profile.
 fn meta(profile: &'static str) -> Object<'static> {
-    Object::new().with("meta", Object::new().with("profile", vec![Value::from(profile)]))
+    let meta = METAS
+        .iter()
+        .find(|(p, _)| *p == profile)
+        .map_or_else(|| profile_meta(profile), |(_, meta)| meta.clone());
+    Object::new().with("meta", meta)
 }
 
 /// Text of an element or component, owned (the Bundle outlives the input).
 fn text(element: Element<'_>) -> Result<Option<String>, Error> {
+    Ok(peek(element)?.map(Cow::into_owned))
+}
+
+/// Text of an element or component, trimmed, borrowed from the input where
+/// it can be: for text that is only looked at, not put into the Bundle.
+fn peek(element: Element<'_>) -> Result<Option<Cow<'_, str>>, Error> {
     Ok(element.text()?.and_then(|t| {
-        let trimmed = t.trim();
-        (!trimmed.is_empty()).then(|| trimmed.to_owned())
+        // ASCII other than space and controls is never white space: most
+        // text needs no Unicode trim.
+        let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b.is_ascii());
+        let bytes = t.as_bytes();
+        if plain(bytes.first()) && plain(bytes.last()) {
+            return Some(t);
+        }
+        match t {
+            Cow::Borrowed(b) => Some(b.trim()).filter(|t| !t.is_empty()).map(Cow::Borrowed),
+            Cow::Owned(o) => Some(o.trim())
+                .filter(|t| !t.is_empty())
+                .map(|t| Cow::Owned(t.to_owned())),
+        }
     }))
 }
 
@@ -198,6 +252,15 @@ impl Mapper {
 
     /// Warns about every element with data that is not in `used`.
     fn unused(&mut self, segment: Segment<'_>, used: &[usize]) {
+        // Nearly always every element the segment has is a used one: known
+        // from the count the split made, without scanning the segment again.
+        // `used` lists ascend, so its `count`th entry being `count` means
+        // it holds 1 to `count`.
+        debug_assert!(used.windows(2).all(|w| w[0] < w[1]) && used.first().is_none_or(|&n| n > 0));
+        let count = segment.element_count();
+        if count == 0 || used.get(count - 1) == Some(&count) {
+            return;
+        }
         for n in segment.filled_elements() {
             if !used.contains(&n) {
                 self.warn(segment.location().with_element(n), "element not mapped");
@@ -227,11 +290,8 @@ impl Mapper {
             return Ok(None);
         }
         // Borrowed from the input: a date is read on every PID and DET.
-        let (c1, c2, c3) = (
-            element.component(1).text()?,
-            element.component(2).text()?,
-            element.component(3).text()?,
-        );
+        let [c1, c2, c3] = element.components::<3>();
+        let (c1, c2, c3) = (c1.text()?, c2.text()?, c3.text()?);
         let parts = [c1.as_deref(), c2.as_deref(), c3.as_deref()].map(|c| c.map_or("", str::trim));
         let joined = if parts[1].is_empty() {
             Cow::Owned(parts.concat())
@@ -281,13 +341,14 @@ impl Mapper {
 
     /// DET's date and time.
     fn det_parts(&self, det: Segment<'_>) -> Result<Option<PartialDateTime>, Error> {
-        let Some(mut date) = self.date(det.element(1))? else {
+        let [date, time] = det.fields::<2>();
+        let Some(mut date) = self.date(date)? else {
             return Ok(None);
         };
-        let time = det.element(2);
         if !time.is_empty() {
-            let hours = text(time.component(1))?.unwrap_or_default();
-            let minutes = text(time.component(2))?.unwrap_or_default();
+            let [hours, minutes] = time.components::<2>();
+            let hours = peek(hours)?.unwrap_or_default();
+            let minutes = peek(minutes)?.unwrap_or_default();
             let (h, m) = if minutes.is_empty() && hours.len() == 4 && hours.bytes().all(|b| b.is_ascii_digit()) {
                 (number(&hours[..2]), number(&hours[2..]))
             } else {
@@ -314,8 +375,9 @@ impl Mapper {
     /// PID: 1 birth date, 2 sex, 3 name (surname : voorvoegsel : own surname :
     /// own voorvoegsel : - : initials), 5 `BSN` + number.
     fn map_pid(&mut self, pid: Segment<'_>) -> Result<(), Error> {
-        let birth = self.date(pid.element(1))?;
-        let sex = text(pid.element(2))?;
+        let [birth, sex, name, _, bsn_element] = pid.fields::<5>();
+        let birth = self.date(birth)?;
+        let sex = peek(sex)?;
         let gender = sex.as_deref().map(|code| match code {
             "M" => Some("male"),
             "V" | "F" => Some("female"),
@@ -326,9 +388,8 @@ impl Mapper {
         if let Some(None) = gender {
             self.warn(pid.location().with_element(2), "unknown sex code; gender left out");
         }
-        let name = patient_name(pid.element(3))?;
-        let bsn_element = pid.element(5);
-        let bsn = match text(bsn_element)? {
+        let name = patient_name(name)?;
+        let bsn = match peek(bsn_element)? {
             Some(value) => {
                 let number = value.strip_prefix("BSN").unwrap_or(&value).trim().to_owned();
                 if !systems::is_valid_bsn(&number) {
@@ -360,8 +421,9 @@ impl Mapper {
 
     /// PAD: 1 the patient's address, 2 phone.
     fn map_pad(&mut self, pad: Segment<'_>) -> Result<(), Error> {
-        let address = address(pad.element(1), Some("home"))?;
-        let phone = phone(pad.element(2), Some("home"))?;
+        let [address_element, phone_element] = pad.fields::<2>();
+        let address = address(address_element, Some("home"))?;
+        let phone = phone(phone_element, Some("home"))?;
         match self.patient {
             Some(patient) => {
                 let resource = self.bundle.resource_mut(patient);
@@ -388,15 +450,15 @@ impl Mapper {
     /// 4 address, 5 phone -> Practitioner.
     fn map_art(&mut self, art: Segment<'_>) -> Result<Object<'static>, Error> {
         let [kind, agb, name, address_element, phone_element] = art.fields::<5>();
-        let kind = text(kind)?;
+        let kind = peek(kind)?;
         let agb = text(agb)?;
         let name = text(name)?;
         let address = address(address_element, Some("work"))?;
         let telecom = phone(phone_element, Some("work"))?;
         let qualification = kind.as_deref().map(|k| match k {
-            "H" => "huisarts".to_owned(),
-            "S" => "medisch specialist".to_owned(),
-            other => other.to_owned(),
+            "H" => Value::from("huisarts"),
+            "S" => Value::from("medisch specialist"),
+            other => Value::from(other.to_owned()),
         });
         let display = name.clone();
         let resource = meta(profile::PRACTITIONER)
@@ -498,8 +560,14 @@ impl Mapper {
 /// `humanname-own-*` / `humanname-partner-*` extensions. With an own surname
 /// in component 3, components 1-2 are the partner's name in use.
 fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> {
-    let c = |n| text(element.component(n));
-    let (surname, prefix, own_surname, own_prefix, initials) = (c(1)?, c(2)?, c(3)?, c(4)?, c(6)?);
+    let [surname, prefix, own_surname, own_prefix, _, initials] = element.components::<6>();
+    let (surname, prefix, own_surname, own_prefix, initials) = (
+        text(surname)?,
+        text(prefix)?,
+        text(own_surname)?,
+        text(own_prefix)?,
+        text(initials)?,
+    );
     if surname.is_none() && own_surname.is_none() && initials.is_none() {
         return Ok(None);
     }
@@ -528,7 +596,7 @@ fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> 
             i.split('.')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| format!("{s}."))
+                .map(|s| [s, "."].concat())
         })
         .collect();
     let qualifiers: Vec<Value<'static>> = given
@@ -550,8 +618,14 @@ fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> 
 
 /// An address: 1 street, 2 house number, 3 PO box, 4 city, 5 postcode.
 fn address(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Object<'static>>, Error> {
-    let c = |n| text(element.component(n));
-    let (street, number, po_box, city, postcode) = (c(1)?, c(2)?, c(3)?, c(4)?, c(5)?);
+    let [street, number, po_box, city, postcode] = element.components::<5>();
+    let (street, number, po_box, city, postcode) = (
+        text(street)?,
+        text(number)?,
+        text(po_box)?,
+        text(city)?,
+        text(postcode)?,
+    );
     let mut lines = AddressLines::new();
     lines.push_street(
         None,
@@ -568,7 +642,7 @@ fn address(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Ob
         address_use: use_,
         lines,
         city: city.map(Cow::Owned),
-        postal_code: postcode.map(|p| Cow::Owned(p.replace(' ', ""))),
+        postal_code: postcode.map(|p| Cow::Owned(if p.contains(' ') { p.replace(' ', "") } else { p })),
         ..Address::default()
     }
     .into_object();
