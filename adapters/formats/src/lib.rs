@@ -184,6 +184,18 @@ pub enum Error {
     Fhir(#[from] FhirError),
 }
 
+impl Error {
+    /// The error of the `number`th message of an input (from 1), as the
+    /// command line and the gateway report it: `msg 3: ...`, unless the
+    /// error names its message itself (EDIFACT: `msg 3 (UNH+7): ...`).
+    pub fn of_message(&self, number: usize) -> String {
+        match self {
+            Self::Edifact(e) if e.location.is_some_and(|l| l.message > 0) => self.to_string(),
+            _ => format!("msg {number}: {self}"),
+        }
+    }
+}
+
 /// The input's messages, each converted on its own: one bad message does not
 /// stop the others. The outer error is about the input as a whole.
 pub fn convert(format: Format, input: &[u8], settings: &Settings) -> Result<Vec<Result<Converted, Error>>, Error> {

@@ -75,3 +75,30 @@ fn whole_input_errors_are_apart_from_message_errors() {
     let empty = convert(Format::Hl7v2, b"\n", &Settings::default()).unwrap();
     assert_eq!(empty[0].as_ref().unwrap_err().to_string(), "empty message");
 }
+
+#[test]
+fn message_errors_are_numbered_once() {
+    let edifact = convert(
+        Format::Edifact,
+        &fixture("edifact/fixtures/bad/invalid-date.edi"),
+        &Settings::default(),
+    )
+    .unwrap()
+    .remove(0)
+    .unwrap_err();
+    assert!(
+        edifact.of_message(1).starts_with("msg 1 (UNH+1): segment 3 PID"),
+        "{}",
+        edifact.of_message(1)
+    );
+    let ecd = convert(
+        Format::Ecd,
+        &fixture("ecd/fixtures/bad/invalid-bsn.csv"),
+        &Settings::default(),
+    )
+    .unwrap()
+    .into_iter()
+    .find_map(Result::err)
+    .unwrap();
+    assert!(ecd.of_message(2).starts_with("msg 2: row "), "{}", ecd.of_message(2));
+}

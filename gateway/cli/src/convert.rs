@@ -440,7 +440,7 @@ fn convert_whole(format: Format, bytes: &[u8], conversion: &Conversion, mut emit
         number += 1;
         let outcome = match result {
             Ok(converted) => conversion.output(converted.bundle, &converted.warnings),
-            Err(error) => Outcome::Failed(format!("msg {number}: {error}")),
+            Err(error) => Outcome::Failed(error.of_message(number)),
         };
         emit((number, outcome));
     });

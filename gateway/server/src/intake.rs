@@ -54,7 +54,7 @@ fn format_error(message: usize, error: &zorgpoort_formats::Error) -> ApiError {
     if message == 0 {
         ApiError::new(problem, error.to_string())
     } else {
-        ApiError::new(problem, format!("msg {message}: {error}"))
+        ApiError::new(problem, error.of_message(message))
     }
 }
 
