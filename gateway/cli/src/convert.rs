@@ -84,7 +84,7 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = To::FhirR4)]
     to: To,
-    /// Write one file per message into DIR (`<input>-<n>.json`) instead of NDJSON on stdout.
+    /// Write one file per message into DIR (`<input>-<n>.json`, or `.hl7` with `--to hl7v2`) instead of stdout.
     #[arg(long, value_name = "DIR")]
     output: Option<PathBuf>,
     /// Worker threads; output order always follows input order.
@@ -96,10 +96,10 @@ pub struct Args {
     /// Largest accepted message, document, interchange or export in bytes.
     #[arg(long, default_value_t = Limits::default().max_message_bytes)]
     max_message_bytes: usize,
-    /// Most segments in one message.
+    /// Most segments in one HL7 v2 message.
     #[arg(long, default_value_t = Limits::default().max_segments)]
     max_segments: usize,
-    /// Most repetitions in one field.
+    /// Most repetitions in one HL7 v2 field.
     #[arg(long, default_value_t = Limits::default().max_repetitions)]
     max_repetitions: usize,
     /// Time zone assumed for timestamps without an offset.
@@ -231,7 +231,6 @@ fn conversion(args: &Args) -> Result<Conversion> {
         },
         edifact: zorgpoort_edifact::Limits {
             max_bytes: args.max_message_bytes,
-            max_segments: args.max_segments,
             ..defaults.edifact
         },
         ecd: zorgpoort_ecd::Limits {
