@@ -75,7 +75,7 @@ fn hex_value(digit: u8) -> u8 {
     }
 }
 
-/// Escapes text for ER7, the inverse of [`decode`] for the delimiter escapes;
+/// Escapes text for ER7, the inverse of `decode` for the delimiter escapes;
 /// line breaks become `\.br\`.
 pub fn encode(text: &str, d: Delimiters) -> Cow<'_, str> {
     let special = |b: u8| {
