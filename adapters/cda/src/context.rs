@@ -140,23 +140,7 @@ impl<'a, 'i> Ctx<'a, 'i> {
 
     /// The element path of `node`, as [`crate::xml::path`] gives it.
     fn path(&self, node: Node<'_, '_>) -> String {
-        let mut parts: Vec<(&str, usize)> = node
-            .ancestors()
-            .filter(Node::is_element)
-            .map(|n| (n.tag_name().name(), self.index_among_siblings(n)))
-            .collect();
-        parts.reverse();
-        let mut out = String::with_capacity(parts.len() * 16);
-        for (name, index) in parts {
-            out.push('/');
-            out.push_str(name);
-            if index > 1 {
-                out.push('[');
-                out.push_str(&index.to_string());
-                out.push(']');
-            }
-        }
-        out
+        crate::xml::path_by(node, |n| self.index_among_siblings(n))
     }
 
     fn index_among_siblings(&self, node: Node<'_, '_>) -> usize {

@@ -222,6 +222,27 @@ fn section_of(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str, depth: usize
 }
 
 /// The clinical statement of an `entry`, mapped by section kind.
+/// A concern act (problem or allergy): each of its observations mapped by
+/// `map` with the concern's status; a concern without one gets `empty` as
+/// its warning.
+fn concern(
+    ctx: &mut Ctx<'_, '_>,
+    act: Node<'_, '_>,
+    key: &str,
+    empty: &'static str,
+    map: impl Fn(&mut Ctx<'_, '_>, Node<'_, '_>, Option<&str>, &str) -> Result<EntryRef, Error>,
+) -> Result<Vec<EntryRef>, Error> {
+    let status = attr_code(child(act, "statusCode"));
+    let mut made = Vec::new();
+    for (n, obs) in related(act, "observation").enumerate() {
+        made.push(map(ctx, obs, status, &format!("{key}.{}", n + 1))?);
+    }
+    if made.is_empty() {
+        ctx.warn(act, empty);
+    }
+    Ok(made)
+}
+
 fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) -> Result<Vec<EntryRef>, Error> {
     let Some(statement) = entry
         .children()
@@ -233,23 +254,23 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
     let mut made = Vec::new();
     match (kind, name) {
         (Kind::Problems, "act") => {
-            let concern = attr_code(child(statement, "statusCode"));
-            for (n, obs) in related(statement, "observation").enumerate() {
-                made.push(condition(ctx, obs, concern, &format!("{key}.{}", n + 1))?);
-            }
-            if made.is_empty() {
-                ctx.warn(statement, "problem concern without a problem observation not mapped");
-            }
+            made = concern(
+                ctx,
+                statement,
+                key,
+                "problem concern without a problem observation not mapped",
+                condition,
+            )?;
         }
         (Kind::Problems, "observation") => made.push(condition(ctx, statement, None, key)?),
         (Kind::Allergies, "act") => {
-            let concern = attr_code(child(statement, "statusCode"));
-            for (n, obs) in related(statement, "observation").enumerate() {
-                made.push(allergy(ctx, obs, concern, &format!("{key}.{}", n + 1))?);
-            }
-            if made.is_empty() {
-                ctx.warn(statement, "allergy concern without an allergy observation not mapped");
-            }
+            made = concern(
+                ctx,
+                statement,
+                key,
+                "allergy concern without an allergy observation not mapped",
+                allergy,
+            )?;
         }
         (Kind::Allergies, "observation") => made.push(allergy(ctx, statement, None, key)?),
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),

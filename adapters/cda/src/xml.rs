@@ -144,26 +144,31 @@ pub fn location(document: &Document<'_>, node: Node<'_, '_>) -> String {
 /// The element path of `node`, with a 1-based index where an element has
 /// siblings of its name before it.
 pub fn path(node: Node<'_, '_>) -> String {
+    path_by(node, |n| {
+        let name = n.tag_name().name();
+        1 + n
+            .prev_siblings()
+            .skip(1)
+            .filter(|s| s.is_element() && s.tag_name().name() == name)
+            .count()
+    })
+}
+
+/// [`path`] with each element's 1-based position among its same-named
+/// siblings given by `position` (which may cache it).
+pub fn path_by(node: Node<'_, '_>, position: impl Fn(Node<'_, '_>) -> usize) -> String {
     let mut parts: Vec<(&str, usize)> = node
         .ancestors()
         .filter(Node::is_element)
-        .map(|n| {
-            let name = n.tag_name().name();
-            let index = n
-                .prev_siblings()
-                .skip(1)
-                .filter(|s| s.is_element() && s.tag_name().name() == name)
-                .count();
-            (name, index)
-        })
+        .map(|n| (n.tag_name().name(), position(n)))
         .collect();
     parts.reverse();
     let mut out = String::with_capacity(parts.len() * 16);
     for (name, index) in parts {
         out.push('/');
         out.push_str(name);
-        if index > 0 {
-            let _ = write!(out, "[{}]", index + 1);
+        if index > 1 {
+            let _ = write!(out, "[{index}]");
         }
     }
     out
