@@ -181,6 +181,20 @@ fn parse_count(raw: &[u8]) -> Option<usize> {
 }
 
 /// Index of the next unreleased `separator` in `raw` from `from`, or `raw.len()`.
+/// The first `N` pieces of `raw` from `start` on, cut at unreleased
+/// `separator`s; those not there are empty.
+fn pieces<const N: usize>(raw: &[u8], mut start: usize, separator: u8, release: Option<u8>) -> [&[u8]; N] {
+    std::array::from_fn(|_| {
+        if start > raw.len() {
+            return &[][..];
+        }
+        let end = find_separator(raw, start, separator, release);
+        let piece = &raw[start..end];
+        start = end + 1;
+        piece
+    })
+}
+
 fn find_separator(raw: &[u8], from: usize, separator: u8, release: Option<u8>) -> usize {
     // Without a release character `release` is the separator itself, which
     // the first test already takes: one comparison less per byte.
@@ -789,21 +803,12 @@ impl<'a> Segment<'a> {
     /// read most elements of a long segment.
     pub(crate) fn fields<const N: usize>(&self) -> [Element<'a>; N] {
         let d = self.syntax.delimiters;
-        let mut start = find_separator(self.raw, 0, d.element, d.release) + 1;
-        std::array::from_fn(|i| {
-            let raw = if start > self.raw.len() {
-                &[][..]
-            } else {
-                let end = find_separator(self.raw, start, d.element, d.release);
-                let raw = &self.raw[start..end];
-                start = end + 1;
-                raw
-            };
-            Element {
-                raw,
-                syntax: self.syntax,
-                location: self.location.with_element(i + 1),
-            }
+        let start = find_separator(self.raw, 0, d.element, d.release) + 1;
+        let raws: [&[u8]; N] = pieces(self.raw, start, d.element, d.release);
+        std::array::from_fn(|i| Element {
+            raw: raws[i],
+            syntax: self.syntax,
+            location: self.location.with_element(i + 1),
         })
     }
 
@@ -875,21 +880,11 @@ impl<'a> Element<'a> {
     /// them one by one (those not there read as empty).
     pub(crate) fn components<const N: usize>(&self) -> [Element<'a>; N] {
         let d = self.syntax.delimiters;
-        let mut start = 0;
-        std::array::from_fn(|i| {
-            let raw = if start > self.raw.len() {
-                &[][..]
-            } else {
-                let end = find_separator(self.raw, start, d.component, d.release);
-                let raw = &self.raw[start..end];
-                start = end + 1;
-                raw
-            };
-            Element {
-                raw,
-                syntax: self.syntax,
-                location: self.location.with_component(i + 1),
-            }
+        let raws: [&[u8]; N] = pieces(self.raw, 0, d.component, d.release);
+        std::array::from_fn(|i| Element {
+            raw: raws[i],
+            syntax: self.syntax,
+            location: self.location.with_component(i + 1),
         })
     }
 
