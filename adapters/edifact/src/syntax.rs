@@ -182,16 +182,25 @@ fn parse_count(raw: &[u8]) -> Option<usize> {
 
 /// Index of the next unreleased `separator` in `raw` from `from`, or `raw.len()`.
 /// The first `N` pieces of `raw` from `start` on, cut at unreleased
-/// `separator`s; those not there are empty.
-fn pieces<const N: usize>(raw: &[u8], mut start: usize, separator: u8, release: Option<u8>) -> [&[u8]; N] {
-    std::array::from_fn(|_| {
-        if start > raw.len() {
-            return &[][..];
-        }
-        let end = find_separator(raw, start, separator, release);
-        let piece = &raw[start..end];
-        start = end + 1;
-        piece
+/// `separator`s (those not there are empty), each made into a `T` by `make`
+/// with its 0-based number.
+fn pieces<'a, T, const N: usize>(
+    raw: &'a [u8],
+    mut start: usize,
+    separator: u8,
+    release: Option<u8>,
+    make: impl Fn(usize, &'a [u8]) -> T,
+) -> [T; N] {
+    std::array::from_fn(|i| {
+        let piece = if start > raw.len() {
+            &[][..]
+        } else {
+            let end = find_separator(raw, start, separator, release);
+            let piece = &raw[start..end];
+            start = end + 1;
+            piece
+        };
+        make(i, piece)
     })
 }
 
@@ -804,9 +813,8 @@ impl<'a> Segment<'a> {
     pub(crate) fn fields<const N: usize>(&self) -> [Element<'a>; N] {
         let d = self.syntax.delimiters;
         let start = find_separator(self.raw, 0, d.element, d.release) + 1;
-        let raws: [&[u8]; N] = pieces(self.raw, start, d.element, d.release);
-        std::array::from_fn(|i| Element {
-            raw: raws[i],
+        pieces(self.raw, start, d.element, d.release, |i, raw| Element {
+            raw,
             syntax: self.syntax,
             location: self.location.with_element(i + 1),
         })
@@ -880,9 +888,8 @@ impl<'a> Element<'a> {
     /// them one by one (those not there read as empty).
     pub(crate) fn components<const N: usize>(&self) -> [Element<'a>; N] {
         let d = self.syntax.delimiters;
-        let raws: [&[u8]; N] = pieces(self.raw, 0, d.component, d.release);
-        std::array::from_fn(|i| Element {
-            raw: raws[i],
+        pieces(self.raw, 0, d.component, d.release, |i, raw| Element {
+            raw,
             syntax: self.syntax,
             location: self.location.with_component(i + 1),
         })
