@@ -3,7 +3,7 @@
 //! template) as FHIR resources the sections point at.
 
 use roxmltree::Node;
-use zorgpoort_model::datatypes::{coding, concept};
+use zorgpoort_model::datatypes::{coding, concept, meta};
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
@@ -320,10 +320,6 @@ fn attr_code<'a>(node: Option<Node<'a, '_>>) -> Option<&'a str> {
     node.and_then(|n| attr(n, "code"))
 }
 
-fn profile_meta(url: &'static str) -> Object<'static> {
-    Object::new().with("profile", vec![Value::from(url)])
-}
-
 /// The value code of the nested observation with template `root`.
 fn nested_value_code<'a>(node: Node<'a, '_>, root: &str) -> Option<&'a str> {
     related(node, "observation")
@@ -387,7 +383,7 @@ fn condition(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, ke
         category.extend(ctx.concept(Some(kind)));
     }
     let condition = Object::new()
-        .with("meta", profile_meta(profile::PROBLEM))
+        .with("meta", meta(profile::PROBLEM))
         .with("identifier", identifiers)
         .with("clinicalStatus", concept(hl7::CONDITION_CLINICAL, clinical))
         .with(
@@ -479,7 +475,7 @@ fn allergy(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, key:
         );
     }
     let allergy = Object::new()
-        .with("meta", profile_meta(profile::ALLERGY))
+        .with("meta", meta(profile::ALLERGY))
         .with("identifier", identifiers)
         .with(
             "clinicalStatus",
@@ -667,13 +663,13 @@ fn vital_sign_profile(obs: Node<'_, '_>, resource: &Object<'static>) -> Option<&
 
 fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, vital: bool, key: &str) -> Result<EntryRef, Error> {
     let (identifiers, _) = ctx.identifiers(obs)?;
-    let (meta, category) = if vital {
+    let (lab_meta, category) = if vital {
         (None, "vital-signs")
     } else {
-        (Some(profile_meta(profile::LAB_RESULT)), "laboratory")
+        (Some(meta(profile::LAB_RESULT)), "laboratory")
     };
     let mut resource = Object::new()
-        .with("meta", meta)
+        .with("meta", lab_meta)
         .with("identifier", identifiers)
         .with("status", observation_status(attr_code(child(obs, "statusCode"))))
         .with("category", vec![concept(hl7::OBSERVATION_CATEGORY, category)])
@@ -708,7 +704,7 @@ fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, vital: bool, key: &str)
     resource.set("referenceRange", ranges);
     if vital {
         if let Some(url) = vital_sign_profile(obs, &resource) {
-            resource.insert_after("", "meta", profile_meta(url));
+            resource.insert_after("", "meta", meta(url));
         }
     }
     ctx.warn_unmapped(
@@ -797,7 +793,7 @@ fn procedure(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<Ent
         }
     };
     let mut resource = Object::new()
-        .with("meta", profile_meta(profile::PROCEDURE))
+        .with("meta", meta(profile::PROCEDURE))
         .with("identifier", identifiers)
         .with("status", status)
         .with("code", ctx.required_concept(child(node, "code")))
@@ -876,7 +872,7 @@ pub fn encounter(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result
         .collect();
     let discharge = ctx.concept(child(node, "dischargeDispositionCode"));
     let encounter = Object::new()
-        .with("meta", profile_meta(profile::ENCOUNTER))
+        .with("meta", meta(profile::ENCOUNTER))
         .with("identifier", identifiers)
         .with("status", status)
         .with("class", class)
@@ -962,7 +958,7 @@ fn immunization(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<
     .map(|n| Object::new().with("display", n));
     let period = ctx.effective_time(node)?;
     let mut resource = Object::new()
-        .with("meta", profile_meta(profile::VACCINATION))
+        .with("meta", meta(profile::VACCINATION))
         .with("identifier", identifiers)
         .with("status", status)
         .with("vaccineCode", product_concept(ctx, node))

@@ -3,7 +3,7 @@
 //! custodian, attesters, the encompassing encounter and the service event.
 
 use roxmltree::{Document, Node};
-use zorgpoort_model::datatypes::concept;
+use zorgpoort_model::datatypes::{concept, meta};
 use zorgpoort_model::systems::{naming_system_of_oid, profile};
 use zorgpoort_model::{Object, Origin, Value};
 
@@ -359,10 +359,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, role: Node<'_, '_>) -> Result<(), Error> {
         None => None,
     };
     let patient = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::PATIENT)]),
-        )
+        .with("meta", meta(profile::PATIENT))
         .with("identifier", identifiers)
         .with("name", names)
         .with(
@@ -446,10 +443,7 @@ fn contact_person(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, person_element: &st
         .unwrap_or_default();
     let relationship = ctx.concept(child(node, "code"));
     let person = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::CONTACT_PERSON)]),
-        )
+        .with("meta", meta(profile::CONTACT_PERSON))
         .with("identifier", identifiers)
         .with("patient", patient)
         .with("relationship", relationship.map(|r| vec![r]))
@@ -480,10 +474,7 @@ pub fn organization(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>) -> Result<Option<
         return Ok(Some(ctx.bundle.reference(existing).with("display", name)));
     }
     let resource = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::ORGANIZATION)]),
-        )
+        .with("meta", meta(profile::ORGANIZATION))
         .with("identifier", identifiers)
         .with("name", name.clone())
         .with(
@@ -568,10 +559,7 @@ pub fn practitioner_role(ctx: &mut Ctx<'_, '_>, assigned: Node<'_, '_>) -> Resul
         return Ok(Some(ctx.bundle.reference(existing).with("display", display)));
     }
     let practitioner = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::PRACTITIONER)]),
-        )
+        .with("meta", meta(profile::PRACTITIONER))
         .with("identifier", identifiers)
         .with("name", names)
         .with(
@@ -587,10 +575,7 @@ pub fn practitioner_role(ctx: &mut Ctx<'_, '_>, assigned: Node<'_, '_>) -> Resul
     let practitioner = ctx.bundle.add("Practitioner", &key, practitioner);
     let specialty = ctx.concept(child(assigned, "code"));
     let role = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::PRACTITIONER_ROLE)]),
-        )
+        .with("meta", meta(profile::PRACTITIONER_ROLE))
         .with(
             "practitioner",
             ctx.bundle.reference(practitioner).with("display", display.clone()),

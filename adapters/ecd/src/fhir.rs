@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::{coding, concept};
+use zorgpoort_model::datatypes::{coding, concept, profiled};
 use zorgpoort_model::names::FamilyName;
 use zorgpoort_model::systems::{self, ext, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{EntryRef, IdGenerator, Object, TransactionBuilder, Value, Warning};
@@ -32,10 +32,6 @@ mod nl {
 
 const BARTHEL_CODE: &str = "273302005";
 const DUTCH_LAW: &str = "https://wetten.overheid.nl/";
-
-fn meta(profile: &'static str) -> Object<'static> {
-    Object::new().with("meta", Object::new().with("profile", vec![Value::from(profile)]))
-}
 
 /// A code system URI from the names vendors use.
 fn known_system(name: &str) -> Option<Cow<'static, str>> {
@@ -399,7 +395,7 @@ fn patient(m: &mut Mapper<'_>, client: &Client<'_>) -> Result<(), Error> {
         None => None,
     };
     let birth = m.date(item.get("birth_date"))?;
-    let resource = meta(profile::PATIENT)
+    let resource = profiled(profile::PATIENT)
         .with("identifier", identifiers)
         .with("name", name_of(m, item))
         .with("telecom", telecom(item))
@@ -419,7 +415,7 @@ fn general_practitioner(m: &mut Mapper<'_>, item: &Item<'_>, patient: EntryRef) 
     let practice_id = agb(m, item.get("practice_agb"));
     let practice_name = text(item.get("practice_name"));
     let organization = (practice_id.is_some() || practice_name.is_some()).then(|| {
-        let org = meta(profile::ORGANIZATION)
+        let org = profiled(profile::ORGANIZATION)
             .with("identifier", practice_id.map(|i| vec![i]))
             .with("name", practice_name);
         let entry = m.add("Organization", "gp-practice", org);
@@ -428,11 +424,11 @@ fn general_practitioner(m: &mut Mapper<'_>, item: &Item<'_>, patient: EntryRef) 
     let gp_id = agb(m, item.get("gp_agb"));
     let gp_name = text(item.get("gp_name"));
     let role = if gp_id.is_some() || gp_name.is_some() {
-        let practitioner = meta(profile::PRACTITIONER)
+        let practitioner = profiled(profile::PRACTITIONER)
             .with("identifier", gp_id.map(|i| vec![i]))
             .with("name", gp_name.map(|n| vec![Object::new().with("text", n)]));
         let entry = m.add("Practitioner", "gp", practitioner);
-        let role = meta(profile::PRACTITIONER_ROLE)
+        let role = profiled(profile::PRACTITIONER_ROLE)
             .with("practitioner", m.bundle.reference(entry))
             .with("organization", organization.clone())
             .with(
@@ -453,7 +449,7 @@ fn contact(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) {
     let mut relationship = Vec::new();
     relationship.extend(m.concept("role", item.get("role")));
     relationship.extend(m.concept("relation", item.get("relation")));
-    let person = meta(profile::CONTACT_PERSON)
+    let person = profiled(profile::CONTACT_PERSON)
         .with("patient", m.subject())
         .with("relationship", relationship)
         .with("name", name_of(m, item))
@@ -475,7 +471,7 @@ fn diagnosis(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error>
     let onset = m.date(item.get("onset"))?;
     let end = m.date(item.get("end"))?;
     let status = if end.is_some() { "resolved" } else { "active" };
-    let condition = meta(profile::PROBLEM)
+    let condition = profiled(profile::PROBLEM)
         .with("clinicalStatus", concept(hl7::CONDITION_CLINICAL, status))
         .with(
             "category",
@@ -538,7 +534,7 @@ fn allergy(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error> {
     let reaction = m
         .concept("reaction", item.get("reaction"))
         .map(|c| vec![Object::new().with("manifestation", vec![c])]);
-    let resource = meta(profile::ALLERGY)
+    let resource = profiled(profile::ALLERGY)
         .with(
             "clinicalStatus",
             concept(
@@ -580,7 +576,7 @@ fn functional(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error
                     },
                 ));
             }
-            let obs = meta(nl::BARTHEL)
+            let obs = profiled(nl::BARTHEL)
                 .with("status", "final")
                 .with("code", coded_concept(coded))
                 .with("subject", m.subject())
@@ -595,7 +591,7 @@ fn functional(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error
         Looked::Text(t) => Object::new().with("text", t),
     };
     let value = m.concept("functional_value", item.get("score"));
-    let obs = meta(nl::FUNCTIONAL)
+    let obs = profiled(nl::FUNCTIONAL)
         .with("status", "final")
         .with(
             "category",
@@ -617,7 +613,7 @@ fn wound(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error> {
         skip(m, item, "wound without kind or location");
         return Ok(());
     }
-    let condition = meta(nl::WOUND)
+    let condition = profiled(nl::WOUND)
         .with("clinicalStatus", concept(hl7::CONDITION_CLINICAL, "active"))
         .with(
             "category",
@@ -657,7 +653,7 @@ fn measurement(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Erro
     let date = m.date(item.get("date"))?;
     let claim = |m: &mut Mapper<'_>, profile: &'static str, what: &str| {
         if date.is_some() {
-            meta(profile)
+            profiled(profile)
         } else {
             // Vital signs need a time (vs-1): without one, plain R4 and no claim.
             let at = m.locator.render(&item.loc);
@@ -740,7 +736,7 @@ fn measurement(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Erro
                 },
             ));
         }
-        let obs = meta(nl::PAIN_SCORE)
+        let obs = profiled(nl::PAIN_SCORE)
             .with("status", "final")
             .with(
                 "code",
@@ -780,7 +776,7 @@ fn goal(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error> {
 }
 
 fn consent_base(profile: &'static str, scope: Object<'static>, category: Object<'static>) -> Object<'static> {
-    meta(profile)
+    profiled(profile)
         .with("status", "active")
         .with("scope", scope)
         .with("category", vec![category])

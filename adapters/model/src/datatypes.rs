@@ -16,6 +16,16 @@ pub fn concept<'a>(system: impl Into<Value<'a>>, code: impl Into<Value<'a>>) -> 
     Object::new().with("coding", vec![Value::Obj(coding(system, code))])
 }
 
+/// A resource's `meta` claiming one profile: `{"profile":[url]}`.
+pub fn meta(profile: &'static str) -> Object<'static> {
+    Object::new().with("profile", vec![Value::from(profile)])
+}
+
+/// A resource that starts with its `meta` claiming one profile.
+pub fn profiled(profile: &'static str) -> Object<'static> {
+    Object::new().with("meta", meta(profile))
+}
+
 /// A FHIR `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, which we
 /// accept here without exponent and with an optional leading `+` or leading
 /// zeros (both common in HL7 v2), to be canonicalised by [`canonical_decimal`].

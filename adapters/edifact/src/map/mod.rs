@@ -202,7 +202,7 @@ static METAS: LazyLock<[(&str, Value<'static>); 4]> = LazyLock::new(|| {
 });
 
 fn profile_meta(profile: &'static str) -> Value<'static> {
-    Value::Obj(Object::new().with("profile", vec![Value::from(profile)]))
+    Value::Obj(zorgpoort_model::datatypes::meta(profile))
 }
 
 /// A FHIR `meta` claiming one profile.

@@ -1,7 +1,7 @@
 //! Clinical facts and insurance: AL1 -> `AllergyIntolerance`, DG1 -> Condition,
 //! PR1 -> Procedure, RXA -> Immunization, IN1 -> Coverage.
 
-use zorgpoort_model::datatypes::concept;
+use zorgpoort_model::datatypes::{concept, profiled};
 use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, Value};
 
@@ -13,10 +13,6 @@ use crate::types::{Cwe, Cx, read_nm};
 
 /// The codes of `VerzekeringssoortCodelijst` (Vektis), zib Payer's insurance types.
 const VEKTIS_INSURANCE_TYPES: &[&str] = &["A", "AT", "B", "BZ", "H", "T"];
-
-fn profiled(url: &'static str) -> Object<'static> {
-    Object::new().with("meta", Object::new().with("profile", vec![Value::from(url)]))
-}
 
 impl<'a> Mapper<'a> {
     /// Adds a resource that needs the patient; without PID it is reported, not guessed.

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::concept;
+use zorgpoort_model::datatypes::{concept, meta};
 use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
@@ -349,10 +349,7 @@ impl<'a> Mapper<'a> {
                 let identifier =
                     identifier.map(|i| i.with("assigner", assigner.map(|n| Object::new().with("display", n))));
                 Object::new()
-                    .with(
-                        "meta",
-                        Object::new().with("profile", vec![Value::from(profile::PRACTITIONER)]),
-                    )
+                    .with("meta", meta(profile::PRACTITIONER))
                     .with("identifier", identifier.map(|i| vec![i]))
                     .with("name", vec![human_name(name)])
             },
@@ -390,7 +387,7 @@ impl<'a> Mapper<'a> {
         let display = name.clone();
         let entry = self.add_once("Organization", system, id, location, |identifier| {
             Object::new()
-                .with("meta", Object::new().with("profile", vec![Value::from(claims)]))
+                .with("meta", meta(claims))
                 .with("identifier", identifier.map(|i| vec![i]))
                 .with("name", name)
         });

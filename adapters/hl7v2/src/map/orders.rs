@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::concept;
+use zorgpoort_model::datatypes::{concept, meta};
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Object, Value, base64};
 
@@ -343,10 +343,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
     performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)));
     let is_lab = m.report.is_some();
     let mut observation = Object::new()
-        .with(
-            "meta",
-            is_lab.then(|| Object::new().with("profile", vec![Value::from(profile::LAB_RESULT)])),
-        )
+        .with("meta", is_lab.then(|| meta(profile::LAB_RESULT)))
         .with("basedOn", m.order.map(|o| vec![m.bundle.reference(o)]))
         .with("status", observation_status(obx.field(11).text_of(1).as_deref()))
         .with(

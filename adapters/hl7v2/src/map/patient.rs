@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::concept;
+use zorgpoort_model::datatypes::{concept, meta};
 use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{Object, Value};
 
@@ -96,10 +96,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
     };
     let multiple_birth = pid.field(25).text_of(1).and_then(|n| n.parse::<u32>().ok());
     let mut patient = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::PATIENT)]),
-        )
+        .with("meta", meta(profile::PATIENT))
         .with("identifier", ids)
         .with(
             "name",
@@ -163,10 +160,7 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
     for (n, gp) in gps.into_iter().enumerate() {
         let display = gp.get("display").cloned();
         let role = Object::new()
-            .with(
-                "meta",
-                Object::new().with("profile", vec![Value::from(profile::PRACTITIONER_ROLE)]),
-            )
+            .with("meta", meta(profile::PRACTITIONER_ROLE))
             .with("practitioner", gp)
             .with("organization", practice.clone());
         let entry = m
@@ -208,10 +202,7 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> Result<&'
     let end = Mapper::date(nk1.field(9))?;
     let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
     let person = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::CONTACT_PERSON)]),
-        )
+        .with("meta", meta(profile::CONTACT_PERSON))
         .with("patient", patient)
         .with("relationship", relationship)
         .with(
@@ -251,10 +242,7 @@ pub(super) fn map_mrg<'a>(m: &mut Mapper<'a>, mrg: Segment<'_, 'a>) -> &'static 
     }
     let link = |other: Object<'a>, kind: &'static str| Object::new().with("other", other).with("type", kind);
     let old = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::PATIENT)]),
-        )
+        .with("meta", meta(profile::PATIENT))
         .with("identifier", ids)
         .with("active", false)
         .with("link", vec![link(m.bundle.reference(survivor), "replaced-by")]);
@@ -378,10 +366,7 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> Result<&'
         .filter(|r| r == "R")
         .map(|_| Object::new().with("text", "readmission"));
     let encounter = Object::new()
-        .with(
-            "meta",
-            Object::new().with("profile", vec![Value::from(profile::ENCOUNTER)]),
-        )
+        .with("meta", meta(profile::ENCOUNTER))
         .with("identifier", visit_number.map(|v| vec![v]))
         .with("status", status)
         .with("class", encounter_class(class.as_deref()))
