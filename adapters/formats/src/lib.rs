@@ -100,9 +100,9 @@ pub struct Settings {
     pub ecd_sender: String,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        let max_bytes = 16 * 1024 * 1024;
+impl Settings {
+    /// The defaults with every format's input limited to `max_bytes`.
+    pub fn with_max_bytes(max_bytes: usize) -> Self {
         Self {
             zone: LocalZone::default(),
             max_bytes,
@@ -125,6 +125,13 @@ impl Default for Settings {
             ecd_mapping: None,
             ecd_sender: zorgpoort_ecd::Options::default().sender,
         }
+    }
+}
+
+impl Default for Settings {
+    /// Inputs of at most 16 MiB.
+    fn default() -> Self {
+        Self::with_max_bytes(16 * 1024 * 1024)
     }
 }
 

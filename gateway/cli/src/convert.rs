@@ -215,30 +215,16 @@ fn conversion(args: &Args) -> Result<Conversion> {
         Zone::EuropeAmsterdam => LocalZone::EuropeAmsterdam,
         Zone::Utc => LocalZone::Utc,
     };
-    let defaults = Settings::default();
-    let ecd_mapping = args.mapping.as_deref().map(ecd_mapping).transpose()?;
     let settings = Settings {
         zone,
-        max_bytes: args.max_message_bytes,
         hl7v2: Limits {
             max_message_bytes: args.max_message_bytes,
             max_segments: args.max_segments,
             max_repetitions: args.max_repetitions,
         },
-        cda: zorgpoort_cda::Limits {
-            max_bytes: args.max_message_bytes,
-            ..defaults.cda
-        },
-        edifact: zorgpoort_edifact::Limits {
-            max_bytes: args.max_message_bytes,
-            ..defaults.edifact
-        },
-        ecd: zorgpoort_ecd::Limits {
-            max_bytes: args.max_message_bytes,
-            ..defaults.ecd
-        },
-        ecd_mapping,
+        ecd_mapping: args.mapping.as_deref().map(ecd_mapping).transpose()?,
         ecd_sender: args.sender.clone(),
+        ..Settings::with_max_bytes(args.max_message_bytes)
     };
     Ok(Conversion {
         settings,

@@ -85,7 +85,6 @@ pub struct Intake<S> {
     store: S,
     registry: Arc<Registry>,
     routes: Arc<Routes>,
-    limits: Limits,
     options: Options,
     settings: Settings,
     validation: ValidationMode,
@@ -103,20 +102,14 @@ impl<S: Store> Intake<S> {
         ecd_mapping: Option<zorgpoort_ecd::Mapping>,
         validation: ValidationMode,
     ) -> Self {
-        let limits = Limits {
-            max_message_bytes,
-            ..Limits::default()
-        };
         let settings = Settings {
-            max_bytes: max_message_bytes,
             ecd_mapping,
-            ..Settings::default()
+            ..Settings::with_max_bytes(max_message_bytes)
         };
         Self {
             store,
             registry,
             routes,
-            limits,
             options: Options::default(),
             settings,
             validation,
@@ -133,7 +126,7 @@ impl<S: Store> Intake<S> {
         }
         let limits = Limits {
             max_message_bytes: usize::MAX,
-            ..self.limits
+            ..self.settings.hl7v2
         };
         let message = Message::parse(body, &limits).map_err(|e| e.to_string())?;
         let conversion = to_fhir(&message, &self.options).map_err(|e| e.to_string())?;
@@ -148,8 +141,8 @@ impl<S: Store> Intake<S> {
         bytes: &[u8],
         requester: Option<String>,
     ) -> Result<(String, Vec<Warning>), ApiError> {
-        let frame = single_message(bytes, self.limits.max_message_bytes)?;
-        let message = Message::parse(&frame, &self.limits)?;
+        let frame = single_message(bytes, self.settings.hl7v2.max_message_bytes)?;
+        let message = Message::parse(&frame, &self.settings.hl7v2)?;
         let facts = routing_facts(&message)?;
         let converted = to_fhir(&message, &self.options);
         // A refused message that names a patient is audited too: that
@@ -177,8 +170,9 @@ impl<S: Store> Intake<S> {
     }
 
     /// Converts an input of any format but HL7 v2 (see [`Self::convert_hl7v2`])
-    /// to one Bundle per message. Each conversion that names a patient is
-    /// audited; one bad message refuses the whole input.
+    /// to one Bundle per message. Each conversion is audited (with the
+    /// patient's BSN when the Bundle names one); one bad message refuses the
+    /// whole input.
     pub async fn convert(
         &self,
         format: Format,
@@ -274,7 +268,7 @@ impl<S: Store> Intake<S> {
     /// Takes one HL7 v2 message: converted, routed and durably stored when
     /// this returns `Ok`, so the sender may be acknowledged.
     pub async fn accept_hl7v2(&self, bytes: &[u8], received_ms: i64) -> Result<Received, IntakeError> {
-        let message = Message::parse(bytes, &self.limits)?;
+        let message = Message::parse(bytes, &self.settings.hl7v2)?;
         let facts = routing_facts(&message)?;
         // Converted now so content errors reach the sender (AE, 422); the
         // Bundle itself is made again at delivery, for the receiver.
