@@ -340,12 +340,17 @@ async fn respond_converted<S: Store>(
     requester: Option<String>,
 ) -> Result<Response, ApiError> {
     let (bundle, warnings) = state.intake.convert_hl7v2(body, requester).await?;
-    let mut response = fhir_json(StatusCode::OK, bundle);
-    // Warnings say where, never what: safe to return in a header.
-    if let Ok(count) = HeaderValue::from_str(&warnings.len().to_string()) {
-        response.headers_mut().insert("x-zorgpoort-warnings", count);
-    }
-    Ok(response)
+    Ok(converted_response(bundle, warnings.len()))
+}
+
+/// 200 with a converted Bundle and the number of mapping warnings, which
+/// say where, never what: safe to return in a header.
+fn converted_response(body: String, warnings: usize) -> Response {
+    let mut response = fhir_json(StatusCode::OK, body);
+    response
+        .headers_mut()
+        .insert("x-zorgpoort-warnings", HeaderValue::from(warnings));
+    response
 }
 
 async fn convert<S: Store>(
@@ -367,20 +372,9 @@ async fn convert<S: Store>(
     let body = if converted.len() == 1 {
         converted.remove(0).0
     } else {
-        let entries: Vec<String> = converted
-            .into_iter()
-            .map(|(bundle, _)| format!("{{\"resource\":{bundle}}}"))
-            .collect();
-        format!(
-            "{{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{}]}}",
-            entries.join(",")
-        )
+        crate::outcome::bundle_of("collection", converted.iter().map(|(bundle, _)| bundle))
     };
-    let mut response = fhir_json(StatusCode::OK, body);
-    if let Ok(count) = HeaderValue::from_str(&warnings.to_string()) {
-        response.headers_mut().insert("x-zorgpoort-warnings", count);
-    }
-    Ok(response)
+    Ok(converted_response(body, warnings))
 }
 
 /// The format named in a path, or a 404 listing the known ones.

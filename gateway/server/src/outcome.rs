@@ -145,22 +145,27 @@ pub fn fhir_json(status: StatusCode, body: String) -> Response {
 
 /// A searchset Bundle of resources given as JSON text.
 pub fn searchset<R: AsRef<str>>(resources: impl IntoIterator<Item = R>) -> Response {
+    fhir_json(StatusCode::OK, bundle_of("searchset", resources))
+}
+
+/// A Bundle of `kind` (`searchset` with its `total`, `collection`) holding
+/// resources given as JSON text, in order.
+pub fn bundle_of<R: AsRef<str>>(kind: &str, resources: impl IntoIterator<Item = R>) -> String {
     let entries: Vec<String> = resources
         .into_iter()
         .map(|r| format!("{{\"resource\":{}}}", r.as_ref()))
         .collect();
+    let total = if kind == "searchset" {
+        format!(",\"total\":{}", entries.len())
+    } else {
+        String::new()
+    };
     let entry = if entries.is_empty() {
         String::new()
     } else {
         format!(",\"entry\":[{}]", entries.join(","))
     };
-    fhir_json(
-        StatusCode::OK,
-        format!(
-            "{{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":{}{entry}}}",
-            entries.len()
-        ),
-    )
+    format!("{{\"resourceType\":\"Bundle\",\"type\":\"{kind}\"{total}{entry}}}")
 }
 
 impl IntoResponse for ApiError {
