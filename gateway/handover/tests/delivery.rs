@@ -3,85 +3,17 @@
 //! was down.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{Receiver, receiver, receiver_on, store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use zorgpoort_handover::{Deliverer, DeliveryConfig};
-use zorgpoort_store::{DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store};
-
-/// A receiver answering with the statuses given, in turn (the last repeats),
-/// recording the bodies it was sent.
-struct Receiver {
-    address: SocketAddr,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-fn receiver_on(listener: TcpListener, statuses: Vec<u16>) -> Receiver {
-    let address = listener.local_addr().unwrap();
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&bodies);
-    tokio::spawn(async move {
-        let mut turn = 0;
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let status = statuses[turn.min(statuses.len() - 1)];
-            turn += 1;
-            let mut request = Vec::new();
-            let mut buffer = [0; 8192];
-            let body = loop {
-                let n = socket.read(&mut buffer).await.unwrap();
-                if n == 0 {
-                    break None;
-                }
-                request.extend_from_slice(&buffer[..n]);
-                let text = String::from_utf8_lossy(&request).into_owned();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= length {
-                        break Some(body.to_owned());
-                    }
-                }
-            };
-            if let Some(body) = body {
-                if status < 300 {
-                    seen.lock().unwrap().push(body);
-                }
-                let answer = if status == 400 {
-                    "{\"resourceType\":\"OperationOutcome\"}"
-                } else {
-                    ""
-                };
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                socket.write_all(response.as_bytes()).await.unwrap();
-            }
-        }
-    });
-    Receiver { address, bodies }
-}
-
-async fn receiver(statuses: Vec<u16>) -> Receiver {
-    receiver_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), statuses)
-}
-
-fn store(name: &str) -> SqliteStore {
-    let dir = std::env::temp_dir().join(format!("zorgpoort-delivery-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    SqliteStore::open(&dir.join("db"), Durability::ProcessCrash).unwrap()
-}
+use zorgpoort_store::{DeliveryState, NewDelivery, NewMessage, SqliteStore, Store};
 
 fn message(n: usize, endpoint: &str) -> NewMessage {
     NewMessage {

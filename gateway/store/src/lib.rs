@@ -210,6 +210,39 @@ pub struct ConsentRecord {
     pub updated_ms: i64,
 }
 
+/// A handover Task (eOverdracht) the gateway holds for its sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    /// The Task's id.
+    pub id: String,
+    /// The sending organisation (registry id).
+    pub requester: String,
+    /// The receiving organisation (registry id).
+    pub owner: String,
+    /// The patient's BSN, when known.
+    pub patient: Option<String>,
+    /// The Task's status (`requested`, `accepted`, ...).
+    pub status: String,
+    /// The stored message (a document Bundle) the handover hands over.
+    pub document: String,
+    /// The id of that document's Composition.
+    pub composition: String,
+    /// The FHIR Task JSON as served.
+    pub resource: String,
+    /// 1 when created, one more with every change.
+    pub version: i64,
+    /// When it was created (ms since the epoch).
+    pub created_ms: i64,
+    /// When it last changed.
+    pub updated_ms: i64,
+    /// By when the receiver must have picked it up.
+    pub due_ms: i64,
+    /// When the receiver was notified, once it was.
+    pub notified_ms: Option<i64>,
+    /// Not picked up in time, and reported.
+    pub flagged: bool,
+}
+
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -272,6 +305,37 @@ pub trait Store: Clone + Send + Sync + 'static {
         consent: ConsentRecord,
         audit: AuditEvent,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Writes a handover Task with its audit events in one transaction:
+    /// creates it when `task.version` is 1, otherwise replaces version
+    /// `task.version - 1`. False when that version is not there (the Task
+    /// exists already, or someone else changed it first).
+    fn put_task(
+        &self,
+        task: TaskRecord,
+        audit: Vec<AuditEvent>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// One Task by id.
+    fn task(&self, id: &str) -> impl Future<Output = Result<Option<TaskRecord>, StoreError>> + Send;
+
+    /// The Task that hands over the document with this Composition.
+    fn task_of_composition(
+        &self,
+        composition: &str,
+    ) -> impl Future<Output = Result<Option<TaskRecord>, StoreError>> + Send;
+
+    /// The Tasks an organisation sent or receives, last changed first, at most `limit`.
+    fn tasks(&self, organization: &str, limit: usize)
+    -> impl Future<Output = Result<Vec<TaskRecord>, StoreError>> + Send;
+
+    /// Tasks that need the gateway: not yet notified, or still `requested`
+    /// past their pickup time and not yet flagged. Oldest first, at most `limit`.
+    fn tasks_to_follow(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TaskRecord>, StoreError>> + Send;
 
     /// Appends an audit event on its own (reads, administrative actions).
     fn audit(&self, event: AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;

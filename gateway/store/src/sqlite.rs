@@ -14,7 +14,7 @@ use zorgpoort_audit::chain::{GENESIS, Hash, Record, Start, link, verify_from};
 
 use crate::{
     Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
-    NewMessage, Store, StoreError,
+    NewMessage, Store, StoreError, TaskRecord,
 };
 
 /// Migrations in order; the position is the schema version.
@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_audit_log.sql"),
     include_str!("../migrations/0004_consents_and_withheld.sql"),
     include_str!("../migrations/0005_audit_retention.sql"),
+    include_str!("../migrations/0006_handover_tasks.sql"),
 ];
 
 /// Most writes committed in one transaction.
@@ -48,6 +49,7 @@ enum Job {
     Record(i64, Attempt, i64, Option<Box<AuditEvent>>, Reply<()>),
     Retry(i64, i64, Reply<bool>),
     PutConsent(Box<(ConsentRecord, AuditEvent)>, Reply<bool>),
+    PutTask(Box<(TaskRecord, Vec<AuditEvent>)>, Reply<bool>),
     Audit(Box<AuditEvent>, Reply<()>),
     PurgeAudit(i64, Box<AuditEvent>, Reply<u64>),
 }
@@ -303,6 +305,17 @@ impl Job {
                     Ok(created)
                 }),
             ),
+            Job::PutTask(task, reply) => Finished::Retry(
+                reply,
+                in_savepoint(tx, |sp| {
+                    let (record, audit) = &*task;
+                    let written = put_task(sp, record)?;
+                    if written {
+                        append_audit(sp, &mut local, audit)?;
+                    }
+                    Ok(written)
+                }),
+            ),
         };
         if finished.succeeded() {
             *head = local;
@@ -315,7 +328,7 @@ impl Job {
         match self {
             Job::Accept(_, reply) => reject(reply, message),
             Job::Record(_, _, _, _, reply) | Job::Audit(_, reply) => reject(reply, message),
-            Job::Retry(_, _, reply) | Job::PutConsent(_, reply) => reject(reply, message),
+            Job::Retry(_, _, reply) | Job::PutConsent(_, reply) | Job::PutTask(_, reply) => reject(reply, message),
             Job::PurgeAudit(_, _, reply) => reject(reply, message),
         }
     }
@@ -442,6 +455,63 @@ fn put_consent(conn: &Connection, consent: &ConsentRecord) -> Result<bool, Store
         ],
     )?;
     Ok(!existed)
+}
+
+fn put_task(conn: &Connection, task: &TaskRecord) -> Result<bool, StoreError> {
+    let values = params![
+        task.id,
+        task.requester,
+        task.owner,
+        task.patient,
+        task.status,
+        task.document,
+        task.composition,
+        task.resource,
+        task.version,
+        task.created_ms,
+        task.updated_ms,
+        task.due_ms,
+        task.notified_ms,
+        task.flagged
+    ];
+    let written = if task.version == 1 {
+        conn.execute(
+            "INSERT INTO tasks (id, requester, owner, patient, status, document, composition, resource, version, \
+             created_ms, updated_ms, due_ms, notified_ms, flagged) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING",
+            values,
+        )?
+    } else {
+        conn.execute(
+            "UPDATE tasks SET requester = ?2, owner = ?3, patient = ?4, status = ?5, document = ?6, \
+             composition = ?7, resource = ?8, version = ?9, created_ms = ?10, updated_ms = ?11, due_ms = ?12, \
+             notified_ms = ?13, flagged = ?14 WHERE id = ?1 AND version = ?9 - 1",
+            values,
+        )?
+    };
+    Ok(written == 1)
+}
+
+const TASK_COLUMNS: &str = "id, requester, owner, patient, status, document, composition, resource, version, \
+                            created_ms, updated_ms, due_ms, notified_ms, flagged";
+
+fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRecord> {
+    Ok(TaskRecord {
+        id: r.get(0)?,
+        requester: r.get(1)?,
+        owner: r.get(2)?,
+        patient: r.get(3)?,
+        status: r.get(4)?,
+        document: r.get(5)?,
+        composition: r.get(6)?,
+        resource: r.get(7)?,
+        version: r.get(8)?,
+        created_ms: r.get(9)?,
+        updated_ms: r.get(10)?,
+        due_ms: r.get(11)?,
+        notified_ms: r.get(12)?,
+        flagged: r.get(13)?,
+    })
 }
 
 fn consent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentRecord> {
@@ -591,6 +661,48 @@ impl Store for SqliteStore {
     async fn put_consent(&self, consent: ConsentRecord, audit: AuditEvent) -> Result<bool, StoreError> {
         self.write(|reply| Job::PutConsent(Box::new((consent, audit)), reply))
             .await
+    }
+
+    async fn put_task(&self, task: TaskRecord, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+        self.write(|reply| Job::PutTask(Box::new((task, audit)), reply)).await
+    }
+
+    async fn task(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"))?;
+            Ok(query.query_row([id], task_row).optional()?)
+        })
+    }
+
+    async fn task_of_composition(&self, composition: &str) -> Result<Option<TaskRecord>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks WHERE composition = ?1 ORDER BY created_ms DESC LIMIT 1"
+            ))?;
+            Ok(query.query_row([composition], task_row).optional()?)
+        })
+    }
+
+    async fn tasks(&self, organization: &str, limit: usize) -> Result<Vec<TaskRecord>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks WHERE requester = ?1 OR owner = ?1 \
+                 ORDER BY updated_ms DESC, id LIMIT ?2"
+            ))?;
+            let rows = query.query_map(params![organization, i64::try_from(limit).unwrap_or(i64::MAX)], task_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    async fn tasks_to_follow(&self, now_ms: i64, limit: usize) -> Result<Vec<TaskRecord>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks WHERE (notified_ms IS NULL AND status = 'requested') \
+                 OR (status = 'requested' AND flagged = 0 AND due_ms <= ?1) ORDER BY created_ms, id LIMIT ?2"
+            ))?;
+            let rows = query.query_map(params![now_ms, i64::try_from(limit).unwrap_or(i64::MAX)], task_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {

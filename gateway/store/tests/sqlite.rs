@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
-use zorgpoort_store::{Accepted, Attempt, DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store};
+use zorgpoort_store::{
+    Accepted, Attempt, DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store, TaskRecord,
+};
 
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("zorgpoort-store-{name}-{}", std::process::id()));
@@ -318,4 +320,61 @@ async fn two_processes_appending_to_one_audit_log_keep_one_chain() {
     }
     gateway.accept(message("m1", "A", &["vvt"])).await.unwrap();
     assert_eq!(admin.verify_audit().await.unwrap(), Ok(11));
+}
+
+fn task(version: i64, status: &str) -> TaskRecord {
+    TaskRecord {
+        id: "t1".into(),
+        requester: "ziekenhuis".into(),
+        owner: "vvt".into(),
+        patient: Some("999911120".into()),
+        status: status.into(),
+        document: "m1".into(),
+        composition: "c1".into(),
+        resource: format!(r#"{{"resourceType":"Task","status":"{status}"}}"#),
+        version,
+        created_ms: 1_000,
+        updated_ms: 1_000 + version,
+        due_ms: 5_000,
+        notified_ms: None,
+        flagged: false,
+    }
+}
+
+#[tokio::test]
+async fn handover_tasks_change_one_version_at_a_time() {
+    let store = SqliteStore::open(&temp_db("tasks"), Durability::ProcessCrash).unwrap();
+    store.accept(message("m1", "MSG1", &[])).await.unwrap();
+    let created = AuditEvent::new("handover", Action::Create, 1_000, Outcome::Success);
+    assert!(store.put_task(task(1, "requested"), vec![created.clone()]).await.unwrap());
+    assert!(
+        !store.put_task(task(1, "requested"), vec![created]).await.unwrap(),
+        "a second create of the same id is refused"
+    );
+    // Not notified yet: the gateway must follow it up.
+    let to_follow = store.tasks_to_follow(2_000, 10).await.unwrap();
+    assert_eq!(to_follow.len(), 1);
+
+    let mut notified = task(2, "requested");
+    notified.notified_ms = Some(2_000);
+    assert!(store.put_task(notified, Vec::new()).await.unwrap());
+    assert!(store.tasks_to_follow(2_000, 10).await.unwrap().is_empty(), "notified, not yet due");
+    assert_eq!(store.tasks_to_follow(5_000, 10).await.unwrap().len(), 1, "due for pickup");
+
+    let mut accepted = task(3, "accepted");
+    accepted.notified_ms = Some(2_000);
+    assert!(store.put_task(accepted.clone(), Vec::new()).await.unwrap());
+    assert!(
+        !store.put_task(accepted, Vec::new()).await.unwrap(),
+        "a change based on an old version is refused"
+    );
+    assert!(store.tasks_to_follow(9_000, 10).await.unwrap().is_empty(), "picked up");
+
+    let stored = store.task("t1").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.status.as_str()), (3, "accepted"));
+    assert_eq!(store.task_of_composition("c1").await.unwrap().unwrap().id, "t1");
+    assert_eq!(store.tasks("vvt", 10).await.unwrap().len(), 1);
+    assert_eq!(store.tasks("ziekenhuis", 10).await.unwrap().len(), 1);
+    assert!(store.tasks("huisarts", 10).await.unwrap().is_empty());
+    assert!(store.task("t2").await.unwrap().is_none());
 }
