@@ -519,7 +519,8 @@ pub struct HandoverConfig {
     /// Time a receiver has to pick a handover up before it is flagged.
     pub pickup_timeout_secs: u64,
     /// The gateway's FHIR base URL as receivers reach it, for the Task
-    /// address in notifications (`https://gateway.example/fhir`).
+    /// address in notifications (`https://gateway.example/fhir`); empty:
+    /// made from the HTTP listener's address.
     pub public_base_url: String,
     /// How often open handovers are looked at.
     pub poll_interval_ms: u64,
@@ -531,7 +532,7 @@ impl Default for HandoverConfig {
     fn default() -> Self {
         Self {
             pickup_timeout_secs: 4 * 3600,
-            public_base_url: "http://127.0.0.1:8080/fhir".to_owned(),
+            public_base_url: String::new(),
             poll_interval_ms: 1000,
             timeout_ms: 10_000,
         }

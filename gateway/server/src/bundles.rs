@@ -18,7 +18,7 @@ use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_consent::{Decision, Purpose};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::{Ask, ConsentError, Evaluation};
-use zorgpoort_store::Store;
+use zorgpoort_store::{MessageRecord, Store};
 
 use crate::auth::Requester;
 use crate::http::AppState;
@@ -41,7 +41,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Api
 }
 
 /// Who asks, why and, for break-the-glass, the stated reason.
-fn asker<S>(state: &AppState<S>, request: &Request) -> Result<(String, Purpose, Option<String>), ApiError> {
+pub fn asker<S>(state: &AppState<S>, request: &Request) -> Result<Asker, ApiError> {
     let headers = request.headers();
     let requester = match Requester::organization_of(request) {
         Some(authenticated) => authenticated,
@@ -71,7 +71,11 @@ fn asker<S>(state: &AppState<S>, request: &Request) -> Result<(String, Purpose, 
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(|r| r.chars().take(MAX_REASON_CHARS).collect());
-    Ok((requester, purpose, reason))
+    Ok(Asker {
+        requester,
+        purpose,
+        reason,
+    })
 }
 
 /// `GET /fhir/Bundle/{id}`.
@@ -80,19 +84,46 @@ pub async fn read<S: Store>(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (requester, purpose, reason) = asker(&state, &request)?;
+    let asker = asker(&state, &request)?;
     let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
     let record = state.store.message(&id).await?.ok_or_else(not_found)?;
+    let treating_relationship = record.deliveries.iter().any(|d| d.receiver == asker.requester);
+    let bundle = disclose(&state, record, &asker, treating_relationship).await?;
+    Ok(fhir_json(StatusCode::OK, bundle))
+}
+
+/// Who asks for a patient's data, why and, for break-the-glass, the stated reason.
+pub struct Asker {
+    /// The asking organisation (registry id).
+    pub requester: String,
+    /// Why it asks.
+    pub purpose: Purpose,
+    /// The break-the-glass reason.
+    pub reason: Option<String>,
+}
+
+/// A stored message as FHIR R4, as far as the patient's choices let `asker`
+/// have it (the whole, or with withheld categories removed), or a 403 naming
+/// the deciding rule. Audited either way; without the audit record there is
+/// no answer.
+pub async fn disclose<S: Store>(
+    state: &AppState<S>,
+    record: MessageRecord,
+    asker: &Asker,
+    treating_relationship: bool,
+) -> Result<String, ApiError> {
+    let id = record.id;
+    let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
     let body = state.store.message_body(&id).await?.ok_or_else(not_found)?;
     let bundle = state.intake.render(&record.format, &body).map_err(|e| {
         tracing::error!(message = %id, error = %e, "a stored message cannot be rendered");
         ApiError::new(Problem::NotSupported, "this message has no FHIR form")
     })?;
     let ask = Ask {
-        requester: &requester,
-        purpose,
-        treating_relationship: record.deliveries.iter().any(|d| d.receiver == requester),
-        reason: reason.as_deref(),
+        requester: &asker.requester,
+        purpose: asker.purpose,
+        treating_relationship,
+        reason: asker.reason.as_deref(),
     };
     let Evaluation {
         decision,
@@ -102,38 +133,48 @@ pub async fn read<S: Store>(
         .consent
         .evaluate(&state.store, bundle, record.patient.as_deref(), &ask)
         .await
-        .map_err(|e| match e {
-            ConsentError::Store(e) => {
-                tracing::error!(error = %e, "consents unavailable");
-                ApiError::new(
-                    Problem::Unavailable,
-                    "the patient's choices cannot be read now; ask again later",
-                )
-            }
-            ConsentError::Bundle(e) => {
-                tracing::error!(message = %id, error = %e, "rendered Bundle is not JSON");
-                ApiError::new(Problem::NotSupported, "this message has no FHIR form")
-            }
-        })?;
+        .map_err(|e| consent_unavailable(&id, e))?;
 
     let denied = matches!(decision, Decision::Deny { .. });
     let outcome = if denied { Outcome::Failure } else { Outcome::Success };
     let mut audit = AuditEvent::new("read", Action::Read, now_ms(), outcome);
-    audit.organization = Some(requester);
+    audit.organization = Some(asker.requester.clone());
     audit.patient = record.patient;
-    audit.purpose = Some(purpose.code());
+    audit.purpose = Some(asker.purpose.code());
     audit.consent_rule = Some(decision.rule().to_owned());
-    audit.outcome_text = match (&decision, reason) {
+    audit.outcome_text = match (&decision, &asker.reason) {
         (Decision::Permit { flagged: true, .. }, Some(reason)) => Some(format!("break-the-glass: {reason}")),
         _ => denied.then(|| "refused by consent".to_owned()),
     };
-    audit.data = Some(DataObject::of(id.clone(), record.format, &body, categories));
+    audit.data = Some(DataObject::of(id, record.format, &body, categories));
     state.store.audit(audit).await?;
     if denied {
-        return Err(ApiError::new(
-            Problem::Forbidden,
-            format!("the patient's choices do not allow this (rule {})", decision.rule()),
-        ));
+        return Err(refused(&decision));
     }
-    Ok(fhir_json(StatusCode::OK, bundle))
+    Ok(bundle)
+}
+
+/// The answer when the patient's choices do not allow it.
+pub fn refused(decision: &Decision) -> ApiError {
+    ApiError::new(
+        Problem::Forbidden,
+        format!("the patient's choices do not allow this (rule {})", decision.rule()),
+    )
+}
+
+/// The answer when a consent decision could not be made.
+pub fn consent_unavailable(id: &str, error: ConsentError) -> ApiError {
+    match error {
+        ConsentError::Store(e) => {
+            tracing::error!(error = %e, "consents unavailable");
+            ApiError::new(
+                Problem::Unavailable,
+                "the patient's choices cannot be read now; ask again later",
+            )
+        }
+        ConsentError::Bundle(e) => {
+            tracing::error!(message = %id, error = %e, "rendered Bundle is not JSON");
+            ApiError::new(Problem::NotSupported, "this message has no FHIR form")
+        }
+    }
 }

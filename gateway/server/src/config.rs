@@ -22,6 +22,9 @@ pub struct Config {
     /// The audit log.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// eOverdracht handovers: pickup time, notifications.
+    #[serde(default)]
+    pub handover: zorgpoort_handover::HandoverConfig,
     /// What happens to data that does not validate against nl-core.
     #[serde(default)]
     pub validation: crate::validation::ValidationConfig,
@@ -228,6 +231,16 @@ impl Config {
         if self.delivery.concurrency == 0 {
             return value("delivery.concurrency", "must be at least 1");
         }
+        if self.handover.pickup_timeout_secs == 0 {
+            return value("handover.pickup_timeout_secs", "must be at least 1");
+        }
+        if self.handover.poll_interval_ms == 0 {
+            return value("handover.poll_interval_ms", "must be at least 1");
+        }
+        let base = &self.handover.public_base_url;
+        if !(base.is_empty() || base.starts_with("http://") || base.starts_with("https://")) {
+            return value("handover.public_base_url", "must be an http(s) URL");
+        }
         if self.audit.retention_days == 0 {
             return value("audit.retention_days", "must be at least 1");
         }
@@ -267,6 +280,7 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
         ("DELIVERY_", "delivery"),
         ("TLS_", "tls"),
         ("AUDIT_", "audit"),
+        ("HANDOVER_", "handover"),
     ]
     .into_iter()
     .collect();

@@ -25,7 +25,8 @@ pub(crate) fn bsn_of(patient: &str) -> &str {
         .unwrap_or(patient)
 }
 
-async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, ApiError> {
+/// A FHIR JSON body, read up to `limit` bytes.
+pub(crate) async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, ApiError> {
     let is_fhir = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -39,7 +40,7 @@ async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, 
     }
     let bytes = axum::body::to_bytes(request.into_body(), limit)
         .await
-        .map_err(|_| ApiError::new(Problem::TooLarge, "the Consent is too large"))?;
+        .map_err(|_| ApiError::new(Problem::TooLarge, "the body is too large"))?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::new(Problem::Invalid, format!("not JSON: {e}")))
 }
 

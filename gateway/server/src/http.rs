@@ -41,7 +41,7 @@ use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome, searchset};
 use crate::tls::{Peer, Tls};
-use crate::{audit_events, bundles, consents, validate};
+use crate::{audit_events, bundles, consents, tasks, validate};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -61,6 +61,8 @@ pub struct AppState<S> {
     pub validation: crate::validation::ValidationMode,
     /// The demo receivers' inbox, when enabled.
     pub inbox: Option<Arc<Inbox>>,
+    /// Time a receiver has to pick a handover up.
+    pub pickup_timeout: Duration,
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -74,6 +76,7 @@ impl<S: Clone> Clone for AppState<S> {
             max_body_bytes: self.max_body_bytes,
             validation: self.validation,
             inbox: self.inbox.clone(),
+            pickup_timeout: self.pickup_timeout,
         }
     }
 }
@@ -188,11 +191,14 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
             "/fhir/Consent/{id}",
             get(consents::read::<S>).put(consents::update::<S>),
         )
+        .route("/fhir/Task", post(tasks::create::<S>).get(tasks::search::<S>))
+        .route("/fhir/Task/{id}", get(tasks::read::<S>).put(tasks::update::<S>))
+        .route("/fhir/Composition/{id}/$document", get(tasks::document::<S>))
         .route("/fhir/$validate", post(validate::operation::<S>))
         .route("/fhir/{type}/$validate", post(validate::operation::<S>));
     // Types with a read route of their own need their `$validate` spelled
     // out: a literal segment wins over `{type}`, and `{id}` would take it.
-    for resource_type in ["Organization", "Endpoint", "Bundle", "Consent"] {
+    for resource_type in ["Organization", "Endpoint", "Bundle", "Consent", "Task"] {
         api = api.route(
             &format!("/fhir/{resource_type}/$validate"),
             post(validate::operation::<S>),
@@ -502,6 +508,7 @@ async fn message_status<S: Store>(
 async fn capability_statement() -> Response {
     let resource = |kind: &'static str, interactions: &[&'static str]| {
         let interactions: Vec<Object<'static>> = interactions.iter().map(|i| Object::new().with("code", *i)).collect();
+        // Object leaves an empty list out, as FHIR requires.
         Object::new().with("type", kind).with("interaction", interactions)
     };
     let statement = Object::new()
@@ -526,6 +533,15 @@ async fn capability_statement() -> Response {
                     resource("Endpoint", &["read", "search-type"]),
                     resource("Consent", &["read", "search-type", "create", "update"]),
                     resource("Bundle", &["read"]),
+                    resource("Task", &["read", "search-type", "create", "update"]),
+                    resource("Composition", &[]).with(
+                        "operation",
+                        vec![
+                            Object::new()
+                                .with("name", "document")
+                                .with("definition", "http://hl7.org/fhir/OperationDefinition/Composition-document"),
+                        ],
+                    ),
                     resource("AuditEvent", &["search-type"]),
                 ],
             )],

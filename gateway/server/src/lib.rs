@@ -17,6 +17,7 @@ pub mod intake;
 pub mod metrics;
 pub mod mllp;
 pub mod outcome;
+pub mod tasks;
 pub mod tls;
 pub mod validate;
 pub mod validation;
@@ -28,7 +29,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use zorgpoort_handover::{Deliverer, Registry, RegistryError, Routes};
+use zorgpoort_handover::{Deliverer, Follower, Registry, RegistryError, Routes};
 use zorgpoort_store::{Durability, SqliteStore, StoreError};
 
 pub use config::{Config, ConfigError};
@@ -104,6 +105,25 @@ async fn bind(address: SocketAddr, what: &str) -> Result<TcpListener, StartError
     })
 }
 
+/// Completes when the gateway is told to stop.
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.changed().await;
+}
+
+/// The handover settings with the gateway's public FHIR base filled in
+/// from the HTTP listener when the configuration leaves it empty.
+fn with_public_base(
+    mut handover: zorgpoort_handover::HandoverConfig,
+    https: bool,
+    http: SocketAddr,
+) -> zorgpoort_handover::HandoverConfig {
+    if handover.public_base_url.is_empty() {
+        let scheme = if https { "https" } else { "http" };
+        handover.public_base_url = format!("{scheme}://{http}/fhir");
+    }
+    handover
+}
+
 /// Opens the store, binds the listeners and starts serving.
 pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let registry = Arc::new(Registry::new(config.organizations)?);
@@ -160,6 +180,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         max_body_bytes: server.max_body_bytes,
         validation: config.validation.mode,
         inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
+        pickup_timeout: Duration::from_secs(config.handover.pickup_timeout_secs),
     };
     let limits = http::HttpLimits {
         max_concurrent_requests: server.max_concurrent_requests,
@@ -184,6 +205,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         idle_timeout: Duration::from_millis(server.mllp_idle_timeout_ms),
         max_in_flight: server.max_concurrent_requests,
     };
+    let handover = with_public_base(config.handover, tls.is_some(), http);
     let mllp_tls = tls.map(|tls| (tls, Arc::clone(&registry)));
     tasks.spawn(mllp::serve(
         mllp_listener,
@@ -194,14 +216,10 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         stopped.clone(),
     ));
 
-    let mut delivery_stop = stopped;
+    tasks.spawn(Follower::new(store.clone(), Arc::clone(&registry), handover).run(until(stopped.clone())));
     let renderer = Arc::clone(&intake);
     let render: zorgpoort_handover::Render = Arc::new(move |format: &str, body: &[u8]| renderer.render(format, body));
-    tasks.spawn(
-        Deliverer::new(store, config.delivery, render, Some(consent)).run(async move {
-            let _ = delivery_stop.changed().await;
-        }),
-    );
+    tasks.spawn(Deliverer::new(store, config.delivery, render, Some(consent)).run(until(stopped)));
 
     tracing::info!(%http, %mllp, data_dir = %server.data_dir.display(), "zorgpoort gateway started");
     Ok(Gateway {

@@ -31,6 +31,10 @@ pub enum Problem {
     Unauthenticated,
     /// An authenticated caller without the right.
     Forbidden,
+    /// The resource changed while the caller changed it.
+    Conflict,
+    /// The caller's `If-Match` names a version that is no longer current.
+    PreconditionFailed,
 }
 
 impl Problem {
@@ -48,6 +52,8 @@ impl Problem {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "not-supported", AckCode::Error),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "login", AckCode::Reject),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", AckCode::Reject),
+            Self::Conflict => (StatusCode::CONFLICT, "conflict", AckCode::Error),
+            Self::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "conflict", AckCode::Error),
         }
     }
 

@@ -1,0 +1,322 @@
+//! eOverdracht between separate processes over HTTP: a hospital hands a
+//! nursing transfer (a CDA document) over to a nursing home through
+//! `zorgpoort serve`. The nursing home is notified at its own FHIR server,
+//! reads the Task and the document through the gateway and accepts; a second
+//! home rejects; a third never picks up and the Task is flagged; the
+//! patient's choices stop a handover when it is asked for and when the
+//! document is read.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Gateway, Receiver, temp_dir, wait_until};
+use serde_json::{Value, json};
+
+fn config(receiver: std::net::SocketAddr, data_dir: &Path) -> String {
+    format!(
+        r#"
+[server]
+http = "127.0.0.1:0"
+mllp = "127.0.0.1:0"
+data_dir = "{}"
+durability = "process-crash"
+
+[handover]
+pickup_timeout_secs = 2
+poll_interval_ms = 50
+
+[[organization]]
+id = "oudegracht"
+name = "Ziekenhuis Oudegracht"
+kind = "ziekenhuis"
+ura = "00005678"
+
+[[organization]]
+id = "de-linde"
+name = "Verpleeghuis De Linde"
+kind = "vvt"
+
+[[organization.endpoint]]
+protocol = "fhir-r4"
+address = "http://{receiver}/fhir"
+
+[[organization]]
+id = "de-eik"
+name = "Verpleeghuis De Eik"
+kind = "vvt"
+
+[[organization]]
+id = "de-beuk"
+name = "Verpleeghuis De Beuk"
+kind = "vvt"
+
+[[organization]]
+id = "huisarts-jansen"
+name = "Huisartsenpraktijk Jansen"
+kind = "huisarts"
+"#,
+        data_dir.display()
+    )
+}
+
+/// The patient of the nursing-transfer fixture.
+const BSN: &str = "999993653";
+
+struct Region {
+    gateway: Gateway,
+    receiver: Receiver,
+}
+
+impl Region {
+    fn start(name: &str) -> Self {
+        let receiver = Receiver::start(201);
+        let dir = temp_dir(name);
+        let config_path = dir.join("zorgpoort.toml");
+        std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
+        Self {
+            gateway: Gateway::start(&config_path),
+            receiver,
+        }
+    }
+
+    /// A request as organisation `org`: status and JSON body.
+    fn call(&self, org: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let (status, _, text) = self.gateway.http_with(
+            method,
+            path,
+            &[
+                ("Content-Type", "application/fhir+json"),
+                ("X-Zorgpoort-Requester", org),
+            ],
+            body.as_bytes(),
+        );
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The nursing transfer accepted as a CDA document: its Bundle id.
+    fn transfer_document(&self) -> String {
+        let cda = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../adapters/cda/tests/fixtures/overdracht-verpleegkundig.xml"),
+        )
+        .unwrap();
+        let (status, head, body) = self.gateway.http("POST", "/messages/cda", "application/xml", &cda);
+        assert_eq!(status, 202, "{body}");
+        head.lines()
+            .find_map(|l| l.strip_prefix("location: /messages/"))
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Asks for a handover of `document` to `owner`.
+    fn hand_over(&self, document: &str, owner: &str) -> (u16, Value) {
+        let task = json!({
+            "resourceType": "Task",
+            "status": "requested",
+            "intent": "proposal",
+            "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "308292007" }] },
+            "for": { "identifier": { "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": BSN } },
+            "requester": { "reference": "Organization/oudegracht" },
+            "owner": { "reference": format!("Organization/{owner}") },
+            "focus": { "reference": format!("Bundle/{document}") }
+        });
+        self.call("oudegracht", "POST", "/fhir/Task", Some(&task))
+    }
+
+    fn set_status(&self, org: &str, task: &str, status: &str, reason: Option<&str>) -> (u16, Value) {
+        let mut body = json!({ "resourceType": "Task", "id": task, "status": status });
+        if let Some(reason) = reason {
+            body["statusReason"] = json!({ "text": reason });
+        }
+        self.call(org, "PUT", &format!("/fhir/Task/{task}"), Some(&body))
+    }
+}
+
+fn composition_path(task: &Value) -> String {
+    let reference = task
+        .pointer("/input/0/valueReference/reference")
+        .and_then(Value::as_str)
+        .unwrap();
+    format!("/fhir/{reference}/$document")
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one handover, told in order
+fn a_handover_is_notified_read_accepted_and_seen_by_the_sender() {
+    let region = Region::start("overdracht");
+    let document = region.transfer_document();
+
+    let (status, task) = region.hand_over(&document, "de-linde");
+    assert_eq!(status, 201, "{task}");
+    assert_eq!(task["status"], "requested");
+    assert_eq!(task["for"]["identifier"]["value"], BSN);
+    let id = task["id"].as_str().unwrap().to_owned();
+    let (again, same) = region.hand_over(&document, "de-linde");
+    assert_eq!(
+        (again, &same["id"]),
+        (200, &task["id"]),
+        "a resent Task finds the handover"
+    );
+
+    // The notification reaches the nursing home's own server, without patient data.
+    assert!(wait_until(Duration::from_secs(10), || !region
+        .receiver
+        .received()
+        .is_empty()));
+    let notifications = region.receiver.received();
+    assert_eq!(notifications.len(), 1);
+    assert!(!notifications[0].contains(BSN), "{}", notifications[0]);
+    let notification: Value = serde_json::from_str(&notifications[0]).unwrap();
+    let task_url = notification["basedOn"][0]["reference"].as_str().unwrap();
+    assert_eq!(task_url, format!("http://{}/fhir/Task/{id}", region.gateway.http));
+
+    // The nursing home reads the Task and the document through the gateway.
+    let task_path = format!("/fhir/Task/{id}");
+    let (status, read) = region.call("de-linde", "GET", &task_path, None);
+    assert_eq!(status, 200, "{read}");
+    let (status, bundle) = region.call("de-linde", "GET", &composition_path(&read), None);
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(bundle["type"], "document");
+    assert_eq!(bundle["entry"][0]["resource"]["resourceType"], "Composition");
+
+    // Nobody else sees either.
+    let (status, _) = region.call("huisarts-jansen", "GET", &task_path, None);
+    assert_eq!(status, 404);
+    let (status, _) = region.call("huisarts-jansen", "GET", &composition_path(&read), None);
+    assert_eq!(status, 404);
+
+    // The receiver accepts; the sender cannot accept for it, and sees the state.
+    let (status, outcome) = region.set_status("oudegracht", &id, "accepted", None);
+    assert_eq!(status, 422, "{outcome}");
+    assert_eq!(outcome["issue"][0]["expression"][0], "Task.status");
+    let (status, accepted) = region.set_status("de-linde", &id, "accepted", None);
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["meta"]["versionId"], "3", "created, notified, accepted");
+    let (_, seen) = region.call("oudegracht", "GET", &task_path, None);
+    assert_eq!(seen["status"], "accepted");
+    let (status, found) = region.call("oudegracht", "GET", "/fhir/Task?status=accepted&owner=de-linde", None);
+    assert_eq!(status, 200);
+    assert_eq!(found["total"], 1, "{found}");
+
+    // A stale If-Match loses; the receiver completes with the current version.
+    let (status, _, _) = region.gateway.http_with(
+        "PUT",
+        &task_path,
+        &[
+            ("Content-Type", "application/fhir+json"),
+            ("X-Zorgpoort-Requester", "de-linde"),
+            ("If-Match", "W/\"2\""),
+        ],
+        json!({ "resourceType": "Task", "status": "completed" })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 412);
+    let (status, done) = region.set_status("de-linde", &id, "completed", None);
+    assert_eq!((status, &done["status"]), (200, &json!("completed")));
+    assert!(
+        !wait_until(Duration::from_millis(2500), || {
+            region
+                .call("oudegracht", "GET", &task_path, None)
+                .1
+                .get("businessStatus")
+                .is_some()
+        }),
+        "a handover picked up is never flagged"
+    );
+}
+
+#[test]
+fn a_rejected_handover_closes_the_document_and_one_not_picked_up_is_flagged() {
+    let region = Region::start("overdracht-reject");
+    let document = region.transfer_document();
+
+    let (status, task) = region.hand_over(&document, "de-eik");
+    assert_eq!(status, 201, "{task}");
+    let id = task["id"].as_str().unwrap();
+    let (status, rejected) = region.set_status("de-eik", id, "rejected", Some("geen plek op de afdeling"));
+    assert_eq!(status, 200, "{rejected}");
+    let (_, seen) = region.call("oudegracht", "GET", &format!("/fhir/Task/{id}"), None);
+    assert_eq!(seen["status"], "rejected");
+    assert_eq!(seen["statusReason"]["text"], "geen plek op de afdeling");
+    let (status, _) = region.call("de-eik", "GET", &composition_path(&seen), None);
+    assert_eq!(status, 403, "a rejected handover's document is no longer shared");
+    let (status, _) = region.set_status("de-eik", id, "accepted", None);
+    assert_eq!(status, 422, "rejected is final");
+
+    let (status, waiting) = region.hand_over(&document, "de-beuk");
+    assert_eq!(status, 201, "{waiting}");
+    let path = format!("/fhir/Task/{}", waiting["id"].as_str().unwrap());
+    assert!(wait_until(Duration::from_secs(10), || {
+        region.call("oudegracht", "GET", &path, None).1["businessStatus"]["text"] == "not picked up in time"
+    }));
+    let (_, flagged) = region.call("oudegracht", "GET", &path, None);
+    assert_eq!(flagged["status"], "requested", "flagged, still open for the receiver");
+}
+
+fn deny_everything() -> Value {
+    json!({
+        "resourceType": "Consent",
+        "id": "geen-overdracht",
+        "status": "active",
+        "patient": { "identifier": { "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": BSN } },
+        "provision": { "type": "deny" }
+    })
+}
+
+#[test]
+fn the_patients_choices_stop_a_handover_when_asked_and_when_read() {
+    let region = Region::start("overdracht-consent");
+    let document = region.transfer_document();
+    let (status, task) = region.hand_over(&document, "de-linde");
+    assert_eq!(status, 201, "{task}");
+
+    let (status, recorded) = region.call("oudegracht", "POST", "/fhir/Consent", Some(&deny_everything()));
+    assert_eq!(status, 201, "{recorded}");
+
+    // The document already handed over is no longer readable...
+    let (status, outcome) = region.call("de-linde", "GET", &composition_path(&task), None);
+    assert_eq!(status, 403, "{outcome}");
+    assert!(
+        outcome["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("deny:geen-overdracht")
+    );
+    // ...and a new handover is refused before anyone is told.
+    let (status, outcome) = region.hand_over(&document, "de-eik");
+    assert_eq!(status, 403, "{outcome}");
+    let (_, found) = region.call("de-eik", "GET", "/fhir/Task", None);
+    assert_eq!(found["total"], 0, "{found}");
+}
+
+#[test]
+fn a_task_that_cannot_be_taken_is_refused_with_its_location() {
+    let region = Region::start("overdracht-invalid");
+    let document = region.transfer_document();
+    let mut task = json!({
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "proposal",
+        "code": { "coding": [{ "system": "http://snomed.info/sct", "code": "308292007" }] },
+        "requester": { "reference": "Organization/oudegracht" },
+        "owner": { "reference": "Organization/de-linde" },
+        "focus": { "reference": "Bundle/does-not-exist" }
+    });
+    let (status, outcome) = region.call("oudegracht", "POST", "/fhir/Task", Some(&task));
+    assert_eq!(status, 422, "{outcome}");
+    assert_eq!(outcome["issue"][0]["expression"][0], "Task.focus");
+
+    task["focus"]["reference"] = json!(format!("Bundle/{document}"));
+    let (status, _) = region.call("de-linde", "POST", "/fhir/Task", Some(&task));
+    assert_eq!(status, 403, "only the requester asks for its handover");
+
+    task["for"] = json!({ "identifier": { "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999911120" } });
+    let (status, outcome) = region.call("oudegracht", "POST", "/fhir/Task", Some(&task));
+    assert_eq!(status, 422, "{outcome}");
+    assert_eq!(outcome["issue"][0]["expression"][0], "Task.for.identifier.value");
+}

@@ -1,0 +1,398 @@
+//! eOverdracht over FHIR (see [`zorgpoort_handover::overdracht`]):
+//!
+//! - `POST /fhir/Task`: a sender asks for a handover of a document the
+//!   gateway holds (`Bundle/{id}` in `focus` or `input`). The patient's
+//!   choices are checked for the receiver first; a refusal is a 403 naming the
+//!   rule, and is audited like the handover itself.
+//! - `GET /fhir/Task/{id}` and `GET /fhir/Task?status=...`: the Tasks the
+//!   asking organisation sent or receives; no other organisation sees them.
+//! - `PUT /fhir/Task/{id}`: the receiver moves it on (accepted, rejected, in
+//!   progress, completed), the sender may withdraw it (cancelled). Only the
+//!   status and its reason change; `If-Match` guards against lost updates.
+//! - `GET /fhir/Composition/{id}/$document`: the handed-over document for
+//!   the Task's two organisations, consent-checked and audited per read.
+//!
+//! Who asks is the authenticated organisation (or, without mutual TLS, the
+//! `X-Zorgpoort-Requester` header), as for every read of patient data.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
+use zorgpoort_consent::{Decision, Purpose};
+use zorgpoort_handover::delivery::now_ms;
+use zorgpoort_handover::overdracht::{Handover, Party, TaskStatus, may_change, read_change, read_request};
+use zorgpoort_handover::{Ask, Evaluation, HandoverRequest, Registry, TaskError};
+use zorgpoort_store::{Store, TaskRecord};
+
+use crate::bundles::{Asker, asker, consent_unavailable, disclose, refused};
+use crate::consents::read_body;
+use crate::http::AppState;
+use crate::outcome::{ApiError, Problem, fhir_json, searchset};
+
+/// Most Tasks in one search answer.
+const MAX_SEARCH_RESULTS: usize = 200;
+
+fn invalid(error: TaskError) -> ApiError {
+    ApiError::invalid(&error.expression, error.reason)
+}
+
+/// Whether a stored message came from `organization`: its sender is the
+/// organisation's id, one of its sender names, its URA or its AGB.
+fn sent_by(registry: &Registry, sender: &str, organization: &str) -> bool {
+    registry.get(organization).is_some_and(|org| {
+        org.id == sender
+            || org.senders.iter().any(|s| s == sender)
+            || org.ura.as_deref() == Some(sender)
+            || org.agb.as_deref() == Some(sender)
+    })
+}
+
+/// The id of a document Bundle's Composition (its first entry).
+fn composition_of(bundle: &Value) -> Option<&str> {
+    let first = bundle.pointer("/entry/0/resource")?;
+    (bundle.get("type").and_then(Value::as_str) == Some("document")
+        && first.get("resourceType").and_then(Value::as_str) == Some("Composition"))
+    .then(|| first.get("id").and_then(Value::as_str))
+    .flatten()
+}
+
+fn task_response(status: StatusCode, handover: &Handover, registry: &Registry) -> Response {
+    let mut response = fhir_json(status, handover.task(registry).to_string());
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", handover.version)) {
+        headers.insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("Task/{}/_history/{}", handover.id, handover.version))
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// `POST /fhir/Task`.
+pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let task = read_body(request, state.max_body_bytes).await?;
+    let wanted = read_request(&task, &state.registry).map_err(invalid)?;
+    if wanted.requester != asker.requester {
+        return Err(ApiError::new(
+            Problem::Forbidden,
+            "Task.requester must be the organisation that asks",
+        ));
+    }
+    let no_document = || {
+        ApiError::invalid(
+            "Task.focus",
+            format!("the gateway holds no Bundle/{} of the requester", wanted.document),
+        )
+    };
+    let record = state.store.message(&wanted.document).await?.ok_or_else(no_document)?;
+    if !sent_by(&state.registry, &record.sender, &wanted.requester) {
+        return Err(no_document());
+    }
+    let body = state.store.message_body(&record.id).await?.ok_or_else(no_document)?;
+    let bundle = state
+        .intake
+        .render(&record.format, &body)
+        .map_err(|_| ApiError::invalid("Task.focus", "the document has no FHIR form"))?;
+    let parsed: Value =
+        serde_json::from_str(&bundle).map_err(|_| ApiError::invalid("Task.focus", "the document has no FHIR form"))?;
+    let composition = composition_of(&parsed)
+        .ok_or_else(|| ApiError::invalid("Task.focus", "not a document Bundle with a Composition first"))?
+        .to_owned();
+    if wanted.patient.is_some() && wanted.patient != record.patient {
+        return Err(ApiError::invalid(
+            "Task.for.identifier.value",
+            "not the patient of the document",
+        ));
+    }
+
+    // Before anyone is told: may the receiver have it at all?
+    let ask = Ask {
+        requester: &wanted.owner,
+        purpose: Purpose::Handover,
+        treating_relationship: true,
+        reason: None,
+    };
+    let Evaluation {
+        decision, categories, ..
+    } = state
+        .consent
+        .evaluate(&state.store, bundle, record.patient.as_deref(), &ask)
+        .await
+        .map_err(|e| consent_unavailable(&record.id, e))?;
+    let now = now_ms();
+    let denied = matches!(decision, Decision::Deny { .. });
+    let mut audit = AuditEvent::new(
+        "handover",
+        Action::Create,
+        now,
+        if denied { Outcome::Failure } else { Outcome::Success },
+    );
+    audit.organization = Some(wanted.requester.clone());
+    audit.patient.clone_from(&record.patient);
+    audit.purpose = Some(Purpose::Handover.code());
+    audit.consent_rule = Some(decision.rule().to_owned());
+    audit.outcome_text = Some(if denied {
+        format!("handover to {} refused by consent", wanted.owner)
+    } else {
+        format!("handover to {}", wanted.owner)
+    });
+    audit.data = Some(DataObject::of(record.id.clone(), record.format, &body, categories));
+    if denied {
+        state.store.audit(audit).await?;
+        return Err(refused(&decision));
+    }
+
+    // One handover per sender, document and receiver: a resent Task finds it.
+    let key = format!("{}|{}|{}", wanted.requester, wanted.document, wanted.owner);
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string();
+    let pickup = i64::try_from(state.pickup_timeout.as_millis()).unwrap_or(i64::MAX);
+    let handover = Handover {
+        id,
+        // The document names the patient; Task.for, when given, agreed.
+        request: HandoverRequest {
+            patient: record.patient,
+            ..wanted
+        },
+        composition,
+        status: TaskStatus::Requested,
+        reason: None,
+        version: 1,
+        created_ms: now,
+        updated_ms: now,
+        due_ms: now.saturating_add(pickup),
+        notified_ms: None,
+        flagged: false,
+    };
+    if state
+        .store
+        .put_task(handover.to_record(&state.registry), vec![audit])
+        .await?
+    {
+        return Ok(task_response(StatusCode::CREATED, &handover, &state.registry));
+    }
+    let existing = stored(&state, &handover.id).await?;
+    Ok(task_response(StatusCode::OK, &existing, &state.registry))
+}
+
+/// A stored Task, read back.
+async fn stored<S: Store>(state: &AppState<S>, id: &str) -> Result<Handover, ApiError> {
+    let record = state
+        .store
+        .task(id)
+        .await?
+        .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Task/{id}")))?;
+    from_record(&record)
+}
+
+fn from_record(record: &TaskRecord) -> Result<Handover, ApiError> {
+    Handover::from_record(record).map_err(ApiError::from)
+}
+
+/// The part the asking organisation plays in a handover; other
+/// organisations are told there is no such Task.
+fn party(handover: &Handover, asker: &Asker, what: &str) -> Result<Party, ApiError> {
+    if asker.requester == handover.request.requester {
+        Ok(Party::Sender)
+    } else if asker.requester == handover.request.owner {
+        Ok(Party::Receiver)
+    } else {
+        Err(ApiError::new(Problem::NotFound, format!("no {what}")))
+    }
+}
+
+/// Audits an organisation's look at, or change of, a handover's Task.
+async fn audit_task<S: Store>(
+    state: &AppState<S>,
+    handover: &Handover,
+    asker: &Asker,
+    action: Action,
+    text: String,
+) -> Result<(), ApiError> {
+    let mut audit = AuditEvent::new("handover", action, now_ms(), Outcome::Success);
+    audit.organization = Some(asker.requester.clone());
+    audit.patient.clone_from(&handover.request.patient);
+    audit.purpose = Some(Purpose::Handover.code());
+    audit.outcome_text = Some(text);
+    Ok(state.store.audit(audit).await?)
+}
+
+/// `GET /fhir/Task/{id}`.
+pub async fn read<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let handover = stored(&state, &id).await?;
+    party(&handover, &asker, &format!("Task/{id}"))?;
+    audit_task(&state, &handover, &asker, Action::Read, format!("Task/{id} read")).await?;
+    Ok(task_response(StatusCode::OK, &handover, &state.registry))
+}
+
+/// `GET /fhir/Task`: the asking organisation's handovers, last changed
+/// first, narrowed by `status` (comma-separated codes), `owner` and
+/// `requester` (`Organization/{id}` or `{id}`) and `_count`.
+pub async fn search<S: Store>(
+    State(state): State<AppState<S>>,
+    Query(params): Query<BTreeMap<String, String>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    for name in params.keys() {
+        if !matches!(name.as_str(), "status" | "owner" | "requester" | "_count") {
+            return Err(ApiError::invalid(
+                name,
+                "unknown search parameter; use status, owner, requester or _count",
+            ));
+        }
+    }
+    let count = match params.get("_count") {
+        None => MAX_SEARCH_RESULTS,
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid("_count", "not a number"))?
+            .min(MAX_SEARCH_RESULTS),
+    };
+    let statuses: Option<Vec<&str>> = params.get("status").map(|s| s.split(',').collect());
+    let organization = |name: &str| params.get(name).map(|v| v.trim_start_matches("Organization/"));
+    let (owner, requester) = (organization("owner"), organization("requester"));
+    let mut found = Vec::new();
+    for record in state.store.tasks(&asker.requester, MAX_SEARCH_RESULTS).await? {
+        let keep = statuses.as_ref().is_none_or(|s| s.contains(&record.status.as_str()))
+            && owner.is_none_or(|o| o == record.owner)
+            && requester.is_none_or(|r| r == record.requester);
+        if keep && found.len() < count {
+            found.push(from_record(&record)?);
+        }
+    }
+    for handover in &found {
+        audit_task(
+            &state,
+            handover,
+            &asker,
+            Action::Read,
+            format!("Task/{} found", handover.id),
+        )
+        .await?;
+    }
+    Ok(searchset(found.iter().map(|h| h.task(&state.registry).to_string())))
+}
+
+/// `PUT /fhir/Task/{id}`.
+pub async fn update<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let expected_version = request
+        .headers()
+        .get(header::IF_MATCH)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .map(|t| t.trim_start_matches("W/").trim_matches('"'))
+                .and_then(|t| t.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::invalid("If-Match", "use W/\"{versionId}\""))
+        })
+        .transpose()?;
+    let body = read_body(request, state.max_body_bytes).await?;
+    if body
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|body_id| body_id != id)
+    {
+        return Err(ApiError::invalid(
+            "Task.id",
+            "the id in the body differs from the id in the URL",
+        ));
+    }
+    let change = read_change(&body).map_err(invalid)?;
+    let handover = stored(&state, &id).await?;
+    let party = party(&handover, &asker, &format!("Task/{id}"))?;
+    if expected_version.is_some_and(|v| v != handover.version) {
+        return Err(ApiError::new(
+            Problem::PreconditionFailed,
+            format!("Task/{id} is at version {} now; read it again", handover.version),
+        ));
+    }
+    let from = handover.status;
+    if change.status == from && change.reason == handover.reason {
+        return Ok(task_response(StatusCode::OK, &handover, &state.registry));
+    }
+    if change.status != from && !may_change(party, from, change.status) {
+        let who = match party {
+            Party::Sender => "the sender",
+            Party::Receiver => "the receiver",
+        };
+        return Err(ApiError::invalid(
+            "Task.status",
+            format!(
+                "{who} cannot move a {} handover to {}",
+                from.as_str(),
+                change.status.as_str()
+            ),
+        ));
+    }
+    let next = handover.changed(now_ms(), |h| {
+        h.status = change.status;
+        h.reason = change.reason;
+    });
+    let mut audit = AuditEvent::new("handover", Action::Execute, next.updated_ms, Outcome::Success);
+    audit.organization = Some(asker.requester);
+    audit.patient.clone_from(&next.request.patient);
+    audit.purpose = Some(Purpose::Handover.code());
+    audit.outcome_text = Some(format!("Task/{id} {} -> {}", from.as_str(), next.status.as_str()));
+    if !state
+        .store
+        .put_task(next.to_record(&state.registry), vec![audit])
+        .await?
+    {
+        return Err(ApiError::new(
+            Problem::Conflict,
+            format!("Task/{id} changed meanwhile; read it again"),
+        ));
+    }
+    Ok(task_response(StatusCode::OK, &next, &state.registry))
+}
+
+/// `GET /fhir/Composition/{id}/$document`: the handed-over document as a
+/// document Bundle.
+pub async fn document<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let not_found = || ApiError::new(Problem::NotFound, format!("no Composition/{id}"));
+    let record = state.store.task_of_composition(&id).await?.ok_or_else(not_found)?;
+    let handover = from_record(&record)?;
+    let party = party(&handover, &asker, &format!("Composition/{id}"))?;
+    if party == Party::Receiver && matches!(handover.status, TaskStatus::Cancelled | TaskStatus::Rejected) {
+        return Err(ApiError::new(
+            Problem::Forbidden,
+            format!(
+                "the handover is {}; its document is no longer shared",
+                handover.status.as_str()
+            ),
+        ));
+    }
+    let message = state
+        .store
+        .message(&handover.request.document)
+        .await?
+        .ok_or_else(not_found)?;
+    let asker = Asker {
+        purpose: Purpose::Handover,
+        ..asker
+    };
+    let bundle = disclose(&state, message, &asker, true).await?;
+    Ok(fhir_json(StatusCode::OK, bundle))
+}
