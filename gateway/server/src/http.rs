@@ -536,11 +536,10 @@ async fn capability_statement() -> Response {
                     resource("Task", &["read", "search-type", "create", "update"]),
                     resource("Composition", &[]).with(
                         "operation",
-                        vec![
-                            Object::new()
-                                .with("name", "document")
-                                .with("definition", "http://hl7.org/fhir/OperationDefinition/Composition-document"),
-                        ],
+                        vec![Object::new().with("name", "document").with(
+                            "definition",
+                            "http://hl7.org/fhir/OperationDefinition/Composition-document",
+                        )],
                     ),
                     resource("AuditEvent", &["search-type"]),
                 ],

@@ -326,8 +326,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<TaskRecord>, StoreError>> + Send;
 
     /// The Tasks an organisation sent or receives, last changed first, at most `limit`.
-    fn tasks(&self, organization: &str, limit: usize)
-    -> impl Future<Output = Result<Vec<TaskRecord>, StoreError>> + Send;
+    fn tasks(
+        &self,
+        organization: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TaskRecord>, StoreError>> + Send;
 
     /// Tasks that need the gateway: not yet notified, or still `requested`
     /// past their pickup time and not yet flagged. Oldest first, at most `limit`.

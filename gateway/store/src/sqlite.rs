@@ -689,7 +689,10 @@ impl Store for SqliteStore {
                 "SELECT {TASK_COLUMNS} FROM tasks WHERE requester = ?1 OR owner = ?1 \
                  ORDER BY updated_ms DESC, id LIMIT ?2"
             ))?;
-            let rows = query.query_map(params![organization, i64::try_from(limit).unwrap_or(i64::MAX)], task_row)?;
+            let rows = query.query_map(
+                params![organization, i64::try_from(limit).unwrap_or(i64::MAX)],
+                task_row,
+            )?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }

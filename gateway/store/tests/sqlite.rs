@@ -346,7 +346,12 @@ async fn handover_tasks_change_one_version_at_a_time() {
     let store = SqliteStore::open(&temp_db("tasks"), Durability::ProcessCrash).unwrap();
     store.accept(message("m1", "MSG1", &[])).await.unwrap();
     let created = AuditEvent::new("handover", Action::Create, 1_000, Outcome::Success);
-    assert!(store.put_task(task(1, "requested"), vec![created.clone()]).await.unwrap());
+    assert!(
+        store
+            .put_task(task(1, "requested"), vec![created.clone()])
+            .await
+            .unwrap()
+    );
     assert!(
         !store.put_task(task(1, "requested"), vec![created]).await.unwrap(),
         "a second create of the same id is refused"
@@ -358,8 +363,15 @@ async fn handover_tasks_change_one_version_at_a_time() {
     let mut notified = task(2, "requested");
     notified.notified_ms = Some(2_000);
     assert!(store.put_task(notified, Vec::new()).await.unwrap());
-    assert!(store.tasks_to_follow(2_000, 10).await.unwrap().is_empty(), "notified, not yet due");
-    assert_eq!(store.tasks_to_follow(5_000, 10).await.unwrap().len(), 1, "due for pickup");
+    assert!(
+        store.tasks_to_follow(2_000, 10).await.unwrap().is_empty(),
+        "notified, not yet due"
+    );
+    assert_eq!(
+        store.tasks_to_follow(5_000, 10).await.unwrap().len(),
+        1,
+        "due for pickup"
+    );
 
     let mut accepted = task(3, "accepted");
     accepted.notified_ms = Some(2_000);
