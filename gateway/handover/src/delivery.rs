@@ -161,13 +161,16 @@ impl ConsentCheck {
         }
         let mut json: serde_json::Value = serde_json::from_str(&bundle)?;
         let categories = categories_of(&json, &self.policy.categories);
+        // A Bundle without data (an empty search result) still says whether
+        // the patient has data here: decided as general data.
+        let general = ["general".to_owned()];
         let category = self.registry.get(ask.requester).map_or("unknown", |o| o.kind.as_str());
         let request = zorgpoort_consent::Request {
             requester: ask.requester,
             requester_category: category,
             purpose: ask.purpose,
             treating_relationship: ask.treating_relationship,
-            data_categories: &categories,
+            data_categories: if categories.is_empty() { &general } else { &categories },
             reason: ask.reason,
             now_ms: now_ms(),
         };

@@ -14,14 +14,14 @@ fn bsn() -> Value {
     json!([{ "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": BSN }])
 }
 
-fn entry(uuid: &str, resource: Value) -> Value {
+fn entry(uuid: &str, resource: &Value) -> Value {
     json!({ "fullUrl": format!("urn:uuid:{uuid}"), "resource": resource })
 }
 
 fn observation(uuid: &str, loinc: &str, when: &str) -> Value {
     entry(
         uuid,
-        json!({
+        &json!({
             "resourceType": "Observation",
             "status": "final",
             "code": { "coding": [{ "system": "http://loinc.org", "code": loinc }] },
@@ -34,27 +34,27 @@ fn observation(uuid: &str, loinc: &str, when: &str) -> Value {
 /// Two messages about one patient, newest first.
 fn bundles() -> Vec<Value> {
     let newest = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [
-        entry("p1", json!({ "resourceType": "Patient", "identifier": bsn(),
+        entry("p1", &json!({ "resourceType": "Patient", "identifier": bsn(),
             "generalPractitioner": [{ "reference": "urn:uuid:gp" }] })),
-        entry("gp", json!({ "resourceType": "Practitioner", "name": [{ "family": "Jansen" }] })),
-        entry("c1", json!({ "resourceType": "Condition", "subject": { "reference": "urn:uuid:p1" } })),
-        entry("prov", json!({ "resourceType": "Provenance", "target": [{ "reference": "urn:uuid:c1" }],
+        entry("gp", &json!({ "resourceType": "Practitioner", "name": [{ "family": "Jansen" }] })),
+        entry("c1", &json!({ "resourceType": "Condition", "subject": { "reference": "urn:uuid:p1" } })),
+        entry("prov", &json!({ "resourceType": "Provenance", "target": [{ "reference": "urn:uuid:c1" }],
             "recorded": "2026-11-20T10:00:00+01:00", "agent": [{ "who": { "reference": "urn:uuid:gp" } }] })),
         observation("bp-old", "85354-9", "2026-10-01T09:00:00+02:00"),
         observation("bp-new", "85354-9", "2026-11-01T09:00:00+01:00"),
         observation("weight", "29463-7", "2026-11-01T09:00:00+01:00"),
-        entry("lab", json!({ "resourceType": "Observation", "status": "final",
+        entry("lab", &json!({ "resourceType": "Observation", "status": "final",
             "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory" }] }],
             "code": { "coding": [{ "system": "http://loinc.org", "code": "24331-1" }] },
             "hasMember": [{ "reference": "urn:uuid:ldl" }], "effectiveDateTime": "2026-11-02" })),
-        entry("ldl", json!({ "resourceType": "Observation", "status": "final",
+        entry("ldl", &json!({ "resourceType": "Observation", "status": "final",
             "code": { "coding": [{ "system": "http://loinc.org", "code": "13457-7" }] } })),
     ]});
     let older = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [
-        entry("p2", json!({ "resourceType": "Patient", "identifier": bsn() })),
-        entry("a1", json!({ "resourceType": "AllergyIntolerance", "patient": { "reference": "urn:uuid:p2" } })),
-        entry("i1", json!({ "resourceType": "Immunization", "status": "completed", "patient": { "reference": "urn:uuid:p2" } })),
-        entry("i2", json!({ "resourceType": "Immunization", "status": "not-done", "patient": { "reference": "urn:uuid:p2" } })),
+        entry("p2", &json!({ "resourceType": "Patient", "identifier": bsn() })),
+        entry("a1", &json!({ "resourceType": "AllergyIntolerance", "patient": { "reference": "urn:uuid:p2" } })),
+        entry("i1", &json!({ "resourceType": "Immunization", "status": "completed", "patient": { "reference": "urn:uuid:p2" } })),
+        entry("i2", &json!({ "resourceType": "Immunization", "status": "not-done", "patient": { "reference": "urn:uuid:p2" } })),
     ]});
     vec![newest, older]
 }

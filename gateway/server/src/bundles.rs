@@ -103,9 +103,7 @@ pub struct Asker {
 }
 
 /// A stored message as FHIR R4, as far as the patient's choices let `asker`
-/// have it (the whole, or with withheld categories removed), or a 403 naming
-/// the deciding rule. Audited either way; without the audit record there is
-/// no answer.
+/// have it; see [`release`].
 pub async fn disclose<S: Store>(
     state: &AppState<S>,
     record: MessageRecord,
@@ -119,6 +117,39 @@ pub async fn disclose<S: Store>(
         tracing::error!(message = %id, error = %e, "a stored message cannot be rendered");
         ApiError::new(Problem::NotSupported, "this message has no FHIR form")
     })?;
+    let data = Disclosure {
+        id,
+        format: record.format,
+        stored: &body,
+        bundle,
+        patient: record.patient,
+    };
+    release(state, data, asker, treating_relationship).await
+}
+
+/// Patient data about to leave the gateway.
+pub struct Disclosure<'a> {
+    /// What it is, for the audit log (a message id, a search).
+    pub id: String,
+    /// The format it is stored in.
+    pub format: String,
+    /// The bytes the audit log identifies it by (hash and size).
+    pub stored: &'a [u8],
+    /// The FHIR Bundle that would go.
+    pub bundle: String,
+    /// The patient's BSN, when known.
+    pub patient: Option<String>,
+}
+
+/// A Bundle as far as the patient's choices let `asker` have it (the whole,
+/// or with withheld categories removed), or a 403 naming the deciding rule.
+/// Audited either way; without the audit record there is no answer.
+pub async fn release<S: Store>(
+    state: &AppState<S>,
+    data: Disclosure<'_>,
+    asker: &Asker,
+    treating_relationship: bool,
+) -> Result<String, ApiError> {
     let ask = Ask {
         requester: &asker.requester,
         purpose: asker.purpose,
@@ -131,22 +162,22 @@ pub async fn disclose<S: Store>(
         categories,
     } = state
         .consent
-        .evaluate(&state.store, bundle, record.patient.as_deref(), &ask)
+        .evaluate(&state.store, data.bundle, data.patient.as_deref(), &ask)
         .await
-        .map_err(|e| consent_unavailable(&id, e))?;
+        .map_err(|e| consent_unavailable(&data.id, e))?;
 
     let denied = matches!(decision, Decision::Deny { .. });
     let outcome = if denied { Outcome::Failure } else { Outcome::Success };
     let mut audit = AuditEvent::new("read", Action::Read, now_ms(), outcome);
     audit.organization = Some(asker.requester.clone());
-    audit.patient = record.patient;
+    audit.patient = data.patient;
     audit.purpose = Some(asker.purpose.code());
     audit.consent_rule = Some(decision.rule().to_owned());
     audit.outcome_text = match (&decision, &asker.reason) {
         (Decision::Permit { flagged: true, .. }, Some(reason)) => Some(format!("break-the-glass: {reason}")),
         _ => denied.then(|| "refused by consent".to_owned()),
     };
-    audit.data = Some(DataObject::of(id, record.format, &body, categories));
+    audit.data = Some(DataObject::of(data.id, data.format, data.stored, categories));
     state.store.audit(audit).await?;
     if denied {
         return Err(refused(&decision));

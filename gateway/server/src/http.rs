@@ -41,7 +41,7 @@ use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome, searchset};
 use crate::tls::{Peer, Tls};
-use crate::{audit_events, bundles, consents, tasks, validate};
+use crate::{audit_events, bgz, bundles, consents, tasks, validate};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -61,8 +61,8 @@ pub struct AppState<S> {
     pub validation: crate::validation::ValidationMode,
     /// The demo receivers' inbox, when enabled.
     pub inbox: Option<Arc<Inbox>>,
-    /// Time a receiver has to pick a handover up.
-    pub pickup_timeout: Duration,
+    /// Handovers: pickup time and the gateway's public FHIR base.
+    pub handover: zorgpoort_handover::HandoverConfig,
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -76,7 +76,7 @@ impl<S: Clone> Clone for AppState<S> {
             max_body_bytes: self.max_body_bytes,
             validation: self.validation,
             inbox: self.inbox.clone(),
-            pickup_timeout: self.pickup_timeout,
+            handover: self.handover.clone(),
         }
     }
 }
@@ -194,6 +194,10 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route("/fhir/Task", post(tasks::create::<S>).get(tasks::search::<S>))
         .route("/fhir/Task/{id}", get(tasks::read::<S>).put(tasks::update::<S>))
         .route("/fhir/Composition/{id}/$document", get(tasks::document::<S>))
+        // The BgZ: searches for one patient, alone or in a batch.
+        .route("/fhir", post(bgz::batch::<S>))
+        .route("/fhir/{type}", get(bgz::search::<S>))
+        .route("/fhir/Observation/$lastn", get(bgz::lastn::<S>))
         .route("/fhir/$validate", post(validate::operation::<S>))
         .route("/fhir/{type}/$validate", post(validate::operation::<S>));
     // Types with a read route of their own need their `$validate` spelled

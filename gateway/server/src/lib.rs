@@ -9,6 +9,7 @@
 
 pub mod audit_events;
 pub mod auth;
+pub mod bgz;
 pub mod bundles;
 pub mod config;
 pub mod consents;
@@ -171,6 +172,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         registry: Arc::clone(&registry),
         policy: config.consent,
     };
+    let handover = with_public_base(config.handover, tls.is_some(), http);
     let state = http::AppState {
         intake: Arc::clone(&intake),
         store: store.clone(),
@@ -180,7 +182,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         max_body_bytes: server.max_body_bytes,
         validation: config.validation.mode,
         inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
-        pickup_timeout: Duration::from_secs(config.handover.pickup_timeout_secs),
+        handover: handover.clone(),
     };
     let limits = http::HttpLimits {
         max_concurrent_requests: server.max_concurrent_requests,
@@ -205,7 +207,6 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         idle_timeout: Duration::from_millis(server.mllp_idle_timeout_ms),
         max_in_flight: server.max_concurrent_requests,
     };
-    let handover = with_public_base(config.handover, tls.is_some(), http);
     let mllp_tls = tls.map(|tls| (tls, Arc::clone(&registry)));
     tasks.spawn(mllp::serve(
         mllp_listener,

@@ -109,7 +109,12 @@ impl ApiError {
         }
     }
 
-    /// The OperationOutcome as JSON text.
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        self.problem.table().0
+    }
+
+    /// The OperationOutcome of this error, as JSON.
     pub fn outcome_json(&self) -> String {
         if !self.findings.is_empty() {
             return zorgpoort_profiles::operation_outcome(&self.findings).to_string();

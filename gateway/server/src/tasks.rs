@@ -26,7 +26,7 @@ use zorgpoort_consent::{Decision, Purpose};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::overdracht::{Handover, Party, TaskStatus, may_change, read_change, read_request};
 use zorgpoort_handover::{Ask, Evaluation, HandoverRequest, Registry, TaskError};
-use zorgpoort_store::{Store, TaskRecord};
+use zorgpoort_store::{MessageRecord, Store, TaskRecord};
 
 use crate::bundles::{Asker, asker, consent_unavailable, disclose, refused};
 use crate::consents::read_body;
@@ -74,17 +74,19 @@ fn task_response(status: StatusCode, handover: &Handover, registry: &Registry) -
     response
 }
 
-/// `POST /fhir/Task`.
-pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let task = read_body(request, state.max_body_bytes).await?;
-    let wanted = read_request(&task, &state.registry).map_err(invalid)?;
-    if wanted.requester != asker.requester {
-        return Err(ApiError::new(
-            Problem::Forbidden,
-            "Task.requester must be the organisation that asks",
-        ));
-    }
+/// The document a handover hands over, as the gateway holds it.
+struct HeldDocument {
+    record: MessageRecord,
+    body: Vec<u8>,
+    /// Its FHIR form.
+    bundle: String,
+    /// Its Composition's id.
+    composition: String,
+}
+
+/// The document a request names: one the requester sent, with a FHIR form
+/// that is a document Bundle.
+async fn held_document<S: Store>(state: &AppState<S>, wanted: &HandoverRequest) -> Result<HeldDocument, ApiError> {
     let no_document = || {
         ApiError::invalid(
             "Task.focus",
@@ -96,15 +98,37 @@ pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request
         return Err(no_document());
     }
     let body = state.store.message_body(&record.id).await?.ok_or_else(no_document)?;
-    let bundle = state
-        .intake
-        .render(&record.format, &body)
-        .map_err(|_| ApiError::invalid("Task.focus", "the document has no FHIR form"))?;
-    let parsed: Value =
-        serde_json::from_str(&bundle).map_err(|_| ApiError::invalid("Task.focus", "the document has no FHIR form"))?;
+    let no_fhir_form = || ApiError::invalid("Task.focus", "the document has no FHIR form");
+    let bundle = state.intake.render(&record.format, &body).map_err(|_| no_fhir_form())?;
+    let parsed: Value = serde_json::from_str(&bundle).map_err(|_| no_fhir_form())?;
     let composition = composition_of(&parsed)
         .ok_or_else(|| ApiError::invalid("Task.focus", "not a document Bundle with a Composition first"))?
         .to_owned();
+    Ok(HeldDocument {
+        record,
+        body,
+        bundle,
+        composition,
+    })
+}
+
+/// `POST /fhir/Task`.
+pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let task = read_body(request, state.max_body_bytes).await?;
+    let wanted = read_request(&task, &state.registry).map_err(invalid)?;
+    if wanted.requester != asker.requester {
+        return Err(ApiError::new(
+            Problem::Forbidden,
+            "Task.requester must be the organisation that asks",
+        ));
+    }
+    let HeldDocument {
+        record,
+        body,
+        bundle,
+        composition,
+    } = held_document(&state, &wanted).await?;
     if wanted.patient.is_some() && wanted.patient != record.patient {
         return Err(ApiError::invalid(
             "Task.for.identifier.value",
@@ -152,7 +176,9 @@ pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request
     // One handover per sender, document and receiver: a resent Task finds it.
     let key = format!("{}|{}|{}", wanted.requester, wanted.document, wanted.owner);
     let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string();
-    let pickup = i64::try_from(state.pickup_timeout.as_millis()).unwrap_or(i64::MAX);
+    let pickup = i64::try_from(state.handover.pickup_timeout_secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000);
     let handover = Handover {
         id,
         // The document names the patient; Task.for, when given, agreed.

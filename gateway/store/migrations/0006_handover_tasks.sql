@@ -1,3 +1,6 @@
+-- The BgZ gathers what the gateway holds for a patient.
+CREATE INDEX messages_by_patient ON messages (patient, received_ms);
+
 -- eOverdracht: one row per handover Task the gateway holds for a sender.
 -- `version` guards concurrent status changes (optimistic locking).
 CREATE TABLE tasks (

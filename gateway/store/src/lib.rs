@@ -270,6 +270,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// A message and its deliveries.
     fn message(&self, id: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
 
+    /// The ids of the messages about a patient (BSN), newest first, at most `limit`.
+    fn messages_of(&self, patient: &str, limit: usize) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
     /// A message's body as received.
     fn message_body(&self, id: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 

@@ -591,6 +591,15 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn messages_of(&self, patient: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn
+                .prepare_cached("SELECT id FROM messages WHERE patient = ?1 ORDER BY received_ms DESC, id LIMIT ?2")?;
+            let rows = query.query_map(params![patient, i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     async fn message_body(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.read(|conn| {
             let body = conn

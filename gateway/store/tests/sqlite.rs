@@ -390,3 +390,19 @@ async fn handover_tasks_change_one_version_at_a_time() {
     assert!(store.tasks("huisarts", 10).await.unwrap().is_empty());
     assert!(store.task("t2").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_patients_messages_are_found_newest_first() {
+    let store = SqliteStore::open(&temp_db("by-patient"), Durability::ProcessCrash).unwrap();
+    for (n, received_ms) in [(1, 3_000), (2, 1_000), (3, 2_000)] {
+        let mut m = message(&format!("m{n}"), &format!("C{n}"), &[]);
+        m.received_ms = received_ms;
+        store.accept(m).await.unwrap();
+    }
+    let mut other = message("m4", "C4", &[]);
+    other.patient = Some("999990627".into());
+    store.accept(other).await.unwrap();
+    assert_eq!(store.messages_of("999911120", 10).await.unwrap(), ["m1", "m3", "m2"]);
+    assert_eq!(store.messages_of("999911120", 2).await.unwrap(), ["m1", "m3"]);
+    assert_eq!(store.messages_of("999990627", 10).await.unwrap(), ["m4"]);
+}

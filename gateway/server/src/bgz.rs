@@ -1,0 +1,154 @@
+//! The BgZ over FHIR (see [`zorgpoort_handover::bgz`]):
+//!
+//! - `GET /fhir/{type}?...&patient.identifier=http://fhir.nl/fhir/NamingSystem/bsn|{bsn}`
+//!   and `GET /fhir/Observation/$lastn?...` answer one BgZ search from what the
+//!   gateway holds for the patient (`Patient?identifier=...` for the Patient);
+//! - `POST /fhir` with a `batch` Bundle of such GETs answers them all, each
+//!   entry with its own status, as the BgZ is usually fetched.
+//!
+//! Each answer is decided by the patient's choices per data category (a
+//! withheld category is left out and named in `meta.tag`) and audited as a
+//! read, like every other disclosure.
+
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+use zorgpoort_handover::bgz::{Pool, SearchError, parse};
+use zorgpoort_store::Store;
+
+use crate::bundles::{Asker, Disclosure, asker, release};
+use crate::consents::read_body;
+use crate::http::AppState;
+use crate::outcome::{ApiError, Problem, fhir_json};
+
+/// Most messages about one patient a search looks at, newest first.
+const MAX_MESSAGES: usize = 500;
+/// Most searches in one batch.
+const MAX_BATCH_ENTRIES: usize = 64;
+
+/// `GET /fhir/{type}`: one BgZ search.
+pub async fn search<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(resource_type): Path<String>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let line = format!("{resource_type}?{}", query.unwrap_or_default());
+    Ok(fhir_json(StatusCode::OK, answer(&state, &asker, &line).await?))
+}
+
+/// `GET /fhir/Observation/$lastn`.
+pub async fn lastn<S: Store>(
+    State(state): State<AppState<S>>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let line = format!("Observation/$lastn?{}", query.unwrap_or_default());
+    Ok(fhir_json(StatusCode::OK, answer(&state, &asker, &line).await?))
+}
+
+/// `POST /fhir`: a `batch` Bundle of BgZ searches.
+pub async fn batch<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
+    let asker = asker(&state, &request)?;
+    let bundle = read_body(request, state.max_body_bytes).await?;
+    if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle")
+        || bundle.get("type").and_then(Value::as_str) != Some("batch")
+    {
+        return Err(ApiError::invalid(
+            "Bundle.type",
+            "POST /fhir takes a batch Bundle of searches",
+        ));
+    }
+    let entries = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if entries.len() > MAX_BATCH_ENTRIES {
+        return Err(ApiError::invalid(
+            "Bundle.entry",
+            format!("at most {MAX_BATCH_ENTRIES} searches in one batch"),
+        ));
+    }
+    let mut answers = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let method = entry.pointer("/request/method").and_then(Value::as_str);
+        let url = entry.pointer("/request/url").and_then(Value::as_str);
+        let answered = match (method, url) {
+            (Some("GET"), Some(url)) => answer(&state, &asker, url).await,
+            _ => Err(ApiError::invalid(
+                &format!("Bundle.entry[{i}].request"),
+                "each entry is a GET of a BgZ search",
+            )),
+        };
+        answers.push(match answered {
+            Ok(found) => json!({
+                "resource": serde_json::from_str::<Value>(&found).unwrap_or(Value::Null),
+                "response": { "status": "200 OK" }
+            }),
+            // Storage trouble fails the batch: the caller should try again.
+            Err(error) if error.problem == Problem::Unavailable => return Err(error),
+            Err(error) => json!({
+                "response": {
+                    "status": error.status().as_u16().to_string(),
+                    "outcome": serde_json::from_str::<Value>(&error.outcome_json()).unwrap_or(Value::Null)
+                }
+            }),
+        });
+    }
+    let mut response = json!({ "resourceType": "Bundle", "type": "batch-response" });
+    if !answers.is_empty() {
+        response["entry"] = Value::Array(answers);
+    }
+    Ok(fhir_json(StatusCode::OK, response.to_string()))
+}
+
+fn invalid(error: SearchError) -> ApiError {
+    ApiError::invalid(&error.parameter, error.reason)
+}
+
+/// One search (`Type?query`, relative to the FHIR base) as a searchset
+/// Bundle, as far as the patient's choices allow.
+async fn answer<S: Store>(state: &AppState<S>, asker: &Asker, line: &str) -> Result<String, ApiError> {
+    let search = parse(line).map_err(invalid)?;
+    let bsn = search.patient.clone().ok_or_else(|| {
+        ApiError::invalid(
+            "patient.identifier",
+            "name the patient: patient.identifier=http://fhir.nl/fhir/NamingSystem/bsn|{bsn} \
+             (identifier=... on Patient)",
+        )
+    })?;
+    let mut bundles = Vec::new();
+    let mut treating = state
+        .store
+        .tasks(&asker.requester, MAX_MESSAGES)
+        .await?
+        .iter()
+        .any(|t| t.owner == asker.requester && t.patient.as_deref() == Some(bsn.as_str()));
+    for id in state.store.messages_of(&bsn, MAX_MESSAGES).await? {
+        let (Some(record), Some(body)) = (state.store.message(&id).await?, state.store.message_body(&id).await?) else {
+            continue;
+        };
+        treating |= record.deliveries.iter().any(|d| d.receiver == asker.requester);
+        match state.intake.render(&record.format, &body) {
+            Ok(rendered) => match serde_json::from_str(&rendered) {
+                Ok(bundle) => bundles.push(bundle),
+                Err(error) => tracing::error!(message = %id, %error, "a rendered message is not JSON"),
+            },
+            Err(error) => tracing::error!(message = %id, %error, "a stored message cannot be rendered"),
+        }
+    }
+    let pool = Pool::new(&bundles, &bsn, &state.handover.public_base_url);
+    let found = pool.searchset(&pool.search(&search)).to_string();
+    let data = Disclosure {
+        id: format!("bgz:{}", search.resource_type),
+        format: "fhir-r4".to_owned(),
+        stored: found.as_bytes(),
+        bundle: found.clone(),
+        patient: Some(bsn),
+    };
+    release(state, data, asker, treating).await
+}
