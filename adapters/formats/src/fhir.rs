@@ -1,10 +1,11 @@
-//! FHIR R4 input: one resource or Bundle as JSON, or several as NDJSON (or
-//! simply one after the other). Each is passed on as it is, compacted.
+//! FHIR input: one resource or Bundle as JSON, or several as NDJSON (or
+//! simply one after the other). R4 is passed on as it is, compacted; STU3 is
+//! converted to R4 first, with the converter's warnings.
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use zorgpoort_model::Origin;
+use zorgpoort_model::{Origin, Warning};
 
 use crate::{Converted, Error};
 
@@ -20,16 +21,28 @@ pub struct FhirError {
     pub reason: String,
 }
 
+/// The FHIR version of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// 4.0.1, passed on.
+    R4,
+    /// 3.0.2, converted to R4.
+    Stu3,
+}
+
 /// Each resource of the input; reading stops at the first that is not JSON,
 /// since the place where the next one starts is then unknown.
-pub(crate) fn resources(input: &[u8]) -> Result<Vec<Result<Converted, Error>>, Error> {
+pub(crate) fn resources(input: &[u8], version: Version) -> Result<Vec<Result<Converted, Error>>, Error> {
     let mut stream = serde_json::Deserializer::from_slice(input).into_iter::<Value>();
     let mut converted = Vec::new();
     loop {
         let line = line_at(input, stream.byte_offset());
         match stream.next() {
             None => break,
-            Some(Ok(value)) => converted.push(resource(&value, line)),
+            Some(Ok(value)) => converted.push(match version {
+                Version::R4 => resource(&value, line, Vec::new()),
+                Version::Stu3 => stu3_resource(&value, line),
+            }),
             Some(Err(error)) => {
                 let text = error.to_string();
                 // The position is in the error's own fields already.
@@ -65,7 +78,21 @@ fn line_at(input: &[u8], offset: usize) -> usize {
     input[..start.min(input.len())].split(|&b| b == b'\n').count()
 }
 
-fn resource(value: &Value, line: usize) -> Result<Converted, Error> {
+/// An STU3 resource converted to R4; a resource the converter cannot read
+/// is an error at its line, with the element path in the reason.
+fn stu3_resource(value: &Value, line: usize) -> Result<Converted, Error> {
+    if value.get("resourceType").and_then(Value::as_str).is_none() {
+        return resource(value, line, Vec::new());
+    }
+    let converted = zorgpoort_stu3::to_r4(value).map_err(|e| FhirError {
+        line,
+        column: 1,
+        reason: format!("STU3 to R4: {e}"),
+    })?;
+    resource(&converted.resource, line, converted.warnings)
+}
+
+fn resource(value: &Value, line: usize, warnings: Vec<Warning>) -> Result<Converted, Error> {
     let Some(resource_type) = value.get("resourceType").and_then(Value::as_str) else {
         return Err(FhirError {
             line,
@@ -91,7 +118,7 @@ fn resource(value: &Value, line: usize) -> Result<Converted, Error> {
     };
     Ok(Converted {
         bundle,
-        warnings: Vec::new(),
+        warnings,
         origin: Origin {
             sender,
             message_id,
@@ -116,16 +143,22 @@ mod tests {
 
     #[test]
     fn reads_one_resource_or_ndjson() {
-        let one = resources(b"{\n  \"resourceType\": \"Patient\",\n  \"id\": \"p1\"\n}\n").unwrap();
+        let one = resources(
+            b"{\n  \"resourceType\": \"Patient\",\n  \"id\": \"p1\"\n}\n",
+            Version::R4,
+        )
+        .unwrap();
         assert_eq!(one.len(), 1);
         let patient = one[0].as_ref().unwrap();
         assert_eq!(patient.bundle, r#"{"id":"p1","resourceType":"Patient"}"#);
         assert_eq!(patient.origin.event, "FHIR^Patient");
         assert_eq!(patient.origin.message_id, "p1");
 
-        let many =
-            resources(b"{\"resourceType\":\"Bundle\",\"type\":\"transaction\"}\n{\"resourceType\":\"Patient\"}\n")
-                .unwrap();
+        let many = resources(
+            b"{\"resourceType\":\"Bundle\",\"type\":\"transaction\"}\n{\"resourceType\":\"Patient\"}\n",
+            Version::R4,
+        )
+        .unwrap();
         assert_eq!(many.len(), 2);
         assert_eq!(many[0].as_ref().unwrap().origin.event, "FHIR^Bundle^transaction");
         assert_eq!(many[1].as_ref().unwrap().origin.message_id.len(), 16);
@@ -133,7 +166,11 @@ mod tests {
 
     #[test]
     fn says_where_the_input_is_wrong() {
-        let results = resources(b"{\"resourceType\":\"Patient\"}\n{\"id\":\"x\"}\n{\"resourceType\":").unwrap();
+        let results = resources(
+            b"{\"resourceType\":\"Patient\"}\n{\"id\":\"x\"}\n{\"resourceType\":",
+            Version::R4,
+        )
+        .unwrap();
         assert_eq!(results.len(), 3);
         assert_eq!(
             results[1].as_ref().unwrap_err().to_string(),
@@ -143,6 +180,6 @@ mod tests {
             results[2].as_ref().unwrap_err().to_string(),
             "line 3, column 16: not JSON: EOF while parsing a value"
         );
-        assert!(resources(b"  \n").is_err());
+        assert!(resources(b"  \n", Version::R4).is_err());
     }
 }

@@ -33,11 +33,22 @@ pub enum Format {
     Ecd,
     /// FHIR R4 resources or Bundles as JSON or NDJSON.
     FhirR4,
+    /// FHIR STU3 (3.0.2) resources or Bundles as JSON or NDJSON, converted
+    /// to R4 (the Dutch handover standards eOverdracht and `BgZ` are STU3).
+    /// Never detected: STU3 and R4 JSON look alike, so `auto` reads R4.
+    FhirStu3,
 }
 
 impl Format {
     /// Every format, in the order `--help` and the README list them.
-    pub const ALL: [Format; 5] = [Self::Hl7v2, Self::Cda, Self::Edifact, Self::Ecd, Self::FhirR4];
+    pub const ALL: [Format; 6] = [
+        Self::Hl7v2,
+        Self::Cda,
+        Self::Edifact,
+        Self::Ecd,
+        Self::FhirR4,
+        Self::FhirStu3,
+    ];
 
     /// The name in URLs and on the command line (`hl7v2`, `cda`, ...).
     pub fn name(self) -> &'static str {
@@ -47,6 +58,7 @@ impl Format {
             Self::Edifact => "edifact",
             Self::Ecd => "ecd",
             Self::FhirR4 => "fhir-r4",
+            Self::FhirStu3 => "fhir-stu3",
         }
     }
 
@@ -68,6 +80,14 @@ impl Format {
             Self::Edifact => &["application/edifact", "application/edi-x12", "text/plain"],
             Self::Ecd => &["text/csv", "application/json", "text/plain"],
             Self::FhirR4 => &["application/fhir+json", "application/json", "application/x-ndjson"],
+            // The gateway compares the type without parameters, so the
+            // format name in the URL, not `fhirVersion`, tells STU3 apart.
+            Self::FhirStu3 => &[
+                "application/fhir+json; fhirVersion=3.0",
+                "application/fhir+json",
+                "application/json",
+                "application/x-ndjson",
+            ],
         }
     }
 }
@@ -259,7 +279,8 @@ pub fn convert_each(
             };
             zorgpoort_ecd::convert_each(input, mapping, &options, |client| each(owned(client)))?;
         }
-        Format::FhirR4 => fhir::resources(input)?.into_iter().for_each(each),
+        Format::FhirR4 => fhir::resources(input, fhir::Version::R4)?.into_iter().for_each(each),
+        Format::FhirStu3 => fhir::resources(input, fhir::Version::Stu3)?.into_iter().for_each(each),
     }
     Ok(())
 }
