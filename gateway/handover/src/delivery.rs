@@ -24,6 +24,7 @@ use zorgpoort_consent::fhir::read_consent;
 use zorgpoort_consent::{Decision, Policy, Purpose, categories_of, decide, filter};
 
 use crate::registry::Registry;
+use crate::routing::{MLLP_PREFIX, STU3_PREFIX};
 use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
 use zorgpoort_hl7v2::{Limits, Message};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
@@ -85,6 +86,22 @@ fn v2_form<'a>(format: &str, body: &'a [u8], bundle: &str) -> Result<std::borrow
     };
     let made = zorgpoort_hl7v2::from_fhir(&bundle, &options).map_err(|e| cannot(e.to_string()))?;
     Ok(std::borrow::Cow::Owned(made.message.into_bytes()))
+}
+
+/// The media type of FHIR STU3 JSON.
+pub const STU3_JSON: &str = "application/fhir+json; fhirVersion=3.0";
+
+/// What a FHIR STU3 receiver gets: the Bundle consent let through, in STU3.
+/// What STU3 cannot hold is logged by its place, never its content.
+fn stu3_form(bundle: &str) -> Result<String, Failure> {
+    let cannot = |why: String| Failure::Permanent(format!("no FHIR STU3 form of this Bundle: {why}"));
+    let bundle: serde_json::Value = serde_json::from_str(bundle).map_err(|e| cannot(e.to_string()))?;
+    let converted = zorgpoort_stu3::to_stu3(&bundle).map_err(|e| cannot(e.to_string()))?;
+    if !converted.warnings.is_empty() {
+        let places: Vec<&str> = converted.warnings.iter().map(|w| w.location.as_str()).collect();
+        tracing::info!(lost = ?places, "parts of a Bundle have no FHIR STU3 form");
+    }
+    Ok(converted.resource.to_string())
 }
 
 /// Makes what is sent from a stored message: `(format, body) -> payload`,
@@ -314,16 +331,24 @@ impl<S: Store> Deliverer<S> {
         let outcome = match checked.map(|e| (e.decision, e.bundle)) {
             Err(failure) => Err(failure),
             Ok((Decision::Deny { rule }, _)) => Err(Failure::Withheld(rule)),
-            Ok((Decision::PermitWithFilter { rule, .. }, _)) if delivery.endpoint.starts_with(MLLP_SCHEME) => {
+            Ok((Decision::PermitWithFilter { rule, .. }, _)) if delivery.endpoint.starts_with(MLLP_PREFIX) => {
                 Err(Failure::Withheld(format!("{rule};hl7v2-cannot-be-filtered")))
             }
-            Ok((_, payload)) => match delivery.endpoint.strip_prefix(MLLP_SCHEME) {
-                Some(address) => match v2_form(&due.format, &due.body, &payload) {
-                    Ok(message) => self.send_mllp(address, &message).await,
-                    Err(failure) => Err(failure),
-                },
-                None => self.send(&delivery.endpoint, payload).await,
-            },
+            Ok((_, payload)) => {
+                if let Some(address) = delivery.endpoint.strip_prefix(MLLP_PREFIX) {
+                    match v2_form(&due.format, &due.body, &payload) {
+                        Ok(message) => self.send_mllp(address, &message).await,
+                        Err(failure) => Err(failure),
+                    }
+                } else if let Some(base) = delivery.endpoint.strip_prefix(STU3_PREFIX) {
+                    match stu3_form(&payload) {
+                        Ok(bundle) => self.send(base, bundle, STU3_JSON).await,
+                        Err(failure) => Err(failure),
+                    }
+                } else {
+                    self.send(&delivery.endpoint, payload, "application/fhir+json").await
+                }
+            }
         };
         let attempt = match outcome {
             Ok(()) => Attempt::Delivered,
@@ -369,9 +394,9 @@ impl<S: Store> Deliverer<S> {
         i64::try_from(base - base / 4 + noise).unwrap_or(i64::MAX)
     }
 
-    async fn send(&self, endpoint: &str, payload: String) -> Result<(), Failure> {
+    async fn send(&self, endpoint: &str, payload: String, media_type: &str) -> Result<(), Failure> {
         let request = Request::post(endpoint)
-            .header(header::CONTENT_TYPE, "application/fhir+json")
+            .header(header::CONTENT_TYPE, media_type)
             .header(header::ACCEPT, "application/fhir+json")
             .body(Full::new(Bytes::from(payload)))
             .map_err(|e| Failure::Permanent(format!("invalid endpoint {endpoint:?}: {e}")))?;
@@ -432,9 +457,6 @@ fn audit_event(
     ));
     event
 }
-
-/// Endpoints reached over MLLP are stored as `mllp://host:port`.
-const MLLP_SCHEME: &str = "mllp://";
 
 impl<S: Store> Deliverer<S> {
     /// Runs a receiver exchange within the delivery timeout; no `reply` in

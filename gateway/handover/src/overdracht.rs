@@ -33,7 +33,7 @@ use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
 use zorgpoort_model::systems;
 use zorgpoort_store::{Store, StoreError, TaskRecord};
 
-use crate::delivery::now_ms;
+use crate::delivery::{STU3_JSON, now_ms};
 use crate::registry::{Protocol, Registry};
 
 /// SNOMED CT "transfer of care": the code of an eOverdracht Task.
@@ -621,11 +621,16 @@ impl<S: Store> Follower<S> {
             self.config.public_base_url.trim_end_matches('/'),
             handover.id
         );
-        let body = handover.notification(&task_url, &self.registry).to_string();
-        let media_type = match endpoint.protocol {
-            Protocol::FhirStu3 => "application/fhir+json; fhirVersion=3.0",
-            _ => "application/fhir+json",
-        };
+        let mut notification = handover.notification(&task_url, &self.registry);
+        let mut media_type = "application/fhir+json";
+        if endpoint.protocol == Protocol::FhirStu3 {
+            media_type = STU3_JSON;
+            // A notification holds only what both versions have.
+            if let Ok(converted) = zorgpoort_stu3::to_stu3(&notification) {
+                notification = converted.resource;
+            }
+        }
+        let body = notification.to_string();
         match self.post(&url, media_type, body).await {
             Ok(()) => {
                 self.backoff.remove(&handover.id);

@@ -100,18 +100,16 @@ impl Routes {
                 continue;
             }
             let Some(org) = registry.get(id) else { continue };
-            let fhir = org
-                .endpoints
-                .iter()
-                .find(|e| e.protocol == Protocol::FhirR4)
-                .map(|e| e.address.clone());
-            let mllp = || {
-                org.endpoints
-                    .iter()
-                    .find(|e| e.protocol == Protocol::Mllp)
-                    .map(|e| format!("mllp://{}", e.address))
-            };
-            if let Some(endpoint) = fhir.or_else(mllp) {
+            // R4 where the receiver takes it, else STU3, else HL7 v2.
+            let endpoint = [Protocol::FhirR4, Protocol::FhirStu3, Protocol::Mllp]
+                .into_iter()
+                .find_map(|protocol| org.endpoints.iter().find(|e| e.protocol == protocol))
+                .map(|e| match e.protocol {
+                    Protocol::FhirR4 => e.address.clone(),
+                    Protocol::FhirStu3 => format!("{STU3_PREFIX}{}", e.address),
+                    Protocol::Mllp => format!("{MLLP_PREFIX}{}", e.address),
+                });
+            if let Some(endpoint) = endpoint {
                 deliveries.push(NewDelivery {
                     receiver: id.to_owned(),
                     endpoint,
@@ -121,6 +119,13 @@ impl Routes {
         deliveries
     }
 }
+
+/// How a queued delivery's endpoint says the receiver takes HL7 v2 over
+/// MLLP (`mllp://host:port`).
+pub const MLLP_PREFIX: &str = "mllp://";
+/// How a queued delivery's endpoint says the receiver takes FHIR STU3
+/// (`fhir-stu3+https://host/base`).
+pub const STU3_PREFIX: &str = "fhir-stu3+";
 
 #[cfg(test)]
 mod tests {
@@ -194,6 +199,43 @@ mod tests {
         assert_eq!(receivers("ADT^A03"), ["vvt", "linde"]);
         assert_eq!(receivers("ADT^A01"), ["linde", "vvt"]);
         assert_eq!(receivers("ORU^R01"), ["vvt"]);
+    }
+
+    #[test]
+    fn the_endpoint_says_which_form_the_receiver_takes() {
+        let with = |protocols: &[Protocol]| {
+            let mut vvt = org("vvt", "vvt", None, &[]);
+            vvt.endpoints = protocols
+                .iter()
+                .map(|&protocol| Endpoint {
+                    protocol,
+                    address: if protocol == Protocol::Mllp {
+                        "127.0.0.1:2575"
+                    } else {
+                        "http://vvt/fhir"
+                    }
+                    .into(),
+                })
+                .collect();
+            let registry = Registry::new(vec![vvt]).unwrap();
+            let to_vvt = Route {
+                to: vec!["vvt".into()],
+                ..Route::default()
+            };
+            let routes = Routes::new(vec![to_vvt], &registry).unwrap();
+            let facts = Facts {
+                sender: "HIS".into(),
+                event: "ADT^A01".into(),
+                general_practitioner_agb: Vec::new(),
+            };
+            routes.deliveries(&facts, &registry)[0].endpoint.clone()
+        };
+        assert_eq!(
+            with(&[Protocol::Mllp, Protocol::FhirStu3, Protocol::FhirR4]),
+            "http://vvt/fhir"
+        );
+        assert_eq!(with(&[Protocol::Mllp, Protocol::FhirStu3]), "fhir-stu3+http://vvt/fhir");
+        assert_eq!(with(&[Protocol::Mllp]), "mllp://127.0.0.1:2575");
     }
 
     #[test]

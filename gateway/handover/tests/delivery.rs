@@ -115,6 +115,29 @@ async fn a_2xx_delivers_the_bundle() {
 }
 
 #[tokio::test]
+async fn a_stu3_receiver_gets_the_bundle_in_stu3() {
+    let receiver = receiver(vec![201]).await;
+    let store = store("stu3");
+    let r4 = r#"{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:5b1e0a2c-7f7e-4a59-9a52-6f0c1b8d2e10","resource":{"resourceType":"Condition","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"code":{"text":"Hartfalen"},"subject":{"reference":"urn:uuid:5b1e0a2c-7f7e-4a59-9a52-6f0c1b8d2e11"}},"request":{"method":"POST","url":"Condition"}}]}"#;
+    store
+        .accept(NewMessage {
+            body: r4.as_bytes().to_vec(),
+            ..message(1, &format!("fhir-stu3+http://{}/fhir", receiver.address))
+        })
+        .await
+        .unwrap();
+    deliver_until(&store, fast(), async || {
+        states(&store, &["m1"]).await[0].0 == DeliveryState::Delivered
+    })
+    .await;
+    let sent: serde_json::Value = serde_json::from_str(&receiver.bodies.lock().unwrap()[0]).unwrap();
+    assert_eq!(
+        sent["entry"][0]["resource"]["clinicalStatus"], "active",
+        "STU3 has a code here"
+    );
+}
+
+#[tokio::test]
 async fn a_400_ends_in_the_dead_letter_with_the_receivers_reason() {
     let receiver = receiver(vec![400]).await;
     let store = store("dead");
