@@ -32,6 +32,8 @@ pub enum From {
     Ecd,
     /// FHIR R4 JSON or NDJSON (one resource or Bundle per line).
     FhirR4,
+    /// FHIR STU3 JSON or NDJSON, converted to R4 (what R4 cannot hold is a warning).
+    FhirStu3,
     /// Detect the format from the first bytes of each file.
     Auto,
 }
@@ -44,6 +46,7 @@ impl From {
             Self::Edifact => Some(Format::Edifact),
             Self::Ecd => Some(Format::Ecd),
             Self::FhirR4 => Some(Format::FhirR4),
+            Self::FhirStu3 => Some(Format::FhirStu3),
             Self::Auto => None,
         }
     }
@@ -54,6 +57,8 @@ impl From {
 pub enum To {
     /// FHIR R4 Bundles as JSON: transaction for messages, document for documents.
     FhirR4,
+    /// The same Bundles in FHIR STU3 (what STU3 cannot hold is a warning).
+    FhirStu3,
     /// HL7 v2.5.1 ER7 (ADT^A01/A03/A08, ORU^R01), one message per line.
     Hl7v2,
 }
@@ -440,6 +445,18 @@ impl Conversion {
         let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
         let text = match self.to {
             To::FhirR4 => bundle,
+            To::FhirStu3 => {
+                let made = serde_json::from_str(&bundle)
+                    .map_err(|e| e.to_string())
+                    .and_then(|value| zorgpoort_stu3::to_stu3(&value).map_err(|e| e.to_string()));
+                match made {
+                    Ok(made) => {
+                        warnings.extend(made.warnings.iter().map(ToString::to_string));
+                        made.resource.to_string()
+                    }
+                    Err(error) => return Outcome::Failed(format!("to FHIR STU3: {error}")),
+                }
+            }
             To::Hl7v2 => {
                 let made = serde_json::from_str(&bundle)
                     .map_err(|e| e.to_string())
@@ -518,7 +535,7 @@ fn write_file(dir: &Path, input: &str, number: usize, text: &str, to: To) -> Res
         .file_stem()
         .map_or_else(|| "stdin".into(), |s| s.to_string_lossy());
     let extension = match to {
-        To::FhirR4 => "json",
+        To::FhirR4 | To::FhirStu3 => "json",
         To::Hl7v2 => "hl7",
     };
     let path = dir.join(format!("{stem}-{number}.{extension}"));

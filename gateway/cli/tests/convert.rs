@@ -289,3 +289,53 @@ fn fhir_converts_to_hl7v2() {
         assert!(message.contains("\rPID|"), "{message}");
     }
 }
+
+#[test]
+fn stu3_goes_both_ways_through_r4() {
+    let bundles = zorgpoort(&["convert", &fixture("multi-message.hl7")]);
+    let dir = temp_dir("stu3");
+    let r4 = dir.join("r4.ndjson");
+    std::fs::write(&r4, &bundles.stdout).unwrap();
+
+    let out = zorgpoort(&[
+        "convert",
+        "--from",
+        "fhir-r4",
+        "--to",
+        "fhir-stu3",
+        r4.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stu3 = lines(&out);
+    assert_eq!(stu3.len(), 3);
+    let encounter = stu3[0]["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    assert!(encounter["resource"]["class"].is_object(), "{encounter}");
+
+    let stu3_file = dir.join("stu3.ndjson");
+    std::fs::write(&stu3_file, &out.stdout).unwrap();
+    let back = zorgpoort(&["convert", "--from", "fhir-stu3", stu3_file.to_str().unwrap()]);
+    assert!(back.status.success(), "{}", String::from_utf8_lossy(&back.stderr));
+    let again = lines(&back);
+    let originals = lines(&bundles);
+    for (original, returned) in originals.iter().zip(&again) {
+        let patient = |bundle: &serde_json::Value| {
+            bundle["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["resource"]["resourceType"] == "Patient")
+                .unwrap()["resource"]
+                .clone()
+        };
+        assert_eq!(
+            patient(original),
+            patient(returned),
+            "the Patient survives R4 -> STU3 -> R4"
+        );
+    }
+}

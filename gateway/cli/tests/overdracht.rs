@@ -54,6 +54,15 @@ name = "Verpleeghuis De Beuk"
 kind = "vvt"
 
 [[organization]]
+id = "de-es"
+name = "Verpleeghuis De Es"
+kind = "vvt"
+
+[[organization.endpoint]]
+protocol = "fhir-stu3"
+address = "http://{receiver}/stu3"
+
+[[organization]]
 id = "huisarts-jansen"
 name = "Huisartsenpraktijk Jansen"
 kind = "huisarts"
@@ -319,4 +328,60 @@ fn a_task_that_cannot_be_taken_is_refused_with_its_location() {
     let (status, outcome) = region.call("oudegracht", "POST", "/fhir/Task", Some(&task));
     assert_eq!(status, 422, "{outcome}");
     assert_eq!(outcome["issue"][0]["expression"][0], "Task.for.identifier.value");
+}
+
+#[test]
+fn a_nursing_home_on_stu3_is_notified_and_answered_in_stu3() {
+    let region = Region::start("overdracht-stu3");
+    let document = region.transfer_document();
+    let (status, task) = region.hand_over(&document, "de-es");
+    assert_eq!(status, 201, "{task}");
+    let id = task["id"].as_str().unwrap();
+
+    assert!(wait_until(Duration::from_secs(10), || !region
+        .receiver
+        .received()
+        .is_empty()));
+    let notification: Value = serde_json::from_str(&region.receiver.received()[0]).unwrap();
+    assert_eq!(
+        notification["requester"]["agent"]["reference"], "Organization/oudegracht",
+        "STU3 names the requester as agent: {notification}"
+    );
+
+    let path = format!("/fhir/Task/{id}");
+    let (status, head, body) = region
+        .gateway
+        .http_with("GET", &path, &[("X-Zorgpoort-Requester", "de-es")], b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(head.contains("fhirVersion=3.0"), "{head}");
+    let read: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(read["requester"]["agent"]["reference"], "Organization/oudegracht");
+    let (status, head, _) = region.gateway.http_with(
+        "GET",
+        &composition_path(&read),
+        &[("X-Zorgpoort-Requester", "de-es")],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(head.contains("fhirVersion=3.0"), "{head}");
+
+    // It answers in STU3 too.
+    let (status, _, body) = region.gateway.http_with(
+        "PUT",
+        &path,
+        &[
+            ("Content-Type", "application/fhir+json; fhirVersion=3.0"),
+            ("X-Zorgpoort-Requester", "de-es"),
+        ],
+        json!({ "resourceType": "Task", "id": id, "status": "accepted", "intent": "proposal" })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, seen) = region.call("oudegracht", "GET", &path, None);
+    assert_eq!(seen["status"], "accepted");
+    assert_eq!(
+        seen["requester"]["reference"], "Organization/oudegracht",
+        "the sender reads R4"
+    );
 }

@@ -20,7 +20,8 @@ use zorgpoort_store::Store;
 use crate::bundles::{Asker, Disclosure, asker, release};
 use crate::consents::read_body;
 use crate::http::AppState;
-use crate::outcome::{ApiError, Problem, fhir_json};
+use crate::outcome::{ApiError, Problem};
+use crate::version::FhirVersion;
 
 /// Most messages about one patient a search looks at, newest first.
 const MAX_MESSAGES: usize = 500;
@@ -35,8 +36,9 @@ pub async fn search<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let asker = asker(&state, &request)?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
     let line = format!("{resource_type}?{}", query.unwrap_or_default());
-    Ok(fhir_json(StatusCode::OK, answer(&state, &asker, &line).await?))
+    version.respond(StatusCode::OK, answer(&state, &asker, &line).await?)
 }
 
 /// `GET /fhir/Observation/$lastn`.
@@ -46,13 +48,15 @@ pub async fn lastn<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let asker = asker(&state, &request)?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
     let line = format!("Observation/$lastn?{}", query.unwrap_or_default());
-    Ok(fhir_json(StatusCode::OK, answer(&state, &asker, &line).await?))
+    version.respond(StatusCode::OK, answer(&state, &asker, &line).await?)
 }
 
 /// `POST /fhir`: a `batch` Bundle of BgZ searches.
 pub async fn batch<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
     let asker = asker(&state, &request)?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
     let bundle = read_body(request, state.max_body_bytes).await?;
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle")
         || bundle.get("type").and_then(Value::as_str) != Some("batch")
@@ -103,7 +107,7 @@ pub async fn batch<S: Store>(State(state): State<AppState<S>>, request: Request)
     if !answers.is_empty() {
         response["entry"] = Value::Array(answers);
     }
-    Ok(fhir_json(StatusCode::OK, response.to_string()))
+    version.respond(StatusCode::OK, response.to_string())
 }
 
 fn invalid(error: SearchError) -> ApiError {

@@ -22,7 +22,8 @@ use zorgpoort_store::{MessageRecord, Store};
 
 use crate::auth::Requester;
 use crate::http::AppState;
-use crate::outcome::{ApiError, Problem, fhir_json};
+use crate::outcome::{ApiError, Problem};
+use crate::version::FhirVersion;
 
 /// Names the asking organisation when there is no mutual TLS.
 pub const REQUESTER_HEADER: &str = "x-zorgpoort-requester";
@@ -85,11 +86,12 @@ pub async fn read<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let asker = asker(&state, &request)?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
     let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
     let record = state.store.message(&id).await?.ok_or_else(not_found)?;
     let treating_relationship = record.deliveries.iter().any(|d| d.receiver == asker.requester);
     let bundle = disclose(&state, record, &asker, treating_relationship).await?;
-    Ok(fhir_json(StatusCode::OK, bundle))
+    version.respond(StatusCode::OK, bundle)
 }
 
 /// Who asks for a patient's data, why and, for break-the-glass, the stated reason.

@@ -22,6 +22,7 @@ pub mod tasks;
 pub mod tls;
 pub mod validate;
 pub mod validation;
+pub mod version;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

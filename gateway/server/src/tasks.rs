@@ -31,7 +31,8 @@ use zorgpoort_store::{MessageRecord, Store, TaskRecord};
 use crate::bundles::{Asker, asker, consent_unavailable, disclose, refused};
 use crate::consents::read_body;
 use crate::http::AppState;
-use crate::outcome::{ApiError, Problem, fhir_json, searchset};
+use crate::outcome::{ApiError, Problem, bundle_of};
+use crate::version::FhirVersion;
 
 /// Most Tasks in one search answer.
 const MAX_SEARCH_RESULTS: usize = 200;
@@ -60,8 +61,13 @@ fn composition_of(bundle: &Value) -> Option<&str> {
     .flatten()
 }
 
-fn task_response(status: StatusCode, handover: &Handover, registry: &Registry) -> Response {
-    let mut response = fhir_json(status, handover.task(registry).to_string());
+fn task_response(
+    version: FhirVersion,
+    status: StatusCode,
+    handover: &Handover,
+    registry: &Registry,
+) -> Result<Response, ApiError> {
+    let mut response = version.respond(status, handover.task(registry).to_string())?;
     let headers = response.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", handover.version)) {
         headers.insert(header::ETAG, etag);
@@ -71,7 +77,7 @@ fn task_response(status: StatusCode, handover: &Handover, registry: &Registry) -
     {
         headers.insert(header::LOCATION, location);
     }
-    response
+    Ok(response)
 }
 
 /// The document a handover hands over, as the gateway holds it.
@@ -115,7 +121,9 @@ async fn held_document<S: Store>(state: &AppState<S>, wanted: &HandoverRequest) 
 /// `POST /fhir/Task`.
 pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
     let asker = asker(&state, &request)?;
-    let task = read_body(request, state.max_body_bytes).await?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let body_version = FhirVersion::of_body(request.headers());
+    let task = body_version.into_r4(read_body(request, state.max_body_bytes).await?)?;
     let wanted = read_request(&task, &state.registry).map_err(invalid)?;
     if wanted.requester != asker.requester {
         return Err(ApiError::new(
@@ -201,10 +209,10 @@ pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request
         .put_task(handover.to_record(&state.registry), vec![audit])
         .await?
     {
-        return Ok(task_response(StatusCode::CREATED, &handover, &state.registry));
+        return task_response(version, StatusCode::CREATED, &handover, &state.registry);
     }
     let existing = stored(&state, &handover.id).await?;
-    Ok(task_response(StatusCode::OK, &existing, &state.registry))
+    task_response(version, StatusCode::OK, &existing, &state.registry)
 }
 
 /// A stored Task, read back.
@@ -256,10 +264,11 @@ pub async fn read<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let asker = asker(&state, &request)?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
     let handover = stored(&state, &id).await?;
     party(&handover, &asker, &format!("Task/{id}"))?;
     audit_task(&state, &handover, &asker, Action::Read, format!("Task/{id} read")).await?;
-    Ok(task_response(StatusCode::OK, &handover, &state.registry))
+    task_response(version, StatusCode::OK, &handover, &state.registry)
 }
 
 /// `GET /fhir/Task`: the asking organisation's handovers, last changed
@@ -308,7 +317,11 @@ pub async fn search<S: Store>(
         )
         .await?;
     }
-    Ok(searchset(found.iter().map(|h| h.task(&state.registry).to_string())))
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    version.respond(
+        StatusCode::OK,
+        bundle_of("searchset", found.iter().map(|h| h.task(&state.registry).to_string())),
+    )
 }
 
 /// `PUT /fhir/Task/{id}`.
@@ -329,7 +342,9 @@ pub async fn update<S: Store>(
                 .ok_or_else(|| ApiError::invalid("If-Match", "use W/\"{versionId}\""))
         })
         .transpose()?;
-    let body = read_body(request, state.max_body_bytes).await?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let body_version = FhirVersion::of_body(request.headers());
+    let body = body_version.into_r4(read_body(request, state.max_body_bytes).await?)?;
     if body
         .get("id")
         .and_then(Value::as_str)
@@ -351,7 +366,7 @@ pub async fn update<S: Store>(
     }
     let from = handover.status;
     if change.status == from && change.reason == handover.reason {
-        return Ok(task_response(StatusCode::OK, &handover, &state.registry));
+        return task_response(version, StatusCode::OK, &handover, &state.registry);
     }
     if change.status != from && !may_change(party, from, change.status) {
         let who = match party {
@@ -386,7 +401,7 @@ pub async fn update<S: Store>(
             format!("Task/{id} changed meanwhile; read it again"),
         ));
     }
-    Ok(task_response(StatusCode::OK, &next, &state.registry))
+    task_response(version, StatusCode::OK, &next, &state.registry)
 }
 
 /// `GET /fhir/Composition/{id}/$document`: the handed-over document as a
@@ -397,6 +412,7 @@ pub async fn document<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let asker = asker(&state, &request)?;
+    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
     let not_found = || ApiError::new(Problem::NotFound, format!("no Composition/{id}"));
     let record = state.store.task_of_composition(&id).await?.ok_or_else(not_found)?;
     let handover = from_record(&record)?;
@@ -420,5 +436,5 @@ pub async fn document<S: Store>(
         ..asker
     };
     let bundle = disclose(&state, message, &asker, true).await?;
-    Ok(fhir_json(StatusCode::OK, bundle))
+    version.respond(StatusCode::OK, bundle)
 }
