@@ -13,9 +13,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode, header};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
@@ -25,6 +22,7 @@ use zorgpoort_consent::{Decision, Policy, Purpose, categories_of, decide, filter
 
 use crate::registry::Registry;
 use crate::routing::{MLLP_PREFIX, STU3_PREFIX};
+use crate::upstream::Upstream;
 use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
 use zorgpoort_hl7v2::{Limits, Message};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
@@ -213,20 +211,21 @@ pub struct Deliverer<S> {
     config: DeliveryConfig,
     render: Render,
     consent: Option<ConsentCheck>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Upstream,
     in_flight: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl<S: Store> Deliverer<S> {
-    /// A deliverer over `store`, sending what `render` makes of each message
-    /// when `consent` allows it (`None` sends without checking: tests only).
-    pub fn new(store: S, config: DeliveryConfig, render: Render, consent: Option<ConsentCheck>) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_millis(config.timeout_ms)));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+    /// A deliverer over `store`, sending through `client` what `render`
+    /// makes of each message when `consent` allows it (`None` sends without
+    /// checking: tests only).
+    pub fn new(
+        store: S,
+        config: DeliveryConfig,
+        client: Upstream,
+        render: Render,
+        consent: Option<ConsentCheck>,
+    ) -> Self {
         Self {
             store,
             config,

@@ -12,8 +12,10 @@ pub mod delivery;
 pub mod overdracht;
 pub mod registry;
 pub mod routing;
+pub mod upstream;
 
 pub use delivery::{Ask, ConsentCheck, ConsentError, Deliverer, DeliveryConfig, Evaluation, Render};
 pub use overdracht::{Follower, Handover, HandoverConfig, HandoverRequest, Party, TaskError, TaskStatus};
 pub use registry::{Endpoint, Organization, Protocol, Registry, RegistryError};
 pub use routing::{Facts, Route, Routes};
+pub use upstream::{Upstream, UpstreamConfig, UpstreamError};

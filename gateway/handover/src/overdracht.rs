@@ -23,9 +23,6 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Request, header};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
@@ -35,6 +32,7 @@ use zorgpoort_store::{Store, StoreError, TaskRecord};
 
 use crate::delivery::{STU3_JSON, now_ms};
 use crate::registry::{Protocol, Registry};
+use crate::upstream::Upstream;
 
 /// SNOMED CT "transfer of care": the code of an eOverdracht Task.
 pub const TRANSFER_OF_CARE: &str = "308292007";
@@ -548,18 +546,15 @@ pub struct Follower<S> {
     store: S,
     registry: Arc<Registry>,
     config: HandoverConfig,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Upstream,
     /// Per Task: failed attempts and when to try again. Lost on restart,
     /// which only means an early retry.
     backoff: HashMap<String, (u32, i64)>,
 }
 
 impl<S: Store> Follower<S> {
-    /// A follower over `store`.
-    pub fn new(store: S, registry: Arc<Registry>, config: HandoverConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_millis(config.timeout_ms)));
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+    /// A follower over `store`, notifying through `client`.
+    pub fn new(store: S, registry: Arc<Registry>, config: HandoverConfig, client: Upstream) -> Self {
         Self {
             store,
             registry,

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Receiver, receiver, receiver_on, store};
+use common::{Receiver, client, receiver, receiver_on, store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -50,9 +50,11 @@ fn fast() -> DeliveryConfig {
 /// Runs a deliverer until `done` holds (or 10 s pass), then stops it.
 async fn deliver_until(store: &SqliteStore, config: DeliveryConfig, done: impl AsyncFn() -> bool) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let worker = tokio::spawn(Deliverer::new(store.clone(), config, as_text(), None).run(async {
-        let _ = stopped.await;
-    }));
+    let worker = tokio::spawn(
+        Deliverer::new(store.clone(), config, client(), as_text(), None).run(async {
+            let _ = stopped.await;
+        }),
+    );
     for _ in 0..1_000 {
         if done().await {
             break;

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{receiver, store};
+use common::{client, receiver, store};
 use serde_json::{Value, json};
 use zorgpoort_handover::overdracht::{Party, TaskStatus, may_change, read_change, read_request};
 use zorgpoort_handover::{Follower, Handover, HandoverConfig, HandoverRequest, Organization, Registry};
@@ -212,7 +212,7 @@ async fn the_receiver_is_notified_without_patient_data_and_retried_while_down() 
     let registry = Arc::new(registry(Some(&format!("http://{}/fhir", receiver.address))));
     let store = store("notify");
     stored(&store, &registry, &handover(i64::MAX)).await;
-    let mut follower = Follower::new(store.clone(), Arc::clone(&registry), config());
+    let mut follower = Follower::new(store.clone(), Arc::clone(&registry), config(), client());
 
     follower.follow_up(2_000).await.unwrap();
     assert!(
@@ -258,7 +258,7 @@ async fn a_handover_not_picked_up_in_time_is_flagged_once() {
     let registry = Arc::new(registry(None));
     let store = store("overdue");
     stored(&store, &registry, &handover(10_000)).await;
-    let mut follower = Follower::new(store.clone(), Arc::clone(&registry), config());
+    let mut follower = Follower::new(store.clone(), Arc::clone(&registry), config(), client());
 
     follower.follow_up(2_000).await.unwrap();
     let record = store.task("t1").await.unwrap().unwrap();

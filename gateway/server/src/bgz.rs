@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use zorgpoort_handover::bgz::{Pool, SearchError, parse};
 use zorgpoort_store::Store;
 
-use crate::bundles::{Asker, Disclosure, asker, release};
+use crate::bundles::{Asker, Disclosure, asker, release, treats};
 use crate::consents::read_body;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
@@ -125,18 +125,12 @@ async fn answer<S: Store>(state: &AppState<S>, asker: &Asker, line: &str) -> Res
              (identifier=... on Patient)",
         )
     })?;
+    let treating = treats(state, &asker.requester, &bsn).await?;
     let mut bundles = Vec::new();
-    let mut treating = state
-        .store
-        .tasks(&asker.requester, MAX_MESSAGES)
-        .await?
-        .iter()
-        .any(|t| t.owner == asker.requester && t.patient.as_deref() == Some(bsn.as_str()));
     for id in state.store.messages_of(&bsn, MAX_MESSAGES).await? {
         let (Some(record), Some(body)) = (state.store.message(&id).await?, state.store.message_body(&id).await?) else {
             continue;
         };
-        treating |= record.deliveries.iter().any(|d| d.receiver == asker.requester);
         match state.intake.render(&record.format, &body) {
             Ok(rendered) => match serde_json::from_str(&rendered) {
                 Ok(bundle) => bundles.push(bundle),

@@ -187,6 +187,33 @@ pub async fn release<S: Store>(
     Ok(bundle)
 }
 
+/// Whether an organisation treats a patient as far as the gateway knows: it
+/// received a message about the patient, or a handover of the patient.
+pub async fn treats<S: Store>(state: &AppState<S>, requester: &str, bsn: &str) -> Result<bool, ApiError> {
+    /// Most of the patient's messages looked at, newest first.
+    const RECENT: usize = 500;
+    let handed_over = state
+        .store
+        .tasks(requester, RECENT)
+        .await?
+        .iter()
+        .any(|t| t.owner == requester && t.patient.as_deref() == Some(bsn));
+    if handed_over {
+        return Ok(true);
+    }
+    for id in state.store.messages_of(bsn, RECENT).await? {
+        let received = state
+            .store
+            .message(&id)
+            .await?
+            .is_some_and(|m| m.deliveries.iter().any(|d| d.receiver == requester));
+        if received {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The answer when the patient's choices do not allow it.
 pub fn refused(decision: &Decision) -> ApiError {
     ApiError::new(

@@ -25,6 +25,10 @@ pub struct Config {
     /// eOverdracht handovers: pickup time, notifications.
     #[serde(default)]
     pub handover: zorgpoort_handover::HandoverConfig,
+    /// How receivers and holders are reached: trusted CAs, the gateway's
+    /// client certificate for mutual TLS.
+    #[serde(default)]
+    pub upstream: zorgpoort_handover::UpstreamConfig,
     /// What happens to data that does not validate against nl-core.
     #[serde(default)]
     pub validation: crate::validation::ValidationConfig,

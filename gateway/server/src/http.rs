@@ -41,7 +41,7 @@ use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome, searchset};
 use crate::tls::{Peer, Tls};
-use crate::{audit_events, bgz, bundles, consents, tasks, validate};
+use crate::{audit_events, bgz, bundles, consents, proxy, tasks, validate};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -63,6 +63,8 @@ pub struct AppState<S> {
     pub inbox: Option<Arc<Inbox>>,
     /// Handovers: pickup time and the gateway's public FHIR base.
     pub handover: zorgpoort_handover::HandoverConfig,
+    /// The client for holders' endpoints (proxied reads).
+    pub upstream: zorgpoort_handover::Upstream,
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -77,6 +79,7 @@ impl<S: Clone> Clone for AppState<S> {
             validation: self.validation,
             inbox: self.inbox.clone(),
             handover: self.handover.clone(),
+            upstream: self.upstream.clone(),
         }
     }
 }
@@ -198,6 +201,8 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route("/fhir", post(bgz::batch::<S>))
         .route("/fhir/{type}", get(bgz::search::<S>))
         .route("/fhir/Observation/$lastn", get(bgz::lastn::<S>))
+        // Reads and searches forwarded to a registered holder.
+        .route("/fhir/proxy/{holder}/{*path}", get(proxy::read::<S>))
         .route("/fhir/$validate", post(validate::operation::<S>))
         .route("/fhir/{type}/$validate", post(validate::operation::<S>));
     // Types with a read route of their own need their `$validate` spelled

@@ -18,6 +18,7 @@ pub mod intake;
 pub mod metrics;
 pub mod mllp;
 pub mod outcome;
+pub mod proxy;
 pub mod tasks;
 pub mod tls;
 pub mod validate;
@@ -31,7 +32,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use zorgpoort_handover::{Deliverer, Follower, Registry, RegistryError, Routes};
+use zorgpoort_handover::{Deliverer, Follower, Registry, RegistryError, Routes, Upstream};
 use zorgpoort_store::{Durability, SqliteStore, StoreError};
 
 pub use config::{Config, ConfigError};
@@ -64,6 +65,9 @@ pub enum StartError {
     /// The TLS certificates or settings are unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The client for upstreams cannot be set up.
+    #[error(transparent)]
+    Upstream(#[from] zorgpoort_handover::UpstreamError),
     /// A listener could not be bound, or the data directory created.
     #[error("{what}: {source}")]
     Io {
@@ -126,12 +130,8 @@ fn with_public_base(
     handover
 }
 
-/// Opens the store, binds the listeners and starts serving.
-pub async fn start(config: Config) -> Result<Gateway, StartError> {
-    let registry = Arc::new(Registry::new(config.organizations)?);
-    let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
-    let routes = Arc::new(Routes::new(config.routes, &registry)?);
-    let server = config.server;
+/// The store in the data directory, created when new.
+fn open_store(server: &config::ServerConfig) -> Result<SqliteStore, StartError> {
     std::fs::create_dir_all(&server.data_dir).map_err(|source| StartError::Io {
         what: format!("data directory {}", server.data_dir.display()),
         source,
@@ -141,11 +141,19 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     } else {
         Durability::PowerLoss
     };
-    let store =
-        SqliteStore::open(&server.data_dir.join("zorgpoort.db"), durability).map_err(|source| StartError::Store {
-            dir: server.data_dir.clone(),
-            source,
-        })?;
+    SqliteStore::open(&server.data_dir.join("zorgpoort.db"), durability).map_err(|source| StartError::Store {
+        dir: server.data_dir.clone(),
+        source,
+    })
+}
+
+/// Opens the store, binds the listeners and starts serving.
+pub async fn start(config: Config) -> Result<Gateway, StartError> {
+    let registry = Arc::new(Registry::new(config.organizations)?);
+    let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
+    let routes = Arc::new(Routes::new(config.routes, &registry)?);
+    let server = config.server;
+    let store = open_store(&server)?;
 
     let http_listener = bind(server.http, "HTTP").await?;
     let mllp_listener = bind(server.mllp, "MLLP").await?;
@@ -174,6 +182,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         policy: config.consent,
     };
     let handover = with_public_base(config.handover, tls.is_some(), http);
+    let upstream = Upstream::new(&config.upstream, Duration::from_millis(config.delivery.timeout_ms))?;
     let state = http::AppState {
         intake: Arc::clone(&intake),
         store: store.clone(),
@@ -184,6 +193,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         validation: config.validation.mode,
         inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
         handover: handover.clone(),
+        upstream: upstream.clone(),
     };
     let limits = http::HttpLimits {
         max_concurrent_requests: server.max_concurrent_requests,
@@ -218,10 +228,12 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         stopped.clone(),
     ));
 
-    tasks.spawn(Follower::new(store.clone(), Arc::clone(&registry), handover).run(until(stopped.clone())));
+    tasks.spawn(
+        Follower::new(store.clone(), Arc::clone(&registry), handover, upstream.clone()).run(until(stopped.clone())),
+    );
     let renderer = Arc::clone(&intake);
     let render: zorgpoort_handover::Render = Arc::new(move |format: &str, body: &[u8]| renderer.render(format, body));
-    tasks.spawn(Deliverer::new(store, config.delivery, render, Some(consent)).run(until(stopped)));
+    tasks.spawn(Deliverer::new(store, config.delivery, upstream, render, Some(consent)).run(until(stopped)));
 
     tracing::info!(%http, %mllp, data_dir = %server.data_dir.display(), "zorgpoort gateway started");
     Ok(Gateway {

@@ -35,6 +35,8 @@ pub enum Problem {
     Conflict,
     /// The caller's `If-Match` names a version that is no longer current.
     PreconditionFailed,
+    /// An upstream (a holder's endpoint) failed or could not be reached.
+    Upstream,
 }
 
 impl Problem {
@@ -54,6 +56,7 @@ impl Problem {
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden", AckCode::Reject),
             Self::Conflict => (StatusCode::CONFLICT, "conflict", AckCode::Error),
             Self::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "conflict", AckCode::Error),
+            Self::Upstream => (StatusCode::BAD_GATEWAY, "exception", AckCode::Reject),
         }
     }
 

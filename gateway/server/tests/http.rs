@@ -55,7 +55,7 @@ async fn responses_are_gzipped_for_clients_that_accept_it() {
 #[tokio::test]
 async fn errors_are_operation_outcomes_with_request_ids() {
     let gateway = start("errors").await;
-    let (head, body) = raw(&gateway, "POST /convert/fhir-stu3 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nX-Request-Id: abc-123\r\nConnection: close\r\n\r\n").await;
+    let (head, body) = raw(&gateway, "POST /convert/fhir-dstu2 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nX-Request-Id: abc-123\r\nConnection: close\r\n\r\n").await;
     assert!(head.starts_with("http/1.1 404"), "{head}");
     assert!(head.contains("x-request-id: abc-123"));
     let body = String::from_utf8_lossy(&body).into_owned();

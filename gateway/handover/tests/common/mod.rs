@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use zorgpoort_handover::{Upstream, UpstreamConfig};
 use zorgpoort_store::{Durability, SqliteStore};
 
 /// A receiver answering with the statuses given, in turn (the last repeats),
@@ -77,4 +78,9 @@ pub fn store(name: &str) -> SqliteStore {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     SqliteStore::open(&dir.join("db"), Durability::ProcessCrash).unwrap()
+}
+
+/// A client for plain HTTP, as the tests' receivers speak.
+pub fn client() -> Upstream {
+    Upstream::new(&UpstreamConfig::default(), std::time::Duration::from_secs(2)).unwrap()
 }
