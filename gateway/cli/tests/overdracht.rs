@@ -63,6 +63,16 @@ protocol = "fhir-stu3"
 address = "http://{receiver}/stu3"
 
 [[organization]]
+id = "de-wilg"
+name = "Verpleeghuis De Wilg"
+kind = "vvt"
+
+# Documents are handed over to De Wilg on the sender's behalf.
+[[route]]
+to = ["de-wilg"]
+handover = true
+
+[[organization]]
 id = "huisarts-jansen"
 name = "Huisartsenpraktijk Jansen"
 kind = "huisarts"
@@ -384,4 +394,27 @@ fn a_nursing_home_on_stu3_is_notified_and_answered_in_stu3() {
         seen["requester"]["reference"], "Organization/oudegracht",
         "the sender reads R4"
     );
+}
+
+#[test]
+fn a_routed_document_is_handed_over_on_the_senders_behalf() {
+    let region = Region::start("overdracht-routed");
+    let document = region.transfer_document();
+
+    // No Task was posted: the route opened it for the hospital.
+    let (status, found) = region.call("de-wilg", "GET", "/fhir/Task?status=requested", None);
+    assert_eq!(status, 200);
+    assert_eq!(found["total"], 1, "{found}");
+    let task = &found["entry"][0]["resource"];
+    assert_eq!(task["requester"]["reference"], "Organization/oudegracht");
+    assert_eq!(task["for"]["identifier"]["value"], BSN);
+    let (status, bundle) = region.call("de-wilg", "GET", &composition_path(task), None);
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(bundle["type"], "document");
+
+    // The hospital sees it among its own, and asking again finds the same.
+    let (_, own) = region.call("oudegracht", "GET", "/fhir/Task?owner=de-wilg", None);
+    assert_eq!(own["total"], 1);
+    let (status, same) = region.hand_over(&document, "de-wilg");
+    assert_eq!((status, &same["id"]), (200, &task["id"]));
 }

@@ -131,8 +131,9 @@ pub struct Ask<'a> {
 /// Why a consent decision could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsentError {
-    /// The patient's choices could not be read; try again.
-    #[error("cannot read consents: {0}")]
+    /// The store (the patient's choices, or what the decision writes)
+    /// could not be read or written; try again.
+    #[error("store: {0}")]
     Store(#[from] zorgpoort_store::StoreError),
     /// The data is not a JSON Bundle.
     #[error("not a JSON Bundle: {0}")]

@@ -25,12 +25,13 @@ use hyper::body::Bytes;
 use hyper::{Request, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use zorgpoort_audit::{Action, AuditEvent, Outcome};
+use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
+use zorgpoort_consent::{Decision, Purpose};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
 use zorgpoort_model::systems;
 use zorgpoort_store::{Store, StoreError, TaskRecord};
 
-use crate::delivery::{STU3_JSON, now_ms};
+use crate::delivery::{Ask, ConsentCheck, ConsentError, STU3_JSON, now_ms};
 use crate::registry::{Protocol, Registry};
 use crate::upstream::Upstream;
 
@@ -510,6 +511,110 @@ impl Handover {
     }
 }
 
+/// The id of a document Bundle's Composition (its first entry), when the
+/// Bundle is a document.
+pub fn composition_of(bundle: &Value) -> Option<&str> {
+    let first = bundle.pointer("/entry/0/resource")?;
+    (bundle.get("type").and_then(Value::as_str) == Some("document")
+        && first.get("resourceType").and_then(Value::as_str) == Some("Composition"))
+    .then(|| first.get("id").and_then(Value::as_str))
+    .flatten()
+}
+
+/// A handover about to be opened: what was asked, and the document as the
+/// gateway holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    /// The request; its patient must be the document's.
+    pub request: &'a HandoverRequest,
+    /// The document's Composition id.
+    pub composition: &'a str,
+    /// The document's FHIR form (a document Bundle).
+    pub bundle: &'a str,
+    /// The stored message's format and bytes, for the audit record.
+    pub stored: (&'a str, &'a [u8]),
+    /// Time a receiver has to pick it up.
+    pub pickup_ms: i64,
+}
+
+/// What opening a handover did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// A new Task, stored with its audit record.
+    New(Handover),
+    /// The same sender handed the same document to the same receiver before.
+    Existing(Handover),
+    /// The patient's choices do not let the receiver have it (audited).
+    Refused(zorgpoort_consent::Decision),
+}
+
+/// Opens a handover: the patient's choices are checked for the receiver
+/// first (before anyone is told), then the Task is stored with its audit
+/// record. One Task per sender, document and receiver, so a resend finds it.
+pub async fn open<S: Store>(
+    store: &S,
+    consent: &ConsentCheck,
+    registry: &Registry,
+    opening: Opening<'_>,
+    now: i64,
+) -> Result<Opened, ConsentError> {
+    let request = opening.request;
+    let ask = Ask {
+        requester: &request.owner,
+        purpose: Purpose::Handover,
+        treating_relationship: true,
+        reason: None,
+    };
+    let evaluation = consent
+        .evaluate(store, opening.bundle.to_owned(), request.patient.as_deref(), &ask)
+        .await?;
+    let denied = matches!(evaluation.decision, Decision::Deny { .. });
+    let outcome = if denied { Outcome::Failure } else { Outcome::Success };
+    let mut audit = AuditEvent::new("handover", Action::Create, now, outcome);
+    audit.organization = Some(request.requester.clone());
+    audit.patient.clone_from(&request.patient);
+    audit.purpose = Some(Purpose::Handover.code());
+    audit.consent_rule = Some(evaluation.decision.rule().to_owned());
+    audit.outcome_text = Some(if denied {
+        format!("handover to {} refused by consent", request.owner)
+    } else {
+        format!("handover to {}", request.owner)
+    });
+    let (format, bytes) = opening.stored;
+    audit.data = Some(DataObject::of(
+        request.document.clone(),
+        format.to_owned(),
+        bytes,
+        evaluation.categories,
+    ));
+    if denied {
+        store.audit(audit).await?;
+        return Ok(Opened::Refused(evaluation.decision));
+    }
+    let key = format!("{}|{}|{}", request.requester, request.document, request.owner);
+    let handover = Handover {
+        id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string(),
+        request: request.clone(),
+        composition: opening.composition.to_owned(),
+        status: TaskStatus::Requested,
+        reason: None,
+        version: 1,
+        created_ms: now,
+        updated_ms: now,
+        due_ms: now.saturating_add(opening.pickup_ms),
+        notified_ms: None,
+        flagged: false,
+    };
+    if store.put_task(handover.to_record(registry), vec![audit]).await? {
+        return Ok(Opened::New(handover));
+    }
+    let existing = store
+        .task(&handover.id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("task {} vanished", handover.id)))?;
+    Ok(Opened::Existing(Handover::from_record(&existing)?))
+}
+
 /// How the gateway follows handovers up.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -524,6 +629,15 @@ pub struct HandoverConfig {
     pub poll_interval_ms: u64,
     /// Time allowed for one notification.
     pub timeout_ms: u64,
+}
+
+impl HandoverConfig {
+    /// The pickup time in milliseconds.
+    pub fn pickup_ms(&self) -> i64 {
+        i64::try_from(self.pickup_timeout_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000)
+    }
 }
 
 impl Default for HandoverConfig {

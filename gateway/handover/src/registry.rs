@@ -160,9 +160,14 @@ impl Registry {
         self.organizations.values()
     }
 
-    /// The organisation that sends under this name.
+    /// The organisation that sends under this name: one of its sender
+    /// names (`APP/FACILITY`), else its id, URA or AGB (a CDA custodian, an
+    /// EDIFACT sender).
     pub fn by_sender(&self, sender: &str) -> Option<&Organization> {
-        self.iter().find(|o| o.senders.iter().any(|s| s == sender))
+        self.iter().find(|o| o.senders.iter().any(|s| s == sender)).or_else(|| {
+            self.iter()
+                .find(|o| o.id == sender || o.ura.as_deref() == Some(sender) || o.agb.as_deref() == Some(sender))
+        })
     }
 
     /// The organisation a client certificate (SHA-256 fingerprint, hex) is registered to.

@@ -22,6 +22,12 @@ pub struct Route {
     /// Also deliver to the patient's GP, found by AGB in the registry.
     #[serde(default)]
     pub to_gp: bool,
+    /// Hand documents (a CDA letter, a MEDEUR letter, a FHIR document) over
+    /// as eOverdracht on the sender's behalf: a Task the receiver is
+    /// notified of and picks up, instead of a push. Other messages the rule
+    /// matches are pushed as usual.
+    #[serde(default)]
+    pub handover: bool,
 }
 
 /// What routing looks at.
@@ -33,6 +39,8 @@ pub struct Facts {
     pub event: String,
     /// AGB codes of the patient's GP (practice).
     pub general_practitioner_agb: Vec<String>,
+    /// Whether the message is a document (a Bundle with a Composition first).
+    pub document: bool,
 }
 
 /// The configured rules over a registry.
@@ -67,13 +75,12 @@ impl Routes {
         Ok(Self { routes })
     }
 
-    /// The deliveries for a message: each receiver's FHIR R4 endpoint, or
-    /// else its MLLP endpoint (as `mllp://host:port`), once per receiver,
-    /// never back to the sender itself.
-    pub fn deliveries(&self, facts: &Facts, registry: &Registry) -> Vec<NewDelivery> {
+    /// The receivers the rules picked by `take` name for a message, once
+    /// each, never the sender itself.
+    fn receivers<'r>(&'r self, facts: &Facts, registry: &'r Registry, take: impl Fn(&Route) -> bool) -> Vec<&'r str> {
         let sender = registry.by_sender(&facts.sender).map(|o| o.id.as_str());
         let mut receivers: Vec<&str> = Vec::new();
-        for route in &self.routes {
+        for route in self.routes.iter().filter(|r| take(r)) {
             let event_ok = route.events.is_empty()
                 || route
                     .events
@@ -94,11 +101,35 @@ impl Routes {
                 );
             }
         }
+        let mut once: Vec<&str> = Vec::new();
+        for id in receivers {
+            if Some(id) != sender && !once.contains(&id) {
+                once.push(id);
+            }
+        }
+        once
+    }
+
+    /// The organisations a document is handed over to as eOverdracht
+    /// (rules with `handover`); empty for anything but a document.
+    pub fn handovers(&self, facts: &Facts, registry: &Registry) -> Vec<String> {
+        if !facts.document {
+            return Vec::new();
+        }
+        self.receivers(facts, registry, |r| r.handover)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The deliveries for a message: each receiver's FHIR R4 endpoint, or
+    /// else its STU3 endpoint, or else its MLLP endpoint, once per
+    /// receiver, never back to the sender itself. Documents that rules hand
+    /// over are not pushed by those rules.
+    pub fn deliveries(&self, facts: &Facts, registry: &Registry) -> Vec<NewDelivery> {
+        let receivers = self.receivers(facts, registry, |r| !(r.handover && facts.document));
         let mut deliveries: Vec<NewDelivery> = Vec::new();
         for id in receivers {
-            if Some(id) == sender || deliveries.iter().any(|d| d.receiver == id) {
-                continue;
-            }
             let Some(org) = registry.get(id) else { continue };
             // R4 where the receiver takes it, else STU3, else HL7 v2.
             let endpoint = [Protocol::FhirR4, Protocol::FhirStu3, Protocol::Mllp]
@@ -188,6 +219,7 @@ mod tests {
             sender: "HIS/RIJNSTATE".into(),
             event: event.into(),
             general_practitioner_agb: vec!["01000001".into(), "99999999".into()],
+            document: false,
         };
         let receivers = |event| {
             routes
@@ -227,6 +259,7 @@ mod tests {
                 sender: "HIS".into(),
                 event: "ADT^A01".into(),
                 general_practitioner_agb: Vec::new(),
+                document: false,
             };
             routes.deliveries(&facts, &registry)[0].endpoint.clone()
         };
@@ -236,6 +269,46 @@ mod tests {
         );
         assert_eq!(with(&[Protocol::Mllp, Protocol::FhirStu3]), "fhir-stu3+http://vvt/fhir");
         assert_eq!(with(&[Protocol::Mllp]), "mllp://127.0.0.1:2575");
+    }
+
+    #[test]
+    fn documents_are_handed_over_where_a_rule_says_so_and_the_rest_pushed() {
+        let registry = registry();
+        let routes = Routes::new(
+            vec![
+                Route {
+                    to: vec!["vvt".into()],
+                    handover: true,
+                    ..Route::default()
+                },
+                Route {
+                    events: vec!["ADT".into()],
+                    to: vec!["linde".into()],
+                    ..Route::default()
+                },
+            ],
+            &registry,
+        )
+        .unwrap();
+        let facts = |event: &str, document: bool| Facts {
+            sender: "HIS/RIJNSTATE".into(),
+            event: event.into(),
+            general_practitioner_agb: Vec::new(),
+            document,
+        };
+        let pushed = |facts: &Facts| {
+            routes
+                .deliveries(facts, &registry)
+                .into_iter()
+                .map(|d| d.receiver)
+                .collect::<Vec<_>>()
+        };
+        let letter = facts("CDA^34133-9", true);
+        assert_eq!(routes.handovers(&letter, &registry), ["vvt"]);
+        assert!(pushed(&letter).is_empty());
+        let discharge = facts("ADT^A03", false);
+        assert!(routes.handovers(&discharge, &registry).is_empty());
+        assert_eq!(pushed(&discharge), ["vvt", "linde"], "not a document: pushed");
     }
 
     #[test]

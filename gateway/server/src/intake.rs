@@ -11,7 +11,8 @@ use std::sync::Arc;
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_formats::{Converted, Format, PatientFacts, Settings};
 use zorgpoort_handover::delivery::now_ms;
-use zorgpoort_handover::{Facts, Registry, Routes};
+use zorgpoort_handover::overdracht::{self, Opened, Opening, composition_of};
+use zorgpoort_handover::{ConsentCheck, ConsentError, Facts, HandoverRequest, Registry, Routes};
 use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
 use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
@@ -88,6 +89,8 @@ pub struct Intake<S> {
     options: Options,
     settings: Settings,
     validation: ValidationMode,
+    /// Consent and pickup time for documents that routes hand over.
+    handovers: Option<(ConsentCheck, i64)>,
 }
 
 impl<S: Store> Intake<S> {
@@ -113,7 +116,16 @@ impl<S: Store> Intake<S> {
             options: Options::default(),
             settings,
             validation,
+            handovers: None,
         }
+    }
+
+    /// Lets routes hand documents over (`handover = true`): consent is
+    /// checked with `consent`, and receivers get `pickup_ms` to pick up.
+    #[must_use]
+    pub fn with_handovers(mut self, consent: ConsentCheck, pickup_ms: i64) -> Self {
+        self.handovers = Some((consent, pickup_ms));
+        self
     }
 
     /// What a stored message becomes for a FHIR R4 receiver.
@@ -181,7 +193,7 @@ impl<S: Store> Intake<S> {
     ) -> Result<Vec<(String, Vec<Warning>)>, ApiError> {
         let converted = self.convert_all(format, bytes, requester.as_deref())?;
         let mut bundles = Vec::with_capacity(converted.len());
-        for (message, facts) in converted {
+        for (message, facts, _) in converted {
             let mut audit = AuditEvent::new("convert", Action::Execute, now_ms(), Outcome::Success);
             audit.organization.clone_from(&requester);
             audit.who = Some(message.origin.sender.clone());
@@ -212,7 +224,7 @@ impl<S: Store> Intake<S> {
     ) -> Result<Vec<Received>, ApiError> {
         let converted = self.convert_all(format, bytes, requester.as_deref())?;
         let mut received = Vec::with_capacity(converted.len());
-        for (message, facts) in converted {
+        for (message, facts, composition) in converted {
             let incoming = Incoming {
                 sender: message.origin.sender,
                 control_id: message.origin.message_id,
@@ -221,6 +233,7 @@ impl<S: Store> Intake<S> {
                 general_practitioner_agb: facts.general_practitioner_agb,
                 format: Format::FhirR4,
                 body: message.bundle.into_bytes(),
+                composition,
             };
             received.push(self.store_routed(incoming, received_ms).await?);
         }
@@ -234,7 +247,7 @@ impl<S: Store> Intake<S> {
         format: Format,
         bytes: &[u8],
         requester: Option<&str>,
-    ) -> Result<Vec<(Converted, PatientFacts)>, ApiError> {
+    ) -> Result<Vec<(Converted, PatientFacts, Option<String>)>, ApiError> {
         let settings;
         let settings = match requester {
             // An export carries no sender: it comes from the caller.
@@ -251,16 +264,16 @@ impl<S: Store> Intake<S> {
         let mut converted = Vec::with_capacity(messages.len());
         for (i, message) in messages.into_iter().enumerate() {
             let message = message.map_err(|error| format_error(i + 1, &error))?;
-            let facts = match serde_json::from_str(&message.bundle) {
+            let (facts, composition) = match serde_json::from_str(&message.bundle) {
                 Ok(bundle) => {
                     self.validation
                         .apply("conversion output", &bundle)
                         .map_err(ApiError::nonconformant)?;
-                    PatientFacts::of(&bundle)
+                    (PatientFacts::of(&bundle), composition_of(&bundle).map(str::to_owned))
                 }
-                Err(_) => PatientFacts::default(),
+                Err(_) => (PatientFacts::default(), None),
             };
-            converted.push((message, facts));
+            converted.push((message, facts, composition));
         }
         Ok(converted)
     }
@@ -307,6 +320,7 @@ impl<S: Store> Intake<S> {
             general_practitioner_agb: facts.general_practitioner_agb,
             format: Format::Hl7v2,
             body: bytes.to_vec(),
+            composition: None,
         };
         Ok(self.store_routed(incoming, received_ms).await?)
     }
@@ -323,31 +337,97 @@ impl<S: Store> Intake<S> {
             received_ms,
             data,
         );
-        let deliveries = self.routes.deliveries(
-            &Facts {
-                sender: incoming.sender.clone(),
-                event: incoming.event,
-                general_practitioner_agb: incoming.general_practitioner_agb,
-            },
-            &self.registry,
-        );
-        let receivers = deliveries.iter().map(|d| d.receiver.clone()).collect();
+        let facts = Facts {
+            sender: incoming.sender.clone(),
+            event: incoming.event,
+            general_practitioner_agb: incoming.general_practitioner_agb,
+            document: incoming.composition.is_some(),
+        };
+        let deliveries = self.routes.deliveries(&facts, &self.registry);
+        let handovers = self.routes.handovers(&facts, &self.registry);
+        let mut receivers: Vec<String> = deliveries.iter().map(|d| d.receiver.clone()).collect();
+        let document = (!handovers.is_empty()).then(|| incoming.body.clone());
         let stored = self
             .store
             .accept(NewMessage {
                 id,
-                sender: incoming.sender,
+                sender: incoming.sender.clone(),
                 control_id: incoming.control_id,
                 format: incoming.format.name().into(),
                 body: incoming.body,
                 deliveries,
                 received_ms,
-                patient: incoming.patient,
+                patient: incoming.patient.clone(),
                 audit: vec![audit],
             })
             .await?;
+        if let (Some(body), Some(composition)) = (document, &incoming.composition) {
+            // A resend opens nothing new: a Task per sender, document and receiver.
+            let held = HeldDocument {
+                id: stored.id(),
+                sender: &incoming.sender,
+                patient: incoming.patient.as_ref(),
+                composition,
+                body: &body,
+            };
+            receivers.extend(self.hand_over(&held, &handovers).await?);
+        }
         Ok(Received::from_stored(stored, receivers))
     }
+
+    /// Opens a handover of a stored document to each of `owners` on its
+    /// sender's behalf; the receivers it was opened for.
+    async fn hand_over(&self, document: &HeldDocument<'_>, owners: &[String]) -> Result<Vec<String>, StoreError> {
+        let Some((consent, pickup_ms)) = &self.handovers else {
+            return Ok(Vec::new());
+        };
+        let Some(requester) = self.registry.by_sender(document.sender) else {
+            tracing::warn!(
+                sender = document.sender,
+                "a document to hand over comes from a sender outside the registry; not handed over"
+            );
+            return Ok(Vec::new());
+        };
+        let bundle = String::from_utf8_lossy(document.body);
+        let mut opened = Vec::new();
+        for owner in owners {
+            let request = HandoverRequest {
+                requester: requester.id.clone(),
+                owner: owner.clone(),
+                document: document.id.to_owned(),
+                intent: "proposal".to_owned(),
+                patient: document.patient.cloned(),
+            };
+            let opening = Opening {
+                request: &request,
+                composition: document.composition,
+                bundle: &bundle,
+                stored: (Format::FhirR4.name(), document.body),
+                pickup_ms: *pickup_ms,
+            };
+            match overdracht::open(&self.store, consent, &self.registry, opening, now_ms()).await {
+                Ok(Opened::New(_) | Opened::Existing(_)) => opened.push(owner.clone()),
+                Ok(Opened::Refused(decision)) => {
+                    tracing::info!(receiver = %owner, rule = decision.rule(), "handover refused by consent");
+                }
+                Err(ConsentError::Store(error)) => return Err(error),
+                Err(ConsentError::Bundle(error)) => {
+                    tracing::error!(%error, "a stored document is not JSON; not handed over");
+                }
+            }
+        }
+        Ok(opened)
+    }
+}
+
+/// A stored document about to be handed over.
+struct HeldDocument<'a> {
+    id: &'a str,
+    sender: &'a str,
+    patient: Option<&'a String>,
+    composition: &'a str,
+    /// Its FHIR R4 Bundle.
+    body: &'a [u8],
 }
 
 /// What storing a message needs to know of it, whatever its input format.
@@ -360,6 +440,8 @@ struct Incoming {
     /// The format `body` is in.
     format: Format,
     body: Vec<u8>,
+    /// For a document: its Composition's id.
+    composition: Option<String>,
 }
 
 impl Received {

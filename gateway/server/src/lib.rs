@@ -166,14 +166,7 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
     let (http, mllp) = (local(&http_listener, "HTTP")?, local(&mllp_listener, "MLLP")?);
 
     let metrics = Arc::new(metrics::Metrics::default());
-    let intake = Arc::new(intake::Intake::new(
-        store.clone(),
-        Arc::clone(&registry),
-        routes,
-        server.max_body_bytes,
-        config.formats.ecd_mapping()?,
-        config.validation.mode,
-    ));
+
     let (shutdown, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
@@ -181,6 +174,17 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         registry: Arc::clone(&registry),
         policy: config.consent,
     };
+    let intake = Arc::new(
+        intake::Intake::new(
+            store.clone(),
+            Arc::clone(&registry),
+            routes,
+            server.max_body_bytes,
+            config.formats.ecd_mapping()?,
+            config.validation.mode,
+        )
+        .with_handovers(consent.clone(), config.handover.pickup_ms()),
+    );
     let handover = with_public_base(config.handover, tls.is_some(), http);
     let upstream = Upstream::new(&config.upstream, Duration::from_millis(config.delivery.timeout_ms))?;
     let state = http::AppState {

@@ -21,11 +21,13 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
-use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
-use zorgpoort_consent::{Decision, Purpose};
+use zorgpoort_audit::{Action, AuditEvent, Outcome};
+use zorgpoort_consent::Purpose;
 use zorgpoort_handover::delivery::now_ms;
-use zorgpoort_handover::overdracht::{Handover, Party, TaskStatus, may_change, read_change, read_request};
-use zorgpoort_handover::{Ask, Evaluation, HandoverRequest, Registry, TaskError};
+use zorgpoort_handover::overdracht::{
+    self, Handover, Opened, Opening, Party, TaskStatus, composition_of, may_change, read_change, read_request,
+};
+use zorgpoort_handover::{HandoverRequest, Registry, TaskError};
 use zorgpoort_store::{MessageRecord, Store, TaskRecord};
 
 use crate::bundles::{Asker, asker, consent_unavailable, disclose, refused};
@@ -39,26 +41,6 @@ const MAX_SEARCH_RESULTS: usize = 200;
 
 fn invalid(error: TaskError) -> ApiError {
     ApiError::invalid(&error.expression, error.reason)
-}
-
-/// Whether a stored message came from `organization`: its sender is the
-/// organisation's id, one of its sender names, its URA or its AGB.
-fn sent_by(registry: &Registry, sender: &str, organization: &str) -> bool {
-    registry.get(organization).is_some_and(|org| {
-        org.id == sender
-            || org.senders.iter().any(|s| s == sender)
-            || org.ura.as_deref() == Some(sender)
-            || org.agb.as_deref() == Some(sender)
-    })
-}
-
-/// The id of a document Bundle's Composition (its first entry).
-fn composition_of(bundle: &Value) -> Option<&str> {
-    let first = bundle.pointer("/entry/0/resource")?;
-    (bundle.get("type").and_then(Value::as_str) == Some("document")
-        && first.get("resourceType").and_then(Value::as_str) == Some("Composition"))
-    .then(|| first.get("id").and_then(Value::as_str))
-    .flatten()
 }
 
 fn task_response(
@@ -100,7 +82,11 @@ async fn held_document<S: Store>(state: &AppState<S>, wanted: &HandoverRequest) 
         )
     };
     let record = state.store.message(&wanted.document).await?.ok_or_else(no_document)?;
-    if !sent_by(&state.registry, &record.sender, &wanted.requester) {
+    if state
+        .registry
+        .by_sender(&record.sender)
+        .is_none_or(|o| o.id != wanted.requester)
+    {
         return Err(no_document());
     }
     let body = state.store.message_body(&record.id).await?.ok_or_else(no_document)?;
@@ -144,75 +130,26 @@ pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request
         ));
     }
 
-    // Before anyone is told: may the receiver have it at all?
-    let ask = Ask {
-        requester: &wanted.owner,
-        purpose: Purpose::Handover,
-        treating_relationship: true,
-        reason: None,
+    let request = HandoverRequest {
+        // The document names the patient; Task.for, when given, agreed.
+        patient: record.patient.clone(),
+        ..wanted
     };
-    let Evaluation {
-        decision, categories, ..
-    } = state
-        .consent
-        .evaluate(&state.store, bundle, record.patient.as_deref(), &ask)
+    let opening = Opening {
+        request: &request,
+        composition: &composition,
+        bundle: &bundle,
+        stored: (&record.format, &body),
+        pickup_ms: state.handover.pickup_ms(),
+    };
+    let opened = overdracht::open(&state.store, &state.consent, &state.registry, opening, now_ms())
         .await
         .map_err(|e| consent_unavailable(&record.id, e))?;
-    let now = now_ms();
-    let denied = matches!(decision, Decision::Deny { .. });
-    let mut audit = AuditEvent::new(
-        "handover",
-        Action::Create,
-        now,
-        if denied { Outcome::Failure } else { Outcome::Success },
-    );
-    audit.organization = Some(wanted.requester.clone());
-    audit.patient.clone_from(&record.patient);
-    audit.purpose = Some(Purpose::Handover.code());
-    audit.consent_rule = Some(decision.rule().to_owned());
-    audit.outcome_text = Some(if denied {
-        format!("handover to {} refused by consent", wanted.owner)
-    } else {
-        format!("handover to {}", wanted.owner)
-    });
-    audit.data = Some(DataObject::of(record.id.clone(), record.format, &body, categories));
-    if denied {
-        state.store.audit(audit).await?;
-        return Err(refused(&decision));
+    match opened {
+        Opened::New(handover) => task_response(version, StatusCode::CREATED, &handover, &state.registry),
+        Opened::Existing(handover) => task_response(version, StatusCode::OK, &handover, &state.registry),
+        Opened::Refused(decision) => Err(refused(&decision)),
     }
-
-    // One handover per sender, document and receiver: a resent Task finds it.
-    let key = format!("{}|{}|{}", wanted.requester, wanted.document, wanted.owner);
-    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string();
-    let pickup = i64::try_from(state.handover.pickup_timeout_secs)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1000);
-    let handover = Handover {
-        id,
-        // The document names the patient; Task.for, when given, agreed.
-        request: HandoverRequest {
-            patient: record.patient,
-            ..wanted
-        },
-        composition,
-        status: TaskStatus::Requested,
-        reason: None,
-        version: 1,
-        created_ms: now,
-        updated_ms: now,
-        due_ms: now.saturating_add(pickup),
-        notified_ms: None,
-        flagged: false,
-    };
-    if state
-        .store
-        .put_task(handover.to_record(&state.registry), vec![audit])
-        .await?
-    {
-        return task_response(version, StatusCode::CREATED, &handover, &state.registry);
-    }
-    let existing = stored(&state, &handover.id).await?;
-    task_response(version, StatusCode::OK, &existing, &state.registry)
 }
 
 /// A stored Task, read back.
