@@ -17,11 +17,10 @@ use serde_json::{Value, json};
 use zorgpoort_handover::bgz::{Pool, SearchError, parse};
 use zorgpoort_store::Store;
 
-use crate::bundles::{Asker, Disclosure, asker, release, treats};
+use crate::bundles::{Asker, Disclosure, release, treats};
 use crate::consents::read_body;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
-use crate::version::FhirVersion;
 
 /// Most messages about one patient a search looks at, newest first.
 const MAX_MESSAGES: usize = 500;
@@ -33,10 +32,9 @@ pub async fn search<S: Store>(
     State(state): State<AppState<S>>,
     Path(resource_type): Path<String>,
     RawQuery(query): RawQuery,
-    request: Request,
+    asker: Asker,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let version = asker.version;
     let line = format!("{resource_type}?{}", query.unwrap_or_default());
     version.respond(StatusCode::OK, answer(&state, &asker, &line).await?)
 }
@@ -45,18 +43,20 @@ pub async fn search<S: Store>(
 pub async fn lastn<S: Store>(
     State(state): State<AppState<S>>,
     RawQuery(query): RawQuery,
-    request: Request,
+    asker: Asker,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let version = asker.version;
     let line = format!("Observation/$lastn?{}", query.unwrap_or_default());
     version.respond(StatusCode::OK, answer(&state, &asker, &line).await?)
 }
 
 /// `POST /fhir`: a `batch` Bundle of BgZ searches.
-pub async fn batch<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+pub async fn batch<S: Store>(
+    State(state): State<AppState<S>>,
+    asker: Asker,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let version = asker.version;
     let bundle = read_body(request, state.max_body_bytes).await?;
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle")
         || bundle.get("type").and_then(Value::as_str) != Some("batch")

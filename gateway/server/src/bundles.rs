@@ -11,7 +11,8 @@
 //! `referral` or `emergency`); an emergency read is break-the-glass and needs
 //! `X-Break-The-Glass-Reason`.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
@@ -41,57 +42,63 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Api
         .transpose()
 }
 
-/// Who asks, why and, for break-the-glass, the stated reason.
-pub fn asker<S>(state: &AppState<S>, request: &Request) -> Result<Asker, ApiError> {
-    let headers = request.headers();
-    let requester = match Requester::organization_of(request) {
-        Some(authenticated) => authenticated,
-        None => header(headers, REQUESTER_HEADER)?
-            .ok_or_else(|| ApiError::invalid(REQUESTER_HEADER, "say which organisation asks"))?
-            .to_owned(),
-    };
-    if state.registry.get(&requester).is_none() {
-        return Err(ApiError::new(
-            Problem::Forbidden,
-            "the asking organisation is not in the region's registry",
-        ));
-    }
-    let purpose = match header(headers, PURPOSE_HEADER)? {
-        None | Some("treatment") => Purpose::Treatment,
-        Some("handover") => Purpose::Handover,
-        Some("referral") => Purpose::Referral,
-        Some("emergency") => Purpose::Emergency,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                PURPOSE_HEADER,
-                format!("use treatment, handover, referral or emergency, not {other:?}"),
+/// Who asks (the authenticated organisation, or without mutual TLS the one
+/// named in `X-Zorgpoort-Requester`), why, and in which FHIR version it is
+/// answered; refused with an OperationOutcome when it is not in the registry.
+impl<S: Store> FromRequestParts<AppState<S>> for Asker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
+        let headers = &parts.headers;
+        let requester = match parts.extensions.get::<Requester>() {
+            Some(authenticated) => authenticated.organization.clone(),
+            None => header(headers, REQUESTER_HEADER)?
+                .ok_or_else(|| ApiError::invalid(REQUESTER_HEADER, "say which organisation asks"))?
+                .to_owned(),
+        };
+        if state.registry.get(&requester).is_none() {
+            return Err(ApiError::new(
+                Problem::Forbidden,
+                "the asking organisation is not in the region's registry",
             ));
         }
-    };
-    let reason = header(headers, REASON_HEADER)?
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| r.chars().take(MAX_REASON_CHARS).collect());
-    Ok(Asker {
-        requester,
-        purpose,
-        reason,
-    })
+        let purpose = match header(headers, PURPOSE_HEADER)? {
+            None | Some("treatment") => Purpose::Treatment,
+            Some("handover") => Purpose::Handover,
+            Some("referral") => Purpose::Referral,
+            Some("emergency") => Purpose::Emergency,
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    PURPOSE_HEADER,
+                    format!("use treatment, handover, referral or emergency, not {other:?}"),
+                ));
+            }
+        };
+        let reason = header(headers, REASON_HEADER)?
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| r.chars().take(MAX_REASON_CHARS).collect());
+        let version = FhirVersion::of_answer(&state.registry, &requester, headers);
+        Ok(Asker {
+            requester,
+            purpose,
+            reason,
+            version,
+        })
+    }
 }
 
 /// `GET /fhir/Bundle/{id}`.
 pub async fn read<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
-    request: Request,
+    asker: Asker,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
     let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
     let record = state.store.message(&id).await?.ok_or_else(not_found)?;
     let treating_relationship = record.deliveries.iter().any(|d| d.receiver == asker.requester);
     let bundle = disclose(&state, record, &asker, treating_relationship).await?;
-    version.respond(StatusCode::OK, bundle)
+    asker.version.respond(StatusCode::OK, bundle)
 }
 
 /// Who asks for a patient's data, why and, for break-the-glass, the stated reason.
@@ -102,6 +109,8 @@ pub struct Asker {
     pub purpose: Purpose,
     /// The break-the-glass reason.
     pub reason: Option<String>,
+    /// The FHIR version it is answered in.
+    pub version: FhirVersion,
 }
 
 /// A stored message as FHIR R4, as far as the patient's choices let `asker`

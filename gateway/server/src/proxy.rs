@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use http_body_util::{BodyExt, Full, Limited};
@@ -28,7 +28,7 @@ use zorgpoort_handover::{Protocol, Registry};
 use zorgpoort_model::systems;
 use zorgpoort_store::Store;
 
-use crate::bundles::{Disclosure, asker, release, treats};
+use crate::bundles::{Asker, Disclosure, release, treats};
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 use crate::version::FhirVersion;
@@ -115,10 +115,9 @@ pub async fn read<S: Store>(
     State(state): State<AppState<S>>,
     Path((holder, path)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    request: Request,
+    asker: Asker,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let version = asker.version;
     let (base, holder_stu3) = holder_base(&state.registry, &holder)?;
     let path = checked_path(&path)?;
     let target = match &query {

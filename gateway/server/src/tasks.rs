@@ -30,7 +30,7 @@ use zorgpoort_handover::overdracht::{
 use zorgpoort_handover::{HandoverRequest, Registry, TaskError};
 use zorgpoort_store::{MessageRecord, Store, TaskRecord};
 
-use crate::bundles::{Asker, asker, consent_unavailable, disclose, refused};
+use crate::bundles::{Asker, consent_unavailable, disclose, refused};
 use crate::consents::read_body;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem, bundle_of};
@@ -105,9 +105,12 @@ async fn held_document<S: Store>(state: &AppState<S>, wanted: &HandoverRequest) 
 }
 
 /// `POST /fhir/Task`.
-pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    asker: Asker,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let version = asker.version;
     let body_version = FhirVersion::of_body(request.headers());
     let task = body_version.into_r4(read_body(request, state.max_body_bytes).await?)?;
     let wanted = read_request(&task, &state.registry).map_err(invalid)?;
@@ -198,10 +201,9 @@ async fn audit_task<S: Store>(
 pub async fn read<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
-    request: Request,
+    asker: Asker,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let version = asker.version;
     let handover = stored(&state, &id).await?;
     party(&handover, &asker, &format!("Task/{id}"))?;
     audit_task(&state, &handover, &asker, Action::Read, format!("Task/{id} read")).await?;
@@ -214,9 +216,8 @@ pub async fn read<S: Store>(
 pub async fn search<S: Store>(
     State(state): State<AppState<S>>,
     Query(params): Query<BTreeMap<String, String>>,
-    request: Request,
+    asker: Asker,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
     for name in params.keys() {
         if !matches!(name.as_str(), "status" | "owner" | "requester" | "_count") {
             return Err(ApiError::invalid(
@@ -254,7 +255,7 @@ pub async fn search<S: Store>(
         )
         .await?;
     }
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let version = asker.version;
     version.respond(
         StatusCode::OK,
         bundle_of("searchset", found.iter().map(|h| h.task(&state.registry).to_string())),
@@ -265,9 +266,9 @@ pub async fn search<S: Store>(
 pub async fn update<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
+    asker: Asker,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
     let expected_version = request
         .headers()
         .get(header::IF_MATCH)
@@ -279,7 +280,7 @@ pub async fn update<S: Store>(
                 .ok_or_else(|| ApiError::invalid("If-Match", "use W/\"{versionId}\""))
         })
         .transpose()?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let version = asker.version;
     let body_version = FhirVersion::of_body(request.headers());
     let body = body_version.into_r4(read_body(request, state.max_body_bytes).await?)?;
     if body
@@ -346,10 +347,9 @@ pub async fn update<S: Store>(
 pub async fn document<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
-    request: Request,
+    asker: Asker,
 ) -> Result<Response, ApiError> {
-    let asker = asker(&state, &request)?;
-    let version = FhirVersion::of_answer(&state.registry, &asker.requester, request.headers());
+    let version = asker.version;
     let not_found = || ApiError::new(Problem::NotFound, format!("no Composition/{id}"));
     let record = state.store.task_of_composition(&id).await?.ok_or_else(not_found)?;
     let handover = from_record(&record)?;
