@@ -31,10 +31,9 @@ use zorgpoort_handover::{HandoverRequest, Registry, TaskError};
 use zorgpoort_store::{MessageRecord, Store, TaskRecord};
 
 use crate::bundles::{Asker, consent_unavailable, disclose, refused};
-use crate::consents::read_body;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem, bundle_of};
-use crate::version::FhirVersion;
+use crate::version::{FhirVersion, read_as_r4};
 
 /// Most Tasks in one search answer.
 const MAX_SEARCH_RESULTS: usize = 200;
@@ -111,8 +110,7 @@ pub async fn create<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let version = asker.version;
-    let body_version = FhirVersion::of_body(request.headers());
-    let task = body_version.into_r4(read_body(request, state.max_body_bytes).await?)?;
+    let task = read_as_r4(request, state.max_body_bytes).await?;
     let wanted = read_request(&task, &state.registry).map_err(invalid)?;
     if wanted.requester != asker.requester {
         return Err(ApiError::new(
@@ -281,8 +279,7 @@ pub async fn update<S: Store>(
         })
         .transpose()?;
     let version = asker.version;
-    let body_version = FhirVersion::of_body(request.headers());
-    let body = body_version.into_r4(read_body(request, state.max_body_bytes).await?)?;
+    let body = read_as_r4(request, state.max_body_bytes).await?;
     if body
         .get("id")
         .and_then(Value::as_str)

@@ -43,7 +43,7 @@ impl FhirVersion {
     }
 
     /// The version of a request's body.
-    pub fn of_body(headers: &HeaderMap) -> Self {
+    fn of_body(headers: &HeaderMap) -> Self {
         if names_stu3(headers, header::CONTENT_TYPE) == Some(true) {
             Self::Stu3
         } else {
@@ -81,6 +81,12 @@ impl FhirVersion {
             }
         }
     }
+}
+
+/// A FHIR JSON body as R4, whichever version its `Content-Type` names.
+pub async fn read_as_r4(request: axum::extract::Request, limit: usize) -> Result<Value, ApiError> {
+    let version = FhirVersion::of_body(request.headers());
+    version.into_r4(crate::consents::read_body(request, limit).await?)
 }
 
 fn log_losses(warnings: &[zorgpoort_model::Warning], target: &str) {
