@@ -4,6 +4,7 @@
 mod audit;
 mod consent;
 mod convert;
+mod demo;
 mod queue;
 mod send;
 mod serve;
@@ -30,6 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The five-minute tour: a scripted regional handover in one process, printed as a timeline.
+    Demo(demo::DemoArgs),
     /// Run the gateway: HTTP and MLLP listeners, routing and delivery.
     Serve(serve::ServeArgs),
     /// Write a commented zorgpoort.toml for a real region.
@@ -50,8 +53,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The tour's timeline is the output; the gateway's request logs would drown it.
+    init_logging(if matches!(cli.command, Command::Demo(_)) {
+        "warn"
+    } else {
+        "info"
+    });
     let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
         Command::Serve(args) => serve::serve(args),
         Command::Init(args) => serve::init(&args),
         Command::Convert(args) => convert::run(&args),
@@ -70,10 +79,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// JSON log lines on stderr; `RUST_LOG` picks the level (default `info`).
-fn init_logging() {
+/// JSON log lines on stderr; `RUST_LOG` picks the level (default `level`).
+fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

@@ -206,13 +206,12 @@ impl Config {
         )
     }
 
-    /// Demo endpoints say `{http}` for the gateway's own HTTP address.
+    /// Demo endpoints say `{http}` for the gateway's own HTTP address. On
+    /// port 0 the address is known only once bound: [`crate::start`] fills
+    /// it in then.
     fn resolve_demo_addresses(&mut self) {
-        let own = self.server.http.to_string();
-        for org in &mut self.organizations {
-            for endpoint in &mut org.endpoints {
-                endpoint.address = endpoint.address.replace("{http}", &own);
-            }
+        if self.server.http.port() != 0 {
+            resolve_own_address(&mut self.organizations, self.server.http);
         }
     }
 
@@ -270,6 +269,17 @@ impl Config {
             );
         }
         Ok(())
+    }
+}
+
+/// Replaces `{http}` in the organisations' endpoint addresses by `http`,
+/// the gateway's own HTTP address.
+pub(crate) fn resolve_own_address(organizations: &mut [Organization], http: SocketAddr) {
+    let own = http.to_string();
+    for org in organizations {
+        for endpoint in &mut org.endpoints {
+            endpoint.address = endpoint.address.replace("{http}", &own);
+        }
     }
 }
 

@@ -148,10 +148,11 @@ fn open_store(server: &config::ServerConfig) -> Result<SqliteStore, StartError> 
 }
 
 /// Opens the store, binds the listeners and starts serving.
-pub async fn start(config: Config) -> Result<Gateway, StartError> {
-    let registry = Arc::new(Registry::new(config.organizations)?);
+pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
+    // Checked before anything is bound, so a bad registry or route leaves no
+    // listener; built for real once the HTTP port is known (below).
+    Routes::new(config.routes.clone(), &Registry::new(config.organizations.clone())?)?;
     let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
-    let routes = Arc::new(Routes::new(config.routes, &registry)?);
     let server = config.server;
     let store = open_store(&server)?;
 
@@ -164,6 +165,10 @@ pub async fn start(config: Config) -> Result<Gateway, StartError> {
         })
     };
     let (http, mllp) = (local(&http_listener, "HTTP")?, local(&mllp_listener, "MLLP")?);
+    // Only now is the port known when it was configured as 0.
+    config::resolve_own_address(&mut config.organizations, http);
+    let registry = Arc::new(Registry::new(config.organizations)?);
+    let routes = Arc::new(Routes::new(config.routes, &registry)?);
 
     let metrics = Arc::new(metrics::Metrics::default());
 

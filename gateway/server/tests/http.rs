@@ -107,3 +107,65 @@ async fn the_registry_is_searchable_as_a_searchset() {
     assert!(bundle.get("entry").is_none());
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_demo_inbox_takes_notifications_and_knows_the_port_chosen_by_the_os() {
+    let dir = std::env::temp_dir().join(format!("zorgpoort-http-inbox-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = format!(
+        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndemo_inbox = true\n\n\
+         [[organization]]\nid = \"b\"\nname = \"B\"\nkind = \"vvt\"\n\n\
+         [[organization.endpoint]]\nprotocol = \"fhir-stu3\"\naddress = \"http://{{http}}/demo/inbox/b\"\n",
+        dir.display()
+    );
+    let gateway = zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
+        .await
+        .unwrap();
+    let own = format!("http://{}/demo/inbox/b", gateway.http_addr());
+    let (_, body) = raw(
+        &gateway,
+        "GET /fhir/Endpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        String::from_utf8_lossy(&body).contains(&own),
+        "the endpoint names the bound port: {}",
+        String::from_utf8_lossy(&body)
+    );
+
+    let notification = r#"{"resourceType":"Task","status":"requested","intent":"proposal","focus":{"reference":"http://gw/fhir/Task/t1"}}"#;
+    let (head, _) = raw(
+        &gateway,
+        &format!(
+            "POST /demo/inbox/b/Task HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json; fhirVersion=3.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{notification}",
+            notification.len()
+        ),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let bundle = r#"{"resourceType":"Bundle","id":"b1","type":"transaction","entry":[{},{}]}"#;
+    let (head, _) = raw(
+        &gateway,
+        &format!(
+            "POST /demo/inbox/b HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bundle}",
+            bundle.len()
+        ),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let (_, body) = raw(
+        &gateway,
+        "GET /demo/inbox/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let listed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        listed["received"],
+        serde_json::json!([
+            { "resourceType": "Task", "fhirVersion": "STU3", "summary": "Task notification for http://gw/fhir/Task/t1" },
+            { "resourceType": "Bundle", "fhirVersion": "R4", "summary": "Bundle b1 with 2 entries" }
+        ])
+    );
+    gateway.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
