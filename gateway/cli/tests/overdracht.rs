@@ -33,6 +33,7 @@ id = "oudegracht"
 name = "Ziekenhuis Oudegracht"
 kind = "ziekenhuis"
 ura = "00005678"
+senders = ["HIS/OUDEGRACHT"]
 
 [[organization]]
 id = "de-linde"
@@ -417,4 +418,26 @@ fn a_routed_document_is_handed_over_on_the_senders_behalf() {
     assert_eq!(own["total"], 1);
     let (status, same) = region.hand_over(&document, "de-wilg");
     assert_eq!((status, &same["id"]), (200, &task["id"]));
+
+    // A discharge in HL7 v2 is handed over too, as a transfer document made from it.
+    let discharge = format!(
+        "MSH|^~\\&|HIS|OUDEGRACHT|||20261124093015+0100||ADT^A03^ADT_A03|D1|P|2.5\rPID|1||1^^^OUD^PI~{BSN}^^^NLMINBIZA^NNNLD||Visser^Daan||19520604|M\rPV1|1|I|CAR^201^1\rDG1|1||I21.9^Acuut myocardinfarct^I10|||F\r"
+    );
+    let (status, _, body) = region
+        .gateway
+        .http("POST", "/messages/hl7v2", "text/plain", discharge.as_bytes());
+    assert_eq!(status, 202, "{body}");
+    let (_, found) = region.call("de-wilg", "GET", "/fhir/Task?status=requested", None);
+    assert_eq!(found["total"], 2, "{found}");
+    let newest = &found["entry"][0]["resource"];
+    let (status, transfer) = region.call("de-wilg", "GET", &composition_path(newest), None);
+    assert_eq!(status, 200, "{transfer}");
+    let composition = &transfer["entry"][0]["resource"];
+    assert_eq!(composition["type"]["coding"][0]["code"], "371535009");
+    assert_eq!(composition["author"][0]["display"], "Ziekenhuis Oudegracht");
+    let errors: Vec<_> = zorgpoort_profiles::validate(&transfer, zorgpoort_profiles::ProfileChoice::Claimed)
+        .into_iter()
+        .filter(|issue| issue.severity == zorgpoort_profiles::Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }

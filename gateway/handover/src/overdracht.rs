@@ -16,7 +16,7 @@
 //! This module decides what a Task may say and become; the HTTP side lives
 //! in the server.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -519,6 +519,86 @@ pub fn composition_of(bundle: &Value) -> Option<&str> {
         && first.get("resourceType").and_then(Value::as_str) == Some("Composition"))
     .then(|| first.get("id").and_then(Value::as_str))
     .flatten()
+}
+
+/// SNOMED CT "transfer summary report": the type of a transfer document.
+const TRANSFER_SUMMARY_REPORT: (&str, &str) = (TRANSFER_SUMMARY, "Transfer summary report");
+
+/// A transfer document made from a message that is not a document (a
+/// discharge ADT^A03, a client of a nursing-home export): a document Bundle
+/// whose Composition lists the message's resources, one section per resource
+/// type, with `author` the sending organisation. `key` (the stored message's
+/// id) makes the ids; `None` when the message names no Patient.
+pub fn transfer_document(bundle: &Value, key: &str, author: &crate::Organization, now_ms: i64) -> Option<Value> {
+    let id = |part: &str| {
+        uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("zorgpoort:overdracht:{key}:{part}").as_bytes(),
+        )
+    };
+    let mut entries: Vec<Value> = Vec::new();
+    for entry in bundle.get("entry").and_then(Value::as_array).into_iter().flatten() {
+        let (Some(full_url), Some(resource)) = (entry.get("fullUrl").and_then(Value::as_str), entry.get("resource"))
+        else {
+            continue;
+        };
+        let mut resource = resource.clone();
+        if resource.get("id").is_none()
+            && let Some(uuid) = full_url.strip_prefix("urn:uuid:")
+        {
+            resource["id"] = json!(uuid);
+        }
+        entries.push(json!({ "fullUrl": full_url, "resource": resource }));
+    }
+    let kind = |e: &Value| {
+        e.pointer("/resource/resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let patient = entries.iter().find(|e| kind(e) == "Patient")?["fullUrl"].clone();
+    let mut sections: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| kind(e) != "Patient") {
+        sections
+            .entry(kind(entry))
+            .or_default()
+            .push(json!({ "reference": entry["fullUrl"] }));
+    }
+    let instant = PartialDateTime::from_unix_ms(now_ms).to_fhir_instant(LocalZone::Utc);
+    let mut author_reference = json!({ "display": author.name });
+    if let Some(ura) = &author.ura {
+        author_reference["identifier"] = json!({ "system": systems::URA, "value": ura });
+    }
+    let composition_id = id("Composition").to_string();
+    let mut composition = json!({
+        "resourceType": "Composition",
+        "id": composition_id,
+        "status": "final",
+        "type": { "coding": [{ "system": SNOMED, "code": TRANSFER_SUMMARY_REPORT.0, "display": TRANSFER_SUMMARY_REPORT.1 }] },
+        "subject": { "reference": patient },
+        "date": instant,
+        "author": [author_reference],
+        "title": "Overdrachtsgegevens"
+    });
+    let sections: Vec<Value> = sections
+        .into_iter()
+        .map(|(title, entry)| json!({ "title": title, "entry": entry }))
+        .collect();
+    if !sections.is_empty() {
+        composition["section"] = Value::Array(sections);
+    }
+    entries.insert(
+        0,
+        json!({ "fullUrl": format!("urn:uuid:{composition_id}"), "resource": composition }),
+    );
+    Some(json!({
+        "resourceType": "Bundle",
+        "id": id("Bundle").to_string(),
+        "identifier": { "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", id("document")) },
+        "type": "document",
+        "timestamp": instant,
+        "entry": entries
+    }))
 }
 
 /// A handover about to be opened: what was asked, and the document as the

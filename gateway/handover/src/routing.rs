@@ -22,10 +22,11 @@ pub struct Route {
     /// Also deliver to the patient's GP, found by AGB in the registry.
     #[serde(default)]
     pub to_gp: bool,
-    /// Hand documents (a CDA letter, a MEDEUR letter, a FHIR document) over
-    /// as eOverdracht on the sender's behalf: a Task the receiver is
-    /// notified of and picks up, instead of a push. Other messages the rule
-    /// matches are pushed as usual.
+    /// Hand what the rule matches over as eOverdracht on the sender's
+    /// behalf, instead of pushing it: a Task the receiver is notified of and
+    /// picks up. A document (a CDA or MEDEUR letter, a FHIR document) is
+    /// handed over as it is; any other message (a discharge ADT^A03, a
+    /// client of an export) as a transfer document made from its data.
     #[serde(default)]
     pub handover: bool,
 }
@@ -39,8 +40,6 @@ pub struct Facts {
     pub event: String,
     /// AGB codes of the patient's GP (practice).
     pub general_practitioner_agb: Vec<String>,
-    /// Whether the message is a document (a Bundle with a Composition first).
-    pub document: bool,
 }
 
 /// The configured rules over a registry.
@@ -110,12 +109,9 @@ impl Routes {
         once
     }
 
-    /// The organisations a document is handed over to as eOverdracht
-    /// (rules with `handover`); empty for anything but a document.
+    /// The organisations a message is handed over to as eOverdracht (rules
+    /// with `handover`).
     pub fn handovers(&self, facts: &Facts, registry: &Registry) -> Vec<String> {
-        if !facts.document {
-            return Vec::new();
-        }
         self.receivers(facts, registry, |r| r.handover)
             .into_iter()
             .map(str::to_owned)
@@ -124,10 +120,10 @@ impl Routes {
 
     /// The deliveries for a message: each receiver's FHIR R4 endpoint, or
     /// else its STU3 endpoint, or else its MLLP endpoint, once per
-    /// receiver, never back to the sender itself. Documents that rules hand
-    /// over are not pushed by those rules.
+    /// receiver, never back to the sender itself. Rules that hand over push
+    /// nothing.
     pub fn deliveries(&self, facts: &Facts, registry: &Registry) -> Vec<NewDelivery> {
-        let receivers = self.receivers(facts, registry, |r| !(r.handover && facts.document));
+        let receivers = self.receivers(facts, registry, |r| !r.handover);
         let mut deliveries: Vec<NewDelivery> = Vec::new();
         for id in receivers {
             let Some(org) = registry.get(id) else { continue };
@@ -219,7 +215,6 @@ mod tests {
             sender: "HIS/RIJNSTATE".into(),
             event: event.into(),
             general_practitioner_agb: vec!["01000001".into(), "99999999".into()],
-            document: false,
         };
         let receivers = |event| {
             routes
@@ -259,7 +254,6 @@ mod tests {
                 sender: "HIS".into(),
                 event: "ADT^A01".into(),
                 general_practitioner_agb: Vec::new(),
-                document: false,
             };
             routes.deliveries(&facts, &registry)[0].endpoint.clone()
         };
@@ -272,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn documents_are_handed_over_where_a_rule_says_so_and_the_rest_pushed() {
+    fn rules_that_hand_over_push_nothing() {
         let registry = registry();
         let routes = Routes::new(
             vec![
@@ -290,11 +284,10 @@ mod tests {
             &registry,
         )
         .unwrap();
-        let facts = |event: &str, document: bool| Facts {
+        let facts = |event: &str| Facts {
             sender: "HIS/RIJNSTATE".into(),
             event: event.into(),
             general_practitioner_agb: Vec::new(),
-            document,
         };
         let pushed = |facts: &Facts| {
             routes
@@ -303,12 +296,10 @@ mod tests {
                 .map(|d| d.receiver)
                 .collect::<Vec<_>>()
         };
-        let letter = facts("CDA^34133-9", true);
-        assert_eq!(routes.handovers(&letter, &registry), ["vvt"]);
-        assert!(pushed(&letter).is_empty());
-        let discharge = facts("ADT^A03", false);
-        assert!(routes.handovers(&discharge, &registry).is_empty());
-        assert_eq!(pushed(&discharge), ["vvt", "linde"], "not a document: pushed");
+        assert_eq!(routes.handovers(&facts("CDA^34133-9"), &registry), ["vvt"]);
+        assert!(pushed(&facts("CDA^34133-9")).is_empty());
+        assert_eq!(routes.handovers(&facts("ADT^A03"), &registry), ["vvt"]);
+        assert_eq!(pushed(&facts("ADT^A03")), ["linde"]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::{client, receiver, store};
 use serde_json::{Value, json};
-use zorgpoort_handover::overdracht::{Party, TaskStatus, may_change, read_change, read_request};
+use zorgpoort_handover::overdracht::{Party, TaskStatus, may_change, read_change, read_request, transfer_document};
 use zorgpoort_handover::{Follower, Handover, HandoverConfig, HandoverRequest, Organization, Registry};
 use zorgpoort_store::{NewMessage, SqliteStore, Store};
 
@@ -284,4 +284,56 @@ async fn a_handover_not_picked_up_in_time_is_flagged_once() {
         "{}",
         audit[1].event
     );
+}
+
+#[test]
+fn a_message_that_is_not_a_document_becomes_a_transfer_document() {
+    let registry = registry(None);
+    let hospital = registry.get("ziekenhuis").unwrap();
+    let discharge = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [
+        { "fullUrl": "urn:uuid:0a6a1c52-5b43-4c55-8d2b-1f0d8f0b0001",
+          "resource": { "resourceType": "Patient", "identifier": [{ "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999911120" }] },
+          "request": { "method": "PUT", "url": "Patient?identifier=http://fhir.nl/fhir/NamingSystem/bsn|999911120" } },
+        { "fullUrl": "urn:uuid:0a6a1c52-5b43-4c55-8d2b-1f0d8f0b0002",
+          "resource": { "resourceType": "Condition", "subject": { "reference": "urn:uuid:0a6a1c52-5b43-4c55-8d2b-1f0d8f0b0001" } },
+          "request": { "method": "POST", "url": "Condition" } },
+        { "fullUrl": "urn:uuid:0a6a1c52-5b43-4c55-8d2b-1f0d8f0b0003",
+          "resource": { "resourceType": "Encounter", "status": "finished", "class": { "code": "IMP" },
+            "subject": { "reference": "urn:uuid:0a6a1c52-5b43-4c55-8d2b-1f0d8f0b0001" } },
+          "request": { "method": "POST", "url": "Encounter" } }
+    ]});
+    let document = transfer_document(&discharge, "m1", hospital, 1_764_000_000_000).unwrap();
+    let problems = zorgpoort_model::check::check_bundle(&document.to_string(), "document");
+    assert!(problems.is_empty(), "{problems:?}");
+    let composition = &document["entry"][0]["resource"];
+    assert_eq!(composition["type"]["coding"][0]["code"], "371535009");
+    assert_eq!(
+        composition["subject"]["reference"],
+        "urn:uuid:0a6a1c52-5b43-4c55-8d2b-1f0d8f0b0001"
+    );
+    assert_eq!(composition["author"][0]["display"], "Ziekenhuis Rijnstate");
+    let titles: Vec<&str> = composition["section"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Condition", "Encounter"]);
+    assert_eq!(
+        document["entry"][1]["resource"]["id"],
+        "0a6a1c52-5b43-4c55-8d2b-1f0d8f0b0001"
+    );
+    assert!(
+        document["entry"][1].get("request").is_none(),
+        "a document has no requests"
+    );
+    assert_eq!(
+        transfer_document(&discharge, "m1", hospital, 1_764_000_000_000),
+        Some(document),
+        "the same message makes the same document"
+    );
+
+    let no_patient =
+        json!({ "resourceType": "Bundle", "type": "transaction", "entry": [discharge["entry"][1].clone()] });
+    assert!(transfer_document(&no_patient, "m2", hospital, 0).is_none());
 }

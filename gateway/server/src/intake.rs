@@ -341,18 +341,17 @@ impl<S: Store> Intake<S> {
             sender: incoming.sender.clone(),
             event: incoming.event,
             general_practitioner_agb: incoming.general_practitioner_agb,
-            document: incoming.composition.is_some(),
         };
         let deliveries = self.routes.deliveries(&facts, &self.registry);
         let handovers = self.routes.handovers(&facts, &self.registry);
         let mut receivers: Vec<String> = deliveries.iter().map(|d| d.receiver.clone()).collect();
-        let document = (!handovers.is_empty()).then(|| incoming.body.clone());
+        let body = (!handovers.is_empty()).then(|| incoming.body.clone());
         let stored = self
             .store
             .accept(NewMessage {
                 id,
                 sender: incoming.sender.clone(),
-                control_id: incoming.control_id,
+                control_id: incoming.control_id.clone(),
                 format: incoming.format.name().into(),
                 body: incoming.body,
                 deliveries,
@@ -361,18 +360,80 @@ impl<S: Store> Intake<S> {
                 audit: vec![audit],
             })
             .await?;
-        if let (Some(body), Some(composition)) = (document, &incoming.composition) {
-            // A resend opens nothing new: a Task per sender, document and receiver.
-            let held = HeldDocument {
+        let Some(body) = body else {
+            return Ok(Received::from_stored(stored, receivers));
+        };
+        // A resend opens nothing new: a Task per sender, document and receiver.
+        let held = if let Some(composition) = incoming.composition {
+            Some((stored.id().to_owned(), composition, body))
+        } else {
+            let message = StoredMessage {
                 id: stored.id(),
                 sender: &incoming.sender,
+                control_id: &incoming.control_id,
+                format: incoming.format,
                 patient: incoming.patient.as_ref(),
-                composition,
                 body: &body,
             };
-            receivers.extend(self.hand_over(&held, &handovers).await?);
+            self.store_transfer_document(&message, received_ms).await?
+        };
+        if let Some((id, composition, body)) = held {
+            let document = HeldDocument {
+                id: &id,
+                sender: &incoming.sender,
+                patient: incoming.patient.as_ref(),
+                composition: &composition,
+                body: &body,
+            };
+            receivers.extend(self.hand_over(&document, &handovers).await?);
         }
         Ok(Received::from_stored(stored, receivers))
+    }
+
+    /// Stores the transfer document made from a message that is not a
+    /// document, for a route that hands it over; its id, Composition id and
+    /// body. `None` (logged) when no document can be made of it.
+    async fn store_transfer_document(
+        &self,
+        message: &StoredMessage<'_>,
+        received_ms: i64,
+    ) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
+        let Some(author) = self.registry.by_sender(message.sender) else {
+            tracing::warn!(
+                sender = message.sender,
+                "a message to hand over comes from a sender outside the registry"
+            );
+            return Ok(None);
+        };
+        let made = self
+            .render(message.format.name(), message.body)
+            .ok()
+            .and_then(|fhir| serde_json::from_str(&fhir).ok())
+            .and_then(|bundle| overdracht::transfer_document(&bundle, message.id, author, received_ms));
+        let Some(document) = made else {
+            tracing::warn!(
+                message = message.id,
+                "no transfer document can be made of a message (no Patient)"
+            );
+            return Ok(None);
+        };
+        let composition = composition_of(&document).unwrap_or_default().to_owned();
+        let body = document.to_string().into_bytes();
+        let stored = self
+            .store
+            .accept(NewMessage {
+                id: uuid::Uuid::new_v4().to_string(),
+                sender: message.sender.to_owned(),
+                control_id: format!("{}#overdracht", message.control_id),
+                format: Format::FhirR4.name().into(),
+                body: body.clone(),
+                deliveries: Vec::new(),
+                received_ms,
+                patient: message.patient.cloned(),
+                audit: Vec::new(),
+            })
+            .await?;
+        Ok(Some((stored.id().to_owned(), composition, body)))
     }
 
     /// Opens a handover of a stored document to each of `owners` on its
@@ -418,6 +479,16 @@ impl<S: Store> Intake<S> {
         }
         Ok(opened)
     }
+}
+
+/// A stored message that is not a document, about to be made one.
+struct StoredMessage<'a> {
+    id: &'a str,
+    sender: &'a str,
+    control_id: &'a str,
+    format: Format,
+    patient: Option<&'a String>,
+    body: &'a [u8],
 }
 
 /// A stored document about to be handed over.
