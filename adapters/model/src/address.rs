@@ -30,16 +30,16 @@ impl<'a> StreetLine<'a> {
     /// The line text: the parts there are joined by a space ("Dorpsstraat 12
     /// A"); `None` when that is empty.
     pub fn text(&self) -> Option<Cow<'a, str>> {
-        let parts: Vec<&Cow<'a, str>> = [&self.street_name, &self.house_number, &self.building_number_suffix]
+        let mut parts = [&self.street_name, &self.house_number, &self.building_number_suffix]
             .into_iter()
-            .flatten()
-            .collect();
-        let text = match parts.as_slice() {
-            [] => return None,
-            [one] => (*one).clone(),
-            [first, rest @ ..] => {
-                let mut joined = String::from(first.as_ref());
-                for part in rest {
+            .flatten();
+        let first = parts.next()?;
+        let text = match parts.next() {
+            None => first.clone(),
+            Some(second) => {
+                let mut joined = String::with_capacity(first.len() + second.len() + 16);
+                joined.push_str(first);
+                for part in std::iter::once(second).chain(parts) {
                     joined.push(' ');
                     joined.push_str(part);
                 }
@@ -53,14 +53,18 @@ impl<'a> StreetLine<'a> {
     /// of the parts there are, in street, number, suffix order; an empty
     /// object when there are none.
     pub fn into_extension(self) -> Object<'a> {
-        let extensions: Vec<Object<'a>> = [
+        // As `Value`s straight away: a `Vec<Object>` would be copied into
+        // one. Room for the usual two parts, street and house number.
+        let mut extensions = Vec::with_capacity(2);
+        for (url, value) in [
             (STREET_NAME, self.street_name),
             (HOUSE_NUMBER, self.house_number),
             (BUILDING_NUMBER_SUFFIX, self.building_number_suffix),
-        ]
-        .into_iter()
-        .filter_map(|(url, value)| value.map(|v| Object::new().with("url", url).with("valueString", v)))
-        .collect();
+        ] {
+            if let Some(value) = value {
+                extensions.push(Value::Obj(Object::new().with("url", url).with("valueString", value)));
+            }
+        }
         Object::new().with("extension", extensions)
     }
 }

@@ -2,8 +2,7 @@
 //! URLs that references can point at, and conditional updates on business
 //! identifiers so receivers de-duplicate.
 
-use std::fmt::Write as _;
-
+use sha1::{Digest as _, Sha1};
 use uuid::Uuid;
 
 use crate::json::{Object, Value};
@@ -17,13 +16,13 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9d4b_5e07_8a61_2f0c_4b7d_e91
 pub struct IdGenerator {
     /// SHA-1 over the namespace and `sender|message_id|`, shared by all ids
     /// of the message (the same value `Uuid::new_v5` computes, in pieces).
-    prefix: sha1_smol::Sha1,
+    prefix: Sha1,
 }
 
 impl IdGenerator {
     /// Ids for one message of one sender.
     pub fn new(sender: &str, message_id: &str) -> Self {
-        let mut prefix = sha1_smol::Sha1::new();
+        let mut prefix = Sha1::new();
         prefix.update(NAMESPACE.as_bytes());
         prefix.update(sender.as_bytes());
         prefix.update(b"|");
@@ -43,7 +42,7 @@ impl IdGenerator {
         for part in parts {
             hash.update(part.as_bytes());
         }
-        let digest = hash.digest().bytes();
+        let digest = hash.finalize();
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
         uuid::Builder::from_sha1_bytes(bytes).into_uuid()
@@ -199,30 +198,38 @@ impl<'a> TransactionBuilder<'a> {
 }
 
 impl<'a> Entry<'a> {
+    /// `resourceType` and `id` (from the full URL) put in front of the resource.
+    fn resource_with_id(resource_type: &'static str, id: &str, mut resource: Object<'a>) -> Object<'a> {
+        resource.prepend([
+            ("resourceType", Value::from(resource_type)),
+            ("id", Value::from(id.to_owned())),
+        ]);
+        resource
+    }
+
     fn into_document_entry(self) -> Object<'a> {
-        let mut resource = Object::leading(&[("resourceType", self.resource_type)], self.resource);
-        resource.insert_after("resourceType", "id", self.full_url[URN_UUID.len()..].to_owned());
+        let resource = Self::resource_with_id(self.resource_type, &self.full_url[URN_UUID.len()..], self.resource);
         Object::new().with("fullUrl", self.full_url).with("resource", resource)
     }
 
     fn into_json(self) -> Object<'a> {
-        let mut resource = Object::leading(&[("resourceType", self.resource_type)], self.resource);
         let mut url = String::with_capacity(64);
         url.push_str(self.resource_type);
-        match &self.request {
+        let resource = match &self.request {
             Request::Update => {
                 let id = &self.full_url[URN_UUID.len()..];
-                resource.insert_after("resourceType", "id", id.to_owned());
                 url.push('/');
                 url.push_str(id);
+                Self::resource_with_id(self.resource_type, id, self.resource)
             }
             Request::ConditionalUpdate { system, value } => {
                 url.push_str("?identifier=");
                 percent_encode(system, &mut url);
                 url.push('|');
                 percent_encode(value, &mut url);
+                Object::leading(&[("resourceType", self.resource_type)], self.resource)
             }
-        }
+        };
         Object::new()
             .with("fullUrl", self.full_url)
             .with("resource", resource)
@@ -233,13 +240,24 @@ impl<'a> Entry<'a> {
 /// Percent-encodes a query parameter value (RFC 3986), keeping the
 /// characters FHIR servers expect to see literally in a system URI.
 fn percent_encode(text: &str, out: &mut String) {
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~:/@!$'()*,;".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let literal = |b: u8| b.is_ascii_alphanumeric() || b"-._~:/@!$'()*,;".contains(&b);
+    // Runs of literal characters (nearly all of a system URI) are copied whole.
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if !literal(b) {
+            // A run of literals is ASCII, so it starts and ends on character
+            // boundaries; an empty one may not (inside a multi-byte character).
+            if start < i {
+                out.push_str(&text[start..i]);
+            }
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+            start = i + 1;
         }
     }
+    out.push_str(&text[start..]);
 }
 
 #[cfg(test)]
@@ -271,6 +289,16 @@ mod tests {
             IdGenerator::new(&long, "1").id("Patient/PID"),
             Uuid::new_v5(&NAMESPACE, format!("{long}|1|Patient/PID").as_bytes())
         );
+    }
+
+    #[test]
+    fn percent_encoding_keeps_literals_and_encodes_every_other_byte() {
+        let mut out = String::new();
+        percent_encode("http://x/é 1|a%b~", &mut out);
+        assert_eq!(out, "http://x/%C3%A9%201%7Ca%25b~");
+        out.clear();
+        percent_encode("éé", &mut out);
+        assert_eq!(out, "%C3%A9%C3%A9");
     }
 
     #[test]
