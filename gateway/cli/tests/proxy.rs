@@ -210,6 +210,37 @@ fn proxied_reads_are_consent_filtered_audited_and_fail_with_the_upstreams_detail
         "holder rijnstate answered 404 Not Found: Condition/c9 is not known"
     );
 
+    // A batch (the BgZ searches, say) is forwarded search by search.
+    let batch = json!({ "resourceType": "Bundle", "type": "batch", "entry": [
+        { "request": { "method": "GET", "url": format!("Patient?identifier=http://fhir.nl/fhir/NamingSystem/bsn|{BSN}") } },
+        { "request": { "method": "GET", "url": "Condition/c2" } },
+        { "request": { "method": "GET", "url": "Condition/c9" } },
+        { "request": { "method": "DELETE", "url": "Condition/c2" } }
+    ]});
+    let (status, _, body) = gateway.http_with(
+        "POST",
+        "/fhir/proxy/rijnstate",
+        &[
+            ("Content-Type", "application/fhir+json"),
+            ("X-Zorgpoort-Requester", "de-linde"),
+            ("X-Purpose-Of-Use", "handover"),
+        ],
+        batch.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let statuses: Vec<&str> = answer["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["200 OK", "200 OK", "404", "422"]);
+    assert_eq!(
+        answer["entry"][0]["resource"]["meta"]["tag"][0]["code"],
+        "mental-health"
+    );
+
     // Refused before or after the holder: several patients, no relationship,
     // an unknown holder, a path that is not FHIR, a holder that is down.
     let (status, _) = get(&gateway, "de-linde", "/fhir/proxy/rijnstate/Patient?name=jansen");

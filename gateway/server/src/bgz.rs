@@ -56,14 +56,28 @@ pub async fn batch<S: Store>(
     asker: Asker,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let version = asker.version;
     let bundle = read_body(request, state.max_body_bytes).await?;
+    let mut answers = Vec::new();
+    for url in batch_searches(&bundle)? {
+        answers.push(match url {
+            Ok(url) => answer(&state, &asker, url).await,
+            Err(error) => Err(error),
+        });
+    }
+    asker
+        .version
+        .respond(StatusCode::OK, batch_response(answers)?.to_string())
+}
+
+/// The searches of a `batch` Bundle: each entry's URL (relative to the FHIR
+/// base) when it is a GET, else why not.
+pub fn batch_searches(bundle: &Value) -> Result<Vec<Result<&str, ApiError>>, ApiError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle")
         || bundle.get("type").and_then(Value::as_str) != Some("batch")
     {
         return Err(ApiError::invalid(
             "Bundle.type",
-            "POST /fhir takes a batch Bundle of searches",
+            "a batch Bundle of searches is expected",
         ));
     }
     let entries = bundle
@@ -77,23 +91,34 @@ pub async fn batch<S: Store>(
             format!("at most {MAX_BATCH_ENTRIES} searches in one batch"),
         ));
     }
-    let mut answers = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
-        let method = entry.pointer("/request/method").and_then(Value::as_str);
-        let url = entry.pointer("/request/url").and_then(Value::as_str);
-        let answered = match (method, url) {
-            (Some("GET"), Some(url)) => answer(&state, &asker, url).await,
-            _ => Err(ApiError::invalid(
-                &format!("Bundle.entry[{i}].request"),
-                "each entry is a GET of a BgZ search",
-            )),
-        };
-        answers.push(match answered {
+    Ok(entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| entry_search(i, entry))
+        .collect())
+}
+
+fn entry_search(i: usize, entry: &Value) -> Result<&str, ApiError> {
+    let method = entry.pointer("/request/method").and_then(Value::as_str);
+    match (method, entry.pointer("/request/url").and_then(Value::as_str)) {
+        (Some("GET"), Some(url)) => Ok(url),
+        _ => Err(ApiError::invalid(
+            &format!("Bundle.entry[{i}].request"),
+            "each entry is a GET of a search",
+        )),
+    }
+}
+
+/// The `batch-response` to a batch's answers, each with its own status;
+/// only an unavailable store fails the whole batch (try again later).
+pub fn batch_response(answers: Vec<Result<String, ApiError>>) -> Result<Value, ApiError> {
+    let mut entries = Vec::with_capacity(answers.len());
+    for answered in answers {
+        entries.push(match answered {
             Ok(found) => json!({
                 "resource": serde_json::from_str::<Value>(&found).unwrap_or(Value::Null),
                 "response": { "status": "200 OK" }
             }),
-            // Storage trouble fails the batch: the caller should try again.
             Err(error) if error.problem == Problem::Unavailable => return Err(error),
             Err(error) => json!({
                 "response": {
@@ -104,10 +129,10 @@ pub async fn batch<S: Store>(
         });
     }
     let mut response = json!({ "resourceType": "Bundle", "type": "batch-response" });
-    if !answers.is_empty() {
-        response["entry"] = Value::Array(answers);
+    if !entries.is_empty() {
+        response["entry"] = Value::Array(entries);
     }
-    version.respond(StatusCode::OK, response.to_string())
+    Ok(response)
 }
 
 fn invalid(error: SearchError) -> ApiError {

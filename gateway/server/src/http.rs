@@ -202,6 +202,7 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route("/fhir/{type}", get(bgz::search::<S>))
         .route("/fhir/Observation/$lastn", get(bgz::lastn::<S>))
         // Reads and searches forwarded to a registered holder.
+        .route("/fhir/proxy/{holder}", post(proxy::batch::<S>))
         .route("/fhir/proxy/{holder}/{*path}", get(proxy::read::<S>))
         .route("/fhir/$validate", post(validate::operation::<S>))
         .route("/fhir/{type}/$validate", post(validate::operation::<S>));

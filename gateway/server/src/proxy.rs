@@ -1,5 +1,6 @@
 //! `GET /fhir/proxy/{holder}/{path}`: reads and searches forwarded to a
-//! registered holder's FHIR endpoint (its base from the registry), over the
+//! registered holder's FHIR endpoint (`POST /fhir/proxy/{holder}` takes a
+//! `batch` of them, such as the BgZ searches, each decided on its own) (its base from the registry), over the
 //! gateway's pooled upstream client (mutual TLS where configured). The
 //! requester's own credentials never travel on; the gateway authenticates
 //! itself.
@@ -17,7 +18,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use http_body_util::{BodyExt, Full, Limited};
@@ -28,7 +29,9 @@ use zorgpoort_handover::{Protocol, Registry};
 use zorgpoort_model::systems;
 use zorgpoort_store::Store;
 
+use crate::bgz::{batch_response, batch_searches};
 use crate::bundles::{Asker, Disclosure, release, treats};
+use crate::consents::read_body;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 use crate::version::FhirVersion;
@@ -117,13 +120,40 @@ pub async fn read<S: Store>(
     RawQuery(query): RawQuery,
     asker: Asker,
 ) -> Result<Response, ApiError> {
-    let version = asker.version;
-    let (base, holder_stu3) = holder_base(&state.registry, &holder)?;
-    let path = checked_path(&path)?;
     let target = match &query {
         Some(query) => format!("{path}?{query}"),
-        None => path.to_owned(),
+        None => path,
     };
+    let answer = forward(&state, &asker, &holder, &target).await?;
+    asker.version.respond(StatusCode::OK, answer)
+}
+
+/// `POST /fhir/proxy/{holder}`: a `batch` of GET searches (the BgZ, say),
+/// each forwarded and decided as a read of its own.
+pub async fn batch<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(holder): Path<String>,
+    asker: Asker,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let bundle = read_body(request, state.max_body_bytes).await?;
+    let mut answers = Vec::new();
+    for target in batch_searches(&bundle)? {
+        answers.push(match target {
+            Ok(target) => forward(&state, &asker, &holder, target.trim_start_matches('/')).await,
+            Err(error) => Err(error),
+        });
+    }
+    asker
+        .version
+        .respond(StatusCode::OK, batch_response(answers)?.to_string())
+}
+
+/// One read or search (`path?query`) at `holder`, as far as the patient's
+/// choices let the asker have it, in R4.
+async fn forward<S: Store>(state: &AppState<S>, asker: &Asker, holder: &str, target: &str) -> Result<String, ApiError> {
+    let (base, holder_stu3) = holder_base(&state.registry, holder)?;
+    let path = checked_path(target.split_once('?').map_or(target, |(path, _)| path))?;
     if target.len() > MAX_TARGET_BYTES {
         return Err(ApiError::invalid(
             "path",
@@ -155,7 +185,7 @@ pub async fn read<S: Store>(
     .map_err(|e| unreachable(format!("reading the answer: {e}")))?
     .to_bytes();
     if !status.is_success() {
-        return Err(upstream_error(&holder, status, &body));
+        return Err(upstream_error(holder, status, &body));
     }
     let answer: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(Problem::Upstream, format!("holder {holder} answered no JSON: {e}")))?;
@@ -175,7 +205,7 @@ pub async fn read<S: Store>(
     }
     let patient = patients.pop_first();
     let treating = match &patient {
-        Some(bsn) => treats(&state, &asker.requester, bsn).await?,
+        Some(bsn) => treats(state, &asker.requester, bsn).await?,
         None => false,
     };
     // The consent filter works on Bundles: a single resource is decided as one.
@@ -192,16 +222,14 @@ pub async fn read<S: Store>(
         bundle: bundle.to_string(),
         patient,
     };
-    let released = release(&state, data, &asker, treating).await?;
-    let released = if single {
-        let bundle: Value = serde_json::from_str(&released)
-            .map_err(|_| ApiError::new(Problem::Upstream, "the answer could not be decided"))?;
-        bundle
-            .pointer("/entry/0/resource")
-            .map(Value::to_string)
-            .ok_or_else(|| ApiError::new(Problem::Forbidden, "the patient's choices withhold this resource"))?
-    } else {
-        released
-    };
-    version.respond(StatusCode::OK, released)
+    let released = release(state, data, asker, treating).await?;
+    if !single {
+        return Ok(released);
+    }
+    let bundle: Value = serde_json::from_str(&released)
+        .map_err(|_| ApiError::new(Problem::Upstream, "the answer could not be decided"))?;
+    bundle
+        .pointer("/entry/0/resource")
+        .map(Value::to_string)
+        .ok_or_else(|| ApiError::new(Problem::Forbidden, "the patient's choices withhold this resource"))
 }
