@@ -1,9 +1,9 @@
 //! `GET /fhir/proxy/{holder}/{path}`: reads and searches forwarded to a
-//! registered holder's FHIR endpoint (`POST /fhir/proxy/{holder}` takes a
-//! `batch` of them, such as the BgZ searches, each decided on its own) (its base from the registry), over the
-//! gateway's pooled upstream client (mutual TLS where configured). The
-//! requester's own credentials never travel on; the gateway authenticates
-//! itself.
+//! registered holder's FHIR endpoint (its base from the registry), over the
+//! gateway's pooled upstream client (mutual TLS where configured);
+//! `POST /fhir/proxy/{holder}` takes a `batch` of them, such as the BgZ
+//! searches, each decided on its own. The requester's own credentials never
+//! travel on; the gateway authenticates itself.
 //!
 //! The answer is decided like every disclosure: it must concern one patient
 //! (named by BSN in what comes back; a search over several patients is
