@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Gateway, Receiver, temp_dir, wait_until};
+use common::{Gateway, Receiver, organization, server_section, temp_dir, wait_until};
 use serde_json::{Value, json};
 use zorgpoort_handover::bgz::QUERIES;
 use zorgpoort_profiles::{ProfileChoice, Severity, validate};
@@ -19,42 +19,27 @@ use zorgpoort_profiles::{ProfileChoice, Severity, validate};
 const BSN: &str = "999911120";
 
 fn config(receiver: std::net::SocketAddr, data_dir: &Path) -> String {
-    format!(
-        r#"
-[server]
-http = "127.0.0.1:0"
-mllp = "127.0.0.1:0"
-data_dir = "{}"
-durability = "process-crash"
-
-[delivery]
-poll_interval_ms = 10
-
-[[organization]]
-id = "rijnstate"
-name = "Ziekenhuis Rijnstate"
-kind = "ziekenhuis"
-senders = ["HIS/RIJNSTATE"]
-
-[[organization]]
-id = "de-linde"
-name = "Verpleeghuis De Linde"
-kind = "vvt"
-
-[[organization.endpoint]]
-protocol = "fhir-r4"
-address = "http://{receiver}/fhir"
-
-[[organization]]
-id = "huisarts-jansen"
-name = "Huisartsenpraktijk Jansen"
-kind = "huisarts"
-
-[[route]]
-to = ["de-linde"]
-"#,
-        data_dir.display()
-    )
+    [
+        server_section(data_dir),
+        "[delivery]\npoll_interval_ms = 10\n\n".to_owned(),
+        organization(
+            "rijnstate",
+            "Ziekenhuis Rijnstate",
+            "ziekenhuis",
+            "senders = [\"HIS/RIJNSTATE\"]",
+            None,
+        ),
+        organization(
+            "de-linde",
+            "Verpleeghuis De Linde",
+            "vvt",
+            "",
+            Some(("fhir-r4", &format!("http://{receiver}/fhir"))),
+        ),
+        organization("huisarts-jansen", "Huisartsenpraktijk Jansen", "huisarts", "", None),
+        "[[route]]\nto = [\"de-linde\"]\n".to_owned(),
+    ]
+    .concat()
 }
 
 const DISCHARGE: &str = "MSH|^~\\&|HIS|RIJNSTATE|||20261124093015+0100||ADT^A03^ADT_A03|D1|P|2.5\r\

@@ -12,74 +12,40 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Gateway, Receiver, temp_dir, wait_until};
+use common::{Gateway, Receiver, organization, server_section, temp_dir, wait_until};
 use serde_json::{Value, json};
 
 fn config(receiver: std::net::SocketAddr, data_dir: &Path) -> String {
-    format!(
-        r#"
-[server]
-http = "127.0.0.1:0"
-mllp = "127.0.0.1:0"
-data_dir = "{}"
-durability = "process-crash"
-
-[handover]
-pickup_timeout_secs = 2
-poll_interval_ms = 50
-
-[[organization]]
-id = "oudegracht"
-name = "Ziekenhuis Oudegracht"
-kind = "ziekenhuis"
-ura = "00005678"
-senders = ["HIS/OUDEGRACHT"]
-
-[[organization]]
-id = "de-linde"
-name = "Verpleeghuis De Linde"
-kind = "vvt"
-
-[[organization.endpoint]]
-protocol = "fhir-r4"
-address = "http://{receiver}/fhir"
-
-[[organization]]
-id = "de-eik"
-name = "Verpleeghuis De Eik"
-kind = "vvt"
-
-[[organization]]
-id = "de-beuk"
-name = "Verpleeghuis De Beuk"
-kind = "vvt"
-
-[[organization]]
-id = "de-es"
-name = "Verpleeghuis De Es"
-kind = "vvt"
-
-[[organization.endpoint]]
-protocol = "fhir-stu3"
-address = "http://{receiver}/stu3"
-
-[[organization]]
-id = "de-wilg"
-name = "Verpleeghuis De Wilg"
-kind = "vvt"
-
-# Documents are handed over to De Wilg on the sender's behalf.
-[[route]]
-to = ["de-wilg"]
-handover = true
-
-[[organization]]
-id = "huisarts-jansen"
-name = "Huisartsenpraktijk Jansen"
-kind = "huisarts"
-"#,
-        data_dir.display()
-    )
+    let nursing_home =
+        |id: &str, name: &str, endpoint: Option<(&str, &str)>| organization(id, name, "vvt", "", endpoint);
+    [
+        server_section(data_dir),
+        "[handover]\npickup_timeout_secs = 2\npoll_interval_ms = 50\n\n".to_owned(),
+        organization(
+            "oudegracht",
+            "Ziekenhuis Oudegracht",
+            "ziekenhuis",
+            "ura = \"00005678\"\nsenders = [\"HIS/OUDEGRACHT\"]",
+            None,
+        ),
+        nursing_home(
+            "de-linde",
+            "Verpleeghuis De Linde",
+            Some(("fhir-r4", &format!("http://{receiver}/fhir"))),
+        ),
+        nursing_home("de-eik", "Verpleeghuis De Eik", None),
+        nursing_home("de-beuk", "Verpleeghuis De Beuk", None),
+        nursing_home(
+            "de-es",
+            "Verpleeghuis De Es",
+            Some(("fhir-stu3", &format!("http://{receiver}/stu3"))),
+        ),
+        nursing_home("de-wilg", "Verpleeghuis De Wilg", None),
+        organization("huisarts-jansen", "Huisartsenpraktijk Jansen", "huisarts", "", None),
+        // Documents and messages are handed over to De Wilg on the sender's behalf.
+        "[[route]]\nto = [\"de-wilg\"]\nhandover = true\n".to_owned(),
+    ]
+    .concat()
 }
 
 /// The patient of the nursing-transfer fixture.
@@ -429,8 +395,14 @@ fn a_routed_document_is_handed_over_on_the_senders_behalf() {
     assert_eq!(status, 202, "{body}");
     let (_, found) = region.call("de-wilg", "GET", "/fhir/Task?status=requested", None);
     assert_eq!(found["total"], 2, "{found}");
-    let newest = &found["entry"][0]["resource"];
-    let (status, transfer) = region.call("de-wilg", "GET", &composition_path(newest), None);
+    let from_discharge = found["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|t| t["id"] != task["id"])
+        .unwrap();
+    let (status, transfer) = region.call("de-wilg", "GET", &composition_path(from_discharge), None);
     assert_eq!(status, 200, "{transfer}");
     let composition = &transfer["entry"][0]["resource"];
     assert_eq!(composition["type"]["coding"][0]["code"], "371535009");

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Gateway, Receiver, temp_dir, wait_until};
+use common::{Gateway, Receiver, organization, server_section, temp_dir, wait_until};
 use serde_json::{Value, json};
 
 const BSN: &str = "999911120";
@@ -86,55 +86,34 @@ fn holder() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
 }
 
 fn config(holder: SocketAddr, receiver: SocketAddr, data_dir: &Path) -> String {
-    format!(
-        r#"
-[server]
-http = "127.0.0.1:0"
-mllp = "127.0.0.1:0"
-data_dir = "{}"
-durability = "process-crash"
-
-[delivery]
-poll_interval_ms = 10
-
-[[organization]]
-id = "rijnstate"
-name = "Ziekenhuis Rijnstate"
-kind = "ziekenhuis"
-senders = ["HIS/RIJNSTATE"]
-
-[[organization.endpoint]]
-protocol = "fhir-r4"
-address = "http://{holder}/fhir"
-
-[[organization]]
-id = "de-linde"
-name = "Verpleeghuis De Linde"
-kind = "vvt"
-
-[[organization.endpoint]]
-protocol = "fhir-r4"
-address = "http://{receiver}/fhir"
-
-[[organization]]
-id = "gesloten"
-name = "Kliniek zonder server"
-kind = "ziekenhuis"
-
-[[organization.endpoint]]
-protocol = "fhir-r4"
-address = "http://127.0.0.1:9/fhir"
-
-[[organization]]
-id = "huisarts-jansen"
-name = "Huisartsenpraktijk Jansen"
-kind = "huisarts"
-
-[[route]]
-to = ["de-linde"]
-"#,
-        data_dir.display()
-    )
+    [
+        server_section(data_dir),
+        "[delivery]\npoll_interval_ms = 10\n\n".to_owned(),
+        organization(
+            "rijnstate",
+            "Ziekenhuis Rijnstate",
+            "ziekenhuis",
+            "senders = [\"HIS/RIJNSTATE\"]",
+            Some(("fhir-r4", &format!("http://{holder}/fhir"))),
+        ),
+        organization(
+            "de-linde",
+            "Verpleeghuis De Linde",
+            "vvt",
+            "",
+            Some(("fhir-r4", &format!("http://{receiver}/fhir"))),
+        ),
+        organization(
+            "gesloten",
+            "Kliniek zonder server",
+            "ziekenhuis",
+            "",
+            Some(("fhir-r4", "http://127.0.0.1:9/fhir")),
+        ),
+        organization("huisarts-jansen", "Huisartsenpraktijk Jansen", "huisarts", "", None),
+        "[[route]]\nto = [\"de-linde\"]\n".to_owned(),
+    ]
+    .concat()
 }
 
 fn get(gateway: &Gateway, org: &str, path: &str) -> (u16, Value) {

@@ -2,6 +2,7 @@
 //! receiver on loopback, and small HTTP and MLLP clients.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -186,4 +187,27 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     done()
+}
+
+/// The `[server]` section of a gateway under test: ports the OS picks, data
+/// in `data_dir`.
+pub fn server_section(data_dir: &Path) -> String {
+    format!(
+        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndurability = \"process-crash\"\n\n",
+        data_dir.display()
+    )
+}
+
+/// One `[[organization]]` of the region: `extra` holds further keys
+/// (`senders = [...]`, `ura = "..."`), `endpoint` its endpoint as
+/// `(protocol, address)`.
+pub fn organization(id: &str, name: &str, kind: &str, extra: &str, endpoint: Option<(&str, &str)>) -> String {
+    let mut block = format!("[[organization]]\nid = \"{id}\"\nname = \"{name}\"\nkind = \"{kind}\"\n{extra}\n");
+    if let Some((protocol, address)) = endpoint {
+        let _ = write!(
+            block,
+            "[[organization.endpoint]]\nprotocol = \"{protocol}\"\naddress = \"{address}\"\n\n"
+        );
+    }
+    block
 }
