@@ -168,6 +168,10 @@ fn a_handover_is_notified_read_accepted_and_seen_by_the_sender() {
     assert_eq!(status, 200, "{bundle}");
     assert_eq!(bundle["type"], "document");
     assert_eq!(bundle["entry"][0]["resource"]["resourceType"], "Composition");
+    let composition_read = composition_path(&read).replace("/$document", "");
+    let (status, composition) = region.call("de-linde", "GET", &composition_read, None);
+    assert_eq!(status, 200, "{composition}");
+    assert_eq!(composition, bundle["entry"][0]["resource"]);
 
     // Nobody else sees either.
     let (status, _) = region.call("huisarts-jansen", "GET", &task_path, None);

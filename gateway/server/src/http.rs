@@ -196,6 +196,7 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         )
         .route("/fhir/Task", post(tasks::create::<S>).get(tasks::search::<S>))
         .route("/fhir/Task/{id}", get(tasks::read::<S>).put(tasks::update::<S>))
+        .route("/fhir/Composition/{id}", get(tasks::composition::<S>))
         .route("/fhir/Composition/{id}/$document", get(tasks::document::<S>))
         // The BgZ: searches for one patient, alone or in a batch.
         .route("/fhir", post(bgz::batch::<S>))
@@ -208,7 +209,7 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<To
         .route("/fhir/{type}/$validate", post(validate::operation::<S>));
     // Types with a read route of their own need their `$validate` spelled
     // out: a literal segment wins over `{type}`, and `{id}` would take it.
-    for resource_type in ["Organization", "Endpoint", "Bundle", "Consent", "Task"] {
+    for resource_type in ["Organization", "Endpoint", "Bundle", "Consent", "Task", "Composition"] {
         api = api.route(
             &format!("/fhir/{resource_type}/$validate"),
             post(validate::operation::<S>),
@@ -547,7 +548,7 @@ async fn capability_statement() -> Response {
                     resource("Consent", &["read", "search-type", "create", "update"]),
                     resource("Bundle", &["read"]),
                     resource("Task", &["read", "search-type", "create", "update"]),
-                    resource("Composition", &[]).with(
+                    resource("Composition", &["read"]).with(
                         "operation",
                         vec![Object::new().with("name", "document").with(
                             "definition",

@@ -9,8 +9,9 @@
 //! - `PUT /fhir/Task/{id}`: the receiver moves it on (accepted, rejected, in
 //!   progress, completed), the sender may withdraw it (cancelled). Only the
 //!   status and its reason change; `If-Match` guards against lost updates.
-//! - `GET /fhir/Composition/{id}/$document`: the handed-over document for
-//!   the Task's two organisations, consent-checked and audited per read.
+//! - `GET /fhir/Composition/{id}/$document` (and `GET /fhir/Composition/{id}`
+//!   for the Composition alone): the handed-over document for the Task's two
+//!   organisations, consent-checked and audited per read.
 //!
 //! Who asks is the authenticated organisation (or, without mutual TLS, the
 //! `X-Zorgpoort-Requester` header), as for every read of patient data.
@@ -347,8 +348,31 @@ pub async fn document<S: Store>(
     asker: Asker,
 ) -> Result<Response, ApiError> {
     let version = asker.version;
+    let bundle = handed_over(&state, &id, asker).await?;
+    version.respond(StatusCode::OK, bundle)
+}
+
+/// `GET /fhir/Composition/{id}`: the handed-over document's Composition.
+pub async fn composition<S: Store>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    asker: Asker,
+) -> Result<Response, ApiError> {
+    let version = asker.version;
+    let bundle: Value = serde_json::from_str(&handed_over(&state, &id, asker).await?)
+        .map_err(|_| ApiError::new(Problem::NotSupported, "this document has no FHIR form"))?;
+    let composition = bundle
+        .pointer("/entry/0/resource")
+        .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("Composition"))
+        .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Composition/{id}")))?;
+    version.respond(StatusCode::OK, composition.to_string())
+}
+
+/// The document Bundle a handover hands over, for one of its two
+/// organisations, as far as the patient's choices allow (audited).
+async fn handed_over<S: Store>(state: &AppState<S>, id: &str, asker: Asker) -> Result<String, ApiError> {
     let not_found = || ApiError::new(Problem::NotFound, format!("no Composition/{id}"));
-    let record = state.store.task_of_composition(&id).await?.ok_or_else(not_found)?;
+    let record = state.store.task_of_composition(id).await?.ok_or_else(not_found)?;
     let handover = from_record(&record)?;
     let party = party(&handover, &asker, &format!("Composition/{id}"))?;
     if party == Party::Receiver && matches!(handover.status, TaskStatus::Cancelled | TaskStatus::Rejected) {
@@ -369,6 +393,5 @@ pub async fn document<S: Store>(
         purpose: Purpose::Handover,
         ..asker
     };
-    let bundle = disclose(&state, message, &asker, true).await?;
-    version.respond(StatusCode::OK, bundle)
+    disclose(state, message, &asker, true).await
 }
