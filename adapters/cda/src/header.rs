@@ -368,15 +368,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, role: Node<'_, '_>) -> Result<(), Error> {
         )
         .with("gender", gender)
         .with("birthDate", birth.map(|b| b.to_fhir_date()))
-        .with(
-            "_birthDate",
-            birth_time.map(|t| {
-                let ext = Object::new()
-                    .with("url", "http://hl7.org/fhir/StructureDefinition/patient-birthTime")
-                    .with("valueDateTime", t);
-                Object::new().with("extension", vec![ext])
-            }),
-        )
+        .with("_birthDate", birth_time.map(zorgpoort_model::datatypes::birth_time))
         .with(
             "address",
             children(role, "addr").filter_map(address).collect::<Vec<_>>(),

@@ -26,6 +26,14 @@ pub fn profiled(profile: &'static str) -> Object<'static> {
     Object::new().with("meta", meta(profile))
 }
 
+/// `Patient._birthDate` carrying the time of birth (a FHIR `dateTime`).
+pub fn birth_time<'a>(time: impl Into<Value<'a>>) -> Object<'a> {
+    let extension = Object::new()
+        .with("url", crate::systems::ext::BIRTH_TIME)
+        .with("valueDateTime", time.into());
+    Object::new().with("extension", vec![extension])
+}
+
 /// A FHIR `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, which we
 /// accept here without exponent and with an optional leading `+` or leading
 /// zeros (both common in HL7 v2), to be canonicalised by [`canonical_decimal`].

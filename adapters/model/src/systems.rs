@@ -78,6 +78,8 @@ pub mod ext {
     /// A code that refines a coded element (nl-core: the telecom type on
     /// `ContactPoint.system`).
     pub const CODE_SPECIFICATION: &str = "http://nictiz.nl/fhir/StructureDefinition/ext-CodeSpecification";
+    /// The time of day of a birth, on `Patient.birthDate`.
+    pub const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
     /// Source data the mapping could not place elsewhere (zorgpoort's own).
     pub const UNMAPPED_SOURCE: &str = "https://zorgpoort.nl/fhir/StructureDefinition/unmapped-source";
 }

@@ -8,9 +8,6 @@ use super::datatypes::{code_of, cwe, cx, dt, dt_of, dtm, dtm_of, items, nm, s, x
 use super::{Ctx, FromFhirError};
 use crate::write::{Er7Segment, Field, Repetition, text_field};
 
-/// The extension FHIR gives `birthDate` for a time of birth.
-const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
-
 /// Whether a reference element of `json` points at `patient` (or is absent
 /// in a single-patient input, where it can only mean that patient).
 fn refers_to(ctx: &Ctx<'_>, json: &Value, key: &str, patient: usize) -> bool {
@@ -81,7 +78,7 @@ pub(super) fn patient_segments(ctx: &mut Ctx<'_>, patient: usize) -> Result<Vec<
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|e| s(e, "url") == Some(BIRTH_TIME))
+        .find(|e| s(e, "url") == Some(zorgpoort_model::systems::ext::BIRTH_TIME))
         .and_then(|e| s(e, "valueDateTime"));
     let birth = match (birth_time, s(json, "birthDate")) {
         (Some(time), _) => Some(dtm(ctx, time, &format!("{path}._birthDate"))?),

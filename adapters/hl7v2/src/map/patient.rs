@@ -108,15 +108,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
         .with("telecom", telecom)
         .with("gender", gender_value)
         .with("birthDate", birth.map(|b| b.to_fhir_date()))
-        .with(
-            "_birthDate",
-            birth_time.map(|t| {
-                let ext = Object::new()
-                    .with("url", "http://hl7.org/fhir/StructureDefinition/patient-birthTime")
-                    .with("valueDateTime", t);
-                Object::new().with("extension", vec![ext])
-            }),
-        );
+        .with("_birthDate", birth_time.map(zorgpoort_model::datatypes::birth_time));
     match (deceased_at, deceased) {
         (Some(at), _) => patient.set("deceasedDateTime", at),
         (None, Some(flag)) => patient.set("deceasedBoolean", flag),
