@@ -477,13 +477,7 @@ fn allergy(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, key:
     let allergy = Object::new()
         .with("meta", meta(profile::ALLERGY))
         .with("identifier", identifiers)
-        .with(
-            "clinicalStatus",
-            concept(
-                "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-                clinical,
-            ),
-        )
+        .with("clinicalStatus", concept(hl7::ALLERGY_CLINICAL, clinical))
         .with(
             "verificationStatus",
             concept(

@@ -535,13 +535,7 @@ fn allergy(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error> {
         .concept("reaction", item.get("reaction"))
         .map(|c| vec![Object::new().with("manifestation", vec![c])]);
     let resource = profiled(profile::ALLERGY)
-        .with(
-            "clinicalStatus",
-            concept(
-                "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-                "active",
-            ),
-        )
+        .with("clinicalStatus", concept(hl7::ALLERGY_CLINICAL, "active"))
         .with("criticality", criticality)
         .with("_criticality", criticality_ext)
         .with("code", code)

@@ -61,13 +61,7 @@ pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> Result<&'
         ]
     });
     let resource = profiled(profile::ALLERGY)
-        .with(
-            "clinicalStatus",
-            concept(
-                "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-                "active",
-            ),
-        )
+        .with("clinicalStatus", concept(systems::hl7::ALLERGY_CLINICAL, "active"))
         .with("category", category.map(|c| vec![Value::from(c)]))
         .with("criticality", criticality)
         .with("code", m.concept(al1.field(3)))
