@@ -17,13 +17,11 @@ use serde_json::{Value, json};
 use zorgpoort_handover::bgz::{Pool, SearchError, parse};
 use zorgpoort_store::Store;
 
-use crate::bundles::{Asker, Disclosure, release, treats};
+use crate::bundles::{Asker, Disclosure, RECENT, handed_over, received, release};
 use crate::consents::read_body;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 
-/// Most messages about one patient a search looks at, newest first.
-const MAX_MESSAGES: usize = 500;
 /// Most searches in one batch.
 const MAX_BATCH_ENTRIES: usize = 64;
 
@@ -150,12 +148,15 @@ async fn answer<S: Store>(state: &AppState<S>, asker: &Asker, line: &str) -> Res
              (identifier=... on Patient)",
         )
     })?;
-    let treating = treats(state, &asker.requester, &bsn).await?;
+    // The patient's messages are read once: for the pool, and for whether
+    // the asker received any of them.
+    let mut treating = handed_over(state, &asker.requester, &bsn).await?;
     let mut bundles = Vec::new();
-    for id in state.store.messages_of(&bsn, MAX_MESSAGES).await? {
+    for id in state.store.messages_of(&bsn, RECENT).await? {
         let (Some(record), Some(body)) = (state.store.message(&id).await?, state.store.message_body(&id).await?) else {
             continue;
         };
+        treating |= received(&record, &asker.requester);
         match state.intake.render(&record.format, &body) {
             Ok(rendered) => match serde_json::from_str(&rendered) {
                 Ok(bundle) => bundles.push(bundle),

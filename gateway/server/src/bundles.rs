@@ -96,7 +96,7 @@ pub async fn read<S: Store>(
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
     let record = state.store.message(&id).await?.ok_or_else(not_found)?;
-    let treating_relationship = record.deliveries.iter().any(|d| d.receiver == asker.requester);
+    let treating_relationship = received(&record, &asker.requester);
     let bundle = disclose(&state, record, &asker, treating_relationship).await?;
     asker.version.respond(StatusCode::OK, bundle)
 }
@@ -196,31 +196,35 @@ pub async fn release<S: Store>(
     Ok(bundle)
 }
 
+/// Most of a patient's messages (newest first) and of an organisation's
+/// Tasks looked at.
+pub const RECENT: usize = 500;
+
 /// Whether an organisation treats a patient as far as the gateway knows: it
-/// received a message about the patient, or a handover of the patient.
+/// was handed the patient over, or received a message about the patient.
 pub async fn treats<S: Store>(state: &AppState<S>, requester: &str, bsn: &str) -> Result<bool, ApiError> {
-    /// Most of the patient's messages looked at, newest first.
-    const RECENT: usize = 500;
-    let handed_over = state
-        .store
-        .tasks(requester, RECENT)
-        .await?
-        .iter()
-        .any(|t| t.owner == requester && t.patient.as_deref() == Some(bsn));
-    if handed_over {
+    if handed_over(state, requester, bsn).await? {
         return Ok(true);
     }
     for id in state.store.messages_of(bsn, RECENT).await? {
-        let received = state
-            .store
-            .message(&id)
-            .await?
-            .is_some_and(|m| m.deliveries.iter().any(|d| d.receiver == requester));
-        if received {
+        if state.store.message(&id).await?.is_some_and(|m| received(&m, requester)) {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether a handover of the patient was addressed to the organisation.
+pub async fn handed_over<S: Store>(state: &AppState<S>, requester: &str, bsn: &str) -> Result<bool, ApiError> {
+    let tasks = state.store.tasks(requester, RECENT).await?;
+    Ok(tasks
+        .iter()
+        .any(|t| t.owner == requester && t.patient.as_deref() == Some(bsn)))
+}
+
+/// Whether a message was routed to the organisation.
+pub fn received(message: &MessageRecord, requester: &str) -> bool {
+    message.deliveries.iter().any(|d| d.receiver == requester)
 }
 
 /// The answer when the patient's choices do not allow it.
