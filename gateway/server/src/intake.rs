@@ -12,7 +12,7 @@ use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_formats::{Converted, Format, PatientFacts, Settings};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::overdracht::{self, Opened, Opening, composition_of};
-use zorgpoort_handover::{ConsentCheck, ConsentError, Facts, HandoverRequest, Registry, Routes};
+use zorgpoort_handover::{ConsentCheck, ConsentError, Facts, HandoverRequest, Organization, Registry, Routes};
 use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
 use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
@@ -363,6 +363,13 @@ impl<S: Store> Intake<S> {
         let Some(body) = body else {
             return Ok(Received::from_stored(stored, receivers));
         };
+        let Some(requester) = self.registry.by_sender(&incoming.sender) else {
+            tracing::warn!(
+                sender = incoming.sender,
+                "a message to hand over comes from a sender outside the registry; not handed over"
+            );
+            return Ok(Received::from_stored(stored, receivers));
+        };
         // A resend opens nothing new: a Task per sender, document and receiver.
         let held = if let Some(composition) = incoming.composition {
             Some((stored.id().to_owned(), composition, body))
@@ -375,17 +382,16 @@ impl<S: Store> Intake<S> {
                 patient: incoming.patient.as_ref(),
                 body: &body,
             };
-            self.store_transfer_document(&message, received_ms).await?
+            self.store_transfer_document(&message, requester, received_ms).await?
         };
         if let Some((id, composition, body)) = held {
             let document = HeldDocument {
                 id: &id,
-                sender: &incoming.sender,
                 patient: incoming.patient.as_ref(),
                 composition: &composition,
                 body: &body,
             };
-            receivers.extend(self.hand_over(&document, &handovers).await?);
+            receivers.extend(self.hand_over(&document, requester, &handovers).await?);
         }
         Ok(Received::from_stored(stored, receivers))
     }
@@ -396,15 +402,9 @@ impl<S: Store> Intake<S> {
     async fn store_transfer_document(
         &self,
         message: &StoredMessage<'_>,
+        author: &Organization,
         received_ms: i64,
     ) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
-        let Some(author) = self.registry.by_sender(message.sender) else {
-            tracing::warn!(
-                sender = message.sender,
-                "a message to hand over comes from a sender outside the registry"
-            );
-            return Ok(None);
-        };
         let made = self
             .render(message.format.name(), message.body)
             .ok()
@@ -436,17 +436,15 @@ impl<S: Store> Intake<S> {
         Ok(Some((stored.id().to_owned(), composition, body)))
     }
 
-    /// Opens a handover of a stored document to each of `owners` on its
-    /// sender's behalf; the receivers it was opened for.
-    async fn hand_over(&self, document: &HeldDocument<'_>, owners: &[String]) -> Result<Vec<String>, StoreError> {
+    /// Opens a handover of a stored document to each of `owners` on behalf
+    /// of its sender, `requester`; the receivers it was opened for.
+    async fn hand_over(
+        &self,
+        document: &HeldDocument<'_>,
+        requester: &Organization,
+        owners: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         let Some((consent, pickup_ms)) = &self.handovers else {
-            return Ok(Vec::new());
-        };
-        let Some(requester) = self.registry.by_sender(document.sender) else {
-            tracing::warn!(
-                sender = document.sender,
-                "a document to hand over comes from a sender outside the registry; not handed over"
-            );
             return Ok(Vec::new());
         };
         let bundle = String::from_utf8_lossy(document.body);
@@ -494,7 +492,6 @@ struct StoredMessage<'a> {
 /// A stored document about to be handed over.
 struct HeldDocument<'a> {
     id: &'a str,
-    sender: &'a str,
     patient: Option<&'a String>,
     composition: &'a str,
     /// Its FHIR R4 Bundle.
