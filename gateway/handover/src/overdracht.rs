@@ -812,12 +812,13 @@ impl<S: Store> Follower<S> {
         );
         let mut notification = handover.notification(&task_url, &self.registry);
         let mut media_type = "application/fhir+json";
-        if endpoint.protocol == Protocol::FhirStu3 {
+        // A notification holds only what both versions have, so it always
+        // converts; should it not, the receiver gets R4, labelled as such.
+        if endpoint.protocol == Protocol::FhirStu3
+            && let Ok(converted) = zorgpoort_stu3::to_stu3(&notification)
+        {
+            notification = converted.resource;
             media_type = STU3_JSON;
-            // A notification holds only what both versions have.
-            if let Ok(converted) = zorgpoort_stu3::to_stu3(&notification) {
-                notification = converted.resource;
-            }
         }
         let body = notification.to_string();
         match self.post(&url, media_type, body).await {
