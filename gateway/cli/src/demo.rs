@@ -688,7 +688,7 @@ impl Tour {
         let mut body = json!({ "resourceType": "Task", "id": handover.id, "status": status });
         let content_type = if stu3 {
             body["intent"] = json!("proposal");
-            "application/fhir+json; fhirVersion=3.0"
+            zorgpoort_handover::delivery::STU3_JSON
         } else {
             "application/fhir+json"
         };

@@ -89,15 +89,15 @@ fn v2_form<'a>(format: &str, body: &'a [u8], bundle: &str) -> Result<std::borrow
 /// The media type of FHIR STU3 JSON.
 pub const STU3_JSON: &str = "application/fhir+json; fhirVersion=3.0";
 
-/// What a FHIR STU3 receiver gets: the Bundle consent let through, in STU3.
-/// What STU3 cannot hold is logged by its place, never its content.
-fn stu3_form(bundle: &str) -> Result<String, Failure> {
-    let cannot = |why: String| Failure::Permanent(format!("no FHIR STU3 form of this Bundle: {why}"));
-    let bundle: serde_json::Value = serde_json::from_str(bundle).map_err(|e| cannot(e.to_string()))?;
-    let converted = zorgpoort_stu3::to_stu3(&bundle).map_err(|e| cannot(e.to_string()))?;
+/// FHIR R4 JSON (a resource or Bundle) as FHIR STU3 JSON: what a STU3
+/// receiver or requester gets. What STU3 cannot hold is logged by its place,
+/// never its content.
+pub fn in_stu3(r4: &str) -> Result<String, String> {
+    let value: serde_json::Value = serde_json::from_str(r4).map_err(|e| e.to_string())?;
+    let converted = zorgpoort_stu3::to_stu3(&value).map_err(|e| e.to_string())?;
     if !converted.warnings.is_empty() {
         let places: Vec<&str> = converted.warnings.iter().map(|w| w.location.as_str()).collect();
-        tracing::info!(lost = ?places, "parts of a Bundle have no FHIR STU3 form");
+        tracing::info!(lost = ?places, "parts have no FHIR STU3 form");
     }
     Ok(converted.resource.to_string())
 }
@@ -341,7 +341,9 @@ impl<S: Store> Deliverer<S> {
                         Err(failure) => Err(failure),
                     }
                 } else if let Some(base) = delivery.endpoint.strip_prefix(STU3_PREFIX) {
-                    match stu3_form(&payload) {
+                    match in_stu3(&payload)
+                        .map_err(|why| Failure::Permanent(format!("no FHIR STU3 form of this Bundle: {why}")))
+                    {
                         Ok(bundle) => self.send(base, bundle, STU3_JSON).await,
                         Err(failure) => Err(failure),
                     }

@@ -25,6 +25,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header;
 use serde_json::{Value, json};
+use zorgpoort_handover::delivery::STU3_JSON;
 use zorgpoort_handover::{Protocol, Registry};
 use zorgpoort_model::systems;
 use zorgpoort_store::Store;
@@ -161,7 +162,7 @@ async fn forward<S: Store>(state: &AppState<S>, asker: &Asker, holder: &str, tar
         ));
     }
     let accept = if holder_stu3 {
-        "application/fhir+json; fhirVersion=3.0"
+        STU3_JSON
     } else {
         "application/fhir+json"
     };

@@ -7,12 +7,10 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
+use zorgpoort_handover::delivery::{STU3_JSON, in_stu3};
 use zorgpoort_handover::{Protocol, Registry};
 
 use crate::outcome::{ApiError, Problem, fhir_json};
-
-/// The media type of FHIR STU3 JSON.
-const STU3_JSON: &str = "application/fhir+json; fhirVersion=3.0";
 
 /// A FHIR version the gateway speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +56,10 @@ impl FhirVersion {
             Self::Stu3 => {
                 let converted = zorgpoort_stu3::to_r4(&body)
                     .map_err(|e| ApiError::new(Problem::Invalid, format!("STU3 to R4: {e}")))?;
-                log_losses(&converted.warnings, "R4");
+                if !converted.warnings.is_empty() {
+                    let places: Vec<&str> = converted.warnings.iter().map(|w| w.location.as_str()).collect();
+                    tracing::info!(lost = ?places, "parts have no FHIR R4 form");
+                }
                 Ok(converted.resource)
             }
         }
@@ -69,11 +70,9 @@ impl FhirVersion {
         match self {
             Self::R4 => Ok(fhir_json(status, r4)),
             Self::Stu3 => {
-                let cannot = |why: String| ApiError::new(Problem::NotSupported, format!("no FHIR STU3 form: {why}"));
-                let value: Value = serde_json::from_str(&r4).map_err(|e| cannot(e.to_string()))?;
-                let converted = zorgpoort_stu3::to_stu3(&value).map_err(|e| cannot(e.to_string()))?;
-                log_losses(&converted.warnings, "STU3");
-                let mut response = fhir_json(status, converted.resource.to_string());
+                let stu3 = in_stu3(&r4)
+                    .map_err(|why| ApiError::new(Problem::NotSupported, format!("no FHIR STU3 form: {why}")))?;
+                let mut response = fhir_json(status, stu3);
                 response
                     .headers_mut()
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static(STU3_JSON));
@@ -87,11 +86,4 @@ impl FhirVersion {
 pub async fn read_as_r4(request: axum::extract::Request, limit: usize) -> Result<Value, ApiError> {
     let version = FhirVersion::of_body(request.headers());
     version.into_r4(crate::consents::read_body(request, limit).await?)
-}
-
-fn log_losses(warnings: &[zorgpoort_model::Warning], target: &str) {
-    if !warnings.is_empty() {
-        let places: Vec<&str> = warnings.iter().map(|w| w.location.as_str()).collect();
-        tracing::info!(lost = ?places, "parts have no FHIR {target} form");
-    }
 }
