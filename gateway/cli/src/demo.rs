@@ -511,20 +511,7 @@ impl Tour {
             "patient",
             "Consent geen-ggz recorded: withhold mental-health data from everyone",
         );
-        let entries: Vec<Value> = QUERIES
-            .iter()
-            .map(|(_, query)| {
-                let separator = if query.contains('?') { '&' } else { '?' };
-                let name = if query.starts_with("Patient") {
-                    "identifier"
-                } else {
-                    "patient.identifier"
-                };
-                json!({ "request": { "method": "GET",
-                    "url": format!("{query}{separator}{name}=http://fhir.nl/fhir/NamingSystem/bsn|{BSN}") } })
-            })
-            .collect();
-        let batch = json!({ "resourceType": "Bundle", "type": "batch", "entry": entries });
+        let batch = zorgpoort_handover::bgz::batch(BSN);
         let answer = self
             .request(
                 "POST",

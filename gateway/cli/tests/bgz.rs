@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{Gateway, Receiver, organization, server_section, temp_dir, wait_until};
 use serde_json::{Value, json};
-use zorgpoort_handover::bgz::QUERIES;
+use zorgpoort_handover::bgz::{QUERIES, batch};
 use zorgpoort_profiles::{ProfileChoice, Severity, validate};
 
 const BSN: &str = "999911120";
@@ -54,24 +54,6 @@ PID|1||1234^^^RIJN^PI~999911120^^^NLMINBIZA^NNNLD||van der Berg^Jan||19520604|M\
 OBR|1||LAB-1|24331-1^Lipid panel^LN|||20261124080000\r\
 OBX|1|NM|2093-3^Cholesterol^LN||5.2|mmol/L|<5.0|H|||F|||20261124080000\r";
 
-/// The BgZ as one batch of GETs for the patient.
-fn bgz_batch() -> Value {
-    let entries: Vec<Value> = QUERIES
-        .iter()
-        .map(|(_, query)| {
-            let separator = if query.contains('?') { '&' } else { '?' };
-            let name = if query.starts_with("Patient") {
-                "identifier"
-            } else {
-                "patient.identifier"
-            };
-            json!({ "request": { "method": "GET",
-                "url": format!("{query}{separator}{name}=http://fhir.nl/fhir/NamingSystem/bsn|{BSN}") } })
-        })
-        .collect();
-    json!({ "resourceType": "Bundle", "type": "batch", "entry": entries })
-}
-
 fn fetch(gateway: &Gateway, org: &str) -> (u16, Value) {
     let (status, _, body) = gateway.http_with(
         "POST",
@@ -81,7 +63,7 @@ fn fetch(gateway: &Gateway, org: &str) -> (u16, Value) {
             ("X-Zorgpoort-Requester", org),
             ("X-Purpose-Of-Use", "handover"),
         ],
-        bgz_batch().to_string().as_bytes(),
+        batch(BSN).to_string().as_bytes(),
     );
     (status, serde_json::from_str(&body).unwrap())
 }

@@ -85,6 +85,25 @@ pub const QUERIES: &[(&str, &str)] = &[
     ("provider", "Organization"),
 ];
 
+/// The whole BgZ of one patient as a FHIR `batch` Bundle of GETs: every
+/// search of [`QUERIES`] with the patient named by BSN.
+pub fn batch(bsn: &str) -> Value {
+    let entries: Vec<Value> = QUERIES
+        .iter()
+        .map(|(_, query)| {
+            let separator = if query.contains('?') { '&' } else { '?' };
+            let name = if query.starts_with("Patient") {
+                "identifier"
+            } else {
+                "patient.identifier"
+            };
+            let url = format!("{query}{separator}{name}={}|{bsn}", systems::BSN);
+            json!({ "request": { "method": "GET", "url": url } })
+        })
+        .collect();
+    json!({ "resourceType": "Bundle", "type": "batch", "entry": entries })
+}
+
 /// A search that cannot be answered, with the parameter and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{parameter}: {reason}")]

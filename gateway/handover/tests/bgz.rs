@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use zorgpoort_handover::bgz::{Mode, Pool, QUERIES, parse};
+use zorgpoort_handover::bgz::{Mode, Pool, QUERIES, batch, parse};
 
 const BSN: &str = "999911120";
 const BASE: &str = "https://gateway.example/fhir";
@@ -77,6 +77,18 @@ fn every_standard_query_parses() {
     for (section, query) in QUERIES {
         let search = parse(query).unwrap_or_else(|e| panic!("{section}: {e}"));
         assert!(search.patient.is_none());
+    }
+}
+
+#[test]
+fn the_batch_names_the_patient_in_every_search() {
+    let batch = batch(BSN);
+    let entries = batch["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), QUERIES.len());
+    for entry in entries {
+        assert_eq!(entry["request"]["method"], "GET");
+        let search = parse(entry["request"]["url"].as_str().unwrap()).unwrap();
+        assert_eq!(search.patient.as_deref(), Some(BSN), "{entry}");
     }
 }
 
