@@ -5,7 +5,7 @@
 use sha1::{Digest as _, Sha1};
 use uuid::Uuid;
 
-use crate::json::{Object, Value};
+use crate::json::{Json, Object, Value, write_str};
 
 /// The namespace of zorgpoort's UUID v5 ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9d4b_5e07_8a61_2f0c_4b7d_e913);
@@ -139,6 +139,21 @@ impl<'a> TransactionBuilder<'a> {
     /// The `urn:uuid:` reference to an entry, as `{"reference": ...}`.
     pub fn reference(&self, entry: EntryRef) -> Object<'a> {
         Object::new().with("reference", self.full_url(entry))
+    }
+
+    /// The reference to an entry with its `display` (left out when empty),
+    /// written once: for a reference that many resources repeat.
+    pub fn shared_reference(&self, entry: EntryRef, display: Option<&str>) -> Json {
+        let full_url = &self.entries[entry.0].full_url;
+        let mut text = String::with_capacity(full_url.len() + display.map_or(0, str::len) + 32);
+        text.push_str("{\"reference\":");
+        write_str(full_url, &mut text);
+        if let Some(display) = display.filter(|d| !d.is_empty()) {
+            text.push_str(",\"display\":");
+            write_str(display, &mut text);
+        }
+        text.push('}');
+        Json::from_written(text)
     }
 
     /// The entry's `urn:uuid:` full URL.
@@ -324,6 +339,19 @@ mod tests {
             obs["request"]["url"].as_str().unwrap(),
             format!("Observation/{}", obs["resource"]["id"].as_str().unwrap())
         );
+    }
+
+    #[test]
+    fn shared_references_are_the_references_with_their_display() {
+        let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
+        let lab = b.add("Organization", "ZKH", Object::new().with("name", "Lab"));
+        let with_display = b.reference(lab).with("display", "Lab \"Noord\"");
+        assert_eq!(
+            b.shared_reference(lab, Some("Lab \"Noord\"")).as_str(),
+            with_display.to_json()
+        );
+        assert_eq!(b.shared_reference(lab, Some("")).as_str(), b.reference(lab).to_json());
+        assert_eq!(b.shared_reference(lab, None).as_str(), b.reference(lab).to_json());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! building dateTimes from parts with the Dutch time zone as default, and
 //! codings.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
-use crate::json::{Object, Value};
+use crate::json::{Json, Object, Value};
 
 /// A `Coding` of `system|code`.
 pub fn coding<'a>(system: impl Into<Value<'a>>, code: impl Into<Value<'a>>) -> Object<'a> {
@@ -21,9 +22,25 @@ pub fn meta(profile: &'static str) -> Object<'static> {
     Object::new().with("profile", vec![Value::from(profile)])
 }
 
-/// A resource that starts with its `meta` claiming one profile.
+/// A resource that starts with its `meta` claiming one profile. The `meta`
+/// is written once per thread and profile and then shared: every resource
+/// of a Bundle repeats it.
 pub fn profiled(profile: &'static str) -> Object<'static> {
-    Object::new().with("meta", meta(profile))
+    thread_local! {
+        static METAS: RefCell<Vec<(&'static str, Json)>> = const { RefCell::new(Vec::new()) };
+    }
+    // Static text at the same address is the same text: the lookup compares
+    // addresses, not bytes (a profile named at a second address is written
+    // once more, no harm).
+    let meta = METAS.with_borrow_mut(|metas| {
+        if let Some((_, json)) = metas.iter().find(|(p, _)| std::ptr::eq(*p, profile)) {
+            return json.clone();
+        }
+        let json = Json::of(meta(profile)).unwrap_or_else(|| unreachable!("a meta with a profile is not empty"));
+        metas.push((profile, json.clone()));
+        json
+    });
+    Object::new().with("meta", meta)
 }
 
 /// `Patient._birthDate` carrying the time of birth (a FHIR `dateTime`).
@@ -366,6 +383,22 @@ impl PartialDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiled_resources_share_one_meta_per_profile() {
+        let a = profiled("http://example.org/StructureDefinition/a");
+        let again = profiled("http://example.org/StructureDefinition/a");
+        assert_eq!(
+            a.to_json(),
+            r#"{"meta":{"profile":["http://example.org/StructureDefinition/a"]}}"#
+        );
+        assert_eq!(again, a);
+        let b = profiled("http://example.org/StructureDefinition/b");
+        assert_eq!(
+            b.to_json(),
+            r#"{"meta":{"profile":["http://example.org/StructureDefinition/b"]}}"#
+        );
+    }
 
     #[test]
     fn full_dates_give_the_start_of_their_day() {

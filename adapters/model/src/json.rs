@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// A JSON value. Object keys are FHIR element names, which are always static.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,40 @@ pub enum Value<'a> {
     Arr(Vec<Value<'a>>),
     /// A JSON object with keys in insertion order.
     Obj(Object<'a>),
+    /// A value written once and placed as it is, see [`Json`].
+    Json(Json),
+}
+
+/// A finished JSON value as text, shared by reference count: a part that
+/// recurs in many resources of a message (the subject reference, the
+/// profile's `meta`) is written once, and each use costs neither a copy of
+/// a tree nor a second serialization. It is never empty (see [`Json::of`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json(Arc<str>);
+
+impl Json {
+    /// The JSON text of `value`, or `None` for an empty value, which FHIR
+    /// forbids.
+    pub fn of<'a>(value: impl Into<Value<'a>>) -> Option<Self> {
+        let value = value.into();
+        if value.is_empty() {
+            return None;
+        }
+        let mut text = String::new();
+        value.write(&mut text);
+        Some(Self(text.into()))
+    }
+
+    /// Text the caller wrote as one non-empty JSON value.
+    pub(crate) fn from_written(text: String) -> Self {
+        debug_assert!(!matches!(text.as_str(), "" | "\"\"" | "[]" | "{}"));
+        Self(text.into())
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Value<'_> {
@@ -27,7 +62,7 @@ impl Value<'_> {
     pub fn is_empty(&self) -> bool {
         match self {
             Value::Str(s) => s.is_empty(),
-            Value::Num(_) | Value::Bool(_) | Value::Null => false,
+            Value::Num(_) | Value::Bool(_) | Value::Null | Value::Json(_) => false,
             Value::Arr(a) => a.is_empty(),
             Value::Obj(o) => o.is_empty(),
         }
@@ -51,6 +86,7 @@ impl Value<'_> {
                 out.push(']');
             }
             Value::Obj(o) => o.write(out),
+            Value::Json(json) => out.push_str(json.as_str()),
         }
     }
 
@@ -78,6 +114,12 @@ impl From<String> for Value<'_> {
 impl<'a> From<Cow<'a, str>> for Value<'a> {
     fn from(s: Cow<'a, str>) -> Self {
         Value::Str(s)
+    }
+}
+
+impl From<Json> for Value<'_> {
+    fn from(json: Json) -> Self {
+        Value::Json(json)
     }
 }
 
@@ -261,7 +303,8 @@ impl<'a> Object<'a> {
     }
 }
 
-fn write_str(s: &str, out: &mut String) {
+/// `s` as a JSON string, quoted and escaped.
+pub(crate) fn write_str(s: &str, out: &mut String) {
     out.push('"');
     if is_clean(s.as_bytes()) {
         out.push_str(s);
@@ -394,6 +437,21 @@ mod tests {
         assert_eq!(Value::number("-0.5"), Some(Value::Num("-0.5".into())));
         assert_eq!(Value::number("1e5"), None);
         assert_eq!(Value::number("abc"), None);
+    }
+
+    #[test]
+    fn json_is_written_as_it_is_and_never_empty() {
+        assert_eq!(Json::of(""), None);
+        assert_eq!(Json::of(Object::new()), None);
+        let reference = Json::of(Object::new().with("reference", "urn:uuid:1").with("display", "a\"b")).unwrap();
+        assert_eq!(reference.as_str(), r#"{"reference":"urn:uuid:1","display":"a\"b"}"#);
+        let o = Object::new()
+            .with("subject", reference.clone())
+            .with("focus", vec![Value::from(reference)]);
+        assert_eq!(
+            o.to_json(),
+            r#"{"subject":{"reference":"urn:uuid:1","display":"a\"b"},"focus":[{"reference":"urn:uuid:1","display":"a\"b"}]}"#
+        );
     }
 
     #[test]

@@ -21,6 +21,6 @@ pub mod systems;
 pub mod warning;
 
 pub use bundle::{EntryRef, IdGenerator, TransactionBuilder};
-pub use json::{Object, Value};
+pub use json::{Json, Object, Value};
 pub use origin::Origin;
 pub use warning::{Conversion, Warning};

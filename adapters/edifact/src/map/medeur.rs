@@ -8,9 +8,9 @@
 //! MEDVRI), ART author, DET date of the letter, PID/PAD patient, TXT
 //! letter lines, GGO addressee (1 name, 5 phone).
 
-use zorgpoort_model::Object;
 use zorgpoort_model::datatypes::{PartialDateTime, concept};
 use zorgpoort_model::systems;
+use zorgpoort_model::{Json, Object};
 
 use super::{Finish, Mapper, list, narrative, phone, text};
 use crate::error::{Error, ErrorKind, Location};
@@ -18,10 +18,10 @@ use crate::syntax::Segment;
 
 /// The `ServiceRequest` of a referral: to the addressee, with the letter as note.
 fn referral_request(
-    subject: Object<'static>,
+    subject: Json,
     date: String,
-    author: Object<'static>,
-    addressee: Option<Object<'static>>,
+    author: Json,
+    addressee: Option<Json>,
     lines: &[String],
 ) -> Object<'static> {
     let text = lines.join("\n");
@@ -58,9 +58,9 @@ struct Letter {
     kind: Option<(&'static str, &'static str, &'static str)>,
     referral: bool,
     title: Option<String>,
-    custodian: Option<Object<'static>>,
-    author: Option<Object<'static>>,
-    addressee: Option<(Object<'static>, Location)>,
+    custodian: Option<Json>,
+    author: Option<Json>,
+    addressee: Option<(Json, Location)>,
     date: Option<PartialDateTime>,
     lines: Vec<String>,
 }
@@ -179,7 +179,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     resource.set("type", Object::new().with("coding", vec![type_coding]));
     resource.set("subject", subject);
     resource.set("date", date_text);
-    resource.set("author", vec![author]);
+    resource.set("author", list(author));
     resource.set("title", title);
     resource.set("custodian", custodian);
     resource.set("section", vec![section]);

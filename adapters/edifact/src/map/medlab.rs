@@ -11,11 +11,11 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::concept;
+use zorgpoort_model::datatypes::{concept, profiled};
 use zorgpoort_model::systems::{self, hl7, profile};
-use zorgpoort_model::{EntryRef, Object, Value};
+use zorgpoort_model::{EntryRef, Json, Object, Value};
 
-use super::{Finish, Mapper, address, list, meta, numbered_into, peek, phone, text};
+use super::{Finish, Mapper, address, list, numbered_into, peek, phone, text};
 use crate::error::Error;
 #[cfg(test)]
 use crate::error::ErrorKind;
@@ -27,11 +27,11 @@ const NHG_TABLE_45: &str = "urn:oid:2.16.840.1.113883.2.4.4.30.45";
 /// The running state of one MEDLAB.
 #[derive(Default)]
 struct Report {
-    lab: Option<Object<'static>>,
-    department: Option<Object<'static>>,
-    requester: Option<Object<'static>>,
-    interpreter: Option<Object<'static>>,
-    effective: Option<String>,
+    lab: Option<Json>,
+    department: Option<Json>,
+    requester: Option<Json>,
+    interpreter: Option<Json>,
+    effective: Option<Json>,
     complete: Option<bool>,
     lab_number: Option<String>,
     heading: Option<String>,
@@ -56,11 +56,11 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
                 .with("subject", subject.clone())
                 .with("requester", requester);
             let entry = m.bundle.add("ServiceRequest", "request", request);
-            let reference = m.bundle.reference(entry);
+            let reference = m.bundle.shared_reference(entry, None);
             for &result in &report.results {
                 m.bundle.resource_mut(result).set("basedOn", list(reference.clone()));
             }
-            Some(vec![reference])
+            Some(list(reference))
         }
         None => None,
     };
@@ -68,9 +68,10 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         Some(false) => "partial",
         _ => "final",
     };
-    let performer: Vec<Object<'static>> = [report.lab.clone(), report.department.clone()]
+    let performer: Vec<Value<'static>> = [report.lab.clone(), report.department.clone()]
         .into_iter()
         .flatten()
+        .map(Value::from)
         .collect();
     let identifier = report.lab_number.clone().map(|n| {
         vec![
@@ -135,7 +136,7 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>) -> Res
             m.unused(segment, &[1, 2]);
         }
         b"DET" => {
-            report.effective = m.det(segment)?;
+            report.effective = m.det(segment)?.and_then(Json::of);
             m.unused(segment, &[1, 2]);
         }
         b"IDE" => {
@@ -401,7 +402,7 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
         .heading
         .clone()
         .map(|h| Value::Obj(Object::new().with("text", h)));
-    let mut observation = meta(profile::LAB_RESULT)
+    let mut observation = profiled(profile::LAB_RESULT)
         .with("status", if corrected { "corrected" } else { "final" })
         .with(
             "category",
@@ -438,7 +439,7 @@ fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), 
         m.warn(nub.location(), "determination not done, without a name; not mapped");
         return Ok(());
     };
-    let observation = meta(profile::LAB_RESULT)
+    let observation = profiled(profile::LAB_RESULT)
         .with("status", "cancelled")
         .with("category", list(concept(hl7::OBSERVATION_CATEGORY, "laboratory")))
         .with("code", Object::new().with("text", name))

@@ -10,13 +10,12 @@ mod medlab;
 mod medvri;
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month};
+use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month, profiled};
 use zorgpoort_model::names::{FamilyName, FamilyOrder};
 use zorgpoort_model::systems::{self, ext, profile};
-use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Value, Warning};
+use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Json, Object, Origin, TransactionBuilder, Value, Warning};
 
 use crate::Options;
 use crate::error::{Error, ErrorKind, Location};
@@ -40,13 +39,14 @@ pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Co
         .and_then(|(date, time)| prepared_time(date, time));
     let issued = prepared
         .filter(|p| p.time.is_some())
-        .map(|p| p.to_fhir_instant(options.zone));
+        .and_then(|p| Json::of(p.to_fhir_instant(options.zone)));
     let mut mapper = Mapper {
         zone: options.zone,
         issued,
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &message_id)),
         warnings: Vec::new(),
         patient: None,
+        subject: None,
         prepared,
         pivot_year: prepared.map_or(2000, |p| p.year),
         people: Vec::new(),
@@ -136,10 +136,12 @@ pub(crate) struct Mapper {
     bundle: TransactionBuilder<'static>,
     warnings: Vec<Warning>,
     patient: Option<EntryRef>,
+    /// The reference to `patient`, made once: every resource repeats it.
+    subject: Option<Json>,
     /// UNB's time of preparation: the report's `issued`, the document's timestamp.
     prepared: Option<PartialDateTime>,
     /// `prepared` as an instant, made once: every Observation repeats it.
-    issued: Option<String>,
+    issued: Option<Json>,
     /// The year two-digit years are read next to (UNB's year).
     pivot_year: i32,
     /// Practitioners and organisations already added, by identity key.
@@ -178,40 +180,12 @@ pub(crate) fn numbered_into<'b>(out: &'b mut String, parts: &[&str], n: usize) -
     out
 }
 
-/// A one-element FHIR array of an object, made as `Value`s directly: a
-/// `Vec<Object>` would be copied into a new `Vec<Value>` (empty objects are
-/// dropped, as `Value::from` does).
-pub(crate) fn list(object: Object<'static>) -> Vec<Value<'static>> {
-    if object.is_empty() {
-        Vec::new()
-    } else {
-        vec![Value::Obj(object)]
-    }
-}
-
-/// The `meta` of every profile the mapping claims, made once: a copy of one
-/// is cheaper than building it again for every resource.
-static METAS: LazyLock<[(&str, Value<'static>); 4]> = LazyLock::new(|| {
-    [
-        profile::PATIENT,
-        profile::PRACTITIONER,
-        profile::ORGANIZATION,
-        profile::LAB_RESULT,
-    ]
-    .map(|p| (p, profile_meta(p)))
-});
-
-fn profile_meta(profile: &'static str) -> Value<'static> {
-    Value::Obj(zorgpoort_model::datatypes::meta(profile))
-}
-
-/// A FHIR `meta` claiming one profile.
-fn meta(profile: &'static str) -> Object<'static> {
-    let meta = METAS
-        .iter()
-        .find(|(p, _)| *p == profile)
-        .map_or_else(|| profile_meta(profile), |(_, meta)| meta.clone());
-    Object::new().with("meta", meta)
+/// A one-element FHIR array, made as `Value`s directly (a `Vec<Object>`
+/// would be copied into a new `Vec<Value>`); no element when the item is
+/// empty, as `Value::from` drops empty items.
+pub(crate) fn list(item: impl Into<Value<'static>>) -> Vec<Value<'static>> {
+    let item = item.into();
+    if item.is_empty() { Vec::new() } else { vec![item] }
 }
 
 /// Text of an element or component, owned (the Bundle outlives the input).
@@ -368,7 +342,7 @@ impl Mapper {
     }
 
     /// UNB's time of preparation as an instant.
-    fn issued(&self) -> Option<String> {
+    fn issued(&self) -> Option<Json> {
         self.issued.clone()
     }
 
@@ -402,7 +376,7 @@ impl Mapper {
         let identifier = bsn
             .as_ref()
             .map(|b| list(Object::new().with("system", systems::BSN).with("value", b.clone())));
-        let patient = meta(profile::PATIENT)
+        let patient = profiled(profile::PATIENT)
             .with("identifier", identifier)
             .with("name", name.map(list))
             .with("gender", gender.flatten())
@@ -415,6 +389,7 @@ impl Mapper {
             self.bundle.add("Patient", "PID", patient)
         };
         self.patient = Some(entry);
+        self.subject = Some(self.bundle.shared_reference(entry, None));
         self.unused(pid, &[1, 2, 3, 5]);
         Ok(())
     }
@@ -440,15 +415,15 @@ impl Mapper {
     }
 
     /// The patient reference; an error when the message has no PID.
-    fn subject(&self, at: Location) -> Result<Object<'static>, Error> {
-        self.patient
-            .map(|p| self.bundle.reference(p))
+    fn subject(&self, at: Location) -> Result<Json, Error> {
+        self.subject
+            .clone()
             .ok_or_else(|| Error::at(at, ErrorKind::MissingSegment("PID")))
     }
 
     /// ART: 1 kind (H huisarts, S specialist), 2 AGB code, 3 name,
     /// 4 address, 5 phone -> Practitioner.
-    fn map_art(&mut self, art: Segment<'_>) -> Result<Object<'static>, Error> {
+    fn map_art(&mut self, art: Segment<'_>) -> Result<Json, Error> {
         let [kind, agb, name, address_element, phone_element] = art.fields::<5>();
         let kind = peek(kind)?;
         let agb = text(agb)?;
@@ -461,7 +436,7 @@ impl Mapper {
             other => Value::from(other.to_owned()),
         });
         let display = name.clone();
-        let resource = meta(profile::PRACTITIONER)
+        let resource = profiled(profile::PRACTITIONER)
             .with(
                 "identifier",
                 agb.clone()
@@ -476,7 +451,7 @@ impl Mapper {
             );
         let entry = self.add_once("Practitioner", agb.as_deref(), art.location(), resource);
         self.unused(art, &[1, 2, 3, 4, 5]);
-        Ok(self.bundle.reference(entry).with("display", display))
+        Ok(self.bundle.shared_reference(entry, display.as_deref()))
     }
 
     /// An Organization (nl-core-HealthcareProvider-Organization).
@@ -485,22 +460,22 @@ impl Mapper {
         name: Option<String>,
         address: Option<Object<'static>>,
         telecom: Option<Object<'static>>,
-        part_of: Option<Object<'static>>,
+        part_of: Option<Json>,
         at: Location,
-    ) -> Object<'static> {
+    ) -> Json {
         let display = name.clone();
-        let resource = meta(profile::ORGANIZATION)
+        let resource = profiled(profile::ORGANIZATION)
             .with("name", name)
             .with("telecom", telecom.map(list))
             .with("address", address.map(list))
             .with("partOf", part_of);
         let entry = self.add_once("Organization", None, at, resource);
-        self.bundle.reference(entry).with("display", display)
+        self.bundle.shared_reference(entry, display.as_deref())
     }
 
     /// GGA, the sending organisation: 1 short name, 2 department,
     /// 3 organisation name, 4 address, 5 phone.
-    fn map_gga(&mut self, gga: Segment<'_>) -> Result<Object<'static>, Error> {
+    fn map_gga(&mut self, gga: Segment<'_>) -> Result<Json, Error> {
         let name = match text(gga.element(3))? {
             Some(name) => Some(name),
             None => text(gga.element(1))?,
@@ -516,18 +491,13 @@ impl Mapper {
     }
 
     /// A Practitioner known only by name and phone (ARA, GGO).
-    fn named_practitioner(
-        &mut self,
-        name: Option<String>,
-        telecom: Option<Object<'static>>,
-        at: Location,
-    ) -> Object<'static> {
+    fn named_practitioner(&mut self, name: Option<String>, telecom: Option<Object<'static>>, at: Location) -> Json {
         let display = name.clone();
-        let resource = meta(profile::PRACTITIONER)
+        let resource = profiled(profile::PRACTITIONER)
             .with("name", name.map(|n| list(Object::new().with("text", n))))
             .with("telecom", telecom.map(list));
         let entry = self.add_once("Practitioner", None, at, resource);
-        self.bundle.reference(entry).with("display", display)
+        self.bundle.shared_reference(entry, display.as_deref())
     }
 
     /// Adds a practitioner or organisation once per message: by AGB code
