@@ -1,7 +1,8 @@
 //! FHIR R4 building blocks shared by the zorgpoort adapters.
 //!
 //! Every adapter turns bytes into a [`Conversion`]: a Bundle built from
-//! [`Object`]s, which refuse empty values by construction, with deterministic
+//! [`Object`]s, which refuse empty values by construction (a part many
+//! resources repeat is written once, as [`Json`], and shared), with deterministic
 //! ids and `urn:uuid:` references from [`TransactionBuilder`], the Dutch
 //! identifier systems and profiles from [`systems`], and [`Warning`]s for
 //! whatever the mapping did not carry over.
