@@ -354,6 +354,18 @@ mod tests {
         assert_eq!(b.shared_reference(lab, None).as_str(), b.reference(lab).to_json());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn shared_references_carry_any_display(display in "(?s).{0,40}") {
+            let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
+            let lab = b.add("Organization", "ZKH", Object::new().with("name", "Lab"));
+            let json: serde_json::Value = serde_json::from_str(b.shared_reference(lab, Some(&display)).as_str()).unwrap();
+            let full_url = b.full_url(lab);
+            proptest::prop_assert_eq!(json["reference"].as_str(), Some(full_url.as_str()));
+            proptest::prop_assert_eq!(json["display"].as_str(), Some(display.as_str()).filter(|d| !d.is_empty()));
+        }
+    }
+
     #[test]
     fn documents_have_identifier_timestamp_and_no_requests() {
         let mut b = TransactionBuilder::new(IdGenerator::new("GP", "DOC1"));
