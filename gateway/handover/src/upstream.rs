@@ -59,17 +59,22 @@ pub enum UpstreamError {
 }
 
 fn certificates(key: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, UpstreamError> {
-    let fail = |reason: String| UpstreamError::File {
+    pem_certificates(path).map_err(|reason| UpstreamError::File {
         key,
         path: path.to_owned(),
         reason,
-    };
+    })
+}
+
+/// The certificates of a PEM file, or why it has none: for the gateway's
+/// client side here and for its listeners alike.
+pub fn pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     if certificates.is_empty() {
-        return Err(fail("no certificate in it".into()));
+        return Err("no PEM certificate in the file".into());
     }
     Ok(certificates)
 }

@@ -162,18 +162,10 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let file_error = |reason: String| TlsError::File {
+    zorgpoort_handover::upstream::pem_certificates(path).map_err(|reason| TlsError::File {
         path: path.to_owned(),
         reason,
-    };
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| file_error(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_error(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(file_error("no PEM certificate in the file".into()));
-    }
-    Ok(certs)
+    })
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
