@@ -6,6 +6,7 @@ use sha1::{Digest as _, Sha1};
 use uuid::Uuid;
 
 use crate::json::{Json, Object, Value, write_str};
+use crate::writer::ObjectWriter;
 
 /// The namespace of zorgpoort's UUID v5 ids.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6a1f_3c2e_9d4b_5e07_8a61_2f0c_4b7d_e913);
@@ -61,9 +62,41 @@ fn uuid_text(id: Uuid) -> String {
     id.hyphenated().encode_lower(&mut buffer).to_owned()
 }
 
-/// A handle to an entry added to a [`TransactionBuilder`].
+/// A handle to an entry added to a [`TransactionBuilder`] as a tree: it can
+/// be referred to, and its resource added to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryRef(usize);
+
+/// A handle to an entry added as written JSON ([`TransactionBuilder::add_written`]):
+/// it can be referred to, and it is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenRef(usize);
+
+/// Either kind of entry handle, for what works on both: references, the
+/// full URL, the resource type.
+pub trait Entry: Copy + sealed::Sealed {}
+
+impl Entry for EntryRef {}
+impl Entry for WrittenRef {}
+
+mod sealed {
+    /// The place of an entry in its builder.
+    pub trait Sealed {
+        fn index(self) -> usize;
+    }
+
+    impl Sealed for super::EntryRef {
+        fn index(self) -> usize {
+            self.0
+        }
+    }
+
+    impl Sealed for super::WrittenRef {
+        fn index(self) -> usize {
+            self.0
+        }
+    }
+}
 
 /// How the receiver is asked to store an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,12 +108,39 @@ enum Request {
 }
 
 #[derive(Debug)]
-struct Entry<'a> {
+struct BundleEntry<'a> {
     resource_type: &'static str,
     /// `urn:uuid:` followed by the id, made once: references copy it.
     full_url: String,
-    resource: Object<'a>,
+    resource: Resource<'a>,
     request: Request,
+}
+
+/// An entry's resource, as a tree or as written JSON.
+#[derive(Debug)]
+enum Resource<'a> {
+    /// Fields without `resourceType` and `id`, which the Bundle puts in front.
+    Tree(Object<'a>),
+    /// The whole resource as JSON text, `resourceType` and `id` first.
+    Written(String),
+}
+
+/// A resource written directly as JSON (see [`ObjectWriter`]), with its
+/// `resourceType` and `id` already in place; [`TransactionBuilder::add_written`]
+/// adds it.
+#[derive(Debug)]
+pub struct ResourceWriter {
+    resource_type: &'static str,
+    full_url: String,
+    request: Request,
+    text: String,
+}
+
+impl ResourceWriter {
+    /// The writer of the resource's fields (after `resourceType` and `id`).
+    pub fn fields(&mut self) -> ObjectWriter<'_> {
+        ObjectWriter::after_fields(&mut self.text)
+    }
 }
 
 const URN_UUID: &str = "urn:uuid:";
@@ -89,7 +149,7 @@ const URN_UUID: &str = "urn:uuid:";
 #[derive(Debug)]
 pub struct TransactionBuilder<'a> {
     ids: IdGenerator,
-    entries: Vec<Entry<'a>>,
+    entries: Vec<BundleEntry<'a>>,
 }
 
 impl<'a> TransactionBuilder<'a> {
@@ -123,57 +183,122 @@ impl<'a> TransactionBuilder<'a> {
     }
 
     fn push(&mut self, resource_type: &'static str, key: &str, resource: Object<'a>, request: Request) -> EntryRef {
-        let id = self.ids.id_of(&[resource_type, "/", key]);
-        let mut full_url = String::with_capacity(URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH);
-        full_url.push_str(URN_UUID);
-        full_url.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        self.entries.push(Entry {
+        let full_url = self.full_url_of(resource_type, key);
+        self.entries.push(BundleEntry {
             resource_type,
             full_url,
-            resource,
+            resource: Resource::Tree(resource),
             request,
         });
         EntryRef(self.entries.len() - 1)
     }
 
+    /// The `urn:uuid:` full URL of the entry `resource_type` and `key` make.
+    fn full_url_of(&self, resource_type: &str, key: &str) -> String {
+        let id = self.ids.id_of(&[resource_type, "/", key]);
+        let mut full_url = String::with_capacity(URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH);
+        full_url.push_str(URN_UUID);
+        full_url.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+        full_url
+    }
+
+    /// A writer for a resource stored by its deterministic id (`key`
+    /// unique in the message), to add with [`Self::add_written`].
+    pub fn writer(&self, resource_type: &'static str, key: &str) -> ResourceWriter {
+        self.writer_for(resource_type, key, Request::Update)
+    }
+
+    /// A writer for a resource the receiver matches on `system|value`.
+    pub fn conditional_writer(
+        &self,
+        resource_type: &'static str,
+        key: &str,
+        system: &str,
+        value: &str,
+    ) -> ResourceWriter {
+        let request = Request::ConditionalUpdate {
+            system: system.to_owned(),
+            value: value.to_owned(),
+        };
+        self.writer_for(resource_type, key, request)
+    }
+
+    /// The writer with `resourceType` and `id` written; a transaction
+    /// leaves the `id` out again for a conditional update.
+    fn writer_for(&self, resource_type: &'static str, key: &str, request: Request) -> ResourceWriter {
+        let full_url = self.full_url_of(resource_type, key);
+        let mut text = String::with_capacity(1024);
+        text.push_str("{\"resourceType\":\"");
+        text.push_str(resource_type);
+        text.push_str("\",\"id\":\"");
+        text.push_str(&full_url[URN_UUID.len()..]);
+        text.push('"');
+        ResourceWriter {
+            resource_type,
+            full_url,
+            request,
+            text,
+        }
+    }
+
+    /// Adds a written resource; it cannot be changed afterwards.
+    pub fn add_written(&mut self, resource: ResourceWriter) -> WrittenRef {
+        let ResourceWriter {
+            resource_type,
+            full_url,
+            request,
+            mut text,
+        } = resource;
+        text.push('}');
+        self.entries.push(BundleEntry {
+            resource_type,
+            full_url,
+            resource: Resource::Written(text),
+            request,
+        });
+        WrittenRef(self.entries.len() - 1)
+    }
+
+    /// The reference an entry added later as `resource_type` with `key`
+    /// will have, as [`Self::shared_reference`] writes it without a display:
+    /// for resources that point at one added after them.
+    pub fn planned_reference(&self, resource_type: &str, key: &str) -> Json {
+        reference_json(&self.full_url_of(resource_type, key), None)
+    }
+
     /// The `urn:uuid:` reference to an entry, as `{"reference": ...}`.
-    pub fn reference(&self, entry: EntryRef) -> Object<'a> {
-        Object::new().with("reference", self.full_url(entry))
+    pub fn reference(&self, entry: impl Entry) -> Object<'a> {
+        Object::new().with("reference", self.full_url(entry).to_owned())
     }
 
     /// The reference to an entry with its `display` (left out when empty),
     /// written once: for a reference that many resources repeat.
-    pub fn shared_reference(&self, entry: EntryRef, display: Option<&str>) -> Json {
-        let full_url = &self.entries[entry.0].full_url;
-        let mut text = String::with_capacity(full_url.len() + display.map_or(0, str::len) + 32);
-        text.push_str("{\"reference\":");
-        write_str(full_url, &mut text);
-        if let Some(display) = display.filter(|d| !d.is_empty()) {
-            text.push_str(",\"display\":");
-            write_str(display, &mut text);
-        }
-        text.push('}');
-        Json::from_written(text)
+    pub fn shared_reference(&self, entry: impl Entry, display: Option<&str>) -> Json {
+        reference_json(&self.entries[entry.index()].full_url, display)
     }
 
     /// The entry's `urn:uuid:` full URL.
-    pub fn full_url(&self, entry: EntryRef) -> String {
-        self.entries[entry.0].full_url.clone()
+    pub fn full_url(&self, entry: impl Entry) -> &str {
+        &self.entries[entry.index()].full_url
     }
 
     /// The resource of an entry, to add to it later (notes, links).
     pub fn resource_mut(&mut self, entry: EntryRef) -> &mut Object<'a> {
-        &mut self.entries[entry.0].resource
+        match &mut self.entries[entry.0].resource {
+            Resource::Tree(resource) => resource,
+            // An `EntryRef` is only made for a tree.
+            Resource::Written(_) => unreachable!("an EntryRef names a tree entry"),
+        }
     }
 
     /// The resource type of an entry.
-    pub fn resource_type(&self, entry: EntryRef) -> &'static str {
-        self.entries[entry.0].resource_type
+    pub fn resource_type(&self, entry: impl Entry) -> &'static str {
+        self.entries[entry.index()].resource_type
     }
 
-    /// All entries added so far, in order.
-    pub fn entries(&self) -> impl Iterator<Item = EntryRef> + use<'a> {
-        (0..self.entries.len()).map(EntryRef)
+    /// All entries added so far, in order, to refer to.
+    pub fn entries(&self) -> impl Iterator<Item = impl Entry + use<>> + use<> {
+        (0..self.entries.len()).map(WrittenRef)
     }
 
     /// The id generator, for ids outside the entries.
@@ -212,7 +337,20 @@ impl<'a> TransactionBuilder<'a> {
     }
 }
 
-impl<'a> Entry<'a> {
+/// `{"reference":full_url,"display":display}`, without an empty display.
+fn reference_json(full_url: &str, display: Option<&str>) -> Json {
+    let mut text = String::with_capacity(full_url.len() + display.map_or(0, str::len) + 32);
+    text.push_str("{\"reference\":");
+    write_str(full_url, &mut text);
+    if let Some(display) = display.filter(|d| !d.is_empty()) {
+        text.push_str(",\"display\":");
+        write_str(display, &mut text);
+    }
+    text.push('}');
+    Json::from_written(text)
+}
+
+impl<'a> BundleEntry<'a> {
     /// `resourceType` and `id` (from the full URL) put in front of the resource.
     fn resource_with_id(resource_type: &'static str, id: &str, mut resource: Object<'a>) -> Object<'a> {
         resource.prepend([
@@ -223,28 +361,51 @@ impl<'a> Entry<'a> {
     }
 
     fn into_document_entry(self) -> Object<'a> {
-        let resource = Self::resource_with_id(self.resource_type, &self.full_url[URN_UUID.len()..], self.resource);
+        let resource = match self.resource {
+            Resource::Tree(resource) => Value::Obj(Self::resource_with_id(
+                self.resource_type,
+                &self.full_url[URN_UUID.len()..],
+                resource,
+            )),
+            Resource::Written(text) => Value::Json(Json::from_written(text)),
+        };
         Object::new().with("fullUrl", self.full_url).with("resource", resource)
     }
 
     fn into_json(self) -> Object<'a> {
         let mut url = String::with_capacity(64);
         url.push_str(self.resource_type);
-        let resource = match &self.request {
-            Request::Update => {
+        let resource = match (&self.request, self.resource) {
+            (Request::Update, Resource::Tree(resource)) => {
                 let id = &self.full_url[URN_UUID.len()..];
+                Value::Obj(Self::resource_with_id(self.resource_type, id, resource))
+            }
+            (Request::ConditionalUpdate { .. }, Resource::Tree(resource)) => {
+                Value::Obj(Object::leading(&[("resourceType", self.resource_type)], resource))
+            }
+            (Request::Update, Resource::Written(text)) => Value::Json(Json::from_written(text)),
+            (Request::ConditionalUpdate { .. }, Resource::Written(mut text)) => {
+                // `{"resourceType":"Type"` is followed by `,"id":"<uuid>"`.
+                let id_field = "{\"resourceType\":\"\"".len() + self.resource_type.len();
+                text.replace_range(
+                    id_field..id_field + ",\"id\":\"\"".len() + uuid::fmt::Hyphenated::LENGTH,
+                    "",
+                );
+                Value::Json(Json::from_written(text))
+            }
+        };
+        match &self.request {
+            Request::Update => {
                 url.push('/');
-                url.push_str(id);
-                Self::resource_with_id(self.resource_type, id, self.resource)
+                url.push_str(&self.full_url[URN_UUID.len()..]);
             }
             Request::ConditionalUpdate { system, value } => {
                 url.push_str("?identifier=");
                 percent_encode(system, &mut url);
                 url.push('|');
                 percent_encode(value, &mut url);
-                Object::leading(&[("resourceType", self.resource_type)], self.resource)
             }
-        };
+        }
         Object::new()
             .with("fullUrl", self.full_url)
             .with("resource", resource)
@@ -360,10 +521,59 @@ mod tests {
             let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
             let lab = b.add("Organization", "ZKH", Object::new().with("name", "Lab"));
             let json: serde_json::Value = serde_json::from_str(b.shared_reference(lab, Some(&display)).as_str()).unwrap();
-            let full_url = b.full_url(lab);
-            proptest::prop_assert_eq!(json["reference"].as_str(), Some(full_url.as_str()));
+            proptest::prop_assert_eq!(json["reference"].as_str(), Some(b.full_url(lab)));
             proptest::prop_assert_eq!(json["display"].as_str(), Some(display.as_str()).filter(|d| !d.is_empty()));
         }
+    }
+
+    #[test]
+    fn written_resources_are_the_tree_resources() {
+        let write = |bundle: &mut TransactionBuilder<'_>| {
+            let mut patient = bundle.conditional_writer("Patient", "1", "http://x/bsn", "123");
+            patient.fields().field("gender", "male");
+            let patient = bundle.add_written(patient);
+            let mut observation = bundle.writer("Observation", "1");
+            observation
+                .fields()
+                .field("status", "final")
+                .field("subject", bundle.shared_reference(patient, None));
+            bundle.add_written(observation);
+        };
+        let tree = |bundle: &mut TransactionBuilder<'_>| {
+            let patient = Object::new().with("gender", "male");
+            let patient = bundle.add_conditional("Patient", "1", patient, "http://x/bsn", "123");
+            let observation = Object::new()
+                .with("status", "final")
+                .with("subject", bundle.reference(patient));
+            bundle.add("Observation", "1", observation);
+        };
+        let transaction = |fill: &dyn Fn(&mut TransactionBuilder<'_>)| {
+            let mut bundle = TransactionBuilder::new(IdGenerator::new("HIS", "1"));
+            fill(&mut bundle);
+            bundle.finish("1").to_json()
+        };
+        let document = |fill: &dyn Fn(&mut TransactionBuilder<'_>)| {
+            let mut bundle = TransactionBuilder::new(IdGenerator::new("HIS", "1"));
+            fill(&mut bundle);
+            bundle
+                .finish_document("1", Object::new().with("value", "x"), "2026".into())
+                .to_json()
+        };
+        let written = transaction(&write);
+        assert_eq!(written, transaction(&tree));
+        // A conditional update leaves the id to the receiver; a document keeps it.
+        assert!(!written.contains("\"Patient\",\"id\""), "{written}");
+        let written = document(&write);
+        assert_eq!(written, document(&tree));
+        assert!(written.contains("\"Patient\",\"id\""), "{written}");
+    }
+
+    #[test]
+    fn planned_references_are_the_references_of_the_entries_added_later() {
+        let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
+        let planned = b.planned_reference("ServiceRequest", "request");
+        let request = b.add_written(b.writer("ServiceRequest", "request"));
+        assert_eq!(planned, b.shared_reference(request, None));
     }
 
     #[test]

@@ -22,25 +22,30 @@ pub fn meta(profile: &'static str) -> Object<'static> {
     Object::new().with("profile", vec![Value::from(profile)])
 }
 
-/// A resource that starts with its `meta` claiming one profile. The `meta`
-/// is written once per thread and profile and then shared: every resource
-/// of a Bundle repeats it.
+/// A resource that starts with its `meta` claiming one profile (see
+/// [`profile_meta`]).
 pub fn profiled(profile: &'static str) -> Object<'static> {
+    Object::new().with("meta", profile_meta(profile))
+}
+
+/// The `meta` claiming one profile, written once per thread and profile and
+/// then shared: every resource of a Bundle repeats it. `None` for an empty
+/// profile.
+pub fn profile_meta(profile: &'static str) -> Option<Json> {
     thread_local! {
         static METAS: RefCell<Vec<(&'static str, Option<Json>)>> = const { RefCell::new(Vec::new()) };
     }
     // Static text at the same address is the same text: the lookup compares
     // addresses, not bytes (a profile named at a second address is written
     // once more, no harm).
-    let meta = METAS.with_borrow_mut(|metas| {
+    METAS.with_borrow_mut(|metas| {
         if let Some((_, json)) = metas.iter().find(|(p, _)| std::ptr::eq(*p, profile)) {
             return json.clone();
         }
         let json = Json::of(meta(profile));
         metas.push((profile, json.clone()));
         json
-    });
-    Object::new().with("meta", meta)
+    })
 }
 
 /// `Patient._birthDate` carrying the time of birth (a FHIR `dateTime`).

@@ -20,8 +20,10 @@ pub mod names;
 pub mod origin;
 pub mod systems;
 pub mod warning;
+pub mod writer;
 
-pub use bundle::{EntryRef, IdGenerator, TransactionBuilder};
+pub use bundle::{Entry, EntryRef, IdGenerator, ResourceWriter, TransactionBuilder, WrittenRef};
 pub use json::{Json, Object, Value};
 pub use origin::Origin;
 pub use warning::{Conversion, Warning};
+pub use writer::{ArrayWriter, ObjectWriter};

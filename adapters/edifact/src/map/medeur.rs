@@ -8,38 +8,41 @@
 //! MEDVRI), ART author, DET date of the letter, PID/PAD patient, TXT
 //! letter lines, GGO addressee (1 name, 5 phone).
 
-use zorgpoort_model::datatypes::{PartialDateTime, concept};
+use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::systems;
-use zorgpoort_model::{Json, Object};
+use zorgpoort_model::{Json, Object, WrittenRef};
 
-use super::{Finish, Mapper, list, narrative, phone, text};
+use super::{Finish, Mapper, list, narrative, peek, phone, text};
 use crate::error::{Error, ErrorKind, Location};
 use crate::syntax::Segment;
 
 /// The `ServiceRequest` of a referral: to the addressee, with the letter as note.
 fn referral_request(
+    m: &mut Mapper,
     subject: Json,
-    date: String,
+    date: &str,
     author: Json,
     addressee: Option<Json>,
     lines: &[String],
-) -> Object<'static> {
+) -> WrittenRef {
     let text = lines.join("\n");
-    Object::new()
-        .with("status", "active")
-        .with("intent", "order")
-        .with(
-            "category",
-            vec![concept(systems::SNOMED, "3457005").with("text", "verwijzing")],
-        )
-        .with("subject", subject)
-        .with("authoredOn", date)
-        .with("requester", author)
-        .with("performer", addressee.map(list))
-        .with(
-            "note",
-            (!text.trim().is_empty()).then(|| list(Object::new().with("text", text))),
-        )
+    let mut request = m.bundle.writer("ServiceRequest", "referral");
+    request
+        .fields()
+        .field("status", "active")
+        .field("intent", "order")
+        .list("category", |c| {
+            super::medlab::concept(c, systems::SNOMED, "3457005", None);
+            c.field("text", "verwijzing");
+        })
+        .field("subject", subject)
+        .field("authoredOn", date)
+        .field("requester", author)
+        .field("performer", addressee.map(list))
+        .list("note", |n| {
+            n.field("text", (!text.trim().is_empty()).then_some(text.as_str()));
+        });
+    m.bundle.add_written(request)
 }
 
 /// LOINC document type and default title by letter kind.
@@ -65,7 +68,8 @@ struct Letter {
     lines: Vec<String>,
 }
 
-fn map_segment(m: &mut Mapper, letter: &mut Letter, segment: Segment<'_>) -> Result<(), Error> {
+/// One segment of the letter; `rest` are the segments after it.
+fn map_segment(m: &mut Mapper, letter: &mut Letter, segment: Segment<'_>, rest: &[Segment<'_>]) -> Result<(), Error> {
     match segment.tag() {
         "SRT" => {
             let code = text(segment.element(1))?;
@@ -86,16 +90,16 @@ fn map_segment(m: &mut Mapper, letter: &mut Letter, segment: Segment<'_>) -> Res
             letter.date = m.det_parts(segment)?;
             m.unused(segment, &[1, 2]);
         }
-        "PID" => m.map_pid(segment)?,
-        "PAD" => m.map_pad(segment)?,
+        "PID" => m.map_pid(segment, rest)?,
+        "PAD" => m.map_pad(segment),
         "TXT" => {
             let line = m.text_line(segment)?;
             letter.lines.push(line);
         }
         "GGO" => {
-            let name = text(segment.element(1))?;
+            let name = peek(segment.element(1))?;
             let telecom = phone(segment.element(5), Some("work"))?;
-            let practitioner = m.named_practitioner(name, telecom, segment.location());
+            let practitioner = m.named_practitioner(name.as_deref(), telecom, segment.location());
             letter.addressee = Some((practitioner, segment.location()));
             m.unused(segment, &[1, 5]);
         }
@@ -117,8 +121,8 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         date: None,
         lines: Vec::new(),
     };
-    for &segment in body {
-        map_segment(m, &mut letter, segment)?;
+    for (i, &segment) in body.iter().enumerate() {
+        map_segment(m, &mut letter, segment, &body[i + 1..])?;
     }
     let Letter {
         kind: letter_kind,
@@ -147,14 +151,14 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     let title = title.unwrap_or_else(|| default_title.to_owned());
     let mut section_entries = Vec::new();
     if referral {
-        let request = referral_request(
+        let entry = referral_request(
+            m,
             subject.clone(),
-            date_text.clone(),
+            &date_text,
             author.clone(),
             addressee.as_ref().map(|(p, _)| p.clone()),
             &lines,
         );
-        let entry = m.bundle.add("ServiceRequest", "referral", request);
         section_entries.push(m.bundle.reference(entry));
     } else if let Some((_, location)) = addressee {
         m.warn(

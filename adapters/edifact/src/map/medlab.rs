@@ -11,11 +11,11 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::{concept, profiled};
+use zorgpoort_model::datatypes::profile_meta;
 use zorgpoort_model::systems::{self, hl7, profile};
-use zorgpoort_model::{EntryRef, Json, Object, Value};
+use zorgpoort_model::{Json, ObjectWriter, Value, WrittenRef};
 
-use super::{Finish, Mapper, address, list, numbered_into, peek, phone, text};
+use super::{Finish, Mapper, address, line, list, numbered_into, peek, phone};
 use crate::error::Error;
 #[cfg(test)]
 use crate::error::ErrorKind;
@@ -23,6 +23,8 @@ use crate::syntax::{Element, Segment};
 
 /// NHG Tabel 45 (diagnostische bepalingen), the GP laboratory code list.
 const NHG_TABLE_45: &str = "urn:oid:2.16.840.1.113883.2.4.4.30.45";
+/// The code system of `dataAbsentReason`.
+const DATA_ABSENT_REASON: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
 
 /// The running state of one MEDLAB.
 #[derive(Default)]
@@ -35,104 +37,126 @@ struct Report {
     complete: Option<bool>,
     lab_number: Option<String>,
     heading: Option<String>,
-    results: Vec<EntryRef>,
-    last: Option<EntryRef>,
+    /// The `ServiceRequest` every result is based on, when ART names a requester.
+    based_on: Option<Json>,
+    results: Vec<WrittenRef>,
+    /// OPB lines belong to the result before them (read with it), not to
+    /// the report.
+    after_result: bool,
     comments: Vec<String>,
 }
 
+/// The key of the `ServiceRequest` a MEDLAB with a requester gets.
+const REQUEST_KEY: &str = "request";
+
 pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> Result<Finish, Error> {
-    let mut report = Report::default();
-    for &segment in body {
-        map_segment(m, &mut report, segment)?;
+    // MEDLAB names the requester but not the request: a ServiceRequest
+    // carries the requester, and the report and its results are based on
+    // it. It is added last, so its reference is made before.
+    let mut report = Report {
+        based_on: body
+            .iter()
+            .any(|s| s.tag_bytes() == b"ART")
+            .then(|| m.bundle.planned_reference("ServiceRequest", REQUEST_KEY)),
+        ..Report::default()
+    };
+    for (i, &segment) in body.iter().enumerate() {
+        map_segment(m, &mut report, segment, &body[i + 1..])?;
     }
     let subject = m.subject(header.location())?;
-    // MEDLAB names the requester but not the request: a ServiceRequest
-    // carries the requester, and the report and its results are based on it.
-    let based_on = match report.requester.clone() {
-        Some(requester) => {
-            let request = Object::new()
-                .with("status", "completed")
-                .with("intent", "order")
-                .with("subject", subject.clone())
-                .with("requester", requester);
-            let entry = m.bundle.add("ServiceRequest", "request", request);
-            let reference = m.bundle.shared_reference(entry, None);
-            for &result in &report.results {
-                m.bundle.resource_mut(result).set("basedOn", list(reference.clone()));
-            }
-            Some(list(reference))
-        }
-        None => None,
-    };
+    if let Some(requester) = &report.requester {
+        let mut request = m.bundle.writer("ServiceRequest", REQUEST_KEY);
+        request
+            .fields()
+            .field("status", "completed")
+            .field("intent", "order")
+            .field("subject", subject.clone())
+            .field("requester", requester.clone());
+        m.bundle.add_written(request);
+    }
     let status = match report.complete {
         Some(false) => "partial",
         _ => "final",
     };
-    let performer: Vec<Value<'static>> = [report.lab.clone(), report.department.clone()]
-        .into_iter()
-        .flatten()
-        .map(Value::from)
-        .collect();
-    let identifier = report.lab_number.clone().map(|n| {
-        vec![
-            Object::new()
-                .with("type", concept(hl7::V2_0203, "FILL"))
-                .with("value", n)
-                .with("assigner", report.lab.clone()),
-        ]
-    });
-    let results: Vec<Object<'static>> = report.results.iter().map(|&r| m.bundle.reference(r)).collect();
     let conclusion = report.comments.join("\n");
-    let diagnostic = Object::new()
-        .with("identifier", identifier)
-        .with("basedOn", based_on)
-        .with("status", status)
-        .with(
-            "category",
-            vec![concept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB")],
-        )
-        .with(
-            "code",
-            concept(systems::LOINC, "11502-2").with("text", "Laboratoriumuitslagen"),
-        )
-        .with("subject", subject)
-        .with("effectiveDateTime", report.effective.clone())
-        .with("issued", m.issued())
-        .with("performer", performer)
-        .with("resultsInterpreter", report.interpreter.clone().map(list))
-        .with("result", results)
-        .with("conclusion", (!conclusion.trim().is_empty()).then_some(conclusion));
-    m.bundle.add("DiagnosticReport", "report", diagnostic);
+    let mut diagnostic = m.bundle.writer("DiagnosticReport", "report");
+    let mut w = diagnostic.fields();
+    if let Some(lab_number) = &report.lab_number {
+        w.list("identifier", |identifier| {
+            identifier
+                .object("type", |t| concept(t, hl7::V2_0203, "FILL", None))
+                .field("value", lab_number.as_str())
+                .field("assigner", report.lab.clone());
+        });
+    }
+    w.field("basedOn", report.based_on.clone().map(list))
+        .field("status", status)
+        .list("category", |c| {
+            concept(c, "http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", None);
+        })
+        .object("code", |c| {
+            concept(c, systems::LOINC, "11502-2", None);
+            c.field("text", "Laboratoriumuitslagen");
+        })
+        .field("subject", subject)
+        .field("effectiveDateTime", report.effective.clone())
+        .field("issued", m.issued())
+        .array("performer", |performer| {
+            performer.item(report.lab.clone()).item(report.department.clone());
+        })
+        .field("resultsInterpreter", report.interpreter.clone().map(list))
+        .array("result", |result| {
+            for &entry in &report.results {
+                result.object(|r| {
+                    r.field("reference", m.bundle.full_url(entry));
+                });
+            }
+        })
+        .field(
+            "conclusion",
+            (!conclusion.trim().is_empty()).then_some(conclusion.as_str()),
+        );
+    m.bundle.add_written(diagnostic);
     Ok(Finish::Transaction)
 }
 
-/// One segment of the message body.
-fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>) -> Result<(), Error> {
+/// `{"coding":[{"system":..,"code":..,"display":..}]}`'s fields.
+pub(super) fn concept(w: &mut ObjectWriter<'_>, system: &str, code: &str, display: Option<&str>) {
+    w.list("coding", |coding| {
+        coding
+            .field("system", system)
+            .field("code", code)
+            .field("display", display);
+    });
+}
+
+/// One segment of the message body; `rest` are the segments after it.
+fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>, rest: &[Segment<'_>]) -> Result<(), Error> {
     match segment.tag_bytes() {
         b"ZKH" => {
             let [name, address_element, phone_element] = segment.fields::<3>();
-            let name = text(name)?;
+            let name = peek(name)?;
             let address = address(address_element, Some("work"))?;
             let telecom = phone(phone_element, Some("work"))?;
-            report.lab = Some(m.organization(name, address, telecom, None, segment.location()));
+            report.lab = Some(m.organization(name.as_deref(), address, telecom, None, segment.location()));
             m.unused(segment, &[1, 2, 3]);
         }
-        b"PID" => m.map_pid(segment)?,
-        b"PAD" => m.map_pad(segment)?,
+        b"PID" => m.map_pid(segment, rest)?,
+        b"PAD" => m.map_pad(segment),
         b"ART" => report.requester = Some(m.map_art(segment)?),
         b"AFD" => {
             let [name, phone_element] = segment.fields::<2>();
-            let name = text(name)?;
+            let name = peek(name)?;
             let telecom = phone(phone_element, Some("work"))?;
             let part_of = report.lab.clone();
-            report.department = Some(m.organization(name, None, telecom, part_of, segment.location()));
+            report.department = Some(m.organization(name.as_deref(), None, telecom, part_of, segment.location()));
             m.unused(segment, &[1, 2]);
         }
         b"ARA" => {
             let [name, phone_element] = segment.fields::<2>();
-            let name = text(name)?;
+            let name = peek(name)?;
             let telecom = phone(phone_element, Some("work"))?;
-            report.interpreter = Some(m.named_practitioner(name, telecom, segment.location()));
+            report.interpreter = Some(m.named_practitioner(name.as_deref(), telecom, segment.location()));
             m.unused(segment, &[1, 2]);
         }
         b"DET" => {
@@ -142,15 +166,16 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>) -> Res
         b"IDE" => {
             let [complete, lab_number] = segment.fields::<2>();
             report.complete = peek(complete)?.map(|c| c != "N");
-            report.lab_number = text(lab_number)?;
+            report.lab_number = peek(lab_number)?.map(Cow::into_owned);
             m.unused(segment, &[1, 2]);
         }
-        b"BEP" => map_bep(m, report, segment)?,
+        b"BEP" => map_bep(m, report, segment, rest)?,
         b"OPB" => {
-            let line = m.text_line(segment)?;
-            match report.last {
-                Some(observation) => add_note(m.bundle.resource_mut(observation), line),
-                None => report.comments.push(line),
+            if report.after_result {
+                m.unused(segment, &[1]);
+            } else {
+                let line = m.text_line(segment)?;
+                report.comments.push(line);
             }
         }
         b"NUB" => map_nub(m, report, segment)?,
@@ -163,45 +188,59 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>) -> Res
     Ok(())
 }
 
-/// The zib allows one note: further comment lines continue its text.
-pub(super) fn add_note(resource: &mut Object<'static>, line: String) {
-    if let Some(Value::Arr(notes)) = resource.get_mut("note") {
-        if let Some(Value::Obj(note)) = notes.first_mut() {
-            if let Some(Value::Str(existing)) = note.get_mut("text") {
-                let joined = existing.to_mut();
-                joined.push('\n');
-                joined.push_str(&line);
-                return;
+/// The note of a result: its OPB lines (in `rest`, up to the next
+/// determination) as one text, as the zib allows one note. Leading empty
+/// lines are left out.
+fn note(rest: &[Segment<'_>]) -> Result<Option<String>, Error> {
+    let mut note: Option<String> = None;
+    for opb in rest
+        .iter()
+        .take_while(|s| !matches!(s.tag_bytes(), b"BEP" | b"NUB"))
+        .filter(|s| s.tag_bytes() == b"OPB")
+    {
+        let line = line(*opb)?;
+        match &mut note {
+            Some(text) => {
+                text.push('\n');
+                text.push_str(&line);
             }
+            None if !line.trim().is_empty() => note = Some(line),
+            None => {}
         }
     }
-    if !line.trim().is_empty() {
-        resource.push_to("note", Object::new().with("text", line));
-    }
+    Ok(note)
 }
 
-/// The test code: element 9, component 2 naming the code list.
-pub(super) fn test_code(
-    m: &mut Mapper,
-    code_element: Element<'_>,
-    name: Option<String>,
-) -> Result<Option<Object<'static>>, Error> {
-    let code = text(code_element.component(1))?;
-    let code_list = peek(code_element.component(2))?;
-    let is = |names: &[&str]| {
-        code_list
-            .as_deref()
-            .is_some_and(|l| names.iter().any(|n| l.eq_ignore_ascii_case(n)))
-    };
-    let system = if is(&["NHG", "NHG45"]) {
-        Some(NHG_TABLE_45)
-    } else if is(&["LN", "LOINC"]) {
-        Some(systems::LOINC)
-    } else {
-        None
-    };
-    let coding = code.map(|code| {
-        if system.is_none() {
+/// What a BEP's name and element 9 (code : code list) say the test is.
+pub(super) struct TestCode<'e> {
+    code: Option<Cow<'e, str>>,
+    system: Option<&'static str>,
+    name: Option<Cow<'e, str>>,
+}
+
+impl<'e> TestCode<'e> {
+    /// The test code of element 9, component 2 naming the code list; `None`
+    /// without a name or a code.
+    pub(super) fn read(
+        m: &mut Mapper,
+        code_element: Element<'e>,
+        name: Option<Cow<'e, str>>,
+    ) -> Result<Option<Self>, Error> {
+        let code = peek(code_element.component(1))?;
+        let code_list = peek(code_element.component(2))?;
+        let is = |names: &[&str]| {
+            code_list
+                .as_deref()
+                .is_some_and(|l| names.iter().any(|n| l.eq_ignore_ascii_case(n)))
+        };
+        let system = if is(&["NHG", "NHG45"]) {
+            Some(NHG_TABLE_45)
+        } else if is(&["LN", "LOINC"]) {
+            Some(systems::LOINC)
+        } else {
+            None
+        };
+        if code.is_some() && system.is_none() {
             m.warn(
                 code_element.location(),
                 format!(
@@ -212,13 +251,21 @@ pub(super) fn test_code(
                 ),
             );
         }
-        Object::new()
-            .with("system", system)
-            .with("code", code)
-            .with("display", name.clone())
-    });
-    let concept = Object::new().with("coding", coding.map(list)).with("text", name);
-    Ok((!concept.is_empty()).then_some(concept))
+        Ok((code.is_some() || name.is_some()).then_some(Self { code, system, name }))
+    }
+
+    /// The CodeableConcept's fields.
+    pub(super) fn write(&self, w: &mut ObjectWriter<'_>) {
+        if let Some(code) = &self.code {
+            w.list("coding", |coding| {
+                coding
+                    .field("system", self.system)
+                    .field("code", code.as_ref())
+                    .field("display", self.name.as_deref());
+            });
+        }
+        w.field("text", self.name.as_deref());
+    }
 }
 
 /// Units as the Dutch labs write them, with their UCUM code.
@@ -258,8 +305,8 @@ const UCUM_UNITS: &[(&str, &str)] = &[
     ("mg/mmol", "mg/mmol"),
 ];
 
-/// A Quantity with the unit, coded in UCUM where the unit is known.
-fn quantity(value: Value<'static>, unit: Option<&str>) -> Object<'static> {
+/// A Quantity's fields, with the unit coded in UCUM where it is known.
+fn quantity(w: &mut ObjectWriter<'_>, value: &Value<'_>, unit: Option<&str>) {
     let known = unit.and_then(|u| {
         // The table is ASCII apart from 'µ', which has no upper case: an
         // ASCII unit compares without lower-casing a copy.
@@ -271,16 +318,10 @@ fn quantity(value: Value<'static>, unit: Option<&str>) -> Object<'static> {
         }
     });
     let ucum = known.map(|(_, code)| *code);
-    // A unit written as in the table is the table's text: no copy.
-    let unit_text: Option<Value<'static>> = unit.map(|u| match known {
-        Some((k, _)) if *k == u => Value::from(*k),
-        _ => Value::from(u.to_owned()),
-    });
-    Object::new()
-        .with("value", value)
-        .with("unit", unit_text)
-        .with("system", ucum.map(|_| systems::UCUM))
-        .with("code", ucum)
+    w.field("value", value.clone())
+        .field("unit", unit)
+        .field("system", ucum.map(|_| systems::UCUM))
+        .field("code", ucum);
 }
 
 /// A number in either decimal notation (`7.4`, `7,4`).
@@ -294,16 +335,18 @@ fn decimal(text: &str) -> Option<Value<'static>> {
 }
 
 /// The value of a determination as `value[x]`.
-fn value(text: &str, unit: Option<&str>) -> (&'static str, Value<'static>) {
+fn value(w: &mut ObjectWriter<'_>, text: &str, unit: Option<&str>) {
     if let Some(number) = decimal(text) {
-        return ("valueQuantity", Value::Obj(quantity(number, unit)));
+        w.object("valueQuantity", |q| quantity(q, &number, unit));
+        return;
     }
     for comparator in ["<=", ">=", "<", ">"] {
         if let Some(number) = text.strip_prefix(comparator).and_then(decimal) {
-            return (
-                "valueQuantity",
-                Value::Obj(quantity(number, unit).with("comparator", comparator)),
-            );
+            w.object("valueQuantity", |q| {
+                quantity(q, &number, unit);
+                q.field("comparator", comparator);
+            });
+            return;
         }
     }
     let coded = match text.to_lowercase().as_str() {
@@ -311,17 +354,13 @@ fn value(text: &str, unit: Option<&str>) -> (&'static str, Value<'static>) {
         "neg" | "negatief" | "negative" => Some(("260385009", "Negative")),
         _ => None,
     };
-    if let Some((code, display)) = coded {
-        let coding = Object::new()
-            .with("system", systems::SNOMED)
-            .with("code", code)
-            .with("display", display);
-        return (
-            "valueCodeableConcept",
-            Value::Obj(Object::new().with("coding", list(coding)).with("text", text.to_owned())),
-        );
-    }
-    ("valueString", Value::from(text.to_owned()))
+    match coded {
+        Some((code, display)) => w.object("valueCodeableConcept", |c| {
+            concept(c, systems::SNOMED, code, Some(display));
+            c.field("text", text);
+        }),
+        None => w.field("valueString", text),
+    };
 }
 
 /// The abnormal flag as a v3 `ObservationInterpretation` code.
@@ -337,13 +376,43 @@ fn interpretation(flag: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), Error> {
+/// The reference range of BEP elements 7 and 8: quantities where both are
+/// numbers, else the text.
+fn reference_range(w: &mut ObjectWriter<'_>, low: Option<&str>, high: Option<&str>, unit: Option<&str>) {
+    let (low_q, high_q) = (low.and_then(decimal), high.and_then(decimal));
+    if low_q.is_none() && high_q.is_none() {
+        let text = [low, high].into_iter().flatten().collect::<Vec<_>>().join(" - ");
+        w.field("text", text);
+        return;
+    }
+    if let Some(low) = &low_q {
+        w.object("low", |q| quantity(q, low, unit));
+    }
+    if let Some(high) = &high_q {
+        w.object("high", |q| quantity(q, high, unit));
+    }
+}
+
+/// The fields every lab result starts with: profile, status, category.
+fn lab_result_start(w: &mut ObjectWriter<'_>, status: &str, heading: Option<&str>) {
+    w.field("meta", profile_meta(profile::LAB_RESULT))
+        .field("status", status)
+        .array("category", |category| {
+            category
+                .object(|c| concept(c, hl7::OBSERVATION_CATEGORY, "laboratory", None))
+                .object(|c| {
+                    c.field("text", heading);
+                });
+        });
+}
+
+fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>, rest: &[Segment<'_>]) -> Result<(), Error> {
     let fields = bep.fields::<9>();
     let kind = peek(fields[0])?;
-    let name = text(fields[1])?;
+    let name = peek(fields[1])?;
+    report.after_result = false;
     if kind.as_deref() == Some("1") {
-        report.heading = name;
-        report.last = None;
+        report.heading = name.map(Cow::into_owned);
         m.unused(bep, &[1, 2]);
         return Ok(());
     }
@@ -353,7 +422,7 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
             "unknown determination kind; read as a result",
         );
     }
-    let Some(code) = test_code(m, fields[8], name)? else {
+    let Some(code) = TestCode::read(m, fields[8], name)? else {
         m.warn(bep.location(), "determination without a name or code; not mapped");
         m.unused(bep, &[1, 2, 9]);
         return Ok(());
@@ -363,102 +432,82 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>) -> Result<(), 
     let corrected = !fields[3].is_empty();
     let flag = peek(fields[5])?;
     let interpretation = flag.as_deref().map(|flag| {
-        if let Some((code, display)) = interpretation(flag) {
-            list(
-                Object::new().with(
-                    "coding",
-                    list(
-                        Object::new()
-                            .with("system", hl7::V3_OBSERVATION_INTERPRETATION)
-                            .with("code", code)
-                            .with("display", display),
-                    ),
-                ),
-            )
-        } else {
+        let found = interpretation(flag);
+        if found.is_none() {
             m.warn(bep.location().with_element(6), "unknown result flag; kept as text");
-            list(Object::new().with("text", flag.to_owned()))
         }
+        (flag, found)
     });
     let low = peek(fields[6])?;
     let high = peek(fields[7])?;
-    let bound = |t: &Option<Cow<'_, str>>| t.as_deref().and_then(decimal).map(|v| quantity(v, unit.as_deref()));
-    let range = match (bound(&low), bound(&high)) {
-        (None, None) if low.is_none() && high.is_none() => None,
-        (None, None) => Some(
-            Object::new().with(
-                "text",
-                [low.as_deref(), high.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" - "),
-            ),
-        ),
-        (low_q, high_q) => Some(Object::new().with("low", low_q).with("high", high_q)),
-    };
-    let lab_category = Value::Obj(concept(hl7::OBSERVATION_CATEGORY, "laboratory"));
-    let heading = report
-        .heading
-        .clone()
-        .map(|h| Value::Obj(Object::new().with("text", h)));
-    let mut observation = profiled(profile::LAB_RESULT)
-        .with("status", if corrected { "corrected" } else { "final" })
-        .with(
-            "category",
-            [Some(lab_category), heading].into_iter().flatten().collect::<Vec<_>>(),
-        )
-        .with("code", code)
-        .with("subject", m.subject(bep.location())?)
-        .with("effectiveDateTime", report.effective.clone())
-        .with("issued", m.issued())
-        .with("performer", report.lab.clone().map(list));
-    match value_text {
-        Some(v) => {
-            let (key, value) = value(&v, unit.as_deref());
-            observation.set(key, value);
-        }
-        None => observation.set(
-            "dataAbsentReason",
-            concept("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown"),
-        ),
-    }
-    observation.set("interpretation", interpretation);
-    observation.set("referenceRange", range.map(list));
+    let note = note(rest)?;
+    let subject = m.subject(bep.location())?;
     let key = numbered_into(&mut m.key, &["BEP/"], bep.location().segment);
-    let entry = m.bundle.add("Observation", key, observation);
+    let mut observation = m.bundle.writer("Observation", key);
+    let mut w = observation.fields();
+    lab_result_start(
+        &mut w,
+        if corrected { "corrected" } else { "final" },
+        report.heading.as_deref(),
+    );
+    w.object("code", |c| code.write(c))
+        .field("subject", subject)
+        .field("effectiveDateTime", report.effective.clone())
+        .field("issued", m.issued())
+        .field("performer", report.lab.clone().map(list));
+    match &value_text {
+        Some(v) => value(&mut w, v, unit.as_deref()),
+        None => {
+            w.object("dataAbsentReason", |c| concept(c, DATA_ABSENT_REASON, "unknown", None));
+        }
+    }
+    if let Some((flag, found)) = interpretation {
+        w.list("interpretation", |i| match found {
+            Some((code, display)) => concept(i, hl7::V3_OBSERVATION_INTERPRETATION, code, Some(display)),
+            None => {
+                i.field("text", flag);
+            }
+        });
+    }
+    if low.is_some() || high.is_some() {
+        w.list("referenceRange", |r| {
+            reference_range(r, low.as_deref(), high.as_deref(), unit.as_deref());
+        });
+    }
+    w.list("note", |n| {
+        n.field("text", note);
+    })
+    .field("basedOn", report.based_on.clone().map(list));
+    let entry = m.bundle.add_written(observation);
     report.results.push(entry);
-    report.last = Some(entry);
+    report.after_result = true;
     m.unused(bep, &[1, 2, 3, 4, 5, 6, 7, 8, 9]);
     Ok(())
 }
 
 /// NUB: a determination that was requested but not done.
 fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), Error> {
-    let Some(name) = text(nub.element(1))? else {
+    report.after_result = false;
+    let Some(name) = peek(nub.element(1))? else {
         m.warn(nub.location(), "determination not done, without a name; not mapped");
         return Ok(());
     };
-    let observation = profiled(profile::LAB_RESULT)
-        .with("status", "cancelled")
-        .with("category", list(concept(hl7::OBSERVATION_CATEGORY, "laboratory")))
-        .with("code", Object::new().with("text", name))
-        .with("subject", m.subject(nub.location())?)
-        .with("effectiveDateTime", report.effective.clone())
-        .with(
-            "dataAbsentReason",
-            concept(
-                "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-                "not-performed",
-            ),
-        );
-    let entry = m.bundle.add(
-        "Observation",
-        numbered_into(&mut m.key, &["NUB/"], nub.location().segment),
-        observation,
-    );
+    let subject = m.subject(nub.location())?;
+    let key = numbered_into(&mut m.key, &["NUB/"], nub.location().segment);
+    let mut observation = m.bundle.writer("Observation", key);
+    let mut w = observation.fields();
+    lab_result_start(&mut w, "cancelled", None);
+    w.object("code", |c| {
+        c.field("text", name.as_ref());
+    })
+    .field("subject", subject)
+    .field("effectiveDateTime", report.effective.clone())
+    .object("dataAbsentReason", |c| {
+        concept(c, DATA_ABSENT_REASON, "not-performed", None);
+    })
+    .field("basedOn", report.based_on.clone().map(list));
+    let entry = m.bundle.add_written(observation);
     report.results.push(entry);
-    report.last = None;
     m.unused(nub, &[1]);
     Ok(())
 }
@@ -469,16 +518,22 @@ mod tests {
 
     #[test]
     fn values_become_quantities_codes_or_text() {
-        assert_eq!(value("7,4", Some("mmol/l")).0, "valueQuantity");
-        let (_, v) = value("<5", Some("mg/l"));
-        let mut json = String::new();
-        v.write(&mut json);
+        let written = |text: &str, unit: Option<&str>| {
+            let mut bundle = zorgpoort_model::TransactionBuilder::new(zorgpoort_model::IdGenerator::new("LAB", "1"));
+            let mut resource = bundle.writer("Observation", "1");
+            value(&mut resource.fields(), text, unit);
+            let entry = bundle.add_written(resource);
+            let json: serde_json::Value = serde_json::from_str(&bundle.finish("1").to_json()).unwrap();
+            let _ = entry;
+            json["entry"][0]["resource"].clone()
+        };
+        assert!(written("7,4", Some("mmol/l"))["valueQuantity"].is_object());
         assert_eq!(
-            json,
-            r#"{"value":5,"unit":"mg/l","system":"http://unitsofmeasure.org","code":"mg/L","comparator":"<"}"#
+            written("<5", Some("mg/l"))["valueQuantity"],
+            serde_json::json!({"value":5,"unit":"mg/l","system":"http://unitsofmeasure.org","code":"mg/L","comparator":"<"})
         );
-        assert_eq!(value("NEG", None).0, "valueCodeableConcept");
-        assert_eq!(value("Zie onder", None).0, "valueString");
+        assert!(written("NEG", None)["valueCodeableConcept"].is_object());
+        assert_eq!(written("Zie onder", None)["valueString"], "Zie onder");
     }
 
     #[test]

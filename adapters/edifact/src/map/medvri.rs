@@ -8,10 +8,10 @@
 //! requested tests laid out as in MEDLAB without a value (1 kind, 2 name,
 //! 9 code : code list). Without BEP the message is one request in words.
 
-use zorgpoort_model::Object;
+use std::borrow::Cow;
 
-use super::medlab::test_code;
-use super::{Finish, Mapper, list, phone, text};
+use super::medlab::TestCode;
+use super::{Finish, Mapper, list, peek, phone};
 use crate::error::Error;
 use crate::syntax::Segment;
 
@@ -21,15 +21,15 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     let mut performer = None;
     let mut authored = None;
     let mut lines: Vec<String> = Vec::new();
-    let mut tests: Vec<(Object<'static>, Option<String>, Segment<'_>)> = Vec::new();
-    let mut heading: Option<String> = None;
-    for &segment in body {
+    let mut tests: Vec<(TestCode<'_>, Option<Cow<'_, str>>, Segment<'_>)> = Vec::new();
+    let mut heading: Option<Cow<'_, str>> = None;
+    for (i, &segment) in body.iter().enumerate() {
         match segment.tag() {
             "GGA" => sender = Some(m.map_gga(segment)?),
             "GGO" => {
-                let name = text(segment.element(1))?;
+                let name = peek(segment.element(1))?;
                 let telecom = phone(segment.element(5), Some("work"))?;
-                let practitioner = m.named_practitioner(name, telecom, segment.location());
+                let practitioner = m.named_practitioner(name.as_deref(), telecom, segment.location());
                 if !segment.element(4).is_empty() {
                     m.warn(
                         segment.location().with_element(4),
@@ -43,25 +43,23 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
                 authored = m.det(segment)?;
                 m.unused(segment, &[1, 2]);
             }
-            "PID" => m.map_pid(segment)?,
-            "PAD" => m.map_pad(segment)?,
+            "PID" => m.map_pid(segment, &body[i + 1..])?,
+            "PAD" => m.map_pad(segment),
             "ART" => requester = Some(m.map_art(segment)?),
             "TXT" => {
                 let line = m.text_line(segment)?;
                 lines.push(line);
             }
             "BEP" => {
-                let name = text(segment.element(2))?;
-                if text(segment.element(1))?.as_deref() == Some("1") {
+                let name = peek(segment.element(2))?;
+                if peek(segment.element(1))?.as_deref() == Some("1") {
                     heading = name;
                     m.unused(segment, &[1, 2]);
                     continue;
                 }
-                let concept = test_code(m, segment.element(9), name)?.unwrap_or_default();
-                if concept.is_empty() {
-                    m.warn(segment.location(), "requested test without a name or code; not mapped");
-                } else {
-                    tests.push((concept, heading.clone(), segment));
+                match TestCode::read(m, segment.element(9), name)? {
+                    Some(code) => tests.push((code, heading.clone(), segment)),
+                    None => m.warn(segment.location(), "requested test without a name or code; not mapped"),
                 }
                 m.unused(segment, &[1, 2, 9]);
             }
@@ -70,25 +68,37 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     }
     let subject = m.subject(header.location())?;
     let note = lines.join("\n");
-    let note = (!note.trim().is_empty()).then(|| list(Object::new().with("text", note)));
-    let request = |code: Option<Object<'static>>, category: Option<String>| {
-        Object::new()
-            .with("status", "active")
-            .with("intent", "order")
-            .with("category", category.map(|c| list(Object::new().with("text", c))))
-            .with("code", code)
-            .with("subject", subject.clone())
-            .with("authoredOn", authored.clone())
-            .with("requester", requester.clone().or_else(|| sender.clone()))
-            .with("performer", performer.clone().map(list))
-            .with("note", note.clone())
+    let note = (!note.trim().is_empty()).then_some(note.as_str());
+    let requester = requester.or(sender);
+    let mut request = |key: &str, code: Option<&TestCode<'_>>, category: Option<&str>| {
+        let mut resource = m.bundle.writer("ServiceRequest", key);
+        resource
+            .fields()
+            .field("status", "active")
+            .field("intent", "order")
+            .list("category", |c| {
+                c.field("text", category);
+            })
+            .object("code", |c| {
+                if let Some(code) = code {
+                    code.write(c);
+                }
+            })
+            .field("subject", subject.clone())
+            .field("authoredOn", authored.as_deref())
+            .field("requester", requester.clone())
+            .field("performer", performer.clone().map(list))
+            .list("note", |n| {
+                n.field("text", note);
+            });
+        m.bundle.add_written(resource);
     };
     if tests.is_empty() {
-        m.bundle.add("ServiceRequest", "request", request(None, None));
+        request("request", None, None);
     }
-    for (code, category, segment) in tests {
+    for (code, category, segment) in &tests {
         let key = format!("BEP/{}", segment.location().segment);
-        m.bundle.add("ServiceRequest", &key, request(Some(code), category));
+        request(&key, Some(code), category.as_deref());
     }
     Ok(Finish::Transaction)
 }

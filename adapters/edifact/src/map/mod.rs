@@ -12,10 +12,12 @@ mod medvri;
 use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month, profiled};
+use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month, profile_meta};
 use zorgpoort_model::names::{FamilyName, FamilyOrder};
 use zorgpoort_model::systems::{self, ext, profile};
-use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Json, Object, Origin, TransactionBuilder, Value, Warning};
+use zorgpoort_model::{
+    Conversion, IdGenerator, Json, Object, ObjectWriter, Origin, TransactionBuilder, Value, Warning, WrittenRef,
+};
 
 use crate::Options;
 use crate::error::{Error, ErrorKind, Location};
@@ -46,6 +48,7 @@ pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Co
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &message_id)),
         warnings: Vec::new(),
         patient: None,
+        patient_address: None,
         subject: None,
         prepared,
         pivot_year: prepared.map_or(2000, |p| p.year),
@@ -135,7 +138,9 @@ pub(crate) struct Mapper {
     zone: LocalZone,
     bundle: TransactionBuilder<'static>,
     warnings: Vec<Warning>,
-    patient: Option<EntryRef>,
+    patient: Option<WrittenRef>,
+    /// The segment number of the PAD read with the PID before it.
+    patient_address: Option<usize>,
     /// The reference to `patient`, made once: every resource repeats it.
     subject: Option<Json>,
     /// UNB's time of preparation: the report's `issued`, the document's timestamp.
@@ -145,7 +150,7 @@ pub(crate) struct Mapper {
     /// The year two-digit years are read next to (UNB's year).
     pivot_year: i32,
     /// Practitioners and organisations already added, by identity key.
-    people: Vec<(String, EntryRef)>,
+    people: Vec<(String, WrittenRef)>,
     /// The buffer of [`numbered_into`].
     key: String,
 }
@@ -183,7 +188,7 @@ pub(crate) fn numbered_into<'b>(out: &'b mut String, parts: &[&str], n: usize) -
 /// A one-element FHIR array, made as `Value`s directly (a `Vec<Object>`
 /// would be copied into a new `Vec<Value>`); no element when the item is
 /// empty, as `Value::from` drops empty items.
-pub(crate) fn list(item: impl Into<Value<'static>>) -> Vec<Value<'static>> {
+pub(crate) fn list<'a>(item: impl Into<Value<'a>>) -> Vec<Value<'a>> {
     let item = item.into();
     if item.is_empty() { Vec::new() } else { vec![item] }
 }
@@ -347,8 +352,9 @@ impl Mapper {
     }
 
     /// PID: 1 birth date, 2 sex, 3 name (surname : voorvoegsel : own surname :
-    /// own voorvoegsel : - : initials), 5 `BSN` + number.
-    fn map_pid(&mut self, pid: Segment<'_>) -> Result<(), Error> {
+    /// own voorvoegsel : - : initials), 5 `BSN` + number; with the first PAD
+    /// of `rest` (the segments after it) before another PID.
+    fn map_pid(&mut self, pid: Segment<'_>, rest: &[Segment<'_>]) -> Result<(), Error> {
         let [birth, sex, name, _, bsn_element] = pid.fields::<5>();
         let birth = self.date(birth)?;
         let sex = peek(sex)?;
@@ -373,45 +379,57 @@ impl Mapper {
             }
             None => None,
         };
-        let identifier = bsn
-            .as_ref()
-            .map(|b| list(Object::new().with("system", systems::BSN).with("value", b.clone())));
-        let patient = profiled(profile::PATIENT)
-            .with("identifier", identifier)
-            .with("name", name.map(list))
-            .with("gender", gender.flatten())
-            .with("birthDate", birth.map(|b| b.to_fhir_date()));
-        let entry = if let Some(bsn) = bsn {
-            self.bundle
-                .add_conditional("Patient", "PID", patient, systems::BSN, &bsn)
+        let pad = rest
+            .iter()
+            .take_while(|s| s.tag_bytes() != b"PID")
+            .find(|s| s.tag_bytes() == b"PAD");
+        let (address, phone) = match pad {
+            Some(pad) => {
+                let [address_element, phone_element] = pad.fields::<2>();
+                (
+                    address(address_element, Some("home"))?,
+                    phone(phone_element, Some("home"))?,
+                )
+            }
+            None => (None, None),
+        };
+        let mut patient = if let Some(bsn) = &bsn {
+            self.bundle.conditional_writer("Patient", "PID", systems::BSN, bsn)
         } else {
             self.warn(pid.location().with_element(5), "patient without a BSN");
-            self.bundle.add("Patient", "PID", patient)
+            self.bundle.writer("Patient", "PID")
         };
+        let mut w = patient.fields();
+        w.field("meta", profile_meta(profile::PATIENT));
+        if let Some(bsn) = &bsn {
+            w.list("identifier", |identifier| {
+                identifier.field("system", systems::BSN).field("value", bsn.as_str());
+            });
+        }
+        w.field("name", name.map(list))
+            .field("gender", gender.flatten())
+            .field("birthDate", birth.map(|b| b.to_fhir_date()))
+            .field("telecom", phone.map(list))
+            .field("address", address.map(list));
+        let entry = self.bundle.add_written(patient);
         self.patient = Some(entry);
+        self.patient_address = pad.map(|pad| pad.location().segment);
         self.subject = Some(self.bundle.shared_reference(entry, None));
         self.unused(pid, &[1, 2, 3, 5]);
         Ok(())
     }
 
-    /// PAD: 1 the patient's address, 2 phone.
-    fn map_pad(&mut self, pad: Segment<'_>) -> Result<(), Error> {
-        let [address_element, phone_element] = pad.fields::<2>();
-        let address = address(address_element, Some("home"))?;
-        let phone = phone(phone_element, Some("home"))?;
-        match self.patient {
-            Some(patient) => {
-                let resource = self.bundle.resource_mut(patient);
-                resource.set("telecom", phone.map(list));
-                resource.set("address", address.map(list));
-            }
-            None => self.warn(
-                pad.location(),
-                "address without a patient (no PID before PAD); not mapped",
-            ),
+    /// PAD: 1 the patient's address, 2 phone; read with the PID before it.
+    fn map_pad(&mut self, pad: Segment<'_>) {
+        if self.patient_address != Some(pad.location().segment) {
+            let why = if self.patient.is_some() {
+                "second address of the patient (one PAD per PID); not mapped"
+            } else {
+                "address without a patient (no PID before PAD); not mapped"
+            };
+            self.warn(pad.location(), why);
         }
         self.unused(pad, &[1, 2]);
-        Ok(())
     }
 
     /// The patient reference; an error when the message has no PID.
@@ -426,83 +444,95 @@ impl Mapper {
     fn map_art(&mut self, art: Segment<'_>) -> Result<Json, Error> {
         let [kind, agb, name, address_element, phone_element] = art.fields::<5>();
         let kind = peek(kind)?;
-        let agb = text(agb)?;
-        let name = text(name)?;
+        let agb = peek(agb)?;
+        let name = peek(name)?;
         let address = address(address_element, Some("work"))?;
         let telecom = phone(phone_element, Some("work"))?;
         let qualification = kind.as_deref().map(|k| match k {
-            "H" => Value::from("huisarts"),
-            "S" => Value::from("medisch specialist"),
-            other => Value::from(other.to_owned()),
+            "H" => "huisarts",
+            "S" => "medisch specialist",
+            other => other,
         });
-        let display = name.clone();
-        let resource = profiled(profile::PRACTITIONER)
-            .with(
-                "identifier",
-                agb.clone()
-                    .map(|a| list(Object::new().with("system", systems::AGB).with("value", a))),
-            )
-            .with("name", name.map(|n| list(Object::new().with("text", n))))
-            .with("telecom", telecom.map(list))
-            .with("address", address.map(list))
-            .with(
-                "qualification",
-                qualification.map(|q| list(Object::new().with("code", Object::new().with("text", q)))),
-            );
-        let entry = self.add_once("Practitioner", agb.as_deref(), art.location(), resource);
+        let entry = self.add_once("Practitioner", agb.as_deref(), art.location(), |w| {
+            if let Some(agb) = &agb {
+                w.list("identifier", |identifier| {
+                    identifier.field("system", systems::AGB).field("value", agb.as_ref());
+                });
+            }
+            w.list("name", |n| {
+                n.field("text", name.as_deref());
+            })
+            .field("telecom", telecom.map(list))
+            .field("address", address.map(list))
+            .list("qualification", |q| {
+                q.object("code", |code| {
+                    code.field("text", qualification);
+                });
+            });
+        });
         self.unused(art, &[1, 2, 3, 4, 5]);
-        Ok(self.bundle.shared_reference(entry, display.as_deref()))
+        Ok(self.bundle.shared_reference(entry, name.as_deref()))
     }
 
     /// An Organization (nl-core-HealthcareProvider-Organization).
     fn organization(
         &mut self,
-        name: Option<String>,
-        address: Option<Object<'static>>,
-        telecom: Option<Object<'static>>,
+        name: Option<&str>,
+        address: Option<Object<'_>>,
+        telecom: Option<Object<'_>>,
         part_of: Option<Json>,
         at: Location,
     ) -> Json {
-        let display = name.clone();
-        let resource = profiled(profile::ORGANIZATION)
-            .with("name", name)
-            .with("telecom", telecom.map(list))
-            .with("address", address.map(list))
-            .with("partOf", part_of);
-        let entry = self.add_once("Organization", None, at, resource);
-        self.bundle.shared_reference(entry, display.as_deref())
+        let entry = self.add_once("Organization", None, at, |w| {
+            w.field("name", name)
+                .field("telecom", telecom.map(list))
+                .field("address", address.map(list))
+                .field("partOf", part_of);
+        });
+        self.bundle.shared_reference(entry, name)
     }
 
     /// GGA, the sending organisation: 1 short name, 2 department,
     /// 3 organisation name, 4 address, 5 phone.
     fn map_gga(&mut self, gga: Segment<'_>) -> Result<Json, Error> {
-        let name = match text(gga.element(3))? {
+        let name = match peek(gga.element(3))? {
             Some(name) => Some(name),
-            None => text(gga.element(1))?,
+            None => peek(gga.element(1))?,
         };
-        let name = match text(gga.element(2))? {
-            Some(department) => name.map(|n| format!("{n}, {department}")).or(Some(department)),
+        let name = match peek(gga.element(2))? {
+            Some(department) => Some(match name {
+                Some(n) => Cow::Owned(format!("{n}, {department}")),
+                None => department,
+            }),
             None => name,
         };
         let address = address(gga.element(4), Some("work"))?;
         let telecom = phone(gga.element(5), Some("work"))?;
         self.unused(gga, &[1, 2, 3, 4, 5]);
-        Ok(self.organization(name, address, telecom, None, gga.location()))
+        Ok(self.organization(name.as_deref(), address, telecom, None, gga.location()))
     }
 
     /// A Practitioner known only by name and phone (ARA, GGO).
-    fn named_practitioner(&mut self, name: Option<String>, telecom: Option<Object<'static>>, at: Location) -> Json {
-        let display = name.clone();
-        let resource = profiled(profile::PRACTITIONER)
-            .with("name", name.map(|n| list(Object::new().with("text", n))))
-            .with("telecom", telecom.map(list));
-        let entry = self.add_once("Practitioner", None, at, resource);
-        self.bundle.shared_reference(entry, display.as_deref())
+    fn named_practitioner(&mut self, name: Option<&str>, telecom: Option<Object<'_>>, at: Location) -> Json {
+        let entry = self.add_once("Practitioner", None, at, |w| {
+            w.list("name", |n| {
+                n.field("text", name);
+            })
+            .field("telecom", telecom.map(list));
+        });
+        self.bundle.shared_reference(entry, name)
     }
 
     /// Adds a practitioner or organisation once per message: by AGB code
-    /// (conditionally updated on it) or else by place in the message.
-    fn add_once(&mut self, kind: &'static str, agb: Option<&str>, at: Location, resource: Object<'static>) -> EntryRef {
+    /// (conditionally updated on it) or else by place in the message. The
+    /// resource's fields after its profile are what `write` writes.
+    fn add_once(
+        &mut self,
+        kind: &'static str,
+        agb: Option<&str>,
+        at: Location,
+        write: impl FnOnce(&mut ObjectWriter<'_>),
+    ) -> WrittenRef {
         let key = match agb {
             Some(agb) => [kind, "|agb|", agb].concat(),
             None => numbered(&[kind, "|"], at.segment),
@@ -510,10 +540,19 @@ impl Mapper {
         if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
             return entry;
         }
-        let entry = match agb {
-            Some(agb) => self.bundle.add_conditional(kind, &key, resource, systems::AGB, agb),
-            None => self.bundle.add(kind, &key, resource),
+        let mut resource = match agb {
+            Some(agb) => self.bundle.conditional_writer(kind, &key, systems::AGB, agb),
+            None => self.bundle.writer(kind, &key),
         };
+        let profile = if kind == "Organization" {
+            profile::ORGANIZATION
+        } else {
+            profile::PRACTITIONER
+        };
+        let mut w = resource.fields();
+        w.field("meta", profile_meta(profile));
+        write(&mut w);
+        let entry = self.bundle.add_written(resource);
         self.people.push((key, entry));
         entry
     }
@@ -522,8 +561,13 @@ impl Mapper {
     /// empty lines kept.
     fn text_line(&mut self, segment: Segment<'_>) -> Result<String, Error> {
         self.unused(segment, &[1]);
-        Ok(segment.element(1).full_text()?.map(Cow::into_owned).unwrap_or_default())
+        line(segment)
     }
+}
+
+/// The text of a TXT or OPB line, see [`Mapper::text_line`].
+fn line(segment: Segment<'_>) -> Result<String, Error> {
+    Ok(segment.element(1).full_text()?.map(Cow::into_owned).unwrap_or_default())
 }
 
 /// PID element 3 as a Dutch `HumanName`: `family` whole, the parts in the
@@ -587,21 +631,21 @@ fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> 
 }
 
 /// An address: 1 street, 2 house number, 3 PO box, 4 city, 5 postcode.
-fn address(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Object<'static>>, Error> {
+fn address<'e>(element: Element<'e>, use_: Option<&'static str>) -> Result<Option<Object<'e>>, Error> {
     let [street, number, po_box, city, postcode] = element.components::<5>();
     let (street, number, po_box, city, postcode) = (
-        text(street)?,
-        text(number)?,
-        text(po_box)?,
-        text(city)?,
-        text(postcode)?,
+        peek(street)?,
+        peek(number)?,
+        peek(po_box)?,
+        peek(city)?,
+        peek(postcode)?,
     );
     let mut lines = AddressLines::new();
     lines.push_street(
         None,
         StreetLine {
-            street_name: street.map(Cow::Owned),
-            house_number: number.map(Cow::Owned),
+            street_name: street,
+            house_number: number,
             building_number_suffix: None,
         },
     );
@@ -611,8 +655,14 @@ fn address(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Ob
     let address = Address {
         address_use: use_,
         lines,
-        city: city.map(Cow::Owned),
-        postal_code: postcode.map(|p| Cow::Owned(if p.contains(' ') { p.replace(' ', "") } else { p })),
+        city,
+        postal_code: postcode.map(|p| {
+            if p.contains(' ') {
+                Cow::Owned(p.replace(' ', ""))
+            } else {
+                p
+            }
+        }),
         ..Address::default()
     }
     .into_object();
@@ -622,8 +672,8 @@ fn address(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Ob
 }
 
 /// A phone number.
-fn phone(element: Element<'_>, use_: Option<&'static str>) -> Result<Option<Object<'static>>, Error> {
-    Ok(text(element)?.map(|number| {
+fn phone<'e>(element: Element<'e>, use_: Option<&'static str>) -> Result<Option<Object<'e>>, Error> {
+    Ok(peek(element)?.map(|number| {
         Object::new()
             .with("system", "phone")
             .with("value", number)

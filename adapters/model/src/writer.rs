@@ -1,0 +1,212 @@
+//! Writing a resource's JSON directly, for mappings whose resources are
+//! complete when they are made: no tree to build, walk and free. The rule
+//! of [`Object`](crate::Object) holds here too: an empty value is never
+//! written, and an object or array that stayed empty is taken back.
+
+use crate::json::IntoField;
+
+/// Writes the fields of one JSON object into a shared buffer.
+#[derive(Debug)]
+pub struct ObjectWriter<'o> {
+    out: &'o mut String,
+    /// No field written yet: the next one needs no comma.
+    empty: bool,
+}
+
+impl<'o> ObjectWriter<'o> {
+    /// Fields to follow those already in `out` (an open object with at
+    /// least one field, such as a resource's `resourceType`).
+    pub(crate) fn after_fields(out: &'o mut String) -> Self {
+        Self { out, empty: false }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+    }
+
+    /// Writes `key` unless the value is absent or empty.
+    pub fn field<'v>(&mut self, key: &'static str, value: impl IntoField<'v>) -> &mut Self {
+        if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
+            self.key(key);
+            value.write(self.out);
+        }
+        self
+    }
+
+    /// Writes `key` with the object `write` makes, unless that stays empty.
+    pub fn object(&mut self, key: &'static str, write: impl FnOnce(&mut ObjectWriter<'_>)) -> &mut Self {
+        let (mark, was_empty) = (self.out.len(), self.empty);
+        self.key(key);
+        self.out.push('{');
+        let mut inner = ObjectWriter {
+            out: self.out,
+            empty: true,
+        };
+        write(&mut inner);
+        if inner.empty {
+            self.out.truncate(mark);
+            self.empty = was_empty;
+        } else {
+            self.out.push('}');
+        }
+        self
+    }
+
+    /// Writes `key` with the array `write` makes, unless that stays empty.
+    pub fn array(&mut self, key: &'static str, write: impl FnOnce(&mut ArrayWriter<'_>)) -> &mut Self {
+        let (mark, was_empty) = (self.out.len(), self.empty);
+        self.key(key);
+        self.out.push('[');
+        let mut inner = ArrayWriter {
+            out: self.out,
+            empty: true,
+        };
+        write(&mut inner);
+        if inner.empty {
+            self.out.truncate(mark);
+            self.empty = was_empty;
+        } else {
+            self.out.push(']');
+        }
+        self
+    }
+
+    /// Writes `key` as an array of the one object `write` makes, unless
+    /// that stays empty: FHIR's many lists that a mapping fills once.
+    pub fn list(&mut self, key: &'static str, write: impl FnOnce(&mut ObjectWriter<'_>)) -> &mut Self {
+        self.array(key, |items| {
+            items.object(write);
+        })
+    }
+}
+
+/// Writes the items of one JSON array into a shared buffer.
+#[derive(Debug)]
+pub struct ArrayWriter<'o> {
+    out: &'o mut String,
+    /// No item written yet: the next one needs no comma.
+    empty: bool,
+}
+
+impl ArrayWriter<'_> {
+    fn separate(&mut self) {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+    }
+
+    /// Writes an item unless it is absent or empty.
+    pub fn item<'v>(&mut self, value: impl IntoField<'v>) -> &mut Self {
+        if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
+            self.separate();
+            value.write(self.out);
+        }
+        self
+    }
+
+    /// Writes the object `write` makes as an item, unless it stays empty.
+    pub fn object(&mut self, write: impl FnOnce(&mut ObjectWriter<'_>)) -> &mut Self {
+        let (mark, was_empty) = (self.out.len(), self.empty);
+        self.separate();
+        self.out.push('{');
+        let mut inner = ObjectWriter {
+            out: self.out,
+            empty: true,
+        };
+        write(&mut inner);
+        if inner.empty {
+            self.out.truncate(mark);
+            self.empty = was_empty;
+        } else {
+            self.out.push('}');
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{Object, Value};
+
+    fn written(write: impl FnOnce(&mut ObjectWriter<'_>)) -> String {
+        let mut out = String::from("{\"resourceType\":\"Basic\"");
+        write(&mut ObjectWriter::after_fields(&mut out));
+        out.push('}');
+        out
+    }
+
+    #[test]
+    fn empty_values_objects_and_arrays_are_taken_back() {
+        let json = written(|w| {
+            w.field("a", "")
+                .field("b", None::<&str>)
+                .object("c", |c| {
+                    c.field("x", "").array("y", |_| {});
+                })
+                .array("d", |d| {
+                    d.item("").object(|_| {}).item(Vec::<Value>::new());
+                })
+                .list("e", |_| {});
+        });
+        assert_eq!(json, r#"{"resourceType":"Basic"}"#);
+    }
+
+    #[test]
+    fn writes_what_the_tree_writes() {
+        let json = written(|w| {
+            w.field("status", "final")
+                .object("code", |c| {
+                    c.list("coding", |coding| {
+                        coding.field("system", "http://loinc.org").field("code", "1-8");
+                    })
+                    .field("text", "Na \"x\"");
+                })
+                .array("note", |notes| {
+                    notes.item(Object::new().with("text", "a")).object(|n| {
+                        n.field("text", "b");
+                    });
+                })
+                .field("valueBoolean", true);
+        });
+        let tree = Object::new()
+            .with("resourceType", "Basic")
+            .with("status", "final")
+            .with(
+                "code",
+                crate::datatypes::concept("http://loinc.org", "1-8").with("text", "Na \"x\""),
+            )
+            .with(
+                "note",
+                vec![Object::new().with("text", "a"), Object::new().with("text", "b")],
+            )
+            .with("valueBoolean", true);
+        assert_eq!(json, tree.to_json());
+    }
+
+    #[test]
+    fn an_empty_object_between_fields_leaves_the_commas_right() {
+        let json = written(|w| {
+            w.object("empty", |_| {})
+                .field("kept", "1")
+                .array("none", |_| {})
+                .field("last", "2");
+        });
+        assert_eq!(json, r#"{"resourceType":"Basic","kept":"1","last":"2"}"#);
+        let mut out = String::from("[");
+        let mut items = ArrayWriter {
+            out: &mut out,
+            empty: true,
+        };
+        items.object(|_| {}).item("a").object(|_| {}).item("b");
+        out.push(']');
+        assert_eq!(out, r#"["a","b"]"#);
+    }
+}
