@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::{Object, Value};
+use crate::{Object, ObjectWriter, Value};
 
 /// Extension URL of the street name part of an address line.
 pub const STREET_NAME: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName";
@@ -56,16 +56,36 @@ impl<'a> StreetLine<'a> {
         // As `Value`s straight away: a `Vec<Object>` would be copied into
         // one. Room for the usual two parts, street and house number.
         let mut extensions = Vec::with_capacity(2);
-        for (url, value) in [
-            (STREET_NAME, self.street_name),
-            (HOUSE_NUMBER, self.house_number),
-            (BUILDING_NUMBER_SUFFIX, self.building_number_suffix),
-        ] {
+        for (url, value) in self.parts() {
             if let Some(value) = value {
-                extensions.push(Value::Obj(Object::new().with("url", url).with("valueString", value)));
+                extensions.push(Value::Obj(
+                    Object::new().with("url", url).with("valueString", value.clone()),
+                ));
             }
         }
         Object::new().with("extension", extensions)
+    }
+
+    /// Writes the fields of the `_line` element, as [`Self::into_extension`] makes it.
+    pub fn write_extension(&self, w: &mut ObjectWriter<'_>) {
+        w.array("extension", |extensions| {
+            for (url, value) in self.parts() {
+                if let Some(value) = value {
+                    extensions.object(|e| {
+                        e.field("url", url).field("valueString", value.as_ref());
+                    });
+                }
+            }
+        });
+    }
+
+    /// The parts with their extension URLs, in street, number, suffix order.
+    fn parts(&self) -> [(&'static str, Option<&Cow<'a, str>>); 3] {
+        [
+            (STREET_NAME, self.street_name.as_ref()),
+            (HOUSE_NUMBER, self.house_number.as_ref()),
+            (BUILDING_NUMBER_SUFFIX, self.building_number_suffix.as_ref()),
+        ]
     }
 }
 
@@ -74,8 +94,8 @@ impl<'a> StreetLine<'a> {
 /// when no line has any.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddressLines<'a> {
-    lines: Vec<Value<'a>>,
-    extensions: Vec<Value<'a>>,
+    /// Each line's text, with the parts of a street line.
+    lines: Vec<(Cow<'a, str>, Option<StreetLine<'a>>)>,
 }
 
 impl<'a> AddressLines<'a> {
@@ -86,8 +106,7 @@ impl<'a> AddressLines<'a> {
 
     /// Adds a line without extensions.
     pub fn push(&mut self, line: impl Into<Cow<'a, str>>) {
-        self.lines.push(Value::Str(line.into()));
-        self.extensions.push(Value::Null);
+        self.lines.push((line.into(), None));
     }
 
     /// Adds a street line: `line` as the text when given (a sender's own
@@ -98,13 +117,8 @@ impl<'a> AddressLines<'a> {
         let Some(text) = line.or_else(|| parts.text()) else {
             return;
         };
-        self.lines.push(Value::Str(text));
-        let extension = parts.into_extension();
-        self.extensions.push(if extension.is_empty() {
-            Value::Null
-        } else {
-            Value::Obj(extension)
-        });
+        let has_parts = parts.parts().iter().any(|(_, part)| part.is_some());
+        self.lines.push((text, has_parts.then_some(parts)));
     }
 
     /// How many lines there are.
@@ -117,15 +131,43 @@ impl<'a> AddressLines<'a> {
         self.lines.is_empty()
     }
 
+    /// Whether any line has extensions: then `_line` is written.
+    fn has_extensions(&self) -> bool {
+        self.lines.iter().any(|(_, parts)| parts.is_some())
+    }
+
     /// The `line` and `_line` values; `_line` is `None` when no line has
     /// extensions.
     pub fn into_values(self) -> (Value<'a>, Option<Value<'a>>) {
-        let meta = self
-            .extensions
-            .iter()
-            .any(|e| !matches!(e, Value::Null))
-            .then_some(Value::Arr(self.extensions));
-        (Value::from(self.lines), meta)
+        let with_meta = self.has_extensions();
+        let mut lines = Vec::with_capacity(self.lines.len());
+        let mut extensions = Vec::with_capacity(if with_meta { self.lines.len() } else { 0 });
+        for (text, parts) in self.lines {
+            lines.push(Value::Str(text));
+            if with_meta {
+                extensions.push(parts.map_or(Value::Null, |p| Value::Obj(p.into_extension())));
+            }
+        }
+        (Value::from(lines), with_meta.then_some(Value::Arr(extensions)))
+    }
+
+    /// Writes `line` and `_line`, as [`Self::into_values`] makes them.
+    fn write(&self, w: &mut ObjectWriter<'_>) {
+        w.array("line", |lines| {
+            for (text, _) in &self.lines {
+                lines.item(text.as_ref());
+            }
+        });
+        if self.has_extensions() {
+            w.array("_line", |extensions| {
+                for (_, parts) in &self.lines {
+                    match parts {
+                        Some(parts) => extensions.object(|e| parts.write_extension(e)),
+                        None => extensions.item(Value::Null),
+                    };
+                }
+            });
+        }
     }
 }
 
@@ -167,6 +209,22 @@ impl<'a> Address<'a> {
             .with("state", self.state)
             .with("postalCode", self.postal_code)
             .with("country", self.country)
+    }
+
+    /// Writes the Address element's fields, as [`Self::into_object`] makes them.
+    pub fn write(&self, w: &mut ObjectWriter<'_>) {
+        w.field("use", self.address_use).field("type", self.address_type);
+        self.lines.write(w);
+        w.field("city", self.city.as_deref())
+            .field("district", self.district.as_deref())
+            .field("state", self.state.as_deref())
+            .field("postalCode", self.postal_code.as_deref())
+            .field("country", self.country.as_deref());
+    }
+
+    /// Whether it says where: a line, a city or a postal code.
+    pub fn has_place(&self) -> bool {
+        !self.lines.is_empty() || self.city.is_some() || self.postal_code.is_some()
     }
 }
 
@@ -263,5 +321,38 @@ mod tests {
             )
         );
         assert!(Address::default().into_object().is_empty());
+    }
+
+    fn address_of<'a>(lines: &[(Option<&'a str>, [Option<&'a str>; 3])], city: Option<&'a str>) -> Address<'a> {
+        let mut address_lines = AddressLines::new();
+        for (line, [name, number, suffix]) in lines {
+            address_lines.push_street(line.map(Cow::Borrowed), street(*name, *number, *suffix));
+        }
+        address_lines.push("Postbus 12");
+        Address {
+            address_use: Some("home"),
+            lines: address_lines,
+            city: city.map(Cow::Borrowed),
+            ..Address::default()
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn written_addresses_are_the_tree_addresses(
+            lines in proptest::collection::vec(
+                (proptest::option::of("[a-z ]{0,3}"), proptest::array::uniform3(proptest::option::of("[a-z0-9]{0,3}"))),
+                0..3,
+            ),
+            city in proptest::option::of("[A-Z][a-z]{0,5}"),
+        ) {
+            let lines: Vec<_> = lines
+                .iter()
+                .map(|(line, parts)| (line.as_deref(), parts.each_ref().map(Option::as_deref)))
+                .collect();
+            let address = address_of(&lines, city.as_deref());
+            let written = crate::writer::object_text(|w| address.write(w));
+            proptest::prop_assert_eq!(written, address.clone().into_object().to_json());
+        }
     }
 }

@@ -227,7 +227,8 @@ impl<'a> TransactionBuilder<'a> {
     /// leaves the `id` out again for a conditional update.
     fn writer_for(&self, resource_type: &'static str, key: &str, request: Request) -> ResourceWriter {
         let full_url = self.full_url_of(resource_type, key);
-        let mut text = String::with_capacity(1024);
+        // Room for most resources (a lab result is about 1.3 KB) without growing.
+        let mut text = String::with_capacity(2048);
         text.push_str("{\"resourceType\":\"");
         text.push_str(resource_type);
         text.push_str("\",\"id\":\"");
@@ -309,12 +310,11 @@ impl<'a> TransactionBuilder<'a> {
     /// The Bundle: `{"resourceType":"Bundle","type":"transaction",...}`.
     pub fn finish(self, bundle_key: &str) -> Object<'a> {
         let bundle_id = uuid_text(self.ids.id_of(&["Bundle/", bundle_key]));
-        let entries: Vec<Value<'a>> = self.entries.into_iter().map(|e| Value::Obj(e.into_json())).collect();
         Object::new()
             .with("resourceType", "Bundle")
             .with("id", bundle_id)
             .with("type", "transaction")
-            .with("entry", entries)
+            .with("entry", entries_json(self.entries, Bundled::Transaction))
     }
 
     /// The Bundle as a FHIR document: `{"type":"document",...}` with the
@@ -322,19 +322,48 @@ impl<'a> TransactionBuilder<'a> {
     /// without requests. The first entry added must be the Composition (bdl-11).
     pub fn finish_document(self, bundle_key: &str, identifier: Object<'a>, timestamp: String) -> Object<'a> {
         let bundle_id = uuid_text(self.ids.id_of(&["Bundle/", bundle_key]));
-        let entries: Vec<Value<'a>> = self
-            .entries
-            .into_iter()
-            .map(|e| Value::Obj(e.into_document_entry()))
-            .collect();
         Object::new()
             .with("resourceType", "Bundle")
             .with("id", bundle_id)
             .with("identifier", identifier)
             .with("type", "document")
             .with("timestamp", timestamp)
-            .with("entry", entries)
+            .with("entry", entries_json(self.entries, Bundled::Document))
     }
+}
+
+/// The kind of Bundle the entries go into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bundled {
+    /// With a `request` per entry.
+    Transaction,
+    /// Without requests, every resource with its id.
+    Document,
+}
+
+/// `Bundle.entry`, written in one go: the resources are final by now, and
+/// nothing reads the tree of a finished Bundle.
+fn entries_json(entries: Vec<BundleEntry<'_>>, bundled: Bundled) -> Option<Json> {
+    if entries.is_empty() {
+        return None;
+    }
+    let written: usize = entries
+        .iter()
+        .map(|e| match &e.resource {
+            Resource::Written(text) => text.len(),
+            Resource::Tree(_) => 1024,
+        })
+        .sum();
+    let mut out = String::with_capacity(written + entries.len() * 192);
+    out.push('[');
+    for (i, entry) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        entry.write(bundled, &mut out);
+    }
+    out.push(']');
+    Some(Json::from_written(out))
 }
 
 /// `{"reference":full_url,"display":display}`, without an empty display.
@@ -350,66 +379,55 @@ fn reference_json(full_url: &str, display: Option<&str>) -> Json {
     Json::from_written(text)
 }
 
-impl<'a> BundleEntry<'a> {
-    /// `resourceType` and `id` (from the full URL) put in front of the resource.
-    fn resource_with_id(resource_type: &'static str, id: &str, mut resource: Object<'a>) -> Object<'a> {
-        resource.prepend([
-            ("resourceType", Value::from(resource_type)),
-            ("id", Value::from(id.to_owned())),
-        ]);
-        resource
-    }
-
-    fn into_document_entry(self) -> Object<'a> {
-        let resource = match self.resource {
-            Resource::Tree(resource) => Value::Obj(Self::resource_with_id(
-                self.resource_type,
-                &self.full_url[URN_UUID.len()..],
-                resource,
-            )),
-            Resource::Written(text) => Value::Json(Json::from_written(text)),
-        };
-        Object::new().with("fullUrl", self.full_url).with("resource", resource)
-    }
-
-    fn into_json(self) -> Object<'a> {
-        let mut url = String::with_capacity(64);
-        url.push_str(self.resource_type);
-        let resource = match (&self.request, self.resource) {
-            (Request::Update, Resource::Tree(resource)) => {
-                let id = &self.full_url[URN_UUID.len()..];
-                Value::Obj(Self::resource_with_id(self.resource_type, id, resource))
+impl BundleEntry<'_> {
+    /// `{"fullUrl":...,"resource":...,"request":...}`: `resourceType` and
+    /// `id` in front of the resource, except the `id` of a conditional
+    /// update, which the receiver's match decides.
+    fn write(self, bundled: Bundled, out: &mut String) {
+        let id = &self.full_url[URN_UUID.len()..];
+        let conditional = bundled == Bundled::Transaction && matches!(self.request, Request::ConditionalUpdate { .. });
+        out.push_str("{\"fullUrl\":");
+        write_str(&self.full_url, out);
+        out.push_str(",\"resource\":");
+        match self.resource {
+            Resource::Tree(mut resource) => {
+                let resource_type = ("resourceType", Value::from(self.resource_type));
+                if conditional {
+                    resource.prepend([resource_type]);
+                } else {
+                    resource.prepend([resource_type, ("id", Value::from(id))]);
+                }
+                resource.write(out);
             }
-            (Request::ConditionalUpdate { .. }, Resource::Tree(resource)) => {
-                Value::Obj(Object::leading(&[("resourceType", self.resource_type)], resource))
-            }
-            (Request::Update, Resource::Written(text)) => Value::Json(Json::from_written(text)),
-            (Request::ConditionalUpdate { .. }, Resource::Written(mut text)) => {
+            Resource::Written(text) if conditional => {
                 // `{"resourceType":"Type"` is followed by `,"id":"<uuid>"`.
-                let id_field = "{\"resourceType\":\"\"".len() + self.resource_type.len();
-                text.replace_range(
-                    id_field..id_field + ",\"id\":\"\"".len() + uuid::fmt::Hyphenated::LENGTH,
-                    "",
-                );
-                Value::Json(Json::from_written(text))
+                let id_start = "{\"resourceType\":\"\"".len() + self.resource_type.len();
+                let id_end = id_start + ",\"id\":\"\"".len() + id.len();
+                out.push_str(&text[..id_start]);
+                out.push_str(&text[id_end..]);
             }
-        };
-        match &self.request {
-            Request::Update => {
-                url.push('/');
-                url.push_str(&self.full_url[URN_UUID.len()..]);
-            }
-            Request::ConditionalUpdate { system, value } => {
-                url.push_str("?identifier=");
-                percent_encode(system, &mut url);
-                url.push('|');
-                percent_encode(value, &mut url);
-            }
+            Resource::Written(text) => out.push_str(&text),
         }
-        Object::new()
-            .with("fullUrl", self.full_url)
-            .with("resource", resource)
-            .with("request", Object::new().with("method", "PUT").with("url", url))
+        if bundled == Bundled::Transaction {
+            // The URL is ASCII with nothing JSON escapes: percent-encoding
+            // leaves no quote, backslash or control character.
+            out.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
+            out.push_str(self.resource_type);
+            match &self.request {
+                Request::Update => {
+                    out.push('/');
+                    out.push_str(id);
+                }
+                Request::ConditionalUpdate { system, value } => {
+                    out.push_str("?identifier=");
+                    percent_encode(system, out);
+                    out.push('|');
+                    percent_encode(value, out);
+                }
+            }
+            out.push_str("\"}");
+        }
+        out.push('}');
     }
 }
 

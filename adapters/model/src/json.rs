@@ -235,14 +235,6 @@ impl<'a> Object<'a> {
         }
     }
 
-    /// `first` followed by the fields of `rest`, moved, not copied.
-    pub fn leading(first: &[(&'static str, &'static str)], rest: Object<'a>) -> Self {
-        // In place: the fields' Vec usually has room for these.
-        let mut fields = rest.0;
-        fields.splice(0..0, first.iter().map(|&(k, v)| (k, Value::from(v))));
-        Self(fields)
-    }
-
     /// Puts `fields` (none empty) in front of the others, in place: the
     /// Bundle's `resourceType` and `id`.
     pub(crate) fn prepend<const N: usize>(&mut self, fields: [(&'static str, Value<'a>); N]) {

@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
-use crate::Object;
 use crate::systems::ext;
+use crate::{Object, ObjectWriter};
 
 /// Voorvoegsels as they occur in the Dutch civil registry (BRP table 36),
 /// longest first so "van der" wins over "van".
@@ -160,16 +160,36 @@ impl<'a> FamilyName<'a> {
     /// order; an empty object (which [`Object::with`] does not store) when
     /// there are none.
     pub fn into_extension(self) -> Object<'a> {
-        let extensions: Vec<Object<'a>> = [
-            (ext::OWN_PREFIX, self.own_prefix),
-            (ext::OWN_NAME, self.own_name),
-            (ext::PARTNER_PREFIX, self.partner_prefix),
-            (ext::PARTNER_NAME, self.partner_name),
-        ]
-        .into_iter()
-        .filter_map(|(url, value)| value.map(|v| Object::new().with("url", url).with("valueString", v)))
-        .collect();
+        let extensions: Vec<Object<'a>> = self
+            .parts()
+            .into_iter()
+            .filter_map(|(url, value)| value.map(|v| Object::new().with("url", url).with("valueString", v.clone())))
+            .collect();
         Object::new().with("extension", extensions)
+    }
+
+    /// Writes the fields of the `_family` element, as [`Self::into_extension`] makes it.
+    pub fn write_extension(&self, w: &mut ObjectWriter<'_>) {
+        w.array("extension", |extensions| {
+            for (url, value) in self.parts() {
+                if let Some(value) = value {
+                    extensions.object(|e| {
+                        e.field("url", url).field("valueString", value.as_ref());
+                    });
+                }
+            }
+        });
+    }
+
+    /// The parts with their extension URLs, in own-prefix, own-name,
+    /// partner-prefix, partner-name order.
+    fn parts(&self) -> [(&'static str, Option<&Cow<'a, str>>); 4] {
+        [
+            (ext::OWN_PREFIX, self.own_prefix.as_ref()),
+            (ext::OWN_NAME, self.own_name.as_ref()),
+            (ext::PARTNER_PREFIX, self.partner_prefix.as_ref()),
+            (ext::PARTNER_NAME, self.partner_name.as_ref()),
+        ]
     }
 
     /// The `family` text (see [`FamilyName::text`]) and the `_family`
@@ -298,5 +318,17 @@ mod tests {
         );
         assert_eq!(name.into_owned().into_extension(), extension);
         assert!(FamilyName::default().into_extension().is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn written_extensions_are_the_tree_extensions(
+            own in proptest::array::uniform2(proptest::option::of("[a-z ]{0,4}")),
+            partner in proptest::array::uniform2(proptest::option::of("[a-z ]{0,4}")),
+        ) {
+            let name = parts(own.each_ref().map(Option::as_deref), partner.each_ref().map(Option::as_deref));
+            let written = crate::writer::object_text(|w| name.write_extension(w));
+            proptest::prop_assert_eq!(written, name.clone().into_extension().to_json());
+        }
     }
 }

@@ -131,6 +131,19 @@ impl ArrayWriter<'_> {
     }
 }
 
+/// The object `write` writes, as text: for tests that compare a writer
+/// with the tree it stands for.
+#[cfg(test)]
+pub(crate) fn object_text(write: impl FnOnce(&mut ObjectWriter<'_>)) -> String {
+    let mut out = String::from("{");
+    write(&mut ObjectWriter {
+        out: &mut out,
+        empty: true,
+    });
+    out.push('}');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -368,7 +368,7 @@ impl Mapper {
         if let Some(None) = gender {
             self.warn(pid.location().with_element(2), "unknown sex code; gender left out");
         }
-        let name = patient_name(name)?;
+        let name = PatientName::read(name)?;
         let bsn = match peek(bsn_element)? {
             Some(value) => {
                 let number = value.strip_prefix("BSN").unwrap_or(&value).trim().to_owned();
@@ -406,11 +406,13 @@ impl Mapper {
                 identifier.field("system", systems::BSN).field("value", bsn.as_str());
             });
         }
-        w.field("name", name.map(list))
-            .field("gender", gender.flatten())
-            .field("birthDate", birth.map(|b| b.to_fhir_date()))
-            .field("telecom", phone.map(list))
-            .field("address", address.map(list));
+        if let Some(name) = &name {
+            w.list("name", |n| name.write(n));
+        }
+        w.field("gender", gender.flatten())
+            .field("birthDate", birth.map(|b| b.to_fhir_date()));
+        write_telecom(&mut w, phone.as_ref());
+        write_address(&mut w, address.as_ref());
         let entry = self.bundle.add_written(patient);
         self.patient = Some(entry);
         self.patient_address = pad.map(|pad| pad.location().segment);
@@ -461,10 +463,10 @@ impl Mapper {
             }
             w.list("name", |n| {
                 n.field("text", name.as_deref());
-            })
-            .field("telecom", telecom.map(list))
-            .field("address", address.map(list))
-            .list("qualification", |q| {
+            });
+            write_telecom(w, telecom.as_ref());
+            write_address(w, address.as_ref());
+            w.list("qualification", |q| {
                 q.object("code", |code| {
                     code.field("text", qualification);
                 });
@@ -478,16 +480,16 @@ impl Mapper {
     fn organization(
         &mut self,
         name: Option<&str>,
-        address: Option<Object<'_>>,
-        telecom: Option<Object<'_>>,
+        address: Option<Address<'_>>,
+        telecom: Option<Phone<'_>>,
         part_of: Option<Json>,
         at: Location,
     ) -> Json {
         let entry = self.add_once("Organization", None, at, |w| {
-            w.field("name", name)
-                .field("telecom", telecom.map(list))
-                .field("address", address.map(list))
-                .field("partOf", part_of);
+            w.field("name", name);
+            write_telecom(w, telecom.as_ref());
+            write_address(w, address.as_ref());
+            w.field("partOf", part_of);
         });
         self.bundle.shared_reference(entry, name)
     }
@@ -513,12 +515,12 @@ impl Mapper {
     }
 
     /// A Practitioner known only by name and phone (ARA, GGO).
-    fn named_practitioner(&mut self, name: Option<&str>, telecom: Option<Object<'_>>, at: Location) -> Json {
+    fn named_practitioner(&mut self, name: Option<&str>, telecom: Option<Phone<'_>>, at: Location) -> Json {
         let entry = self.add_once("Practitioner", None, at, |w| {
             w.list("name", |n| {
                 n.field("text", name);
-            })
-            .field("telecom", telecom.map(list));
+            });
+            write_telecom(w, telecom.as_ref());
         });
         self.bundle.shared_reference(entry, name)
     }
@@ -571,67 +573,78 @@ fn line(segment: Segment<'_>) -> Result<String, Error> {
 }
 
 /// PID element 3 as a Dutch `HumanName`: `family` whole, the parts in the
-/// `humanname-own-*` / `humanname-partner-*` extensions. With an own surname
-/// in component 3, components 1-2 are the partner's name in use.
-fn patient_name(element: Element<'_>) -> Result<Option<Object<'static>>, Error> {
-    let [surname, prefix, own_surname, own_prefix, _, initials] = element.components::<6>();
-    let (surname, prefix, own_surname, own_prefix, initials) = (
-        text(surname)?,
-        text(prefix)?,
-        text(own_surname)?,
-        text(own_prefix)?,
-        text(initials)?,
-    );
-    if surname.is_none() && own_surname.is_none() && initials.is_none() {
-        return Ok(None);
-    }
-    // With an own surname in component 3, components 1-2 are the partner's
-    // name in use; otherwise they are the own name.
-    let mut name = if own_surname.is_some() {
-        FamilyName {
-            own_prefix: own_prefix.map(Cow::Owned),
-            own_name: own_surname.map(Cow::Owned),
-            partner_prefix: prefix.map(Cow::Owned),
-            partner_name: surname.map(Cow::Owned),
-        }
-    } else {
-        FamilyName {
-            own_prefix: prefix.map(Cow::Owned),
-            own_name: surname.map(Cow::Owned),
-            ..FamilyName::default()
-        }
-    };
-    // A voorvoegsel written into the surname ("van der Berg") is split off.
-    name.split_own_prefix();
-    let (family, family_extension) = name.into_family(FamilyOrder::PartnerFirst);
-    let given: Vec<String> = initials
-        .iter()
-        .flat_map(|i| {
-            i.split('.')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| [s, "."].concat())
-        })
-        .collect();
-    let qualifiers: Vec<Value<'static>> = given
-        .iter()
-        .map(|_| {
-            let q = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", "IN");
-            Value::Obj(Object::new().with("extension", vec![q]))
-        })
-        .collect();
-    Ok(Some(
-        Object::new()
-            .with("use", "official")
-            .with("family", family)
-            .with("_family", family_extension)
-            .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
-            .with("_given", qualifiers),
-    ))
+/// `humanname-own-*` / `humanname-partner-*` extensions, and the initials.
+struct PatientName<'e> {
+    family: FamilyName<'e>,
+    initials: Option<Cow<'e, str>>,
 }
 
-/// An address: 1 street, 2 house number, 3 PO box, 4 city, 5 postcode.
-fn address<'e>(element: Element<'e>, use_: Option<&'static str>) -> Result<Option<Object<'e>>, Error> {
+impl<'e> PatientName<'e> {
+    /// Reads the name; `None` without a surname or initials. With an own
+    /// surname in component 3, components 1-2 are the partner's name in use.
+    fn read(element: Element<'e>) -> Result<Option<Self>, Error> {
+        let [surname, prefix, own_surname, own_prefix, _, initials] = element.components::<6>();
+        let (surname, prefix, own_surname, own_prefix, initials) = (
+            peek(surname)?,
+            peek(prefix)?,
+            peek(own_surname)?,
+            peek(own_prefix)?,
+            peek(initials)?,
+        );
+        if surname.is_none() && own_surname.is_none() && initials.is_none() {
+            return Ok(None);
+        }
+        let mut family = if own_surname.is_some() {
+            FamilyName {
+                own_prefix,
+                own_name: own_surname,
+                partner_prefix: prefix,
+                partner_name: surname,
+            }
+        } else {
+            FamilyName {
+                own_prefix: prefix,
+                own_name: surname,
+                ..FamilyName::default()
+            }
+        };
+        // A voorvoegsel written into the surname ("van der Berg") is split off.
+        family.split_own_prefix();
+        Ok(Some(Self { family, initials }))
+    }
+
+    /// The initials one by one, each with its full stop.
+    fn initials(&self) -> impl Iterator<Item = &str> {
+        self.initials
+            .iter()
+            .flat_map(|i| i.split('.').map(str::trim).filter(|s| !s.is_empty()))
+    }
+
+    /// The `HumanName`'s fields.
+    fn write(&self, w: &mut ObjectWriter<'_>) {
+        w.field("use", "official")
+            .field("family", self.family.text(FamilyOrder::PartnerFirst))
+            .object("_family", |f| self.family.write_extension(f))
+            .array("given", |given| {
+                for initial in self.initials() {
+                    given.item([initial, "."].concat());
+                }
+            })
+            .array("_given", |qualifiers| {
+                for _ in self.initials() {
+                    qualifiers.object(|q| {
+                        q.list("extension", |e| {
+                            e.field("url", ext::NAME_QUALIFIER).field("valueCode", "IN");
+                        });
+                    });
+                }
+            });
+    }
+}
+
+/// An address: 1 street, 2 house number, 3 PO box, 4 city, 5 postcode;
+/// `None` when it names no place.
+fn address<'e>(element: Element<'e>, use_: Option<&'static str>) -> Result<Option<Address<'e>>, Error> {
     let [street, number, po_box, city, postcode] = element.components::<5>();
     let (street, number, po_box, city, postcode) = (
         peek(street)?,
@@ -664,21 +677,37 @@ fn address<'e>(element: Element<'e>, use_: Option<&'static str>) -> Result<Optio
             }
         }),
         ..Address::default()
-    }
-    .into_object();
-    let has_place =
-        address.get("line").is_some() || address.get("city").is_some() || address.get("postalCode").is_some();
-    Ok(has_place.then_some(address))
+    };
+    Ok(address.has_place().then_some(address))
 }
 
-/// A phone number.
-fn phone<'e>(element: Element<'e>, use_: Option<&'static str>) -> Result<Option<Object<'e>>, Error> {
-    Ok(peek(element)?.map(|number| {
-        Object::new()
-            .with("system", "phone")
-            .with("value", number)
-            .with("use", use_)
-    }))
+/// Writes `address` as a one-element list, when there is one.
+fn write_address(w: &mut ObjectWriter<'_>, address: Option<&Address<'_>>) {
+    if let Some(address) = address {
+        w.list("address", |a| address.write(a));
+    }
+}
+
+/// A phone number and its use.
+struct Phone<'e> {
+    number: Cow<'e, str>,
+    use_: Option<&'static str>,
+}
+
+/// A phone number, when the element has one.
+fn phone<'e>(element: Element<'e>, use_: Option<&'static str>) -> Result<Option<Phone<'e>>, Error> {
+    Ok(peek(element)?.map(|number| Phone { number, use_ }))
+}
+
+/// Writes `phone` as a one-element `telecom` list, when there is one.
+fn write_telecom(w: &mut ObjectWriter<'_>, phone: Option<&Phone<'_>>) {
+    if let Some(phone) = phone {
+        w.list("telecom", |t| {
+            t.field("system", "phone")
+                .field("value", phone.number.as_ref())
+                .field("use", phone.use_);
+        });
+    }
 }
 
 /// Escapes text for XHTML.
