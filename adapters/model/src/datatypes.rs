@@ -72,6 +72,20 @@ pub fn is_decimal(text: &str) -> bool {
     (int_ok || leading_dot) && frac_ok
 }
 
+/// Whether an [`is_decimal`] text is in JSON's number grammar already, so
+/// [`canonical_decimal`] would give it back unchanged.
+pub fn is_canonical_decimal(text: &str) -> bool {
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => return false,
+        _ => (false, text),
+    };
+    let int = digits.split_once('.').map_or(digits, |(i, _)| i);
+    let int_ok = int == "0" || (!int.is_empty() && !int.starts_with('0'));
+    // "-0" and "-0.00" lose their sign.
+    int_ok && !(negative && digits.bytes().all(|b| b == b'0' || b == b'.'))
+}
+
 /// Rewrites an [`is_decimal`] text into JSON's number grammar, keeping its
 /// precision (significant trailing zeros stay).
 pub fn canonical_decimal(text: &str) -> String {
@@ -516,5 +530,14 @@ mod tests {
         assert!(is_decimal(".5"));
         assert!(!is_decimal("1."));
         assert!(!is_decimal("-"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_decimals_are_told_without_rewriting(text in "[+-]?[0-9]{0,3}(\\.[0-9]{0,3})?") {
+            if is_decimal(&text) {
+                proptest::prop_assert_eq!(is_canonical_decimal(&text), canonical_decimal(&text) == text, "{}", text);
+            }
+        }
     }
 }

@@ -57,7 +57,7 @@ impl Json {
     }
 }
 
-impl Value<'_> {
+impl<'a> Value<'a> {
     /// True for the values FHIR forbids: "", [] and {}.
     pub fn is_empty(&self) -> bool {
         match self {
@@ -96,6 +96,19 @@ impl Value<'_> {
             // JSON forbids a leading '+' and leading zeros like "007".
             Value::Num(Cow::Owned(crate::datatypes::canonical_decimal(text)))
         })
+    }
+
+    /// [`Value::number`], borrowing the text when it is written as JSON
+    /// writes it already (nearly always).
+    pub fn number_borrowed(text: &'a str) -> Option<Value<'a>> {
+        if !crate::datatypes::is_decimal(text) {
+            return None;
+        }
+        Some(Value::Num(if crate::datatypes::is_canonical_decimal(text) {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(crate::datatypes::canonical_decimal(text))
+        }))
     }
 }
 

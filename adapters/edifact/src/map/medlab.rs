@@ -306,7 +306,7 @@ const UCUM_UNITS: &[(&str, &str)] = &[
 ];
 
 /// A Quantity's fields, with the unit coded in UCUM where it is known.
-fn quantity(w: &mut ObjectWriter<'_>, value: &Value<'_>, unit: Option<&str>) {
+fn quantity(w: &mut ObjectWriter<'_>, value: Value<'_>, unit: Option<&str>) {
     let known = unit.and_then(|u| {
         // The table is ASCII apart from 'µ', which has no upper case: an
         // ASCII unit compares without lower-casing a copy.
@@ -318,32 +318,32 @@ fn quantity(w: &mut ObjectWriter<'_>, value: &Value<'_>, unit: Option<&str>) {
         }
     });
     let ucum = known.map(|(_, code)| *code);
-    w.field("value", value.clone())
+    w.field("value", value)
         .field("unit", unit)
         .field("system", ucum.map(|_| systems::UCUM))
         .field("code", ucum);
 }
 
 /// A number in either decimal notation (`7.4`, `7,4`).
-fn decimal(text: &str) -> Option<Value<'static>> {
+fn decimal(text: &str) -> Option<Value<'_>> {
     let text = text.trim();
     if text.contains(',') {
         Value::number(&text.replace(',', "."))
     } else {
-        Value::number(text)
+        Value::number_borrowed(text)
     }
 }
 
 /// The value of a determination as `value[x]`.
 fn value(w: &mut ObjectWriter<'_>, text: &str, unit: Option<&str>) {
     if let Some(number) = decimal(text) {
-        w.object("valueQuantity", |q| quantity(q, &number, unit));
+        w.object("valueQuantity", |q| quantity(q, number, unit));
         return;
     }
     for comparator in ["<=", ">=", "<", ">"] {
         if let Some(number) = text.strip_prefix(comparator).and_then(decimal) {
             w.object("valueQuantity", |q| {
-                quantity(q, &number, unit);
+                quantity(q, number, unit);
                 q.field("comparator", comparator);
             });
             return;
@@ -385,10 +385,10 @@ fn reference_range(w: &mut ObjectWriter<'_>, low: Option<&str>, high: Option<&st
         w.field("text", text);
         return;
     }
-    if let Some(low) = &low_q {
+    if let Some(low) = low_q {
         w.object("low", |q| quantity(q, low, unit));
     }
-    if let Some(high) = &high_q {
+    if let Some(high) = high_q {
         w.object("high", |q| quantity(q, high, unit));
     }
 }
