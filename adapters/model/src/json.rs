@@ -29,8 +29,11 @@ pub enum Value<'a> {
 /// recurs in many resources of a message (the subject reference, the
 /// profile's `meta`) is written once, and each use costs neither a copy of
 /// a tree nor a second serialization. It is never empty (see [`Json::of`]).
+///
+/// The text stays in the `String` it was written into (an `Arc<str>` would
+/// copy it once more: all of a Bundle's entries are one such text).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Json(Arc<str>);
+pub struct Json(Arc<String>);
 
 impl Json {
     /// The JSON text of `value`, or `None` for an empty value, which FHIR
@@ -42,13 +45,13 @@ impl Json {
         }
         let mut text = String::new();
         value.write(&mut text);
-        Some(Self(text.into()))
+        Some(Self(Arc::new(text)))
     }
 
     /// Text the caller wrote as one non-empty JSON value.
     pub(crate) fn from_written(text: String) -> Self {
         debug_assert!(!matches!(text.as_str(), "" | "\"\"" | "[]" | "{}"));
-        Self(text.into())
+        Self(Arc::new(text))
     }
 
     /// The JSON text.
