@@ -61,24 +61,31 @@ impl<const N: usize> fmt::Debug for Short<N> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Location {
     /// 1-based number of the message in the interchange; 0 outside messages.
-    pub message: usize,
+    pub message: u32,
     /// The message reference from UNH (first 14 characters).
     pub message_ref: Short<14>,
     /// 1-based segment position; 0 when the error is about the whole interchange.
-    pub segment: usize,
+    pub segment: u32,
     /// The segment tag.
     pub tag: Short<3>,
     /// 1-based data element (0: the segment itself; the tag is not counted).
-    pub element: usize,
+    pub element: u32,
     /// 1-based component (0: the whole element).
-    pub component: usize,
+    pub component: u32,
+}
+
+/// A position as a [`Location`] holds it (32 bits keep the location, which
+/// every element carries, small; a larger count is capped, which the input
+/// limits never allow).
+pub(crate) fn position(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Location {
     /// The same place, narrowed to element `n`.
     #[must_use]
     pub fn with_element(mut self, element: usize) -> Self {
-        self.element = element;
+        self.element = position(element);
         self.component = 0;
         self
     }
@@ -86,7 +93,7 @@ impl Location {
     /// The same place, narrowed to component `n`.
     #[must_use]
     pub fn with_component(mut self, component: usize) -> Self {
-        self.component = component;
+        self.component = position(component);
         self
     }
 }

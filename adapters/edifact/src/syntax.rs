@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use crate::Limits;
-use crate::error::{Error, ErrorKind, Location, Short, Trailer};
+use crate::error::{Error, ErrorKind, Location, Short, Trailer, position};
 
 /// The service characters of an interchange (UNA, or the defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,7 +308,7 @@ impl<'a> Interchange<'a> {
             span.elements,
             span.tag,
             Location {
-                segment: index + 1,
+                segment: position(index + 1),
                 ..Location::default()
             },
         )
@@ -480,9 +480,9 @@ impl<'a> Interchange<'a> {
         let unh = self.segment_at(first);
         let segment = self.segment_at(index.min(self.segments.len() - 1));
         Location {
-            message: self.messages.len() + 1,
+            message: position(self.messages.len() + 1),
             message_ref: Short::new(unh.element(1).component(1).raw()),
-            segment: index - first + 1,
+            segment: position(index - first + 1),
             tag: Short::new(segment.tag().as_bytes()),
             element: 0,
             component: 0,
@@ -595,7 +595,7 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
     let mut elements = 0usize;
     let mut released = false;
     let location = |n: usize, start: usize, end: usize| Location {
-        segment: n,
+        segment: position(n),
         tag: Short::new(&input[start..end.min(start + 3)]),
         ..Location::default()
     };
@@ -718,10 +718,10 @@ impl<'i, 'a> Message<'i, 'a> {
 
     fn segment(&self, offset: usize) -> Segment<'a> {
         let mut segment = self.interchange.segment_at(self.first + offset);
-        segment.location.message = self.number;
+        segment.location.message = position(self.number);
         segment.location.message_ref =
             Short::new(self.interchange.segment_at(self.first).element(1).component(1).raw());
-        segment.location.segment = offset + 1;
+        segment.location.segment = position(offset + 1);
         segment
     }
 
@@ -730,9 +730,9 @@ impl<'i, 'a> Message<'i, 'a> {
         let message_ref = Short::new(self.interchange.segment_at(self.first).element(1).component(1).raw());
         (self.first..self.end).map(move |index| {
             let mut segment = self.interchange.segment_at(index);
-            segment.location.message = self.number;
+            segment.location.message = position(self.number);
             segment.location.message_ref = message_ref;
-            segment.location.segment = index - self.first + 1;
+            segment.location.segment = position(index - self.first + 1);
             segment
         })
     }

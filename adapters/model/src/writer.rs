@@ -38,23 +38,19 @@ impl<'o> ObjectWriter<'o> {
     #[inline]
     pub fn field<'v>(&mut self, key: &'static str, value: impl IntoField<'v>) -> &mut Self {
         match value.into_field() {
-            Some(Value::Str(text)) => {
-                if !text.is_empty() {
-                    self.key(key);
-                    write_str(&text, self.out);
-                }
+            Some(Value::Str(text)) if !text.is_empty() => {
+                self.key(key);
+                write_str(&text, self.out);
             }
             Some(Value::Json(json)) => {
                 self.key(key);
                 self.out.push_str(json.as_str());
             }
-            Some(value) => {
-                if !value.is_empty() {
-                    self.key(key);
-                    value.write(self.out);
-                }
+            Some(value) if !value.is_empty() => {
+                self.key(key);
+                value.write(self.out);
             }
-            None => {}
+            _ => {}
         }
         self
     }

@@ -140,7 +140,7 @@ pub(crate) struct Mapper {
     warnings: Vec<Warning>,
     patient: Option<WrittenRef>,
     /// The segment number of the PAD read with the PID before it.
-    patient_address: Option<usize>,
+    patient_address: Option<u32>,
     /// The reference to `patient`, made once: every resource repeats it.
     subject: Option<Json>,
     /// UNB's time of preparation: the report's `issued`, the document's timestamp.
@@ -157,7 +157,7 @@ pub(crate) struct Mapper {
 
 /// `parts` followed by `n` in decimal: the keys of resources by segment
 /// number, made for every segment without going through `format!`.
-pub(crate) fn numbered(parts: &[&str], n: usize) -> String {
+pub(crate) fn numbered(parts: &[&str], n: u32) -> String {
     let mut out = String::new();
     numbered_into(&mut out, parts, n);
     out
@@ -165,8 +165,8 @@ pub(crate) fn numbered(parts: &[&str], n: usize) -> String {
 
 /// [`numbered`] into a buffer kept for the next key (the key of a resource
 /// is needed only while its id is made).
-pub(crate) fn numbered_into<'b>(out: &'b mut String, parts: &[&str], n: usize) -> &'b str {
-    let mut digits = [0u8; 20];
+pub(crate) fn numbered_into<'b>(out: &'b mut String, parts: &[&str], n: u32) -> &'b str {
+    let mut digits = [0u8; 10];
     let mut start = digits.len();
     let mut rest = n;
     loop {
@@ -771,7 +771,7 @@ mod tests {
 
     #[test]
     fn numbered_keys_match_format() {
-        for n in [0, 7, 10, 19, 100, 4321, usize::MAX] {
+        for n in [0, 7, 10, 19, 100, 4321, u32::MAX] {
             assert_eq!(numbered(&["BEP", "/"], n), format!("BEP/{n}"));
         }
     }
