@@ -110,8 +110,7 @@ enum Request {
 #[derive(Debug)]
 struct BundleEntry<'a> {
     resource_type: &'static str,
-    /// `urn:uuid:` followed by the id, made once: references copy it.
-    full_url: String,
+    full_url: FullUrl,
     resource: Resource<'a>,
     request: Request,
 }
@@ -131,7 +130,7 @@ enum Resource<'a> {
 #[derive(Debug)]
 pub struct ResourceWriter {
     resource_type: &'static str,
-    full_url: String,
+    full_url: FullUrl,
     request: Request,
     text: String,
 }
@@ -144,6 +143,30 @@ impl ResourceWriter {
 }
 
 const URN_UUID: &str = "urn:uuid:";
+
+/// `urn:uuid:` followed by an entry's id, kept inline: every entry has one,
+/// and references copy it.
+#[derive(Debug, Clone, Copy)]
+struct FullUrl([u8; URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH]);
+
+impl FullUrl {
+    fn of(id: Uuid) -> Self {
+        let mut bytes = [0; URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH];
+        bytes[..URN_UUID.len()].copy_from_slice(URN_UUID.as_bytes());
+        id.hyphenated().encode_lower(&mut bytes[URN_UUID.len()..]);
+        Self(bytes)
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII by construction: the check cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The id alone.
+    fn id(&self) -> &str {
+        &self.as_str()[URN_UUID.len()..]
+    }
+}
 
 /// Collects the resources of one transaction Bundle.
 #[derive(Debug)]
@@ -194,12 +217,8 @@ impl<'a> TransactionBuilder<'a> {
     }
 
     /// The `urn:uuid:` full URL of the entry `resource_type` and `key` make.
-    fn full_url_of(&self, resource_type: &str, key: &str) -> String {
-        let id = self.ids.id_of(&[resource_type, "/", key]);
-        let mut full_url = String::with_capacity(URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH);
-        full_url.push_str(URN_UUID);
-        full_url.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        full_url
+    fn full_url_of(&self, resource_type: &str, key: &str) -> FullUrl {
+        FullUrl::of(self.ids.id_of(&[resource_type, "/", key]))
     }
 
     /// A writer for a resource stored by its deterministic id (`key`
@@ -232,7 +251,7 @@ impl<'a> TransactionBuilder<'a> {
         text.push_str("{\"resourceType\":\"");
         text.push_str(resource_type);
         text.push_str("\",\"id\":\"");
-        text.push_str(&full_url[URN_UUID.len()..]);
+        text.push_str(full_url.id());
         text.push('"');
         ResourceWriter {
             resource_type,
@@ -264,7 +283,7 @@ impl<'a> TransactionBuilder<'a> {
     /// will have, as [`Self::shared_reference`] writes it without a display:
     /// for resources that point at one added after them.
     pub fn planned_reference(&self, resource_type: &str, key: &str) -> Json {
-        reference_json(&self.full_url_of(resource_type, key), None)
+        reference_json(self.full_url_of(resource_type, key).as_str(), None)
     }
 
     /// The `urn:uuid:` reference to an entry, as `{"reference": ...}`.
@@ -275,12 +294,12 @@ impl<'a> TransactionBuilder<'a> {
     /// The reference to an entry with its `display` (left out when empty),
     /// written once: for a reference that many resources repeat.
     pub fn shared_reference(&self, entry: impl Entry, display: Option<&str>) -> Json {
-        reference_json(&self.entries[entry.index()].full_url, display)
+        reference_json(self.entries[entry.index()].full_url.as_str(), display)
     }
 
     /// The entry's `urn:uuid:` full URL.
     pub fn full_url(&self, entry: impl Entry) -> &str {
-        &self.entries[entry.index()].full_url
+        self.entries[entry.index()].full_url.as_str()
     }
 
     /// The resource of an entry, to add to it later (notes, links).
@@ -384,10 +403,10 @@ impl BundleEntry<'_> {
     /// `id` in front of the resource, except the `id` of a conditional
     /// update, which the receiver's match decides.
     fn write(self, bundled: Bundled, out: &mut String) {
-        let id = &self.full_url[URN_UUID.len()..];
+        let id = self.full_url.id();
         let conditional = bundled == Bundled::Transaction && matches!(self.request, Request::ConditionalUpdate { .. });
         out.push_str("{\"fullUrl\":");
-        write_str(&self.full_url, out);
+        write_str(self.full_url.as_str(), out);
         out.push_str(",\"resource\":");
         match self.resource {
             Resource::Tree(mut resource) => {

@@ -33,24 +33,23 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// Writes `key` unless the value is absent or empty.
-    // Inlined, so text and written JSON (nearly every field) go straight to
-    // their writers, without a `Value` to dispatch on and drop.
     #[inline]
     pub fn field<'v>(&mut self, key: &'static str, value: impl IntoField<'v>) -> &mut Self {
-        match value.into_field() {
-            Some(Value::Str(text)) if !text.is_empty() => {
-                self.key(key);
-                write_str(&text, self.out);
-            }
-            Some(Value::Json(json)) => {
-                self.key(key);
-                self.out.push_str(json.as_str());
-            }
-            Some(value) if !value.is_empty() => {
-                self.key(key);
-                value.write(self.out);
-            }
-            _ => {}
+        if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
+            self.key(key);
+            write_value(value, self.out);
+        }
+        self
+    }
+
+    /// Writes `key` as a list of the one value, unless it is absent or empty.
+    #[inline]
+    pub fn list_item<'v>(&mut self, key: &'static str, value: impl IntoField<'v>) -> &mut Self {
+        if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
+            self.key(key);
+            self.out.push('[');
+            write_value(value, self.out);
+            self.out.push(']');
         }
         self
     }
@@ -102,6 +101,18 @@ impl<'o> ObjectWriter<'o> {
     }
 }
 
+/// Writes a value that is not empty. Inlined into the generic callers, so
+/// text and written JSON (nearly every value) go straight to their writers,
+/// without a `Value` to dispatch on and drop.
+#[inline]
+fn write_value(value: Value<'_>, out: &mut String) {
+    match value {
+        Value::Str(text) => write_str(&text, out),
+        Value::Json(json) => out.push_str(json.as_str()),
+        other => other.write(out),
+    }
+}
+
 /// Writes the items of one JSON array into a shared buffer.
 #[derive(Debug)]
 pub struct ArrayWriter<'o> {
@@ -119,10 +130,11 @@ impl ArrayWriter<'_> {
     }
 
     /// Writes an item unless it is absent or empty.
+    #[inline]
     pub fn item<'v>(&mut self, value: impl IntoField<'v>) -> &mut Self {
         if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
             self.separate();
-            value.write(self.out);
+            write_value(value, self.out);
         }
         self
     }
@@ -183,7 +195,9 @@ mod tests {
                 .array("d", |d| {
                     d.item("").object(|_| {}).item(Vec::<Value>::new());
                 })
-                .list("e", |_| {});
+                .list("e", |_| {})
+                .list_item("f", "")
+                .list_item("g", None::<&str>);
         });
         assert_eq!(json, r#"{"resourceType":"Basic"}"#);
     }
@@ -203,7 +217,8 @@ mod tests {
                         n.field("text", "b");
                     });
                 })
-                .field("valueBoolean", true);
+                .field("valueBoolean", true)
+                .list_item("basedOn", Object::new().with("reference", "urn:uuid:1"));
         });
         let tree = Object::new()
             .with("resourceType", "Basic")
@@ -216,7 +231,8 @@ mod tests {
                 "note",
                 vec![Object::new().with("text", "a"), Object::new().with("text", "b")],
             )
-            .with("valueBoolean", true);
+            .with("valueBoolean", true)
+            .with("basedOn", vec![Object::new().with("reference", "urn:uuid:1")]);
         assert_eq!(json, tree.to_json());
     }
 

@@ -38,7 +38,7 @@ fn referral_request(
         .field("subject", subject)
         .field("authoredOn", date)
         .field("requester", author)
-        .field("performer", addressee.map(list))
+        .list_item("performer", addressee)
         .list("note", |n| {
             n.field("text", (!text.trim().is_empty()).then_some(text.as_str()));
         });

@@ -15,7 +15,7 @@ use zorgpoort_model::datatypes::profile_meta;
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Json, ObjectWriter, Value, WrittenRef};
 
-use super::{Finish, Mapper, address, line, list, numbered_into, peek, phone};
+use super::{Finish, Mapper, address, line, numbered_into, peek, phone};
 use crate::error::Error;
 #[cfg(test)]
 use crate::error::ErrorKind;
@@ -89,7 +89,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
                 .field("assigner", report.lab.clone());
         });
     }
-    w.field("basedOn", report.based_on.clone().map(list))
+    w.list_item("basedOn", report.based_on.clone())
         .field("status", status)
         .list("category", |c| {
             concept(c, "http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", None);
@@ -104,7 +104,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         .array("performer", |performer| {
             performer.item(report.lab.clone()).item(report.department.clone());
         })
-        .field("resultsInterpreter", report.interpreter.clone().map(list))
+        .list_item("resultsInterpreter", report.interpreter.clone())
         .array("result", |result| {
             for &entry in &report.results {
                 result.object(|r| {
@@ -454,7 +454,7 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>, rest: &[Segmen
         .field("subject", subject)
         .field("effectiveDateTime", report.effective.clone())
         .field("issued", m.issued())
-        .field("performer", report.lab.clone().map(list));
+        .list_item("performer", report.lab.clone());
     match &value_text {
         Some(v) => value(&mut w, v, unit.as_deref()),
         None => {
@@ -477,7 +477,7 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>, rest: &[Segmen
     w.list("note", |n| {
         n.field("text", note);
     })
-    .field("basedOn", report.based_on.clone().map(list));
+    .list_item("basedOn", report.based_on.clone());
     let entry = m.bundle.add_written(observation);
     report.results.push(entry);
     report.after_result = true;
@@ -505,7 +505,7 @@ fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), 
     .object("dataAbsentReason", |c| {
         concept(c, DATA_ABSENT_REASON, "not-performed", None);
     })
-    .field("basedOn", report.based_on.clone().map(list));
+    .list_item("basedOn", report.based_on.clone());
     let entry = m.bundle.add_written(observation);
     report.results.push(entry);
     m.unused(nub, &[1]);

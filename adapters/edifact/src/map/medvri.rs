@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::medlab::TestCode;
-use super::{Finish, Mapper, list, peek, phone};
+use super::{Finish, Mapper, peek, phone};
 use crate::error::Error;
 use crate::syntax::Segment;
 
@@ -87,7 +87,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             .field("subject", subject.clone())
             .field("authoredOn", authored.as_deref())
             .field("requester", requester.clone())
-            .field("performer", performer.clone().map(list))
+            .list_item("performer", performer.clone())
             .list("note", |n| {
                 n.field("text", note);
             });
