@@ -21,8 +21,9 @@ pub enum Value<'a> {
     Arr(Vec<Value<'a>>),
     /// A JSON object with keys in insertion order.
     Obj(Object<'a>),
-    /// A value written once and placed as it is, see [`Json`].
-    Json(Json),
+    /// A value written once and placed as it is, see [`Json`]; borrowed
+    /// where the caller keeps it for more uses.
+    Json(Cow<'a, Json>),
 }
 
 /// A finished JSON value as text, shared by reference count: a part that
@@ -135,7 +136,13 @@ impl<'a> From<Cow<'a, str>> for Value<'a> {
 
 impl From<Json> for Value<'_> {
     fn from(json: Json) -> Self {
-        Value::Json(json)
+        Value::Json(Cow::Owned(json))
+    }
+}
+
+impl<'a> From<&'a Json> for Value<'a> {
+    fn from(json: &'a Json) -> Self {
+        Value::Json(Cow::Borrowed(json))
     }
 }
 

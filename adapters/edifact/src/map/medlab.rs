@@ -70,8 +70,8 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             .fields()
             .field("status", "completed")
             .field("intent", "order")
-            .field("subject", subject.clone())
-            .field("requester", requester.clone());
+            .field("subject", &subject)
+            .field("requester", requester);
         m.bundle.add_written(request);
     }
     let status = match report.complete {
@@ -86,10 +86,10 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             identifier
                 .object("type", |t| concept(t, hl7::V2_0203, "FILL", None))
                 .field("value", lab_number.as_str())
-                .field("assigner", report.lab.clone());
+                .field("assigner", report.lab.as_ref());
         });
     }
-    w.list_item("basedOn", report.based_on.clone())
+    w.list_item("basedOn", report.based_on.as_ref())
         .field("status", status)
         .list("category", |c| {
             concept(c, "http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", None);
@@ -99,12 +99,12 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             c.field("text", "Laboratoriumuitslagen");
         })
         .field("subject", subject)
-        .field("effectiveDateTime", report.effective.clone())
-        .field("issued", m.issued())
+        .field("effectiveDateTime", report.effective.as_ref())
+        .field("issued", m.issued.as_ref())
         .array("performer", |performer| {
-            performer.item(report.lab.clone()).item(report.department.clone());
+            performer.item(report.lab.as_ref()).item(report.department.as_ref());
         })
-        .list_item("resultsInterpreter", report.interpreter.clone())
+        .list_item("resultsInterpreter", report.interpreter.as_ref())
         .array("result", |result| {
             for &entry in &report.results {
                 result.object(|r| {
@@ -452,9 +452,9 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>, rest: &[Segmen
     );
     w.object("code", |c| code.write(c))
         .field("subject", subject)
-        .field("effectiveDateTime", report.effective.clone())
-        .field("issued", m.issued())
-        .list_item("performer", report.lab.clone());
+        .field("effectiveDateTime", report.effective.as_ref())
+        .field("issued", m.issued.as_ref())
+        .list_item("performer", report.lab.as_ref());
     match &value_text {
         Some(v) => value(&mut w, v, unit.as_deref()),
         None => {
@@ -477,7 +477,7 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>, rest: &[Segmen
     w.list("note", |n| {
         n.field("text", note);
     })
-    .list_item("basedOn", report.based_on.clone());
+    .list_item("basedOn", report.based_on.as_ref());
     let entry = m.bundle.add_written(observation);
     report.results.push(entry);
     report.after_result = true;
@@ -501,11 +501,11 @@ fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), 
         c.field("text", name.as_ref());
     })
     .field("subject", subject)
-    .field("effectiveDateTime", report.effective.clone())
+    .field("effectiveDateTime", report.effective.as_ref())
     .object("dataAbsentReason", |c| {
         concept(c, DATA_ABSENT_REASON, "not-performed", None);
     })
-    .list_item("basedOn", report.based_on.clone());
+    .list_item("basedOn", report.based_on.as_ref());
     let entry = m.bundle.add_written(observation);
     report.results.push(entry);
     m.unused(nub, &[1]);

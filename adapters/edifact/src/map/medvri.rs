@@ -84,10 +84,10 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
                     code.write(c);
                 }
             })
-            .field("subject", subject.clone())
+            .field("subject", &subject)
             .field("authoredOn", authored.as_deref())
-            .field("requester", requester.clone())
-            .list_item("performer", performer.clone())
+            .field("requester", requester.as_ref())
+            .list_item("performer", performer.as_ref())
             .list("note", |n| {
                 n.field("text", note);
             });

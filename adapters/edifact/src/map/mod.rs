@@ -346,11 +346,6 @@ impl Mapper {
         Ok(Some(date))
     }
 
-    /// UNB's time of preparation as an instant.
-    fn issued(&self) -> Option<Json> {
-        self.issued.clone()
-    }
-
     /// PID: 1 birth date, 2 sex, 3 name (surname : voorvoegsel : own surname :
     /// own voorvoegsel : - : initials), 5 `BSN` + number; with the first PAD
     /// of `rest` (the segments after it) before another PID.
