@@ -33,7 +33,6 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// Writes `key` unless the value is absent or empty.
-    #[inline]
     pub fn field<'v>(&mut self, key: &'static str, value: impl IntoField<'v>) -> &mut Self {
         if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
             self.key(key);
@@ -43,7 +42,6 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// Writes `key` as a list of the one value, unless it is absent or empty.
-    #[inline]
     pub fn list_item<'v>(&mut self, key: &'static str, value: impl IntoField<'v>) -> &mut Self {
         if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
             self.key(key);
@@ -101,10 +99,8 @@ impl<'o> ObjectWriter<'o> {
     }
 }
 
-/// Writes a value that is not empty. Inlined into the generic callers, so
-/// text and written JSON (nearly every value) go straight to their writers,
-/// without a `Value` to dispatch on and drop.
-#[inline]
+/// Writes a value that is not empty: text and written JSON (nearly every
+/// value) straight to their writers.
 fn write_value(value: Value<'_>, out: &mut String) {
     match value {
         Value::Str(text) => write_str(&text, out),
@@ -130,7 +126,6 @@ impl ArrayWriter<'_> {
     }
 
     /// Writes an item unless it is absent or empty.
-    #[inline]
     pub fn item<'v>(&mut self, value: impl IntoField<'v>) -> &mut Self {
         if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
             self.separate();
