@@ -10,10 +10,11 @@
 //! comment on the whole report.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
-use zorgpoort_model::datatypes::profile_meta;
+use zorgpoort_model::datatypes::{coding, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
-use zorgpoort_model::{Json, ObjectWriter, Value, WrittenRef};
+use zorgpoort_model::{Json, Object, ObjectWriter, Value, WrittenRef};
 
 use super::{Finish, Mapper, address, line, numbered_into, peek, phone};
 use crate::error::Error;
@@ -45,6 +46,26 @@ struct Report {
     after_result: bool,
     comments: Vec<String>,
 }
+
+/// A CodeableConcept of one coding, written once for the codes that every
+/// message or result repeats.
+fn fixed_concept(system: &str, code: &str, display: Option<&str>, text: Option<&str>) -> Option<Json> {
+    Json::of(
+        Object::new()
+            .with("coding", vec![coding(system, code).with("display", display)])
+            .with("text", text),
+    )
+}
+
+/// Every result's category.
+static LAB_CATEGORY: LazyLock<Option<Json>> =
+    LazyLock::new(|| fixed_concept(hl7::OBSERVATION_CATEGORY, "laboratory", None, None));
+/// The report's category.
+static REPORT_CATEGORY: LazyLock<Option<Json>> =
+    LazyLock::new(|| fixed_concept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", None, None));
+/// The report's code.
+static REPORT_CODE: LazyLock<Option<Json>> =
+    LazyLock::new(|| fixed_concept(systems::LOINC, "11502-2", None, Some("Laboratoriumuitslagen")));
 
 /// The key of the `ServiceRequest` a MEDLAB with a requester gets.
 const REQUEST_KEY: &str = "request";
@@ -91,13 +112,8 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     }
     w.list_item("basedOn", report.based_on.as_ref())
         .field("status", status)
-        .list("category", |c| {
-            concept(c, "http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", None);
-        })
-        .object("code", |c| {
-            concept(c, systems::LOINC, "11502-2", None);
-            c.field("text", "Laboratoriumuitslagen");
-        })
+        .list_item("category", REPORT_CATEGORY.as_ref())
+        .field("code", REPORT_CODE.as_ref())
         .field("subject", subject)
         .field("effectiveDateTime", report.effective.as_ref())
         .field("issued", m.issued.as_ref())
@@ -363,17 +379,34 @@ fn value(w: &mut ObjectWriter<'_>, text: &str, unit: Option<&str>) {
     };
 }
 
-/// The abnormal flag as a v3 `ObservationInterpretation` code.
-fn interpretation(flag: &str) -> Option<(&'static str, &'static str)> {
-    match flag {
-        "H" | "+" | ">" | "*H" => Some(("H", "High")),
-        "L" | "-" | "<" | "*L" => Some(("L", "Low")),
-        "HH" | "++" => Some(("HH", "Critical high")),
-        "LL" | "--" => Some(("LL", "Critical low")),
-        "A" | "*" | "!" => Some(("A", "Abnormal")),
-        "N" => Some(("N", "Normal")),
-        _ => None,
-    }
+/// The v3 `ObservationInterpretation` codes the abnormal flags map to.
+const INTERPRETATION_CODES: [(&str, &str); 6] = [
+    ("H", "High"),
+    ("L", "Low"),
+    ("HH", "Critical high"),
+    ("LL", "Critical low"),
+    ("A", "Abnormal"),
+    ("N", "Normal"),
+];
+
+/// [`INTERPRETATION_CODES`] as CodeableConcepts, written once.
+static INTERPRETATIONS: LazyLock<[Option<Json>; 6]> = LazyLock::new(|| {
+    INTERPRETATION_CODES
+        .map(|(code, display)| fixed_concept(hl7::V3_OBSERVATION_INTERPRETATION, code, Some(display), None))
+});
+
+/// The abnormal flag as a v3 `ObservationInterpretation` concept.
+fn interpretation(flag: &str) -> Option<&'static Json> {
+    let index = match flag {
+        "H" | "+" | ">" | "*H" => 0,
+        "L" | "-" | "<" | "*L" => 1,
+        "HH" | "++" => 2,
+        "LL" | "--" => 3,
+        "A" | "*" | "!" => 4,
+        "N" => 5,
+        _ => return None,
+    };
+    INTERPRETATIONS[index].as_ref()
 }
 
 /// The reference range of BEP elements 7 and 8: quantities where both are
@@ -398,11 +431,9 @@ fn lab_result_start(w: &mut ObjectWriter<'_>, status: &str, heading: Option<&str
     w.field("meta", profile_meta(profile::LAB_RESULT))
         .field("status", status)
         .array("category", |category| {
-            category
-                .object(|c| concept(c, hl7::OBSERVATION_CATEGORY, "laboratory", None))
-                .object(|c| {
-                    c.field("text", heading);
-                });
+            category.item(LAB_CATEGORY.as_ref()).object(|c| {
+                c.field("text", heading);
+            });
         });
 }
 
@@ -461,13 +492,16 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>, rest: &[Segmen
             w.object("dataAbsentReason", |c| concept(c, DATA_ABSENT_REASON, "unknown", None));
         }
     }
-    if let Some((flag, found)) = interpretation {
-        w.list("interpretation", |i| match found {
-            Some((code, display)) => concept(i, hl7::V3_OBSERVATION_INTERPRETATION, code, Some(display)),
-            None => {
+    match interpretation {
+        Some((_, Some(coded))) => {
+            w.list_item("interpretation", coded);
+        }
+        Some((flag, None)) => {
+            w.list("interpretation", |i| {
                 i.field("text", flag);
-            }
-        });
+            });
+        }
+        None => {}
     }
     if low.is_some() || high.is_some() {
         w.list("referenceRange", |r| {
