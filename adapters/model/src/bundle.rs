@@ -2,6 +2,8 @@
 //! URLs that references can point at, and conditional updates on business
 //! identifiers so receivers de-duplicate.
 
+use std::ops::Range;
+
 use sha1::{Digest as _, Sha1};
 use uuid::Uuid;
 
@@ -120,25 +122,78 @@ struct BundleEntry<'a> {
 enum Resource<'a> {
     /// Fields without `resourceType` and `id`, which the Bundle puts in front.
     Tree(Object<'a>),
-    /// The whole resource as JSON text, `resourceType` and `id` first.
-    Written(String),
+    /// Written into the builder's text, see [`WrittenSpan`].
+    Written(WrittenSpan),
 }
 
-/// A resource written directly as JSON (see [`ObjectWriter`]), with its
-/// `resourceType` and `id` already in place; [`TransactionBuilder::add_written`]
-/// adds it.
+/// Where a written entry sits in the builder's text. It is written as a
+/// transaction's entry, `{"fullUrl":...,"resource":{...},"request":{...}}`,
+/// so a transaction whose entries are all written is that text as it is.
+#[derive(Debug, Clone)]
+struct WrittenSpan {
+    /// The whole entry.
+    entry: Range<usize>,
+    /// The resource within it.
+    resource: Range<usize>,
+    /// For a conditional update, where its resource leaves out the `id`
+    /// (after `"resourceType":"Type"`), which a document's entry has.
+    id_at: Option<usize>,
+}
+
+/// A resource written directly as JSON (see [`ObjectWriter`]) into the
+/// Bundle's text, with its `resourceType` and `id` already in place.
+/// [`ResourceWriter::finish`] adds it as an entry; a writer dropped before
+/// that takes its text back.
 #[derive(Debug)]
-pub struct ResourceWriter {
+pub struct ResourceWriter<'b, 'a> {
+    builder: &'b mut TransactionBuilder<'a>,
     resource_type: &'static str,
     full_url: FullUrl,
-    request: Request,
-    text: String,
+    request: Option<Request>,
+    /// Where the entry starts: after the `[` or `,` before it.
+    start: usize,
+    resource_start: usize,
+    id_at: Option<usize>,
 }
 
-impl ResourceWriter {
+impl ResourceWriter<'_, '_> {
     /// The writer of the resource's fields (after `resourceType` and `id`).
     pub fn fields(&mut self) -> ObjectWriter<'_> {
-        ObjectWriter::after_fields(&mut self.text)
+        ObjectWriter::after_fields(&mut self.builder.written)
+    }
+
+    /// Adds the written resource as an entry; it cannot be changed afterwards.
+    pub fn finish(mut self) -> WrittenRef {
+        let request = self.request.take().unwrap_or(Request::Update);
+        let text = &mut self.builder.written;
+        text.push('}');
+        let resource = self.resource_start..text.len();
+        // The URL is ASCII with nothing JSON escapes: percent-encoding
+        // leaves no quote, backslash or control character.
+        text.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
+        request_url(self.resource_type, &self.full_url, &request, text);
+        text.push_str("\"}}");
+        let span = WrittenSpan {
+            entry: self.start..text.len(),
+            resource,
+            id_at: self.id_at,
+        };
+        self.builder.entries.push(BundleEntry {
+            resource_type: self.resource_type,
+            full_url: self.full_url,
+            resource: Resource::Written(span),
+            request,
+        });
+        WrittenRef(self.builder.entries.len() - 1)
+    }
+}
+
+impl Drop for ResourceWriter<'_, '_> {
+    fn drop(&mut self) {
+        if self.request.is_some() {
+            // Not finished: the text goes, with the `[` or `,` before it.
+            self.builder.written.truncate(self.start - 1);
+        }
     }
 }
 
@@ -146,8 +201,8 @@ const URN_UUID: &str = "urn:uuid:";
 
 /// `urn:uuid:` followed by an entry's id, kept inline: every entry has one,
 /// and references copy it.
-#[derive(Debug, Clone, Copy)]
-struct FullUrl([u8; URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH]);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FullUrl([u8; URN_UUID.len() + uuid::fmt::Hyphenated::LENGTH]);
 
 impl FullUrl {
     fn of(id: Uuid) -> Self {
@@ -157,13 +212,14 @@ impl FullUrl {
         Self(bytes)
     }
 
-    fn as_str(&self) -> &str {
+    /// The full URL.
+    pub fn as_str(&self) -> &str {
         // ASCII by construction: the check cannot fail.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The id alone.
-    fn id(&self) -> &str {
+    pub fn id(&self) -> &str {
         &self.as_str()[URN_UUID.len()..]
     }
 }
@@ -173,6 +229,8 @@ impl FullUrl {
 pub struct TransactionBuilder<'a> {
     ids: IdGenerator,
     entries: Vec<BundleEntry<'a>>,
+    /// The written entries, `[`-opened and comma-separated (see [`WrittenSpan`]).
+    written: String,
 }
 
 impl<'a> TransactionBuilder<'a> {
@@ -181,6 +239,7 @@ impl<'a> TransactionBuilder<'a> {
         Self {
             ids,
             entries: Vec::with_capacity(16),
+            written: String::new(),
         }
     }
 
@@ -222,19 +281,19 @@ impl<'a> TransactionBuilder<'a> {
     }
 
     /// A writer for a resource stored by its deterministic id (`key`
-    /// unique in the message), to add with [`Self::add_written`].
-    pub fn writer(&self, resource_type: &'static str, key: &str) -> ResourceWriter {
+    /// unique in the message).
+    pub fn writer(&mut self, resource_type: &'static str, key: &str) -> ResourceWriter<'_, 'a> {
         self.writer_for(resource_type, key, Request::Update)
     }
 
     /// A writer for a resource the receiver matches on `system|value`.
     pub fn conditional_writer(
-        &self,
+        &mut self,
         resource_type: &'static str,
         key: &str,
         system: &str,
         value: &str,
-    ) -> ResourceWriter {
+    ) -> ResourceWriter<'_, 'a> {
         let request = Request::ConditionalUpdate {
             system: system.to_owned(),
             value: value.to_owned(),
@@ -242,41 +301,44 @@ impl<'a> TransactionBuilder<'a> {
         self.writer_for(resource_type, key, request)
     }
 
-    /// The writer with `resourceType` and `id` written; a transaction
-    /// leaves the `id` out again for a conditional update.
-    fn writer_for(&self, resource_type: &'static str, key: &str, request: Request) -> ResourceWriter {
+    /// The writer with the entry's `fullUrl`, `resourceType` and (but for a
+    /// conditional update) `id` written.
+    fn writer_for(&mut self, resource_type: &'static str, key: &str, request: Request) -> ResourceWriter<'_, 'a> {
         let full_url = self.full_url_of(resource_type, key);
-        // Room for most resources (a lab result is about 1.3 KB) without growing.
-        let mut text = String::with_capacity(2048);
+        let text = &mut self.written;
+        if text.is_empty() {
+            // Room for a message's Bundle (a lab report is about 11 KB).
+            text.reserve(16 * 1024);
+            text.push('[');
+        } else {
+            text.push(',');
+        }
+        let start = text.len();
+        text.push_str("{\"fullUrl\":\"");
+        text.push_str(full_url.as_str());
+        text.push_str("\",\"resource\":");
+        let resource_start = text.len();
         text.push_str("{\"resourceType\":\"");
         text.push_str(resource_type);
-        text.push_str("\",\"id\":\"");
-        text.push_str(full_url.id());
         text.push('"');
+        let id_at = match request {
+            Request::Update => {
+                text.push_str(",\"id\":\"");
+                text.push_str(full_url.id());
+                text.push('"');
+                None
+            }
+            Request::ConditionalUpdate { .. } => Some(text.len()),
+        };
         ResourceWriter {
+            builder: self,
             resource_type,
             full_url,
-            request,
-            text,
+            request: Some(request),
+            start,
+            resource_start,
+            id_at,
         }
-    }
-
-    /// Adds a written resource; it cannot be changed afterwards.
-    pub fn add_written(&mut self, resource: ResourceWriter) -> WrittenRef {
-        let ResourceWriter {
-            resource_type,
-            full_url,
-            request,
-            mut text,
-        } = resource;
-        text.push('}');
-        self.entries.push(BundleEntry {
-            resource_type,
-            full_url,
-            resource: Resource::Written(text),
-            request,
-        });
-        WrittenRef(self.entries.len() - 1)
     }
 
     /// The reference an entry added later as `resource_type` with `key`
@@ -288,7 +350,7 @@ impl<'a> TransactionBuilder<'a> {
 
     /// The `urn:uuid:` reference to an entry, as `{"reference": ...}`.
     pub fn reference(&self, entry: impl Entry) -> Object<'a> {
-        Object::new().with("reference", self.full_url(entry).to_owned())
+        Object::new().with("reference", self.full_url(entry).as_str().to_owned())
     }
 
     /// The reference to an entry with its `display` (left out when empty),
@@ -298,8 +360,8 @@ impl<'a> TransactionBuilder<'a> {
     }
 
     /// The entry's `urn:uuid:` full URL.
-    pub fn full_url(&self, entry: impl Entry) -> &str {
-        self.entries[entry.index()].full_url.as_str()
+    pub fn full_url(&self, entry: impl Entry) -> FullUrl {
+        self.entries[entry.index()].full_url
     }
 
     /// The resource of an entry, to add to it later (notes, links).
@@ -326,6 +388,31 @@ impl<'a> TransactionBuilder<'a> {
         &self.ids
     }
 
+    /// `Bundle.entry`, written in one go: the resources are final by now,
+    /// and nothing reads the tree of a finished Bundle. A transaction of
+    /// written entries only is the written text as it is.
+    fn entries_json(self, bundled: Bundled) -> Option<Json> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let all_written = self.entries.iter().all(|e| matches!(e.resource, Resource::Written(_)));
+        if bundled == Bundled::Transaction && all_written {
+            let mut text = self.written;
+            text.push(']');
+            return Some(Json::from_written(text));
+        }
+        let mut out = String::with_capacity(self.written.len() + self.entries.len() * 1024);
+        out.push('[');
+        for (i, entry) in self.entries.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            entry.write(bundled, &self.written, &mut out);
+        }
+        out.push(']');
+        Some(Json::from_written(out))
+    }
+
     /// The Bundle: `{"resourceType":"Bundle","type":"transaction",...}`.
     pub fn finish(self, bundle_key: &str) -> Object<'a> {
         let bundle_id = uuid_text(self.ids.id_of(&["Bundle/", bundle_key]));
@@ -333,7 +420,7 @@ impl<'a> TransactionBuilder<'a> {
             .with("resourceType", "Bundle")
             .with("id", bundle_id)
             .with("type", "transaction")
-            .with("entry", entries_json(self.entries, Bundled::Transaction))
+            .with("entry", self.entries_json(Bundled::Transaction))
     }
 
     /// The Bundle as a FHIR document: `{"type":"document",...}` with the
@@ -347,7 +434,7 @@ impl<'a> TransactionBuilder<'a> {
             .with("identifier", identifier)
             .with("type", "document")
             .with("timestamp", timestamp)
-            .with("entry", entries_json(self.entries, Bundled::Document))
+            .with("entry", self.entries_json(Bundled::Document))
     }
 }
 
@@ -358,31 +445,6 @@ enum Bundled {
     Transaction,
     /// Without requests, every resource with its id.
     Document,
-}
-
-/// `Bundle.entry`, written in one go: the resources are final by now, and
-/// nothing reads the tree of a finished Bundle.
-fn entries_json(entries: Vec<BundleEntry<'_>>, bundled: Bundled) -> Option<Json> {
-    if entries.is_empty() {
-        return None;
-    }
-    let written: usize = entries
-        .iter()
-        .map(|e| match &e.resource {
-            Resource::Written(text) => text.len(),
-            Resource::Tree(_) => 1024,
-        })
-        .sum();
-    let mut out = String::with_capacity(written + entries.len() * 192);
-    out.push('[');
-    for (i, entry) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        entry.write(bundled, &mut out);
-    }
-    out.push(']');
-    Some(Json::from_written(out))
 }
 
 /// `{"reference":full_url,"display":display}`, without an empty display.
@@ -401,52 +463,66 @@ fn reference_json(full_url: &str, display: Option<&str>) -> Json {
 impl BundleEntry<'_> {
     /// `{"fullUrl":...,"resource":...,"request":...}`: `resourceType` and
     /// `id` in front of the resource, except the `id` of a conditional
-    /// update, which the receiver's match decides.
-    fn write(self, bundled: Bundled, out: &mut String) {
+    /// update, which the receiver's match decides. A written resource is
+    /// taken from `written`.
+    fn write(self, bundled: Bundled, written: &str, out: &mut String) {
         let id = self.full_url.id();
-        let conditional = bundled == Bundled::Transaction && matches!(self.request, Request::ConditionalUpdate { .. });
-        out.push_str("{\"fullUrl\":");
-        write_str(self.full_url.as_str(), out);
-        out.push_str(",\"resource\":");
-        match self.resource {
-            Resource::Tree(mut resource) => {
+        match (self.resource, bundled) {
+            (Resource::Written(span), Bundled::Transaction) => out.push_str(&written[span.entry]),
+            (Resource::Written(span), Bundled::Document) => {
+                out.push_str("{\"fullUrl\":");
+                write_str(self.full_url.as_str(), out);
+                out.push_str(",\"resource\":");
+                match span.id_at {
+                    Some(at) => {
+                        out.push_str(&written[span.resource.start..at]);
+                        out.push_str(",\"id\":\"");
+                        out.push_str(id);
+                        out.push('"');
+                        out.push_str(&written[at..span.resource.end]);
+                    }
+                    None => out.push_str(&written[span.resource]),
+                }
+                out.push('}');
+            }
+            (Resource::Tree(mut resource), bundled) => {
+                let conditional = matches!(self.request, Request::ConditionalUpdate { .. });
+                out.push_str("{\"fullUrl\":");
+                write_str(self.full_url.as_str(), out);
+                out.push_str(",\"resource\":");
                 let resource_type = ("resourceType", Value::from(self.resource_type));
-                if conditional {
+                if bundled == Bundled::Transaction && conditional {
                     resource.prepend([resource_type]);
                 } else {
                     resource.prepend([resource_type, ("id", Value::from(id))]);
                 }
                 resource.write(out);
-            }
-            Resource::Written(text) if conditional => {
-                // `{"resourceType":"Type"` is followed by `,"id":"<uuid>"`.
-                let id_start = "{\"resourceType\":\"\"".len() + self.resource_type.len();
-                let id_end = id_start + ",\"id\":\"\"".len() + id.len();
-                out.push_str(&text[..id_start]);
-                out.push_str(&text[id_end..]);
-            }
-            Resource::Written(text) => out.push_str(&text),
-        }
-        if bundled == Bundled::Transaction {
-            // The URL is ASCII with nothing JSON escapes: percent-encoding
-            // leaves no quote, backslash or control character.
-            out.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
-            out.push_str(self.resource_type);
-            match &self.request {
-                Request::Update => {
-                    out.push('/');
-                    out.push_str(id);
+                if bundled == Bundled::Transaction {
+                    out.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
+                    request_url(self.resource_type, &self.full_url, &self.request, out);
+                    out.push_str("\"}");
                 }
-                Request::ConditionalUpdate { system, value } => {
-                    out.push_str("?identifier=");
-                    percent_encode(system, out);
-                    out.push('|');
-                    percent_encode(value, out);
-                }
+                out.push('}');
             }
-            out.push_str("\"}");
         }
-        out.push('}');
+    }
+}
+
+/// The URL of an entry's request: `Type/id`, or `Type?identifier=system|value`
+/// for a conditional update.
+fn request_url(resource_type: &str, full_url: &FullUrl, request: &Request, out: &mut String) {
+    out.push_str(resource_type);
+    match request {
+        Request::Update => {
+            out.push('/');
+            out.push_str(full_url.id());
+        }
+        Request::ConditionalUpdate { system, value } => {
+            out.push_str("?identifier=");
+            percent_encode(system, out);
+            out.push('|');
+            percent_encode(value, out);
+        }
     }
 }
 
@@ -558,7 +634,8 @@ mod tests {
             let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
             let lab = b.add("Organization", "ZKH", Object::new().with("name", "Lab"));
             let json: serde_json::Value = serde_json::from_str(b.shared_reference(lab, Some(&display)).as_str()).unwrap();
-            proptest::prop_assert_eq!(json["reference"].as_str(), Some(b.full_url(lab)));
+            let full_url = b.full_url(lab);
+            proptest::prop_assert_eq!(json["reference"].as_str(), Some(full_url.as_str()));
             proptest::prop_assert_eq!(json["display"].as_str(), Some(display.as_str()).filter(|d| !d.is_empty()));
         }
     }
@@ -568,13 +645,11 @@ mod tests {
         let write = |bundle: &mut TransactionBuilder<'_>| {
             let mut patient = bundle.conditional_writer("Patient", "1", "http://x/bsn", "123");
             patient.fields().field("gender", "male");
-            let patient = bundle.add_written(patient);
+            let patient = patient.finish();
+            let subject = bundle.shared_reference(patient, None);
             let mut observation = bundle.writer("Observation", "1");
-            observation
-                .fields()
-                .field("status", "final")
-                .field("subject", bundle.shared_reference(patient, None));
-            bundle.add_written(observation);
+            observation.fields().field("status", "final").field("subject", subject);
+            observation.finish();
         };
         let tree = |bundle: &mut TransactionBuilder<'_>| {
             let patient = Object::new().with("gender", "male");
@@ -606,10 +681,49 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_dropped_unfinished_leaves_nothing() {
+        let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
+        b.writer("Observation", "dropped").fields().field("status", "final");
+        let mut kept = b.writer("Observation", "kept");
+        kept.fields().field("status", "final");
+        kept.finish();
+        b.writer("Observation", "dropped too").fields().field("status", "final");
+        let json: serde_json::Value = serde_json::from_str(&b.finish("1").to_json()).unwrap();
+        let entries = json["entry"].as_array().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["fullUrl"], format!("urn:uuid:{}", b_id("kept")));
+    }
+
+    fn b_id(key: &str) -> Uuid {
+        IdGenerator::new("LAB", "1").id(&format!("Observation/{key}"))
+    }
+
+    #[test]
+    fn written_and_tree_entries_keep_their_order() {
+        let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
+        b.add("Observation", "tree 1", Object::new().with("status", "final"));
+        b.writer("Observation", "written").finish();
+        b.add("Observation", "tree 2", Object::new().with("status", "final"));
+        let json: serde_json::Value = serde_json::from_str(&b.finish("1").to_json()).unwrap();
+        let urls: Vec<String> = json["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["fullUrl"].as_str().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = ["tree 1", "written", "tree 2"]
+            .iter()
+            .map(|key| format!("urn:uuid:{}", b_id(key)))
+            .collect();
+        assert_eq!(urls, expected);
+        assert_eq!(json["entry"][1]["request"]["method"], "PUT");
+    }
+
+    #[test]
     fn planned_references_are_the_references_of_the_entries_added_later() {
         let mut b = TransactionBuilder::new(IdGenerator::new("LAB", "1"));
         let planned = b.planned_reference("ServiceRequest", "request");
-        let request = b.add_written(b.writer("ServiceRequest", "request"));
+        let request = b.writer("ServiceRequest", "request").finish();
         assert_eq!(planned, b.shared_reference(request, None));
     }
 

@@ -22,7 +22,7 @@ pub mod systems;
 pub mod warning;
 pub mod writer;
 
-pub use bundle::{Entry, EntryRef, IdGenerator, ResourceWriter, TransactionBuilder, WrittenRef};
+pub use bundle::{Entry, EntryRef, FullUrl, IdGenerator, ResourceWriter, TransactionBuilder, WrittenRef};
 pub use json::{Json, Object, Value};
 pub use origin::Origin;
 pub use warning::{Conversion, Warning};

@@ -42,7 +42,7 @@ fn referral_request(
         .list("note", |n| {
             n.field("text", (!text.trim().is_empty()).then_some(text.as_str()));
         });
-    m.bundle.add_written(request)
+    request.finish()
 }
 
 /// LOINC document type and default title by letter kind.

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use zorgpoort_model::datatypes::{coding, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
-use zorgpoort_model::{Json, Object, ObjectWriter, Value, WrittenRef};
+use zorgpoort_model::{FullUrl, Json, Object, ObjectWriter, Value, WrittenRef};
 
 use super::{Finish, Mapper, address, line, numbered_into, peek, phone};
 use crate::error::Error;
@@ -93,13 +93,14 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             .field("intent", "order")
             .field("subject", &subject)
             .field("requester", requester);
-        m.bundle.add_written(request);
+        request.finish();
     }
     let status = match report.complete {
         Some(false) => "partial",
         _ => "final",
     };
     let conclusion = report.comments.join("\n");
+    let results: Vec<FullUrl> = report.results.iter().map(|&entry| m.bundle.full_url(entry)).collect();
     let mut diagnostic = m.bundle.writer("DiagnosticReport", "report");
     let mut w = diagnostic.fields();
     if let Some(lab_number) = &report.lab_number {
@@ -122,9 +123,9 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         })
         .list_item("resultsInterpreter", report.interpreter.as_ref())
         .array("result", |result| {
-            for &entry in &report.results {
+            for full_url in &results {
                 result.object(|r| {
-                    r.field("reference", m.bundle.full_url(entry));
+                    r.field("reference", full_url.as_str());
                 });
             }
         })
@@ -132,7 +133,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             "conclusion",
             (!conclusion.trim().is_empty()).then_some(conclusion.as_str()),
         );
-    m.bundle.add_written(diagnostic);
+    diagnostic.finish();
     Ok(Finish::Transaction)
 }
 
@@ -512,7 +513,7 @@ fn map_bep(m: &mut Mapper, report: &mut Report, bep: Segment<'_>, rest: &[Segmen
         n.field("text", note);
     })
     .list_item("basedOn", report.based_on.as_ref());
-    let entry = m.bundle.add_written(observation);
+    let entry = observation.finish();
     report.results.push(entry);
     report.after_result = true;
     m.unused(bep, &[1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -540,7 +541,7 @@ fn map_nub(m: &mut Mapper, report: &mut Report, nub: Segment<'_>) -> Result<(), 
         concept(c, DATA_ABSENT_REASON, "not-performed", None);
     })
     .list_item("basedOn", report.based_on.as_ref());
-    let entry = m.bundle.add_written(observation);
+    let entry = observation.finish();
     report.results.push(entry);
     m.unused(nub, &[1]);
     Ok(())
@@ -556,7 +557,7 @@ mod tests {
             let mut bundle = zorgpoort_model::TransactionBuilder::new(zorgpoort_model::IdGenerator::new("LAB", "1"));
             let mut resource = bundle.writer("Observation", "1");
             value(&mut resource.fields(), text, unit);
-            let entry = bundle.add_written(resource);
+            let entry = resource.finish();
             let json: serde_json::Value = serde_json::from_str(&bundle.finish("1").to_json()).unwrap();
             let _ = entry;
             json["entry"][0]["resource"].clone()

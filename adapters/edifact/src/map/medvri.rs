@@ -91,7 +91,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             .list("note", |n| {
                 n.field("text", note);
             });
-        m.bundle.add_written(resource);
+        resource.finish();
     };
     if tests.is_empty() {
         request("request", None, None);

@@ -408,7 +408,7 @@ impl Mapper {
             .field("birthDate", birth.map(|b| b.to_fhir_date()));
         write_telecom(&mut w, phone.as_ref());
         write_address(&mut w, address.as_ref());
-        let entry = self.bundle.add_written(patient);
+        let entry = patient.finish();
         self.patient = Some(entry);
         self.patient_address = pad.map(|pad| pad.location().segment);
         self.subject = Some(self.bundle.shared_reference(entry, None));
@@ -549,7 +549,7 @@ impl Mapper {
         let mut w = resource.fields();
         w.field("meta", profile_meta(profile));
         write(&mut w);
-        let entry = self.bundle.add_written(resource);
+        let entry = resource.finish();
         self.people.push((key, entry));
         entry
     }
