@@ -99,7 +99,7 @@ fn map_segment(m: &mut Mapper, letter: &mut Letter, segment: Segment<'_>, rest: 
         "GGO" => {
             let name = peek(segment.element(1))?;
             let telecom = phone(segment.element(5), Some("work"))?;
-            let practitioner = m.named_practitioner(name.as_deref(), telecom, segment.location());
+            let practitioner = m.named_practitioner(name.as_deref(), telecom.as_ref(), segment.location());
             letter.addressee = Some((practitioner, segment.location()));
             m.unused(segment, &[1, 5]);
         }

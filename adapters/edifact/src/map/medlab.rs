@@ -155,7 +155,13 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>, rest: 
             let name = peek(name)?;
             let address = address(address_element, Some("work"))?;
             let telecom = phone(phone_element, Some("work"))?;
-            report.lab = Some(m.organization(name.as_deref(), address, telecom, None, segment.location()));
+            report.lab = Some(m.organization(
+                name.as_deref(),
+                address.as_ref(),
+                telecom.as_ref(),
+                None,
+                segment.location(),
+            ));
             m.unused(segment, &[1, 2, 3]);
         }
         b"PID" => m.map_pid(segment, rest)?,
@@ -166,14 +172,15 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>, rest: 
             let name = peek(name)?;
             let telecom = phone(phone_element, Some("work"))?;
             let part_of = report.lab.clone();
-            report.department = Some(m.organization(name.as_deref(), None, telecom, part_of, segment.location()));
+            report.department =
+                Some(m.organization(name.as_deref(), None, telecom.as_ref(), part_of, segment.location()));
             m.unused(segment, &[1, 2]);
         }
         b"ARA" => {
             let [name, phone_element] = segment.fields::<2>();
             let name = peek(name)?;
             let telecom = phone(phone_element, Some("work"))?;
-            report.interpreter = Some(m.named_practitioner(name.as_deref(), telecom, segment.location()));
+            report.interpreter = Some(m.named_practitioner(name.as_deref(), telecom.as_ref(), segment.location()));
             m.unused(segment, &[1, 2]);
         }
         b"DET" => {
@@ -390,7 +397,7 @@ const INTERPRETATION_CODES: [(&str, &str); 6] = [
     ("N", "Normal"),
 ];
 
-/// [`INTERPRETATION_CODES`] as CodeableConcepts, written once.
+/// [`INTERPRETATION_CODES`] as `CodeableConcept`s, written once.
 static INTERPRETATIONS: LazyLock<[Option<Json>; 6]> = LazyLock::new(|| {
     INTERPRETATION_CODES
         .map(|(code, display)| fixed_concept(hl7::V3_OBSERVATION_INTERPRETATION, code, Some(display), None))

@@ -29,7 +29,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             "GGO" => {
                 let name = peek(segment.element(1))?;
                 let telecom = phone(segment.element(5), Some("work"))?;
-                let practitioner = m.named_practitioner(name.as_deref(), telecom, segment.location());
+                let practitioner = m.named_practitioner(name.as_deref(), telecom.as_ref(), segment.location());
                 if !segment.element(4).is_empty() {
                     m.warn(
                         segment.location().with_element(4),

@@ -475,15 +475,15 @@ impl Mapper {
     fn organization(
         &mut self,
         name: Option<&str>,
-        address: Option<Address<'_>>,
-        telecom: Option<Phone<'_>>,
+        address: Option<&Address<'_>>,
+        telecom: Option<&Phone<'_>>,
         part_of: Option<Json>,
         at: Location,
     ) -> Json {
         let entry = self.add_once("Organization", None, at, |w| {
             w.field("name", name);
-            write_telecom(w, telecom.as_ref());
-            write_address(w, address.as_ref());
+            write_telecom(w, telecom);
+            write_address(w, address);
             w.field("partOf", part_of);
         });
         self.bundle.shared_reference(entry, name)
@@ -506,16 +506,22 @@ impl Mapper {
         let address = address(gga.element(4), Some("work"))?;
         let telecom = phone(gga.element(5), Some("work"))?;
         self.unused(gga, &[1, 2, 3, 4, 5]);
-        Ok(self.organization(name.as_deref(), address, telecom, None, gga.location()))
+        Ok(self.organization(
+            name.as_deref(),
+            address.as_ref(),
+            telecom.as_ref(),
+            None,
+            gga.location(),
+        ))
     }
 
     /// A Practitioner known only by name and phone (ARA, GGO).
-    fn named_practitioner(&mut self, name: Option<&str>, telecom: Option<Phone<'_>>, at: Location) -> Json {
+    fn named_practitioner(&mut self, name: Option<&str>, telecom: Option<&Phone<'_>>, at: Location) -> Json {
         let entry = self.add_once("Practitioner", None, at, |w| {
             w.list("name", |n| {
                 n.field("text", name);
             });
-            write_telecom(w, telecom.as_ref());
+            write_telecom(w, telecom);
         });
         self.bundle.shared_reference(entry, name)
     }
