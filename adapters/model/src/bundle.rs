@@ -2,6 +2,7 @@
 //! URLs that references can point at, and conditional updates on business
 //! identifiers so receivers de-duplicate.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use sha1::{Digest as _, Sha1};
@@ -102,11 +103,11 @@ mod sealed {
 
 /// How the receiver is asked to store an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Request {
+enum Request<'r> {
     /// `PUT Type/id`: idempotent by the deterministic id.
     Update,
     /// `PUT Type?identifier=system|value`: match on the business identifier.
-    ConditionalUpdate { system: String, value: String },
+    ConditionalUpdate { system: Cow<'r, str>, value: Cow<'r, str> },
 }
 
 #[derive(Debug)]
@@ -114,14 +115,14 @@ struct BundleEntry<'a> {
     resource_type: &'static str,
     full_url: FullUrl,
     resource: Resource<'a>,
-    request: Request,
 }
 
 /// An entry's resource, as a tree or as written JSON.
 #[derive(Debug)]
 enum Resource<'a> {
-    /// Fields without `resourceType` and `id`, which the Bundle puts in front.
-    Tree(Object<'a>),
+    /// Fields without `resourceType` and `id`, which the Bundle puts in
+    /// front, and how the receiver is asked to store it.
+    Tree(Object<'a>, Request<'static>),
     /// Written into the builder's text, see [`WrittenSpan`].
     Written(WrittenSpan),
 }
@@ -149,7 +150,8 @@ pub struct ResourceWriter<'b, 'a> {
     builder: &'b mut TransactionBuilder<'a>,
     resource_type: &'static str,
     full_url: FullUrl,
-    request: Option<Request>,
+    /// `None` once finished.
+    request: Option<Request<'b>>,
     /// Where the entry starts: after the `[` or `,` before it.
     start: usize,
     resource_start: usize,
@@ -182,7 +184,6 @@ impl ResourceWriter<'_, '_> {
             resource_type: self.resource_type,
             full_url: self.full_url,
             resource: Resource::Written(span),
-            request,
         });
         WrittenRef(self.builder.entries.len() - 1)
     }
@@ -258,19 +259,24 @@ impl<'a> TransactionBuilder<'a> {
         value: &str,
     ) -> EntryRef {
         let request = Request::ConditionalUpdate {
-            system: system.to_owned(),
-            value: value.to_owned(),
+            system: Cow::Owned(system.to_owned()),
+            value: Cow::Owned(value.to_owned()),
         };
         self.push(resource_type, key, resource, request)
     }
 
-    fn push(&mut self, resource_type: &'static str, key: &str, resource: Object<'a>, request: Request) -> EntryRef {
+    fn push(
+        &mut self,
+        resource_type: &'static str,
+        key: &str,
+        resource: Object<'a>,
+        request: Request<'static>,
+    ) -> EntryRef {
         let full_url = self.full_url_of(resource_type, key);
         self.entries.push(BundleEntry {
             resource_type,
             full_url,
-            resource: Resource::Tree(resource),
-            request,
+            resource: Resource::Tree(resource, request),
         });
         EntryRef(self.entries.len() - 1)
     }
@@ -287,23 +293,28 @@ impl<'a> TransactionBuilder<'a> {
     }
 
     /// A writer for a resource the receiver matches on `system|value`.
-    pub fn conditional_writer(
-        &mut self,
+    pub fn conditional_writer<'b>(
+        &'b mut self,
         resource_type: &'static str,
         key: &str,
-        system: &str,
-        value: &str,
-    ) -> ResourceWriter<'_, 'a> {
+        system: &'b str,
+        value: &'b str,
+    ) -> ResourceWriter<'b, 'a> {
         let request = Request::ConditionalUpdate {
-            system: system.to_owned(),
-            value: value.to_owned(),
+            system: Cow::Borrowed(system),
+            value: Cow::Borrowed(value),
         };
         self.writer_for(resource_type, key, request)
     }
 
     /// The writer with the entry's `fullUrl`, `resourceType` and (but for a
     /// conditional update) `id` written.
-    fn writer_for(&mut self, resource_type: &'static str, key: &str, request: Request) -> ResourceWriter<'_, 'a> {
+    fn writer_for<'b>(
+        &'b mut self,
+        resource_type: &'static str,
+        key: &str,
+        request: Request<'b>,
+    ) -> ResourceWriter<'b, 'a> {
         let full_url = self.full_url_of(resource_type, key);
         let text = &mut self.written;
         if text.is_empty() {
@@ -367,7 +378,7 @@ impl<'a> TransactionBuilder<'a> {
     /// The resource of an entry, to add to it later (notes, links).
     pub fn resource_mut(&mut self, entry: EntryRef) -> &mut Object<'a> {
         match &mut self.entries[entry.0].resource {
-            Resource::Tree(resource) => resource,
+            Resource::Tree(resource, _) => resource,
             // An `EntryRef` is only made for a tree.
             Resource::Written(_) => unreachable!("an EntryRef names a tree entry"),
         }
@@ -485,8 +496,8 @@ impl BundleEntry<'_> {
                 }
                 out.push('}');
             }
-            (Resource::Tree(mut resource), bundled) => {
-                let conditional = matches!(self.request, Request::ConditionalUpdate { .. });
+            (Resource::Tree(mut resource, request), bundled) => {
+                let conditional = matches!(request, Request::ConditionalUpdate { .. });
                 out.push_str("{\"fullUrl\":");
                 write_str(self.full_url.as_str(), out);
                 out.push_str(",\"resource\":");
@@ -499,7 +510,7 @@ impl BundleEntry<'_> {
                 resource.write(out);
                 if bundled == Bundled::Transaction {
                     out.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
-                    request_url(self.resource_type, &self.full_url, &self.request, out);
+                    request_url(self.resource_type, &self.full_url, &request, out);
                     out.push_str("\"}");
                 }
                 out.push('}');
@@ -510,7 +521,7 @@ impl BundleEntry<'_> {
 
 /// The URL of an entry's request: `Type/id`, or `Type?identifier=system|value`
 /// for a conditional update.
-fn request_url(resource_type: &str, full_url: &FullUrl, request: &Request, out: &mut String) {
+fn request_url(resource_type: &str, full_url: &FullUrl, request: &Request<'_>, out: &mut String) {
     out.push_str(resource_type);
     match request {
         Request::Update => {
