@@ -352,18 +352,19 @@ impl<'a> Interchange<'a> {
         let mut group_ref: Option<(usize, Vec<u8>)> = None;
         let mut unz = None;
         for index in 1..self.segments.len() {
-            let segment = self.segment_at(index);
             if unz.is_some() {
-                return Err(Error::at(segment.location(), ErrorKind::AfterUnz));
+                return Err(Error::at(self.segment_at(index).location(), ErrorKind::AfterUnz));
             }
-            match segment.tag_bytes() {
+            // The tag is all most segments need here: the segment itself is
+            // made only where its elements are read.
+            match self.segments[index].tag.as_bytes() {
                 b"UNH" => {
                     if let Some(first) = open.take() {
                         self.close_unterminated(first, index);
                     }
                     if self.messages.len() >= limits.max_messages {
                         return Err(Error::at(
-                            segment.location(),
+                            self.segment_at(index).location(),
                             ErrorKind::TooManyMessages {
                                 limit: limits.max_messages,
                             },
@@ -374,7 +375,7 @@ impl<'a> Interchange<'a> {
                 b"UNT" => {
                     let Some(first) = open.take() else {
                         return Err(Error::at(
-                            segment.location(),
+                            self.segment_at(index).location(),
                             ErrorKind::OutsideMessage("UNT".to_owned()),
                         ));
                     };
@@ -390,28 +391,28 @@ impl<'a> Interchange<'a> {
                         self.close_unterminated(first, index);
                     }
                     groups += 1;
-                    group_ref = Some((self.messages.len(), segment.element(5).component(1).raw().to_vec()));
+                    group_ref = Some((self.messages.len(), self.segment_at(index).element(5).component(1).raw().to_vec()));
                 }
                 b"UNE" => {
                     if let Some(first) = open.take() {
                         self.close_unterminated(first, index);
                     }
                     if let Some((first_message, reference)) = group_ref.take() {
-                        let declared = segment.element(1).component(1).raw();
+                        let declared = self.segment_at(index).element(1).component(1).raw();
                         let actual = self.messages.len() - first_message;
                         if parse_count(declared) != Some(actual) {
                             return Err(Error::at(
-                                segment.location().with_element(1),
+                                self.segment_at(index).location().with_element(1),
                                 ErrorKind::UneCount {
                                     declared: String::from_utf8_lossy(declared).into(),
                                     actual,
                                 },
                             ));
                         }
-                        let found = segment.element(2).component(1).raw();
+                        let found = self.segment_at(index).element(2).component(1).raw();
                         if found != reference.as_slice() {
                             return Err(Error::at(
-                                segment.location().with_element(2),
+                                self.segment_at(index).location().with_element(2),
                                 ErrorKind::ReferenceMismatch {
                                     trailer: Trailer::Une,
                                     expected: String::from_utf8_lossy(&reference).into(),
@@ -430,8 +431,8 @@ impl<'a> Interchange<'a> {
                 _ => {
                     if open.is_none() {
                         return Err(Error::at(
-                            segment.location(),
-                            ErrorKind::OutsideMessage(segment.tag().to_owned()),
+                            self.segment_at(index).location(),
+                            ErrorKind::OutsideMessage(self.segment_at(index).tag().to_owned()),
                         ));
                     }
                 }
