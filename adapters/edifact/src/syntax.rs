@@ -134,6 +134,35 @@ struct Syntax<'a> {
     plain: bool,
 }
 
+/// How many element separators of a segment the split keeps the place of:
+/// more than any segment of the Dutch messages has.
+const KEPT_SEPARATORS: usize = 12;
+
+/// Where the first unreleased element separators of a segment are (from
+/// its start), found by the split: elements are then cut without scanning
+/// the segment again.
+#[derive(Debug, Clone, Copy, Default)]
+struct Separators {
+    offsets: [u16; KEPT_SEPARATORS],
+    /// How many offsets are kept (fewer when the segment has fewer
+    /// separators, or is too long for 16-bit offsets).
+    kept: u8,
+}
+
+impl Separators {
+    /// Keeps the place of separator number `index` (0-based) at `offset`,
+    /// when all before it are kept and there is room.
+    fn keep(&mut self, index: usize, offset: usize) {
+        if usize::from(self.kept) == index
+            && index < KEPT_SEPARATORS
+            && let Ok(offset) = u16::try_from(offset)
+        {
+            self.offsets[index] = offset;
+            self.kept += 1;
+        }
+    }
+}
+
 /// Where one segment sits in the input (terminator excluded).
 #[derive(Debug, Clone, Copy)]
 struct Span {
@@ -142,6 +171,7 @@ struct Span {
     /// Unreleased element separators: the number of data elements after
     /// the tag, counted by the split anyway and used by the unmapped check.
     elements: usize,
+    separators: Separators,
     /// The tag, found by the split.
     tag: Short<3>,
     /// Whether the segment holds a release character at all.
@@ -302,16 +332,17 @@ impl<'a> Interchange<'a> {
             syntax.delimiters.release = None;
         }
         syntax.plain = !span.released && span.ascii;
-        Segment::new(
-            &self.input[span.start..span.end],
+        Segment {
+            raw: &self.input[span.start..span.end],
             syntax,
-            span.elements,
-            span.tag,
-            Location {
+            elements: span.elements,
+            separators: span.separators,
+            location: Location {
                 segment: position(index + 1),
+                tag: span.tag,
                 ..Location::default()
             },
-        )
+        }
     }
 
     fn read_unb(&mut self) -> Result<(), Error> {
@@ -391,7 +422,10 @@ impl<'a> Interchange<'a> {
                         self.close_unterminated(first, index);
                     }
                     groups += 1;
-                    group_ref = Some((self.messages.len(), self.segment_at(index).element(5).component(1).raw().to_vec()));
+                    group_ref = Some((
+                        self.messages.len(),
+                        self.segment_at(index).element(5).component(1).raw().to_vec(),
+                    ));
                 }
                 b"UNE" => {
                     if let Some(first) = open.take() {
@@ -594,6 +628,7 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
     let mut segments = Vec::with_capacity(input.len() / 32 + 4);
     let mut start = pos;
     let mut elements = 0usize;
+    let mut separators = Separators::default();
     let mut released = false;
     let location = |n: usize, start: usize, end: usize| Location {
         segment: position(n),
@@ -625,6 +660,7 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
             continue;
         }
         if b == d.element {
+            separators.keep(elements, pos - start);
             elements += 1;
             if elements > limits.max_elements {
                 return Err(Error::at(
@@ -657,6 +693,7 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
             start,
             end: pos,
             elements,
+            separators,
             tag: Short::new(tag),
             released,
             // Only read without release characters, when it is the whole segment.
@@ -668,6 +705,7 @@ fn split(input: &[u8], mut pos: usize, d: Delimiters, limits: &Limits) -> Result
         }
         start = pos;
         elements = 0;
+        separators = Separators::default();
         released = false;
     }
     if input[start..].iter().any(|b| !b.is_ascii_whitespace()) {
@@ -746,20 +784,11 @@ pub struct Segment<'a> {
     syntax: Syntax<'a>,
     /// How many data elements follow the tag.
     elements: usize,
+    separators: Separators,
     location: Location,
 }
 
 impl<'a> Segment<'a> {
-    fn new(raw: &'a [u8], syntax: Syntax<'a>, elements: usize, tag: Short<3>, mut location: Location) -> Self {
-        location.tag = tag;
-        Self {
-            raw,
-            syntax,
-            elements,
-            location,
-        }
-    }
-
     /// The segment tag (`UNH`, `PID`), checked to be 1-3 ASCII letters or digits.
     pub fn tag(&self) -> &str {
         self.location.tag.as_str()
@@ -785,13 +814,44 @@ impl<'a> Segment<'a> {
     /// Dutch messages number nested segments there: `BEP:1:1:2`). An
     /// element that is not there reads as empty.
     pub fn element(&self, n: usize) -> Element<'a> {
-        let d = self.syntax.delimiters;
-        let raw = piece(self.raw, n, d.element, d.release).unwrap_or_default();
         Element {
-            raw,
+            raw: self.element_raw(n),
             syntax: self.syntax,
             location: self.location.with_element(n),
         }
+    }
+
+    /// The bytes of element `n` (0 the tag), empty when it is not there.
+    fn element_raw(&self, n: usize) -> &'a [u8] {
+        if n > self.elements {
+            return &[];
+        }
+        let start = if n == 0 { 0 } else { self.separator(n - 1) + 1 };
+        let end = if n < self.elements {
+            self.separator(n)
+        } else {
+            self.raw.len()
+        };
+        &self.raw[start..end]
+    }
+
+    /// The offset of unreleased element separator `index` (0-based, below
+    /// `elements`): kept by the split, or else found from the last one kept.
+    fn separator(&self, index: usize) -> usize {
+        let kept = usize::from(self.separators.kept);
+        if index < kept {
+            return usize::from(self.separators.offsets[index]);
+        }
+        let d = self.syntax.delimiters;
+        let (mut at, mut found) = match kept.checked_sub(1) {
+            Some(last) => (usize::from(self.separators.offsets[last]), last),
+            None => (find_separator(self.raw, 0, d.element, d.release), 0),
+        };
+        while found < index {
+            at = find_separator(self.raw, at + 1, d.element, d.release);
+            found += 1;
+        }
+        at
     }
 
     /// The data elements after the tag, in one pass, numbered from 1.
@@ -820,13 +880,7 @@ impl<'a> Segment<'a> {
     /// them one by one (those not there read as empty): for handlers that
     /// read most elements of a long segment.
     pub(crate) fn fields<const N: usize>(&self) -> [Element<'a>; N] {
-        let d = self.syntax.delimiters;
-        let start = find_separator(self.raw, 0, d.element, d.release) + 1;
-        pieces(self.raw, start, d.element, d.release, |i, raw| Element {
-            raw,
-            syntax: self.syntax,
-            location: self.location.with_element(i + 1),
-        })
+        std::array::from_fn(|i| self.element(i + 1))
     }
 
     /// The numbers (from 1) of the data elements that hold something: what
@@ -1049,6 +1103,39 @@ mod tests {
         assert_eq!(pid.element(2).text().unwrap().unwrap(), "?x");
         assert!(pid.element(3).text().unwrap().is_none());
         assert_eq!(pid.location().to_string(), "msg 1 (UNH+1): segment 2 PID");
+    }
+
+    /// The segment after UNH of an interchange holding `segment`.
+    fn with_segment(segment: &str) -> String {
+        format!("UNB+UNOA:1+S+R+260101+1'UNH+1+MEDLAB:1'{segment}'UNT+3+1'UNZ+1+1'")
+    }
+
+    /// Every element as the split placed it is the element a scan finds.
+    fn assert_elements_as_scanned(text: &str) {
+        let interchange = parse(text).unwrap();
+        let message = interchange.messages().next().unwrap().unwrap();
+        let segment = message.segments().nth(1).unwrap();
+        for n in 0..segment.element_count() + 3 {
+            let scanned = piece(segment.raw(), n, b'+', Some(b'?')).unwrap_or_default();
+            assert_eq!(segment.element(n).raw(), scanned, "element {n}");
+        }
+    }
+
+    #[test]
+    fn elements_past_the_kept_separators_and_in_long_segments_are_found() {
+        let many: Vec<String> = (0..KEPT_SEPARATORS + 8).map(|n| format!("e{n}")).collect();
+        assert_elements_as_scanned(&with_segment(&format!("TXT+{}", many.join("+"))));
+        let long = "x".repeat(70_000);
+        assert_elements_as_scanned(&with_segment(&format!("TXT+a+b?+c+{long}+d+e")));
+        assert_elements_as_scanned(&with_segment(&format!("TXT+{long}+a+b")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn elements_are_where_a_scan_finds_them(elements in proptest::collection::vec("[a-z?:+']{0,5}", 0..20)) {
+            let escaped: Vec<String> = elements.iter().map(|e| escape(e, &Delimiters::default())).collect();
+            assert_elements_as_scanned(&with_segment(&format!("TXT+{}", escaped.join("+"))));
+        }
     }
 
     #[test]
