@@ -70,7 +70,7 @@ fn uuid_text(id: Uuid) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryRef(usize);
 
-/// A handle to an entry added as written JSON ([`TransactionBuilder::add_written`]):
+/// A handle to an entry added as written JSON ([`ResourceWriter::finish`]):
 /// it can be referred to, and it is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WrittenRef(usize);

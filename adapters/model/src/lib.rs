@@ -1,11 +1,14 @@
 //! FHIR R4 building blocks shared by the zorgpoort adapters.
 //!
-//! Every adapter turns bytes into a [`Conversion`]: a Bundle built from
-//! [`Object`]s, which refuse empty values by construction (a part many
-//! resources repeat is written once, as [`Json`], and shared), with deterministic
-//! ids and `urn:uuid:` references from [`TransactionBuilder`], the Dutch
-//! identifier systems and profiles from [`systems`], and [`Warning`]s for
-//! whatever the mapping did not carry over.
+//! Every adapter turns bytes into a [`Conversion`]: a Bundle whose entries
+//! come from [`TransactionBuilder`], with deterministic ids and `urn:uuid:`
+//! references. A resource is either built as an [`Object`] tree, which
+//! refuses empty values by construction and can still be added to after it
+//! is in the Bundle, or written directly as JSON with a [`ResourceWriter`]
+//! ([`ObjectWriter`] keeps the same rule), for mappings whose resources are
+//! complete when they are made. A part many resources repeat is written once
+//! as [`Json`] and shared. The Dutch identifier systems and profiles are in
+//! [`systems`], and [`Warning`]s carry whatever the mapping did not carry over.
 //!
 //! This crate does no I/O and knows no source format.
 

@@ -4,6 +4,13 @@
 //! Every segment handler returns the data elements it used; any other
 //! element with data, and any segment no handler knows, becomes a warning
 //! with its location, so nothing is dropped silently.
+//!
+//! Each resource is written as JSON once it is complete (see
+//! `zorgpoort_model::ResourceWriter`), so segments that add to one are read
+//! with it: a PAD with the PID before it, a result's OPB lines with its BEP,
+//! and a MEDLAB's request is known from its ART before the results are
+//! written. Only MEDEUR's Composition, which must come first and is
+//! complete last, is built as a tree.
 
 mod medeur;
 mod medlab;
