@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 use zorgpoort_edifact::{Options, to_fhir};
 
@@ -14,7 +16,7 @@ fn medlab(segments: &[&str]) -> String {
         text.push_str(segment);
         text.push('\'');
     }
-    text.push_str(&format!("UNT+{}+1'UNZ+1+REF1'", segments.len() + 2));
+    write!(text, "UNT+{}+1'UNZ+1+REF1'", segments.len() + 2).unwrap();
     text
 }
 

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use crate::json::{Json, Object, Value};
+use crate::writer::ObjectWriter;
 
 /// A `Coding` of `system|code`.
 pub fn coding<'a>(system: impl Into<Value<'a>>, code: impl Into<Value<'a>>) -> Object<'a> {
@@ -54,6 +55,24 @@ pub fn birth_time<'a>(time: impl Into<Value<'a>>) -> Object<'a> {
         .with("url", crate::systems::ext::BIRTH_TIME)
         .with("valueDateTime", time.into());
     Object::new().with("extension", vec![extension])
+}
+
+/// Writes `"extension":[{"url":...,"valueString":...},...]` for the parts
+/// there are, in order: the string extensions that split a name or an
+/// address line into its parts.
+pub fn write_string_extensions<S: AsRef<str>>(
+    w: &mut ObjectWriter<'_>,
+    parts: impl IntoIterator<Item = (&'static str, Option<S>)>,
+) {
+    w.array("extension", |extensions| {
+        for (url, value) in parts {
+            if let Some(value) = value {
+                extensions.object(|e| {
+                    e.field("url", url).field("valueString", value.as_ref());
+                });
+            }
+        }
+    });
 }
 
 /// A FHIR `decimal`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, which we

@@ -170,15 +170,7 @@ impl<'a> FamilyName<'a> {
 
     /// Writes the fields of the `_family` element, as [`Self::into_extension`] makes it.
     pub fn write_extension(&self, w: &mut ObjectWriter<'_>) {
-        w.array("extension", |extensions| {
-            for (url, value) in self.parts() {
-                if let Some(value) = value {
-                    extensions.object(|e| {
-                        e.field("url", url).field("valueString", value.as_ref());
-                    });
-                }
-            }
-        });
+        crate::datatypes::write_string_extensions(w, self.parts());
     }
 
     /// The parts with their extension URLs, in own-prefix, own-name,

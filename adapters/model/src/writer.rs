@@ -21,15 +21,8 @@ impl<'o> ObjectWriter<'o> {
     }
 
     fn key(&mut self, key: &str) {
-        // One check for room instead of one per push.
-        self.out.reserve(key.len() + 4);
-        if !self.empty {
-            self.out.push(',');
-        }
+        write_key(self.out, self.empty, key);
         self.empty = false;
-        self.out.push('"');
-        self.out.push_str(key);
-        self.out.push_str("\":");
     }
 
     /// Writes `key` unless the value is absent or empty.
@@ -54,39 +47,23 @@ impl<'o> ObjectWriter<'o> {
 
     /// Writes `key` with the object `write` makes, unless that stays empty.
     pub fn object(&mut self, key: &'static str, write: impl FnOnce(&mut ObjectWriter<'_>)) -> &mut Self {
-        let (mark, was_empty) = (self.out.len(), self.empty);
-        self.key(key);
-        self.out.push('{');
-        let mut inner = ObjectWriter {
-            out: self.out,
-            empty: true,
-        };
-        write(&mut inner);
-        if inner.empty {
-            self.out.truncate(mark);
-            self.empty = was_empty;
-        } else {
-            self.out.push('}');
-        }
+        let start = |out: &mut String, first| write_key(out, first, key);
+        nested(self.out, &mut self.empty, start, ['{', '}'], |out| {
+            let mut inner = ObjectWriter { out, empty: true };
+            write(&mut inner);
+            !inner.empty
+        });
         self
     }
 
     /// Writes `key` with the array `write` makes, unless that stays empty.
     pub fn array(&mut self, key: &'static str, write: impl FnOnce(&mut ArrayWriter<'_>)) -> &mut Self {
-        let (mark, was_empty) = (self.out.len(), self.empty);
-        self.key(key);
-        self.out.push('[');
-        let mut inner = ArrayWriter {
-            out: self.out,
-            empty: true,
-        };
-        write(&mut inner);
-        if inner.empty {
-            self.out.truncate(mark);
-            self.empty = was_empty;
-        } else {
-            self.out.push(']');
-        }
+        let start = |out: &mut String, first| write_key(out, first, key);
+        nested(self.out, &mut self.empty, start, ['[', ']'], |out| {
+            let mut inner = ArrayWriter { out, empty: true };
+            write(&mut inner);
+            !inner.empty
+        });
         self
     }
 
@@ -118,17 +95,11 @@ pub struct ArrayWriter<'o> {
 }
 
 impl ArrayWriter<'_> {
-    fn separate(&mut self) {
-        if !self.empty {
-            self.out.push(',');
-        }
-        self.empty = false;
-    }
-
     /// Writes an item unless it is absent or empty.
     pub fn item<'v>(&mut self, value: impl IntoField<'v>) -> &mut Self {
         if let Some(value) = value.into_field().filter(|v| !v.is_empty()) {
-            self.separate();
+            separate(self.out, self.empty);
+            self.empty = false;
             write_value(value, self.out);
         }
         self
@@ -136,21 +107,53 @@ impl ArrayWriter<'_> {
 
     /// Writes the object `write` makes as an item, unless it stays empty.
     pub fn object(&mut self, write: impl FnOnce(&mut ObjectWriter<'_>)) -> &mut Self {
-        let (mark, was_empty) = (self.out.len(), self.empty);
-        self.separate();
-        self.out.push('{');
-        let mut inner = ObjectWriter {
-            out: self.out,
-            empty: true,
-        };
-        write(&mut inner);
-        if inner.empty {
-            self.out.truncate(mark);
-            self.empty = was_empty;
-        } else {
-            self.out.push('}');
-        }
+        nested(self.out, &mut self.empty, separate, ['{', '}'], |out| {
+            let mut inner = ObjectWriter { out, empty: true };
+            write(&mut inner);
+            !inner.empty
+        });
         self
+    }
+}
+
+/// `"key":`, after a comma unless it is the `first` field.
+fn write_key(out: &mut String, first: bool, key: &str) {
+    // One check for room instead of one per push.
+    out.reserve(key.len() + 4);
+    if !first {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":");
+}
+
+/// The comma before an item, unless it is the `first`.
+fn separate(out: &mut String, first: bool) {
+    if !first {
+        out.push(',');
+    }
+}
+
+/// Writes a nested object or array: what `start` puts before it (a key or
+/// a comma), the opening bracket, what `write` writes, the closing one.
+/// When `write` says it wrote nothing, all of it is taken back; otherwise
+/// the enclosing object or array is no longer `empty`.
+fn nested(
+    out: &mut String,
+    empty: &mut bool,
+    start: impl FnOnce(&mut String, bool),
+    [open, close]: [char; 2],
+    write: impl FnOnce(&mut String) -> bool,
+) {
+    let mark = out.len();
+    start(out, *empty);
+    out.push(open);
+    if write(out) {
+        out.push(close);
+        *empty = false;
+    } else {
+        out.truncate(mark);
     }
 }
 
