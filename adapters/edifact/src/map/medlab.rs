@@ -6,8 +6,9 @@
 //! J/N, 2 laboratory number), BEP determination (1 kind: 0 result,
 //! 1 heading; 2 name, 3 value, 4 correction mark, 5 unit, 6 flag, 7 lower
 //! and 8 upper limit, 9 code : coding system), OPB comment line on the
-//! determination before it, NUB determination not done (1 name), TXT
-//! comment on the whole report.
+//! result before it (after a heading, an unnamed determination or a NUB:
+//! on the whole report), NUB determination not done (1 name), TXT comment
+//! on the whole report.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
