@@ -170,11 +170,8 @@ impl ResourceWriter<'_, '_> {
         let text = &mut self.builder.written;
         text.push('}');
         let resource = self.resource_start..text.len();
-        // The URL is ASCII with nothing JSON escapes: percent-encoding
-        // leaves no quote, backslash or control character.
-        text.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
-        request_url(self.resource_type, &self.full_url, &request, text);
-        text.push_str("\"}}");
+        write_request(self.resource_type, &self.full_url, &request, text);
+        text.push('}');
         let span = WrittenSpan {
             entry: self.start..text.len(),
             resource,
@@ -325,18 +322,14 @@ impl<'a> TransactionBuilder<'a> {
             text.push(',');
         }
         let start = text.len();
-        text.push_str("{\"fullUrl\":\"");
-        text.push_str(full_url.as_str());
-        text.push_str("\",\"resource\":");
+        open_entry(&full_url, text);
         let resource_start = text.len();
         text.push_str("{\"resourceType\":\"");
         text.push_str(resource_type);
         text.push('"');
         let id_at = match request {
             Request::Update => {
-                text.push_str(",\"id\":\"");
-                text.push_str(full_url.id());
-                text.push('"');
+                write_id(&full_url, text);
                 None
             }
             Request::ConditionalUpdate { .. } => Some(text.len()),
@@ -477,19 +470,14 @@ impl BundleEntry<'_> {
     /// update, which the receiver's match decides. A written resource is
     /// taken from `written`.
     fn write(self, bundled: Bundled, written: &str, out: &mut String) {
-        let id = self.full_url.id();
         match (self.resource, bundled) {
             (Resource::Written(span), Bundled::Transaction) => out.push_str(&written[span.entry]),
             (Resource::Written(span), Bundled::Document) => {
-                out.push_str("{\"fullUrl\":");
-                write_str(self.full_url.as_str(), out);
-                out.push_str(",\"resource\":");
+                open_entry(&self.full_url, out);
                 match span.id_at {
                     Some(at) => {
                         out.push_str(&written[span.resource.start..at]);
-                        out.push_str(",\"id\":\"");
-                        out.push_str(id);
-                        out.push('"');
+                        write_id(&self.full_url, out);
                         out.push_str(&written[at..span.resource.end]);
                     }
                     None => out.push_str(&written[span.resource]),
@@ -498,20 +486,16 @@ impl BundleEntry<'_> {
             }
             (Resource::Tree(mut resource, request), bundled) => {
                 let conditional = matches!(request, Request::ConditionalUpdate { .. });
-                out.push_str("{\"fullUrl\":");
-                write_str(self.full_url.as_str(), out);
-                out.push_str(",\"resource\":");
+                open_entry(&self.full_url, out);
                 let resource_type = ("resourceType", Value::from(self.resource_type));
                 if bundled == Bundled::Transaction && conditional {
                     resource.prepend([resource_type]);
                 } else {
-                    resource.prepend([resource_type, ("id", Value::from(id))]);
+                    resource.prepend([resource_type, ("id", Value::from(self.full_url.id()))]);
                 }
                 resource.write(out);
                 if bundled == Bundled::Transaction {
-                    out.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
-                    request_url(self.resource_type, &self.full_url, &request, out);
-                    out.push_str("\"}");
+                    write_request(self.resource_type, &self.full_url, &request, out);
                 }
                 out.push('}');
             }
@@ -519,9 +503,28 @@ impl BundleEntry<'_> {
     }
 }
 
-/// The URL of an entry's request: `Type/id`, or `Type?identifier=system|value`
-/// for a conditional update.
-fn request_url(resource_type: &str, full_url: &FullUrl, request: &Request<'_>, out: &mut String) {
+// The pieces of an entry's JSON. A full URL is ASCII with nothing JSON
+// escapes, and so is a request URL: percent-encoding leaves no quote,
+// backslash or control character.
+
+/// `{"fullUrl":"...","resource":`: an entry up to its resource.
+fn open_entry(full_url: &FullUrl, out: &mut String) {
+    out.push_str("{\"fullUrl\":\"");
+    out.push_str(full_url.as_str());
+    out.push_str("\",\"resource\":");
+}
+
+/// `,"id":"..."`: a resource's id, after its `resourceType`.
+fn write_id(full_url: &FullUrl, out: &mut String) {
+    out.push_str(",\"id\":\"");
+    out.push_str(full_url.id());
+    out.push('"');
+}
+
+/// `,"request":{...}`, after an entry's resource: `PUT Type/id`, or
+/// `PUT Type?identifier=system|value` for a conditional update.
+fn write_request(resource_type: &str, full_url: &FullUrl, request: &Request<'_>, out: &mut String) {
+    out.push_str(",\"request\":{\"method\":\"PUT\",\"url\":\"");
     out.push_str(resource_type);
     match request {
         Request::Update => {
@@ -535,6 +538,7 @@ fn request_url(resource_type: &str, full_url: &FullUrl, request: &Request<'_>, o
             percent_encode(value, out);
         }
     }
+    out.push_str("\"}");
 }
 
 /// Percent-encodes a query parameter value (RFC 3986), keeping the
