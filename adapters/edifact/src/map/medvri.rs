@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::medlab::TestCode;
-use super::{Finish, Mapper, peek, phone};
+use super::{Finish, Mapper, numbered, peek, phone};
 use crate::error::Error;
 use crate::syntax::Segment;
 
@@ -97,7 +97,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         request("request", None, None);
     }
     for (code, category, segment) in &tests {
-        let key = format!("BEP/{}", segment.location().segment);
+        let key = numbered(&["BEP/"], segment.location().segment);
         request(&key, Some(code), category.as_deref());
     }
     Ok(Finish::Transaction)

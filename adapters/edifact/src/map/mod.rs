@@ -54,7 +54,6 @@ pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Co
         issued,
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &message_id)),
         warnings: Vec::new(),
-        patient: None,
         patient_address: None,
         subject: None,
         prepared,
@@ -145,10 +144,10 @@ pub(crate) struct Mapper {
     zone: LocalZone,
     bundle: TransactionBuilder<'static>,
     warnings: Vec<Warning>,
-    patient: Option<WrittenRef>,
     /// The segment number of the PAD read with the PID before it.
     patient_address: Option<u32>,
-    /// The reference to `patient`, made once: every resource repeats it.
+    /// The reference to the patient (PID), made once: every resource
+    /// repeats it; `None` before a PID.
     subject: Option<Json>,
     /// UNB's time of preparation: the report's `issued`, the document's timestamp.
     prepared: Option<PartialDateTime>,
@@ -416,7 +415,6 @@ impl Mapper {
         write_telecom(&mut w, phone.as_ref());
         write_address(&mut w, address.as_ref());
         let entry = patient.finish();
-        self.patient = Some(entry);
         self.patient_address = pad.map(|pad| pad.location().segment);
         self.subject = Some(self.bundle.shared_reference(entry, None));
         self.unused(pid, &[1, 2, 3, 5]);
@@ -426,7 +424,7 @@ impl Mapper {
     /// PAD: 1 the patient's address, 2 phone; read with the PID before it.
     fn map_pad(&mut self, pad: Segment<'_>) {
         if self.patient_address != Some(pad.location().segment) {
-            let why = if self.patient.is_some() {
+            let why = if self.subject.is_some() {
                 "second address of the patient (one PAD per PID); not mapped"
             } else {
                 "address without a patient (no PID before PAD); not mapped"
