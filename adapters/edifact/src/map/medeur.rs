@@ -12,7 +12,7 @@ use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::systems;
 use zorgpoort_model::{Json, Object, WrittenRef};
 
-use super::{Finish, Mapper, list, narrative, peek, phone, text};
+use super::{Finish, Mapper, concept, joined, list, narrative, peek, phone, text};
 use crate::error::{Error, ErrorKind, Location};
 use crate::syntax::Segment;
 
@@ -25,14 +25,14 @@ fn referral_request(
     addressee: Option<Json>,
     lines: &[String],
 ) -> WrittenRef {
-    let text = lines.join("\n");
+    let note = joined(lines);
     let mut request = m.bundle.writer("ServiceRequest", "referral");
     request
         .fields()
         .field("status", "active")
         .field("intent", "order")
         .list("category", |c| {
-            super::medlab::concept(c, systems::SNOMED, "3457005", None);
+            concept(c, systems::SNOMED, "3457005", None);
             c.field("text", "verwijzing");
         })
         .field("subject", subject)
@@ -40,7 +40,7 @@ fn referral_request(
         .field("requester", author)
         .list_item("performer", addressee)
         .list("note", |n| {
-            n.field("text", (!text.trim().is_empty()).then_some(text.as_str()));
+            n.field("text", note);
         });
     request.finish()
 }

@@ -17,7 +17,7 @@ use zorgpoort_model::datatypes::{coding, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{FullUrl, Json, Object, ObjectWriter, Value, WrittenRef};
 
-use super::{Finish, Mapper, address, line, numbered_into, peek, phone};
+use super::{Finish, Mapper, address, concept, joined, line, numbered_into, peek, phone};
 use crate::error::Error;
 #[cfg(test)]
 use crate::error::ErrorKind;
@@ -100,7 +100,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         Some(false) => "partial",
         _ => "final",
     };
-    let conclusion = report.comments.join("\n");
+    let conclusion = joined(&report.comments);
     let results: Vec<FullUrl> = report.results.iter().map(|&entry| m.bundle.full_url(entry)).collect();
     let mut diagnostic = m.bundle.writer("DiagnosticReport", "report");
     let mut w = diagnostic.fields();
@@ -130,22 +130,9 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
                 });
             }
         })
-        .field(
-            "conclusion",
-            (!conclusion.trim().is_empty()).then_some(conclusion.as_str()),
-        );
+        .field("conclusion", conclusion);
     diagnostic.finish();
     Ok(Finish::Transaction)
-}
-
-/// `{"coding":[{"system":..,"code":..,"display":..}]}`'s fields.
-pub(super) fn concept(w: &mut ObjectWriter<'_>, system: &str, code: &str, display: Option<&str>) {
-    w.list("coding", |coding| {
-        coding
-            .field("system", system)
-            .field("code", code)
-            .field("display", display);
-    });
 }
 
 /// One segment of the message body; `rest` are the segments after it.

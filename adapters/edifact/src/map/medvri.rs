@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::medlab::TestCode;
-use super::{Finish, Mapper, numbered, peek, phone};
+use super::{Finish, Mapper, joined, numbered, peek, phone};
 use crate::error::Error;
 use crate::syntax::Segment;
 
@@ -67,8 +67,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
         }
     }
     let subject = m.subject(header.location())?;
-    let note = lines.join("\n");
-    let note = (!note.trim().is_empty()).then_some(note.as_str());
+    let note = joined(&lines);
     let requester = requester.or(sender);
     let mut request = |key: &str, code: Option<&TestCode<'_>>, category: Option<&str>| {
         let mut resource = m.bundle.writer("ServiceRequest", key);
@@ -89,7 +88,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
             .field("requester", requester.as_ref())
             .list_item("performer", performer.as_ref())
             .list("note", |n| {
-                n.field("text", note);
+                n.field("text", note.as_deref());
             });
         resource.finish();
     };

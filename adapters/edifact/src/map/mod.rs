@@ -199,6 +199,23 @@ pub(crate) fn list<'a>(item: impl Into<Value<'a>>) -> Vec<Value<'a>> {
     if item.is_empty() { Vec::new() } else { vec![item] }
 }
 
+/// `{"coding":[{"system":..,"code":..,"display":..}]}`'s fields.
+fn concept(w: &mut ObjectWriter<'_>, system: &str, code: &str, display: Option<&str>) {
+    w.list("coding", |coding| {
+        coding
+            .field("system", system)
+            .field("code", code)
+            .field("display", display);
+    });
+}
+
+/// Text lines (TXT, OPB) as one text, `None` when they hold nothing but
+/// white space: a note or a conclusion.
+fn joined(lines: &[String]) -> Option<String> {
+    let text = lines.join("\n");
+    (!text.trim().is_empty()).then_some(text)
+}
+
 /// Text of an element or component, owned (the Bundle outlives the input).
 fn text(element: Element<'_>) -> Result<Option<String>, Error> {
     Ok(peek(element)?.map(Cow::into_owned))
