@@ -432,21 +432,22 @@ impl<'a> Interchange<'a> {
                         self.close_unterminated(first, index);
                     }
                     if let Some((first_message, reference)) = group_ref.take() {
-                        let declared = self.segment_at(index).element(1).component(1).raw();
+                        let une = self.segment_at(index);
+                        let declared = une.element(1).component(1).raw();
                         let actual = self.messages.len() - first_message;
                         if parse_count(declared) != Some(actual) {
                             return Err(Error::at(
-                                self.segment_at(index).location().with_element(1),
+                                une.location().with_element(1),
                                 ErrorKind::UneCount {
                                     declared: String::from_utf8_lossy(declared).into(),
                                     actual,
                                 },
                             ));
                         }
-                        let found = self.segment_at(index).element(2).component(1).raw();
+                        let found = une.element(2).component(1).raw();
                         if found != reference.as_slice() {
                             return Err(Error::at(
-                                self.segment_at(index).location().with_element(2),
+                                une.location().with_element(2),
                                 ErrorKind::ReferenceMismatch {
                                     trailer: Trailer::Une,
                                     expected: String::from_utf8_lossy(&reference).into(),
@@ -464,9 +465,10 @@ impl<'a> Interchange<'a> {
                 }
                 _ => {
                     if open.is_none() {
+                        let segment = self.segment_at(index);
                         return Err(Error::at(
-                            self.segment_at(index).location(),
-                            ErrorKind::OutsideMessage(self.segment_at(index).tag().to_owned()),
+                            segment.location(),
+                            ErrorKind::OutsideMessage(segment.tag().to_owned()),
                         ));
                     }
                 }
