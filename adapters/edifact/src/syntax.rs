@@ -432,29 +432,7 @@ impl<'a> Interchange<'a> {
                         self.close_unterminated(first, index);
                     }
                     if let Some((first_message, reference)) = group_ref.take() {
-                        let une = self.segment_at(index);
-                        let declared = une.element(1).component(1).raw();
-                        let actual = self.messages.len() - first_message;
-                        if parse_count(declared) != Some(actual) {
-                            return Err(Error::at(
-                                une.location().with_element(1),
-                                ErrorKind::UneCount {
-                                    declared: String::from_utf8_lossy(declared).into(),
-                                    actual,
-                                },
-                            ));
-                        }
-                        let found = une.element(2).component(1).raw();
-                        if found != reference.as_slice() {
-                            return Err(Error::at(
-                                une.location().with_element(2),
-                                ErrorKind::ReferenceMismatch {
-                                    trailer: Trailer::Une,
-                                    expected: String::from_utf8_lossy(&reference).into(),
-                                    found: String::from_utf8_lossy(found).into(),
-                                },
-                            ));
-                        }
+                        self.check_une(index, self.messages.len() - first_message, &reference)?;
                     }
                 }
                 b"UNZ" => {
@@ -481,6 +459,34 @@ impl<'a> Interchange<'a> {
             return Err(Error::new(ErrorKind::Truncated("no UNZ trailer")));
         };
         self.check_unz(unz_index, groups)
+    }
+
+    /// UNE (at `index`) counts the `actual` messages of its group and
+    /// repeats UNG's group `reference`.
+    fn check_une(&self, index: usize, actual: usize, reference: &[u8]) -> Result<(), Error> {
+        let une = self.segment_at(index);
+        let declared = une.element(1).component(1).raw();
+        if parse_count(declared) != Some(actual) {
+            return Err(Error::at(
+                une.location().with_element(1),
+                ErrorKind::UneCount {
+                    declared: String::from_utf8_lossy(declared).into(),
+                    actual,
+                },
+            ));
+        }
+        let found = une.element(2).component(1).raw();
+        if found != reference {
+            return Err(Error::at(
+                une.location().with_element(2),
+                ErrorKind::ReferenceMismatch {
+                    trailer: Trailer::Une,
+                    expected: String::from_utf8_lossy(reference).into(),
+                    found: String::from_utf8_lossy(found).into(),
+                },
+            ));
+        }
+        Ok(())
     }
 
     /// UNZ counts the messages (or the groups, when there are any) and
