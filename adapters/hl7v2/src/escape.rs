@@ -5,6 +5,12 @@
 //! highlighting and other layout commands (`\H\ \N\ \.in\ \.ti\ \.ce\ \.fi\
 //! \.nf\ \.sk\`) are dropped, as FHIR strings carry no layout. An escape that
 //! is not closed is kept literally.
+//!
+//! An escape never spans a separator: ER7 is split on its separators first
+//! and escapes are decoded within the pieces, so `\.b0^Pr\` is the two
+//! literal components `\.b0` and `Pr\`, not one formatting command. Decoding
+//! a whole field therefore reads the same as decoding its parts one by one,
+//! which is what lets a parsed message be written back and read the same.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -26,11 +32,22 @@ pub(crate) fn decode(raw: &[u8], d: Delimiters, charset: Charset) -> Cow<'_, str
             rest = &[];
             break;
         };
-        expand(&after[..len], d, &mut bytes);
+        let body = &after[..len];
+        if body.iter().any(|&b| is_separator(b, d)) {
+            // Not an escape: what looked like its end belongs to a later part.
+            bytes.push(d.escape);
+            rest = after;
+            continue;
+        }
+        expand(body, d, &mut bytes);
         rest = &after[len + 1..];
     }
     bytes.extend_from_slice(rest);
     Cow::Owned(charset.decode(&bytes).into_owned())
+}
+
+fn is_separator(b: u8, d: Delimiters) -> bool {
+    b == d.field || b == d.component || b == d.repetition || b == d.subcomponent
 }
 
 /// Appends what the escape body (between the escape characters) stands for.
@@ -145,6 +162,15 @@ mod tests {
         assert_eq!(dec(r"a\Q\b"), r"a\Q\b");
         assert_eq!(dec(r"trailing\"), r"trailing\");
         assert_eq!(dec(r"\XZZ\"), r"\XZZ\");
+    }
+
+    #[test]
+    fn an_escape_does_not_span_a_separator() {
+        // Found by fuzzing: read whole, MSH-18 `\.b0^Pr\` was one dropped
+        // formatting command; read per component it was literal text.
+        assert_eq!(dec(r"\.b0^Pr\"), r"\.b0^Pr\");
+        assert_eq!(dec(r"a\F|\S\b"), r"a\F|^b");
+        assert_eq!(dec(r"\H~\N\x&\T\"), r"\H~x&&");
     }
 
     #[test]

@@ -28,3 +28,18 @@ fn fuzz_findings_stay_fixed() {
         }
     }
 }
+
+/// Found by fuzzing `parse`: MSH-18 `\.b0^Pr\` was read whole as one dropped
+/// formatting escape (so the message parsed as UTF-8), but written back per
+/// component as two literal texts, which the copy then refused. Read by the
+/// standard's rule (split first, then decode), the original is refused the
+/// same way as the copy would be.
+#[test]
+fn escape_spanning_a_component_separator_reads_the_same_whole_and_in_parts() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/regressions/escape-spanning-a-component-separator.hl7");
+    let bytes = std::fs::read(path).unwrap();
+    let error = Message::parse(&bytes, &Limits::default()).unwrap_err();
+    // The name is shown with its backslashes escaped.
+    assert_eq!(error.to_string(), r#"MSH-18: unsupported character set "\\.b0^Pr\\""#);
+}
