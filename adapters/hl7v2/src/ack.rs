@@ -35,9 +35,12 @@ fn error_code(kind: &ErrorKind) -> (&'static str, &'static str) {
             ("102", "Data type error")
         }
         ErrorKind::UnsupportedCharset(_) => ("203", "Unsupported version id"),
-        ErrorKind::NoMsh | ErrorKind::TruncatedMsh | ErrorKind::EncodingCharacters(_) | ErrorKind::Empty => {
-            ("100", "Segment sequence error")
-        }
+        ErrorKind::NoMsh
+        | ErrorKind::TruncatedMsh
+        | ErrorKind::EncodingCharacters(_)
+        | ErrorKind::Empty
+        | ErrorKind::AnotherMessage { .. }
+        | ErrorKind::Unframed => ("100", "Segment sequence error"),
         _ => ("207", "Application internal error"),
     }
 }

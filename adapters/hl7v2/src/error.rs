@@ -159,6 +159,30 @@ pub enum ErrorKind {
     /// the gateway is set to reject such messages.
     #[error("the converted message does not conform to nl-core: {0}")]
     Nonconformant(String),
+    /// A second MSH inside one message: another message starts there, and
+    /// reading both as one would mix two patients' data.
+    #[error("segment {segment} is a second MSH: another message starts there; send one message per frame or request")]
+    AnotherMessage {
+        /// The 1-based number of the second MSH among the message's segments.
+        segment: usize,
+    },
+    /// Bytes ended by an MLLP end block without a start block (0x0B) before them.
+    #[error("data outside an MLLP frame: no start block (0x0B) before it; not processed")]
+    Unframed,
+    /// The sender in MSH-3/MSH-4 is not one of the authenticated organisation's senders.
+    #[error("sender {sender:?} (MSH-3/MSH-4) does not belong to the authenticated organisation {organization:?}")]
+    ForeignSender {
+        /// MSH-3/MSH-4 as `APP/FACILITY`.
+        sender: String,
+        /// The organisation of the connection's certificate or token.
+        organization: String,
+    },
+    /// The sender used this control id before for a message with other content.
+    #[error("control id reused with other content: {control_id:?} was received before with different content")]
+    ControlIdReused {
+        /// MSH-10.
+        control_id: String,
+    },
 }
 
 /// An [`ErrorKind`] with its message number and location.

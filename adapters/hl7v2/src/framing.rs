@@ -143,6 +143,139 @@ impl Splitter {
     }
 }
 
+/// What an MLLP stream (`0x0B message 0x1C 0x0D`) holds next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MllpItem {
+    /// A message between a start block and an end block, framing removed.
+    Frame(Vec<u8>),
+    /// Bytes ended by an end block with no start block before them: a
+    /// sender that does not frame, or a lost start byte. It gets a NAK.
+    Unframed(Vec<u8>),
+    /// Bytes that are neither whitespace nor framed, dropped before a start
+    /// block; how many.
+    Noise(usize),
+    /// A frame (or unframed data) over the limit, of at least `size` bytes.
+    /// The stream cannot be resynchronised reliably after it.
+    TooLarge {
+        /// The size seen so far.
+        size: usize,
+    },
+}
+
+/// Cuts an MLLP byte stream into frames. Each byte is examined once however
+/// the stream is chunked: the search for the end block resumes where the
+/// last one stopped, so a large frame sent in small pieces costs what it
+/// costs sent at once.
+#[derive(Debug)]
+pub struct MllpDecoder {
+    buffer: Vec<u8>,
+    /// Where the search for the next block byte resumes.
+    scanned: usize,
+    max_frame_bytes: usize,
+    examined: u64,
+}
+
+impl MllpDecoder {
+    /// A decoder that refuses frames over `max_frame_bytes`.
+    pub fn new(max_frame_bytes: usize) -> Self {
+        Self {
+            buffer: Vec::with_capacity(8192),
+            scanned: 0,
+            max_frame_bytes,
+            examined: 0,
+        }
+    }
+
+    /// Adds input; call [`MllpDecoder::next_item`] until it returns `None` after each push.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// Bytes buffered and not yet cut into an item.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// How many byte comparisons the searches made so far: the work, for
+    /// tests that check a stream is not rescanned.
+    pub fn bytes_examined(&self) -> u64 {
+        self.examined
+    }
+
+    /// The next item, if the buffered input holds a whole one.
+    pub fn next_item(&mut self) -> Option<MllpItem> {
+        // Whitespace between frames (a sender's trailing newline) is not data.
+        let skip = self.buffer.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        if skip > 0 {
+            self.consume(skip);
+        }
+        let framed = *self.buffer.first()? == MLLP_START;
+        let from = self.scanned.max(usize::from(framed));
+        let item = if framed {
+            self.find(from, |b| b == MLLP_END).map(|end| (end, true))
+        } else {
+            self.find(from, |b| b == MLLP_END || b == MLLP_START)
+                .map(|at| (at, self.buffer[at] == MLLP_END))
+        };
+        match item {
+            // An end block is the end byte and a carriage return.
+            Some((end, true)) => match self.buffer.get(end + 1) {
+                None => {
+                    self.scanned = end;
+                    self.check_size()
+                }
+                Some(b'\r') => {
+                    let start = usize::from(framed);
+                    if end - start > self.max_frame_bytes {
+                        return Some(MllpItem::TooLarge { size: end - start });
+                    }
+                    let bytes = self.buffer[start..end].to_vec();
+                    self.consume(end + 2);
+                    Some(if framed {
+                        MllpItem::Frame(bytes)
+                    } else {
+                        MllpItem::Unframed(bytes)
+                    })
+                }
+                // An end byte without its carriage return is data.
+                Some(_) => {
+                    self.scanned = end + 1;
+                    self.next_item()
+                }
+            },
+            Some((start, false)) => {
+                self.consume(start);
+                Some(MllpItem::Noise(start))
+            }
+            None => {
+                self.scanned = self.buffer.len();
+                self.check_size()
+            }
+        }
+    }
+
+    /// The first byte from `from` on that `wanted` picks, counting the work.
+    fn find(&mut self, from: usize, wanted: impl Fn(u8) -> bool) -> Option<usize> {
+        let rest = self.buffer.get(from..).unwrap_or_default();
+        let found = rest.iter().position(|&b| wanted(b));
+        let looked = found.map_or(rest.len(), |i| i + 1);
+        self.examined += u64::try_from(looked).unwrap_or(u64::MAX);
+        found.map(|i| from + i)
+    }
+
+    fn check_size(&self) -> Option<MllpItem> {
+        // Start block, end block and carriage return around the largest frame.
+        (self.buffer.len() > self.max_frame_bytes + 3).then_some(MllpItem::TooLarge {
+            size: self.buffer.len(),
+        })
+    }
+
+    fn consume(&mut self, end: usize) {
+        self.buffer.drain(..end);
+        self.scanned = 0;
+    }
+}
+
 /// Removes framing bytes, surrounding whitespace and batch envelope segments.
 fn strip_envelope(mut bytes: &[u8]) -> &[u8] {
     let framing = |b: &u8| b.is_ascii_whitespace() || *b == MLLP_START || *b == MLLP_END;
@@ -225,6 +358,77 @@ mod tests {
         );
         assert_eq!(frames[1].as_ref().unwrap().number, 2);
         assert_eq!(frames[1].as_ref().unwrap().bytes, b"MSH|^~\\&|B");
+    }
+
+    fn decode(input: &[u8], chunk: usize, max: usize) -> (Vec<MllpItem>, u64) {
+        let mut decoder = MllpDecoder::new(max);
+        let mut out = Vec::new();
+        for c in input.chunks(chunk.max(1)) {
+            decoder.push(c);
+            while let Some(item) = decoder.next_item() {
+                let stop = matches!(item, MllpItem::TooLarge { .. });
+                out.push(item);
+                if stop {
+                    return (out, decoder.bytes_examined());
+                }
+            }
+        }
+        (out, decoder.bytes_examined())
+    }
+
+    #[test]
+    fn mllp_frames_are_cut_at_the_end_block_whatever_the_chunking() {
+        let input = b"\x0bMSH|a\x1c\r\r\n\x0bMSH|b\x1cx\x1c\r";
+        for chunk in [1, 2, 3, 1000] {
+            let (items, _) = decode(input, chunk, 100);
+            assert_eq!(
+                items,
+                [
+                    MllpItem::Frame(b"MSH|a".to_vec()),
+                    MllpItem::Frame(b"MSH|b\x1cx".to_vec())
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn mllp_data_without_a_start_block_is_reported_not_dropped() {
+        let (items, _) = decode(b"MSH|^~\\&|A\rPID|1\x1c\r\x0bMSH|b\x1c\r", 4, 100);
+        assert_eq!(
+            items,
+            [
+                MllpItem::Unframed(b"MSH|^~\\&|A\rPID|1".to_vec()),
+                MllpItem::Frame(b"MSH|b".to_vec())
+            ]
+        );
+        let (items, _) = decode(b"junk\x0bMSH|b\x1c\r", 2, 100);
+        assert_eq!(items, [MllpItem::Noise(4), MllpItem::Frame(b"MSH|b".to_vec())]);
+    }
+
+    #[test]
+    fn mllp_oversized_frames_are_refused() {
+        let mut big = vec![MLLP_START];
+        big.extend(std::iter::repeat_n(b'x', 200));
+        assert_eq!(decode(&big, 7, 100).0, [MllpItem::TooLarge { size: 105 }]);
+        big.extend_from_slice(b"\x1c\r");
+        assert_eq!(decode(&big, 1000, 100).0, [MllpItem::TooLarge { size: 200 }]);
+        let unframed = vec![b'x'; 200];
+        assert!(matches!(decode(&unframed, 10, 100).0[..], [MllpItem::TooLarge { .. }]));
+    }
+
+    #[test]
+    fn an_mllp_frame_in_small_pieces_is_examined_once() {
+        // 8 MiB sent in 1 KiB pieces: the end block is searched for from
+        // where the last search stopped, not from the start of the frame.
+        let size = 8 * 1024 * 1024;
+        let mut input = vec![MLLP_START];
+        input.extend(std::iter::repeat_n(b'x', size));
+        input.extend_from_slice(b"\x1c\r");
+        let (items, examined) = decode(&input, 1024, 16 * 1024 * 1024);
+        assert!(matches!(&items[..], [MllpItem::Frame(f)] if f.len() == size));
+        let total = u64::try_from(input.len()).unwrap();
+        assert!(examined <= total, "{examined} bytes examined for {total}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod write;
 pub use ack::{AckCode, AckRequest, ack, ack_unparsed};
 pub use error::{Error, ErrorKind, Location, SegmentId};
 pub use escape::encode as escape_text;
-pub use framing::{Frame, Splitter};
+pub use framing::{Frame, MllpDecoder, MllpItem, Splitter};
 pub use from_fhir::{FromFhir, FromFhirError, FromFhirErrorKind, FromFhirOptions, from_fhir, read_ack};
 pub use map::{Options, RoutingFacts, routing_facts, to_fhir};
 pub use message::{Charset, Delimiters, Item, Limits, Message, Segment};

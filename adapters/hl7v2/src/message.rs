@@ -272,6 +272,12 @@ impl<'a> Message<'a> {
             repetition,
             ..Location::default()
         };
+        // A second MSH starts another message (often another patient's):
+        // read as one, its segments would be credited to the first header.
+        if !is_msh && &id == b"MSH" {
+            let segment = self.segments.len() + 1;
+            return Err(Error::at(at(0, 0), ErrorKind::AnotherMessage { segment }));
+        }
         let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let mut field_start = 0;
         let mut repetitions = 1;
@@ -753,6 +759,19 @@ mod tests {
             err(&[b'M'; 65], &tight),
             "message of 65 bytes exceeds the limit of 64 bytes"
         );
+    }
+
+    #[test]
+    fn a_second_msh_is_another_message_not_more_segments() {
+        let d = Limits::default();
+        let err = |b: &[u8], l: &Limits| Message::parse(b, l).unwrap_err().to_string();
+        let two = b"MSH|^~\\&|A|||||||ADT^A01|1|P|2.5\rPID|1||999910851\rMSH|^~\\&|A|||||||ORU^R01|2|P|2.5\rPID|1||999911739\r";
+        assert_eq!(
+            err(two, &d),
+            "MSH#2: segment 3 is a second MSH: another message starts there; send one message per frame or request"
+        );
+        // MSH inside a field is data.
+        assert!(Message::parse(b"MSH|^~\\&|A\rNTE|1||MSH|x\r", &d).is_ok());
     }
 
     #[test]
