@@ -12,13 +12,15 @@
 //!
 //! This crate knows nothing of HL7 or FHIR: messages are bytes and a format name.
 
+mod audit_files;
 mod sqlite;
 
 use std::future::Future;
 
+pub use audit_files::{AuditSettings, load_key, load_or_create_key};
 pub use sqlite::{Durability, SqliteStore};
 use zorgpoort_audit::AuditEvent;
-pub use zorgpoort_audit::chain::Broken;
+pub use zorgpoort_audit::verify::{Broken, Problem, Verification};
 
 /// One stored audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,6 +261,16 @@ pub enum StoreError {
     /// Stored data that cannot be read back.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// The audit key or anchor file cannot be used.
+    #[error("audit {what} {path}: {reason}")]
+    AuditFile {
+        /// `key file` or `anchor file`.
+        what: &'static str,
+        /// Where.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Durable storage of messages and their delivery queue.
@@ -363,10 +375,14 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Removes the audit records older than `before_ms` (a prefix of the
     /// chain), keeps the chain verifiable from a checkpoint, and records the
-    /// purge itself with `audit`; how many records were removed.
+    /// purge itself with `audit`, naming that checkpoint under the key, and
+    /// anchors it; how many records were removed.
     fn purge_audit(&self, before_ms: i64, audit: AuditEvent) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Checks the whole audit chain; the number of records when intact.
+    /// Checks the whole audit chain, streaming, with every record's MAC and
+    /// link, against the anchors outside the database and the purge
+    /// checkpoint; the number of records when intact, else the first
+    /// problem found.
     fn verify_audit(&self) -> impl Future<Output = Result<Result<u64, Broken>, StoreError>> + Send;
 
     /// Whether the store can serve (for readiness checks).

@@ -1,7 +1,7 @@
 //! The SQLite store: WAL mode, versioned migrations, one writer thread with
 //! group commit, and a separate connection for reads.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -10,8 +10,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::oneshot;
 
 use zorgpoort_audit::AuditEvent;
-use zorgpoort_audit::chain::{GENESIS, Hash, Record, Start, link, verify_from};
+use zorgpoort_audit::chain::{AuditKey, Entry, Hash, Record, Start};
+use zorgpoort_audit::verify::{Verification, Verifier};
 
+use crate::audit_files::{Anchoring, AuditSettings, read_anchors};
 use crate::{
     Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
     NewMessage, Store, StoreError, TaskRecord,
@@ -25,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_consents_and_withheld.sql"),
     include_str!("../migrations/0005_audit_retention.sql"),
     include_str!("../migrations/0006_handover_tasks.sql"),
+    include_str!("../migrations/0008_keyed_audit_chain.sql"),
 ];
 
 /// Most writes committed in one transaction.
@@ -59,6 +62,28 @@ enum Job {
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
+    // Declared after `writer`: when the last clone goes, its sender is
+    // dropped first, so the writer thread stops, anchors, and is joined.
+    audit: Arc<AuditSide>,
+}
+
+/// The audit chain's side of the store: what verification needs, and the
+/// writer thread, joined when the last clone of the store is dropped so the
+/// shutdown anchor is written before the process ends.
+struct AuditSide {
+    db: PathBuf,
+    key: Arc<AuditKey>,
+    anchor_file: PathBuf,
+    writer_thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for AuditSide {
+    fn drop(&mut self) {
+        if let Some(thread) = self.writer_thread.take() {
+            // A writer that panicked has nothing left to anchor.
+            drop(thread.join());
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -99,20 +124,86 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating and migrating when needed) the database at `path`.
+    /// Opens (creating and migrating when needed) the database at `path`,
+    /// with the audit key and anchor file beside it ([`AuditSettings::beside`]).
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        Self::open_with(path, durability, &AuditSettings::beside(path)?)
+    }
+
+    /// Opens (creating and migrating when needed) the database at `path`,
+    /// keying and anchoring the audit chain as `audit` says.
+    pub fn open_with(path: &Path, durability: Durability, audit: &AuditSettings) -> Result<Self, StoreError> {
         let mut writer_conn = open(path, durability)?;
         migrate(&mut writer_conn)?;
         let reader = open(path, durability)?;
         let (writer, jobs) = mpsc::channel();
-        thread::Builder::new()
+        let anchoring = Anchoring::new(audit);
+        let writer_thread = thread::Builder::new()
             .name("zorgpoort-store-writer".into())
-            .spawn(move || write_loop(writer_conn, &jobs))
+            .spawn(move || write_loop(writer_conn, &jobs, anchoring))
             .map_err(|e| StoreError::Write(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             writer,
             reader: Arc::new(Mutex::new(reader)),
+            audit: Arc::new(AuditSide {
+                db: path.to_owned(),
+                key: Arc::clone(&audit.key),
+                anchor_file: audit.anchor_file.clone(),
+                writer_thread: Some(writer_thread),
+            }),
         })
+    }
+
+    /// Checks the whole audit chain against the anchors in `anchor_file`
+    /// (the configured one when `None`): every record's MAC and link, every
+    /// anchor's MAC, that the chain holds each anchored record with the
+    /// anchored value and reaches the latest anchor, and that the purge
+    /// checkpoint is the one the last purge record names.
+    ///
+    /// Streams the records through one read transaction on a connection of
+    /// its own (a consistent snapshot, and no lock on the store's reads):
+    /// memory does not grow with the log. The anchor file is read once
+    /// before the snapshot (the head must reach those anchors) and once in
+    /// it (later anchors count for the rest), as anchors are written only
+    /// after their records are committed.
+    pub fn verify_audit_report(&self, anchor_file: Option<&Path>) -> Result<Verification, StoreError> {
+        let anchor_file = anchor_file.unwrap_or(&self.audit.anchor_file);
+        let key = &*self.audit.key;
+        let must_reach = read_anchors(anchor_file, key)?.latest();
+        let mut conn = Connection::open(&self.audit.db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let tx = conn.transaction()?;
+        let start = audit_checkpoint(&tx)?;
+        let anchors = read_anchors(anchor_file, key)?;
+        let legacy_through: i64 = tx
+            .query_row("SELECT legacy_through FROM audit_keying WHERE id = 1", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let mut verifier = Verifier::new(key, start, legacy_through, anchors, must_reach);
+        let mut query = tx.prepare(
+            "SELECT sequence, recorded_ms, patient, organization, event, previous, hash, anchored, \
+             purged_through, purged_hash FROM audit_log ORDER BY sequence",
+        )?;
+        let mut rows = query.query([])?;
+        while let Some(row) = rows.next()? {
+            let purged = match (row.get::<_, Option<i64>>(8)?, row.get::<_, Option<Vec<u8>>>(9)?) {
+                (None, None) => None,
+                // Half a checkpoint fails the MAC, as it must.
+                (sequence, hash) => Some((sequence.unwrap_or(-1), hash.unwrap_or_default())),
+            };
+            verifier.push(&Record {
+                sequence: row.get(0)?,
+                recorded_ms: row.get(1)?,
+                patient: row.get(2)?,
+                organization: row.get(3)?,
+                event: row.get(4)?,
+                previous: row.get(5)?,
+                hash: row.get(6)?,
+                anchored: row.get(7)?,
+                purged,
+            });
+        }
+        Ok(verifier.finish())
     }
 
     async fn write<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
@@ -132,8 +223,22 @@ impl SqliteStore {
 /// The chain head is read inside each (immediate) transaction, so records
 /// appended by another process (`zorgpoort queue retry`, `audit purge`, ...)
 /// while the gateway runs are linked to, not overwritten.
-fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
+///
+/// Anchoring rides on the same loop: after a commit that appended records
+/// the head is anchored when enough records or time have passed (always
+/// after a purge), while waiting for work when the interval runs out, and
+/// once more when every sender is gone (clean shutdown).
+fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, mut anchoring: Anchoring) {
+    let key = Arc::clone(&anchoring.key);
+    loop {
+        let first = match jobs.recv_timeout(anchoring.wait()) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                anchoring.idle();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -144,7 +249,7 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
         let begun = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)
-            .and_then(|tx| chain_head(&tx).map(|head| (tx, head)));
+            .and_then(|tx| chain_head(&tx, &key, anchoring.last()).map(|head| (tx, head)));
         let (mut tx, mut head) = match begun {
             Ok(begun) => begun,
             Err(e) => {
@@ -155,12 +260,15 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
                 continue;
             }
         };
+        let begun_at = head.sequence;
         let done: Vec<Finished> = batch.into_iter().map(|job| job.run(&mut tx, &mut head)).collect();
         match tx.commit() {
             Ok(()) => {
+                let purged = done.iter().any(Finished::purged);
                 for finished in done {
                     finished.send();
                 }
+                anchoring.committed(head.sequence, head.hash, head.sequence > begun_at, purged);
             }
             Err(e) => {
                 let message = e.to_string();
@@ -170,6 +278,7 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>) {
             }
         }
     }
+    anchoring.finish();
 }
 
 /// A job's result, held until the batch is committed.
@@ -181,6 +290,11 @@ enum Finished {
 }
 
 impl Finished {
+    /// A purge that was done: its checkpoint is anchored at once.
+    fn purged(&self) -> bool {
+        matches!(self, Self::Purge(_, Ok(_)))
+    }
+
     fn succeeded(&self) -> bool {
         match self {
             Self::Accept(_, result) => result.is_ok(),
@@ -212,44 +326,97 @@ impl Finished {
     }
 }
 
-/// The last record of the audit chain, which the next one links to.
+/// The last record of the audit chain, which the next one links to, with
+/// what the next one needs: the key and the last anchor known.
 #[derive(Debug, Clone, Copy)]
-struct ChainHead {
+struct ChainHead<'k> {
     sequence: i64,
     hash: Hash,
+    /// The last anchored record its writer (or the head's) knew of.
+    anchored: i64,
+    key: &'k AuditKey,
 }
 
-fn chain_head(conn: &Connection) -> Result<ChainHead, StoreError> {
+/// The head, read inside the writing transaction; `anchored`: the last
+/// record this writer anchored. A record says the later of that and what
+/// the head says (another process may have anchored since).
+fn chain_head<'k>(conn: &Connection, key: &'k AuditKey, anchored: i64) -> Result<ChainHead<'k>, StoreError> {
     let last = conn
         .query_row(
-            "SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1",
+            "SELECT sequence, hash, anchored FROM audit_log ORDER BY sequence DESC LIMIT 1",
             [],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Option<i64>>(2)?)),
         )
         .optional()?;
-    match last {
-        None => Ok(ChainHead {
-            sequence: 0,
-            hash: GENESIS,
-        }),
-        Some((sequence, hash)) => {
-            let hash = hash
+    let Some((sequence, hash, head_anchored)) = last else {
+        // Nothing left after a purge would start after its checkpoint.
+        let start = audit_checkpoint(conn)?;
+        return Ok(ChainHead {
+            sequence: start.sequence,
+            hash: start.hash,
+            anchored,
+            key,
+        });
+    };
+    let hash = hash
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("audit record {sequence}: hash length")))?;
+    Ok(ChainHead {
+        sequence,
+        hash,
+        anchored: anchored.max(head_anchored.unwrap_or(0)),
+        key,
+    })
+}
+
+/// Where the chain starts: after the purge checkpoint, or from the start.
+fn audit_checkpoint(conn: &Connection) -> Result<Start, StoreError> {
+    let checkpoint: Option<(i64, Vec<u8>)> = conn
+        .query_row("SELECT sequence, hash FROM audit_checkpoint WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    match checkpoint {
+        None => Ok(Start::default()),
+        Some((sequence, hash)) => Ok(Start {
+            sequence,
+            hash: hash
                 .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("audit record {sequence}: hash length")))?;
-            Ok(ChainHead { sequence, hash })
-        }
+                .map_err(|_| StoreError::Corrupt("audit checkpoint hash length".into()))?,
+        }),
     }
 }
 
 /// Appends audit events after `head`, moving it on.
 fn append_audit(conn: &Connection, head: &mut ChainHead, events: &[AuditEvent]) -> Result<(), StoreError> {
+    append_audit_record(conn, head, events, None)
+}
+
+/// Appends audit events after `head`, each MAC'd over every column; a
+/// purge record (`purged`) names the checkpoint the purge left.
+fn append_audit_record(
+    conn: &Connection,
+    head: &mut ChainHead,
+    events: &[AuditEvent],
+    purged: Option<Start>,
+) -> Result<(), StoreError> {
     let mut insert = conn.prepare_cached(
-        "INSERT INTO audit_log (sequence, recorded_ms, patient, organization, event, previous, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit_log (sequence, recorded_ms, patient, organization, event, previous, hash, anchored, \
+         purged_through, purged_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for event in events {
         let text = event.to_fhir();
-        let hash = link(&head.hash, &text);
         let sequence = head.sequence + 1;
+        let hash = head.key.record_mac(&Entry {
+            sequence,
+            previous: &head.hash,
+            recorded_ms: event.recorded_ms,
+            patient: event.patient.as_deref(),
+            organization: event.organization.as_deref(),
+            event: &text,
+            anchored: Some(head.anchored),
+            purged: purged.as_ref().map(|start| (start.sequence, start.hash.as_slice())),
+        });
         insert.execute(params![
             sequence,
             event.recorded_ms,
@@ -257,9 +424,13 @@ fn append_audit(conn: &Connection, head: &mut ChainHead, events: &[AuditEvent]) 
             event.organization,
             text,
             head.hash.as_slice(),
-            hash.as_slice()
+            hash.as_slice(),
+            head.anchored,
+            purged.map(|start| start.sequence),
+            purged.as_ref().map(|start| start.hash.as_slice()),
         ])?;
-        *head = ChainHead { sequence, hash };
+        head.sequence = sequence;
+        head.hash = hash;
     }
     Ok(())
 }
@@ -292,7 +463,10 @@ impl Job {
                 reply,
                 in_savepoint(tx, |sp| {
                     let removed = purge_audit(sp, before)?;
-                    append_audit(sp, &mut local, std::slice::from_ref(&*event))?;
+                    // The purge record names the checkpoint under the key,
+                    // so a checkpoint set by anyone else is found.
+                    let checkpoint = audit_checkpoint(sp)?;
+                    append_audit_record(sp, &mut local, std::slice::from_ref(&*event), Some(checkpoint))?;
                     Ok(removed)
                 }),
             ),
@@ -771,33 +945,10 @@ impl Store for SqliteStore {
     }
 
     async fn verify_audit(&self) -> Result<Result<u64, Broken>, StoreError> {
-        self.read(|conn| {
-            let checkpoint: Option<(i64, Vec<u8>)> = conn
-                .query_row("SELECT sequence, hash FROM audit_checkpoint WHERE id = 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            let start = match checkpoint {
-                None => Start::default(),
-                Some((sequence, hash)) => Start {
-                    sequence,
-                    hash: hash
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("audit checkpoint hash length".into()))?,
-                },
-            };
-            let mut query = conn.prepare("SELECT sequence, previous, hash, event FROM audit_log ORDER BY rowid")?;
-            let rows = query
-                .query_map([], |r| {
-                    Ok(Record {
-                        sequence: r.get(0)?,
-                        previous: r.get(1)?,
-                        hash: r.get(2)?,
-                        event: r.get(3)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(verify_from(start, rows))
+        let report = self.verify_audit_report(None)?;
+        Ok(match report.problems.into_iter().next() {
+            None => Ok(report.records),
+            Some(first) => Err(first),
         })
     }
 

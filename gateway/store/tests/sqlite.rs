@@ -274,7 +274,8 @@ async fn audit_records_are_chained_and_tampering_is_found() {
         2,
     );
     check(
-        "INSERT INTO audit_log SELECT 7, recorded_ms, patient, organization, event, previous, hash FROM audit_log WHERE sequence = 4; \
+        "INSERT INTO audit_log SELECT 7, recorded_ms, patient, organization, event, previous, hash, anchored, purged_through, purged_hash \
+         FROM audit_log WHERE sequence = 4; \
          UPDATE audit_log SET sequence = sequence + 100 WHERE sequence >= 4 AND sequence < 7; \
          UPDATE audit_log SET sequence = 4 WHERE sequence = 7; UPDATE audit_log SET sequence = sequence - 100 + 1 WHERE sequence > 100;",
         5,
