@@ -56,6 +56,9 @@ pub struct AckRequest<'e> {
     pub control_id: &'e str,
     /// MSH-7 of the ACK (HL7 DTM).
     pub timestamp: &'e str,
+    /// MSA-3, a text for a person reading the ACK (what became of the
+    /// message, such as how many receivers it is queued for).
+    pub text: Option<&'e str>,
 }
 
 /// An ACK for `original`: sender and receiver swapped, MSH-9 `ACK^<event>^ACK`,
@@ -92,7 +95,11 @@ pub fn ack(original: &Message<'_>, request: AckRequest<'_>) -> String {
         .text_of(1)
         .map(std::borrow::Cow::into_owned)
         .unwrap_or_default();
-    let mut segments = vec![header, Er7Segment::simple("MSA", &[request.code.code(), &original_id])];
+    let msa = match request.text {
+        Some(text) => Er7Segment::simple("MSA", &[request.code.code(), &original_id, text]),
+        None => Er7Segment::simple("MSA", &[request.code.code(), &original_id]),
+    };
+    let mut segments = vec![header, msa];
     if let Some(error) = request.error {
         segments.push(err_segment(error));
     }
@@ -156,6 +163,7 @@ mod tests {
             error: None,
             control_id: "ACK1",
             timestamp: "20261124093016",
+            text: None,
         };
         assert_eq!(
             ack(&m, request),
@@ -175,6 +183,7 @@ mod tests {
             error: Some(&error),
             control_id: "ACK2",
             timestamp: "20261124093016",
+            text: None,
         };
         let text = ack(&m, request);
         assert!(text.contains("\rMSA|AE|MSG1\r"), "{text}");

@@ -522,6 +522,7 @@ fn acks_to_delivered_messages_are_read() {
             error: None,
             control_id: "A1",
             timestamp: "20261124093016",
+            text: None,
         },
     );
     assert_eq!(read_ack(accept.as_bytes()).unwrap(), (AckCode::Accept, None));
@@ -533,6 +534,7 @@ fn acks_to_delivered_messages_are_read() {
             error: Some(&error),
             control_id: "A2",
             timestamp: "20261124093016",
+            text: None,
         },
     );
     assert_eq!(

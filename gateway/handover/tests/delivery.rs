@@ -29,6 +29,8 @@ fn message(n: usize, endpoint: &str) -> NewMessage {
         received_ms: 0,
         patient: Some("999911120".into()),
         audit: Vec::new(),
+        origin: None,
+        content_hash: None,
     }
 }
 

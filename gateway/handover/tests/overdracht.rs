@@ -192,6 +192,8 @@ async fn stored(store: &SqliteStore, registry: &Registry, handover: &Handover) {
             received_ms: 0,
             patient: Some("999911120".into()),
             audit: Vec::new(),
+            origin: None,
+            content_hash: None,
         })
         .await
         .unwrap();

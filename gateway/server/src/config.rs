@@ -119,6 +119,9 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// An MLLP connection silent this long is closed.
     pub mllp_idle_timeout_ms: u64,
+    /// MLLP connections open at once; past it a connection is closed at
+    /// once (logged), so idle clients cannot exhaust file descriptors.
+    pub mllp_max_connections: usize,
     /// `power-loss` (fsync every commit) or `process-crash` (no fsync).
     pub durability: String,
     /// Serve `/demo/inbox/{org}`, a receiver for the demo region's endpoints.
@@ -135,8 +138,11 @@ impl Default for ServerConfig {
             max_concurrent_requests: 512,
             request_timeout_ms: 30_000,
             mllp_idle_timeout_ms: 300_000,
+            mllp_max_connections: 256,
             durability: "power-loss".into(),
             demo_inbox: false,
+            unauthenticated_demo: false,
+            ops: None,
         }
     }
 }

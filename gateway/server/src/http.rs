@@ -415,11 +415,14 @@ async fn accept_message<S: Store>(
 ) -> Result<Response, ApiError> {
     let format = known_format(&format)?;
     let now = zorgpoort_handover::delivery::now_ms();
+    // The caller's organisation is part of each message's identity, and an
+    // HL7 v2 sender must be one of its own.
+    let requester = Requester::organization_of(&request);
     let received = if format == Format::Hl7v2 {
         let Er7Body(body) = Er7Body::from_request(request, &state).await?;
-        vec![state.intake.accept_hl7v2(&body, now).await?]
+        // One stored message per message in the body, never one for all.
+        state.intake.accept_hl7v2_all(&body, now, requester.as_deref()).await?
     } else {
-        let requester = Requester::organization_of(&request);
         let body = read_body(request, format.media_types(), state.max_body_bytes).await?;
         state.intake.accept(format, &body, now, requester).await?
     };
@@ -432,24 +435,19 @@ async fn accept_message<S: Store>(
             ],
         );
     }
-    let diagnostics: Vec<String> = received
+    // One issue per message, so each id stands on its own.
+    let issues: Vec<serde_json::Value> = received
         .iter()
         .map(|message| {
-            if message.duplicate {
-                format!("already received as {}; not processed again", message.id)
-            } else {
-                format!(
-                    "accepted as {}; queued for {} receiver(s)",
-                    message.id,
-                    message.receivers.len()
-                )
-            }
+            serde_json::json!({
+                "severity": "information",
+                "code": "informational",
+                "diagnostics": message.summary(),
+            })
         })
         .collect();
-    let mut response = fhir_json(
-        StatusCode::ACCEPTED,
-        outcome("information", "informational", &diagnostics.join("; "), None),
-    );
+    let body = serde_json::json!({"resourceType": "OperationOutcome", "issue": issues});
+    let mut response = fhir_json(StatusCode::ACCEPTED, body.to_string());
     // The first message's status; the others are named in the outcome.
     if let Some(location) = received
         .first()

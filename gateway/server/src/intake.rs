@@ -13,7 +13,7 @@ use zorgpoort_formats::{Converted, Format, PatientFacts, Settings};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::overdracht::{self, Opened, Opening, composition_of};
 use zorgpoort_handover::{ConsentCheck, ConsentError, Facts, HandoverRequest, Organization, Registry, Routes};
-use zorgpoort_hl7v2::{Limits, Message, Options, Splitter, routing_facts, to_fhir};
+use zorgpoort_hl7v2::{ErrorKind, Limits, Location, Message, Options, Splitter, routing_facts, to_fhir};
 use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
 
@@ -29,6 +29,28 @@ pub struct Received {
     pub duplicate: bool,
     /// The receivers it is queued for.
     pub receivers: Vec<String>,
+    /// The sender it names is not in the registry (so no route knows it).
+    pub unknown_sender: bool,
+}
+
+impl Received {
+    /// What became of it, for the sender (HTTP outcome, ACK text).
+    pub fn summary(&self) -> String {
+        if self.duplicate {
+            format!("already received as {}; not processed again", self.id)
+        } else {
+            let unknown = if self.unknown_sender {
+                "; the sender is not in the region's registry"
+            } else {
+                ""
+            };
+            format!(
+                "accepted as {}; queued for {} receiver(s){unknown}",
+                self.id,
+                self.receivers.len()
+            )
+        }
+    }
 }
 
 /// Why a message was not taken.
@@ -43,6 +65,61 @@ pub enum IntakeError {
     /// Its FHIR form breaks the profiles (`[validation] mode = "reject"`).
     #[error(transparent)]
     Nonconformant(#[from] Nonconformant),
+    /// The message names a sender that is not the authenticated organisation's.
+    #[error("sender {sender:?} does not belong to the authenticated organisation {organization:?}")]
+    ForeignSender {
+        /// The sender the message names (HL7 v2: MSH-3/MSH-4 as `APP/FACILITY`).
+        sender: String,
+        /// The organisation of the certificate or token.
+        organization: String,
+    },
+    /// The sender used this control id before for a message with other
+    /// content; acknowledging it would drop it unseen as a duplicate.
+    #[error(
+        "control id reused with other content: {control_id:?} was received before with different content; \
+         send new content under a new control id"
+    )]
+    Reused {
+        /// The sender's id for the message (HL7 v2: MSH-10).
+        control_id: String,
+    },
+}
+
+impl IntakeError {
+    /// The refusal as an HL7 v2 error for the ERR segment of an ACK, with
+    /// the field it is about; `None` for a store failure.
+    pub fn to_hl7v2(&self) -> Option<zorgpoort_hl7v2::Error> {
+        let msh = |field| Location::segment("MSH", 1).with_field(field);
+        Some(match self {
+            Self::Content(error) => error.clone(),
+            Self::Nonconformant(findings) => {
+                zorgpoort_hl7v2::Error::new(ErrorKind::Nonconformant(findings.to_string()))
+            }
+            Self::ForeignSender { sender, organization } => zorgpoort_hl7v2::Error::at(
+                msh(3),
+                ErrorKind::ForeignSender {
+                    sender: sender.clone(),
+                    organization: organization.clone(),
+                },
+            ),
+            Self::Reused { control_id } => zorgpoort_hl7v2::Error::at(
+                msh(10),
+                ErrorKind::ControlIdReused {
+                    control_id: control_id.clone(),
+                },
+            ),
+            Self::Store(_) => return None,
+        })
+    }
+
+    /// The same error, numbered as message `number` of its input where it
+    /// carries a number.
+    fn in_message(self, number: usize) -> Self {
+        match self {
+            Self::Content(error) => Self::Content(error.in_message(number)),
+            other => other,
+        }
+    }
 }
 
 /// A message of a CDA, EDIFACT, export or FHIR input that is wrong; `message`
@@ -64,6 +141,8 @@ impl From<IntakeError> for ApiError {
         match error {
             IntakeError::Content(e) => e.into(),
             IntakeError::Nonconformant(findings) => ApiError::nonconformant(findings),
+            error @ IntakeError::ForeignSender { .. } => ApiError::new(Problem::Forbidden, error.to_string()),
+            error @ IntakeError::Reused { .. } => ApiError::new(Problem::Conflict, error.to_string()),
             IntakeError::Store(e) => {
                 tracing::error!(error = %e, "store unavailable");
                 ApiError::new(
@@ -225,7 +304,12 @@ impl<S: Store> Intake<S> {
         let converted = self.convert_all(format, bytes, requester.as_deref())?;
         let mut received = Vec::with_capacity(converted.len());
         for (message, facts, composition) in converted {
+            // Conversion is deterministic (ids are derived, no clock), so a
+            // resend makes the same Bundle and the same hash.
+            let content_hash = Some(zorgpoort_audit::sha256_hex(message.bundle.as_bytes()));
             let incoming = Incoming {
+                origin: requester.clone(),
+                content_hash,
                 sender: message.origin.sender,
                 control_id: message.origin.message_id,
                 event: message.origin.event,
@@ -278,23 +362,74 @@ impl<S: Store> Intake<S> {
         Ok(converted)
     }
 
-    /// Takes one HL7 v2 message: converted, routed and durably stored when
-    /// this returns `Ok`, so the sender may be acknowledged.
-    pub async fn accept_hl7v2(&self, bytes: &[u8], received_ms: i64) -> Result<Received, IntakeError> {
+    /// Takes one HL7 v2 message (an MLLP frame): converted, routed and
+    /// durably stored when this returns `Ok`, so the sender may be
+    /// acknowledged. `origin` is the authenticated organisation of the
+    /// connection: the message's sender must be one of its own.
+    pub async fn accept_hl7v2(
+        &self,
+        bytes: &[u8],
+        received_ms: i64,
+        origin: Option<&str>,
+    ) -> Result<Received, IntakeError> {
+        let incoming = self.check_hl7v2(bytes, received_ms, origin).await?;
+        self.store_routed(incoming, received_ms).await
+    }
+
+    /// Takes every HL7 v2 message of a body (an HTTP request, a file):
+    /// split at each MSH, all parsed, converted and validated first, so a
+    /// bad one refuses the body before anything is stored; then each is
+    /// routed and stored as a message of its own.
+    pub async fn accept_hl7v2_all(
+        &self,
+        bytes: &[u8],
+        received_ms: i64,
+        origin: Option<&str>,
+    ) -> Result<Vec<Received>, IntakeError> {
+        let mut splitter = Splitter::new(self.settings.hl7v2.max_message_bytes);
+        splitter.push(bytes);
+        let mut checked = Vec::new();
+        while let Some(frame) = splitter.next_frame().or_else(|| splitter.finish()) {
+            let frame = frame?;
+            let incoming = self
+                .check_hl7v2(&frame.bytes, received_ms, origin)
+                .await
+                .map_err(|error| error.in_message(frame.number))?;
+            checked.push(incoming);
+        }
+        if checked.is_empty() {
+            return Err(IntakeError::Content(zorgpoort_hl7v2::Error::new(ErrorKind::Empty)));
+        }
+        let mut received = Vec::with_capacity(checked.len());
+        for incoming in checked {
+            received.push(self.store_routed(incoming, received_ms).await?);
+        }
+        Ok(received)
+    }
+
+    /// One HL7 v2 message parsed, its sender checked against `origin`,
+    /// converted and validated: ready to store. A refusal that names a
+    /// patient is audited.
+    async fn check_hl7v2(&self, bytes: &[u8], received_ms: i64, origin: Option<&str>) -> Result<Incoming, IntakeError> {
         let message = Message::parse(bytes, &self.settings.hl7v2)?;
         let facts = routing_facts(&message)?;
         // Converted now so content errors reach the sender (AE, 422); the
         // Bundle itself is made again at delivery, for the receiver.
-        let refusal = match to_fhir(&message, &self.options) {
-            Err(error) => Some((refusal_text(&error), IntakeError::Content(error))),
-            Ok(conversion) => {
-                let checked = self
-                    .validation
-                    .apply_to_text("conversion output", &conversion.bundle.to_json());
-                checked.err().map(|findings| {
-                    let text = format!("refused: does not conform to nl-core at {}", findings.first().0);
-                    (text, IntakeError::Nonconformant(findings))
-                })
+        let refusal = if let Err(error) = self.check_sender(&facts.sender, origin) {
+            let text = "refused: the sender is not the authenticated organisation's".to_owned();
+            Some((text, error))
+        } else {
+            match to_fhir(&message, &self.options) {
+                Err(error) => Some((refusal_text(&error), IntakeError::Content(error))),
+                Ok(conversion) => {
+                    let checked = self
+                        .validation
+                        .apply_to_text("conversion output", &conversion.bundle.to_json());
+                    checked.err().map(|findings| {
+                        let text = format!("refused: does not conform to nl-core at {}", findings.first().0);
+                        (text, IntakeError::Nonconformant(findings))
+                    })
+                }
             }
         };
         if let Some((text, refusal)) = refusal {
@@ -312,7 +447,9 @@ impl<S: Store> Intake<S> {
             }
             return Err(refusal);
         }
-        let incoming = Incoming {
+        Ok(Incoming {
+            origin: origin.map(str::to_owned),
+            content_hash: Some(er7_hash(bytes)),
             sender: facts.sender,
             control_id: facts.control_id,
             event: facts.event,
@@ -321,15 +458,40 @@ impl<S: Store> Intake<S> {
             format: Format::Hl7v2,
             body: bytes.to_vec(),
             composition: None,
-        };
-        Ok(self.store_routed(incoming, received_ms).await?)
+        })
+    }
+
+    /// An authenticated organisation sends only under its own names: one of
+    /// its `senders`, or its id, URA or AGB. Without authentication (the
+    /// demo, a plaintext test region) any sender is taken.
+    fn check_sender(&self, sender: &str, origin: Option<&str>) -> Result<(), IntakeError> {
+        let Some(organization) = origin else { return Ok(()) };
+        let own = self.registry.get(organization).is_some_and(|org| {
+            org.senders.iter().any(|s| s == sender)
+                || org.id == sender
+                || org.ura.as_deref() == Some(sender)
+                || org.agb.as_deref() == Some(sender)
+        });
+        if own {
+            Ok(())
+        } else {
+            Err(IntakeError::ForeignSender {
+                sender: sender.to_owned(),
+                organization: organization.to_owned(),
+            })
+        }
     }
 
     /// Routes a converted message and stores it with its deliveries and the
     /// audit event of its acceptance, in one transaction.
-    async fn store_routed(&self, incoming: Incoming, received_ms: i64) -> Result<Received, StoreError> {
+    async fn store_routed(&self, incoming: Incoming, received_ms: i64) -> Result<Received, IntakeError> {
         let id = uuid::Uuid::new_v4().to_string();
         let data = DataObject::of(id.clone(), incoming.format.name().into(), &incoming.body, Vec::new());
+        // For the audit record of a refusal, should the store find the control id reused.
+        let refused_data = DataObject {
+            id: String::new(),
+            ..data.clone()
+        };
         let audit = self.accept_event(
             &incoming.sender,
             incoming.patient.clone(),
@@ -345,6 +507,7 @@ impl<S: Store> Intake<S> {
         let deliveries = self.routes.deliveries(&facts, &self.registry);
         let handovers = self.routes.handovers(&facts, &self.registry);
         let mut receivers: Vec<String> = deliveries.iter().map(|d| d.receiver.clone()).collect();
+        let known = self.registry.by_sender(&incoming.sender).is_some();
         let body = (!handovers.is_empty()).then(|| incoming.body.clone());
         let stored = self
             .store
@@ -358,17 +521,32 @@ impl<S: Store> Intake<S> {
                 received_ms,
                 patient: incoming.patient.clone(),
                 audit: vec![audit],
+                origin: incoming.origin.clone(),
+                content_hash: incoming.content_hash.clone(),
             })
             .await?;
+        if let Accepted::Reused(id) = &stored {
+            let refused = Refused {
+                stored: id,
+                sender: &incoming.sender,
+                control_id: incoming.control_id,
+                patient: incoming.patient,
+                data: refused_data,
+            };
+            return Err(self.refuse_reused(refused, received_ms).await);
+        }
+        if matches!(stored, Accepted::New(_)) && receivers.is_empty() && handovers.is_empty() {
+            warn_unrouted(stored.id(), &incoming.sender, known);
+        }
         let Some(body) = body else {
-            return Ok(Received::from_stored(stored, receivers));
+            return Ok(Received::from_stored(stored, receivers, known));
         };
         let Some(requester) = self.registry.by_sender(&incoming.sender) else {
             tracing::warn!(
                 sender = incoming.sender,
                 "a message to hand over comes from a sender outside the registry; not handed over"
             );
-            return Ok(Received::from_stored(stored, receivers));
+            return Ok(Received::from_stored(stored, receivers, known));
         };
         // A resend opens nothing new: a Task per sender, document and receiver.
         let held = if let Some(composition) = incoming.composition {
@@ -393,7 +571,31 @@ impl<S: Store> Intake<S> {
             };
             receivers.extend(self.hand_over(&document, requester, &handovers).await?);
         }
-        Ok(Received::from_stored(stored, receivers))
+        Ok(Received::from_stored(stored, receivers, known))
+    }
+
+    /// The refusal of a message whose control id its sender used before for
+    /// other content (stored as `stored`), audited.
+    async fn refuse_reused(&self, refused: Refused<'_>, received_ms: i64) -> IntakeError {
+        tracing::warn!(
+            message = %refused.stored,
+            sender = refused.sender,
+            "a control id was reused with other content; refused"
+        );
+        let mut audit = self.accept_event(
+            refused.sender,
+            refused.patient,
+            Outcome::Failure,
+            received_ms,
+            refused.data,
+        );
+        audit.outcome_text = Some("refused: control id reused with other content".to_owned());
+        if let Err(error) = self.store.audit(audit).await {
+            return IntakeError::Store(error);
+        }
+        IntakeError::Reused {
+            control_id: refused.control_id,
+        }
     }
 
     /// Stores the transfer document made from a message that is not a
@@ -431,6 +633,9 @@ impl<S: Store> Intake<S> {
                 received_ms,
                 patient: message.patient.cloned(),
                 audit: Vec::new(),
+                origin: None,
+                // Made again (with the time of the resend) on a resend: not compared.
+                content_hash: None,
             })
             .await?;
         Ok(Some((stored.id().to_owned(), composition, body)))
@@ -489,6 +694,17 @@ struct StoredMessage<'a> {
     body: &'a [u8],
 }
 
+/// A message refused because its control id was used before for other content.
+struct Refused<'a> {
+    /// The id of the message stored under that control id.
+    stored: &'a str,
+    sender: &'a str,
+    control_id: String,
+    patient: Option<String>,
+    /// The refused message, by hash and size.
+    data: DataObject,
+}
+
 /// A stored document about to be handed over.
 struct HeldDocument<'a> {
     id: &'a str,
@@ -500,6 +716,10 @@ struct HeldDocument<'a> {
 
 /// What storing a message needs to know of it, whatever its input format.
 struct Incoming {
+    /// The authenticated organisation that sent it; part of its identity.
+    origin: Option<String>,
+    /// Hash of its content, to tell a resend from a reused control id.
+    content_hash: Option<String>,
     sender: String,
     control_id: String,
     event: String,
@@ -513,17 +733,19 @@ struct Incoming {
 }
 
 impl Received {
-    fn from_stored(stored: Accepted, receivers: Vec<String>) -> Self {
+    fn from_stored(stored: Accepted, receivers: Vec<String>, known_sender: bool) -> Self {
         match stored {
             Accepted::New(id) => Self {
                 id,
                 duplicate: false,
                 receivers,
+                unknown_sender: !known_sender,
             },
-            Accepted::Duplicate(id) => Self {
+            Accepted::Duplicate(id) | Accepted::Reused(id) => Self {
                 id,
                 duplicate: true,
                 receivers: Vec::new(),
+                unknown_sender: !known_sender,
             },
         }
     }
@@ -555,6 +777,31 @@ fn refusal_text(error: &zorgpoort_hl7v2::Error) -> String {
         .location
         .as_ref()
         .map_or_else(|| "refused".to_owned(), |at| format!("refused at {at}"))
+}
+
+/// A message taken for no receiver at all: the sender is not to blame for
+/// the region's routes, so it is accepted, but someone should look.
+fn warn_unrouted(message: &str, sender: &str, known_sender: bool) {
+    let why = if known_sender {
+        "no route takes it"
+    } else {
+        "the sender is not in the registry"
+    };
+    tracing::warn!(message, sender, known_sender, "message accepted for 0 receivers: {why}");
+}
+
+/// A hash of an ER7 message's content: its segments, whatever line ends
+/// (`\r`, `\n`, `\r\n`) or blank lines separate them, so a resend through
+/// another channel hashes the same.
+fn er7_hash(bytes: &[u8]) -> String {
+    let mut segments = Vec::with_capacity(bytes.len() + 1);
+    for line in bytes.split(|&b| b == b'\r' || b == b'\n') {
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            segments.extend_from_slice(line);
+            segments.push(b'\r');
+        }
+    }
+    zorgpoort_audit::sha256_hex(&segments)
 }
 
 /// An HL7 v2 message as the audit log knows it: by hash and size.

@@ -226,6 +226,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         max_frame_bytes: server.max_body_bytes,
         idle_timeout: Duration::from_millis(server.mllp_idle_timeout_ms),
         max_in_flight: server.max_concurrent_requests,
+        max_connections: server.mllp_max_connections,
     };
     let mllp_tls = tls.map(|tls| (tls, Arc::clone(&registry)));
     tasks.spawn(mllp::serve(

@@ -1,13 +1,21 @@
 //! The MLLP listener: frames are `0x0B message 0x1C 0x0D`; every frame gets
 //! an ACK. AA only once the message is durably stored (a resend of a stored
 //! message is acknowledged again, not processed twice); AE with an ERR
-//! segment naming the field when the content is wrong; AR when the gateway
-//! cannot take it now (overload, store down).
+//! segment naming the field when the content is wrong (also a frame that
+//! holds more than one message, data without a start block, a control id
+//! reused with other content); AR when the gateway cannot take it now
+//! (overload, store down) or will not (under mutual TLS, a message whose
+//! sender MSH-3/MSH-4 is not the certificate's organisation's).
+//!
+//! Open connections are capped (`server.mllp_max_connections`): past the
+//! cap a connection is closed at once, with a log line, so idle or hostile
+//! clients cannot use up the process's file descriptors and take the HTTP
+//! listener (and `/healthz`) down with them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -15,13 +23,15 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
-use zorgpoort_hl7v2::{AckCode, AckRequest, Error, ErrorKind, Limits, Message, ack, ack_unparsed};
+use zorgpoort_hl7v2::{
+    AckCode, AckRequest, Error, ErrorKind, Limits, Message, MllpDecoder, MllpItem, Splitter, ack, ack_unparsed,
+};
 use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_store::Store;
 
 use crate::intake::{Intake, IntakeError};
 use crate::metrics::Metrics;
-use crate::tls::Tls;
+use crate::tls::{Peer, Tls};
 use zorgpoort_handover::Registry;
 
 /// Settings of the MLLP listener.
@@ -33,6 +43,8 @@ pub struct MllpLimits {
     pub idle_timeout: Duration,
     /// Messages processed at once; more are answered AR.
     pub max_in_flight: usize,
+    /// Connections open at once; more are closed as they come.
+    pub max_connections: usize,
 }
 
 /// Serves MLLP until `shutdown` turns true; open connections finish the
@@ -46,25 +58,39 @@ pub async fn serve<S: Store>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_in_flight));
+    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let mut refusals = Refusals::default();
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let connection = Connection {
+                    // Taken before the TLS handshake: a handshake holds a descriptor too.
+                    let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+                        metrics.increment("zorgpoort_mllp_connections_refused_total", &[]);
+                        refusals.note(peer, limits.max_connections);
+                        drop(stream);
+                        continue;
+                    };
+                    let mut connection = Connection {
                         intake: Arc::clone(&intake),
                         metrics: Arc::clone(&metrics),
                         slots: Arc::clone(&slots),
                         limits,
                         peer,
+                        origin: None,
                     };
                     let _ = stream.set_nodelay(true);
                     let (tls, stop) = (tls.clone(), shutdown.clone());
                     connections.spawn(async move {
+                        let _permit = permit;
                         match tls {
                             Some((tls, registry)) => {
-                                if let Some((stream, _peer)) = tls.accept(stream, &registry, true).await {
+                                if let Some((stream, peer)) = tls.accept(stream, &registry, true).await {
+                                    if let Peer::Organization(id) = peer {
+                                        connection.origin = Some(id);
+                                    }
                                     connection.run(stream, stop).await;
                                 }
                             }
@@ -83,39 +109,39 @@ pub async fn serve<S: Store>(
     while connections.join_next().await.is_some() {}
 }
 
+/// Connections refused at the cap, logged at most once a second so a flood
+/// of connections does not become a flood of log lines.
+#[derive(Default)]
+struct Refusals {
+    since_logged: u64,
+    logged: Option<Instant>,
+}
+
+impl Refusals {
+    fn note(&mut self, peer: SocketAddr, cap: usize) {
+        self.since_logged += 1;
+        if self.logged.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            refused = self.since_logged,
+            cap,
+            "MLLP connection closed: {cap} connections are open, the most server.mllp_max_connections allows"
+        );
+        self.since_logged = 0;
+        self.logged = Some(Instant::now());
+    }
+}
+
 struct Connection<S> {
     intake: Arc<Intake<S>>,
     metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
     limits: MllpLimits,
     peer: SocketAddr,
-}
-
-/// What the buffer holds at its start.
-enum Frame {
-    /// A whole message (between the framing bytes) and the bytes it used.
-    Complete(Vec<u8>, usize),
-    /// Not yet all there.
-    Partial,
-    /// Larger than allowed.
-    TooLarge,
-}
-
-fn next_frame(buffer: &mut Vec<u8>, max: usize) -> Frame {
-    // Bytes before a start block are noise between frames.
-    if let Some(start) = buffer.iter().position(|&b| b == MLLP_START) {
-        drop(buffer.drain(..start));
-    } else {
-        buffer.clear();
-        return Frame::Partial;
-    }
-    let end = buffer.windows(2).position(|w| w[0] == MLLP_END && w[1] == b'\r');
-    match end {
-        Some(end) if end - 1 > max => Frame::TooLarge,
-        Some(end) => Frame::Complete(buffer[1..end].to_vec(), end + 2),
-        None if buffer.len() > max + 3 => Frame::TooLarge,
-        None => Frame::Partial,
-    }
+    /// The organisation of the client certificate, under mutual TLS.
+    origin: Option<String>,
 }
 
 static ACK_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -148,32 +174,33 @@ fn framed(ack: &str) -> Vec<u8> {
 
 impl<S: Store> Connection<S> {
     async fn run<IO: AsyncRead + AsyncWrite + Unpin>(self, mut stream: IO, mut shutdown: watch::Receiver<bool>) {
-        let mut buffer = Vec::with_capacity(8192);
+        let mut decoder = MllpDecoder::new(self.limits.max_frame_bytes);
         let mut chunk = vec![0; 64 * 1024];
         loop {
-            loop {
-                match next_frame(&mut buffer, self.limits.max_frame_bytes) {
-                    Frame::Complete(message, used) => {
-                        buffer.drain(..used);
-                        let reply = self.handle(&message).await;
-                        if stream.write_all(&framed(&reply)).await.is_err() {
-                            return;
-                        }
+            while let Some(item) = decoder.next_item() {
+                let reply = match item {
+                    MllpItem::Frame(message) => self.handle(&message).await,
+                    MllpItem::Unframed(bytes) => {
+                        tracing::warn!(peer = %self.peer, bytes = bytes.len(), "MLLP data without a start block; answered AE");
+                        self.count("AE");
+                        reply(&bytes, AckCode::Error, Some(&Error::new(ErrorKind::Unframed)), None)
                     }
-                    Frame::Partial => break,
-                    Frame::TooLarge => {
+                    MllpItem::Noise(bytes) => {
+                        tracing::warn!(peer = %self.peer, bytes, "MLLP bytes outside a frame dropped before a start block");
+                        continue;
+                    }
+                    MllpItem::TooLarge { size } => {
                         let limit = self.limits.max_frame_bytes;
-                        let error = Error::new(ErrorKind::TooLarge {
-                            size: buffer.len(),
-                            limit,
-                        });
+                        let error = Error::new(ErrorKind::TooLarge { size, limit });
                         let reply = ack_unparsed(&error, &ack_control_id(), &hl7_now());
-                        self.metrics
-                            .increment("zorgpoort_mllp_messages_total", &[("ack", "AE")]);
+                        self.count("AE");
                         // The stream cannot be resynchronised reliably: answer and close.
                         let _ = stream.write_all(&framed(&reply)).await;
                         return;
                     }
+                };
+                if stream.write_all(&framed(&reply)).await.is_err() {
+                    return;
                 }
             }
             let read = tokio::select! {
@@ -182,7 +209,7 @@ impl<S: Store> Connection<S> {
             };
             match read {
                 Ok(Ok(0) | Err(_)) => return,
-                Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
+                Ok(Ok(n)) => decoder.push(&chunk[..n]),
                 Err(_) => {
                     tracing::info!(peer = %self.peer, "closing idle MLLP connection");
                     return;
@@ -191,52 +218,81 @@ impl<S: Store> Connection<S> {
         }
     }
 
+    fn count(&self, ack: &'static str) {
+        self.metrics.increment("zorgpoort_mllp_messages_total", &[("ack", ack)]);
+    }
+
     /// The ACK for one message.
     async fn handle(&self, bytes: &[u8]) -> String {
-        let (code, error) = match self.slots.try_acquire() {
-            Err(_) => (AckCode::Reject, Some(Error::new(ErrorKind::Overloaded))),
-            Ok(_slot) => match self.intake.accept_hl7v2(bytes, now_ms()).await {
+        let outcome = match self.slots.try_acquire() {
+            Err(_) => Err((AckCode::Reject, Some(Error::new(ErrorKind::Overloaded)))),
+            Ok(_slot) => match self.intake.accept_hl7v2(bytes, now_ms(), self.origin.as_deref()).await {
                 Ok(received) => {
                     tracing::info!(message = %received.id, duplicate = received.duplicate, "MLLP message accepted");
-                    (AckCode::Accept, None)
-                }
-                Err(IntakeError::Content(error)) => (AckCode::Error, Some(error)),
-                Err(IntakeError::Nonconformant(findings)) => {
-                    let kind = ErrorKind::Nonconformant(findings.to_string());
-                    (AckCode::Error, Some(Error::new(kind)))
+                    Ok(received.summary())
                 }
                 Err(IntakeError::Store(error)) => {
                     tracing::error!(%error, "store unavailable; answering AR");
-                    (AckCode::Reject, Some(Error::new(ErrorKind::Unavailable)))
+                    Err((AckCode::Reject, Some(Error::new(ErrorKind::Unavailable))))
                 }
+                Err(error @ IntakeError::ForeignSender { .. }) => {
+                    tracing::warn!(peer = %self.peer, %error, "MLLP message refused");
+                    Err((AckCode::Reject, error.to_hl7v2()))
+                }
+                Err(error) => Err((AckCode::Error, error.to_hl7v2())),
             },
         };
-        let label = match code {
-            AckCode::Accept => "AA",
-            AckCode::Error => "AE",
-            AckCode::Reject => "AR",
-        };
-        self.metrics
-            .increment("zorgpoort_mllp_messages_total", &[("ack", label)]);
-        let (control_id, timestamp) = (ack_control_id(), hl7_now());
-        match Message::parse(
-            bytes,
-            &Limits {
-                max_message_bytes: usize::MAX,
-                ..Limits::default()
-            },
-        ) {
-            Ok(message) => ack(
-                &message,
-                AckRequest {
-                    code,
-                    error: error.as_ref(),
-                    control_id: &control_id,
-                    timestamp: &timestamp,
-                },
-            ),
-            Err(parse_error) => ack_unparsed(error.as_ref().unwrap_or(&parse_error), &control_id, &timestamp),
+        match outcome {
+            Ok(summary) => {
+                self.count("AA");
+                reply(bytes, AckCode::Accept, None, Some(&summary))
+            }
+            Err((code, error)) => {
+                self.count(if code == AckCode::Reject { "AR" } else { "AE" });
+                reply(bytes, code, error.as_ref(), None)
+            }
         }
+    }
+}
+
+/// The ACK for `bytes`: addressed from its MSH when that parses (the first
+/// message's, when the frame holds several), else a bare one.
+fn reply(bytes: &[u8], code: AckCode, error: Option<&Error>, text: Option<&str>) -> String {
+    let limits = Limits {
+        max_message_bytes: usize::MAX,
+        ..Limits::default()
+    };
+    let first;
+    let parsed = match Message::parse(bytes, &limits) {
+        Err(e) if matches!(e.kind, ErrorKind::AnotherMessage { .. }) => {
+            first = first_message(bytes);
+            Message::parse(&first, &limits)
+        }
+        parsed => parsed,
+    };
+    let (control_id, timestamp) = (ack_control_id(), hl7_now());
+    match parsed {
+        Ok(message) => ack(
+            &message,
+            AckRequest {
+                code,
+                error,
+                control_id: &control_id,
+                timestamp: &timestamp,
+                text,
+            },
+        ),
+        Err(parse_error) => ack_unparsed(error.unwrap_or(&parse_error), &control_id, &timestamp),
+    }
+}
+
+/// The first message of bytes that hold several.
+fn first_message(bytes: &[u8]) -> Vec<u8> {
+    let mut splitter = Splitter::new(usize::MAX);
+    splitter.push(bytes);
+    match splitter.next_frame() {
+        Some(Ok(frame)) => frame.bytes,
+        _ => Vec::new(),
     }
 }
 
@@ -245,18 +301,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_are_cut_at_the_end_block() {
-        let mut buffer = b"noise\x0bMSH|a\x1c\r\x0bMSH|b".to_vec();
-        let Frame::Complete(first, used) = next_frame(&mut buffer, 100) else {
-            panic!("first frame")
-        };
-        assert_eq!(first, b"MSH|a");
-        buffer.drain(..used);
-        assert!(matches!(next_frame(&mut buffer, 100), Frame::Partial));
-        buffer.extend_from_slice(b"\x1c\r");
-        assert!(matches!(next_frame(&mut buffer, 100), Frame::Complete(ref m, _) if m == b"MSH|b"));
-        let mut big = vec![MLLP_START];
-        big.extend(std::iter::repeat_n(b'x', 200));
-        assert!(matches!(next_frame(&mut big, 100), Frame::TooLarge));
+    fn a_frame_of_several_messages_is_answered_for_the_first() {
+        let two = b"MSH|^~\\&|HIS|RIJN|||20261124||ADT^A01|M1|P|2.5\rPID|1\rMSH|^~\\&|HIS|RIJN|||20261124||ADT^A03|M2|P|2.5\r";
+        let error = Message::parse(two, &Limits::default()).unwrap_err();
+        let text = reply(two, AckCode::Error, Some(&error), None);
+        assert!(text.contains("\rMSA|AE|M1\r"), "{text}");
+        assert!(text.contains("ERR||MSH^2|100^Segment sequence error"), "{text}");
+        assert!(text.contains("segment 3 is a second MSH"), "{text}");
     }
 }

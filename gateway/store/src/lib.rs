@@ -54,6 +54,14 @@ pub struct NewMessage {
     pub patient: Option<String>,
     /// Audit events recorded in the same transaction.
     pub audit: Vec<AuditEvent>,
+    /// The organisation that sent it, when authenticated (mutual TLS or a
+    /// token); part of its identity with `sender` and `control_id`, so one
+    /// organisation cannot claim another's control ids.
+    pub origin: Option<String>,
+    /// A hash of its content; a message with the identity of a stored one
+    /// but another hash is [`Accepted::Reused`], not a duplicate. `None`:
+    /// not compared.
+    pub content_hash: Option<String>,
 }
 
 /// One receiver of a message.
@@ -72,13 +80,17 @@ pub enum Accepted {
     New(String),
     /// The same sender sent the same control id before: the id stored then.
     Duplicate(String),
+    /// The same sender sent the same control id before with other content:
+    /// the id stored then. Nothing was stored or audited; the message must
+    /// be refused, not acknowledged as a duplicate.
+    Reused(String),
 }
 
 impl Accepted {
     /// The stored message's id.
     pub fn id(&self) -> &str {
         match self {
-            Self::New(id) | Self::Duplicate(id) => id,
+            Self::New(id) | Self::Duplicate(id) | Self::Reused(id) => id,
         }
     }
 }

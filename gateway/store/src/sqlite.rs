@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_consents_and_withheld.sql"),
     include_str!("../migrations/0005_audit_retention.sql"),
     include_str!("../migrations/0006_handover_tasks.sql"),
+    include_str!("../migrations/0007_message_origin_and_content_hash.sql"),
     include_str!("../migrations/0008_keyed_audit_chain.sql"),
 ];
 
@@ -527,19 +528,27 @@ fn in_savepoint<T>(
 }
 
 fn accept(conn: &Connection, message: &NewMessage, head: &mut ChainHead) -> Result<Accepted, StoreError> {
-    let existing: Option<String> = conn
+    let origin = message.origin.as_deref().unwrap_or_default();
+    let existing: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT id FROM messages WHERE sender = ?1 AND control_id = ?2",
-            params![message.sender, message.control_id],
-            |r| r.get(0),
+            "SELECT id, content_hash FROM messages WHERE origin = ?1 AND sender = ?2 AND control_id = ?3",
+            params![origin, message.sender, message.control_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
+    if let Some((id, Some(stored))) = &existing {
+        if message.content_hash.as_ref().is_some_and(|hash| hash != stored) {
+            // Nothing is written: the caller refuses the message and audits that.
+            return Ok(Accepted::Reused(id.clone()));
+        }
+    }
     append_audit(conn, head, &message.audit)?;
-    if let Some(id) = existing {
+    if let Some((id, _)) = existing {
         return Ok(Accepted::Duplicate(id));
     }
     conn.execute(
-        "INSERT INTO messages (id, sender, control_id, format, received_ms, body, patient) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO messages (id, sender, control_id, format, received_ms, body, patient, origin, content_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             message.id,
             message.sender,
@@ -547,7 +556,9 @@ fn accept(conn: &Connection, message: &NewMessage, head: &mut ChainHead) -> Resu
             message.format,
             message.received_ms,
             message.body,
-            message.patient
+            message.patient,
+            origin,
+            message.content_hash
         ],
     )?;
     let mut insert = conn.prepare_cached(

@@ -41,6 +41,8 @@ fn message(id: &str, control_id: &str, receivers: &[&str]) -> NewMessage {
         received_ms: 1_000,
         patient: Some("999911120".into()),
         audit: vec![accept_event(id)],
+        origin: None,
+        content_hash: None,
     }
 }
 
@@ -64,6 +66,59 @@ async fn a_resend_is_recognised_and_not_stored_twice() {
         Some(b"MSH|^~\\&|m1".as_slice())
     );
     assert!(store.message_body("m2").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_control_id_is_per_authenticated_organisation_and_reuse_with_other_content_is_reported() {
+    let store = SqliteStore::open(&temp_db("origin"), Durability::ProcessCrash).unwrap();
+    let from = |id: &str, origin: Option<&str>, hash: &str| NewMessage {
+        origin: origin.map(str::to_owned),
+        content_hash: Some(hash.to_owned()),
+        ..message(id, "MSG1", &["vvt"])
+    };
+    // A squatter (another organisation, or no authentication) takes the control id first.
+    assert_eq!(
+        store
+            .accept(from("squat", Some("verpleeghuis"), "h-forged"))
+            .await
+            .unwrap(),
+        Accepted::New("squat".into())
+    );
+    assert_eq!(
+        store.accept(from("anon", None, "h-forged")).await.unwrap(),
+        Accepted::New("anon".into())
+    );
+    // The real message is stored, not taken for the squatter's duplicate.
+    assert_eq!(
+        store.accept(from("real", Some("ziekenhuis"), "h-real")).await.unwrap(),
+        Accepted::New("real".into())
+    );
+    assert_eq!(
+        store
+            .accept(from("resend", Some("ziekenhuis"), "h-real"))
+            .await
+            .unwrap(),
+        Accepted::Duplicate("real".into())
+    );
+    // The same control id with other content: reported, nothing stored.
+    assert_eq!(
+        store
+            .accept(from("other", Some("ziekenhuis"), "h-other"))
+            .await
+            .unwrap(),
+        Accepted::Reused("real".into())
+    );
+    assert!(store.message("other").await.unwrap().is_none());
+    assert_eq!(store.message("real").await.unwrap().unwrap().deliveries.len(), 1);
+    // Rows without a hash (derived documents) are not compared.
+    let unhashed = NewMessage {
+        content_hash: None,
+        ..from("unhashed", Some("ziekenhuis"), "")
+    };
+    assert_eq!(
+        store.accept(unhashed).await.unwrap(),
+        Accepted::Duplicate("real".into())
+    );
 }
 
 #[tokio::test]
