@@ -108,11 +108,11 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         match args.command {
             AuditCommand::Verify => match store.verify_audit().await? {
                 Ok(count) => {
-                    println!("audit log intact: {count} records");
+                    outln!("audit log intact: {count} records")?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(broken) => {
-                    println!("audit log NOT intact: {broken}");
+                    outln!("audit log NOT intact: {broken}")?;
                     Ok(ExitCode::FAILURE)
                 }
             },
@@ -120,7 +120,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 let since = since.as_deref().map(day_start_ms).transpose()?.unwrap_or(i64::MIN);
                 let until = until.as_deref().map(day_start_ms).transpose()?.unwrap_or(i64::MAX);
                 for record in store.audit_log(since, until, None).await? {
-                    println!("{}", record.event);
+                    outln!("{}", record.event)?;
                 }
                 store
                     .audit(operator_event("export-audit-log", Action::Read, "export"))
@@ -138,7 +138,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                     "records recorded before {cutoff} ms removed after the retention period"
                 ));
                 let removed = store.purge_audit(cutoff, audit).await?;
-                println!("{removed} audit records removed; the purge is recorded");
+                outln!("{removed} audit records removed; the purge is recorded")?;
                 Ok(ExitCode::SUCCESS)
             }
             AuditCommand::WhoAccessed { bsn, json } => {
@@ -155,15 +155,15 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                     .map(|event| access_row(&event, &config.organizations))
                     .collect();
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&rows)?);
+                    outln!("{}", serde_json::to_string_pretty(&rows)?)?;
                 } else {
-                    println!(
+                    outln!(
                         "{:<26} {:<24} {:<15} {:<16} {:<8} {:<24} outcome",
                         "when", "organization", "role", "action", "purpose", "data categories"
-                    );
+                    )?;
                     for row in &rows {
                         let text = |key: &str| row[key].as_str().unwrap_or("-").to_owned();
-                        println!(
+                        outln!(
                             "{:<26} {:<24} {:<15} {:<16} {:<8} {:<24} {}",
                             text("when"),
                             text("organization"),
@@ -172,9 +172,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                             text("purpose"),
                             text("categories"),
                             text("outcome")
-                        );
+                        )?;
                     }
-                    println!("{} entries", rows.len());
+                    outln!("{} entries", rows.len())?;
                 }
                 Ok(ExitCode::SUCCESS)
             }

@@ -41,7 +41,9 @@ pub fn run(args: ConsentArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&config.server.data_dir)
         .with_context(|| format!("cannot create {}", config.server.data_dir.display()))?;
     let path = config.server.data_dir.join("zorgpoort.db");
-    let store = SqliteStore::open(&path, Durability::PowerLoss).with_context(|| format!("store {}", path.display()))?;
+    let audit = zorgpoort_server::audit_settings(&config.audit, &config.server.data_dir).context("audit key")?;
+    let store = SqliteStore::open_with(&path, Durability::PowerLoss, &audit)
+        .with_context(|| format!("store {}", path.display()))?;
     let ConsentCommand::Load { file } = args.command;
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -86,7 +88,7 @@ pub fn run(args: ConsentArgs) -> Result<ExitCode> {
             store.put_consent(record, audit).await?;
             loaded += 1;
         }
-        println!("{loaded} consents loaded, {refused} refused");
+        outln!("{loaded} consents loaded, {refused} refused")?;
         if refused > 0 && loaded == 0 {
             bail!("no consent in {} could be loaded", file.display());
         }

@@ -192,7 +192,10 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             scope.spawn(move || worker(&batch_rx, &done_tx, &conversion));
         }
         drop(done_tx);
-        let writer = scope.spawn(|| write_output(done_rx, &token_tx, args, &progress));
+        // The writer owns the tokens: when it stops early (standard output
+        // closed by its reader), reading stops waiting for them.
+        let bar = &progress;
+        let writer = scope.spawn(move || write_output(done_rx, &token_tx, args, bar));
         let mut sequence = 0;
         for path in &args.files {
             let reading = Reading {
@@ -202,6 +205,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 limits: &conversion.settings.hl7v2,
             };
             if let Err(error) = reading.read_input(path, args.from.format(), &mut sequence) {
+                if crate::output::closed() {
+                    break;
+                }
                 progress.suspend(|| eprintln!("{}: {error:#}", display_name(path)));
                 failed = true;
             }
@@ -480,8 +486,7 @@ fn write_output(
     args: &Args,
     progress: &ProgressBar,
 ) -> Result<bool> {
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 20, crate::output::Stdout);
     let mut failed = false;
     let mut pending = BTreeMap::new();
     let mut next: Place = (0, 0);
@@ -495,6 +500,9 @@ fn write_output(
                 next.1 += 1;
             }
             failed |= write_batch(converted, &mut out, args, progress)?;
+            if crate::output::closed() {
+                return Ok(failed);
+            }
         }
     }
     out.flush().context("cannot write to standard output")?;

@@ -138,11 +138,11 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     if remove {
         let _ = std::fs::remove_dir_all(&data_dir);
     } else {
-        println!("data kept in {}", data_dir.display());
+        outln!("data kept in {}", data_dir.display())?;
     }
     match result {
         Ok(()) => {
-            println!("demo complete: every step did what it should");
+            outln!("demo complete: every step did what it should")?;
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
@@ -216,19 +216,21 @@ impl Tour {
     /// One line of the timeline: time since the start, who, what.
     fn say(&self, actor: &str, what: &str) {
         let at = self.started.elapsed().as_secs_f64();
-        if self.color {
-            println!("\x1b[2m{at:>7.3}s\x1b[0m  \x1b[1;36m{actor:<12}\x1b[0m {what}");
+        // The timeline is shown, not kept: no write error stops the tour,
+        // whose steps are checks as well.
+        let _ = if self.color {
+            outln!("\x1b[2m{at:>7.3}s\x1b[0m  \x1b[1;36m{actor:<12}\x1b[0m {what}")
         } else {
-            println!("{at:>7.3}s  {actor:<12} {what}");
-        }
+            outln!("{at:>7.3}s  {actor:<12} {what}")
+        };
     }
 
     fn heading(&self, text: &str) {
-        if self.color {
-            println!("\n\x1b[1m== {text}\x1b[0m");
+        let _ = if self.color {
+            outln!("\n\x1b[1m== {text}\x1b[0m")
         } else {
-            println!("\n== {text}");
-        }
+            outln!("\n== {text}")
+        };
     }
 
     async fn run(&mut self) -> Result<()> {

@@ -1,6 +1,10 @@
 //! The `zorgpoort` command: argument parsing and wiring only; the work is
 //! done by the library crates.
 
+// First, so that its `outln!` is in scope in the modules below.
+#[macro_use]
+mod output;
+
 mod audit;
 mod consent;
 mod convert;

@@ -73,19 +73,19 @@ pub fn run(args: QueueArgs) -> Result<ExitCode> {
                     other => bail!("--state {other:?}: use pending, delivered, dead or withheld"),
                 };
                 for delivery in store.deliveries(state, limit).await? {
-                    println!("{}", line(&delivery));
+                    outln!("{}", line(&delivery))?;
                 }
             }
             QueueCommand::Show { message } => {
                 let Some(record) = store.message(&message).await? else {
                     bail!("no message {message:?}")
                 };
-                println!(
+                outln!(
                     "message {}  from {}  control id {}  format {}",
                     record.id, record.sender, record.control_id, record.format
-                );
+                )?;
                 for delivery in &record.deliveries {
-                    println!("{}", line(delivery));
+                    outln!("{}", line(delivery))?;
                 }
             }
             QueueCommand::Retry { delivery } => {
@@ -95,7 +95,7 @@ pub fn run(args: QueueArgs) -> Result<ExitCode> {
                 let mut audit = AuditEvent::new("admin-retry", Action::Execute, now_ms(), Outcome::Success);
                 audit.who = Some(format!("operator: zorgpoort queue retry {delivery}"));
                 store.audit(audit).await?;
-                println!("delivery {delivery} queued again");
+                outln!("delivery {delivery} queued again")?;
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -41,9 +41,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .profile
         .as_deref()
         .map_or(ProfileChoice::Claimed, ProfileChoice::Explicit);
-    let mut stdout = io::stdout().lock();
+    let mut stdout = crate::output::Stdout;
     let mut all_valid = true;
-    for file in &args.files {
+    'files: for file in &args.files {
         let name = file.display().to_string();
         let resources = match read(file, args.max_bytes).and_then(|bytes| resources(&bytes, &limits)) {
             Ok(resources) => resources,
@@ -58,6 +58,9 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             all_valid &= !has_errors(&issues);
             report(&format!("{name}#{}", index + 1), resource, &issues);
             writeln!(stdout, "{}", operation_outcome(&issues)).context("writing to stdout")?;
+            if crate::output::closed() {
+                break 'files;
+            }
         }
     }
     Ok(if all_valid {
