@@ -1,7 +1,8 @@
 //! `zorgpoort audit verify|export|who-accessed`: the audit log, read from
 //! the store directly (safe while the gateway runs).
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -28,9 +29,16 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; names the first changed, removed, inserted or moved record.
-    /// Exit status 0 when intact, 1 when not.
-    Verify,
+    /// Check the keyed chain against its anchors: every record's MAC and link,
+    /// every anchor's MAC, that the chain holds each anchored record and
+    /// reaches the latest anchor, and the purge checkpoint. Lists each
+    /// problem with its record and kind. Exit status 0 when intact, 1 when not.
+    Verify {
+        /// The anchor file to check against (default: `audit.anchor_file`,
+        /// or `audit-anchors.jsonl` in the data directory).
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<PathBuf>,
+    },
     /// Write audit events as NDJSON (FHIR AuditEvent), oldest first.
     Export {
         /// From this day (YYYY-MM-DD, UTC), inclusive.
@@ -100,22 +108,89 @@ fn access_row(event: &serde_json::Value, organizations: &[Organization]) -> serd
     })
 }
 
+/// What `audit verify` found, for a person; exit status 1 unless intact.
+fn print_verification(report: &zorgpoort_store::Verification, anchor_file: &Path) -> Result<ExitCode> {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let range = if report.records > 0 {
+        format!(" (#{}..#{})", report.start + 1, report.head)
+    } else {
+        String::new()
+    };
+    if report.is_intact() {
+        writeln!(text, "audit log intact: {} records{range}", report.records)?;
+    } else {
+        writeln!(
+            text,
+            "audit log NOT intact: {} problems in {} records{range}",
+            report.problem_count, report.records
+        )?;
+        for broken in &report.problems {
+            writeln!(text, "  {broken}")?;
+        }
+        let unlisted = report.problem_count - report.problems.len() as u64;
+        if unlisted > 0 {
+            writeln!(text, "  ... and {unlisted} more")?;
+        }
+    }
+    if let Some((first, last)) = report.legacy {
+        writeln!(
+            text,
+            "  unkeyed legacy records #{first}..#{last}: written before the audit key, checked by keyless hash only \
+             (patient, organisation and time are not covered)"
+        )?;
+    }
+    if report.start > 0 {
+        let confirmed = if report.legacy_checkpoint {
+            "from before the audit key"
+        } else {
+            "named by a keyed purge record"
+        };
+        writeln!(text, "  purge checkpoint: records up to #{} were purged ({confirmed})", report.start)?;
+    }
+    writeln!(
+        text,
+        "  anchors: {} in {}, {} matched the chain, {} before the purge checkpoint; latest anchored record #{}",
+        report.anchors,
+        anchor_file.display(),
+        report.anchors_checked,
+        report.anchors_before_checkpoint,
+        report.latest_anchor
+    )?;
+    if report.torn_anchor_line {
+        writeln!(text, "  note: the anchor file's last line was cut short (a crash while writing it)")?;
+    }
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(if report.is_intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 /// Runs an audit command.
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
+    if matches!(args.command, AuditCommand::Verify { .. }) {
+        // Never a new key for checking: records written with the old one would
+        // all fail, and that is not what happened.
+        let key = config.audit.key_path(&config.server.data_dir);
+        if !key.exists() {
+            bail!(
+                "no audit key at {}: the chain cannot be checked without the key that wrote it \
+                 (give the gateway's --config, or set audit.key_file)",
+                key.display()
+            );
+        }
+    }
     let (store, runtime) = crate::serve::existing_store(&config)?;
     runtime.block_on(async {
         match args.command {
-            AuditCommand::Verify => match store.verify_audit().await? {
-                Ok(count) => {
-                    outln!("audit log intact: {count} records")?;
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(broken) => {
-                    outln!("audit log NOT intact: {broken}")?;
-                    Ok(ExitCode::FAILURE)
-                }
-            },
+            AuditCommand::Verify { anchor } => {
+                let file = anchor.unwrap_or_else(|| config.audit.anchor_path(&config.server.data_dir));
+                let report = store.verify_audit_report(Some(&file))?;
+                print_verification(&report, &file)
+            }
             AuditCommand::Export { since, until } => {
                 let since = since.as_deref().map(day_start_ms).transpose()?.unwrap_or(i64::MIN);
                 let until = until.as_deref().map(day_start_ms).transpose()?.unwrap_or(i64::MAX);

@@ -46,7 +46,9 @@ pub fn existing_store(config: &Config) -> Result<(SqliteStore, tokio::runtime::R
     if !path.exists() {
         bail!("no store at {} (use --data-dir or --config)", path.display());
     }
-    let store = SqliteStore::open(&path, Durability::PowerLoss).with_context(|| format!("store {}", path.display()))?;
+    let audit = zorgpoort_server::audit_settings(&config.audit, &config.server.data_dir).context("audit key")?;
+    let store = SqliteStore::open_with(&path, Durability::PowerLoss, &audit)
+        .with_context(|| format!("store {}", path.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("async runtime")?;

@@ -55,6 +55,21 @@ pub struct Config {
 pub struct AuditConfig {
     /// Days audit records are kept; `zorgpoort audit purge` removes older ones.
     pub retention_days: u32,
+    /// The file with the key that MACs every audit record and anchor: at
+    /// least 32 random bytes, raw or as 64+ hex digits. Keep it outside the
+    /// data directory in production (a Kubernetes Secret mounted as a file,
+    /// readable by the gateway only): whoever holds the database and the key
+    /// can rewrite the log unseen. Unset: `audit.key` in the data directory,
+    /// created on first start (with a warning). Set: it must exist.
+    pub key_file: Option<PathBuf>,
+    /// Where the chain's head is anchored (appended, one JSON line per
+    /// anchor; the same line goes to the log, to be shipped off the host).
+    /// Unset: `audit-anchors.jsonl` in the data directory.
+    pub anchor_file: Option<PathBuf>,
+    /// Anchor at least once per this many audit records.
+    pub anchor_every: u64,
+    /// Anchor at most this many seconds after an audit record was written.
+    pub anchor_interval_secs: u64,
 }
 
 impl Default for AuditConfig {
@@ -62,7 +77,27 @@ impl Default for AuditConfig {
         // Five years, the common minimum for access logs of Dutch care records.
         Self {
             retention_days: 5 * 365,
+            key_file: None,
+            anchor_file: None,
+            anchor_every: 10_000,
+            anchor_interval_secs: 60,
         }
+    }
+}
+
+impl AuditConfig {
+    /// The key file: configured, or `audit.key` in `data_dir`.
+    pub fn key_path(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join(zorgpoort_store::AuditSettings::DEFAULT_KEY_FILE))
+    }
+
+    /// The anchor file: configured, or `audit-anchors.jsonl` in `data_dir`.
+    pub fn anchor_path(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.anchor_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join(zorgpoort_store::AuditSettings::DEFAULT_ANCHOR_FILE))
     }
 }
 
@@ -252,6 +287,12 @@ impl Config {
         }
         if self.audit.retention_days == 0 {
             return value("audit.retention_days", "must be at least 1");
+        }
+        if self.audit.anchor_every == 0 {
+            return value("audit.anchor_every", "must be at least 1");
+        }
+        if self.audit.anchor_interval_secs == 0 {
+            return value("audit.anchor_interval_secs", "must be at least 1");
         }
         if self.delivery.max_attempts == 0 {
             return value("delivery.max_attempts", "must be at least 1");

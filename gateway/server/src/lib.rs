@@ -130,8 +130,9 @@ fn with_public_base(
     handover
 }
 
-/// The store in the data directory, created when new.
-fn open_store(server: &config::ServerConfig) -> Result<SqliteStore, StartError> {
+/// The store in the data directory, created when new, its audit chain
+/// keyed and anchored as `[audit]` says.
+fn open_store(server: &config::ServerConfig, audit: &config::AuditConfig) -> Result<SqliteStore, StartError> {
     std::fs::create_dir_all(&server.data_dir).map_err(|source| StartError::Io {
         what: format!("data directory {}", server.data_dir.display()),
         source,
@@ -141,10 +142,41 @@ fn open_store(server: &config::ServerConfig) -> Result<SqliteStore, StartError> 
     } else {
         Durability::PowerLoss
     };
-    SqliteStore::open(&server.data_dir.join("zorgpoort.db"), durability).map_err(|source| StartError::Store {
+    let store_error = |source| StartError::Store {
         dir: server.data_dir.clone(),
         source,
-    })
+    };
+    let settings = audit_settings(audit, &server.data_dir).map_err(store_error)?;
+    SqliteStore::open_with(&server.data_dir.join("zorgpoort.db"), durability, &settings).map_err(store_error)
+}
+
+/// The audit chain's key and anchoring as configured (the key is read
+/// here and never logged). A configured `audit.key_file` must exist; without
+/// one, `audit.key` in the data directory is used, and created with a
+/// warning when absent.
+pub fn audit_settings(
+    audit: &config::AuditConfig,
+    data_dir: &std::path::Path,
+) -> Result<zorgpoort_store::AuditSettings, StoreError> {
+    let key_path = audit.key_path(data_dir);
+    let key = if audit.key_file.is_some() {
+        zorgpoort_store::load_key(&key_path)?
+    } else {
+        let (key, created) = zorgpoort_store::load_or_create_key(&key_path)?;
+        if created {
+            tracing::warn!(
+                key_file = %key_path.display(),
+                "created a new audit key in the data directory; a production region keeps the key outside it \
+                 (e.g. a Kubernetes Secret) and sets audit.key_file: whoever holds both the database and the key \
+                 can rewrite the audit log unseen"
+            );
+        }
+        key
+    };
+    let mut settings = zorgpoort_store::AuditSettings::new(key, audit.anchor_path(data_dir));
+    settings.anchor_every = audit.anchor_every;
+    settings.anchor_interval = Duration::from_secs(audit.anchor_interval_secs);
+    Ok(settings)
 }
 
 /// Opens the store, binds the listeners and starts serving.
@@ -154,7 +186,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     Routes::new(config.routes.clone(), &Registry::new(config.organizations.clone())?)?;
     let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
     let server = config.server;
-    let store = open_store(&server)?;
+    let store = open_store(&server, &config.audit)?;
 
     let http_listener = bind(server.http, "HTTP").await?;
     let mllp_listener = bind(server.mllp, "MLLP").await?;
