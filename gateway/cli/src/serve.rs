@@ -79,21 +79,19 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     if args.config.is_none() {
         eprintln!("zorgpoort: no --config given: running the embedded DEMO region (fictional organisations).");
     }
-    match &config.tls {
-        None => eprintln!(
-            "zorgpoort: WARNING: HTTP and MLLP are PLAINTEXT without authentication. Use only on a trusted machine for \
-             testing; configure [tls] (with client_ca for mutual TLS) in production."
-        ),
-        Some(tls) if tls.client_ca.is_none() => {
-            eprintln!("zorgpoort: WARNING: TLS without client certificates: callers are not authenticated.");
-        }
-        Some(_) => {}
+    if config.server.unauthenticated_demo {
+        eprintln!(
+            "zorgpoort: WARNING: DEMO MODE (server.unauthenticated_demo): PLAINTEXT, NOTHING IS AUTHENTICATED; \
+             callers name their organisation in X-Zorgpoort-Requester. Loopback only, fictional data only."
+        );
     }
+    let tls = config.tls.is_some();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let gateway = zorgpoort_server::start(config).await?;
+        let (scheme, mllp) = if tls { ("https", "MLLP over TLS") } else { ("http", "MLLP") };
         eprintln!(
-            "zorgpoort: HTTP on http://{}  MLLP on {}",
+            "zorgpoort: HTTP on {scheme}://{}  {mllp} on {}",
             gateway.http_addr(),
             gateway.mllp_addr()
         );

@@ -81,6 +81,11 @@ pub struct Organization {
     /// cannot change Consents another organisation recorded.
     #[serde(default)]
     pub consent_recorder: bool,
+    /// May read a patient's data in an emergency without the patient's
+    /// permit (break-the-glass, with a stated reason, flagged in the audit
+    /// log), when the region's policy also allows it for its kind of care.
+    #[serde(default)]
+    pub break_the_glass: bool,
 }
 
 /// Why a registry cannot be built.
@@ -279,6 +284,7 @@ mod tests {
             jwt_keys: Vec::new(),
             audit_reader: false,
             consent_recorder: false,
+            break_the_glass: false,
         }
     }
 

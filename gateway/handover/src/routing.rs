@@ -175,6 +175,7 @@ mod tests {
             jwt_keys: Vec::new(),
             audit_reader: false,
             consent_recorder: false,
+            break_the_glass: false,
         }
     }
 

@@ -1,7 +1,6 @@
 //! `GET /fhir/AuditEvent?patient=[system|]BSN&date=geYYYY-MM-DD&date=ltYYYY-MM-DD`:
-//! the audit log for organisations registered as audit readers (under mutual
-//! TLS; the plaintext demo has no callers to tell apart). The read is itself
-//! audited.
+//! the audit log, for organisations registered as audit readers
+//! (`audit_reader = true`) only. The read is itself audited.
 
 use axum::extract::{Query, Request, State};
 
@@ -11,22 +10,17 @@ use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::datatypes::day_start_ms;
 use zorgpoort_store::Store;
 
-use crate::auth::Requester;
+use crate::auth::AuditReader;
 use crate::consents::bsn_of;
 use crate::http::AppState;
-use crate::outcome::{ApiError, Problem, searchset};
+use crate::outcome::{ApiError, searchset};
 
 /// `GET /fhir/AuditEvent`.
-pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
-    let requester = Requester::organization_of(&request);
-    if let Some(org) = &requester {
-        if !state.registry.get(org).is_some_and(|o| o.audit_reader) {
-            return Err(ApiError::new(
-                Problem::Forbidden,
-                "this organisation may not read the audit log",
-            ));
-        }
-    }
+pub async fn search<S: Store>(
+    State(state): State<AppState<S>>,
+    AuditReader(reader): AuditReader,
+    request: Request,
+) -> Result<Response, ApiError> {
     let (mut patient, mut since, mut until) = (None, i64::MIN, i64::MAX);
     // A list, not a map: `date` may come twice (a range).
     let Query(parameters) = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
@@ -68,7 +62,7 @@ pub async fn search<S: Store>(State(state): State<AppState<S>>, request: Request
     };
     let records = state.store.audit_log(since, until, Some(&patient)).await?;
     let mut read = AuditEvent::new("read-audit-log", Action::Read, now_ms(), Outcome::Success);
-    read.organization = requester;
+    read.organization = Some(reader.organization);
     read.patient = Some(patient);
     state.store.audit(read).await?;
     Ok(searchset(records.iter().map(|r| r.event.as_str())))

@@ -18,7 +18,7 @@ use zorgpoort_handover::bgz::{Pool, SearchError, parse};
 use zorgpoort_store::Store;
 
 use crate::bundles::{Asker, Disclosure, RECENT, handed_over, received, release};
-use crate::consents::read_body;
+use crate::extract::read_resource;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 
@@ -54,7 +54,7 @@ pub async fn batch<S: Store>(
     asker: Asker,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let bundle = read_body(request, state.max_body_bytes).await?;
+    let bundle = Value::Object(read_resource(request, "Bundle", state.max_body_bytes).await?);
     let mut answers = Vec::new();
     for url in batch_searches(&bundle)? {
         answers.push(match url {

@@ -5,16 +5,17 @@
 //! audited with who asked, why and which rule decided; without the audit
 //! record there is no answer.
 //!
-//! Who asks is the authenticated organisation under mutual TLS. Without
-//! mutual TLS (the demo) the caller names itself in `X-Zorgpoort-Requester`.
-//! Why is `X-Purpose-Of-Use` (`treatment`, the default, `handover`,
-//! `referral` or `emergency`); an emergency read is break-the-glass and needs
-//! `X-Break-The-Glass-Reason`.
+//! Who asks is the identified organisation ([`Requester`]). Why is
+//! `X-Purpose-Of-Use` (`treatment`, the default, `handover`, `referral` or
+//! `emergency`); an emergency read is break-the-glass: it needs an
+//! organisation whose registry entry allows it (`break_the_glass = true`)
+//! and a stated reason in `X-Break-The-Glass-Reason`.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
+use crate::extract::FhirId;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_consent::{Decision, Purpose};
 use zorgpoort_handover::delivery::now_ms;
@@ -26,8 +27,6 @@ use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 use crate::version::FhirVersion;
 
-/// Names the asking organisation when there is no mutual TLS.
-pub const REQUESTER_HEADER: &str = "x-zorgpoort-requester";
 /// Why the data is asked for.
 pub const PURPOSE_HEADER: &str = "x-purpose-of-use";
 /// The stated reason of a break-the-glass read.
@@ -42,26 +41,20 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Api
         .transpose()
 }
 
-/// Who asks (the authenticated organisation, or without mutual TLS the one
-/// named in `X-Zorgpoort-Requester`), why, and in which FHIR version it is
-/// answered; refused with an OperationOutcome when it is not in the registry.
+/// Who asks (the identified organisation), why, and in which FHIR version
+/// it is answered; refused with an OperationOutcome when no organisation is
+/// identified, or when it claims an emergency its registry entry does not allow.
 impl<S: Store> FromRequestParts<AppState<S>> for Asker {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
-        let headers = &parts.headers;
-        let requester = match parts.extensions.get::<Requester>() {
-            Some(authenticated) => authenticated.organization.clone(),
-            None => header(headers, REQUESTER_HEADER)?
-                .ok_or_else(|| ApiError::invalid(REQUESTER_HEADER, "say which organisation asks"))?
-                .to_owned(),
-        };
-        if state.registry.get(&requester).is_none() {
-            return Err(ApiError::new(
-                Problem::Forbidden,
-                "the asking organisation is not in the region's registry",
-            ));
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, Response> {
+        let requester = Requester::from_request_parts(parts, state).await?;
+        Self::of(requester, &parts.headers, state).map_err(IntoResponse::into_response)
+    }
+}
+
+impl Asker {
+    fn of<S>(requester: Requester, headers: &HeaderMap, state: &AppState<S>) -> Result<Self, ApiError> {
         let purpose = match header(headers, PURPOSE_HEADER)? {
             None | Some("treatment") => Purpose::Treatment,
             Some("handover") => Purpose::Handover,
@@ -78,9 +71,15 @@ impl<S: Store> FromRequestParts<AppState<S>> for Asker {
             .map(str::trim)
             .filter(|r| !r.is_empty())
             .map(|r| r.chars().take(MAX_REASON_CHARS).collect());
-        let version = FhirVersion::of_answer(&state.registry, &requester, headers);
+        if purpose == Purpose::Emergency && !requester.break_the_glass {
+            return Err(ApiError::new(
+                Problem::Forbidden,
+                "this organisation's registry entry does not allow break-the-glass reads",
+            ));
+        }
+        let version = FhirVersion::of_answer(&state.registry, &requester.organization, headers);
         Ok(Asker {
-            requester,
+            requester: requester.organization,
             purpose,
             reason,
             version,
@@ -91,7 +90,7 @@ impl<S: Store> FromRequestParts<AppState<S>> for Asker {
 /// `GET /fhir/Bundle/{id}`.
 pub async fn read<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
+    FhirId(id): FhirId,
     asker: Asker,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));

@@ -161,6 +161,15 @@ pub struct ServerConfig {
     pub durability: String,
     /// Serve `/demo/inbox/{org}`, a receiver for the demo region's endpoints.
     pub demo_inbox: bool,
+    /// DANGER, demo and loopback test regions only: nothing is
+    /// authenticated; callers name their organisation in the
+    /// `X-Zorgpoort-Requester` header. Every listener must be on loopback
+    /// and every response says it is a demo. The embedded demo region sets
+    /// it; a region with real patients never does.
+    pub unauthenticated_demo: bool,
+    /// A plaintext listener for `/healthz`, `/readyz` and `/metrics` only,
+    /// on loopback (a sidecar or local agent scrapes it); off when unset.
+    pub ops: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {

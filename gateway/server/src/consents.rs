@@ -1,8 +1,10 @@
 //! `/fhir/Consent`: patients' choices, created, read, searched by patient
 //! and updated; each write and read is audited. A Consent is checked (BSN,
-//! provision, categories, period) before it is stored.
+//! provision, categories, period) before it is stored. Only organisations
+//! registered as consent recorders write, each only the choices patients
+//! made with it; any organisation of the region may read.
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
@@ -13,9 +15,10 @@ use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::systems::BSN;
 use zorgpoort_store::{ConsentRecord, Store};
 
-use crate::auth::Requester;
+use crate::auth::{ConsentRecorder, Requester};
+use crate::extract::{FhirId, read_resource};
 use crate::http::AppState;
-use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, searchset};
+use crate::outcome::{ApiError, Problem, fhir_json, searchset};
 
 /// The BSN of a `patient` search parameter, `[system|]BSN`.
 pub(crate) fn bsn_of(patient: &str) -> &str {
@@ -23,25 +26,6 @@ pub(crate) fn bsn_of(patient: &str) -> &str {
         .strip_prefix(BSN)
         .and_then(|p| p.strip_prefix('|'))
         .unwrap_or(patient)
-}
-
-/// A FHIR JSON body, read up to `limit` bytes.
-pub(crate) async fn read_body(request: Request, limit: usize) -> Result<serde_json::Value, ApiError> {
-    let is_fhir = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(FHIR_JSON) || v.starts_with("application/json"));
-    if !is_fhir {
-        return Err(ApiError::new(
-            Problem::UnsupportedMediaType,
-            format!("Content-Type must be {FHIR_JSON}"),
-        ));
-    }
-    let bytes = axum::body::to_bytes(request.into_body(), limit)
-        .await
-        .map_err(|_| ApiError::new(Problem::TooLarge, "the body is too large"))?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(Problem::Invalid, format!("not JSON: {e}")))
 }
 
 /// An organisation records only the choices patients made with it: the
@@ -69,27 +53,27 @@ fn record_with(consent: &mut serde_json::Value, recorder: &Organization) -> Resu
     }
 }
 
-/// Checks and stores a Consent with the given id, auditing the write. Under
-/// mutual TLS only organisations registered as consent recorders may write.
+/// Checks and stores a Consent with the given id for the organisation that
+/// records it, auditing the write.
 async fn store_consent<S: Store>(
     state: &AppState<S>,
-    mut consent: serde_json::Value,
+    consent: serde_json::Map<String, serde_json::Value>,
     id: String,
-    recorded_by: Option<String>,
+    ConsentRecorder(recorder): ConsentRecorder,
 ) -> Result<Response, ApiError> {
-    if let Some(org) = &recorded_by {
-        let recorder =
-            state.registry.get(org).filter(|o| o.consent_recorder).ok_or_else(|| {
-                ApiError::new(Problem::Forbidden, "this organisation may not record patients' choices")
-            })?;
-        record_with(&mut consent, recorder)?;
-        let existing = state.store.consent(&id).await?;
-        if existing.is_some_and(|e| e.recorded_by.as_ref() != Some(org)) {
-            return Err(ApiError::new(
-                Problem::Forbidden,
-                format!("Consent/{id} was recorded by another organisation"),
-            ));
-        }
+    let mut consent = serde_json::Value::Object(consent);
+    let org = recorder.organization;
+    let entry = state
+        .registry
+        .get(&org)
+        .ok_or_else(|| ApiError::new(Problem::Forbidden, "the calling organisation is not in the region's registry"))?;
+    record_with(&mut consent, entry)?;
+    let existing = state.store.consent(&id).await?;
+    if existing.is_some_and(|e| e.recorded_by.as_ref() != Some(&org)) {
+        return Err(ApiError::new(
+            Problem::Forbidden,
+            format!("Consent/{id} was recorded by another organisation"),
+        ));
     }
     consent["id"] = serde_json::Value::String(id.clone());
     state
@@ -100,14 +84,14 @@ async fn store_consent<S: Store>(
         read_consent(&consent).map_err(|invalid| ApiError::invalid(invalid.expression, invalid.reason))?;
     let now = now_ms();
     let mut audit = AuditEvent::new("consent-recorded", Action::Create, now, Outcome::Success);
-    audit.organization.clone_from(&recorded_by);
+    audit.organization = Some(org.clone());
     audit.patient = Some(patient.clone());
     audit.consent_rule = Some(id.clone());
     let resource = consent.to_string();
     let record = ConsentRecord {
         id: id.clone(),
         patient,
-        recorded_by,
+        recorded_by: Some(org),
         resource: resource.clone(),
         updated_ms: now,
     };
@@ -121,11 +105,15 @@ async fn store_consent<S: Store>(
 }
 
 /// `POST /fhir/Consent`.
-pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request) -> Result<Response, ApiError> {
-    let recorded_by = Requester::organization_of(&request);
-    let consent = read_body(request, state.max_body_bytes).await?;
-    let id = consent["id"]
-        .as_str()
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    recorder: ConsentRecorder,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let consent = read_resource(request, "Consent", state.max_body_bytes).await?;
+    let id = consent
+        .get("id")
+        .and_then(serde_json::Value::as_str)
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     if state.store.consent(&id).await?.is_some() {
         return Err(ApiError::invalid(
@@ -133,30 +121,30 @@ pub async fn create<S: Store>(State(state): State<AppState<S>>, request: Request
             format!("Consent/{id} exists; use PUT to change it"),
         ));
     }
-    store_consent(&state, consent, id, recorded_by).await
+    store_consent(&state, consent, id, recorder).await
 }
 
 /// `PUT /fhir/Consent/{id}`.
 pub async fn update<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
+    FhirId(id): FhirId,
+    recorder: ConsentRecorder,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let recorded_by = Requester::organization_of(&request);
-    let consent = read_body(request, state.max_body_bytes).await?;
-    if consent["id"].as_str().is_some_and(|body_id| body_id != id) {
+    let consent = read_resource(request, "Consent", state.max_body_bytes).await?;
+    if consent.get("id").and_then(serde_json::Value::as_str).is_some_and(|body_id| body_id != id) {
         return Err(ApiError::invalid(
             "Consent.id",
             "the id in the body differs from the id in the URL",
         ));
     }
-    store_consent(&state, consent, id, recorded_by).await
+    store_consent(&state, consent, id, recorder).await
 }
 
 /// Audits a read of a patient's Consents.
-async fn audit_read<S: Store>(state: &AppState<S>, patient: &str, requester: Option<String>) -> Result<(), ApiError> {
+async fn audit_read<S: Store>(state: &AppState<S>, patient: &str, requester: Requester) -> Result<(), ApiError> {
     let mut audit = AuditEvent::new("read", Action::Read, now_ms(), Outcome::Success);
-    audit.organization = requester;
+    audit.organization = Some(requester.organization);
     audit.patient = Some(patient.to_owned());
     Ok(state.store.audit(audit).await?)
 }
@@ -164,15 +152,15 @@ async fn audit_read<S: Store>(state: &AppState<S>, patient: &str, requester: Opt
 /// `GET /fhir/Consent/{id}`.
 pub async fn read<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
-    request: Request,
+    FhirId(id): FhirId,
+    requester: Requester,
 ) -> Result<Response, ApiError> {
     let record = state
         .store
         .consent(&id)
         .await?
         .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Consent/{id}")))?;
-    audit_read(&state, &record.patient, Requester::organization_of(&request)).await?;
+    audit_read(&state, &record.patient, requester).await?;
     Ok(fhir_json(StatusCode::OK, record.resource))
 }
 
@@ -185,14 +173,14 @@ pub struct Search {
 /// `GET /fhir/Consent?patient=[system|]BSN`.
 pub async fn search<S: Store>(
     State(state): State<AppState<S>>,
+    requester: Requester,
     Query(search): Query<Search>,
-    request: Request,
 ) -> Result<Response, ApiError> {
     let Some(patient) = search.patient else {
         return Err(ApiError::invalid("patient", "search by patient (the BSN) is required"));
     };
     let bsn = bsn_of(&patient).to_owned();
     let records = state.store.consents(&bsn).await?;
-    audit_read(&state, &bsn, Requester::organization_of(&request)).await?;
+    audit_read(&state, &bsn, requester).await?;
     Ok(searchset(records.iter().map(|r| r.resource.as_str())))
 }

@@ -1,47 +1,27 @@
-//! The HTTP API. Around the whole router, outermost first:
-//!
-//! 1. gzip for clients that accept it (Bundles compress about tenfold);
-//! 2. overload and timeout errors turned into OperationOutcomes (counted);
-//! 3. load shedding: when all slots are busy, 503 with Retry-After at once;
-//! 4. a concurrency limit shared by all routes;
-//! 5. a time limit per request;
-//!
-//! then routing, with `observe` around each route (request id, one JSON log
-//! line, metrics per matched route) and, under mutual TLS, authentication
-//! around the API routes. Bodies are read by [`Er7Body`] with its own size
-//! limit, so an oversized body is an OperationOutcome too.
+//! The handlers of the message API (conversion, intake, message status),
+//! the registry's FHIR resources, the capability statement and the demo
+//! inbox, with the state all handlers share. [`crate::router`] assembles
+//! them. Bodies are read by [`Er7Body`] with its own size limit, so an
+//! oversized body is an OperationOutcome too.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{BoxError, Extension, Router};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tower::util::BoxCloneSyncService;
-use tower::{ServiceBuilder, ServiceExt};
 use zorgpoort_formats::Format;
 use zorgpoort_handover::{ConsentCheck, Registry};
 use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::{Object, Value};
 use zorgpoort_store::Store;
 
-use crate::auth::{Requester, Tokens, authenticate, token_endpoint};
+use crate::auth::Requester;
+use crate::extract::FhirId;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, fhir_json, outcome, searchset};
-use crate::tls::{Peer, Tls};
-use crate::{audit_events, bgz, bundles, consents, proxy, tasks, validate};
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -82,227 +62,6 @@ impl<S: Clone> Clone for AppState<S> {
             upstream: self.upstream.clone(),
         }
     }
-}
-
-/// Limits of the layer stack and the connections.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
-    /// Requests served at once.
-    pub max_concurrent_requests: usize,
-    /// Time allowed per request.
-    pub request_timeout: Duration,
-}
-
-/// Serves `app` on `listener` until `shutdown` turns true, then lets open
-/// connections finish their requests. With TLS, every request carries the
-/// [`Peer`] its connection authenticated as.
-pub async fn serve(
-    listener: TcpListener,
-    app: App,
-    tls: Option<Arc<Tls>>,
-    registry: Arc<Registry>,
-    limits: HttpLimits,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    // Headers must arrive within the request time limit, at most 10 s
-    // (slow-loris guard); the time limit layer covers the rest.
-    let header_timeout = limits.request_timeout.min(Duration::from_secs(10));
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let _ = tcp.set_nodelay(true);
-                let (app, tls, registry, stop) = (app.clone(), tls.clone(), Arc::clone(&registry), shutdown.clone());
-                connections.spawn(async move {
-                    match tls {
-                        Some(tls) => {
-                            if let Some((stream, peer)) = tls.accept(tcp, &registry, false).await {
-                                serve_connection(stream, app, peer, header_timeout, stop).await;
-                            }
-                        }
-                        None => serve_connection(tcp, app, Peer::Anonymous, header_timeout, stop).await,
-                    }
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    while connections.join_next().await.is_some() {}
-}
-
-async fn serve_connection<IO>(
-    io: IO,
-    app: App,
-    peer: Peer,
-    header_timeout: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(peer.clone());
-        app.clone().oneshot(request.map(Body::new))
-    });
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = shutdown.changed() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
-    }
-}
-
-/// The HTTP application as one cloneable service.
-pub type App = BoxCloneSyncService<Request, Response, Infallible>;
-
-/// The whole HTTP application.
-pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, auth: Option<Arc<Tokens>>) -> App {
-    let metrics = Arc::clone(&state.metrics);
-    let overload_metrics = Arc::clone(&state.metrics);
-    // Open to anyone: what a load balancer, monitoring and token clients need.
-    let mut public = Router::new()
-        .route("/fhir/metadata", get(capability_statement))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(ready::<S>))
-        .route("/metrics", get(render_metrics::<S>))
-        .with_state(state.clone());
-    let mut api = Router::new()
-        .route("/hl7v2", post(convert_hl7v2::<S>))
-        .route("/convert/{format}", post(convert::<S>))
-        // POST names a format, GET a message id.
-        .route("/messages/{key}", post(accept_message::<S>).get(message_status::<S>))
-        .route("/fhir/Organization", get(organizations::<S>))
-        .route("/fhir/Organization/{id}", get(organization::<S>))
-        .route("/fhir/Endpoint", get(endpoints::<S>))
-        .route("/fhir/Endpoint/{id}", get(endpoint::<S>))
-        .route("/fhir/Bundle/{id}", get(bundles::read::<S>))
-        .route("/fhir/AuditEvent", get(audit_events::search::<S>))
-        .route("/fhir/Consent", post(consents::create::<S>).get(consents::search::<S>))
-        .route(
-            "/fhir/Consent/{id}",
-            get(consents::read::<S>).put(consents::update::<S>),
-        )
-        .route("/fhir/Task", post(tasks::create::<S>).get(tasks::search::<S>))
-        .route("/fhir/Task/{id}", get(tasks::read::<S>).put(tasks::update::<S>))
-        .route("/fhir/Composition/{id}", get(tasks::composition::<S>))
-        .route("/fhir/Composition/{id}/$document", get(tasks::document::<S>))
-        // The BgZ: searches for one patient, alone or in a batch.
-        .route("/fhir", post(bgz::batch::<S>))
-        .route("/fhir/{type}", get(bgz::search::<S>))
-        .route("/fhir/Observation/$lastn", get(bgz::lastn::<S>))
-        // Reads and searches forwarded to a registered holder.
-        .route("/fhir/proxy/{holder}", post(proxy::batch::<S>))
-        .route("/fhir/proxy/{holder}/{*path}", get(proxy::read::<S>))
-        .route("/fhir/$validate", post(validate::operation::<S>))
-        .route("/fhir/{type}/$validate", post(validate::operation::<S>));
-    // Types with a read route of their own need their `$validate` spelled
-    // out: a literal segment wins over `{type}`, and `{id}` would take it.
-    for resource_type in ["Organization", "Endpoint", "Bundle", "Consent", "Task", "Composition"] {
-        api = api.route(
-            &format!("/fhir/{resource_type}/$validate"),
-            post(validate::operation::<S>),
-        );
-    }
-    if state.inbox.is_some() {
-        // Deliveries go to the endpoint itself, handover notifications to its `/Task`.
-        api = api
-            .route("/demo/inbox/{org}", post(inbox_receive::<S>).get(inbox_list::<S>))
-            .route("/demo/inbox/{org}/Task", post(inbox_receive::<S>));
-    }
-    let mut api = api.with_state(state);
-    // With mutual TLS every API call needs an authenticated organisation.
-    if let Some(tokens) = auth {
-        api = api.route_layer(middleware::from_fn_with_state(Arc::clone(&tokens), authenticate));
-        public = public.merge(
-            Router::new()
-                .route("/oauth/token", post(token_endpoint))
-                .with_state(tokens),
-        );
-    }
-    let router = public
-        .merge(api)
-        .fallback(unknown_route)
-        .method_not_allowed_fallback(|| async { ApiError::new(Problem::MethodNotAllowed, "method not allowed here") })
-        .layer(DefaultBodyLimit::disable())
-        // Inside the router, so the matched route is known.
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            observe(Arc::clone(&metrics), request, next)
-        }));
-    // Around the whole router, so the limits are global, not per route.
-    let service = ServiceBuilder::new()
-        .map_response(IntoResponse::into_response)
-        .layer(tower_http::compression::CompressionLayer::new())
-        .layer(HandleErrorLayer::new(move |error: BoxError| {
-            let metrics = Arc::clone(&overload_metrics);
-            async move {
-                if error.is::<tower::timeout::error::Elapsed>() {
-                    metrics.increment("zorgpoort_http_rejected_total", &[("reason", "timeout")]);
-                    ApiError::new(Problem::Timeout, "the request took too long")
-                } else {
-                    metrics.increment("zorgpoort_http_rejected_total", &[("reason", "overload")]);
-                    ApiError::new(Problem::Overloaded, "the gateway is at its limit; send again shortly")
-                }
-            }
-        }))
-        .load_shed()
-        .concurrency_limit(limits.max_concurrent_requests)
-        .timeout(limits.request_timeout)
-        .service(router);
-    BoxCloneSyncService::new(service)
-}
-
-/// Request id, one log line per request (no bodies, no patient data) and
-/// per-route metrics.
-async fn observe(metrics: Arc<Metrics>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().clone();
-    let mut response = next.run(request).await;
-    let status = response.status();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    metrics.increment(
-        "zorgpoort_http_requests_total",
-        &[("route", &route), ("status", status.as_str())],
-    );
-    tracing::info!(
-        request_id,
-        %method,
-        route,
-        status = status.as_u16(),
-        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "http request"
-    );
-    response
-}
-
-async fn unknown_route() -> ApiError {
-    ApiError::new(
-        Problem::NotFound,
-        "no such endpoint; see GET /fhir/metadata and the README",
-    )
 }
 
 /// An HL7 v2 body (`x-application/hl7-v2+er7`, `application/hl7-v2` or
@@ -346,12 +105,12 @@ pub(crate) async fn read_body(
     })
 }
 
-async fn convert_hl7v2<S: Store>(
+pub(crate) async fn convert_hl7v2<S: Store>(
     State(state): State<AppState<S>>,
-    requester: Option<Extension<Requester>>,
+    requester: Option<Requester>,
     Er7Body(body): Er7Body,
 ) -> Result<Response, ApiError> {
-    respond_converted(&state, &body, requester.map(|Extension(r)| r.organization)).await
+    respond_converted(&state, &body, requester.map(|r| r.organization)).await
 }
 
 async fn respond_converted<S: Store>(
@@ -373,7 +132,7 @@ fn converted_response(body: String, warnings: usize) -> Response {
     response
 }
 
-async fn convert<S: Store>(
+pub(crate) async fn convert<S: Store>(
     state: State<AppState<S>>,
     Path(format): Path<String>,
     request: Request,
@@ -408,7 +167,7 @@ fn known_format(name: &str) -> Result<Format, ApiError> {
     })
 }
 
-async fn accept_message<S: Store>(
+pub(crate) async fn accept_message<S: Store>(
     State(state): State<AppState<S>>,
     Path(format): Path<String>,
     request: Request,
@@ -462,7 +221,7 @@ fn timestamp(ms: i64) -> String {
     PartialDateTime::from_unix_ms(ms).to_fhir_datetime(zorgpoort_model::datatypes::LocalZone::Utc)
 }
 
-async fn message_status<S: Store>(
+pub(crate) async fn message_status<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -517,7 +276,7 @@ async fn message_status<S: Store>(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-async fn capability_statement() -> Response {
+pub(crate) async fn capability_statement() -> Response {
     let resource = |kind: &'static str, interactions: &[&'static str]| {
         let interactions: Vec<Object<'static>> = interactions.iter().map(|i| Object::new().with("code", *i)).collect();
         // Object leaves an empty list out, as FHIR requires.
@@ -560,7 +319,7 @@ async fn capability_statement() -> Response {
     fhir_json(StatusCode::OK, statement.to_json())
 }
 
-async fn organizations<S: Store>(State(state): State<AppState<S>>) -> Response {
+pub(crate) async fn organizations<S: Store>(State(state): State<AppState<S>>) -> Response {
     searchset(
         state
             .registry
@@ -569,9 +328,9 @@ async fn organizations<S: Store>(State(state): State<AppState<S>>) -> Response {
     )
 }
 
-async fn organization<S: Store>(
+pub(crate) async fn organization<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
+    FhirId(id): FhirId,
 ) -> Result<Response, ApiError> {
     let org = state
         .registry
@@ -583,7 +342,7 @@ async fn organization<S: Store>(
     ))
 }
 
-async fn endpoints<S: Store>(State(state): State<AppState<S>>) -> Response {
+pub(crate) async fn endpoints<S: Store>(State(state): State<AppState<S>>) -> Response {
     searchset(
         state
             .registry
@@ -593,7 +352,7 @@ async fn endpoints<S: Store>(State(state): State<AppState<S>>) -> Response {
     )
 }
 
-async fn endpoint<S: Store>(State(state): State<AppState<S>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn endpoint<S: Store>(State(state): State<AppState<S>>, FhirId(id): FhirId) -> Result<Response, ApiError> {
     state
         .registry
         .iter()
@@ -601,17 +360,6 @@ async fn endpoint<S: Store>(State(state): State<AppState<S>>, Path(id): Path<Str
         .find(|(endpoint_id, _)| *endpoint_id == id)
         .map(|(_, r)| fhir_json(StatusCode::OK, r.to_json()))
         .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no Endpoint/{id}")))
-}
-
-async fn ready<S: Store>(State(state): State<AppState<S>>) -> Result<&'static str, ApiError> {
-    state.store.ready().await.map(|()| "ready\n").map_err(ApiError::from)
-}
-
-async fn render_metrics<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
 }
 
 /// What the demo receivers were sent, newest last, a bounded number each.
@@ -675,7 +423,7 @@ fn inbox_summary(body: &serde_json::Value) -> String {
     }
 }
 
-async fn inbox_receive<S: Store>(
+pub(crate) async fn inbox_receive<S: Store>(
     State(state): State<AppState<S>>,
     Path(org): Path<String>,
     headers: HeaderMap,
@@ -728,7 +476,7 @@ async fn inbox_receive<S: Store>(
     ))
 }
 
-async fn inbox_list<S: Store>(State(state): State<AppState<S>>, Path(org): Path<String>) -> Response {
+pub(crate) async fn inbox_list<S: Store>(State(state): State<AppState<S>>, Path(org): Path<String>) -> Response {
     let received: Vec<serde_json::Value> = state
         .inbox
         .as_ref()

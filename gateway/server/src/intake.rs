@@ -139,7 +139,15 @@ fn format_error(message: usize, error: &zorgpoort_formats::Error) -> ApiError {
 impl From<IntakeError> for ApiError {
     fn from(error: IntakeError) -> Self {
         match error {
-            IntakeError::Content(e) => e.into(),
+            IntakeError::Content(e) => {
+                // In a body of several messages, which one it was.
+                let number = e.message;
+                let mut api = Self::from(e);
+                if let Some(n) = number {
+                    api.diagnostics = format!("msg {n}: {}", api.diagnostics);
+                }
+                api
+            }
             IntakeError::Nonconformant(findings) => ApiError::nonconformant(findings),
             error @ IntakeError::ForeignSender { .. } => ApiError::new(Problem::Forbidden, error.to_string()),
             error @ IntakeError::Reused { .. } => ApiError::new(Problem::Conflict, error.to_string()),

@@ -13,12 +13,15 @@ pub mod bgz;
 pub mod bundles;
 pub mod config;
 pub mod consents;
+pub mod extract;
 pub mod http;
 pub mod intake;
+pub mod listeners;
 pub mod metrics;
 pub mod mllp;
 pub mod outcome;
 pub mod proxy;
+pub mod router;
 pub mod tasks;
 pub mod tls;
 pub mod validate;
@@ -54,6 +57,14 @@ pub enum StartError {
         dir: std::path::PathBuf,
         /// Why.
         source: StoreError,
+    },
+    /// The region would let callers in without proving who they are.
+    #[error("{setting}: {reason}")]
+    Unauthenticated {
+        /// The setting to change.
+        setting: &'static str,
+        /// Why the gateway refuses to start.
+        reason: String,
     },
     /// A registered token-signing key is unusable.
     #[error(transparent)]
@@ -179,17 +190,139 @@ pub fn audit_settings(
     Ok(settings)
 }
 
+/// How callers prove who they are, checked before anything is bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `server.unauthenticated_demo`: the organisation named in a header.
+    Demo,
+    /// Mutual TLS, and bearer tokens over HTTP.
+    Authenticated,
+}
+
+impl Mode {
+    /// Refuses a configuration that would let callers in unproven: a region
+    /// needs mutual TLS (MLLP has no other way to know its sender); only a
+    /// demo, on loopback alone, goes without.
+    fn of(config: &Config) -> Result<Self, StartError> {
+        let server = &config.server;
+        if let Some(ops) = server.ops.filter(|a| !a.ip().is_loopback()) {
+            return Err(StartError::Unauthenticated {
+                setting: "server.ops",
+                reason: format!("the plaintext ops listener must be on loopback, not {ops}"),
+            });
+        }
+        if server.unauthenticated_demo {
+            let exposed = [("server.http", server.http), ("server.mllp", server.mllp)]
+                .into_iter()
+                .find(|(_, address)| !address.ip().is_loopback());
+            if let Some((key, address)) = exposed {
+                return Err(StartError::Unauthenticated {
+                    setting: "server.unauthenticated_demo",
+                    reason: format!(
+                        "a demo region authenticates nobody and listens on loopback only, but {key} is {address}"
+                    ),
+                });
+            }
+            return Ok(Self::Demo);
+        }
+        let Some(tls) = &config.tls else {
+            return Err(StartError::Unauthenticated {
+                setting: "tls",
+                reason: "a region authenticates every caller with mutual TLS: set [tls] certificate, private_key \
+                         and client_ca (see docs/authentication.md); only a loopback demo may set \
+                         server.unauthenticated_demo = true instead"
+                    .into(),
+            });
+        };
+        if tls.client_ca.is_none() {
+            return Err(StartError::Unauthenticated {
+                setting: "tls.client_ca",
+                reason: "without a client CA nobody is authenticated: set the CA that the region's client \
+                         certificates chain to (bearer tokens need it too, for MLLP senders)"
+                    .into(),
+            });
+        }
+        Ok(Self::Authenticated)
+    }
+}
+
+impl Mode {
+    fn identify(self, registry: &Arc<Registry>, public_base_url: &str) -> Result<auth::Identification, StartError> {
+        let registry = Arc::clone(registry);
+        Ok(match self {
+            Self::Demo => auth::Identification::DemoHeader { registry },
+            Self::Authenticated => {
+                let tokens = auth::Tokens::new(&registry, token_audience(public_base_url))?;
+                auth::Identification::Required {
+                    registry,
+                    tokens: Arc::new(tokens),
+                }
+            }
+        })
+    }
+}
+
+/// The bound HTTP listeners: the API and, when configured, the ops one.
+struct HttpListeners {
+    api: TcpListener,
+    ops: Option<TcpListener>,
+}
+
+impl HttpListeners {
+    /// Serves the application on the API listener and the probes alone on
+    /// the ops listener, until `stopped`.
+    fn spawn<S: zorgpoort_store::Store>(
+        self,
+        tasks: &mut JoinSet<()>,
+        state: http::AppState<S>,
+        server: &config::ServerConfig,
+        identification: auth::Identification,
+        tls: Option<Arc<tls::Tls>>,
+        stopped: &watch::Receiver<bool>,
+    ) {
+        let limits = router::HttpLimits {
+            max_concurrent_requests: server.max_concurrent_requests,
+            request_timeout: Duration::from_millis(server.request_timeout_ms),
+            max_body_bytes: server.max_body_bytes,
+        };
+        let connection_limits = listeners::ConnectionLimits {
+            request_timeout: limits.request_timeout,
+        };
+        let registry = Arc::clone(&state.registry);
+        if let Some(ops) = self.ops {
+            let probes = router::App::new(router::health(state.clone()).into_service());
+            let serve = listeners::serve(ops, probes, None, Arc::clone(&registry), connection_limits, stopped.clone());
+            tasks.spawn(serve);
+        }
+        let app = router::app(state, limits, Arc::new(identification));
+        tasks.spawn(listeners::serve(self.api, app, tls, registry, connection_limits, stopped.clone()));
+    }
+}
+
+/// The one audience a client assertion may name: this gateway's token
+/// endpoint, beside its public FHIR base.
+fn token_audience(public_base_url: &str) -> String {
+    let base = public_base_url.trim_end_matches('/');
+    let root = base.strip_suffix("/fhir").unwrap_or(base);
+    format!("{root}/oauth/token")
+}
+
 /// Opens the store, binds the listeners and starts serving.
 pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     // Checked before anything is bound, so a bad registry or route leaves no
     // listener; built for real once the HTTP port is known (below).
     Routes::new(config.routes.clone(), &Registry::new(config.organizations.clone())?)?;
+    let identification = Mode::of(&config)?;
     let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
     let server = config.server;
     let store = open_store(&server, &config.audit)?;
 
     let http_listener = bind(server.http, "HTTP").await?;
     let mllp_listener = bind(server.mllp, "MLLP").await?;
+    let ops_listener = match server.ops {
+        Some(address) => Some(bind(address, "ops").await?),
+        None => None,
+    };
     let local = |l: &TcpListener, what: &str| {
         l.local_addr().map_err(|source| StartError::Io {
             what: format!("{what} listener address"),
@@ -236,23 +369,12 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         handover: handover.clone(),
         upstream: upstream.clone(),
     };
-    let limits = http::HttpLimits {
-        max_concurrent_requests: server.max_concurrent_requests,
-        request_timeout: Duration::from_millis(server.request_timeout_ms),
+    let identification = identification.identify(&registry, &handover.public_base_url)?;
+    let http_listeners = HttpListeners {
+        api: http_listener,
+        ops: ops_listener,
     };
-    let auth = match &tls {
-        Some(tls) if tls.is_mutual() => Some(Arc::new(auth::Tokens::new(&registry)?)),
-        _ => None,
-    };
-    let app = http::app(state, limits, auth);
-    tasks.spawn(http::serve(
-        http_listener,
-        app,
-        tls.clone(),
-        Arc::clone(&registry),
-        limits,
-        stopped.clone(),
-    ));
+    http_listeners.spawn(&mut tasks, state, &server, identification, tls.clone(), &stopped);
 
     let mllp_limits = mllp::MllpLimits {
         max_frame_bytes: server.max_body_bytes,

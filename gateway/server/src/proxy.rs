@@ -32,7 +32,7 @@ use zorgpoort_store::Store;
 
 use crate::bgz::{batch_response, batch_searches};
 use crate::bundles::{Asker, Disclosure, release, treats};
-use crate::consents::read_body;
+use crate::extract::read_resource;
 use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 use crate::version::FhirVersion;
@@ -137,7 +137,7 @@ pub async fn batch<S: Store>(
     asker: Asker,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let bundle = read_body(request, state.max_body_bytes).await?;
+    let bundle = serde_json::Value::Object(read_resource(request, "Bundle", state.max_body_bytes).await?);
     let mut answers = Vec::new();
     for target in batch_searches(&bundle)? {
         answers.push(match target {

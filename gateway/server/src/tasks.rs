@@ -18,7 +18,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
+use crate::extract::FhirId;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
@@ -111,7 +112,7 @@ pub async fn create<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let version = asker.version;
-    let task = read_as_r4(request, state.max_body_bytes).await?;
+    let task = read_as_r4(request, "Task", state.max_body_bytes).await?;
     let wanted = read_request(&task, &state.registry).map_err(invalid)?;
     if wanted.requester != asker.requester {
         return Err(ApiError::new(
@@ -199,7 +200,7 @@ async fn audit_task<S: Store>(
 /// `GET /fhir/Task/{id}`.
 pub async fn read<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
+    FhirId(id): FhirId,
     asker: Asker,
 ) -> Result<Response, ApiError> {
     let version = asker.version;
@@ -264,7 +265,7 @@ pub async fn search<S: Store>(
 /// `PUT /fhir/Task/{id}`.
 pub async fn update<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
+    FhirId(id): FhirId,
     asker: Asker,
     request: Request,
 ) -> Result<Response, ApiError> {
@@ -280,7 +281,7 @@ pub async fn update<S: Store>(
         })
         .transpose()?;
     let version = asker.version;
-    let body = read_as_r4(request, state.max_body_bytes).await?;
+    let body = read_as_r4(request, "Task", state.max_body_bytes).await?;
     if body
         .get("id")
         .and_then(Value::as_str)
@@ -344,7 +345,7 @@ pub async fn update<S: Store>(
 /// document Bundle.
 pub async fn document<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
+    FhirId(id): FhirId,
     asker: Asker,
 ) -> Result<Response, ApiError> {
     let version = asker.version;
@@ -355,7 +356,7 @@ pub async fn document<S: Store>(
 /// `GET /fhir/Composition/{id}`: the handed-over document's Composition.
 pub async fn composition<S: Store>(
     State(state): State<AppState<S>>,
-    Path(id): Path<String>,
+    FhirId(id): FhirId,
     asker: Asker,
 ) -> Result<Response, ApiError> {
     let version = asker.version;

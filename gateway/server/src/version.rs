@@ -82,8 +82,10 @@ impl FhirVersion {
     }
 }
 
-/// A FHIR JSON body as R4, whichever version its `Content-Type` names.
-pub async fn read_as_r4(request: axum::extract::Request, limit: usize) -> Result<Value, ApiError> {
+/// A FHIR JSON resource of `resource_type` in the body as R4, whichever
+/// version its `Content-Type` names.
+pub async fn read_as_r4(request: axum::extract::Request, resource_type: &str, limit: usize) -> Result<Value, ApiError> {
     let version = FhirVersion::of_body(request.headers());
-    version.into_r4(crate::consents::read_body(request, limit).await?)
+    let resource = crate::extract::read_resource(request, resource_type, limit).await?;
+    version.into_r4(Value::Object(resource))
 }

@@ -10,7 +10,7 @@ async fn start(name: &str) -> zorgpoort_server::Gateway {
     let dir = std::env::temp_dir().join(format!("zorgpoort-http-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = format!(
-        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n[[organization]]\nid = \"a\"\nname = \"A\"\nkind = \"vvt\"\n",
+        "[server]\nunauthenticated_demo = true\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n[[organization]]\nid = \"a\"\nname = \"A\"\nkind = \"vvt\"\n",
         dir.display()
     );
     zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
@@ -113,7 +113,7 @@ async fn the_demo_inbox_takes_notifications_and_knows_the_port_chosen_by_the_os(
     let dir = std::env::temp_dir().join(format!("zorgpoort-http-inbox-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = format!(
-        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndemo_inbox = true\n\n\
+        "[server]\nunauthenticated_demo = true\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndemo_inbox = true\n\n\
          [[organization]]\nid = \"b\"\nname = \"B\"\nkind = \"vvt\"\n\n\
          [[organization.endpoint]]\nprotocol = \"fhir-stu3\"\naddress = \"http://{{http}}/demo/inbox/b\"\n",
         dir.display()

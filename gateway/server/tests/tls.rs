@@ -79,6 +79,9 @@ mllp = "127.0.0.1:0"
 data_dir = "{data}"
 durability = "process-crash"
 
+[handover]
+public_base_url = "https://zorgpoort.test/fhir"
+
 [tls]
 certificate = "{dir}/server.pem"
 private_key = "{dir}/server.key"
@@ -329,13 +332,18 @@ fn base64url(bytes: &[u8]) -> String {
 
 /// A `private_key_jwt` client assertion for `client`, signed with `key`.
 fn assertion(key: &KeyPair, client: &str, jti: &str) -> String {
+    assertion_for(key, client, jti, "https://zorgpoort.test/oauth/token")
+}
+
+/// A client assertion addressed to `audience`.
+fn assertion_for(key: &KeyPair, client: &str, jti: &str, audience: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let header = base64url(br#"{"alg":"ES256","typ":"JWT"}"#);
     let claims = serde_json::json!({
-        "iss": client, "sub": client, "aud": "https://zorgpoort.test/oauth/token", "exp": now + 60, "jti": jti,
+        "iss": client, "sub": client, "aud": audience, "exp": now + 60, "jti": jti,
     });
     let payload = base64url(claims.to_string().as_bytes());
     let signing_input = format!("{header}.{payload}");
@@ -402,5 +410,50 @@ async fn callers_without_certificates_use_bearer_tokens() {
     let message = b"\x0bMSH|^~\\&|HIS|RIJN|||20261124||ADT^A01|T9|P|2.5\rPID|1||1^^^X^PI\r\x1c\r";
     let (ack, _) = exchange(&anonymous, setup.gateway.mllp_addr(), message).await;
     assert!(ack.is_empty());
+    setup.gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_assertion_for_another_token_endpoint_is_refused() {
+    let setup = setup("audience").await;
+    let anonymous = connector(&setup.ca, None);
+    for audience in ["https://wrong/oauth/token", "https://zorgpoort.test.evil/oauth/token", "https://zorgpoort.test/fhir/oauth/token"] {
+        let signed = assertion_for(&setup.jwt_key, "ziekenhuis", audience, audience);
+        let (response, _) = exchange(&anonymous, setup.gateway.http_addr(), &token_request(&signed)).await;
+        let text = String::from_utf8_lossy(&response);
+        assert!(text.starts_with("HTTP/1.1 401") && text.contains("aud must be"), "{audience}: {text}");
+    }
+    setup.gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_requester_header_is_no_identity_under_mutual_tls() {
+    let setup = setup("no-header-identity").await;
+    let http = setup.gateway.http_addr();
+    let anonymous = connector(&setup.ca, None);
+    let named = |method: &str, path: &str, extra: &str| {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nX-Zorgpoort-Requester: ziekenhuis\r\n\
+             X-Purpose-Of-Use: emergency\r\nX-Break-The-Glass-Reason: test\r\n{extra}Connection: close\r\n\r\n"
+        )
+        .into_bytes()
+    };
+    for request in [
+        named("GET", "/fhir/Bundle/00000000-0000-0000-0000-000000000000", ""),
+        named("GET", "/fhir/Patient?identifier=999911120", ""),
+        named("GET", "/fhir/AuditEvent?patient=999911120", ""),
+        named("GET", "/fhir/Consent?patient=999911120", ""),
+        named("GET", "/messages/00000000-0000-0000-0000-000000000000", ""),
+        consent_request("POST", "/fhir/Consent", ""),
+        consent_request("PUT", "/fhir/Consent/x", ""),
+    ] {
+        let (response, _) = exchange(&anonymous, http, &request).await;
+        let text = String::from_utf8_lossy(&response);
+        assert!(
+            text.starts_with("HTTP/1.1 401") && text.contains("OperationOutcome"),
+            "{}: {text}",
+            String::from_utf8_lossy(&request).lines().next().unwrap_or_default()
+        );
+    }
     setup.gateway.shutdown().await;
 }

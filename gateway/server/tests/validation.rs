@@ -10,7 +10,7 @@ async fn start(name: &str, mode: &str) -> zorgpoort_server::Gateway {
     let dir = std::env::temp_dir().join(format!("zorgpoort-validation-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = format!(
-        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n[validation]\nmode = \"{mode}\"\n",
+        "[server]\nunauthenticated_demo = true\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n[validation]\nmode = \"{mode}\"\n",
         dir.display()
     );
     zorgpoort_server::start(Config::load(Some(&config), []).unwrap())

@@ -190,10 +190,10 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 /// The `[server]` section of a gateway under test: ports the OS picks, data
-/// in `data_dir`.
+/// in `data_dir`, a loopback test region whose callers name themselves.
 pub fn server_section(data_dir: &Path) -> String {
     format!(
-        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndurability = \"process-crash\"\n\n",
+        "[server]\nunauthenticated_demo = true\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndurability = \"process-crash\"\n\n",
         data_dir.display()
     )
 }

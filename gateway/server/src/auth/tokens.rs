@@ -1,40 +1,22 @@
-//! Who is calling. With mutual TLS configured every API request must come
-//! from a registered organisation: by its client certificate, or by a bearer
-//! token from `POST /oauth/token` (OAuth2 client credentials with a
-//! `private_key_jwt` client assertion, RFC 7523, signed ES256 with a key
-//! registered for the organisation). Tokens live five minutes, in memory.
+//! Bearer tokens for callers that cannot do mutual TLS: `POST /oauth/token`
+//! is OAuth2 client credentials with a `private_key_jwt` client assertion
+//! (RFC 7523), signed ES256 with a key registered for the organisation and
+//! addressed to exactly this gateway's token endpoint. Tokens live five
+//! minutes, in memory; an assertion is accepted once.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use rustls_pki_types::SubjectPublicKeyInfoDer;
 use rustls_pki_types::pem::PemObject;
 use zorgpoort_handover::Registry;
-
-use crate::outcome::{ApiError, Problem};
-use crate::tls::Peer;
-
-/// The authenticated caller, in the request's extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requester {
-    /// The organisation's id in the registry.
-    pub organization: String,
-}
-
-impl Requester {
-    /// The authenticated organisation of a request, if any.
-    pub fn organization_of<B>(request: &axum::http::Request<B>) -> Option<String> {
-        request.extensions().get::<Self>().map(|r| r.organization.clone())
-    }
-}
 
 /// How long an access token lives.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -53,6 +35,8 @@ pub struct KeyError {
 
 /// Issued tokens and the keys that may ask for them.
 pub struct Tokens {
+    /// The one `aud` a client assertion may name: this gateway's token endpoint.
+    audience: String,
     keys: HashMap<String, Vec<Vec<u8>>>,
     issued: Mutex<HashMap<String, (String, Instant)>>,
     seen_assertions: Mutex<HashMap<String, i64>>,
@@ -112,8 +96,9 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 impl Tokens {
-    /// Reads the registered keys.
-    pub fn new(registry: &Registry) -> Result<Self, KeyError> {
+    /// Reads the registered keys; assertions must be addressed to `audience`,
+    /// the public URL of this gateway's `/oauth/token`.
+    pub fn new(registry: &Registry, audience: String) -> Result<Self, KeyError> {
         let mut keys = HashMap::new();
         for org in registry.iter() {
             let points = org
@@ -130,11 +115,17 @@ impl Tokens {
             }
         }
         Ok(Self {
+            audience,
             keys,
             issued: Mutex::new(HashMap::new()),
             seen_assertions: Mutex::new(HashMap::new()),
             random: SystemRandom::new(),
         })
+    }
+
+    /// The public URL of the token endpoint.
+    pub fn audience(&self) -> &str {
+        &self.audience
     }
 
     /// The organisation a live token was issued to.
@@ -176,15 +167,15 @@ impl Tokens {
         if !valid {
             return Err("signature does not verify with a registered key".into());
         }
+        // RFC 7523 §3: the audience identifies this authorization server;
+        // a suffix match would accept an assertion made for another one.
         let audience_ok = match &claims["aud"] {
-            serde_json::Value::String(aud) => aud.ends_with("/oauth/token"),
-            serde_json::Value::Array(auds) => auds
-                .iter()
-                .any(|a| a.as_str().is_some_and(|a| a.ends_with("/oauth/token"))),
+            serde_json::Value::String(aud) => *aud == self.audience,
+            serde_json::Value::Array(auds) => auds.iter().any(|a| a.as_str() == Some(self.audience.as_str())),
             _ => false,
         };
         if !audience_ok {
-            return Err("aud must be this gateway's token endpoint (…/oauth/token)".into());
+            return Err(format!("aud must be this gateway's token endpoint, {}", self.audience));
         }
         let expiry = claims["exp"].as_i64().ok_or("exp is missing")?;
         if expiry <= now || expiry - now > MAX_ASSERTION_LIFETIME_SECS {
@@ -295,35 +286,6 @@ fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Requires a [`Requester`]: the organisation of the TLS client certificate,
-/// or of a bearer token; otherwise 401.
-pub async fn authenticate(State(tokens): State<Arc<Tokens>>, mut request: Request, next: Next) -> Response {
-    let from_certificate = match request.extensions().get::<Peer>() {
-        Some(Peer::Organization(id)) => Some(id.clone()),
-        _ => None,
-    };
-    let from_token = || {
-        let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))?;
-        tokens.lookup(token.trim())
-    };
-    let Some(organization) = from_certificate.or_else(from_token) else {
-        let mut response = ApiError::new(
-            Problem::Unauthenticated,
-            "authenticate with a registered client certificate or a bearer token from POST /oauth/token",
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
-    };
-    request.extensions_mut().insert(Requester { organization });
-    next.run(request).await
 }
 
 #[cfg(test)]

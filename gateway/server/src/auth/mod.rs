@@ -1,0 +1,225 @@
+//! Who is calling, decided once per request before any route runs.
+//!
+//! A region proves identity: a client certificate registered to an
+//! organisation (mutual TLS) or a bearer token from `POST /oauth/token`
+//! ([`tokens`]). Every API route sits behind [`identify`], which refuses a
+//! caller it cannot name with 401, so a route added later cannot forget to
+//! authenticate. Handlers then take the caller as an extractor:
+//! [`Requester`] (any organisation of the region), [`AuditReader`] or
+//! [`ConsentRecorder`] (organisations whose registry entry grants the role;
+//! 403 otherwise).
+//!
+//! The embedded demo region (and a loopback test region that sets
+//! `server.unauthenticated_demo`) proves nothing: callers *name* their
+//! organisation in `X-Zorgpoort-Requester`, listeners are loopback only, and
+//! every response says it is a demo ([`mark_demo`]). There a call without the
+//! header is anonymous: it may convert and send messages, never read what
+//! the gateway holds about a patient.
+
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use zorgpoort_handover::{Organization, Registry};
+
+use crate::outcome::{ApiError, Problem};
+use crate::tls::Peer;
+pub use tokens::{KeyError, Tokens, token_endpoint};
+
+/// The header a demo caller names its organisation in.
+pub const DEMO_REQUESTER_HEADER: &str = "x-zorgpoort-requester";
+/// The header every demo response carries.
+pub const DEMO_HEADER: &str = "x-zorgpoort-demo";
+
+/// How callers are identified; decided at start from the configuration.
+pub enum Identification {
+    /// Client certificates and bearer tokens; nobody else gets in.
+    Required {
+        /// The region's organisations.
+        registry: Arc<Registry>,
+        /// Issued bearer tokens.
+        tokens: Arc<Tokens>,
+    },
+    /// The demo: the organisation named in `X-Zorgpoort-Requester`, unproven.
+    DemoHeader {
+        /// The region's organisations.
+        registry: Arc<Registry>,
+    },
+}
+
+impl Identification {
+    fn registry(&self) -> &Registry {
+        match self {
+            Self::Required { registry, .. } | Self::DemoHeader { registry } => registry,
+        }
+    }
+}
+
+/// The organisation making a request, as the registry knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requester {
+    /// The organisation's id in the registry.
+    pub organization: String,
+    /// May read the audit log.
+    pub audit_reader: bool,
+    /// May record patients' choices.
+    pub consent_recorder: bool,
+    /// May read in an emergency without the patient's permit (break-the-glass).
+    pub break_the_glass: bool,
+}
+
+impl Requester {
+    fn of(org: &Organization) -> Self {
+        Self {
+            organization: org.id.clone(),
+            audit_reader: org.audit_reader,
+            consent_recorder: org.consent_recorder,
+            break_the_glass: org.break_the_glass,
+        }
+    }
+
+    /// The identified organisation of a request, if any.
+    pub fn organization_of<B>(request: &axum::http::Request<B>) -> Option<String> {
+        request.extensions().get::<Self>().map(|r| r.organization.clone())
+    }
+}
+
+fn unauthenticated(demo: bool) -> ApiError {
+    let how = if demo {
+        "this demo region names the calling organisation in the X-Zorgpoort-Requester header \
+         (rijnstate-demo, de-vaart or de-linde)"
+    } else {
+        "authenticate with a registered client certificate or a bearer token from POST /oauth/token"
+    };
+    ApiError::new(Problem::Unauthenticated, how)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Requester {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        parts.extensions.get::<Self>().cloned().ok_or_else(|| {
+            let demo = parts.extensions.get::<Demo>().is_some();
+            with_challenge(unauthenticated(demo).into_response())
+        })
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Requester {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().cloned())
+    }
+}
+
+/// An organisation registered as an audit reader (`audit_reader = true`).
+#[derive(Debug, Clone)]
+pub struct AuditReader(pub Requester);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuditReader {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let requester = <Requester as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        if !requester.audit_reader {
+            return Err(ApiError::new(Problem::Forbidden, "this organisation may not read the audit log").into_response());
+        }
+        Ok(Self(requester))
+    }
+}
+
+/// An organisation registered as a consent recorder (`consent_recorder = true`).
+#[derive(Debug, Clone)]
+pub struct ConsentRecorder(pub Requester);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConsentRecorder {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let requester = <Requester as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        if !requester.consent_recorder {
+            return Err(
+                ApiError::new(Problem::Forbidden, "this organisation may not record patients' choices").into_response(),
+            );
+        }
+        Ok(Self(requester))
+    }
+}
+
+/// Marks a demo request, so rejections can say how the demo identifies.
+#[derive(Debug, Clone, Copy)]
+struct Demo;
+
+fn with_challenge(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// Names the caller ([`Requester`] in the request's extensions) or refuses
+/// the request: 401 when a region that requires authentication cannot name
+/// it, 403 when the named organisation is not in the registry.
+pub async fn identify(State(identification): State<Arc<Identification>>, mut request: Request, next: Next) -> Response {
+    let registry = identification.registry();
+    let organization = match &*identification {
+        Identification::Required { tokens, .. } => {
+            let from_certificate = match request.extensions().get::<Peer>() {
+                Some(Peer::Organization(id)) => Some(id.clone()),
+                _ => None,
+            };
+            let Some(organization) = from_certificate.or_else(|| bearer(&request).and_then(|t| tokens.lookup(t)))
+            else {
+                return with_challenge(unauthenticated(false).into_response());
+            };
+            Some(organization)
+        }
+        Identification::DemoHeader { .. } => {
+            request.extensions_mut().insert(Demo);
+            match request.headers().get(DEMO_REQUESTER_HEADER).map(HeaderValue::to_str) {
+                None => None,
+                Some(Ok(named)) => Some(named.trim().to_owned()),
+                Some(Err(_)) => {
+                    return ApiError::invalid(DEMO_REQUESTER_HEADER, "not visible ASCII").into_response();
+                }
+            }
+        }
+    };
+    if let Some(organization) = organization {
+        let Some(org) = registry.get(&organization) else {
+            return ApiError::new(Problem::Forbidden, "the calling organisation is not in the region's registry")
+                .into_response();
+        };
+        request.extensions_mut().insert(Requester::of(org));
+    }
+    next.run(request).await
+}
+
+/// The bearer token of a request.
+fn bearer(request: &Request) -> Option<&str> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// What every demo response says about itself.
+const DEMO_NOTICE: &str = "demo region: callers are not authenticated; fictional data only";
+
+/// Says on a demo response that it is one: `X-Zorgpoort-Demo` and a
+/// `Warning` a person reading headers will see.
+pub async fn mark_demo(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(DEMO_HEADER, HeaderValue::from_static(DEMO_NOTICE));
+    headers.insert(
+        header::WARNING,
+        HeaderValue::from_static("199 zorgpoort \"demo region: callers are not authenticated\""),
+    );
+    response
+}
