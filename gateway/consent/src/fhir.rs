@@ -65,7 +65,11 @@ fn parse_instant(text: &str) -> Option<i64> {
         if let Some(offset) = zone.strip_prefix(['+', '-']) {
             let sign = if zone.starts_with('-') { -1 } else { 1 };
             let (hours, minutes) = offset.split_once(':')?;
-            ms -= sign * (hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?) * 60_000;
+            // FHIR allows offsets up to 14:00; a larger one is not a time
+            // zone (and would overflow the sum).
+            let hours = hours.parse::<i64>().ok().filter(|h| (0..=14).contains(h))?;
+            let minutes = minutes.parse::<i64>().ok().filter(|m| (0..60).contains(m))?;
+            ms -= sign * (hours * 60 + minutes) * 60_000;
         }
     }
     Some(ms)
@@ -178,6 +182,14 @@ mod tests {
         assert_eq!(choice.requester_categories, ["vvt"]);
         assert_eq!(choice.from_ms, Some(1_767_225_600_000));
         assert_eq!(choice.until_ms, Some(1_798_758_000_000));
+    }
+
+    #[test]
+    fn an_offset_that_is_no_time_zone_is_invalid() {
+        // Overflowed the millisecond sum (a panic in a debug build).
+        assert_eq!(parse_instant("2026-01-01T00:00:00+99999999999999999:00"), None);
+        assert_eq!(parse_instant("2026-01-01T00:00:00+01:60"), None);
+        assert_eq!(parse_instant("2026-01-01T00:00:00-14:00"), Some(1_767_225_600_000 + 14 * 3_600_000));
     }
 
     #[test]
