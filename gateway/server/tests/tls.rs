@@ -55,6 +55,8 @@ struct Setup {
     /// The key the organisation signs client assertions with.
     jwt_key: KeyPair,
     dir: PathBuf,
+    /// A nursing home that sends over MLLP as `ECD/DE LINDE`.
+    nursing_home: Identity,
 }
 
 async fn setup(name: &str) -> Setup {
@@ -70,6 +72,7 @@ async fn setup(name: &str) -> Setup {
     );
     let registered = leaf(&ca, "ziekenhuis", None);
     let recorders = [leaf(&ca, "de-vaart", None), leaf(&ca, "de-brug", None)];
+    let nursing_home = leaf(&ca, "de-linde", None);
     let jwt_key = KeyPair::generate().unwrap();
     let config = format!(
         r#"
@@ -89,7 +92,15 @@ client_ca = "{dir}/ca.pem"
 reload_check_ms = 100
 
 [[organization]]
+id = "de-linde"
+name = "Verpleeghuis De Linde"
+kind = "vvt"
+senders = ["ECD/DE LINDE"]
+client_certificates = ["{linde}"]
+
+[[organization]]
 id = "ziekenhuis"
+senders = ["HIS/RIJN", "HIS/ZIEKENHUIS"]
 name = "Ziekenhuis"
 kind = "ziekenhuis"
 client_certificates = ["{fingerprint}"]
@@ -115,6 +126,7 @@ client_certificates = ["{brug}"]
         fingerprint = fingerprint(registered.chain[0].as_ref()),
         vaart = fingerprint(recorders[0].chain[0].as_ref()),
         brug = fingerprint(recorders[1].chain[0].as_ref()),
+        linde = fingerprint(nursing_home.chain[0].as_ref()),
         jwt_key = jwt_key.public_key_pem(),
     );
     let gateway = zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
@@ -127,6 +139,7 @@ client_certificates = ["{brug}"]
         recorders,
         jwt_key,
         dir,
+        nursing_home,
     }
 }
 
@@ -456,4 +469,87 @@ async fn a_requester_header_is_no_identity_under_mutual_tls() {
         );
     }
     setup.gateway.shutdown().await;
+}
+
+/// An ADT^A01 framed for MLLP, sent as `sender` (`APP|FACILITY`) for the patient with `bsn`.
+fn admission(sender: &str, control_id: &str, bsn: &str) -> Vec<u8> {
+    format!(
+        "\x0bMSH|^~\\&|{sender}|||20261124093015+0100||ADT^A01^ADT_A01|{control_id}|P|2.5\r\
+         PID|1||{bsn}^^^NLMINBIZA^NNNLD||Jansen^Piet||19800101|M\r\x1c\r"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn mllp_a_certificate_sends_only_as_its_own_organisation() {
+    let setup = setup("mllp-sender").await;
+    let mllp = setup.gateway.mllp_addr();
+    let nursing_home = connector(&setup.ca, Some(&setup.nursing_home));
+    let (ack, _) = exchange(
+        &nursing_home,
+        mllp,
+        &admission("HIS|ZIEKENHUIS", "FORGED1", "999911120"),
+    )
+    .await;
+    let ack = String::from_utf8_lossy(&ack).into_owned();
+    assert!(ack.contains("MSA|AR|FORGED1"), "{ack}");
+    assert!(
+        ack.contains("ERR||MSH^1^3") && ack.contains("does not belong to the authenticated organisation"),
+        "{ack}"
+    );
+    let (ack, _) = exchange(&nursing_home, mllp, &admission("ECD|DE LINDE", "OWN1", "999911120")).await;
+    assert!(
+        String::from_utf8_lossy(&ack).contains("MSA|AA|OWN1"),
+        "{}",
+        String::from_utf8_lossy(&ack)
+    );
+    let hospital = connector(&setup.ca, Some(&setup.registered));
+    let (ack, _) = exchange(&hospital, mllp, &admission("HIS|ZIEKENHUIS", "REAL1", "999911120")).await;
+    assert!(
+        String::from_utf8_lossy(&ack).contains("MSA|AA|REAL1"),
+        "{}",
+        String::from_utf8_lossy(&ack)
+    );
+    setup.gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn mllp_a_squatted_control_id_does_not_drop_the_real_message() {
+    use zorgpoort_store::Store;
+    let setup = setup("mllp-squat").await;
+    let mllp = setup.gateway.mllp_addr();
+    // The nursing home sends first, under the hospital's name and next control id.
+    let nursing_home = connector(&setup.ca, Some(&setup.nursing_home));
+    let (ack, _) = exchange(&nursing_home, mllp, &admission("HIS|ZIEKENHUIS", "SQUAT1", "999910851")).await;
+    let ack = String::from_utf8_lossy(&ack).into_owned();
+    assert!(!ack.contains("MSA|AA"), "forged message acknowledged: {ack}");
+    // The real message is taken as new, not acknowledged as a duplicate and dropped.
+    let hospital = connector(&setup.ca, Some(&setup.registered));
+    let (ack, _) = exchange(&hospital, mllp, &admission("HIS|ZIEKENHUIS", "SQUAT1", "999911120")).await;
+    let ack = String::from_utf8_lossy(&ack).into_owned();
+    assert!(
+        ack.contains("MSA|AA|SQUAT1") && !ack.contains("already received"),
+        "{ack}"
+    );
+    // The hospital reusing its own control id for another patient is refused.
+    let (ack, _) = exchange(&hospital, mllp, &admission("HIS|ZIEKENHUIS", "SQUAT1", "999910851")).await;
+    let ack = String::from_utf8_lossy(&ack).into_owned();
+    assert!(
+        ack.contains("MSA|AE|SQUAT1") && ack.contains("control id reused with other content"),
+        "{ack}"
+    );
+    setup.gateway.shutdown().await;
+    let store = zorgpoort_store::SqliteStore::open(
+        &setup.dir.join("data/zorgpoort.db"),
+        zorgpoort_store::Durability::ProcessCrash,
+    )
+    .unwrap();
+    let real = store.messages_of("999911120", 10).await.unwrap();
+    assert_eq!(real.len(), 1);
+    let record = store.message(&real[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (record.sender.as_str(), record.control_id.as_str()),
+        ("HIS/ZIEKENHUIS", "SQUAT1")
+    );
+    assert!(store.messages_of("999910851", 10).await.unwrap().is_empty());
 }
