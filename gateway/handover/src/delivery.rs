@@ -4,10 +4,18 @@
 //! delivery becomes a dead letter with the receiver's answer; 5xx, 408, 429,
 //! timeouts and connection errors are retried with exponential backoff and
 //! jitter. A receiver gets one delivery at a time, in acceptance order.
+//!
+//! A delivery has one attempt at a time: the deliverer claims due
+//! deliveries in the store (one step, see [`Store::claim_due`]) and records
+//! each result under its claim. An attempt is cut off after
+//! `timeout_ms`; its claim's lease runs [`LEASE_MARGIN_MS`] longer, so a
+//! delivery is claimed again only after its attempt ended, or when its
+//! gateway died (then after the lease). See
+//! docs/decisions/0005-delivery-claims.md.
 
-use std::collections::HashSet;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -40,7 +48,9 @@ pub struct DeliveryConfig {
     pub initial_backoff_ms: u64,
     /// Longest wait between attempts.
     pub max_backoff_ms: u64,
-    /// Time allowed for one attempt.
+    /// Time allowed for one attempt, from its claim to the receiver's
+    /// answer; a delivery whose gateway died is claimed again this plus
+    /// [`LEASE_MARGIN_MS`] after it was claimed.
     pub timeout_ms: u64,
     /// How often the queue is looked at when idle.
     pub poll_interval_ms: u64,
@@ -58,6 +68,11 @@ impl Default for DeliveryConfig {
         }
     }
 }
+
+/// How much longer a claim's lease runs than the attempt may take: time to
+/// record the result. A result recorded after the lease ran out counts only
+/// when no one claimed the delivery since.
+pub const LEASE_MARGIN_MS: u64 = 10_000;
 
 /// Most of a refusing receiver's answer kept as the reason.
 const MAX_REASON_BYTES: usize = 4096;
@@ -213,7 +228,10 @@ pub struct Deliverer<S> {
     render: Render,
     consent: Option<ConsentCheck>,
     client: Upstream,
-    in_flight: Arc<Mutex<HashSet<i64>>>,
+    /// Names this deliverer's claims: unique among deliverers on one store.
+    holder: String,
+    /// Claims made so far, for the next claim's name.
+    claims: AtomicU64,
 }
 
 impl<S: Store> Deliverer<S> {
@@ -233,7 +251,8 @@ impl<S: Store> Deliverer<S> {
             render,
             consent,
             client,
-            in_flight: Arc::new(Mutex::new(HashSet::new())),
+            holder: holder_name(),
+            claims: AtomicU64::new(0),
         }
     }
 
@@ -257,38 +276,30 @@ impl<S: Store> Deliverer<S> {
         while attempts.join_next().await.is_some() {}
     }
 
-    /// Starts attempts for due deliveries; how many it started.
+    /// Claims due deliveries, as many as there is room for, and starts an
+    /// attempt for each; how many it started. What is claimed is attempted
+    /// by this deliverer only, until its result is recorded or its lease
+    /// runs out.
     async fn dispatch(self: &Arc<Self>, attempts: &mut JoinSet<()>) -> usize {
         while attempts.try_join_next().is_some() {}
         let free = self.config.concurrency.saturating_sub(attempts.len());
         if free == 0 {
             return 0;
         }
-        let due = match self.store.due(now_ms(), free * 2).await {
+        let claim = format!("{}/{}", self.holder, self.claims.fetch_add(1, Ordering::Relaxed));
+        let now = now_ms();
+        let lease = i64::try_from(self.config.timeout_ms.saturating_add(LEASE_MARGIN_MS)).unwrap_or(i64::MAX);
+        let due = match self.store.claim_due(&claim, now, now.saturating_add(lease), free).await {
             Ok(due) => due,
             Err(error) => {
-                tracing::warn!(%error, "cannot read the delivery queue");
+                tracing::warn!(%error, "cannot claim from the delivery queue");
                 return 0;
             }
         };
-        let mut started = 0;
+        let started = due.len();
         for delivery in due {
-            if started == free {
-                break;
-            }
-            let id = delivery.delivery.id;
-            let fresh = self.in_flight.lock().is_ok_and(|mut set| set.insert(id));
-            if !fresh {
-                continue;
-            }
             let this = Arc::clone(self);
-            attempts.spawn(async move {
-                this.attempt(delivery).await;
-                if let Ok(mut set) = this.in_flight.lock() {
-                    set.remove(&id);
-                }
-            });
-            started += 1;
+            attempts.spawn(async move { this.attempt(delivery).await });
         }
         started
     }
@@ -322,9 +333,66 @@ impl<S: Store> Deliverer<S> {
             })
     }
 
+    /// Makes one attempt and records it under its claim. The attempt is
+    /// cut off after `timeout_ms`, well within the claim's lease.
     async fn attempt(&self, due: DueDelivery) {
         let delivery = &due.delivery;
-        let checked = self.check_consent(&due).await;
+        let limit = Duration::from_millis(self.config.timeout_ms);
+        let (outcome, rule, categories) = tokio::time::timeout(limit, self.try_once(&due))
+            .await
+            .unwrap_or_else(|_| {
+                let error = format!("the attempt took longer than {} ms", self.config.timeout_ms);
+                (Err(Failure::Transient(error)), None, Vec::new())
+            });
+        let attempt = match outcome {
+            Ok(()) => Attempt::Delivered,
+            Err(Failure::Withheld(rule)) => Attempt::Withheld { rule },
+            Err(Failure::Permanent(error)) => Attempt::Dead { error },
+            Err(Failure::Transient(error)) if delivery.attempts + 1 >= self.config.max_attempts => Attempt::Dead {
+                error: format!("gave up after {} attempts; last: {error}", delivery.attempts + 1),
+            },
+            Err(Failure::Transient(error)) => Attempt::Retry {
+                at_ms: now_ms() + self.backoff_ms(delivery.attempts, delivery.id),
+                error,
+            },
+        };
+        tracing::info!(
+            delivery = delivery.id,
+            receiver = %delivery.receiver,
+            outcome = match &attempt {
+                Attempt::Delivered => "delivered",
+                Attempt::Retry { .. } => "retry",
+                Attempt::Dead { .. } => "dead",
+                Attempt::Withheld { .. } => "withheld",
+            },
+            attempts = delivery.attempts + 1,
+            "delivery attempt"
+        );
+        let audit = audit_event(&due, &attempt, rule, categories);
+        match self
+            .store
+            .record(delivery.id, &due.claim, attempt, now_ms(), Some(audit))
+            .await
+        {
+            Ok(true) => {}
+            // Recorded too late: the lease ran out and the delivery was
+            // claimed again, so that claim's attempt decides.
+            Ok(false) => tracing::warn!(
+                delivery = delivery.id,
+                "delivery attempt recorded after its lease ran out"
+            ),
+            // Not recorded: the delivery stays pending and is attempted again
+            // when the lease runs out, so the receiver may see it twice (it
+            // de-duplicates by id).
+            Err(error) => tracing::error!(delivery = delivery.id, %error, "cannot record a delivery attempt"),
+        }
+    }
+
+    /// The attempt itself, without recording it: how it went, with the
+    /// consent rule and data categories for the audit event.
+    async fn try_once(&self, due: &DueDelivery) -> (Result<(), Failure>, Option<String>, Vec<String>) {
+        let delivery = &due.delivery;
+        let checked = self.check_consent(due).await;
         let (rule, categories) = checked.as_ref().map_or((None, Vec::new()), |e| {
             (Some(e.decision.rule().to_owned()), e.categories.clone())
         });
@@ -352,36 +420,7 @@ impl<S: Store> Deliverer<S> {
                 }
             }
         };
-        let attempt = match outcome {
-            Ok(()) => Attempt::Delivered,
-            Err(Failure::Withheld(rule)) => Attempt::Withheld { rule },
-            Err(Failure::Permanent(error)) => Attempt::Dead { error },
-            Err(Failure::Transient(error)) if delivery.attempts + 1 >= self.config.max_attempts => Attempt::Dead {
-                error: format!("gave up after {} attempts; last: {error}", delivery.attempts + 1),
-            },
-            Err(Failure::Transient(error)) => Attempt::Retry {
-                at_ms: now_ms() + self.backoff_ms(delivery.attempts, delivery.id),
-                error,
-            },
-        };
-        tracing::info!(
-            delivery = delivery.id,
-            receiver = %delivery.receiver,
-            outcome = match &attempt {
-                Attempt::Delivered => "delivered",
-                Attempt::Retry { .. } => "retry",
-                Attempt::Dead { .. } => "dead",
-                Attempt::Withheld { .. } => "withheld",
-            },
-            attempts = delivery.attempts + 1,
-            "delivery attempt"
-        );
-        let audit = audit_event(&due, &attempt, rule, categories);
-        if let Err(error) = self.store.record(delivery.id, attempt, now_ms(), Some(audit)).await {
-            // Not recorded: the delivery stays pending and is attempted again,
-            // so the receiver may see it twice (it de-duplicates by id).
-            tracing::error!(delivery = delivery.id, %error, "cannot record a delivery attempt");
-        }
+        (outcome, rule, categories)
     }
 
     /// Exponential backoff with ±25% jitter, capped.
@@ -538,6 +577,15 @@ enum Failure {
     Permanent(String),
     /// Worth another try later.
     Transient(String),
+}
+
+/// A name for one deliverer's claims that no other deliverer on the same
+/// store shares: the process, the time it started, and the random keys the
+/// standard library seeds per process.
+fn holder_name() -> String {
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    format!("{}-{}-{random:016x}", std::process::id(), now_ms())
 }
 
 /// A cheap pseudo-random number (splitmix64) for backoff jitter.

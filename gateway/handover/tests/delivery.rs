@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -342,4 +343,115 @@ async fn fhir_messages_reach_mllp_receivers_as_hl7v2() {
     assert!(bodies[0].starts_with("MSH|^~\\&|"), "{}", bodies[0]);
     assert!(bodies[0].contains("\rPID|"), "{}", bodies[0]);
     assert!(bodies[0].contains("999911120^^^NLMINBIZA^NNNLD"), "{}", bodies[0]);
+}
+
+/// A receiver that takes a little while per request and counts the POSTs it
+/// gets per message (the body is `{"id":"m<n>"}`). Requests are served
+/// concurrently, one per connection.
+fn counting_receiver(listener: TcpListener, delay: Duration) -> Arc<Mutex<HashMap<String, usize>>> {
+    let counts = Arc::new(Mutex::new(HashMap::new()));
+    let seen = Arc::clone(&counts);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0; 8192];
+                let body = loop {
+                    let Ok(n) = socket.read(&mut buffer).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break body.to_owned();
+                        }
+                    }
+                };
+                *seen.lock().unwrap().entry(body).or_insert(0) += 1;
+                tokio::time::sleep(delay).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    counts
+}
+
+/// Issue 16, point 4: a delivery read as due before its earlier attempt's
+/// result was recorded was started again, so about 1% of deliveries reached
+/// their receiver twice without any failure. Many receivers (so many
+/// attempts run at once) and a slow answer keep that window open; every
+/// delivery must be sent (one POST) exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_delivery_is_sent_once_while_attempts_overlap() {
+    const RECEIVERS: usize = 50;
+    const PER_RECEIVER: usize = 24;
+    const TOTAL: usize = RECEIVERS * PER_RECEIVER;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let counts = counting_receiver(listener, Duration::from_millis(3));
+    let store = store("once");
+    for n in 0..TOTAL {
+        let receiver = format!("r{}", n % RECEIVERS);
+        store
+            .accept(NewMessage {
+                deliveries: vec![NewDelivery {
+                    endpoint: format!("http://{address}/fhir/{receiver}"),
+                    receiver,
+                }],
+                ..message(n, "")
+            })
+            .await
+            .unwrap();
+    }
+    let config = DeliveryConfig {
+        concurrency: 16,
+        poll_interval_ms: 1,
+        ..fast()
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let worker = tokio::spawn(
+        Deliverer::new(store.clone(), config, client(), as_text(), None).run(async {
+            let _ = stopped.await;
+        }),
+    );
+    let started = std::time::Instant::now();
+    while store
+        .deliveries(DeliveryState::Delivered, TOTAL + 1)
+        .await
+        .unwrap()
+        .len()
+        < TOTAL
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Attempts started from a stale read may still be on their way.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+
+    let counts = counts.lock().unwrap().clone();
+    let twice: Vec<(&String, &usize)> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{} of {TOTAL} deliveries were sent more than once, e.g. {:?}",
+        twice.len(),
+        &twice[..twice.len().min(5)]
+    );
+    assert_eq!(counts.len(), TOTAL, "every delivery was sent");
+    let pending = store.deliveries(DeliveryState::Pending, TOTAL + 1).await.unwrap();
+    assert!(pending.is_empty(), "{} still pending", pending.len());
 }

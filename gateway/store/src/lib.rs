@@ -170,13 +170,16 @@ pub struct MessageRecord {
     pub deliveries: Vec<Delivery>,
 }
 
-/// A delivery that is due, with the message it delivers. The store keeps
-/// messages as received; what is sent is rendered from them for the
-/// receiver (conversion is deterministic, so a retry sends the same).
+/// A delivery claimed for one attempt (see [`Store::claim_due`]), with the
+/// message it delivers. The store keeps messages as received; what is sent
+/// is rendered from them for the receiver (conversion is deterministic, so
+/// a retry sends the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDelivery {
     /// The delivery.
     pub delivery: Delivery,
+    /// The claim it was taken under; its result is recorded under it.
+    pub claim: String,
     /// The message's input format.
     pub format: String,
     /// The message as received.
@@ -300,19 +303,36 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// A message's body as received.
     fn message_body(&self, id: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 
-    /// Up to `limit` pending deliveries due at `now_ms`, oldest first. Only
-    /// the oldest pending delivery of each receiver can be due, so a
-    /// receiver gets its messages in the order they were accepted.
-    fn due(&self, now_ms: i64, limit: usize) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + Send;
+    /// Claims up to `limit` deliveries due at `now_ms`, oldest first, for
+    /// one attempt each, under `claim` (a name no other claim uses) until
+    /// `until_ms`. Due means pending, its time come, the oldest pending
+    /// delivery of its receiver (so a receiver gets its messages in the
+    /// order they were accepted), and not claimed under a lease that still
+    /// runs. Reading and claiming are one step, so a delivery is never
+    /// handed out twice at once; it is due again only once its result is
+    /// recorded or the lease ends (its worker died). With several gateways
+    /// on one database this is `UPDATE ... WHERE id IN (SELECT ... FOR
+    /// UPDATE SKIP LOCKED) RETURNING ...`.
+    fn claim_due(
+        &self,
+        claim: &str,
+        now_ms: i64,
+        until_ms: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + Send;
 
-    /// Records how an attempt went, with its audit event, in one transaction.
+    /// Records how an attempt under `claim` went, with its audit event, in
+    /// one transaction, and ends the claim. False when the delivery is no
+    /// longer under that claim (its lease ran out and it was claimed again):
+    /// then only the audit event is recorded, since the attempt happened.
     fn record(
         &self,
         delivery: i64,
+        claim: &str,
         attempt: Attempt,
         now_ms: i64,
         audit: Option<AuditEvent>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Deliveries in a state, newest first, at most `limit`.
     fn deliveries(

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_handover_tasks.sql"),
     include_str!("../migrations/0007_message_origin_and_content_hash.sql"),
     include_str!("../migrations/0008_keyed_audit_chain.sql"),
+    include_str!("../migrations/0009_delivery_claims.sql"),
 ];
 
 /// Most writes committed in one transaction.
@@ -50,13 +51,20 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 /// One write, executed by the writer thread inside a batch transaction.
 enum Job {
     Accept(Box<NewMessage>, Reply<Accepted>),
-    Record(i64, Attempt, i64, Option<Box<AuditEvent>>, Reply<()>),
+    Claim(Box<ClaimJob>, Reply<Vec<DueDelivery>>),
+    Record(Box<RecordJob>, Reply<bool>),
     Retry(i64, i64, Reply<bool>),
     PutConsent(Box<(ConsentRecord, AuditEvent)>, Reply<bool>),
     PutTask(Box<(TaskRecord, Vec<AuditEvent>)>, Reply<bool>),
     Audit(Box<AuditEvent>, Reply<()>),
     PurgeAudit(i64, Box<AuditEvent>, Reply<u64>),
 }
+
+/// A claim of due deliveries: its name, now, until when, how many at most.
+struct ClaimJob(String, i64, i64, usize);
+
+/// An attempt's result: delivery, claim, how it went, when, its audit event.
+struct RecordJob(i64, String, Attempt, i64, Option<AuditEvent>);
 
 /// SQLite-backed [`Store`]; cheap to clone.
 #[derive(Clone)]
@@ -287,6 +295,7 @@ enum Finished {
     Accept(Reply<Accepted>, Result<Accepted, StoreError>),
     Record(Reply<()>, Result<(), StoreError>),
     Retry(Reply<bool>, Result<bool, StoreError>),
+    Claim(Reply<Vec<DueDelivery>>, Result<Vec<DueDelivery>, StoreError>),
     Purge(Reply<u64>, Result<u64, StoreError>),
 }
 
@@ -301,6 +310,7 @@ impl Finished {
             Self::Accept(_, result) => result.is_ok(),
             Self::Record(_, result) => result.is_ok(),
             Self::Retry(_, result) => result.is_ok(),
+            Self::Claim(_, result) => result.is_ok(),
             Self::Purge(_, result) => result.is_ok(),
         }
     }
@@ -312,6 +322,7 @@ impl Finished {
             Self::Accept(reply, result) => drop(reply.send(result)),
             Self::Record(reply, result) => drop(reply.send(result)),
             Self::Retry(reply, result) => drop(reply.send(result)),
+            Self::Claim(reply, result) => drop(reply.send(result)),
             Self::Purge(reply, result) => drop(reply.send(result)),
         }
     }
@@ -322,6 +333,7 @@ impl Finished {
             Self::Accept(reply, _) => reject(reply, message),
             Self::Record(reply, _) => reject(reply, message),
             Self::Retry(reply, _) => reject(reply, message),
+            Self::Claim(reply, _) => reject(reply, message),
             Self::Purge(reply, _) => reject(reply, message),
         }
     }
@@ -444,17 +456,21 @@ impl Job {
             Job::Accept(message, reply) => {
                 Finished::Accept(reply, in_savepoint(tx, |sp| accept(sp, &message, &mut local)))
             }
-            Job::Record(id, attempt, now, audit, reply) => Finished::Record(
-                reply,
-                in_savepoint(tx, |sp| {
-                    record(sp, id, &attempt, now)?;
-                    append_audit(
-                        sp,
-                        &mut local,
-                        audit.as_deref().map(std::slice::from_ref).unwrap_or_default(),
-                    )
-                }),
-            ),
+            Job::Claim(job, reply) => {
+                let ClaimJob(claim, now, until, limit) = *job;
+                Finished::Claim(reply, in_savepoint(tx, |sp| claim_due(sp, &claim, now, until, limit)))
+            }
+            Job::Record(job, reply) => {
+                let RecordJob(id, claim, attempt, now, audit) = *job;
+                Finished::Retry(
+                    reply,
+                    in_savepoint(tx, |sp| {
+                        let recorded = record(sp, id, &claim, &attempt, now)?;
+                        append_audit(sp, &mut local, audit.as_slice())?;
+                        Ok(recorded)
+                    }),
+                )
+            }
             Job::Retry(id, now, reply) => Finished::Retry(reply, in_savepoint(tx, |sp| retry(sp, id, now))),
             Job::Audit(event, reply) => Finished::Record(
                 reply,
@@ -502,8 +518,11 @@ impl Job {
         let message = format!("cannot start a transaction: {message}");
         match self {
             Job::Accept(_, reply) => reject(reply, message),
-            Job::Record(_, _, _, _, reply) | Job::Audit(_, reply) => reject(reply, message),
-            Job::Retry(_, _, reply) | Job::PutConsent(_, reply) | Job::PutTask(_, reply) => reject(reply, message),
+            Job::Audit(_, reply) => reject(reply, message),
+            Job::Claim(_, reply) => reject(reply, message),
+            Job::Retry(_, _, reply) | Job::Record(_, reply) | Job::PutConsent(_, reply) | Job::PutTask(_, reply) => {
+                reject(reply, message);
+            }
             Job::PurgeAudit(_, _, reply) => reject(reply, message),
         }
     }
@@ -575,18 +594,65 @@ fn accept(conn: &Connection, message: &NewMessage, head: &mut ChainHead) -> Resu
     Ok(Accepted::New(message.id.clone()))
 }
 
-fn record(conn: &Connection, id: i64, attempt: &Attempt, now: i64) -> Result<(), StoreError> {
+/// Claims the due deliveries in the writer's transaction, so no other claim
+/// (and no result being recorded) can come between reading them and
+/// marking them claimed.
+fn claim_due(
+    conn: &Connection,
+    claim: &str,
+    now: i64,
+    until: i64,
+    limit: usize,
+) -> Result<Vec<DueDelivery>, StoreError> {
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT d.{}, m.format, m.body, m.patient FROM deliveries d JOIN messages m ON m.id = d.message_id \
+         WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1 \
+         AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) \
+         AND d.id = (SELECT MIN(p.id) FROM deliveries p WHERE p.receiver = d.receiver AND p.state = 'pending') \
+         ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
+        DELIVERY_COLUMNS.replace(", ", ", d.")
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = query.query_map(params![now, limit], |r| {
+        Ok((
+            delivery_row(r)?,
+            r.get::<_, String>(8)?,
+            r.get::<_, Vec<u8>>(9)?,
+            r.get::<_, Option<String>>(10)?,
+        ))
+    })?;
+    let mut due = Vec::new();
+    for row in rows {
+        let (delivery, format, body, patient) = row?;
+        due.push(DueDelivery {
+            delivery: with_state(delivery)?,
+            claim: claim.to_owned(),
+            format,
+            body,
+            patient,
+        });
+    }
+    let mut mark = conn.prepare_cached("UPDATE deliveries SET claim = ?2, claimed_until = ?3 WHERE id = ?1")?;
+    for taken in &due {
+        mark.execute(params![taken.delivery.id, claim, until])?;
+    }
+    Ok(due)
+}
+
+/// Records an attempt's result only under the claim it was made under.
+fn record(conn: &Connection, id: i64, claim: &str, attempt: &Attempt, now: i64) -> Result<bool, StoreError> {
     let (state, next, error) = match attempt {
         Attempt::Delivered => (DeliveryState::Delivered, now, None),
         Attempt::Retry { at_ms, error } => (DeliveryState::Pending, *at_ms, Some(error.as_str())),
         Attempt::Dead { error } => (DeliveryState::Dead, now, Some(error.as_str())),
         Attempt::Withheld { rule } => (DeliveryState::Withheld, now, Some(rule.as_str())),
     };
-    conn.execute(
-        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = COALESCE(?4, last_error), updated_ms = ?5 WHERE id = ?1",
-        params![id, state.as_str(), next, error, now],
+    let changed = conn.execute(
+        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = COALESCE(?4, last_error), \
+         updated_ms = ?5, claim = NULL, claimed_until = NULL WHERE id = ?1 AND claim = ?6",
+        params![id, state.as_str(), next, error, now, claim],
     )?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// Deletes the prefix of the chain recorded before `before_ms` and moves the
@@ -794,47 +860,27 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
-        self.read(|conn| {
-            let mut query = conn.prepare_cached(&format!(
-                "SELECT d.{}, m.format, m.body, m.patient FROM deliveries d JOIN messages m ON m.id = d.message_id \
-                 WHERE d.state = 'pending' AND d.next_attempt_ms <= ?1 \
-                 AND d.id = (SELECT MIN(p.id) FROM deliveries p WHERE p.receiver = d.receiver AND p.state = 'pending') \
-                 ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
-                DELIVERY_COLUMNS.replace(", ", ", d.")
-            ))?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = query.query_map(params![now_ms, limit], |r| {
-                Ok((
-                    delivery_row(r)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, Vec<u8>>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                ))
-            })?;
-            let mut due = Vec::new();
-            for row in rows {
-                let (delivery, format, body, patient) = row?;
-                due.push(DueDelivery {
-                    delivery: with_state(delivery)?,
-                    format,
-                    body,
-                    patient,
-                });
-            }
-            Ok(due)
-        })
+    async fn claim_due(
+        &self,
+        claim: &str,
+        now_ms: i64,
+        until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let job = ClaimJob(claim.to_owned(), now_ms, until_ms, limit);
+        self.write(|reply| Job::Claim(Box::new(job), reply)).await
     }
 
     async fn record(
         &self,
         delivery: i64,
+        claim: &str,
         attempt: Attempt,
         now_ms: i64,
         audit: Option<AuditEvent>,
-    ) -> Result<(), StoreError> {
-        self.write(|reply| Job::Record(delivery, attempt, now_ms, audit.map(Box::new), reply))
-            .await
+    ) -> Result<bool, StoreError> {
+        let job = RecordJob(delivery, claim.to_owned(), attempt, now_ms, audit);
+        self.write(|reply| Job::Record(Box::new(job), reply)).await
     }
 
     async fn deliveries(&self, state: DeliveryState, limit: usize) -> Result<Vec<Delivery>, StoreError> {

@@ -125,7 +125,7 @@ async fn a_control_id_is_per_authenticated_organisation_and_reuse_with_other_con
 async fn deliveries_move_through_their_states() {
     let store = SqliteStore::open(&temp_db("states"), Durability::ProcessCrash).unwrap();
     store.accept(message("m1", "A", &["vvt", "gp"])).await.unwrap();
-    let due = store.due(1_000, 10).await.unwrap();
+    let due = store.claim_due("a", 1_000, 2_000, 10).await.unwrap();
     assert_eq!(due.len(), 2);
     assert_eq!(
         (due[0].format.as_str(), due[0].body.as_slice()),
@@ -133,10 +133,11 @@ async fn deliveries_move_through_their_states() {
     );
     let (vvt, gp) = (due[0].delivery.id, due[1].delivery.id);
 
-    store.record(vvt, Attempt::Delivered, 1_100, None).await.unwrap();
+    assert!(store.record(vvt, "a", Attempt::Delivered, 1_100, None).await.unwrap());
     store
         .record(
             gp,
+            "a",
             Attempt::Retry {
                 at_ms: 5_000,
                 error: "503 Service Unavailable".into(),
@@ -147,14 +148,15 @@ async fn deliveries_move_through_their_states() {
         .await
         .unwrap();
     assert!(
-        store.due(4_999, 10).await.unwrap().is_empty(),
+        store.claim_due("b", 4_999, 6_000, 10).await.unwrap().is_empty(),
         "a retry waits for its time"
     );
-    assert_eq!(store.due(5_000, 10).await.unwrap().len(), 1);
+    assert_eq!(store.claim_due("b", 5_000, 6_000, 10).await.unwrap().len(), 1);
 
     store
         .record(
             gp,
+            "b",
             Attempt::Dead {
                 error: "400: invalid Bundle".into(),
             },
@@ -175,7 +177,7 @@ async fn deliveries_move_through_their_states() {
         !store.retry(gp, 6_000).await.unwrap(),
         "only a dead or withheld delivery can be retried"
     );
-    assert_eq!(store.due(6_000, 10).await.unwrap()[0].delivery.id, gp);
+    assert_eq!(store.claim_due("c", 6_000, 7_000, 10).await.unwrap()[0].delivery.id, gp);
 }
 
 #[tokio::test]
@@ -183,21 +185,17 @@ async fn a_receiver_gets_its_messages_in_order() {
     let store = SqliteStore::open(&temp_db("order"), Durability::ProcessCrash).unwrap();
     store.accept(message("m1", "A", &["vvt"])).await.unwrap();
     store.accept(message("m2", "B", &["vvt", "gp"])).await.unwrap();
-    let due: Vec<(String, String)> = store
-        .due(1_000, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|d| (d.delivery.message_id, d.delivery.receiver))
+    let claimed = store.claim_due("a", 1_000, 1_500, 10).await.unwrap();
+    let due: Vec<(&str, &str)> = claimed
+        .iter()
+        .map(|d| (d.delivery.message_id.as_str(), d.delivery.receiver.as_str()))
         .collect();
-    assert_eq!(
-        due,
-        [("m1".to_owned(), "vvt".to_owned()), ("m2".to_owned(), "gp".to_owned())]
-    );
-    let first = store.due(1_000, 10).await.unwrap()[0].delivery.id;
+    assert_eq!(due, [("m1", "vvt"), ("m2", "gp")]);
+    let first = claimed[0].delivery.id;
     store
         .record(
             first,
+            "a",
             Attempt::Retry {
                 at_ms: 9_000,
                 error: "down".into(),
@@ -207,23 +205,81 @@ async fn a_receiver_gets_its_messages_in_order() {
         )
         .await
         .unwrap();
+    // m2 for gp is due again: its claim's lease ran out at 1,500.
     let waiting: Vec<String> = store
-        .due(2_000, 10)
+        .claim_due("b", 2_000, 10_000, 10)
         .await
         .unwrap()
         .into_iter()
         .map(|d| d.delivery.message_id)
         .collect();
     assert_eq!(waiting, ["m2"], "m2 for vvt waits behind m1");
-    store.record(first, Attempt::Delivered, 9_000, None).await.unwrap();
-    let next: Vec<String> = store
-        .due(9_000, 10)
+    let again = store.claim_due("c", 9_000, 10_000, 10).await.unwrap();
+    assert_eq!(again.iter().map(|d| d.delivery.id).collect::<Vec<_>>(), [first]);
+    assert!(store.record(first, "c", Attempt::Delivered, 9_000, None).await.unwrap());
+    let next: Vec<(String, String)> = store
+        .claim_due("d", 9_000, 10_000, 10)
         .await
         .unwrap()
         .into_iter()
-        .map(|d| d.delivery.message_id)
+        .map(|d| (d.delivery.message_id, d.delivery.receiver))
         .collect();
-    assert_eq!(next, ["m2", "m2"]);
+    assert_eq!(
+        next,
+        [("m2".to_owned(), "vvt".to_owned())],
+        "m2 for gp is still claimed by b"
+    );
+}
+
+/// Issue 16, point 4: a delivery read as due while its attempt was still
+/// being recorded was sent again. A claim hands a delivery to one attempt
+/// until its result is recorded under that claim or its lease runs out.
+#[tokio::test]
+async fn a_claimed_delivery_is_handed_out_once_until_recorded_or_expired() {
+    let store = SqliteStore::open(&temp_db("claims"), Durability::ProcessCrash).unwrap();
+    store.accept(message("m1", "A", &["vvt"])).await.unwrap();
+    let claimed = store.claim_due("a", 1_000, 31_000, 10).await.unwrap();
+    assert_eq!((claimed.len(), claimed[0].claim.as_str()), (1, "a"));
+    let id = claimed[0].delivery.id;
+    assert!(store.claim_due("b", 1_000, 61_000, 10).await.unwrap().is_empty());
+    assert!(store.claim_due("b", 30_999, 61_000, 10).await.unwrap().is_empty());
+
+    // Worker a is taken for dead; c takes over, and a's late result is not recorded.
+    let taken = store.claim_due("c", 31_000, 61_000, 10).await.unwrap();
+    assert_eq!(taken.iter().map(|d| d.delivery.id).collect::<Vec<_>>(), [id]);
+    let audited = store.audit_log(0, i64::MAX, None).await.unwrap().len();
+    let late = AuditEvent::new("deliver", Action::Execute, 32_000, Outcome::Success);
+    assert!(
+        !store
+            .record(id, "a", Attempt::Delivered, 32_000, Some(late))
+            .await
+            .unwrap()
+    );
+    let record = store.message("m1").await.unwrap().unwrap();
+    assert_eq!(
+        (record.deliveries[0].state, record.deliveries[0].attempts),
+        (DeliveryState::Pending, 0)
+    );
+    assert_eq!(
+        store.audit_log(0, i64::MAX, None).await.unwrap().len(),
+        audited + 1,
+        "the attempt happened, so it is audited"
+    );
+
+    let retry = Attempt::Retry {
+        at_ms: 40_000,
+        error: "503".into(),
+    };
+    assert!(store.record(id, "c", retry, 33_000, None).await.unwrap());
+    assert!(store.claim_due("d", 39_999, 99_000, 10).await.unwrap().is_empty());
+    assert_eq!(store.claim_due("d", 40_000, 99_000, 10).await.unwrap().len(), 1);
+    assert!(store.record(id, "d", Attempt::Delivered, 41_000, None).await.unwrap());
+    assert!(store.claim_due("e", 200_000, 300_000, 10).await.unwrap().is_empty());
+    let record = store.message("m1").await.unwrap().unwrap();
+    assert_eq!(
+        (record.deliveries[0].state, record.deliveries[0].attempts),
+        (DeliveryState::Delivered, 2)
+    );
 }
 
 #[tokio::test]
@@ -240,7 +296,7 @@ async fn everything_survives_reopening() {
         (record.sender.as_str(), record.control_id.as_str()),
         ("HIS/RIJNSTATE", "A")
     );
-    assert_eq!(store.due(1_000, 10).await.unwrap().len(), 1);
+    assert_eq!(store.claim_due("a", 1_000, 2_000, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,11 +331,11 @@ async fn audit_records_are_chained_and_tampering_is_found() {
             .await
             .unwrap();
     }
-    let delivery = store.due(1_000, 1).await.unwrap()[0].delivery.id;
+    let delivery = store.claim_due("a", 1_000, 2_000, 1).await.unwrap()[0].delivery.id;
     let mut sent = AuditEvent::new("deliver", Action::Execute, 2_000, Outcome::Success);
     sent.organization = Some("vvt".into());
     store
-        .record(delivery, Attempt::Delivered, 2_000, Some(sent))
+        .record(delivery, "a", Attempt::Delivered, 2_000, Some(sent))
         .await
         .unwrap();
     assert_eq!(store.verify_audit().await.unwrap(), Ok(6));
