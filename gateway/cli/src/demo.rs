@@ -506,7 +506,7 @@ impl Tour {
             "provision": { "type": "deny",
                 "class": [{ "system": "https://zorgpoort.nl/fhir/CodeSystem/data-category", "code": "mental-health" }] }
         });
-        self.call("", "POST", "/fhir/Consent", Some(&consent))
+        self.call("de-vaart", "POST", "/fhir/Consent", Some(&consent))
             .await?
             .expect(201, "recording the patient's Consent")?;
         self.say(

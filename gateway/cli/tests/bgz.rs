@@ -36,7 +36,13 @@ fn config(receiver: std::net::SocketAddr, data_dir: &Path) -> String {
             "",
             Some(("fhir-r4", &format!("http://{receiver}/fhir"))),
         ),
-        organization("huisarts-jansen", "Huisartsenpraktijk Jansen", "huisarts", "", None),
+        organization(
+            "huisarts-jansen",
+            "Huisartsenpraktijk Jansen",
+            "huisarts",
+            "consent_recorder = true\naudit_reader = true",
+            None,
+        ),
         "[[route]]\nto = [\"de-linde\"]\n".to_owned(),
     ]
     .concat()
@@ -130,10 +136,13 @@ fn a_bgz_retrieval_validates_and_holds_exactly_what_consent_allows() {
         "provision": { "type": "deny",
             "class": [{ "system": "https://zorgpoort.nl/fhir/CodeSystem/data-category", "code": "mental-health" }] }
     });
-    let (status, _, body) = gateway.http(
+    let (status, _, body) = gateway.http_with(
         "POST",
         "/fhir/Consent",
-        "application/fhir+json",
+        &[
+            ("Content-Type", "application/fhir+json"),
+            ("X-Zorgpoort-Requester", "huisarts-jansen"),
+        ],
         consent.to_string().as_bytes(),
     );
     assert_eq!(status, 201, "{body}");

@@ -19,6 +19,7 @@ fn config(receiver: SocketAddr, data_dir: &Path) -> String {
     format!(
         r#"
 [server]
+unauthenticated_demo = true
 http = "127.0.0.1:0"
 mllp = "127.0.0.1:0"
 data_dir = "{}"
@@ -36,6 +37,10 @@ id = "rijnstate"
 name = "Ziekenhuis Rijnstate"
 kind = "ziekenhuis"
 senders = ["HIS/Ziekenhuis Rijnstate", "HIS/RIJNSTATE", "CRASH/TEST"]
+# Records patients' choices, reads the audit log, may break the glass.
+consent_recorder = true
+audit_reader = true
+break_the_glass = true
 
 [[organization]]
 id = "de-linde"
@@ -52,6 +57,12 @@ to = ["de-linde"]
         data_dir.display()
     )
 }
+
+/// The hospital: this region's consent recorder and audit reader.
+const HOSPITAL: &[(&str, &str)] = &[
+    ("Content-Type", "application/fhir+json"),
+    ("X-Zorgpoort-Requester", "rijnstate"),
+];
 
 const ADMISSION: &str = "MSH|^~\\&|HIS|RIJNSTATE|||20261124093015+0100||ADT^A01^ADT_A01|M1|P|2.5\rPID|1||1234^^^RIJN^PI~999911120^^^NLMINBIZA^NNNLD||van der Berg^Jan||19800101|M\r";
 
@@ -320,7 +331,7 @@ fn slow_clients_time_out_and_overload_is_refused_at_once() {
     let dir = temp_dir("limits");
     let config_path = dir.join("zorgpoort.toml");
     let config = format!(
-        "[server]\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nrequest_timeout_ms = 1000\nmax_concurrent_requests = 1\n",
+        "[server]\nunauthenticated_demo = true\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nrequest_timeout_ms = 1000\nmax_concurrent_requests = 1\n",
         dir.join("data").display()
     );
     std::fs::write(&config_path, config).unwrap();
@@ -454,24 +465,24 @@ fn consent_decides_what_crosses_to_the_receiver() {
     let gateway = Gateway::start(&config_path);
 
     // A deny of everything, a deny of mental-health data, and no choice at all.
-    let (status, _, body) = gateway.http(
+    let (status, _, body) = gateway.http_with(
         "POST",
         "/fhir/Consent",
-        "application/fhir+json",
+        HOSPITAL,
         consent("nee", "999911120", "deny", None).as_bytes(),
     );
     assert_eq!(status, 201, "{body}");
-    let (status, _, _) = gateway.http(
+    let (status, _, _) = gateway.http_with(
         "POST",
         "/fhir/Consent",
-        "application/fhir+json",
+        HOSPITAL,
         consent("geen-ggz", "999990627", "deny", Some("mental-health")).as_bytes(),
     );
     assert_eq!(status, 201);
-    let (status, _, body) = gateway.http(
+    let (status, _, body) = gateway.http_with(
         "POST",
         "/fhir/Consent",
-        "application/fhir+json",
+        HOSPITAL,
         consent("fout", "123456789", "deny", None).as_bytes(),
     );
     assert_eq!(status, 422);
@@ -479,7 +490,7 @@ fn consent_decides_what_crosses_to_the_receiver() {
         body.contains("\"expression\":[\"Consent.patient.identifier.value\"]"),
         "{body}"
     );
-    let (status, _, body) = gateway.http("GET", "/fhir/Consent?patient=999911120", "text/plain", b"");
+    let (status, _, body) = gateway.http_with("GET", "/fhir/Consent?patient=999911120", HOSPITAL, b"");
     assert_eq!(status, 200);
     assert!(body.contains("\"total\":1"), "{body}");
 
@@ -539,36 +550,22 @@ fn consent_decides_what_crosses_to_the_receiver() {
             && r["categories"].as_str().is_some_and(|c| c.contains("mental-health"))),
         "who, in which role, and which categories of data: {rows}"
     );
-    let (status, _, body) = gateway.http(
-        "GET",
-        "/fhir/AuditEvent?patient=999911120&date=ge2000-01-01",
-        "text/plain",
-        b"",
-    );
+    let (status, _, body) = gateway.http_with("GET", "/fhir/AuditEvent?patient=999911120&date=ge2000-01-01", HOSPITAL, b"");
     assert_eq!(status, 200);
     assert!(
         body.contains("\"resourceType\":\"AuditEvent\"") && body.contains("\"code\":\"withheld\""),
         "{body}"
     );
-    let (_, _, none) = gateway.http(
-        "GET",
-        "/fhir/AuditEvent?patient=999911120&date=ge3000-01-01",
-        "text/plain",
-        b"",
-    );
+    let (_, _, none) = gateway.http_with("GET", "/fhir/AuditEvent?patient=999911120&date=ge3000-01-01", HOSPITAL, b"");
     assert!(none.contains("\"total\":0"), "{none}");
-    let (status, _, encoded) = gateway.http(
-        "GET",
-        "/fhir/AuditEvent?patient=http%3A%2F%2Ffhir.nl%2Ffhir%2FNamingSystem%2Fbsn%7C999911120&date=ge2000-01-01",
-        "text/plain",
-        b"",
-    );
+    let (status, _, encoded) = gateway.http_with("GET", "/fhir/AuditEvent?patient=http%3A%2F%2Ffhir.nl%2Ffhir%2FNamingSystem%2Fbsn%7C999911120&date=ge2000-01-01", HOSPITAL, b"");
     assert_eq!(status, 200, "{encoded}");
     assert!(
         encoded.contains("\"code\":\"withheld\""),
         "system|value, percent-encoded: {encoded}"
     );
-    assert_eq!(gateway.http("GET", "/fhir/AuditEvent?name=x", "text/plain", b"").0, 422);
+    assert_eq!(gateway.http_with("GET", "/fhir/AuditEvent?name=x", HOSPITAL, b"").0, 422);
+    assert_eq!(gateway.http("GET", "/fhir/AuditEvent?patient=999911120", "text/plain", b"").0, 401);
     assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
 }
 
@@ -579,10 +576,10 @@ fn reads_are_decided_by_consent_and_break_the_glass_needs_a_reason() {
     let config_path = dir.join("zorgpoort.toml");
     std::fs::write(&config_path, config(receiver.address, &dir.join("data"))).unwrap();
     let gateway = Gateway::start(&config_path);
-    let (status, _, _) = gateway.http(
+    let (status, _, _) = gateway.http_with(
         "POST",
         "/fhir/Consent",
-        "application/fhir+json",
+        HOSPITAL,
         consent("nee", "999911120", "deny", None).as_bytes(),
     );
     assert_eq!(status, 201);
@@ -601,7 +598,7 @@ fn reads_are_decided_by_consent_and_break_the_glass_needs_a_reason() {
     let reason = ("X-Break-The-Glass-Reason", "bewusteloos binnengebracht");
 
     let (status, _, body) = read(&[]);
-    assert_eq!(status, 422, "who asks must be said: {body}");
+    assert_eq!(status, 401, "who asks must be said: {body}");
     assert_eq!(read(&[requester("onbekend")]).0, 403);
     let (status, _, body) = read(&[requester("de-linde")]);
     assert_eq!(status, 403, "the patient said no: {body}");

@@ -25,7 +25,7 @@ fn config(receiver: std::net::SocketAddr, data_dir: &Path) -> String {
             "oudegracht",
             "Ziekenhuis Oudegracht",
             "ziekenhuis",
-            "ura = \"00005678\"\nsenders = [\"HIS/OUDEGRACHT\"]",
+            "ura = \"00005678\"\nsenders = [\"HIS/OUDEGRACHT\"]\nconsent_recorder = true",
             None,
         ),
         nursing_home(

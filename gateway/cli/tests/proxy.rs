@@ -110,7 +110,13 @@ fn config(holder: SocketAddr, receiver: SocketAddr, data_dir: &Path) -> String {
             "",
             Some(("fhir-r4", "http://127.0.0.1:9/fhir")),
         ),
-        organization("huisarts-jansen", "Huisartsenpraktijk Jansen", "huisarts", "", None),
+        organization(
+            "huisarts-jansen",
+            "Huisartsenpraktijk Jansen",
+            "huisarts",
+            "consent_recorder = true\naudit_reader = true",
+            None,
+        ),
         "[[route]]\nto = [\"de-linde\"]\n".to_owned(),
     ]
     .concat()
@@ -150,10 +156,13 @@ fn proxied_reads_are_consent_filtered_audited_and_fail_with_the_upstreams_detail
         "patient": { "identifier": bsn(BSN) },
         "provision": { "type": "deny",
             "class": [{ "system": "https://zorgpoort.nl/fhir/CodeSystem/data-category", "code": "mental-health" }] } });
-    let (status, _, body) = gateway.http(
+    let (status, _, body) = gateway.http_with(
         "POST",
         "/fhir/Consent",
-        "application/fhir+json",
+        &[
+            ("Content-Type", "application/fhir+json"),
+            ("X-Zorgpoort-Requester", "huisarts-jansen"),
+        ],
         consent.to_string().as_bytes(),
     );
     assert_eq!(status, 201, "{body}");

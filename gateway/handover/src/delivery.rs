@@ -195,7 +195,8 @@ impl ConsentCheck {
         // A Bundle without data (an empty search result) still says whether
         // the patient has data here: decided as general data.
         let general = ["general".to_owned()];
-        let category = self.registry.get(ask.requester).map_or("unknown", |o| o.kind.as_str());
+        let requester = self.registry.get(ask.requester);
+        let category = requester.map_or("unknown", |o| o.kind.as_str());
         let request = zorgpoort_consent::Request {
             requester: ask.requester,
             requester_category: category,
@@ -205,7 +206,15 @@ impl ConsentCheck {
             reason: ask.reason,
             now_ms: now_ms(),
         };
-        let decision = decide(&request, &choices, &self.policy);
+        // Break-the-glass is for organisations whose registry entry allows
+        // it, whatever a request claims; the policy then decides by kind.
+        let decision = if ask.purpose == Purpose::Emergency && !requester.is_some_and(|o| o.break_the_glass) {
+            Decision::Deny {
+                rule: "break-the-glass:not-allowed".into(),
+            }
+        } else {
+            decide(&request, &choices, &self.policy)
+        };
         let bundle = match &decision {
             Decision::PermitWithFilter { withheld, .. } => {
                 filter(&mut json, withheld, &self.policy.categories);

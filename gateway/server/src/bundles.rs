@@ -43,7 +43,8 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Api
 
 /// Who asks (the identified organisation), why, and in which FHIR version
 /// it is answered; refused with an OperationOutcome when no organisation is
-/// identified, or when it claims an emergency its registry entry does not allow.
+/// identified. Whether it may break the glass is the consent decision's
+/// (audited like every decision).
 impl<S: Store> FromRequestParts<AppState<S>> for Asker {
     type Rejection = Response;
 
@@ -71,12 +72,6 @@ impl Asker {
             .map(str::trim)
             .filter(|r| !r.is_empty())
             .map(|r| r.chars().take(MAX_REASON_CHARS).collect());
-        if purpose == Purpose::Emergency && !requester.break_the_glass {
-            return Err(ApiError::new(
-                Problem::Forbidden,
-                "this organisation's registry entry does not allow break-the-glass reads",
-            ));
-        }
         let version = FhirVersion::of_answer(&state.registry, &requester.organization, headers);
         Ok(Asker {
             requester: requester.organization,

@@ -69,8 +69,6 @@ pub struct Requester {
     pub audit_reader: bool,
     /// May record patients' choices.
     pub consent_recorder: bool,
-    /// May read in an emergency without the patient's permit (break-the-glass).
-    pub break_the_glass: bool,
 }
 
 impl Requester {
@@ -79,7 +77,6 @@ impl Requester {
             organization: org.id.clone(),
             audit_reader: org.audit_reader,
             consent_recorder: org.consent_recorder,
-            break_the_glass: org.break_the_glass,
         }
     }
 
@@ -91,8 +88,8 @@ impl Requester {
 
 fn unauthenticated(demo: bool) -> ApiError {
     let how = if demo {
-        "this demo region names the calling organisation in the X-Zorgpoort-Requester header \
-         (rijnstate-demo, de-vaart or de-linde)"
+        "this demo region knows callers by the X-Zorgpoort-Requester header: name the calling \
+         organisation (its registry id) there"
     } else {
         "authenticate with a registered client certificate or a bearer token from POST /oauth/token"
     };
