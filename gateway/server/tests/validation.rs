@@ -6,11 +6,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use zorgpoort_server::Config;
 
+/// The one organisation of the test region, which every request names.
+const CALLER: &str = "[[organization]]\nid = \"privacy\"\nname = \"Privacy officer\"\nkind = \"huisarts\"\n\
+                      consent_recorder = true\naudit_reader = true\n";
+
 async fn start(name: &str, mode: &str) -> zorgpoort_server::Gateway {
     let dir = std::env::temp_dir().join(format!("zorgpoort-validation-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = format!(
-        "[server]\nunauthenticated_demo = true\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n[validation]\nmode = \"{mode}\"\n",
+        "[server]\nunauthenticated_demo = true\nhttp = \"127.0.0.1:0\"\nmllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n\
+         [validation]\nmode = \"{mode}\"\n\n{CALLER}",
         dir.display()
     );
     zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
@@ -22,7 +27,7 @@ async fn start(name: &str, mode: &str) -> zorgpoort_server::Gateway {
 async fn post(gateway: &zorgpoort_server::Gateway, path: &str, media_type: &str, body: &[u8]) -> (u16, Value) {
     let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: x\r\nX-Zorgpoort-Requester: privacy\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
@@ -40,7 +45,7 @@ async fn post(gateway: &zorgpoort_server::Gateway, path: &str, media_type: &str,
 async fn get(gateway: &zorgpoort_server::Gateway, path: &str) -> Value {
     let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Zorgpoort-Requester: privacy\r\nConnection: close\r\n\r\n").as_bytes())
         .await
         .unwrap();
     let mut response = Vec::new();
@@ -200,5 +205,33 @@ async fn warn_mode_passes_it_on() {
     )
     .await;
     assert_eq!(status, 201, "{outcome}");
+    gateway.shutdown().await;
+}
+
+/// The Consents the README records, as a region with `mode = "reject"`
+/// would check them.
+#[tokio::test]
+async fn the_readme_consents_are_valid_r4_and_nl_core() {
+    let gateway = start("readme-consents", "reject").await;
+    let readme = include_str!("../../../README.md");
+    let consents: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.contains("/fhir/Consent"))
+        .filter_map(|line| line.split_once(" -d '").map(|(_, body)| body.trim_end_matches('\'')))
+        .collect();
+    assert_eq!(consents.len(), 2, "the README records a deny and a permit");
+    for consent in &consents {
+        let (status, outcome) = post(&gateway, "/fhir/Consent/$validate", "application/fhir+json", consent.as_bytes()).await;
+        assert_eq!(status, 200, "{outcome}");
+        let errors: Vec<&Value> = outcome["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+    let (status, outcome) = post(&gateway, "/fhir/Consent", "application/fhir+json", consents[0].as_bytes()).await;
+    assert_eq!(status, 201, "recorded in reject mode: {outcome}");
     gateway.shutdown().await;
 }
