@@ -34,7 +34,7 @@ fn leaf(issuer: &CertifiedIssuer<'static, KeyPair>, dir: &Path, name: &str) -> S
     let cert = params.signed_by(&key, issuer).unwrap();
     std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
     std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
-    zorgpoort_server::tls::fingerprint(cert.der())
+    zorgpoort_server::listeners::tls::fingerprint(cert.der())
 }
 
 /// `zorgpoort serve` under TLS, killed when dropped.
@@ -54,7 +54,9 @@ impl Gateway {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+        let mut lines = BufReader::new(child.stderr.take().unwrap())
+            .lines()
+            .map_while(Result::ok);
         let mut seen = Vec::new();
         let banner = lines
             .by_ref()
@@ -132,7 +134,14 @@ client_certificates = ["{hospital}"]
     std::fs::write(&config_path, config).unwrap();
     let gateway = Gateway::start(&config_path);
 
-    let mutual = ["--ca", "ca.pem", "--client-cert", "ziekenhuis.pem", "--client-key", "ziekenhuis.key"];
+    let mutual = [
+        "--ca",
+        "ca.pem",
+        "--client-cert",
+        "ziekenhuis.pem",
+        "--client-key",
+        "ziekenhuis.key",
+    ];
     let sent = send(&gateway, &dir, &mutual);
     assert_eq!(sent.status.code(), Some(0), "{}", text(&sent));
     assert!(
@@ -165,10 +174,18 @@ client_certificates = ["{hospital}"]
     // Half an identity, or TLS with nothing to trust, is refused before connecting.
     let half = send(&gateway, &dir, &["--ca", "ca.pem", "--client-cert", "ziekenhuis.pem"]);
     assert_eq!(half.status.code(), Some(2), "{}", text(&half));
-    assert!(String::from_utf8_lossy(&half.stderr).contains("--client-key"), "{}", text(&half));
+    assert!(
+        String::from_utf8_lossy(&half.stderr).contains("--client-key"),
+        "{}",
+        text(&half)
+    );
     let no_ca = send(&gateway, &dir, &["--tls"]);
     assert_eq!(no_ca.status.code(), Some(2), "{}", text(&no_ca));
-    assert!(String::from_utf8_lossy(&no_ca.stderr).contains("--ca"), "{}", text(&no_ca));
+    assert!(
+        String::from_utf8_lossy(&no_ca.stderr).contains("--ca"),
+        "{}",
+        text(&no_ca)
+    );
 
     drop(gateway);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -40,7 +40,7 @@ pub struct Config {
     pub consent: zorgpoort_consent::Policy,
     /// TLS for both listeners; mutual TLS when it names a client CA.
     #[serde(default)]
-    pub tls: Option<crate::tls::TlsConfig>,
+    pub tls: Option<crate::listeners::tls::TlsConfig>,
     /// The region's organisations (zorgadresboek).
     #[serde(default, rename = "organization")]
     pub organizations: Vec<Organization>,

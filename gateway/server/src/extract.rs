@@ -63,9 +63,12 @@ pub async fn read_resource(
             format!("Content-Type must be {FHIR_JSON}"),
         ));
     }
-    let bytes = axum::body::to_bytes(request.into_body(), limit)
-        .await
-        .map_err(|_| ApiError::new(Problem::TooLarge, format!("the body exceeds the limit of {limit} bytes")))?;
+    let bytes = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        ApiError::new(
+            Problem::TooLarge,
+            format!("the body exceeds the limit of {limit} bytes"),
+        )
+    })?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(resource_type, format!("not JSON: {e}")))?;
     let serde_json::Value::Object(resource) = value else {
@@ -82,7 +85,9 @@ pub async fn read_resource(
     }
     if let Some(id) = resource.get("id") {
         let expression = format!("{resource_type}.id");
-        let id = id.as_str().ok_or_else(|| ApiError::invalid(&expression, "must be a string"))?;
+        let id = id
+            .as_str()
+            .ok_or_else(|| ApiError::invalid(&expression, "must be a string"))?;
         check_fhir_id(&expression, id)?;
     }
     Ok(resource)

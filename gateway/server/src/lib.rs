@@ -7,26 +7,19 @@
 //! attempts in progress finish, and loses nothing: whatever was
 //! acknowledged is in the store.
 
-pub mod audit_events;
+pub mod api;
 pub mod auth;
-pub mod bgz;
-pub mod bundles;
 pub mod config;
-pub mod consents;
 pub mod extract;
-pub mod http;
 pub mod intake;
 pub mod listeners;
 pub mod metrics;
-pub mod mllp;
 pub mod outcome;
-pub mod proxy;
 pub mod router;
-pub mod tasks;
-pub mod tls;
-pub mod validate;
 pub mod validation;
 pub mod version;
+
+use listeners::{mllp, tls};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -274,7 +267,7 @@ impl HttpListeners {
     fn spawn<S: zorgpoort_store::Store>(
         self,
         tasks: &mut JoinSet<()>,
-        state: http::AppState<S>,
+        state: api::AppState<S>,
         server: &config::ServerConfig,
         identification: auth::Identification,
         tls: Option<Arc<tls::Tls>>,
@@ -285,17 +278,31 @@ impl HttpListeners {
             request_timeout: Duration::from_millis(server.request_timeout_ms),
             max_body_bytes: server.max_body_bytes,
         };
-        let connection_limits = listeners::ConnectionLimits {
+        let connection_limits = listeners::http::ConnectionLimits {
             request_timeout: limits.request_timeout,
         };
         let registry = Arc::clone(&state.registry);
         if let Some(ops) = self.ops {
             let probes = router::App::new(router::health(state.clone()).into_service());
-            let serve = listeners::serve(ops, probes, None, Arc::clone(&registry), connection_limits, stopped.clone());
+            let serve = listeners::http::serve(
+                ops,
+                probes,
+                None,
+                Arc::clone(&registry),
+                connection_limits,
+                stopped.clone(),
+            );
             tasks.spawn(serve);
         }
         let app = router::app(state, limits, Arc::new(identification));
-        tasks.spawn(listeners::serve(self.api, app, tls, registry, connection_limits, stopped.clone()));
+        tasks.spawn(listeners::http::serve(
+            self.api,
+            app,
+            tls,
+            registry,
+            connection_limits,
+            stopped.clone(),
+        ));
     }
 }
 
@@ -357,7 +364,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     );
     let handover = with_public_base(config.handover, tls.is_some(), http);
     let upstream = Upstream::new(&config.upstream, Duration::from_millis(config.delivery.timeout_ms))?;
-    let state = http::AppState {
+    let state = api::AppState {
         intake: Arc::clone(&intake),
         store: store.clone(),
         registry: Arc::clone(&registry),
@@ -365,7 +372,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         metrics: Arc::clone(&metrics),
         max_body_bytes: server.max_body_bytes,
         validation: config.validation.mode,
-        inbox: server.demo_inbox.then(|| Arc::new(http::Inbox::default())),
+        inbox: server.demo_inbox.then(|| Arc::new(api::inbox::Inbox::default())),
         handover: handover.clone(),
         upstream: upstream.clone(),
     };

@@ -30,11 +30,11 @@ use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 use zorgpoort_store::Store;
 
+use crate::api::AppState;
+use crate::api::{audit_events, bgz, bundles, consents, inbox, messages, proxy, registry, tasks, validate};
 use crate::auth::{Identification, identify, mark_demo, token_endpoint};
-use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, outcome};
-use crate::{audit_events, bgz, bundles, consents, proxy, tasks, validate};
 
 /// The HTTP application as one cloneable service.
 pub type App = BoxCloneSyncService<Request, Response, Infallible>;
@@ -58,10 +58,14 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, identification: Arc
         Identification::DemoHeader { .. } => None,
     };
     let routed = Router::new()
-        .route("/fhir/metadata", get(http::capability_statement))
+        .route("/fhir/metadata", get(registry::capability_statement))
         .merge(api(state.clone()).route_layer(middleware::from_fn_with_state(identification, identify)));
     let routed = match tokens {
-        Some(tokens) => routed.merge(Router::new().route("/oauth/token", post(token_endpoint)).with_state(tokens)),
+        Some(tokens) => routed.merge(
+            Router::new()
+                .route("/oauth/token", post(token_endpoint))
+                .with_state(tokens),
+        ),
         None => routed,
     };
     let metrics = Arc::clone(&state.metrics);
@@ -92,7 +96,11 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, identification: Arc
         }))
         .service(routed);
     let app = health(state).fallback_service(limited);
-    let app = if demo { app.layer(middleware::from_fn(mark_demo)) } else { app };
+    let app = if demo {
+        app.layer(middleware::from_fn(mark_demo))
+    } else {
+        app
+    };
     BoxCloneSyncService::new(app)
 }
 
@@ -108,18 +116,24 @@ pub fn health<S: Store>(state: AppState<S>) -> Router {
 /// Every route that touches patient data, consent, audit or the registry.
 fn api<S: Store>(state: AppState<S>) -> Router {
     let mut api = Router::new()
-        .route("/hl7v2", post(http::convert_hl7v2::<S>))
-        .route("/convert/{format}", post(http::convert::<S>))
+        .route("/hl7v2", post(messages::convert_hl7v2::<S>))
+        .route("/convert/{format}", post(messages::convert::<S>))
         // POST names a format, GET a message id.
-        .route("/messages/{key}", post(http::accept_message::<S>).get(http::message_status::<S>))
-        .route("/fhir/Organization", get(http::organizations::<S>))
-        .route("/fhir/Organization/{id}", get(http::organization::<S>))
-        .route("/fhir/Endpoint", get(http::endpoints::<S>))
-        .route("/fhir/Endpoint/{id}", get(http::endpoint::<S>))
+        .route(
+            "/messages/{key}",
+            post(messages::accept_message::<S>).get(messages::message_status::<S>),
+        )
+        .route("/fhir/Organization", get(registry::organizations::<S>))
+        .route("/fhir/Organization/{id}", get(registry::organization::<S>))
+        .route("/fhir/Endpoint", get(registry::endpoints::<S>))
+        .route("/fhir/Endpoint/{id}", get(registry::endpoint::<S>))
         .route("/fhir/Bundle/{id}", get(bundles::read::<S>))
         .route("/fhir/AuditEvent", get(audit_events::search::<S>))
         .route("/fhir/Consent", post(consents::create::<S>).get(consents::search::<S>))
-        .route("/fhir/Consent/{id}", get(consents::read::<S>).put(consents::update::<S>))
+        .route(
+            "/fhir/Consent/{id}",
+            get(consents::read::<S>).put(consents::update::<S>),
+        )
         .route("/fhir/Task", post(tasks::create::<S>).get(tasks::search::<S>))
         .route("/fhir/Task/{id}", get(tasks::read::<S>).put(tasks::update::<S>))
         .route("/fhir/Composition/{id}", get(tasks::composition::<S>))
@@ -144,8 +158,11 @@ fn api<S: Store>(state: AppState<S>) -> Router {
     if state.inbox.is_some() {
         // Deliveries go to the endpoint itself, handover notifications to its `/Task`.
         api = api
-            .route("/demo/inbox/{org}", post(http::inbox_receive::<S>).get(http::inbox_list::<S>))
-            .route("/demo/inbox/{org}/Task", post(http::inbox_receive::<S>));
+            .route(
+                "/demo/inbox/{org}",
+                post(inbox::inbox_receive::<S>).get(inbox::inbox_list::<S>),
+            )
+            .route("/demo/inbox/{org}/Task", post(inbox::inbox_receive::<S>));
     }
     api.with_state(state)
 }
@@ -197,7 +214,11 @@ async fn every_error_an_outcome(request: Request, next: Next) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
-    let text: String = String::from_utf8_lossy(&text).trim().chars().take(MAX_REJECTION_CHARS).collect();
+    let text: String = String::from_utf8_lossy(&text)
+        .trim()
+        .chars()
+        .take(MAX_REJECTION_CHARS)
+        .collect();
     let diagnostics = if text.is_empty() {
         status.canonical_reason().unwrap_or("error").to_owned()
     } else {
@@ -212,7 +233,9 @@ async fn every_error_an_outcome(request: Request, next: Next) -> Response {
         _ => "invalid",
     };
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
     Response::from_parts(parts, outcome("error", code, &diagnostics, None).into())
 }
 

@@ -6,6 +6,7 @@
 //! FHIR's id rule, and no JSON shape that upsets a handler.
 #![allow(clippy::unwrap_used)]
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -43,7 +44,11 @@ fn data_dir(name: &str) -> std::path::PathBuf {
 }
 
 async fn start_with(name: &str, server: &str) -> Result<zorgpoort_server::Gateway, StartError> {
-    let http = if server.contains("http = ") { "" } else { "http = \"127.0.0.1:0\"\n" };
+    let http = if server.contains("http = ") {
+        ""
+    } else {
+        "http = \"127.0.0.1:0\"\n"
+    };
     let config = format!(
         "[server]\n{http}mllp = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndurability = \"process-crash\"\n{server}\n{REGION}",
         data_dir(name).display()
@@ -75,13 +80,14 @@ async fn exchange(address: std::net::SocketAddr, request: &[u8]) -> (u16, String
 fn request(method: &str, path: &str, requester: Option<&str>, body: Option<&str>) -> Vec<u8> {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
     if let Some(org) = requester {
-        head.push_str(&format!("X-Zorgpoort-Requester: {org}\r\n"));
+        let _ = write!(head, "X-Zorgpoort-Requester: {org}\r\n");
     }
     if let Some(body) = body {
-        head.push_str(&format!(
+        let _ = write!(
+            head,
             "Content-Type: application/fhir+json\r\nContent-Length: {}\r\n",
             body.len()
-        ));
+        );
     }
     head.push_str("\r\n");
     head.push_str(body.unwrap_or_default());
@@ -136,7 +142,12 @@ async fn demo_callers_need_the_registry_role_for_audit_consent_and_emergencies()
     let http = gateway.http_addr();
     let audit = "/fhir/AuditEvent?patient=999911120";
     // Anonymous, a stranger, an organisation without the role, the reader.
-    for (who, expected) in [(None, 401), (Some("onbekend"), 403), (Some("ziekenhuis"), 403), (Some("privacy"), 200)] {
+    for (who, expected) in [
+        (None, 401),
+        (Some("onbekend"), 403),
+        (Some("ziekenhuis"), 403),
+        (Some("privacy"), 200),
+    ] {
         let (status, head, body) = exchange(http, &request("GET", audit, who, None)).await;
         assert_eq!(status, expected, "{who:?}: {}", String::from_utf8_lossy(&body));
         assert!(head.contains("x-zorgpoort-demo: demo region"), "{head}");
@@ -146,7 +157,11 @@ async fn demo_callers_need_the_registry_role_for_audit_consent_and_emergencies()
     }
     // Consent writes: only a recorder; anonymous is 401.
     for method in ["POST", "PUT"] {
-        let path = if method == "POST" { "/fhir/Consent" } else { "/fhir/Consent/geen-vvt" };
+        let path = if method == "POST" {
+            "/fhir/Consent"
+        } else {
+            "/fhir/Consent/geen-vvt"
+        };
         let body = consent("geen-vvt", "permit");
         let (status, _, _) = exchange(http, &request(method, path, None, Some(&body))).await;
         assert_eq!(status, 401, "anonymous {method}");
@@ -155,7 +170,12 @@ async fn demo_callers_need_the_registry_role_for_audit_consent_and_emergencies()
     }
     let (status, _, body) = exchange(
         http,
-        &request("POST", "/fhir/Consent", Some("praktijk"), Some(&consent("geen-vvt", "deny"))),
+        &request(
+            "POST",
+            "/fhir/Consent",
+            Some("praktijk"),
+            Some(&consent("geen-vvt", "deny")),
+        ),
     )
     .await;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
@@ -193,11 +213,9 @@ async fn probes_answer_while_requests_are_shed() {
     let http = gateway.http_addr();
     // One request holds the only slot: its body never completes.
     let mut held = TcpStream::connect(http).await.unwrap();
-    held.write_all(
-        b"POST /hl7v2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nMSH|",
-    )
-    .await
-    .unwrap();
+    held.write_all(b"POST /hl7v2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nMSH|")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (status, _, body) = exchange(http, &request("GET", "/fhir/metadata", None, None)).await;
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
@@ -262,7 +280,9 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         prop_oneof![
             Just("Consent".to_owned()),
             Just("Bundle".to_owned()),
@@ -297,10 +317,18 @@ fn no_json_shape_upsets_a_handler() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let gateway = runtime.block_on(demo("json-shapes", ""));
     let http = gateway.http_addr();
-    let mut shapes: Vec<Value> = ["[]", "1", "\"x\"", "true", "null", "{}", r#"{"resourceType":"Consent"}"#]
-        .iter()
-        .map(|text| serde_json::from_str(text).unwrap())
-        .collect();
+    let mut shapes: Vec<Value> = [
+        "[]",
+        "1",
+        "\"x\"",
+        "true",
+        "null",
+        "{}",
+        r#"{"resourceType":"Consent"}"#,
+    ]
+    .iter()
+    .map(|text| serde_json::from_str(text).unwrap())
+    .collect();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(48));
     for _ in 0..48 {
         shapes.push(arbitrary_json().new_tree(&mut runner).unwrap().current());
@@ -309,9 +337,16 @@ fn no_json_shape_upsets_a_handler() {
         let body = shape.to_string();
         for (method, path, org) in JSON_ROUTES {
             let (status, _, answer) = runtime.block_on(exchange(http, &request(method, path, Some(org), Some(&body))));
-            assert!(status < 500, "{method} {path} {body}: {status} {}", String::from_utf8_lossy(&answer));
+            assert!(
+                status < 500,
+                "{method} {path} {body}: {status} {}",
+                String::from_utf8_lossy(&answer)
+            );
             let json: Value = serde_json::from_slice(&answer).unwrap_or_else(|e| {
-                panic!("{method} {path} {body}: not JSON ({e}): {}", String::from_utf8_lossy(&answer))
+                panic!(
+                    "{method} {path} {body}: not JSON ({e}): {}",
+                    String::from_utf8_lossy(&answer)
+                )
             });
             assert!(json["resourceType"].is_string(), "{method} {path} {body}: {json}");
         }

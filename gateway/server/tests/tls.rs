@@ -14,7 +14,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use zorgpoort_server::tls::fingerprint;
+use zorgpoort_server::listeners::tls::fingerprint;
 use zorgpoort_server::{Config, Gateway};
 
 struct Identity {
@@ -430,11 +430,18 @@ async fn callers_without_certificates_use_bearer_tokens() {
 async fn an_assertion_for_another_token_endpoint_is_refused() {
     let setup = setup("audience").await;
     let anonymous = connector(&setup.ca, None);
-    for audience in ["https://wrong/oauth/token", "https://zorgpoort.test.evil/oauth/token", "https://zorgpoort.test/fhir/oauth/token"] {
+    for audience in [
+        "https://wrong/oauth/token",
+        "https://zorgpoort.test.evil/oauth/token",
+        "https://zorgpoort.test/fhir/oauth/token",
+    ] {
         let signed = assertion_for(&setup.jwt_key, "ziekenhuis", audience, audience);
         let (response, _) = exchange(&anonymous, setup.gateway.http_addr(), &token_request(&signed)).await;
         let text = String::from_utf8_lossy(&response);
-        assert!(text.starts_with("HTTP/1.1 401") && text.contains("aud must be"), "{audience}: {text}");
+        assert!(
+            text.starts_with("HTTP/1.1 401") && text.contains("aud must be"),
+            "{audience}: {text}"
+        );
     }
     setup.gateway.shutdown().await;
 }

@@ -45,7 +45,10 @@ async fn post(gateway: &zorgpoort_server::Gateway, path: &str, media_type: &str,
 async fn get(gateway: &zorgpoort_server::Gateway, path: &str) -> Value {
     let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Zorgpoort-Requester: privacy\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Zorgpoort-Requester: privacy\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .await
         .unwrap();
     let mut response = Vec::new();
@@ -221,7 +224,13 @@ async fn the_readme_consents_are_valid_r4_and_nl_core() {
         .collect();
     assert_eq!(consents.len(), 2, "the README records a deny and a permit");
     for consent in &consents {
-        let (status, outcome) = post(&gateway, "/fhir/Consent/$validate", "application/fhir+json", consent.as_bytes()).await;
+        let (status, outcome) = post(
+            &gateway,
+            "/fhir/Consent/$validate",
+            "application/fhir+json",
+            consent.as_bytes(),
+        )
+        .await;
         assert_eq!(status, 200, "{outcome}");
         let errors: Vec<&Value> = outcome["issue"]
             .as_array()
@@ -231,7 +240,13 @@ async fn the_readme_consents_are_valid_r4_and_nl_core() {
             .collect();
         assert!(errors.is_empty(), "{errors:?}");
     }
-    let (status, outcome) = post(&gateway, "/fhir/Consent", "application/fhir+json", consents[0].as_bytes()).await;
+    let (status, outcome) = post(
+        &gateway,
+        "/fhir/Consent",
+        "application/fhir+json",
+        consents[0].as_bytes(),
+    )
+    .await;
     assert_eq!(status, 201, "recorded in reject mode: {outcome}");
     gateway.shutdown().await;
 }

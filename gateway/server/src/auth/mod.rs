@@ -27,8 +27,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use zorgpoort_handover::{Organization, Registry};
 
+use crate::listeners::tls::Peer;
 use crate::outcome::{ApiError, Problem};
-use crate::tls::Peer;
 pub use tokens::{KeyError, Tokens, token_endpoint};
 
 /// The header a demo caller names its organisation in.
@@ -125,7 +125,9 @@ impl<S: Send + Sync> FromRequestParts<S> for AuditReader {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let requester = <Requester as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if !requester.audit_reader {
-            return Err(ApiError::new(Problem::Forbidden, "this organisation may not read the audit log").into_response());
+            return Err(
+                ApiError::new(Problem::Forbidden, "this organisation may not read the audit log").into_response(),
+            );
         }
         Ok(Self(requester))
     }
@@ -190,8 +192,11 @@ pub async fn identify(State(identification): State<Arc<Identification>>, mut req
     };
     if let Some(organization) = organization {
         let Some(org) = registry.get(&organization) else {
-            return ApiError::new(Problem::Forbidden, "the calling organisation is not in the region's registry")
-                .into_response();
+            return ApiError::new(
+                Problem::Forbidden,
+                "the calling organisation is not in the region's registry",
+            )
+            .into_response();
         };
         request.extensions_mut().insert(Requester::of(org));
     }

@@ -15,9 +15,9 @@ use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::systems::BSN;
 use zorgpoort_store::{ConsentRecord, Store};
 
+use crate::api::AppState;
 use crate::auth::{ConsentRecorder, Requester};
 use crate::extract::{FhirId, read_resource};
-use crate::http::AppState;
 use crate::outcome::{ApiError, Problem, fhir_json, searchset};
 
 /// The BSN of a `patient` search parameter, `[system|]BSN`.
@@ -63,10 +63,12 @@ async fn store_consent<S: Store>(
 ) -> Result<Response, ApiError> {
     let mut consent = serde_json::Value::Object(consent);
     let org = recorder.organization;
-    let entry = state
-        .registry
-        .get(&org)
-        .ok_or_else(|| ApiError::new(Problem::Forbidden, "the calling organisation is not in the region's registry"))?;
+    let entry = state.registry.get(&org).ok_or_else(|| {
+        ApiError::new(
+            Problem::Forbidden,
+            "the calling organisation is not in the region's registry",
+        )
+    })?;
     record_with(&mut consent, entry)?;
     let existing = state.store.consent(&id).await?;
     if existing.is_some_and(|e| e.recorded_by.as_ref() != Some(&org)) {
@@ -132,7 +134,11 @@ pub async fn update<S: Store>(
     request: Request,
 ) -> Result<Response, ApiError> {
     let consent = read_resource(request, "Consent", state.max_body_bytes).await?;
-    if consent.get("id").and_then(serde_json::Value::as_str).is_some_and(|body_id| body_id != id) {
+    if consent
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|body_id| body_id != id)
+    {
         return Err(ApiError::invalid(
             "Consent.id",
             "the id in the body differs from the id in the URL",

@@ -10,9 +10,9 @@ use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_model::datatypes::day_start_ms;
 use zorgpoort_store::Store;
 
+use crate::api::AppState;
+use crate::api::consents::bsn_of;
 use crate::auth::AuditReader;
-use crate::consents::bsn_of;
-use crate::http::AppState;
 use crate::outcome::{ApiError, searchset};
 
 /// `GET /fhir/AuditEvent`.

@@ -18,8 +18,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Query, Request, State};
 use crate::extract::FhirId;
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
@@ -32,8 +32,8 @@ use zorgpoort_handover::overdracht::{
 use zorgpoort_handover::{HandoverRequest, Registry, TaskError};
 use zorgpoort_store::{MessageRecord, Store, TaskRecord};
 
-use crate::bundles::{Asker, consent_unavailable, disclose, refused};
-use crate::http::AppState;
+use crate::api::AppState;
+use crate::api::bundles::{Asker, consent_unavailable, disclose, refused};
 use crate::outcome::{ApiError, Problem, bundle_of};
 use crate::version::{FhirVersion, read_as_r4};
 

@@ -11,8 +11,8 @@
 //! organisation whose registry entry allows it (`break_the_glass = true`)
 //! and a stated reason in `X-Break-The-Glass-Reason`.
 
-use axum::extract::{FromRequestParts, State};
 use crate::extract::FhirId;
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +22,8 @@ use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::{Ask, ConsentError, Evaluation};
 use zorgpoort_store::{MessageRecord, Store};
 
+use crate::api::AppState;
 use crate::auth::Requester;
-use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 use crate::version::FhirVersion;
 

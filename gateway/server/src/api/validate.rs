@@ -20,8 +20,9 @@ use zorgpoort_profiles::xml::XmlLimits;
 use zorgpoort_profiles::{ProfileChoice, operation_outcome, validate};
 use zorgpoort_store::Store;
 
+use crate::api::AppState;
+use crate::api::messages::read_body;
 use crate::auth::Requester;
-use crate::http::{AppState, read_body};
 use crate::outcome::{ApiError, fhir_json};
 
 /// The query of `$validate`.

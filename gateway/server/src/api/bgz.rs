@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use zorgpoort_handover::bgz::{Pool, SearchError, parse};
 use zorgpoort_store::Store;
 
-use crate::bundles::{Asker, Disclosure, RECENT, handed_over, received, release};
+use crate::api::AppState;
+use crate::api::bundles::{Asker, Disclosure, RECENT, handed_over, received, release};
 use crate::extract::read_resource;
-use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 
 /// Most searches in one batch.

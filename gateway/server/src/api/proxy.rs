@@ -30,10 +30,10 @@ use zorgpoort_handover::{Protocol, Registry};
 use zorgpoort_model::systems;
 use zorgpoort_store::Store;
 
-use crate::bgz::{batch_response, batch_searches};
-use crate::bundles::{Asker, Disclosure, release, treats};
+use crate::api::AppState;
+use crate::api::bgz::{batch_response, batch_searches};
+use crate::api::bundles::{Asker, Disclosure, release, treats};
 use crate::extract::read_resource;
-use crate::http::AppState;
 use crate::outcome::{ApiError, Problem};
 use crate::version::FhirVersion;
 

@@ -30,8 +30,8 @@ use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_store::Store;
 
 use crate::intake::{Intake, IntakeError};
+use crate::listeners::tls::{Peer, Tls};
 use crate::metrics::Metrics;
-use crate::tls::{Peer, Tls};
 use zorgpoort_handover::Registry;
 
 /// Settings of the MLLP listener.

@@ -1,7 +1,7 @@
 //! The HTTP listeners: accepting connections, TLS and who the peer is,
 //! HTTP/1.1 and HTTP/2 over them, and graceful shutdown. What a request
 //! then meets is [`crate::router`]'s business; the MLLP listener is
-//! [`crate::mllp`].
+//! [`super::mllp`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +14,8 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 use zorgpoort_handover::Registry;
 
+use super::tls::{Peer, Tls};
 use crate::router::App;
-use crate::tls::{Peer, Tls};
 
 /// Limits of an HTTP connection.
 #[derive(Debug, Clone, Copy)]
@@ -94,4 +94,3 @@ async fn serve_connection<IO>(
         }
     }
 }
-
