@@ -115,6 +115,21 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Requester {
     }
 }
 
+/// The identified organisation when its registry entry grants a role
+/// (`has`); 401 without one, 403 naming what it may not do otherwise.
+async fn with_role<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    has: fn(&Requester) -> bool,
+    may_not: &str,
+) -> Result<Requester, Response> {
+    let requester = <Requester as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+    if !has(&requester) {
+        return Err(ApiError::new(Problem::Forbidden, format!("this organisation may not {may_not}")).into_response());
+    }
+    Ok(requester)
+}
+
 /// An organisation registered as an audit reader (`audit_reader = true`).
 #[derive(Debug, Clone)]
 pub struct AuditReader(pub Requester);
@@ -123,13 +138,9 @@ impl<S: Send + Sync> FromRequestParts<S> for AuditReader {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let requester = <Requester as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        if !requester.audit_reader {
-            return Err(
-                ApiError::new(Problem::Forbidden, "this organisation may not read the audit log").into_response(),
-            );
-        }
-        Ok(Self(requester))
+        with_role(parts, state, |r| r.audit_reader, "read the audit log")
+            .await
+            .map(Self)
     }
 }
 
@@ -141,13 +152,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsentRecorder {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let requester = <Requester as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        if !requester.consent_recorder {
-            return Err(
-                ApiError::new(Problem::Forbidden, "this organisation may not record patients' choices").into_response(),
-            );
-        }
-        Ok(Self(requester))
+        with_role(parts, state, |r| r.consent_recorder, "record patients' choices")
+            .await
+            .map(Self)
     }
 }
 
