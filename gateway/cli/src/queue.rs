@@ -82,7 +82,10 @@ pub fn run(args: QueueArgs) -> Result<ExitCode> {
                 };
                 outln!(
                     "message {}  from {}  control id {}  format {}",
-                    record.id, record.sender, record.control_id, record.format
+                    record.id,
+                    record.sender,
+                    record.control_id,
+                    record.format
                 )?;
                 for delivery in &record.deliveries {
                     outln!("{}", line(delivery))?;

@@ -96,7 +96,9 @@ fn tls_config(args: &SendArgs) -> Result<ClientConfig> {
     };
     let mut roots = RootCertStore::empty();
     for certificate in pem_file(ca, pem_certificates)? {
-        roots.add(certificate).with_context(|| format!("--ca {}", ca.display()))?;
+        roots
+            .add(certificate)
+            .with_context(|| format!("--ca {}", ca.display()))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
@@ -105,7 +107,9 @@ fn tls_config(args: &SendArgs) -> Result<ClientConfig> {
     Ok(match (&args.client_cert, &args.client_key) {
         (Some(chain), Some(key)) => {
             let chain = pem_file(chain, pem_certificates)?;
-            let key = pem_file(key, |path| PrivateKeyDer::from_pem_file(path).map_err(|e| e.to_string()))?;
+            let key = pem_file(key, |path| {
+                PrivateKeyDer::from_pem_file(path).map_err(|e| e.to_string())
+            })?;
             builder
                 .with_client_auth_cert(chain, key)
                 .context("--client-cert and --client-key do not make a usable identity")?

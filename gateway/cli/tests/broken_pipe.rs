@@ -37,13 +37,19 @@ fn with_stdout_closed(args: &[&str]) -> (Option<i32>, String) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let output = child.wait_with_output().unwrap();
-    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn assert_quiet(args: &[&str], expected: i32) {
     let (code, stderr) = with_stdout_closed(args);
     assert!(!stderr.contains("panicked"), "zorgpoort {args:?} panicked:\n{stderr}");
-    assert!(!stderr.contains("Broken pipe"), "zorgpoort {args:?} complained:\n{stderr}");
+    assert!(
+        !stderr.contains("Broken pipe"),
+        "zorgpoort {args:?} complained:\n{stderr}"
+    );
     assert_eq!(code, Some(expected), "zorgpoort {args:?}:\n{stderr}");
 }
 

@@ -189,7 +189,10 @@ mod tests {
         // Overflowed the millisecond sum (a panic in a debug build).
         assert_eq!(parse_instant("2026-01-01T00:00:00+99999999999999999:00"), None);
         assert_eq!(parse_instant("2026-01-01T00:00:00+01:60"), None);
-        assert_eq!(parse_instant("2026-01-01T00:00:00-14:00"), Some(1_767_225_600_000 + 14 * 3_600_000));
+        assert_eq!(
+            parse_instant("2026-01-01T00:00:00-14:00"),
+            Some(1_767_225_600_000 + 14 * 3_600_000)
+        );
     }
 
     #[test]
