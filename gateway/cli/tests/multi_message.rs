@@ -2,7 +2,8 @@
 //! path of the `zorgpoort` binary: `convert` makes one Bundle per message,
 //! and a running gateway either stores each message on its own
 //! (`POST /messages/hl7v2`) or refuses the body (`POST /hl7v2`, an MLLP
-//! frame). No stored message may hold more than one patient.
+//! frame). No stored message may hold more than one patient. And a message
+//! no one will receive is taken, but not in silence.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -177,4 +178,33 @@ fn a_running_gateway_stores_each_message_on_its_own_or_refuses_the_body() {
             }
         }
     }
+}
+
+#[test]
+fn a_message_from_outside_the_registry_is_taken_with_a_warning() {
+    let dir = temp_dir("unknown-sender");
+    let config = dir.join("zorgpoort.toml");
+    let region = server_section(&dir.join("data")) + &organization("rijnstate", "Rijnstate", "ziekenhuis", "", None);
+    std::fs::write(&config, region).unwrap();
+    let gateway = Gateway::start(&config);
+    let message = "MSH|^~\\&|EPD|ONBEKEND|||20261124093015+0100||ADT^A01^ADT_A01|UNKNOWN1|P|2.5\r\
+                   PID|1||999911120^^^NLMINBIZA^NNNLD||Jansen^Piet||19800101|M\r";
+    let (status, _, body) = gateway.http("POST", "/messages/hl7v2", "text/plain", message.as_bytes());
+    assert_eq!(status, 202, "{body}");
+    assert!(
+        body.contains("queued for 0 receiver(s); the sender is not in the region's registry"),
+        "{body}"
+    );
+    let warned = common::wait_until(std::time::Duration::from_secs(5), || {
+        gateway
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains("WARN") && line.contains("0 receivers") && line.contains("EPD/ONBEKEND"))
+    });
+    let logs = gateway.logs.lock().unwrap().join("\n");
+    assert!(warned, "no warning logged: {logs}");
+    assert!(!logs.contains("999911120"), "patient data in the log");
+    gateway.kill();
 }

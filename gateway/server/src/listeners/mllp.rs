@@ -229,7 +229,9 @@ impl<S: Store> Connection<S> {
             Ok(_slot) => match self.intake.accept_hl7v2(bytes, now_ms(), self.origin.as_deref()).await {
                 Ok(received) => {
                     tracing::info!(message = %received.id, duplicate = received.duplicate, "MLLP message accepted");
-                    Ok(received.summary())
+                    // MSA-3 only when someone should look: nothing will reach anyone.
+                    let noteworthy = !received.duplicate && received.receivers.is_empty();
+                    Ok(noteworthy.then(|| received.summary()))
                 }
                 Err(IntakeError::Store(error)) => {
                     tracing::error!(%error, "store unavailable; answering AR");
@@ -245,7 +247,7 @@ impl<S: Store> Connection<S> {
         match outcome {
             Ok(summary) => {
                 self.count("AA");
-                reply(bytes, AckCode::Accept, None, Some(&summary))
+                reply(bytes, AckCode::Accept, None, summary.as_deref())
             }
             Err((code, error)) => {
                 self.count(if code == AckCode::Reject { "AR" } else { "AE" });
