@@ -208,6 +208,27 @@ async fn demo_callers_need_the_registry_role_for_audit_consent_and_emergencies()
 }
 
 #[tokio::test]
+async fn a_message_s_state_is_for_its_sender_receivers_and_audit_readers() {
+    let gateway = demo("message-state", "").await;
+    let http = gateway.http_addr();
+    let message = "MSH|^~\\&|HIS|ZIEKENHUIS|||20261124093015+0100||ADT^A01^ADT_A01|S1|P|2.5\r\
+                   PID|1||1^^^Z^PI~999911120^^^NLMINBIZA^NNNLD||Visser^Daan||19520604|M\r";
+    let post = format!(
+        "POST /messages/hl7v2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Zorgpoort-Requester: ziekenhuis\r\n\
+         Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{message}",
+        message.len()
+    );
+    let (status, head, body) = exchange(http, post.as_bytes()).await;
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+    let location = head.lines().find_map(|l| l.strip_prefix("location: ")).unwrap().to_owned();
+    for (who, expected) in [(Some("ziekenhuis"), 200), (Some("privacy"), 200), (Some("praktijk"), 404), (None, 200)] {
+        let (status, _, _) = exchange(http, &request("GET", &location, who, None)).await;
+        assert_eq!(status, expected, "{who:?}");
+    }
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
 async fn probes_answer_while_requests_are_shed() {
     let gateway = demo("probes", "max_concurrent_requests = 1\nops = \"127.0.0.1:0\"").await;
     let http = gateway.http_addr();

@@ -173,15 +173,24 @@ fn timestamp(ms: i64) -> String {
     PartialDateTime::from_unix_ms(ms).to_fhir_datetime(zorgpoort_model::datatypes::LocalZone::Utc)
 }
 
+/// `GET /messages/{id}`: for the organisation that sent it, one that
+/// receives it, or an audit reader; to anyone else it does not exist. Only
+/// an anonymous caller of the demo region sees every message.
 pub(crate) async fn message_status<S: Store>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
+    requester: Option<Requester>,
 ) -> Result<Response, ApiError> {
-    let record = state
-        .store
-        .message(&id)
-        .await?
-        .ok_or_else(|| ApiError::new(Problem::NotFound, format!("no message {id:?}")))?;
+    let not_found = || ApiError::new(Problem::NotFound, format!("no message {id:?}"));
+    let record = state.store.message(&id).await?.ok_or_else(not_found)?;
+    if let Some(requester) = requester {
+        let org = requester.organization.as_str();
+        let sent = record.sender == org || state.registry.by_sender(&record.sender).is_some_and(|o| o.id == org);
+        let receives = record.deliveries.iter().any(|d| d.receiver == org);
+        if !(sent || receives || requester.audit_reader) {
+            return Err(not_found());
+        }
+    }
     let deliveries: Vec<Object<'_>> = record
         .deliveries
         .iter()
