@@ -52,13 +52,8 @@ pub enum StartError {
         source: StoreError,
     },
     /// The region would let callers in without proving who they are.
-    #[error("{setting}: {reason}")]
-    Unauthenticated {
-        /// The setting to change.
-        setting: &'static str,
-        /// Why the gateway refuses to start.
-        reason: String,
-    },
+    #[error(transparent)]
+    Unauthenticated(#[from] auth::Unauthenticated),
     /// A registered token-signing key is unusable.
     #[error(transparent)]
     Keys(#[from] auth::KeyError),
@@ -183,78 +178,6 @@ pub fn audit_settings(
     Ok(settings)
 }
 
-/// How callers prove who they are, checked before anything is bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// `server.unauthenticated_demo`: the organisation named in a header.
-    Demo,
-    /// Mutual TLS, and bearer tokens over HTTP.
-    Authenticated,
-}
-
-impl Mode {
-    /// Refuses a configuration that would let callers in unproven: a region
-    /// needs mutual TLS (MLLP has no other way to know its sender); only a
-    /// demo, on loopback alone, goes without.
-    fn of(config: &Config) -> Result<Self, StartError> {
-        let server = &config.server;
-        if let Some(ops) = server.ops.filter(|a| !a.ip().is_loopback()) {
-            return Err(StartError::Unauthenticated {
-                setting: "server.ops",
-                reason: format!("the plaintext ops listener must be on loopback, not {ops}"),
-            });
-        }
-        if server.unauthenticated_demo {
-            let exposed = [("server.http", server.http), ("server.mllp", server.mllp)]
-                .into_iter()
-                .find(|(_, address)| !address.ip().is_loopback());
-            if let Some((key, address)) = exposed {
-                return Err(StartError::Unauthenticated {
-                    setting: "server.unauthenticated_demo",
-                    reason: format!(
-                        "a demo region authenticates nobody and listens on loopback only, but {key} is {address}"
-                    ),
-                });
-            }
-            return Ok(Self::Demo);
-        }
-        let Some(tls) = &config.tls else {
-            return Err(StartError::Unauthenticated {
-                setting: "tls",
-                reason: "a region authenticates every caller with mutual TLS: set [tls] certificate, private_key \
-                         and client_ca (see docs/authentication.md); only a loopback demo may set \
-                         server.unauthenticated_demo = true instead"
-                    .into(),
-            });
-        };
-        if tls.client_ca.is_none() {
-            return Err(StartError::Unauthenticated {
-                setting: "tls.client_ca",
-                reason: "without a client CA nobody is authenticated: set the CA that the region's client \
-                         certificates chain to (bearer tokens need it too, for MLLP senders)"
-                    .into(),
-            });
-        }
-        Ok(Self::Authenticated)
-    }
-}
-
-impl Mode {
-    fn identify(self, registry: &Arc<Registry>, public_base_url: &str) -> Result<auth::Identification, StartError> {
-        let registry = Arc::clone(registry);
-        Ok(match self {
-            Self::Demo => auth::Identification::DemoHeader { registry },
-            Self::Authenticated => {
-                let tokens = auth::Tokens::new(&registry, token_audience(public_base_url))?;
-                auth::Identification::Required {
-                    registry,
-                    tokens: Arc::new(tokens),
-                }
-            }
-        })
-    }
-}
-
 /// The bound HTTP listeners: the API and, when configured, the ops one.
 struct HttpListeners {
     api: TcpListener,
@@ -306,20 +229,12 @@ impl HttpListeners {
     }
 }
 
-/// The one audience a client assertion may name: this gateway's token
-/// endpoint, beside its public FHIR base.
-fn token_audience(public_base_url: &str) -> String {
-    let base = public_base_url.trim_end_matches('/');
-    let root = base.strip_suffix("/fhir").unwrap_or(base);
-    format!("{root}/oauth/token")
-}
-
 /// Opens the store, binds the listeners and starts serving.
 pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     // Checked before anything is bound, so a bad registry or route leaves no
     // listener; built for real once the HTTP port is known (below).
     Routes::new(config.routes.clone(), &Registry::new(config.organizations.clone())?)?;
-    let identification = Mode::of(&config)?;
+    let identification = auth::Mode::of(&config)?;
     let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
     let server = config.server;
     let store = open_store(&server, &config.audit)?;

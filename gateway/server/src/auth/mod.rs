@@ -27,9 +27,103 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use zorgpoort_handover::{Organization, Registry};
 
+use crate::config::Config;
+
 use crate::listeners::tls::Peer;
 use crate::outcome::{ApiError, Problem};
 pub use tokens::{KeyError, Tokens, token_endpoint};
+
+/// Why a configuration would let callers in without proving who they are;
+/// names the setting to change.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct Unauthenticated {
+    /// The setting to change.
+    pub setting: &'static str,
+    /// Why the gateway refuses to start.
+    pub reason: String,
+}
+
+/// How callers prove who they are, checked before anything is bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `server.unauthenticated_demo`: the organisation named in a header.
+    Demo,
+    /// Mutual TLS, and bearer tokens over HTTP.
+    Authenticated,
+}
+
+impl Mode {
+    /// Refuses a configuration that would let callers in unproven: a region
+    /// needs mutual TLS (MLLP has no other way to know its sender); only a
+    /// demo, on loopback alone, goes without.
+    pub fn of(config: &Config) -> Result<Self, Unauthenticated> {
+        let server = &config.server;
+        if let Some(ops) = server.ops.filter(|a| !a.ip().is_loopback()) {
+            return Err(Unauthenticated {
+                setting: "server.ops",
+                reason: format!("the plaintext ops listener must be on loopback, not {ops}"),
+            });
+        }
+        if server.unauthenticated_demo {
+            let exposed = [("server.http", server.http), ("server.mllp", server.mllp)]
+                .into_iter()
+                .find(|(_, address)| !address.ip().is_loopback());
+            if let Some((key, address)) = exposed {
+                return Err(Unauthenticated {
+                    setting: "server.unauthenticated_demo",
+                    reason: format!(
+                        "a demo region authenticates nobody and listens on loopback only, but {key} is {address}"
+                    ),
+                });
+            }
+            return Ok(Self::Demo);
+        }
+        let Some(tls) = &config.tls else {
+            return Err(Unauthenticated {
+                setting: "tls",
+                reason: "a region authenticates every caller with mutual TLS: set [tls] certificate, private_key \
+                         and client_ca (see docs/authentication.md); only a loopback demo may set \
+                         server.unauthenticated_demo = true instead"
+                    .into(),
+            });
+        };
+        if tls.client_ca.is_none() {
+            return Err(Unauthenticated {
+                setting: "tls.client_ca",
+                reason: "without a client CA nobody is authenticated: set the CA that the region's client \
+                         certificates chain to (bearer tokens need it too, for MLLP senders)"
+                    .into(),
+            });
+        }
+        Ok(Self::Authenticated)
+    }
+}
+
+impl Mode {
+    /// How callers of this region are identified.
+    pub fn identify(self, registry: &Arc<Registry>, public_base_url: &str) -> Result<Identification, KeyError> {
+        let registry = Arc::clone(registry);
+        Ok(match self {
+            Self::Demo => Identification::DemoHeader { registry },
+            Self::Authenticated => {
+                let tokens = Tokens::new(&registry, token_audience(public_base_url))?;
+                Identification::Required {
+                    registry,
+                    tokens: Arc::new(tokens),
+                }
+            }
+        })
+    }
+}
+
+/// The one audience a client assertion may name: this gateway's token
+/// endpoint, beside its public FHIR base.
+fn token_audience(public_base_url: &str) -> String {
+    let base = public_base_url.trim_end_matches('/');
+    let root = base.strip_suffix("/fhir").unwrap_or(base);
+    format!("{root}/oauth/token")
+}
 
 /// The header a demo caller names its organisation in.
 pub const DEMO_REQUESTER_HEADER: &str = "x-zorgpoort-requester";
