@@ -146,7 +146,11 @@ fn print_verification(report: &zorgpoort_store::Verification, anchor_file: &Path
         } else {
             "named by a keyed purge record"
         };
-        writeln!(text, "  purge checkpoint: records up to #{} were purged ({confirmed})", report.start)?;
+        writeln!(
+            text,
+            "  purge checkpoint: records up to #{} were purged ({confirmed})",
+            report.start
+        )?;
     }
     writeln!(
         text,
@@ -158,9 +162,12 @@ fn print_verification(report: &zorgpoort_store::Verification, anchor_file: &Path
         report.latest_anchor
     )?;
     if report.torn_anchor_line {
-        writeln!(text, "  note: the anchor file's last line was cut short (a crash while writing it)")?;
+        writeln!(
+            text,
+            "  note: the anchor file's last line was cut short (a crash while writing it)"
+        )?;
     }
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    crate::output::Stdout.write_all(text.as_bytes())?;
     Ok(if report.is_intact() {
         ExitCode::SUCCESS
     } else {
@@ -234,7 +241,12 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 } else {
                     outln!(
                         "{:<26} {:<24} {:<15} {:<16} {:<8} {:<24} outcome",
-                        "when", "organization", "role", "action", "purpose", "data categories"
+                        "when",
+                        "organization",
+                        "role",
+                        "action",
+                        "purpose",
+                        "data categories"
                     )?;
                     for row in &rows {
                         let text = |key: &str| row[key].as_str().unwrap_or("-").to_owned();

@@ -89,7 +89,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let gateway = zorgpoort_server::start(config).await?;
-        let (scheme, mllp) = if tls { ("https", "MLLP over TLS") } else { ("http", "MLLP") };
+        let (scheme, mllp) = if tls {
+            ("https", "MLLP over TLS")
+        } else {
+            ("http", "MLLP")
+        };
         eprintln!(
             "zorgpoort: HTTP on {scheme}://{}  {mllp} on {}",
             gateway.http_addr(),

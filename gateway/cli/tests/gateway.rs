@@ -577,22 +577,45 @@ fn consent_decides_what_crosses_to_the_receiver() {
             && r["categories"].as_str().is_some_and(|c| c.contains("mental-health"))),
         "who, in which role, and which categories of data: {rows}"
     );
-    let (status, _, body) = gateway.http_with("GET", "/fhir/AuditEvent?patient=999911120&date=ge2000-01-01", HOSPITAL, b"");
+    let (status, _, body) = gateway.http_with(
+        "GET",
+        "/fhir/AuditEvent?patient=999911120&date=ge2000-01-01",
+        HOSPITAL,
+        b"",
+    );
     assert_eq!(status, 200);
     assert!(
         body.contains("\"resourceType\":\"AuditEvent\"") && body.contains("\"code\":\"withheld\""),
         "{body}"
     );
-    let (_, _, none) = gateway.http_with("GET", "/fhir/AuditEvent?patient=999911120&date=ge3000-01-01", HOSPITAL, b"");
+    let (_, _, none) = gateway.http_with(
+        "GET",
+        "/fhir/AuditEvent?patient=999911120&date=ge3000-01-01",
+        HOSPITAL,
+        b"",
+    );
     assert!(none.contains("\"total\":0"), "{none}");
-    let (status, _, encoded) = gateway.http_with("GET", "/fhir/AuditEvent?patient=http%3A%2F%2Ffhir.nl%2Ffhir%2FNamingSystem%2Fbsn%7C999911120&date=ge2000-01-01", HOSPITAL, b"");
+    let (status, _, encoded) = gateway.http_with(
+        "GET",
+        "/fhir/AuditEvent?patient=http%3A%2F%2Ffhir.nl%2Ffhir%2FNamingSystem%2Fbsn%7C999911120&date=ge2000-01-01",
+        HOSPITAL,
+        b"",
+    );
     assert_eq!(status, 200, "{encoded}");
     assert!(
         encoded.contains("\"code\":\"withheld\""),
         "system|value, percent-encoded: {encoded}"
     );
-    assert_eq!(gateway.http_with("GET", "/fhir/AuditEvent?name=x", HOSPITAL, b"").0, 422);
-    assert_eq!(gateway.http("GET", "/fhir/AuditEvent?patient=999911120", "text/plain", b"").0, 401);
+    assert_eq!(
+        gateway.http_with("GET", "/fhir/AuditEvent?name=x", HOSPITAL, b"").0,
+        422
+    );
+    assert_eq!(
+        gateway
+            .http("GET", "/fhir/AuditEvent?patient=999911120", "text/plain", b"")
+            .0,
+        401
+    );
     assert!(zorgpoort(&["audit", "verify", "--config", config]).status.success());
 }
 

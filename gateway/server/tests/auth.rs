@@ -220,8 +220,17 @@ async fn a_message_s_state_is_for_its_sender_receivers_and_audit_readers() {
     );
     let (status, head, body) = exchange(http, post.as_bytes()).await;
     assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
-    let location = head.lines().find_map(|l| l.strip_prefix("location: ")).unwrap().to_owned();
-    for (who, expected) in [(Some("ziekenhuis"), 200), (Some("privacy"), 200), (Some("praktijk"), 404), (None, 200)] {
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap()
+        .to_owned();
+    for (who, expected) in [
+        (Some("ziekenhuis"), 200),
+        (Some("privacy"), 200),
+        (Some("praktijk"), 404),
+        (None, 200),
+    ] {
         let (status, _, _) = exchange(http, &request("GET", &location, who, None)).await;
         assert_eq!(status, expected, "{who:?}");
     }
