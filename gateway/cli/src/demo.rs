@@ -88,7 +88,7 @@ UNZ+1+VAART2610290001'";
 /// Longest wait for anything the gateway does in the background.
 const WAIT: Duration = Duration::from_secs(10);
 /// Longest time one HTTP exchange or MLLP round trip may take.
-const CALL: Duration = Duration::from_secs(10);
+const CALL: Duration = Duration::from_secs(30);
 /// The whole tour's limit: it must never hang.
 const TOUR: Duration = Duration::from_secs(120);
 

@@ -271,10 +271,16 @@ fn nothing_acknowledged_is_lost_when_the_gateway_is_killed() {
     let mut next = 0;
     let gateway = Gateway::start(&config_path);
     let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    // The kill lands once the stream is under way, however slow the
+    // machine: after some hundreds of ACKs, not after a fixed time.
+    let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let killer = {
         let child_id = gateway.child.id();
+        let progress = std::sync::Arc::clone(&progress);
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1500));
+            wait_until(Duration::from_secs(300), || {
+                progress.load(std::sync::atomic::Ordering::Relaxed) >= 500
+            });
             // SIGKILL: no shutdown code runs.
             let _ = Command::new("kill").args(["-9", &child_id.to_string()]).status();
         })
@@ -284,6 +290,7 @@ fn nothing_acknowledged_is_lost_when_the_gateway_is_killed() {
             Ok(ack) if ack.contains("MSA|AA") => {
                 acknowledged.push(next);
                 next += 1;
+                progress.store(next, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(ack) => panic!("unexpected ACK {ack}"),
             Err(_) => break,

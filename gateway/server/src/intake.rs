@@ -586,7 +586,7 @@ impl<S: Store> Intake<S> {
     /// other content (stored as `stored`), audited.
     async fn refuse_reused(&self, refused: Refused<'_>, received_ms: i64) -> IntakeError {
         tracing::warn!(
-            message = %refused.stored,
+            message_id = %refused.stored,
             sender = refused.sender,
             "a control id was reused with other content; refused"
         );
@@ -622,7 +622,7 @@ impl<S: Store> Intake<S> {
             .and_then(|bundle| overdracht::transfer_document(&bundle, message.id, author, received_ms));
         let Some(document) = made else {
             tracing::warn!(
-                message = message.id,
+                message_id = message.id,
                 "no transfer document can be made of a message (no Patient)"
             );
             return Ok(None);
@@ -795,7 +795,7 @@ fn warn_unrouted(message: &str, sender: &str, known_sender: bool) {
     } else {
         "the sender is not in the registry"
     };
-    tracing::warn!(message, sender, known_sender, "message accepted for 0 receivers: {why}");
+    tracing::warn!(message_id = message, sender, known_sender, "message accepted for 0 receivers: {why}");
 }
 
 /// A hash of an ER7 message's content: its segments, whatever line ends

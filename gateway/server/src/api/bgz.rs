@@ -160,9 +160,9 @@ async fn answer<S: Store>(state: &AppState<S>, asker: &Asker, line: &str) -> Res
         match state.intake.render(&record.format, &body) {
             Ok(rendered) => match serde_json::from_str(&rendered) {
                 Ok(bundle) => bundles.push(bundle),
-                Err(error) => tracing::error!(message = %id, %error, "a rendered message is not JSON"),
+                Err(error) => tracing::error!(message_id = %id, %error, "a rendered message is not JSON"),
             },
-            Err(error) => tracing::error!(message = %id, %error, "a stored message cannot be rendered"),
+            Err(error) => tracing::error!(message_id = %id, %error, "a stored message cannot be rendered"),
         }
     }
     let pool = Pool::new(&bundles, &bsn, &state.handover.public_base_url);

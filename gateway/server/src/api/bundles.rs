@@ -119,7 +119,7 @@ pub async fn disclose<S: Store>(
     let not_found = || ApiError::new(Problem::NotFound, format!("no Bundle/{id}"));
     let body = state.store.message_body(&id).await?.ok_or_else(not_found)?;
     let bundle = state.intake.render(&record.format, &body).map_err(|e| {
-        tracing::error!(message = %id, error = %e, "a stored message cannot be rendered");
+        tracing::error!(message_id = %id, error = %e, "a stored message cannot be rendered");
         ApiError::new(Problem::NotSupported, "this message has no FHIR form")
     })?;
     let data = Disclosure {
@@ -240,7 +240,7 @@ pub fn consent_unavailable(id: &str, error: ConsentError) -> ApiError {
             )
         }
         ConsentError::Bundle(e) => {
-            tracing::error!(message = %id, error = %e, "rendered Bundle is not JSON");
+            tracing::error!(message_id = %id, error = %e, "rendered Bundle is not JSON");
             ApiError::new(Problem::NotSupported, "this message has no FHIR form")
         }
     }

@@ -228,7 +228,7 @@ impl<S: Store> Connection<S> {
             Err(_) => Err((AckCode::Reject, Some(Error::new(ErrorKind::Overloaded)))),
             Ok(_slot) => match self.intake.accept_hl7v2(bytes, now_ms(), self.origin.as_deref()).await {
                 Ok(received) => {
-                    tracing::info!(message = %received.id, duplicate = received.duplicate, "MLLP message accepted");
+                    tracing::info!(message_id = %received.id, duplicate = received.duplicate, "MLLP message accepted");
                     // MSA-3 only when someone should look: nothing will reach anyone.
                     let noteworthy = !received.duplicate && received.receivers.is_empty();
                     Ok(noteworthy.then(|| received.summary()))
