@@ -28,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use zorgpoort_handover::{Organization, Registry};
 
 use crate::config::Config;
-
 use crate::listeners::tls::Peer;
 use crate::outcome::{ApiError, Problem};
 pub use tokens::{KeyError, Tokens, token_endpoint};
@@ -98,9 +97,7 @@ impl Mode {
         }
         Ok(Self::Authenticated)
     }
-}
 
-impl Mode {
     /// How callers of this region are identified.
     pub fn identify(self, registry: &Arc<Registry>, public_base_url: &str) -> Result<Identification, KeyError> {
         let registry = Arc::clone(registry);
@@ -325,4 +322,17 @@ pub async fn mark_demo(request: Request, next: Next) -> Response {
         HeaderValue::from_static("199 zorgpoort \"demo region: callers are not authenticated\""),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_audience;
+
+    #[test]
+    fn the_token_audience_sits_beside_the_fhir_base() {
+        assert_eq!(token_audience("https://zp.example/fhir"), "https://zp.example/oauth/token");
+        assert_eq!(token_audience("https://zp.example/fhir/"), "https://zp.example/oauth/token");
+        assert_eq!(token_audience("https://zp.example/regio/fhir"), "https://zp.example/regio/oauth/token");
+        assert_eq!(token_audience("https://zp.example"), "https://zp.example/oauth/token");
+    }
 }
