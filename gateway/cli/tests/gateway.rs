@@ -322,9 +322,7 @@ fn nothing_acknowledged_is_lost_when_the_gateway_is_killed() {
     // A debug build on 2 cores takes about 3 minutes to deliver them all, so
     // a fixed deadline fails on a slow machine with nothing lost: wait as
     // long as deliveries keep coming, failing after 60 s without one more.
-    let complete = wait_while_advancing(Duration::from_secs(60), TOTAL, || {
-        ids(&receiver.received()).len()
-    });
+    let complete = wait_while_advancing(Duration::from_secs(60), TOTAL, || ids(&receiver.received()).len());
     let delivered = ids(&receiver.received());
     let missing: Vec<&usize> = acknowledged
         .iter()
