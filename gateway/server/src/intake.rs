@@ -795,7 +795,12 @@ fn warn_unrouted(message: &str, sender: &str, known_sender: bool) {
     } else {
         "the sender is not in the registry"
     };
-    tracing::warn!(message_id = message, sender, known_sender, "message accepted for 0 receivers: {why}");
+    tracing::warn!(
+        message_id = message,
+        sender,
+        known_sender,
+        "message accepted for 0 receivers: {why}"
+    );
 }
 
 /// A hash of an ER7 message's content: its segments, whatever line ends

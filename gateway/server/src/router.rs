@@ -52,11 +52,8 @@ pub struct HttpLimits {
 
 /// The whole HTTP application.
 pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, identification: Arc<Identification>) -> App {
-    let demo = matches!(*identification, Identification::DemoHeader { .. });
-    let tokens = match &*identification {
-        Identification::Required { tokens, .. } => Some(Arc::clone(tokens)),
-        Identification::DemoHeader { .. } => None,
-    };
+    let demo = identification.is_demo();
+    let tokens = identification.tokens().map(Arc::clone);
     let routed = Router::new()
         .route("/fhir/metadata", get(registry::capability_statement))
         .merge(api(state.clone()).route_layer(middleware::from_fn_with_state(identification, identify)));

@@ -144,6 +144,19 @@ pub enum Identification {
 }
 
 impl Identification {
+    /// Whether this is the demo's unproven identification.
+    pub fn is_demo(&self) -> bool {
+        matches!(self, Self::DemoHeader { .. })
+    }
+
+    /// The bearer tokens of an authenticating region.
+    pub fn tokens(&self) -> Option<&Arc<Tokens>> {
+        match self {
+            Self::Required { tokens, .. } => Some(tokens),
+            Self::DemoHeader { .. } => None,
+        }
+    }
+
     fn registry(&self) -> &Registry {
         match self {
             Self::Required { registry, .. } | Self::DemoHeader { registry } => registry,
@@ -330,9 +343,18 @@ mod tests {
 
     #[test]
     fn the_token_audience_sits_beside_the_fhir_base() {
-        assert_eq!(token_audience("https://zp.example/fhir"), "https://zp.example/oauth/token");
-        assert_eq!(token_audience("https://zp.example/fhir/"), "https://zp.example/oauth/token");
-        assert_eq!(token_audience("https://zp.example/regio/fhir"), "https://zp.example/regio/oauth/token");
+        assert_eq!(
+            token_audience("https://zp.example/fhir"),
+            "https://zp.example/oauth/token"
+        );
+        assert_eq!(
+            token_audience("https://zp.example/fhir/"),
+            "https://zp.example/oauth/token"
+        );
+        assert_eq!(
+            token_audience("https://zp.example/regio/fhir"),
+            "https://zp.example/regio/oauth/token"
+        );
         assert_eq!(token_audience("https://zp.example"), "https://zp.example/oauth/token");
     }
 }
