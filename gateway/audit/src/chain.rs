@@ -138,7 +138,8 @@ impl Canon {
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
-        self.0.update(&u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
+        self.0
+            .update(&u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
         self.0.update(bytes);
     }
 
@@ -347,7 +348,10 @@ mod tests {
         let other = [1u8; 32];
         let changed = [
             Entry { sequence: 2, ..base },
-            Entry { previous: &other, ..base },
+            Entry {
+                previous: &other,
+                ..base
+            },
             Entry {
                 recorded_ms: 1_001,
                 ..base

@@ -395,11 +395,7 @@ impl<'k> Verifier<'k> {
 }
 
 /// A chain with no checkpoint and no legacy records (tests, tools).
-pub fn verify_all<'r>(
-    key: &AuditKey,
-    records: impl IntoIterator<Item = &'r Record>,
-    anchors: Anchors,
-) -> Verification {
+pub fn verify_all<'r>(key: &AuditKey, records: impl IntoIterator<Item = &'r Record>, anchors: Anchors) -> Verification {
     let must_reach = anchors.latest();
     let mut verifier = Verifier::new(key, Start::default(), 0, anchors, must_reach);
     for record in records {

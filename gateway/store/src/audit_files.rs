@@ -195,7 +195,10 @@ impl Anchoring {
 
     /// No work came for [`Anchoring::wait`]: anchor what is pending.
     pub(crate) fn idle(&mut self) {
-        if self.pending.is_some_and(|(_, _, since)| since.elapsed() >= self.interval) {
+        if self
+            .pending
+            .is_some_and(|(_, _, since)| since.elapsed() >= self.interval)
+        {
             self.write();
         }
     }

@@ -358,7 +358,13 @@ fn chain_head<'k>(conn: &Connection, key: &'k AuditKey, anchored: i64) -> Result
         .query_row(
             "SELECT sequence, hash, anchored FROM audit_log ORDER BY sequence DESC LIMIT 1",
             [],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Option<i64>>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            },
         )
         .optional()?;
     let Some((sequence, hash, head_anchored)) = last else {

@@ -158,13 +158,17 @@ fn tamperings() -> Vec<(&'static str, Tamper, i64, &'static str)> {
         ),
         (
             "organization column changed",
-            Box::new(sql("UPDATE audit_log SET organization = 'rijnstate' WHERE sequence = 6")),
+            Box::new(sql(
+                "UPDATE audit_log SET organization = 'rijnstate' WHERE sequence = 6",
+            )),
             6,
             "mac",
         ),
         (
             "recorded_ms column changed",
-            Box::new(sql("UPDATE audit_log SET recorded_ms = recorded_ms + 1 WHERE sequence = 6")),
+            Box::new(sql(
+                "UPDATE audit_log SET recorded_ms = recorded_ms + 1 WHERE sequence = 6",
+            )),
             6,
             "mac",
         ),
@@ -224,11 +228,9 @@ fn tamperings() -> Vec<(&'static str, Tamper, i64, &'static str)> {
         ),
         (
             "a middle record deleted and the rest renumbered",
-            Box::new(sql(
-                "DELETE FROM audit_log WHERE sequence = 7; \
+            Box::new(sql("DELETE FROM audit_log WHERE sequence = 7; \
                  UPDATE audit_log SET sequence = -sequence WHERE sequence > 7; \
-                 UPDATE audit_log SET sequence = -sequence - 1 WHERE sequence < 0;",
-            )),
+                 UPDATE audit_log SET sequence = -sequence - 1 WHERE sequence < 0;")),
             7,
             "link",
         ),
@@ -280,10 +282,8 @@ fn tamperings() -> Vec<(&'static str, Tamper, i64, &'static str)> {
         ),
         (
             "a purge checkpoint forged",
-            Box::new(sql(
-                "DELETE FROM audit_log WHERE sequence <= 6; \
-                 UPDATE audit_checkpoint SET sequence = 6, hash = (SELECT previous FROM audit_log WHERE sequence = 7);",
-            )),
+            Box::new(sql("DELETE FROM audit_log WHERE sequence <= 6; \
+                 UPDATE audit_checkpoint SET sequence = 6, hash = (SELECT previous FROM audit_log WHERE sequence = 7);")),
             6,
             "checkpoint",
         ),
