@@ -3,9 +3,10 @@
 //! (events, concurrent writers); writes to a temporary directory.
 #![allow(missing_docs, clippy::unwrap_used, clippy::cast_precision_loss)]
 
+mod common;
+
 use std::time::Instant;
 
-use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_store::{Durability, SqliteStore, Store};
 
 #[tokio::main]
@@ -18,30 +19,7 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = SqliteStore::open(&dir.join("db"), Durability::PowerLoss).unwrap();
     let started = Instant::now();
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                for n in (w..total).step_by(writers) {
-                    let mut event = AuditEvent::new("deliver", Action::Execute, 1_764_064_800_000, Outcome::Success);
-                    event.organization = Some("de-linde".into());
-                    event.patient = Some("999911120".into());
-                    event.purpose = Some("TREAT");
-                    event.data = Some(DataObject {
-                        id: format!("m{n}"),
-                        format: "hl7v2".into(),
-                        sha256: "0".repeat(64),
-                        size: 1_500,
-                        categories: vec!["general".into(), "lab".into()],
-                    });
-                    store.audit(event).await.unwrap();
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
+    common::append_events(&store, total, writers).await;
     let elapsed = started.elapsed();
     println!(
         "{total} audit events over {writers} writers in {:.2} s: {:.0} events/s; chain verifies: {:?}",

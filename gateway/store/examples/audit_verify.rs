@@ -11,11 +11,12 @@
 //! Linux only for the memory figures (read from /proc/self/status).
 #![allow(missing_docs, clippy::unwrap_used, clippy::cast_precision_loss)]
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
-use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
-use zorgpoort_store::{Durability, SqliteStore, Store};
+use zorgpoort_store::{Durability, SqliteStore};
 
 const WRITERS: usize = 64;
 
@@ -52,30 +53,7 @@ async fn main() {
     let store = SqliteStore::open(&db, Durability::ProcessCrash).unwrap();
 
     let started = Instant::now();
-    let tasks: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                for n in (w..total).step_by(WRITERS) {
-                    let mut event = AuditEvent::new("deliver", Action::Execute, 1_764_064_800_000, Outcome::Success);
-                    event.organization = Some("de-linde".into());
-                    event.patient = Some("999911120".into());
-                    event.purpose = Some("TREAT");
-                    event.data = Some(DataObject {
-                        id: format!("m{n}"),
-                        format: "hl7v2".into(),
-                        sha256: "0".repeat(64),
-                        size: 1_500,
-                        categories: vec!["general".into(), "lab".into()],
-                    });
-                    store.audit(event).await.unwrap();
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
+    common::append_events(&store, total, WRITERS).await;
     let append = started.elapsed().as_secs_f64();
     let bytes: u64 = ["zorgpoort.db", "zorgpoort.db-wal"]
         .iter()
