@@ -1,6 +1,7 @@
 //! Request parts every route reads the same way, whose rejections already
-//! are OperationOutcomes: a resource id in the path ([`FhirId`]) and a FHIR
-//! JSON resource in the body ([`read_resource`]).
+//! are OperationOutcomes: a resource id in the path ([`FhirId`]), a body of
+//! an accepted media type ([`read_body`]) and a FHIR JSON resource in it
+//! ([`read_resource`]).
 
 use axum::extract::{FromRequestParts, Path, Request};
 use axum::http::header;
@@ -45,6 +46,28 @@ impl<S: Send + Sync> FromRequestParts<S> for FhirId {
     }
 }
 
+/// The body of a request whose Content-Type is one of `accepted` (415
+/// otherwise), read up to `limit` bytes (413 beyond).
+pub async fn read_body(request: Request, accepted: &[&str], limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    let media_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    if !media_type.as_deref().is_some_and(|m| accepted.contains(&m)) {
+        return Err(ApiError::new(
+            Problem::UnsupportedMediaType,
+            format!("Content-Type must be one of {}", accepted.join(", ")),
+        ));
+    }
+    axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        ApiError::new(
+            Problem::TooLarge,
+            format!("the body exceeds the limit of {limit} bytes or was cut off"),
+        )
+    })
+}
+
 /// A FHIR JSON resource (a JSON object) of `resource_type` from a request
 /// body of at most `limit` bytes; `resourceType` is checked, `id` when present.
 pub async fn read_resource(
@@ -52,23 +75,7 @@ pub async fn read_resource(
     resource_type: &str,
     limit: usize,
 ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(FHIR_JSON) || v.starts_with("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            Problem::UnsupportedMediaType,
-            format!("Content-Type must be {FHIR_JSON}"),
-        ));
-    }
-    let bytes = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
-        ApiError::new(
-            Problem::TooLarge,
-            format!("the body exceeds the limit of {limit} bytes"),
-        )
-    })?;
+    let bytes = read_body(request, &[FHIR_JSON, "application/json"], limit).await?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(resource_type, format!("not JSON: {e}")))?;
     let serde_json::Value::Object(resource) = value else {

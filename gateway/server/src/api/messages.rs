@@ -1,7 +1,7 @@
 //! The message API: synchronous conversion (`POST /hl7v2`, `POST
 //! /convert/{format}`), intake (`POST /messages/{format}`) and a message's
 //! state (`GET /messages/{id}`). Bodies are read by [`Er7Body`] or
-//! [`read_body`] with their own size limit, so an oversized body is an
+//! [`crate::extract::read_body`] with their own size limit, so an oversized body is an
 //! OperationOutcome too.
 
 use axum::extract::{FromRequest, Path, Request, State};
@@ -14,6 +14,7 @@ use zorgpoort_store::Store;
 
 use super::AppState;
 use crate::auth::Requester;
+use crate::extract::read_body;
 use crate::outcome::{ApiError, Problem, fhir_json};
 
 /// An HL7 v2 body (`x-application/hl7-v2+er7`, `application/hl7-v2` or
@@ -29,32 +30,6 @@ impl<S: Store> FromRequest<AppState<S>> for Er7Body {
         let body = read_body(request, ER7_MEDIA_TYPES, state.max_body_bytes).await?;
         Ok(Self(body.to_vec()))
     }
-}
-
-/// The body of a request whose Content-Type is one of `accepted` (415
-/// otherwise), read up to `limit` bytes (413 beyond).
-pub(crate) async fn read_body(
-    request: Request,
-    accepted: &[&str],
-    limit: usize,
-) -> Result<axum::body::Bytes, ApiError> {
-    let media_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    if !media_type.as_deref().is_some_and(|m| accepted.contains(&m)) {
-        return Err(ApiError::new(
-            Problem::UnsupportedMediaType,
-            format!("Content-Type must be one of {}", accepted.join(", ")),
-        ));
-    }
-    axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
-        ApiError::new(
-            Problem::TooLarge,
-            format!("the body exceeds the limit of {limit} bytes or was cut off"),
-        )
-    })
 }
 
 pub(crate) async fn convert_hl7v2<S: Store>(

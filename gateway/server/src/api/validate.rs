@@ -21,8 +21,8 @@ use zorgpoort_profiles::{ProfileChoice, operation_outcome, validate};
 use zorgpoort_store::Store;
 
 use crate::api::AppState;
-use crate::api::messages::read_body;
 use crate::auth::Requester;
+use crate::extract::read_body;
 use crate::outcome::{ApiError, fhir_json};
 
 /// The query of `$validate`.
