@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(
         matches!(
             (event.0.as_deref(), event.1.as_deref()),
-            (Some("ADT"), Some("A01" | "A03" | "A08")) | (Some("ORU"), Some("R01"))
+            (Some("ADT"), Some("A01" | "A03" | "A04" | "A08")) | (Some("ORU"), Some("R01"))
         ),
         "unsupported event written: {text:?}"
     );

@@ -2,7 +2,7 @@
 //! framing bytes, an ER7 writer, ACKs, the mapping of v2 messages to FHIR
 //! R4 transaction Bundles following the HL7 v2-to-FHIR maps adapted to the
 //! Dutch nl-core (zib2020) profiles, and the way back ([`from_fhir`]: FHIR R4
-//! to ADT^A01/A03/A08 and ORU^R01 in v2.5.1) for receivers that only take v2.
+//! to ADT^A01/A03/A04/A08 and ORU^R01 in v2.5.1) for receivers that only take v2.
 //!
 //! Nothing here does I/O: bytes in, [`Message`] or [`zorgpoort_model::Conversion`]
 //! out; or FHIR JSON in, ER7 text out.

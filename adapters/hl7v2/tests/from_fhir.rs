@@ -202,7 +202,7 @@ fn lab_report_is_an_oru_with_typed_values_and_notes() {
     assert_eq!(
         obx,
         [
-            "OBX|1|NM|2093-3^Cholesterol^LN||6.4|mmol/L^mmol/L^UCUM|<5|H|||F|||20261124083000+0100",
+            "OBX|1|NM|2093-3^Cholesterol^LN||6.40|mmol/L^mmol/L^UCUM|<5.0|H|||F|||20261124083000+0100",
             "OBX|2|SN|1988-5^CRP^LN||<^0.5|mg/L^mg/L^UCUM|0-5||||F|||20261124083000+0100",
             "OBX|3|CE|882-1^ABO and Rh group^LN||278149003^Blood group A Rh(D) positive^SCT||||||P",
             "OBX|4|TX|8251-1^Service comment^LN||Monster licht hemolytisch.\\.br\\Kalium onder voorbehoud.||||||C",
@@ -313,13 +313,13 @@ fn errors_name_their_fhir_path() {
     );
 
     let forced = FromFhirOptions {
-        event: Some("ADT^A04".into()),
+        event: Some("ADT^A05".into()),
         ..options()
     };
     let patient = json!({"resourceType": "Patient"});
     assert_eq!(
         error(&patient, &forced).to_string(),
-        "options.event: unsupported event \"ADT^A04\": ADT^A01, ADT^A03, ADT^A08 and ORU^R01 are supported"
+        "options.event: unsupported event \"ADT^A05\": ADT^A01, ADT^A03, ADT^A04, ADT^A08 and ORU^R01 are supported"
     );
     let header = json!({"resourceType": "Bundle", "type": "message", "timestamp": "2026-01-01T00:00:00Z", "entry": [
         {"resource": {"resourceType": "MessageHeader", "eventCoding": {"code": "A40"}}},
@@ -370,6 +370,41 @@ fn events_follow_header_option_and_content() {
     let header =
         bundle(json!([{"resource": {"resourceType": "MessageHeader", "eventCoding": {"code": "ADT^A03"}}}, patient]));
     assert_eq!(event(&header, &forced), "ADT^A03^ADT_A03");
+    let outpatient =
+        bundle(json!([patient, {"resource": {"resourceType": "Encounter", "status": "in-progress", "class": {"code": "AMB"}}}]));
+    assert_eq!(event(&outpatient, &o), "ADT^A04^ADT_A01");
+    let observation = json!({"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}});
+    let loose = bundle(json!([patient, observation]));
+    assert_eq!(event(&loose, &o), "ORU^R01^ORU_R01");
+    let report = json!({"resource": {"resourceType": "DiagnosticReport", "status": "final", "code": {"text": "x"}}});
+    let visit = json!({"resource": {"resourceType": "Encounter", "status": "in-progress"}});
+    assert_eq!(event(&bundle(json!([patient, visit, observation, report])), &o), "ORU^R01^ORU_R01");
+}
+
+/// Issue 17: an admission or registration that carries observations (vital
+/// signs in OBX) comes back as the same ADT event, not as ORU^R01, and the
+/// observation values keep the decimals the Bundle gave them.
+#[test]
+fn admissions_with_observations_keep_their_event_and_decimals() {
+    let pid = "PID|1||1234567^^^RIJNSTATE^PI~999911120^^^NLMINBIZA^NNNLD||Berg^Johanna^^^^^L||19580312|F\r";
+    let obx = "OBX|1|NM|29463-7^Body weight^LN||31.00|kg^kilogram^UCUM|||||F\rOBX|2|NM|8302-2^Body height^LN||1.50|m^meter^UCUM|||||F\r";
+    for (trigger, class) in [("A01", "I"), ("A04", "O")] {
+        let er7 = format!(
+            "MSH|^~\\&|HIS|RIJNSTATE|ZP|ZP|20261124093015+0100||ADT^{trigger}^ADT_A01|EV{trigger}|P|2.5.1\r\
+             EVN|{trigger}|20261124093000+0100\r{pid}PV1|1|{class}|AFD3^K12^B1^RIJNSTATE||||||||||||||||V1^^^RIJNSTATE^VN\r{obx}"
+        );
+        let message = Message::parse(er7.as_bytes(), &Limits::default()).unwrap();
+        let bundle: Value =
+            serde_json::from_str(&to_fhir(&message, &Options::default()).unwrap().bundle.to_json()).unwrap();
+        let back = from_fhir(&bundle, &FromFhirOptions::default()).unwrap().message;
+        assert_eq!(field(&back, "MSH", 9), format!("ADT^{trigger}^ADT_A01"), "{back}");
+        let values: Vec<String> = back
+            .split('\r')
+            .filter(|segment| segment.starts_with("OBX|"))
+            .map(|segment| segment.split('|').nth(5).unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(values, ["31.00", "1.50"], "{back}");
+    }
 }
 
 #[test]

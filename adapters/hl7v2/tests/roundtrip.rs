@@ -1,4 +1,4 @@
-//! Round trips v2 -> FHIR -> v2 -> FHIR over every ADT^A01/A03/A08 and
+//! Round trips v2 -> FHIR -> v2 -> FHIR over every ADT^A01/A03/A04/A08 and
 //! ORU^R01 message of the shared corpus and the Dutch fixtures: the
 //! patient's identifiers, names (with voorvoegsel extensions), birth date and
 //! gender, the visit (class, visit number, admit and discharge time,
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use zorgpoort_hl7v2::{FromFhirOptions, Limits, Message, Options, Splitter, from_fhir, to_fhir};
 use zorgpoort_profiles::{ProfileChoice, Severity, validate};
 
-const EVENTS: &[&str] = &["ADT^A01", "ADT^A03", "ADT^A08", "ORU^R01"];
+const EVENTS: &[&str] = &["ADT^A01", "ADT^A03", "ADT^A04", "ADT^A08", "ORU^R01"];
 
 /// The messages of a file (some hold several).
 fn messages(path: &PathBuf) -> Vec<Vec<u8>> {

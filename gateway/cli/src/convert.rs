@@ -59,7 +59,7 @@ pub enum To {
     FhirR4,
     /// The same Bundles in FHIR STU3 (what STU3 cannot hold is a warning).
     FhirStu3,
-    /// HL7 v2.5.1 ER7 (ADT^A01/A03/A08, ORU^R01), one message per line.
+    /// HL7 v2.5.1 ER7 (ADT^A01/A03/A04/A08, ORU^R01), one message per line.
     Hl7v2,
 }
 

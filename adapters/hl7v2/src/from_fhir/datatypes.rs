@@ -554,14 +554,15 @@ pub(super) fn xon(ctx: &mut Ctx<'_>, reference: &Value) -> Option<Repetition> {
     Some(out)
 }
 
-/// A number as NM text: JSON's grammar is NM's, except exponents.
+/// A number as NM text, with the precision the JSON gave it (`31.00` stays
+/// `31.00`): JSON's grammar is NM's, except exponents, which are written out.
 pub(super) fn nm(value: &Value) -> Option<String> {
-    let number = value.as_number()?;
-    if number.is_i64() || number.is_u64() {
-        return Some(number.to_string());
+    let text = value.as_number()?.to_string();
+    if !text.contains(['e', 'E']) {
+        return Some(text);
     }
     // f64's Display never uses an exponent.
-    number.as_f64().filter(|f| f.is_finite()).map(|f| f.to_string())
+    text.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.to_string())
 }
 
 #[cfg(test)]
@@ -649,6 +650,10 @@ mod tests {
         assert_eq!(nm(&json!(6.3)).as_deref(), Some("6.3"));
         assert_eq!(nm(&json!(12)).as_deref(), Some("12"));
         assert_eq!(nm(&json!(1e20)).as_deref(), Some("100000000000000000000"));
+        let kept: Value = serde_json::from_str("[31.00, 0.50, 2.5E1]").unwrap();
+        assert_eq!(nm(&kept[0]).as_deref(), Some("31.00"));
+        assert_eq!(nm(&kept[1]).as_deref(), Some("0.50"));
+        assert_eq!(nm(&kept[2]).as_deref(), Some("25"));
         assert_eq!(nm(&json!("6")), None);
     }
 }

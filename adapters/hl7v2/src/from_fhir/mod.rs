@@ -1,5 +1,5 @@
-//! FHIR R4 -> HL7 v2.5.1: one ER7 message (ADT^A01, ADT^A03, ADT^A08 or
-//! ORU^R01) from a Bundle or a single resource.
+//! FHIR R4 -> HL7 v2.5.1: one ER7 message (ADT^A01, ADT^A03, ADT^A04,
+//! ADT^A08 or ORU^R01) from a Bundle or a single resource.
 //!
 //! Reads both the nl-core shapes the v2 -> FHIR mapping of this crate
 //! produces (voorvoegsel extensions, Dutch naming systems, telecom types) and
@@ -84,8 +84,8 @@ pub enum FromFhirErrorKind {
         /// `date` or `dateTime`.
         expected: &'static str,
     },
-    /// An event other than ADT^A01, ADT^A03, ADT^A08 and ORU^R01.
-    #[error("unsupported event {0:?}: ADT^A01, ADT^A03, ADT^A08 and ORU^R01 are supported")]
+    /// An event other than ADT^A01, ADT^A03, ADT^A04, ADT^A08 and ORU^R01.
+    #[error("unsupported event {0:?}: ADT^A01, ADT^A03, ADT^A04, ADT^A08 and ORU^R01 are supported")]
     UnsupportedEvent(String),
     /// Neither the Bundle nor the options give a time for MSH-7.
     #[error("no message time for MSH-7: the Bundle has no timestamp and no `now` was given")]
@@ -116,6 +116,7 @@ impl FromFhirError {
 enum Event {
     A01,
     A03,
+    A04,
     A08,
     R01,
 }
@@ -128,6 +129,7 @@ impl Event {
         match (code, trigger) {
             ("ADT", Some("A01")) | ("A01", None) => Some(Self::A01),
             ("ADT", Some("A03")) | ("A03", None) => Some(Self::A03),
+            ("ADT", Some("A04")) | ("A04", None) => Some(Self::A04),
             ("ADT", Some("A08")) | ("A08", None) => Some(Self::A08),
             ("ORU", Some("R01")) | ("R01", None) => Some(Self::R01),
             _ => None,
@@ -138,6 +140,7 @@ impl Event {
         match self {
             Self::A01 => ["ADT", "A01", "ADT_A01"],
             Self::A03 => ["ADT", "A03", "ADT_A03"],
+            Self::A04 => ["ADT", "A04", "ADT_A01"],
             Self::A08 => ["ADT", "A08", "ADT_A01"],
             Self::R01 => ["ORU", "R01", "ORU_R01"],
         }
@@ -385,7 +388,12 @@ fn msh(options: &FromFhirOptions, timestamp: &str, event: Event, control_id: &st
 }
 
 /// The event: MessageHeader.eventCoding, else the option, else what the
-/// resources say (results, a finished or a current visit, or an update).
+/// resources say: an order or a report is a result (ORU^R01); otherwise a
+/// visit decides, and the observations it carries go as OBX of the ADT
+/// message (an admission with its vital signs stays an admission): a finished
+/// visit is a discharge (A03), a current inpatient one an admission (A01), a
+/// current outpatient or emergency one a registration (A04). Observations
+/// without a visit are results; anything else is a patient update (A08).
 fn choose_event(ctx: &mut Ctx<'_>, options: &FromFhirOptions) -> Result<Event, FromFhirError> {
     if let Some(&header) = ctx.of_type("MessageHeader").first() {
         ctx.used[header] = true;
@@ -406,21 +414,34 @@ fn choose_event(ctx: &mut Ctx<'_>, options: &FromFhirOptions) -> Result<Event, F
         return Event::parse(forced)
             .ok_or_else(|| FromFhirError::at("options.event", FromFhirErrorKind::UnsupportedEvent(forced.clone())));
     }
-    if !ctx.of_type("Observation").is_empty() || !ctx.of_type("DiagnosticReport").is_empty() {
+    if !ctx.of_type("DiagnosticReport").is_empty() || !ctx.of_type("ServiceRequest").is_empty() {
         return Ok(Event::R01);
     }
-    let mut event = Event::A08;
+    let mut event = None;
     for encounter in ctx.of_type("Encounter") {
         let json = ctx.resources[encounter].json;
         let ended = json.pointer("/period/end").is_some();
         match json.get("status").and_then(Value::as_str) {
             Some("finished") => return Ok(Event::A03),
             _ if ended => return Ok(Event::A03),
-            Some("in-progress" | "arrived") => event = Event::A01,
+            Some("in-progress" | "arrived") => event = Some(current_visit_event(json)),
             _ => {}
         }
     }
-    Ok(event)
+    Ok(event.unwrap_or(if ctx.of_type("Observation").is_empty() {
+        Event::A08
+    } else {
+        Event::R01
+    }))
+}
+
+/// A01 for a current inpatient visit, A04 for an outpatient or emergency
+/// one (HL7 v2.5.1 3.3.4: "register a patient").
+fn current_visit_event(encounter: &Value) -> Event {
+    match encounter.pointer("/class/code").and_then(Value::as_str) {
+        Some("AMB" | "EMER" | "VR" | "HH") => Event::A04,
+        _ => Event::A01,
+    }
 }
 
 /// MSH-10 from the Bundle's identifier or id; v2.5.1 allows 20 characters,
@@ -524,7 +545,8 @@ mod tests {
         assert_eq!(Event::parse("ADT^A08"), Some(Event::A08));
         assert_eq!(Event::parse("ADT^A08^ADT_A01"), Some(Event::A08));
         assert_eq!(Event::parse("R01"), Some(Event::R01));
-        assert_eq!(Event::parse("ADT^A04"), None);
+        assert_eq!(Event::parse("ADT^A04"), Some(Event::A04));
+        assert_eq!(Event::parse("ADT^A05"), None);
         assert_eq!(Event::A03.to_string(), "ADT^A03");
     }
 
