@@ -3,10 +3,11 @@
 //! template) as FHIR resources the sections point at.
 
 use roxmltree::Node;
-use zorgpoort_model::datatypes::{coding, concept, meta};
-use zorgpoort_model::systems::{self, hl7, profile};
+use zorgpoort_model::datatypes::{concept, meta};
+use zorgpoort_model::systems::{hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
+use crate::allergies;
 use crate::context::{Ctx, MAX_RECURSION};
 use crate::datatypes::{quantity, value_x};
 use crate::error::Error;
@@ -221,10 +222,8 @@ fn section_of(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str, depth: usize
         .with("section", nested))
 }
 
-/// The clinical statement of an `entry`, mapped by section kind.
-/// A concern act (problem or allergy): each of its observations mapped by
-/// `map` with the concern's status; a concern without one gets `empty` as
-/// its warning.
+/// A problem concern act: each of its observations mapped by `map` with the
+/// concern's status; a concern without one gets `empty` as its warning.
 fn concern(
     ctx: &mut Ctx<'_, '_>,
     act: Node<'_, '_>,
@@ -243,6 +242,7 @@ fn concern(
     Ok(made)
 }
 
+/// The clinical statement of an `entry`, mapped by section kind.
 fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) -> Result<Vec<EntryRef>, Error> {
     let Some(statement) = entry
         .children()
@@ -264,15 +264,9 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         }
         (Kind::Problems, "observation") => made.push(condition(ctx, statement, None, key)?),
         (Kind::Allergies, "act") => {
-            made = concern(
-                ctx,
-                statement,
-                key,
-                "allergy concern without an allergy observation not mapped",
-                allergy,
-            )?;
+            made = allergies::concern(ctx, statement, key)?;
         }
-        (Kind::Allergies, "observation") => made.push(allergy(ctx, statement, None, key)?),
+        (Kind::Allergies, "observation") => made.push(allergies::observation(ctx, statement, key)?),
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
         (Kind::Results | Kind::VitalSigns, "organizer") => {
             let vital = kind == Kind::VitalSigns;
@@ -316,7 +310,7 @@ fn related<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item
     children(node, "entryRelationship").filter_map(move |r| child(r, name))
 }
 
-fn attr_code<'a>(node: Option<Node<'a, '_>>) -> Option<&'a str> {
+pub fn attr_code<'a>(node: Option<Node<'a, '_>>) -> Option<&'a str> {
     node.and_then(|n| attr(n, "code"))
 }
 
@@ -407,119 +401,6 @@ fn condition(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, ke
         &["id", "code", "statusCode", "effectiveTime", "value", "text", "author"],
     );
     Ok(ctx.bundle.add("Condition", key, condition))
-}
-
-/// Allergy and intolerance types and categories by the allergy observation's value (SNOMED).
-fn allergy_kind(code: Option<&str>) -> (Option<&'static str>, Option<&'static str>) {
-    match code {
-        Some("416098002") => (Some("allergy"), Some("medication")),
-        Some("59037007") => (Some("intolerance"), Some("medication")),
-        Some("414285001") => (Some("allergy"), Some("food")),
-        Some("235719002") => (Some("intolerance"), Some("food")),
-        Some("419199007") => (Some("allergy"), None),
-        Some("426232007") => (Some("allergy"), Some("environment")),
-        _ => (None, None),
-    }
-}
-
-fn allergy(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, key: &str) -> Result<EntryRef, Error> {
-    let (identifiers, _) = ctx.identifiers(obs)?;
-    let period = ctx.effective_time(obs)?;
-    let entity = children(obs, "participant").find_map(|p| at(p, &["participantRole", "playingEntity"]));
-    let negated = obs.attribute("negationInd") == Some("true");
-    let mut code = entity.and_then(|e| ctx.concept(child(e, "code"))).or_else(|| {
-        entity
-            .and_then(|e| child(e, "name"))
-            .and_then(xml::text)
-            .map(|t| Object::new().with("text", t))
-    });
-    let mut refuted = negated;
-    if code.is_none() && negated {
-        // "No known allergies": C-CDA negates an allergy to nothing in particular.
-        code = Some(Object::new().with(
-            "coding",
-            vec![coding(systems::SNOMED, "716186003").with("display", "No known allergy (situation)")],
-        ));
-        refuted = false;
-    }
-    let value_code = child(obs, "value").and_then(|v| attr(v, "code"));
-    let (kind, category) = allergy_kind(value_code);
-    let status = nested_value_code(obs, "2.16.840.1.113883.10.20.22.4.28");
-    let clinical = match (status, concern, period.end.is_some()) {
-        (Some("73425007"), _, _) => "inactive",
-        (Some("413322009"), _, _) | (None, _, true) => "resolved",
-        (Some(_), _, _) | (None, Some("active" | "new") | None, false) => "active",
-        (None, Some(_), false) => "inactive",
-    };
-    let criticality = nested_value_code(obs, "2.16.840.1.113883.10.20.22.4.145").and_then(|c| match c {
-        "CRITH" => Some("high"),
-        "CRITL" => Some("low"),
-        "CRITU" => Some("unable-to-assess"),
-        _ => None,
-    });
-    let mut reactions = Vec::new();
-    for reaction in children(obs, "entryRelationship")
-        .filter(|r| r.attribute("typeCode") == Some("MFST"))
-        .filter_map(|r| child(r, "observation"))
-    {
-        let Some(manifestation) = ctx.concept(child(reaction, "value")) else {
-            ctx.warn(reaction, "reaction without a manifestation code not mapped");
-            continue;
-        };
-        let severity = nested_value_code(reaction, "2.16.840.1.113883.10.20.22.4.8").and_then(severity);
-        reactions.push(
-            Object::new()
-                .with("manifestation", vec![manifestation])
-                .with("severity", severity)
-                .with("onset", ctx.effective_time(reaction)?.when()),
-        );
-    }
-    let allergy = Object::new()
-        .with("meta", meta(profile::ALLERGY))
-        .with("identifier", identifiers)
-        .with("clinicalStatus", concept(hl7::ALLERGY_CLINICAL, clinical))
-        .with(
-            "verificationStatus",
-            concept(
-                "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
-                if refuted { "refuted" } else { "confirmed" },
-            ),
-        )
-        .with("type", kind)
-        .with("category", category.map(|c| vec![Value::from(c)]))
-        .with("criticality", criticality)
-        .with("code", code.unwrap_or_else(|| crate::datatypes::absent(None)))
-        .with("patient", ctx.subject())
-        .with("onsetDateTime", period.when())
-        .with("reaction", reactions);
-    let (recorder, recorded_at) = entry_author(ctx, obs)?;
-    let mut allergy = allergy;
-    allergy.set("recordedDate", recorded_at);
-    allergy.set("recorder", recorder);
-    ctx.warn_unmapped(
-        obs,
-        &[
-            "author",
-            "id",
-            "code",
-            "statusCode",
-            "effectiveTime",
-            "value",
-            "participant",
-            "entryRelationship",
-            "text",
-        ],
-    );
-    Ok(ctx.bundle.add("AllergyIntolerance", key, allergy))
-}
-
-fn severity(code: &str) -> Option<&'static str> {
-    match code {
-        "255604002" => Some("mild"),
-        "6736007" => Some("moderate"),
-        "24484000" => Some("severe"),
-        _ => None,
-    }
 }
 
 /// The product of a `consumable`.
@@ -749,7 +630,10 @@ fn report(ctx: &mut Ctx<'_, '_>, organizer: Node<'_, '_>, results: &[EntryRef], 
 
 /// The first `author` of an entry that is a person, as a reference to
 /// their `PractitionerRole`, with the time they recorded it.
-fn entry_author(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>) -> Result<(Option<Object<'static>>, Option<String>), Error> {
+pub fn entry_author(
+    ctx: &mut Ctx<'_, '_>,
+    node: Node<'_, '_>,
+) -> Result<(Option<Object<'static>>, Option<String>), Error> {
     for author in children(node, "author") {
         let Some(assigned) = child(author, "assignedAuthor").filter(|a| child(*a, "assignedPerson").is_some()) else {
             continue;

@@ -26,6 +26,7 @@
 //!
 //! [`Warning`]: zorgpoort_model::Warning
 
+mod allergies;
 mod context;
 mod datatypes;
 mod entries;

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{convert, dutch_fixtures, shared_samples};
+use common::{ccda_fixtures, convert, dutch_fixtures, shared_samples};
 use zorgpoort_profiles::{IssueType, ProfileChoice, Severity, validate};
 
 fn validate_all(paths: &[PathBuf], what: &str) -> usize {
@@ -70,4 +70,12 @@ fn every_dutch_fixture_is_a_valid_nl_core_document() {
     assert!(paths.len() >= 3, "{}", paths.len());
     let profiled = validate_all(&paths, "Dutch fixtures");
     assert!(profiled >= 4 * paths.len(), "{profiled}");
+}
+
+#[test]
+fn every_ccda_probe_is_a_valid_nl_core_document() {
+    let paths = ccda_fixtures();
+    assert!(!paths.is_empty());
+    let profiled = validate_all(&paths, "C-CDA probes");
+    assert!(profiled >= paths.len(), "{profiled}");
 }

@@ -41,6 +41,17 @@ pub fn dutch_fixtures() -> Vec<PathBuf> {
     files(&fixtures(), &[".xml"])
 }
 
+/// The C-CDA probes (every `.xml` under `tests/fixtures/ccda`): small
+/// documents written from the C-CDA templates, each probing one mapping.
+pub fn ccda_fixtures() -> Vec<PathBuf> {
+    files(&fixtures().join("ccda"), &[".xml"])
+}
+
+/// Converts the C-CDA probe `name` (under `tests/fixtures/ccda`).
+pub fn convert_probe(name: &str) -> Converted {
+    convert(&fixtures().join("ccda").join(name))
+}
+
 /// Files in `dir` whose name ends in one of `extensions`, sorted.
 pub fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
