@@ -379,16 +379,24 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// A CodeableConcept holding only a data-absent-reason.
-pub fn absent(null_flavor: Option<&str>) -> Object<'static> {
-    let reason = match null_flavor {
+/// The `data-absent-reason` code that says what a v3 `nullFlavor` says.
+pub fn absent_reason(null_flavor: Option<&str>) -> &'static str {
+    match null_flavor {
         Some("ASKU") => "asked-unknown",
         Some("NASK") => "not-asked",
+        Some("NAV") => "temp-unknown",
         Some("MSK") => "masked",
         Some("NA") => "not-applicable",
         Some("OTH") => "unsupported",
+        Some("PINF") => "positive-infinity",
+        Some("NINF") => "negative-infinity",
         _ => "unknown",
-    };
+    }
+}
+
+/// A CodeableConcept holding only a data-absent-reason.
+pub fn absent(null_flavor: Option<&str>) -> Object<'static> {
+    let reason = absent_reason(null_flavor);
     Object::new().with(
         "extension",
         vec![
@@ -600,89 +608,6 @@ fn strip_scheme<'v>(value: &'v str, scheme: &str) -> Option<&'v str> {
     head.eq_ignore_ascii_case(scheme).then(|| &value[scheme.len()..])
 }
 
-/// A Quantity from a PQ (`value`, `unit` as UCUM).
-pub fn quantity(node: Node<'_, '_>) -> Option<Object<'static>> {
-    let value = attr(node, "value").and_then(Value::number)?;
-    let unit = attr(node, "unit");
-    // A unit that is not UCUM is kept as text only.
-    let code = unit.filter(|u| looks_like_ucum(u));
-    Some(
-        Object::new()
-            .with("value", value)
-            .with("unit", unit.map(str::to_owned))
-            .with("system", code.map(|_| systems::UCUM))
-            .with("code", code.map(str::to_owned)),
-    )
-}
-
-/// The characters UCUM expressions are made of, outside annotations, with
-/// balanced brackets: enough to keep free-text units out of `code`.
-fn looks_like_ucum(unit: &str) -> bool {
-    let mut depth_square = 0i32;
-    let mut in_annotation = false;
-    for c in unit.chars() {
-        match c {
-            '{' if !in_annotation => in_annotation = true,
-            '}' if in_annotation => in_annotation = false,
-            _ if in_annotation => {}
-            '[' => depth_square += 1,
-            ']' => {
-                depth_square -= 1;
-                if depth_square < 0 {
-                    return false;
-                }
-            }
-            c if c.is_ascii_alphanumeric() || ".*/%'-^_".contains(c) => {}
-            _ => return false,
-        }
-    }
-    !in_annotation && depth_square == 0
-}
-
-/// A FHIR `value[x]` from an observation `value` element, by its `xsi:type`.
-pub fn value_x(ctx: &Ctx<'_, '_>, node: Node<'_, '_>) -> Result<Option<(&'static str, Value<'static>)>, Error> {
-    if is_null(node) && node.children().all(|c| !c.is_element()) {
-        return Ok(None);
-    }
-    let kind = xsi_type(node).unwrap_or("");
-    let out = match kind {
-        "PQ" | "REAL" | "MO" => quantity(node).map(|q| ("valueQuantity", Value::Obj(q))),
-        "INT" => attr(node, "value")
-            .filter(|v| v.parse::<i32>().is_ok())
-            .map(|v| ("valueInteger", Value::Num(v.trim_start_matches('+').to_owned().into()))),
-        "BL" => match attr(node, "value") {
-            Some("true") => Some(("valueBoolean", Value::Bool(true))),
-            Some("false") => Some(("valueBoolean", Value::Bool(false))),
-            _ => None,
-        },
-        "CD" | "CE" | "CV" | "CO" | "CS" => ctx.concept(Some(node)).map(|c| ("valueCodeableConcept", Value::Obj(c))),
-        "TS" => ctx.datetime(Some(node))?.map(|t| ("valueDateTime", Value::from(t))),
-        "IVL_PQ" => {
-            let range = Object::new()
-                .with("low", child(node, "low").and_then(quantity))
-                .with("high", child(node, "high").and_then(quantity));
-            (!range.is_empty()).then_some(("valueRange", Value::Obj(range)))
-        }
-        "RTO_PQ_PQ" | "RTO" => {
-            let ratio = Object::new()
-                .with("numerator", child(node, "numerator").and_then(quantity))
-                .with("denominator", child(node, "denominator").and_then(quantity));
-            (!ratio.is_empty()).then_some(("valueRatio", Value::Obj(ratio)))
-        }
-        _ => {
-            let text = match child(node, "reference").and_then(|r| attr(r, "value")) {
-                Some(reference) => ctx.narrative_text(reference),
-                None => None,
-            }
-            .or_else(|| xml::text(node))
-            .or_else(|| attr(node, "value").map(str::to_owned))
-            .or_else(|| attr(node, "displayName").map(str::to_owned));
-            text.map(|t| ("valueString", Value::from(t)))
-        }
-    };
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -751,17 +676,6 @@ mod tests {
             code_system("5C1F8E2A-3D6B-4F0E-9A7C-2B8D4E6F1A90"),
             "urn:uuid:5c1f8e2a-3d6b-4f0e-9a7c-2b8d4e6f1a90"
         );
-    }
-
-    #[test]
-    fn free_text_units_are_not_ucum_codes() {
-        assert!(looks_like_ucum("mmol/L"));
-        assert!(looks_like_ucum("mm[Hg]"));
-        assert!(looks_like_ucum("{tbl}"));
-        assert!(looks_like_ucum("10*3/uL"));
-        assert!(!looks_like_ucum("10+3/ul"));
-        assert!(!looks_like_ucum("per dag"));
-        assert!(!looks_like_ucum("mm[Hg"));
     }
 
     #[test]

@@ -9,10 +9,11 @@ use zorgpoort_model::{EntryRef, Object, Value};
 
 use crate::allergies;
 use crate::context::{Ctx, MAX_RECURSION};
-use crate::datatypes::{quantity, value_x};
+use crate::datatypes::absent_reason;
 use crate::error::Error;
 use crate::header::{organization, practitioner_role};
 use crate::narrative;
+use crate::values::{quantity, value_x};
 use crate::xml::{self, at, attr, child, children, has_template};
 
 /// The kinds of section whose entries become resources.
@@ -551,15 +552,7 @@ fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, vital: bool, key: &str)
         .with("code", ctx.required_concept(child(obs, "code")))
         .with("subject", ctx.subject());
     set_time(ctx, &mut resource, obs, "effective")?;
-    let mut values = children(obs, "value");
-    if let Some(value) = values.next() {
-        if let Some((name, v)) = value_x(ctx, value)? {
-            resource.set(name, v);
-        }
-    }
-    if values.next().is_some() {
-        ctx.warn(obs, "more than one value: only the first is mapped");
-    }
+    set_value(ctx, &mut resource, obs)?;
     let interpretation: Vec<Object<'static>> = children(obs, "interpretationCode")
         .filter_map(|i| ctx.concept(Some(i)))
         .collect();
@@ -569,8 +562,8 @@ fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, vital: bool, key: &str)
     for range in children(obs, "referenceRange").filter_map(|r| child(r, "observationRange")) {
         let value = child(range, "value");
         let range_object = Object::new()
-            .with("low", value.and_then(|v| child(v, "low")).and_then(quantity))
-            .with("high", value.and_then(|v| child(v, "high")).and_then(quantity))
+            .with("low", value.and_then(|v| child(v, "low")).and_then(|l| ctx.pq(l)))
+            .with("high", value.and_then(|v| child(v, "high")).and_then(|h| ctx.pq(h)))
             .with("text", ctx.entry_text(range));
         if !range_object.is_empty() {
             ranges.push(range_object);
@@ -600,6 +593,37 @@ fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, vital: bool, key: &str)
     let (performer, _) = entry_author(ctx, obs)?;
     resource.set("performer", performer.map(|p| vec![p]));
     Ok(ctx.bundle.add("Observation", key, resource))
+}
+
+/// `value[x]` from the first `value`, or else `dataAbsentReason`: a
+/// `nullFlavor` alone says why without a warning; a value that could not be
+/// read, or none at all, is reported, so no result comes out empty unsaid.
+fn set_value(ctx: &mut Ctx<'_, '_>, resource: &mut Object<'static>, obs: Node<'_, '_>) -> Result<(), Error> {
+    let mut values = children(obs, "value");
+    let first = values.next();
+    if values.next().is_some() {
+        ctx.warn(obs, "more than one value: only the first is mapped");
+    }
+    let null_flavor = if let Some(value) = first {
+        if let Some((name, v)) = value_x(ctx, value)? {
+            resource.set(name, v);
+            return Ok(());
+        }
+        let null_flavor = value.attribute("nullFlavor");
+        if null_flavor.is_none() || value.children().any(|c| c.is_element()) {
+            ctx.warn(value, "value could not be read: given as dataAbsentReason");
+        }
+        null_flavor
+    } else {
+        ctx.warn(obs, "observation without a value: given as dataAbsentReason");
+        None
+    };
+    let reason = concept(
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        absent_reason(null_flavor),
+    );
+    resource.set("dataAbsentReason", reason);
+    Ok(())
 }
 
 fn report(ctx: &mut Ctx<'_, '_>, organizer: Node<'_, '_>, results: &[EntryRef], key: &str) -> Result<EntryRef, Error> {

@@ -33,6 +33,7 @@ mod entries;
 mod error;
 mod header;
 mod narrative;
+mod values;
 mod xml;
 
 use zorgpoort_model::datatypes::LocalZone;

@@ -34,3 +34,84 @@ fn severity_and_reaction_under_an_allergy_do_not_become_allergies() {
     assert_eq!(peanut["clinicalStatus"]["coding"][0]["code"], "active");
     assert!(converted.warnings.is_empty(), "{:?}", converted.warnings);
 }
+
+/// The result Observation whose LOINC code is `loinc`.
+fn result<'a>(bundle: &'a serde_json::Value, loinc: &str) -> &'a serde_json::Value {
+    resources(bundle, "Observation")
+        .into_iter()
+        .find(|o| o["code"]["coding"][0]["code"] == loinc)
+        .unwrap_or_else(|| panic!("no Observation {loinc}"))
+}
+
+#[test]
+fn result_values_keep_their_form_and_say_what_is_missing() {
+    let converted = convert_probe("results-value-forms.xml");
+    let bundle = &converted.bundle;
+    assert_eq!(resources(bundle, "Observation").len(), 10);
+    let messages: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+    let warned = |at: &str, what: &str| {
+        assert!(
+            messages.iter().any(|m| m.contains(at) && m.contains(what)),
+            "no warning {what:?} at {at}: {messages:#?}"
+        );
+    };
+
+    // 152 THOUS/MCL: the number and the unit, but no UCUM system or code.
+    let platelets = &result(bundle, "777-3")["valueQuantity"];
+    assert_eq!(platelets["value"], 152);
+    assert_eq!(platelets["unit"], "THOUS/MCL");
+    assert!(
+        platelets.get("system").is_none() && platelets.get("code").is_none(),
+        "{platelets}"
+    );
+    warned("component/observation/value/translation", "\"THOUS/MCL\" is not UCUM");
+
+    // > 500 mg/dL, < 5 mg/L, <= 10 U/L: comparators, not ranges.
+    let glucose = &result(bundle, "2345-7");
+    assert!(glucose.get("valueRange").is_none());
+    assert_eq!(glucose["valueQuantity"]["comparator"], ">");
+    assert_eq!(glucose["valueQuantity"]["value"], 500);
+    assert_eq!(glucose["valueQuantity"]["code"], "mg/dL");
+    let crp = &result(bundle, "1988-5")["valueQuantity"];
+    assert_eq!(
+        (crp["comparator"].as_str(), crp["value"].as_i64()),
+        (Some("<"), Some(5))
+    );
+    let alt = &result(bundle, "1742-6")["valueQuantity"];
+    assert_eq!(
+        (alt["comparator"].as_str(), alt["value"].as_i64()),
+        (Some("<="), Some(10))
+    );
+
+    // 2-5 /[HPF]: a closed range.
+    let erythrocytes = &result(bundle, "13945-1")["valueRange"];
+    assert_eq!(erythrocytes["low"]["value"], 2);
+    assert_eq!(erythrocytes["high"]["value"], 5);
+
+    assert_eq!(result(bundle, "5778-6")["valueString"], "donkergeel, helder");
+    assert_eq!(result(bundle, "11529-5")["valueString"], "Geen maligniteit aangetoond.");
+
+    // Values that cannot be read: absent with a reason, and reported.
+    let imaging = result(bundle, "18748-4");
+    assert_eq!(imaging["dataAbsentReason"]["coding"][0]["code"], "unknown");
+    warned(
+        "component[8]/observation/value",
+        "ED value only refers to content outside",
+    );
+    let sodium = result(bundle, "2951-2");
+    assert_eq!(sodium["dataAbsentReason"]["coding"][0]["code"], "unknown");
+    warned("component[9]/observation/value", "value could not be read");
+    // An explicit nullFlavor says why itself: absent, and no warning.
+    let potassium = result(bundle, "2823-3");
+    assert_eq!(potassium["dataAbsentReason"]["coding"][0]["code"], "temp-unknown");
+    assert!(!messages.iter().any(|m| m.contains("component[10]")), "{messages:#?}");
+    // Every result has a value or says why not.
+    for observation in resources(bundle, "Observation") {
+        let has_value = observation
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.starts_with("value") || k == "dataAbsentReason");
+        assert!(has_value, "{observation}");
+    }
+}
