@@ -9,88 +9,110 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use zorgpoort_model::systems;
 
+use crate::invariants;
 use crate::issue::{Issue, IssueType};
 use crate::schema::{Element, ElementType, schema};
 
-/// Walks `resource` (at `path`) with the schema's type knowledge.
-pub fn check(resource: &Value, path: &str, issues: &mut Vec<Issue>) {
+/// Walks `resource` (at `path`) with the schema's type knowledge. `nl_core`
+/// says whether the Dutch rules apply: the resource is checked against an
+/// nl-core or zib profile.
+pub fn check(resource: &Value, path: &str, nl_core: bool, issues: &mut Vec<Issue>) {
     if let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) {
         let mut path = path.to_owned();
-        walk(resource, resource_type, resource_type, &mut path, issues, 0);
+        let mut walker = Walker { nl_core, issues };
+        walker.walk(resource, resource_type, resource_type, &mut path, 0);
     }
+}
+
+/// What a walk reports to, and which rules it applies.
+struct Walker<'i> {
+    nl_core: bool,
+    issues: &'i mut Vec<Issue>,
 }
 
 /// Nested resources are validated on their own; this bounds the rest.
 const MAX_DEPTH: usize = 64;
 
-/// `type_name` is the schema definition (`Observation_ReferenceRange`),
-/// `element_path` the FHIR element path without indices
-/// (`Observation.referenceRange`; a data type starts its own, `HumanName`).
-/// `path` is where `value` is; it is extended and restored while walking,
-/// and copied only into findings.
-fn walk(value: &Value, type_name: &str, element_path: &str, path: &mut String, issues: &mut Vec<Issue>, depth: usize) {
-    let Some(object) = value.as_object() else { return };
-    if object.is_empty() {
-        let message = "an element must have a value or children; {} is empty";
-        issues.push(Issue::error(IssueType::Structure, path.as_str(), message));
-        return;
-    }
-    if depth > MAX_DEPTH {
-        return;
-    }
-    match type_name {
-        "Identifier" => check_identifier(value, path, issues),
-        "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
-            check_unit(value, path, issues);
+impl Walker<'_> {
+    /// `type_name` is the schema definition (`Observation_ReferenceRange`),
+    /// `element_path` the FHIR element path without indices
+    /// (`Observation.referenceRange`; a data type starts its own, `HumanName`).
+    /// `path` is where `value` is; it is extended and restored while walking,
+    /// and copied only into findings.
+    fn walk(&mut self, value: &Value, type_name: &str, element_path: &str, path: &mut String, depth: usize) {
+        let Some(object) = value.as_object() else { return };
+        if object.is_empty() {
+            let message = "an element must have a value or children; {} is empty";
+            self.issues
+                .push(Issue::error(IssueType::Structure, path.as_str(), message));
+            return;
         }
-        _ => {}
-    }
-    check_required(object, element_path, path, issues);
-    let Some(elements) = schema().type_elements(type_name) else {
-        return;
-    };
-    let parent_length = path.len();
-    for (key, child) in object {
-        let (name, is_companion) = key.strip_prefix('_').map_or((key.as_str(), false), |name| (name, true));
-        path.push('.');
-        path.push_str(key);
-        match child {
-            Value::Array(items) if items.is_empty() => {
-                issues.push(Issue::error(
-                    IssueType::Structure,
-                    path.as_str(),
-                    "an array must not be empty",
-                ));
-            }
-            _ => {
-                if let Some(element) = elements.element(name) {
-                    let primitive = elements.primitive_type(name);
-                    let item_walk = ItemWalk {
-                        primitive,
-                        element_path,
-                        name,
-                        element,
-                        is_companion,
-                    };
-                    match child {
-                        Value::Array(items) => {
-                            let key_length = path.len();
-                            for (index, item) in items.iter().enumerate() {
-                                let _ = write!(path, "[{index}]");
-                                item_walk.visit(item, path, issues, depth);
-                                path.truncate(key_length);
+        if depth > MAX_DEPTH {
+            return;
+        }
+        self.check_type(value, type_name, path);
+        check_required(object, element_path, path, self.issues);
+        let Some(elements) = schema().type_elements(type_name) else {
+            return;
+        };
+        let parent_length = path.len();
+        for (key, child) in object {
+            let (name, is_companion) = key.strip_prefix('_').map_or((key.as_str(), false), |name| (name, true));
+            path.push('.');
+            path.push_str(key);
+            match child {
+                Value::Array(items) if items.is_empty() => {
+                    self.issues.push(Issue::error(
+                        IssueType::Structure,
+                        path.as_str(),
+                        "an array must not be empty",
+                    ));
+                }
+                _ => {
+                    if let Some(element) = elements.element(name) {
+                        let primitive = elements.primitive_type(name);
+                        let item_walk = ItemWalk {
+                            primitive,
+                            element_path,
+                            name,
+                            element,
+                            is_companion,
+                        };
+                        match child {
+                            Value::Array(items) => {
+                                let key_length = path.len();
+                                for (index, item) in items.iter().enumerate() {
+                                    let _ = write!(path, "[{index}]");
+                                    item_walk.visit(self, item, path, depth);
+                                    path.truncate(key_length);
+                                }
                             }
+                            _ => item_walk.visit(self, child, path, depth),
                         }
-                        _ => item_walk.visit(child, path, issues, depth),
                     }
                 }
             }
+            path.truncate(parent_length);
         }
-        path.truncate(parent_length);
+    }
+
+    /// The checks of one type that look at a value as a whole.
+    fn check_type(&mut self, value: &Value, type_name: &str, path: &str) {
+        let issues = &mut *self.issues;
+        match type_name {
+            "Identifier" => check_identifier(value, path, self.nl_core, issues),
+            "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
+                check_unit(value, path, issues);
+            }
+            "Period" => invariants::check_period(value, path, issues),
+            "Attachment" => invariants::check_attachment(value, path, issues),
+            "RiskAssessment_Prediction" => invariants::check_risk_prediction(value, path, issues),
+            _ => {}
+        }
     }
 }
 
-/// One element's values, as [`walk`] visits them.
+/// One element's values, as [`Walker::walk`] visits them.
 struct ItemWalk<'a> {
     /// The primitive type the element holds, if it does.
     primitive: Option<&'static str>,
@@ -101,20 +123,24 @@ struct ItemWalk<'a> {
 }
 
 impl ItemWalk<'_> {
-    fn visit(&self, item: &Value, path: &mut String, issues: &mut Vec<Issue>, depth: usize) {
+    fn visit(&self, walker: &mut Walker<'_>, item: &Value, path: &mut String, depth: usize) {
         match (item, self.element.holds) {
             (Value::Null, _) if self.is_companion || self.element.repeats => {}
-            (Value::Null, _) => issues.push(Issue::error(IssueType::Structure, path.as_str(), "null is not a value")),
+            (Value::Null, _) => {
+                walker
+                    .issues
+                    .push(Issue::error(IssueType::Structure, path.as_str(), "null is not a value"));
+            }
             (Value::String(text), _) if text.is_empty() => {
-                issues.push(Issue::error(
+                walker.issues.push(Issue::error(
                     IssueType::Structure,
                     path.as_str(),
                     "a string must not be empty",
                 ));
             }
-            (_, _) if self.is_companion => walk(item, "Element", "Element", path, issues, depth + 1),
+            (_, _) if self.is_companion => walker.walk(item, "Element", "Element", path, depth + 1),
             (Value::String(text), ElementType::Primitive(_)) => {
-                check_primitive(self.primitive, text, path, issues);
+                check_primitive(self.primitive, text, path, walker.issues);
             }
             (_, ElementType::Complex(complex)) => {
                 // Backbone elements are named `Owner_Element` in the schema.
@@ -123,7 +149,7 @@ impl ItemWalk<'_> {
                 } else {
                     Cow::Borrowed(complex)
                 };
-                walk(item, complex, &child_element_path, path, issues, depth + 1);
+                walker.walk(item, complex, &child_element_path, path, depth + 1);
             }
             _ => {}
         }
@@ -202,10 +228,13 @@ fn is_calendar_date(text: &str) -> bool {
     }
 }
 
-fn check_identifier(identifier: &Value, path: &str, issues: &mut Vec<Issue>) {
+/// The BSN 11-check, and, where the Dutch rules apply (`nl_core`), the
+/// nl-core naming system instead of the OID of CDA/v3.
+fn check_identifier(identifier: &Value, path: &str, nl_core: bool, issues: &mut Vec<Issue>) {
     let system = identifier.get("system").and_then(Value::as_str);
     let value = identifier.get("value").and_then(Value::as_str);
     if let Some(naming_system) = system
+        .filter(|_| nl_core)
         .and_then(|s| s.strip_prefix("urn:oid:"))
         .and_then(systems::naming_system_of_oid)
     {

@@ -39,6 +39,8 @@ pub enum IssueType {
     Invariant,
     /// A profile or type the validator does not know.
     NotSupported,
+    /// A reference that does not resolve where it must.
+    NotFound,
 }
 
 impl IssueType {
@@ -51,6 +53,7 @@ impl IssueType {
             Self::CodeInvalid => "code-invalid",
             Self::Invariant => "invariant",
             Self::NotSupported => "not-supported",
+            Self::NotFound => "not-found",
         }
     }
 }

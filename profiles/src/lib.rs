@@ -16,12 +16,15 @@
 
 mod conformance;
 mod datatypes;
+mod datetime;
 #[rustfmt::skip]
 mod generated;
 #[rustfmt::skip]
 mod generated_r4;
 mod invariants;
 pub mod issue;
+mod pattern;
+mod references;
 pub mod rules;
 pub mod schema;
 mod structure;
@@ -71,7 +74,7 @@ fn validate_resource(
     if !structure::check(resource, resource_type, path, issues) {
         return;
     }
-    datatypes::check(resource, path, issues);
+    datatypes::check(resource, path, checks_nl_core(resource, profiles), issues);
     if resource_type == "Bundle" {
         invariants::check_bundle(resource, path, issues);
     }
@@ -90,6 +93,23 @@ fn validate_resource(
     }
     for (nested, nested_type, nested_path) in structure::nested_resources(resource, path) {
         validate_resource(nested, nested_type, &nested_path, ProfileChoice::Claimed, issues);
+    }
+}
+
+/// Whether the resource is checked against a Nictiz profile (nl-core, zib):
+/// only then do the Dutch rules that no profile states apply, such as the
+/// nl-core naming systems instead of the OIDs of CDA/v3.
+fn checks_nl_core(resource: &Value, profiles: ProfileChoice<'_>) -> bool {
+    const NICTIZ: &str = "http://nictiz.nl/fhir/StructureDefinition/";
+    match profiles {
+        ProfileChoice::Explicit(url) => url.starts_with(NICTIZ),
+        ProfileChoice::Claimed => resource
+            .pointer("/meta/profile")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(|url| url.starts_with(NICTIZ)),
     }
 }
 

@@ -120,9 +120,10 @@ pub fn schema() -> &'static Schema {
         let Ok(Value::Object(mut root)) = serde_json::from_str::<Value>(SCHEMA) else {
             unreachable!("the embedded schema is generated JSON")
         };
-        let Some(Value::Object(definitions)) = root.remove("definitions") else {
+        let Some(Value::Object(mut definitions)) = root.remove("definitions") else {
             unreachable!("the embedded schema has definitions")
         };
+        definitions.values_mut().for_each(adapt);
         let mut primitives_by_pattern: HashMap<String, Vec<String>> = HashMap::new();
         for (name, definition) in &definitions {
             if let Some(pattern) = definition.get("pattern").and_then(Value::as_str) {
@@ -141,6 +142,29 @@ pub fn schema() -> &'static Schema {
         schema.elements = schema.index_elements();
         schema
     })
+}
+
+/// The published schema, read as R4 4.0.1 means it: patterns with XML
+/// Schema's `\s` ([`crate::pattern`]), and the R4 technical correction
+/// 4.0.1 wherever the enumeration of FHIR versions (made for 4.0.0) lists
+/// 4.0.0, since 4.0.1 is the version this schema was published with.
+fn adapt(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(pattern)) = object.get_mut("pattern") {
+                *pattern = crate::pattern::from_xml_schema(pattern);
+            }
+            if let Some(Value::Array(versions)) = object.get_mut("enum")
+                && versions.iter().any(|version| version == "4.0.0")
+                && !versions.iter().any(|version| version == "4.0.1")
+            {
+                versions.push(Value::from("4.0.1"));
+            }
+            object.values_mut().for_each(adapt);
+        }
+        Value::Array(items) => items.iter_mut().for_each(adapt),
+        _ => {}
+    }
 }
 
 impl Schema {
