@@ -30,6 +30,9 @@ pub struct Ctx<'a, 'i> {
     pub warnings: Vec<Warning>,
     pub bundle: TransactionBuilder<'static>,
     pub patient: Option<EntryRef>,
+    /// Conditions that are diagnoses of the document's encounter, with
+    /// their role (`Encounter.diagnosis.use`), linked once the body is read.
+    pub diagnoses: Vec<(EntryRef, &'static str)>,
     /// Narrative elements by their `ID`, for `originalText/reference`.
     narrative_ids: HashMap<&'a str, Node<'a, 'i>>,
     /// Resources already made for an identifier or position, so an author
@@ -70,6 +73,7 @@ impl<'a, 'i> Ctx<'a, 'i> {
             warnings: Vec::new(),
             bundle,
             patient: None,
+            diagnoses: Vec::new(),
             narrative_ids,
             shared: HashMap::new(),
             lenient_dates: false,

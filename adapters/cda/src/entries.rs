@@ -28,6 +28,9 @@ enum Kind {
     Encounters,
     Immunizations,
     PlanOfCare,
+    /// Diagnoses of the encounter the document is about, in the role the
+    /// section gives them (`Encounter.diagnosis.use`: AD, DD, pre-op, post-op).
+    Diagnoses(&'static str),
     Other,
 }
 
@@ -46,8 +49,14 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
     ),
     (
         Kind::Medications,
-        &["10160-0", "29549-3", "10183-2"],
-        &["2.16.840.1.113883.10.20.22.2.1", "2.16.840.1.113883.10.20.22.2.1.1"],
+        &["10160-0", "29549-3", "10183-2", "75311-1"],
+        &[
+            "2.16.840.1.113883.10.20.22.2.1",
+            "2.16.840.1.113883.10.20.22.2.1.1",
+            // Hospital Discharge Medications Section.
+            "2.16.840.1.113883.10.20.22.2.11",
+            "2.16.840.1.113883.10.20.22.2.11.1",
+        ],
     ),
     (
         Kind::Results,
@@ -75,6 +84,26 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
         &["2.16.840.1.113883.10.20.22.2.2", "2.16.840.1.113883.10.20.22.2.2.1"],
     ),
     (Kind::PlanOfCare, &["18776-5"], &["2.16.840.1.113883.10.20.22.2.10"]),
+    (
+        Kind::Diagnoses("AD"),
+        &["46241-6", "42347-5"],
+        &["2.16.840.1.113883.10.20.22.2.43"],
+    ),
+    (
+        Kind::Diagnoses("DD"),
+        &["11535-2"],
+        &["2.16.840.1.113883.10.20.22.2.24"],
+    ),
+    (
+        Kind::Diagnoses("pre-op"),
+        &["10219-4"],
+        &["2.16.840.1.113883.10.20.22.2.34"],
+    ),
+    (
+        Kind::Diagnoses("post-op"),
+        &["10218-6", "59769-0"],
+        &["2.16.840.1.113883.10.20.22.2.35", "2.16.840.1.113883.10.20.22.2.36"],
+    ),
 ];
 
 fn kind_of(section: Node<'_, '_>) -> Kind {
@@ -260,15 +289,26 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
                 statement,
                 key,
                 "problem concern without a problem observation not mapped",
-                condition,
+                problem,
             )?;
         }
-        (Kind::Problems, "observation") => made.push(condition(ctx, statement, None, key)?),
+        (Kind::Problems, "observation") => made.push(problem(ctx, statement, None, key)?),
+        (Kind::Diagnoses(role), "act") => {
+            made = concern(
+                ctx,
+                statement,
+                key,
+                "diagnosis act without a problem observation not mapped",
+                |ctx, obs, _, key| diagnosis(ctx, obs, role, key),
+            )?;
+        }
+        (Kind::Diagnoses(role), "observation") => made.push(diagnosis(ctx, statement, role, key)?),
         (Kind::Allergies, "act") => {
             made = allergies::concern(ctx, statement, key)?;
         }
         (Kind::Allergies, "observation") => made.push(allergies::observation(ctx, statement, key)?),
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
+        (Kind::Medications, "act") => made = medication_act(ctx, statement, key)?,
         (Kind::Results | Kind::VitalSigns, "organizer") => {
             let vital = kind == Kind::VitalSigns;
             let mut results = Vec::new();
@@ -348,7 +388,28 @@ fn set_time(
     Ok(())
 }
 
-fn condition(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, key: &str) -> Result<EntryRef, Error> {
+/// A Problem Observation on the problem list.
+fn problem(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, key: &str) -> Result<EntryRef, Error> {
+    condition(ctx, obs, concern, "problem-list-item", key)
+}
+
+/// A Problem Observation that is a diagnosis of the document's encounter
+/// in `role`; the header links it from `Encounter.diagnosis`.
+fn diagnosis(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, role: &'static str, key: &str) -> Result<EntryRef, Error> {
+    let made = condition(ctx, obs, None, "encounter-diagnosis", key)?;
+    ctx.diagnoses.push((made, role));
+    Ok(made)
+}
+
+/// A Condition from a Problem Observation, with the FHIR `category`
+/// (problem-list-item or encounter-diagnosis) of the section it is in.
+fn condition(
+    ctx: &mut Ctx<'_, '_>,
+    obs: Node<'_, '_>,
+    concern: Option<&str>,
+    category: &'static str,
+    key: &str,
+) -> Result<EntryRef, Error> {
     let (identifiers, _) = ctx.identifiers(obs)?;
     let period = ctx.effective_time(obs)?;
     let onset = period.when();
@@ -372,7 +433,7 @@ fn condition(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, concern: Option<&str>, ke
     };
     let mut category = vec![concept(
         "http://terminology.hl7.org/CodeSystem/condition-category",
-        "problem-list-item",
+        category,
     )];
     if let Some(kind) = child(obs, "code").filter(|c| attr(*c, "codeSystem") == Some("2.16.840.1.113883.6.96")) {
         category.extend(ctx.concept(Some(kind)));
@@ -483,6 +544,26 @@ fn medication(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<En
     let (source, _) = entry_author(ctx, node)?;
     statement.insert_after("effectivePeriod", "informationSource", source);
     Ok(ctx.bundle.add("MedicationStatement", key, statement))
+}
+
+/// An act that wraps medication activities (C-CDA Discharge Medication,
+/// 2.16.840.1.113883.10.20.22.4.35): each `substanceAdministration` in it.
+fn medication_act(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>, key: &str) -> Result<Vec<EntryRef>, Error> {
+    let mut made = Vec::new();
+    for relationship in children(act, "entryRelationship") {
+        match child(relationship, "substanceAdministration") {
+            Some(activity) => made.push(medication(ctx, activity, &format!("{key}.{}", made.len() + 1))?),
+            None => ctx.warn(relationship, "not a medication activity; not mapped"),
+        }
+    }
+    if made.is_empty() {
+        ctx.warn(act, "medication act without a medication activity not mapped");
+    }
+    ctx.warn_unmapped(
+        act,
+        &["id", "code", "statusCode", "effectiveTime", "entryRelationship", "text"],
+    );
+    Ok(made)
 }
 
 fn observation_status(code: Option<&str>) -> &'static str {

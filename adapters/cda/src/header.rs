@@ -5,7 +5,7 @@
 use roxmltree::{Document, Node};
 use zorgpoort_model::datatypes::{concept, meta};
 use zorgpoort_model::systems::{naming_system_of_oid, profile};
-use zorgpoort_model::{Object, Origin, Value};
+use zorgpoort_model::{EntryRef, Object, Origin, Value};
 
 use crate::context::Ctx;
 use crate::datatypes::{address, contact_point, human_name, root_uri};
@@ -163,6 +163,7 @@ pub fn map(ctx: &mut Ctx<'_, '_>, root: Node<'_, '_>) -> Result<(Object<'static>
     ctx.lenient_dates = true;
     let sections = crate::entries::sections(ctx, root)?;
     ctx.lenient_dates = false;
+    link_diagnoses(ctx, encounter, root);
 
     let body = Object::new()
         .with("extension", version)
@@ -185,6 +186,34 @@ pub fn map(ctx: &mut Ctx<'_, '_>, root: Node<'_, '_>) -> Result<(Object<'static>
     ctx.warn_unmapped(root, HEADER_HANDLED);
     ctx.finish_warnings(root);
     Ok((identifier, timestamp))
+}
+
+/// `Encounter.diagnosis` of the document's encounter: the admission,
+/// discharge and procedure diagnoses of the body, each with its role.
+/// Without an encounter the diagnoses stand on their own, and a warning
+/// says their role has no place.
+fn link_diagnoses(ctx: &mut Ctx<'_, '_>, encounter: Option<EntryRef>, root: Node<'_, '_>) {
+    let diagnoses = std::mem::take(&mut ctx.diagnoses);
+    if diagnoses.is_empty() {
+        return;
+    }
+    let Some(encounter) = encounter else {
+        ctx.warn(
+            root,
+            "diagnoses of an encounter, but no componentOf/encompassingEncounter: their role (admission, discharge) is not recorded",
+        );
+        return;
+    };
+    let linked: Vec<Object<'static>> = diagnoses
+        .iter()
+        .map(|&(condition, role)| {
+            Object::new().with("condition", ctx.bundle.reference(condition)).with(
+                "use",
+                concept("http://terminology.hl7.org/CodeSystem/diagnosis-role", role),
+            )
+        })
+        .collect();
+    ctx.bundle.resource_mut(encounter).set("diagnosis", linked);
 }
 
 /// Header `participant`s that name a person (next of kin, emergency

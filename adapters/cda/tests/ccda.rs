@@ -115,3 +115,54 @@ fn result_values_keep_their_form_and_say_what_is_missing() {
         assert!(has_value, "{observation}");
     }
 }
+
+#[test]
+fn a_discharge_summary_keeps_its_diagnoses_and_discharge_medication() {
+    let converted = convert_probe("discharge-summary-sections.xml");
+    let bundle = &converted.bundle;
+    let conditions = resources(bundle, "Condition");
+    assert_eq!(conditions.len(), 2, "{conditions:#?}");
+    for condition in &conditions {
+        assert_eq!(condition["category"][0]["coding"][0]["code"], "encounter-diagnosis");
+    }
+    assert_eq!(conditions[0]["code"]["coding"][0]["code"], "233604007");
+    assert_eq!(conditions[1]["code"]["coding"][0]["code"], "385093006");
+
+    // The encounter says which diagnosis is which.
+    let encounter = resources(bundle, "Encounter")[0];
+    let full_url = |condition: &serde_json::Value| {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["id"] == condition["id"])
+            .unwrap()["fullUrl"]
+            .clone()
+    };
+    let diagnoses = encounter["diagnosis"].as_array().unwrap();
+    assert_eq!(diagnoses.len(), 2);
+    assert_eq!(diagnoses[0]["use"]["coding"][0]["code"], "AD");
+    assert_eq!(diagnoses[0]["condition"]["reference"], full_url(conditions[0]));
+    assert_eq!(diagnoses[1]["use"]["coding"][0]["code"], "DD");
+    assert_eq!(diagnoses[1]["condition"]["reference"], full_url(conditions[1]));
+
+    let medication = resources(bundle, "MedicationStatement");
+    assert_eq!(medication.len(), 1);
+    assert_eq!(
+        medication[0]["medicationCodeableConcept"]["coding"][0]["code"],
+        "308191"
+    );
+    assert_eq!(medication[0]["effectivePeriod"]["end"], "2026-04-12");
+
+    // Each section points at what was made from it; the hospital course is narrative.
+    let sections = bundle["entry"][0]["resource"]["section"].as_array().unwrap();
+    let entries = |i: usize| sections[i]["entry"].as_array().map_or(0, Vec::len);
+    assert_eq!((entries(0), entries(1), entries(2), entries(3)), (1, 0, 1, 1));
+    assert!(
+        sections[1]["text"]["div"]
+            .as_str()
+            .unwrap()
+            .contains("omgezet naar oraal")
+    );
+    assert!(converted.warnings.is_empty(), "{:?}", converted.warnings);
+}
