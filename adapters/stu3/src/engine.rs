@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 use zorgpoort_model::Warning;
 
+use crate::references::LeftOut;
 use crate::{Converted, Error, meta, resources};
 
 /// The direction of a conversion.
@@ -95,7 +96,7 @@ pub(crate) fn convert(input: &Value, dir: Dir, limits: &Limits) -> Result<Conver
         reason: format!("expected a JSON object, found {}", kind(input)),
     })?;
     let resource_type = resource_type(object, "$")?;
-    if !resources::is_supported(resource_type) {
+    if !resources::is_supported(ctx.dir, resource_type) {
         return Err(Error::Unsupported {
             resource_type: resource_type.to_owned(),
         });
@@ -107,6 +108,7 @@ pub(crate) fn convert(input: &Value, dir: Dir, limits: &Limits) -> Result<Conver
         resource_type.to_owned(),
     )?);
     crate::systems::rewrite(dir, &mut resource);
+    crate::references::rename_types(dir, &mut resource);
     if dir == Dir::ToStu3 {
         crate::systems::strip_reference_types(resource_type, &mut resource, &mut ctx.warnings);
     }
@@ -138,7 +140,7 @@ pub(crate) fn nested(ctx: &mut Ctx, value: &Value, path: &str, what: &str) -> Re
         reason: format!("expected a JSON object, found {}", kind(value)),
     })?;
     let resource_type = resource_type(object, path)?;
-    if !resources::is_supported(resource_type) {
+    if !resources::is_supported(ctx.dir, resource_type) {
         ctx.warn(
             path,
             format!("{resource_type} is not supported by the STU3/R4 converter; {what} left out"),
@@ -159,17 +161,23 @@ fn convert_resource(
     r.same(&["resourceType", "id", "implicitRules", "language", "text", "extension"]);
     r.modifier_extension(ctx);
     meta::convert(ctx, &mut r, resource_type)?;
+    let mut left_out = LeftOut::default();
     if let Some(contained) = r.take("contained") {
         let loc = r.loc("contained");
         let mut out = Vec::new();
         for (i, item) in want_arr(contained, &loc)?.iter().enumerate() {
-            if let Some(resource) = nested(ctx, item, &format!("{loc}[{i}]"), "contained resource")? {
-                out.push(resource);
+            match nested(ctx, item, &format!("{loc}[{i}]"), "contained resource")? {
+                Some(resource) => out.push(resource),
+                None => left_out.add_contained(item),
             }
         }
         r.put_array("contained", out);
     }
     resources::convert(ctx, resource_type, &mut r)?;
+    if !left_out.is_empty() {
+        let path = r.path.clone();
+        left_out.prune_object(&mut r.out, &path, &mut ctx.warnings);
+    }
     ctx.leave();
     Ok(r.finish(ctx))
 }

@@ -8,6 +8,12 @@
 //! a FHIRPath-like location (`Condition.abatementBoolean`,
 //! `Bundle.entry[2].resource`): nothing is dropped silently.
 //!
+//! `ProcedureRequest` (STU3) and `ServiceRequest` (R4) are one resource
+//! under two names; references, `fullUrl`s and Bundle request URLs that name
+//! it are renamed with it. An entry or contained resource that cannot be
+//! converted is left out together with every reference to it, so no
+//! reference in the output dangles.
+//!
 //! Code systems that moved from `http://hl7.org/fhir/` (v2 tables, v3 code
 //! systems, FHIR-defined ones) to `http://terminology.hl7.org/CodeSystem/`
 //! are renamed in every Coding.
@@ -22,6 +28,7 @@
 
 mod engine;
 mod meta;
+mod references;
 mod resources;
 mod systems;
 

@@ -1,7 +1,8 @@
-//! Patient, Practitioner, `PractitionerRole`, Organization: the same shape in
-//! STU3 and R4 apart from `Patient.animal`.
+//! Patient, Practitioner, `PractitionerRole`, Organization and
+//! `RelatedPerson`: the same shape in STU3 and R4 apart from
+//! `Patient.animal` and how often a related person's relationship repeats.
 
-use crate::engine::Res;
+use crate::engine::{Ctx, Dir, Res};
 
 pub(super) fn patient(r: &mut Res<'_>) {
     // STU3 `animal` is not listed: R4 moved it to an extension whose shape
@@ -75,4 +76,25 @@ pub(super) fn organization(r: &mut Res<'_>) {
         "contact",
         "endpoint",
     ]);
+}
+
+/// `RelatedPerson`: one `relationship` in STU3, several in R4; R4 added
+/// `communication`, which STU3 cannot hold.
+pub(super) fn related_person(ctx: &mut Ctx, r: &mut Res<'_>) {
+    r.same(&[
+        "identifier",
+        "active",
+        "patient",
+        "name",
+        "telecom",
+        "gender",
+        "birthDate",
+        "address",
+        "photo",
+        "period",
+    ]);
+    match ctx.dir {
+        Dir::ToR4 => r.wrap("relationship", "relationship"),
+        Dir::ToStu3 => r.first(ctx, "relationship", "relationship"),
+    }
 }

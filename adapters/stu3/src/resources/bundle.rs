@@ -1,10 +1,12 @@
 //! Bundle: the entries' resources are converted one by one; an entry whose
-//! resource type is not supported is left out with a warning.
+//! resource type is not supported is left out with a warning, and so is
+//! every reference to it from the other entries.
 
 use serde_json::Value;
 
 use crate::Error;
 use crate::engine::{Ctx, Dir, Res, nested, want_arr, want_obj, want_str};
+use crate::references::{LeftOut, renamed_request_url};
 
 pub(super) fn bundle(ctx: &mut Ctx, r: &mut Res<'_>) -> Result<(), Error> {
     r.same(&["identifier", "type", "total", "link"]);
@@ -26,20 +28,21 @@ pub(super) fn bundle(ctx: &mut Ctx, r: &mut Res<'_>) -> Result<(), Error> {
         });
     }
     let mut out = Vec::with_capacity(list.len());
+    let mut kept = Vec::with_capacity(list.len());
+    let mut left_out = LeftOut::default();
     for (i, entry) in list.iter().enumerate() {
         let at = format!("{loc}[{i}]");
         let mut e = Res::new(want_obj(entry, &at)?, at);
         e.same(&["id", "extension", "link", "fullUrl", "search"]);
         e.modifier_extension(ctx);
         if let Some(resource) = e.take("resource") {
-            match nested(ctx, resource, &e.loc("resource"), "entry")? {
-                Some(converted) => e.put("resource", converted),
-                None => {
-                    // The entry is left out as a whole (warned by nested);
-                    // its other elements go with it.
-                    continue;
-                }
-            }
+            let Some(converted) = nested(ctx, resource, &e.loc("resource"), "entry")? else {
+                // The entry is left out as a whole (warned by nested); its
+                // other elements, and the references to it, go with it.
+                left_out.add(entry.get("fullUrl").and_then(Value::as_str), resource);
+                continue;
+            };
+            e.put("resource", converted);
         }
         e.backbone(ctx, "request", "request", request)?;
         e.backbone(ctx, "response", "response", |ctx, resp| {
@@ -52,6 +55,12 @@ pub(super) fn bundle(ctx: &mut Ctx, r: &mut Res<'_>) -> Result<(), Error> {
             Ok(())
         })?;
         out.push(Value::Object(e.finish(ctx)));
+        kept.push(i);
+    }
+    if !left_out.is_empty() {
+        for (entry, i) in out.iter_mut().zip(kept) {
+            left_out.prune(entry, &format!("{loc}[{i}]"), &mut ctx.warnings);
+        }
     }
     r.put_array("entry", out);
     document_timestamp(ctx, r);
@@ -89,6 +98,11 @@ fn document_timestamp(ctx: &mut Ctx, r: &mut Res<'_>) {
 
 fn request(ctx: &mut Ctx, q: &mut Res<'_>) -> Result<(), Error> {
     q.same(&["url", "ifNoneMatch", "ifModifiedSince", "ifMatch", "ifNoneExist"]);
+    if let Some(Value::String(url)) = q.out.get("url")
+        && let Some(renamed) = renamed_request_url(ctx.dir, url)
+    {
+        q.put("url", Value::String(renamed));
+    }
     if let Some(method) = q.take("method") {
         let loc = q.loc("method");
         let verb = want_str(method, &loc)?;

@@ -4,7 +4,9 @@
 mod admin;
 mod bundle;
 mod clinical;
+mod diagnostics;
 mod medication;
+mod provenance;
 mod workflow;
 
 use serde_json::{Map, Value, json};
@@ -12,7 +14,8 @@ use serde_json::{Map, Value, json};
 use crate::Error;
 use crate::engine::{Ctx, Dir, Res, items, want_arr, want_obj, want_str};
 
-/// Resource types converted (both directions).
+/// Resource types converted (both directions). `ProcedureRequest` is the
+/// STU3 name of R4's `ServiceRequest`: each is read only in its own version.
 pub(crate) const SUPPORTED: &[&str] = &[
     "AllergyIntolerance",
     "Bundle",
@@ -20,6 +23,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "Condition",
     "Consent",
     "Coverage",
+    "DiagnosticReport",
     "DocumentReference",
     "Encounter",
     "Endpoint",
@@ -35,11 +39,21 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "Practitioner",
     "PractitionerRole",
     "Procedure",
+    "ProcedureRequest",
+    "Provenance",
+    "RelatedPerson",
+    "ServiceRequest",
     "Task",
 ];
 
-pub(crate) fn is_supported(resource_type: &str) -> bool {
-    SUPPORTED.contains(&resource_type)
+/// Whether `resource_type` is one the source version of `dir` has and this
+/// crate converts.
+pub(crate) fn is_supported(dir: Dir, resource_type: &str) -> bool {
+    match resource_type {
+        "ProcedureRequest" => dir == Dir::ToR4,
+        "ServiceRequest" => dir == Dir::ToStu3,
+        other => SUPPORTED.contains(&other),
+    }
 }
 
 /// Maps the resource-specific elements (the common ones are done).
@@ -59,6 +73,10 @@ pub(crate) fn convert(ctx: &mut Ctx, resource_type: &str, r: &mut Res<'_>) -> Re
         }
         "Organization" => {
             admin::organization(r);
+            Ok(())
+        }
+        "RelatedPerson" => {
+            admin::related_person(ctx, r);
             Ok(())
         }
         // Same shape in STU3 and R4.
@@ -85,6 +103,9 @@ pub(crate) fn convert(ctx: &mut Ctx, resource_type: &str, r: &mut Res<'_>) -> Re
         "Coverage" => workflow::coverage(ctx, r),
         "Consent" => workflow::consent(ctx, r),
         "Bundle" => bundle::bundle(ctx, r),
+        "ServiceRequest" | "ProcedureRequest" => diagnostics::service_request(ctx, r),
+        "DiagnosticReport" => diagnostics::diagnostic_report(ctx, r),
+        "Provenance" => provenance::provenance(ctx, r),
         _ => Err(Error::Unsupported {
             resource_type: resource_type.to_owned(),
         }),
