@@ -40,6 +40,8 @@ fn error_code(kind: &ErrorKind) -> (&'static str, &'static str) {
         | ErrorKind::EncodingCharacters(_)
         | ErrorKind::Empty
         | ErrorKind::AnotherMessage { .. }
+        | ErrorKind::DamagedSegment { .. }
+        | ErrorKind::MissingPatient { .. }
         | ErrorKind::Unframed => ("100", "Segment sequence error"),
         _ => ("207", "Application internal error"),
     }

@@ -155,6 +155,30 @@ pub enum ErrorKind {
     /// A date or time that is not a valid HL7 v2 DTM or does not exist.
     #[error("invalid date {0:?}")]
     InvalidDate(String),
+    /// A line that has the shape of a segment (three characters and a
+    /// field separator) but whose id is not three upper-case letters or
+    /// digits: the segment structure is damaged, and guessing what the
+    /// line belongs to could credit its data to the wrong segment.
+    #[error(
+        "line {line} (byte {offset}): {id:?} is not a segment id (three upper-case letters or digits); the segment structure is damaged"
+    )]
+    DamagedSegment {
+        /// 1-based number of the line among the message's non-empty lines.
+        line: usize,
+        /// Byte offset of the line in the message.
+        offset: usize,
+        /// The first three characters of the line.
+        id: String,
+    },
+    /// A message type that is about a patient without a patient to attach
+    /// its data to: no PID, or a PID without a usable identifier.
+    #[error("{event} needs an identified patient: {reason}")]
+    MissingPatient {
+        /// MSH-9.1 and MSH-9.2, such as `ORU^R01`.
+        event: String,
+        /// What is missing.
+        reason: &'static str,
+    },
     /// The converted Bundle breaks the profiles the receiver expects, and
     /// the gateway is set to reject such messages.
     #[error("the converted message does not conform to nl-core: {0}")]

@@ -166,6 +166,56 @@ struct SegmentSpan {
     field_count: u32,
 }
 
+impl SegmentSpan {
+    fn location(&self, field: usize, repetition: usize) -> Location {
+        Location {
+            segment: SegmentId::new(&self.id),
+            occurrence: self.occurrence as usize,
+            field,
+            repetition,
+            ..Location::default()
+        }
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// What one line of a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    /// A segment: three upper-case letters or digits, then the field
+    /// separator or the end of the line.
+    Segment,
+    /// Not shaped like a segment at all (no three-character id before a
+    /// field separator): the rest of a field that a line break interrupted.
+    Continuation,
+    /// Shaped like a segment (three characters, then the field separator
+    /// or the line's end) but the id is not a segment id, or the line
+    /// starts with whitespace: damage no rule can safely repair.
+    Damaged,
+}
+
+/// Tells a segment from a continued field and from damage, by the start of the line.
+fn line_kind(line: &[u8], field_separator: u8) -> LineKind {
+    let trimmed = line.trim_ascii_start();
+    let shaped = trimmed.len() >= 3
+        && !trimmed[..3].contains(&field_separator)
+        && trimmed.get(3).is_none_or(|&b| b == field_separator);
+    if !shaped {
+        LineKind::Continuation
+    } else if trimmed.len() == line.len()
+        && trimmed[..3]
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        LineKind::Segment
+    } else {
+        LineKind::Damaged
+    }
+}
+
 /// One parsed HL7 v2 message, borrowing the input bytes.
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
@@ -176,6 +226,8 @@ pub struct Message<'a> {
     // Field 0 of each segment is its id; for MSH, field 1 is the field
     // separator itself and field 2 the encoding characters.
     fields: Vec<Span>,
+    /// Fields a line break interrupted, whose next line was joined back.
+    rejoined: Vec<Location>,
 }
 
 impl<'a> Message<'a> {
@@ -203,6 +255,7 @@ impl<'a> Message<'a> {
             charset: Charset::Utf8,
             segments: Vec::with_capacity(16),
             fields: Vec::with_capacity(256),
+            rejoined: Vec::new(),
         };
         message.index(limits)?;
         // Read with escapes decoded: a name may contain a delimiter, such as `8859/1`
@@ -223,12 +276,15 @@ impl<'a> Message<'a> {
         Ok(message)
     }
 
-    /// Records segment and field boundaries, enforcing the limits.
+    /// Records segment and field boundaries, enforcing the limits. A line
+    /// that cannot be a segment continues the one before it (a line break
+    /// inside a field); a line shaped like a segment with an id that is not
+    /// one is structural damage and refuses the message (see [`line_kind`]).
     fn index(&mut self, limits: &Limits) -> Result<(), Error> {
         let bytes = self.bytes;
-        let d = self.delimiters;
         let mut occurrences = HashMap::new();
         let mut pos = 0;
+        let mut line_number = 0;
         while pos < bytes.len() {
             let line_end = bytes[pos..]
                 .iter()
@@ -236,12 +292,28 @@ impl<'a> Message<'a> {
                 .map_or(bytes.len(), |i| pos + i);
             let line = &bytes[pos..line_end];
             if !line.iter().all(u8::is_ascii_whitespace) {
-                if self.segments.len() == limits.max_segments {
-                    return Err(Error::new(ErrorKind::TooManySegments {
-                        limit: limits.max_segments,
-                    }));
+                line_number += 1;
+                match line_kind(line, self.delimiters.field) {
+                    // The first line is MSH (checked before), so there is
+                    // always a segment to continue.
+                    LineKind::Continuation if !self.segments.is_empty() => self.rejoin(pos, line, limits)?,
+                    LineKind::Segment | LineKind::Continuation => {
+                        if self.segments.len() == limits.max_segments {
+                            return Err(Error::new(ErrorKind::TooManySegments {
+                                limit: limits.max_segments,
+                            }));
+                        }
+                        self.index_segment(pos, line, limits, &mut occurrences)?;
+                    }
+                    LineKind::Damaged => {
+                        let id = String::from_utf8_lossy(&line.trim_ascii_start()[..3]).into_owned();
+                        return Err(Error::new(ErrorKind::DamagedSegment {
+                            line: line_number,
+                            offset: pos,
+                            id,
+                        }));
+                    }
                 }
-                self.index_segment(pos, line, d, limits, &mut occurrences)?;
             }
             pos = line_end + 1;
         }
@@ -252,7 +324,6 @@ impl<'a> Message<'a> {
         &mut self,
         offset: usize,
         line: &[u8],
-        d: Delimiters,
         limits: &Limits,
         occurrences: &mut HashMap<[u8; 3], u32>,
     ) -> Result<(), Error> {
@@ -262,30 +333,46 @@ impl<'a> Message<'a> {
         }
         let seen = occurrences.entry(id).or_insert(0);
         *seen += 1;
-        let occurrence = *seen as usize;
-        let first_field = self.fields.len();
-        let is_msh = self.segments.is_empty();
-        let at = |field: usize, repetition: usize| Location {
-            segment: SegmentId::new(&id),
-            occurrence,
-            field,
-            repetition,
-            ..Location::default()
+        let span = SegmentSpan {
+            id,
+            occurrence: *seen,
+            first_field: to_u32(self.fields.len()),
+            field_count: 0,
         };
         // A second MSH starts another message (often another patient's):
         // read as one, its segments would be credited to the first header.
-        if !is_msh && &id == b"MSH" {
+        if !self.segments.is_empty() && &id == b"MSH" {
             let segment = self.segments.len() + 1;
-            return Err(Error::at(at(0, 0), ErrorKind::AnotherMessage { segment }));
+            return Err(Error::at(span.location(0, 0), ErrorKind::AnotherMessage { segment }));
         }
-        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        let mut field_start = 0;
+        self.index_fields(span, offset, offset + line.len(), limits)
+    }
+
+    /// Joins a line that continues the last segment back onto it: the field
+    /// the line break interrupted is read again from its start to the end
+    /// of this line, so it holds the break, and the fields after it follow.
+    fn rejoin(&mut self, offset: usize, line: &[u8], limits: &Limits) -> Result<(), Error> {
+        let (Some(span), Some(open)) = (self.segments.pop(), self.fields.pop()) else {
+            return Ok(());
+        };
+        let field = span.field_count as usize - 1;
+        self.rejoined.push(span.location(field, 0));
+        self.index_fields(span, open.start as usize, offset + line.len(), limits)
+    }
+
+    /// Records the fields of `segment` in `bytes[start..end]` and the segment
+    /// itself. Line breaks inside the range are those of rejoined lines.
+    fn index_fields(&mut self, segment: SegmentSpan, start: usize, end: usize, limits: &Limits) -> Result<(), Error> {
+        let d = self.delimiters;
+        let first_field = segment.first_field as usize;
+        let is_msh = first_field == 0;
+        let mut field_start = start;
         let mut repetitions = 1;
-        for (i, &b) in line.iter().enumerate() {
+        for (i, &b) in self.bytes.iter().enumerate().take(end).skip(start) {
             if b == d.field {
                 self.fields.push(Span {
-                    start: to_u32(offset + field_start),
-                    end: to_u32(offset + i),
+                    start: to_u32(field_start),
+                    end: to_u32(i),
                 });
                 field_start = i + 1;
                 repetitions = 1;
@@ -293,8 +380,8 @@ impl<'a> Message<'a> {
                     // MSH-1 is the separator itself, and MSH-2 holds the
                     // delimiters verbatim (no repetitions in it).
                     self.fields.push(Span {
-                        start: to_u32(offset + i),
-                        end: to_u32(offset + i + 1),
+                        start: to_u32(i),
+                        end: to_u32(i + 1),
                     });
                 }
             } else if b == d.repetition && !(is_msh && self.fields.len() - first_field == 2) {
@@ -302,26 +389,27 @@ impl<'a> Message<'a> {
                 if repetitions > limits.max_repetitions {
                     let field = self.fields.len() - first_field;
                     return Err(Error::at(
-                        at(field, 0),
+                        segment.location(field, 0),
                         ErrorKind::TooManyRepetitions {
                             limit: limits.max_repetitions,
                         },
                     ));
                 }
-            } else if b < 0x20 && b != b'\t' {
+            } else if b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n') {
                 let field = self.fields.len() - first_field;
-                return Err(Error::at(at(field, repetitions), ErrorKind::ControlCharacter(b)));
+                return Err(Error::at(
+                    segment.location(field, repetitions),
+                    ErrorKind::ControlCharacter(b),
+                ));
             }
         }
         self.fields.push(Span {
-            start: to_u32(offset + field_start),
-            end: to_u32(offset + line.len()),
+            start: to_u32(field_start),
+            end: to_u32(end),
         });
         self.segments.push(SegmentSpan {
-            id,
-            occurrence: to_u32(occurrence),
-            first_field: to_u32(first_field),
             field_count: to_u32(self.fields.len() - first_field),
+            ..segment
         });
         Ok(())
     }
@@ -353,6 +441,12 @@ impl<'a> Message<'a> {
     /// The character set from MSH-18.
     pub fn charset(&self) -> Charset {
         self.charset
+    }
+
+    /// The fields that held a line break where the next line could not be
+    /// a segment, so the parser joined that line back onto the field.
+    pub fn rejoined_fields(&self) -> &[Location] {
+        &self.rejoined
     }
 
     /// The MSH segment.
@@ -596,7 +690,11 @@ impl<'m, 'a> Item<'m, 'a> {
         if self.is_empty() {
             return None;
         }
-        let decoded = escape::decode(self.raw, self.message.delimiters, self.message.charset);
+        let mut decoded = escape::decode(self.raw, self.message.delimiters, self.message.charset);
+        if !self.message.rejoined.is_empty() && decoded.contains('\r') {
+            // A rejoined line break reads as one newline, however it was written.
+            decoded = Cow::Owned(decoded.replace("\r\n", "\n").replace('\r', "\n"));
+        }
         let trimmed = match decoded {
             Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
             Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),

@@ -398,9 +398,10 @@ pub fn read_nm(item: Item<'_, '_>) -> Option<String> {
 }
 
 /// DTM / TS: `YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]`. A TS's
-/// degree-of-precision component is ignored. `Ok(None)` when empty.
+/// degree-of-precision part is ignored; a TS inside a component (SPM-17.1,
+/// SCH-11.4) has its time in the first subcomponent. `Ok(None)` when empty.
 pub fn read_dtm(item: Item<'_, '_>) -> Result<Option<PartialDateTime>, Error> {
-    let Some(text) = item.text_of(1) else {
+    let Some(text) = item.subcomponent(1).text() else {
         return Ok(None);
     };
     parse_dtm(&text)

@@ -65,37 +65,88 @@ fn truncated_msh() {
         "msg 1: MSH-9: required field is empty"
     );
     assert_eq!(
-        only_error(b"MSH|^~\\&|A||||20260101||ADT^A01|1|P|2.5"),
+        only_error(b"MSH|^~\\&|A||||20260101||SIU^S12|1|P|2.5"),
         "msg 1: message holds no segments with data to convert"
+    );
+    // A message about a patient needs one before anything else.
+    assert_eq!(
+        only_error(b"MSH|^~\\&|A||||20260101||ADT^A01|1|P|2.5"),
+        "msg 1: PID: ADT^A01 needs an identified patient: the message has no PID segment"
     );
 }
 
 #[test]
 fn a_bad_message_does_not_stop_the_others() {
-    let input = format!("{GOOD}\nMSH|^~\\&|HIS|RIJN|||2026||ADT^A01|M2|P|2.5\rPID|1||9^^^R^PI||X^Y||19800230\n{GOOD}");
+    // The second message's patient has no identifier.
+    let input = format!("{GOOD}\nMSH|^~\\&|HIS|RIJN|||2026||ADT^A01|M2|P|2.5\rPID|1||||X^Y||19800101\n{GOOD}");
     let results = convert_bytes(input.as_bytes());
     assert_eq!(results.len(), 3);
     assert!(results[0].is_ok() && results[2].is_ok());
     assert_eq!(
         results[1].as_ref().unwrap_err().to_string(),
-        "msg 2: PID-7: invalid date \"19800230\""
+        "msg 2: PID-3: ADT^A01 needs an identified patient: no usable patient identifier in PID-3 (or PID-2, PID-4)"
     );
 }
 
+/// The one warning of a message that converts, as `location: message`.
+fn only_warning(input: &[u8]) -> String {
+    let results = convert_bytes(input);
+    assert_eq!(results.len(), 1, "one message expected");
+    let converted = results.into_iter().next().unwrap().unwrap();
+    assert_eq!(converted.warnings.len(), 1, "{:?}", converted.warnings);
+    converted.warnings[0].to_string()
+}
+
 #[test]
-fn invalid_dates_are_located() {
-    for (field, bad) in [("PID-7", "19800230"), ("PID-7", "1980-01-01"), ("PID-7", "19801301")] {
+fn invalid_dates_are_left_out_with_a_located_warning() {
+    for bad in ["19800230", "1980-01-01", "19801301"] {
         let input = format!("MSH|^~\\&|A||||20260101120000||ADT^A01|1|P|2.5\rPID|1||1^^^X^PI||N^G||{bad}\r");
         assert_eq!(
-            only_error(input.as_bytes()),
-            format!("msg 1: {field}: invalid date \"{bad}\"")
+            only_warning(input.as_bytes()),
+            "PID-7: not a valid HL7 v2 date or time; left out"
         );
     }
     let pv1 = format!(
         "MSH|^~\\&|A||||20260101120000||ADT^A01|1|P|2.5\rPID|1||1^^^X^PI\rPV1|1|I{}2026011325\r",
         "|".repeat(42)
     );
-    assert_eq!(only_error(pv1.as_bytes()), "msg 1: PV1-44: invalid date \"2026011325\"");
+    assert_eq!(
+        only_warning(pv1.as_bytes()),
+        "PV1-44: not a valid HL7 v2 date or time; left out"
+    );
+}
+
+#[test]
+fn a_required_time_that_is_unreadable_is_marked_absent() {
+    // Provenance.recorded (MSH-7) and Immunization.occurrence (RXA-3) are required.
+    let input = "MSH|^~\\&|A||||20261301||VXU^V04|1|P|2.5\rPID|1||1^^^X^PI\rRXA|0|1|2026023012|||08^Hep B^CVX\r";
+    let converted = convert_bytes(input.as_bytes()).remove(0).unwrap();
+    let locations: Vec<&str> = converted.warnings.iter().map(|w| w.location.as_str()).collect();
+    assert_eq!(locations, ["RXA-3", "RXA-3", "MSH-7", "MSH-7"]);
+    let absent =
+        r#"{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"error"}]}"#;
+    for element in ["_recorded", "_occurrenceDateTime"] {
+        assert!(
+            converted.json.contains(&format!(r#""{element}":{absent}"#)),
+            "{element}: {}",
+            converted.json
+        );
+    }
+}
+
+#[test]
+fn a_segment_shaped_line_with_a_bad_id_is_refused_with_its_line() {
+    let input = format!("{GOOD}pid|2||5^^^X^PI\r");
+    let offset = GOOD.len();
+    assert_eq!(
+        only_error(input.as_bytes()),
+        format!(
+            "msg 1: line 3 (byte {offset}): \"pid\" is not a segment id (three upper-case letters or digits); the segment structure is damaged"
+        )
+    );
+    // Indented, a real segment id is damage too: it cannot be a field's text.
+    let indented = format!("{GOOD} PV1|1|I\r");
+    assert!(only_error(indented.as_bytes()).contains(r#""PV1" is not a segment id"#));
 }
 
 #[test]

@@ -6,8 +6,7 @@ use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, Value};
 
 use super::Mapper;
-use super::datatypes::{coding_system, identifier_system};
-use crate::error::Error;
+use super::datatypes::{absent, coding_system, identifier_system};
 use crate::message::Segment;
 use crate::types::{Cwe, Cx, read_nm};
 
@@ -29,7 +28,7 @@ impl<'a> Mapper<'a> {
     }
 }
 
-pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> &'static [usize] {
     let category = match al1.field(2).text_of(1).as_deref() {
         Some("DA" | "MA") => Some("medication"),
         Some("FA") => Some("food"),
@@ -67,13 +66,13 @@ pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> Result<&'
         .with("code", m.concept(al1.field(3)))
         .with("patient", m.subject())
         .with("encounter", m.encounter_ref())
-        .with("onsetDateTime", Mapper::date(al1.field(6))?)
+        .with("onsetDateTime", m.date(al1.field(6)))
         .with("reaction", reaction);
     m.add_clinical(al1, "AllergyIntolerance", resource);
-    Ok(&[1, 2, 3, 4, 5, 6])
+    &[1, 2, 3, 4, 5, 6]
 }
 
-pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>) -> &'static [usize] {
     let mut code = m.concept(dg1.field(3));
     if let Some(description) = dg1.field(4).text() {
         code = Some(code.unwrap_or_default().with("text", description));
@@ -98,13 +97,13 @@ pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>) -> Result<&'
         .with("code", code)
         .with("subject", m.subject())
         .with("encounter", m.encounter_ref())
-        .with("recordedDate", m.datetime(dg1.field(5))?)
+        .with("recordedDate", m.datetime(dg1.field(5)))
         .with("asserter", asserter);
     m.add_clinical(dg1, "Condition", resource);
-    Ok(&[1, 2, 3, 4, 5, 6, 16])
+    &[1, 2, 3, 4, 5, 6, 16]
 }
 
-pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>) -> &'static [usize] {
     let mut code = m.concept(pr1.field(3));
     if let Some(description) = pr1.field(4).text() {
         code = Some(code.unwrap_or_default().with("text", description));
@@ -122,13 +121,13 @@ pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>) -> Result<&'
         .with("code", code)
         .with("subject", m.subject())
         .with("encounter", m.encounter_ref())
-        .with("performedDateTime", m.datetime(pr1.field(5))?)
+        .with("performedDateTime", m.datetime(pr1.field(5)))
         .with("performer", performers);
     m.add_clinical(pr1, "Procedure", resource);
-    Ok(&[1, 2, 3, 4, 5, 8, 11, 12])
+    &[1, 2, 3, 4, 5, 8, 11, 12]
 }
 
-pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> &'static [usize] {
     let status = match rxa.field(20).text_of(1).as_deref() {
         Some("RE" | "NA") => "not-done",
         Some("PA" | "CP") | None => "completed",
@@ -153,10 +152,14 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> Result<&'
         .filter_map(|r| m.practitioner(r))
         .map(|p| Object::new().with("actor", p))
         .collect();
-    let occurrence = m.datetime(rxa.field(3))?;
-    if occurrence.is_none() {
+    // Immunization.occurrence[x] is required: without a readable RXA-3
+    // it says why it is absent.
+    let occurrence = m.datetime(rxa.field(3));
+    let occurrence_absent = occurrence.is_none().then(|| {
+        let reason = if rxa.field(3).is_empty() { "unknown" } else { "error" };
         m.warn(rxa.location().with_field(3), "vaccination without administration date");
-    }
+        absent(reason)
+    });
     let resource = profiled(profile::VACCINATION)
         .with("status", status)
         .with("statusReason", m.concept(rxa.field(18)))
@@ -168,8 +171,9 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> Result<&'
         .with("patient", m.subject())
         .with("encounter", m.encounter_ref())
         .with("occurrenceDateTime", occurrence)
+        .with("_occurrenceDateTime", occurrence_absent)
         .with("lotNumber", rxa.field(15).text_of(1))
-        .with("expirationDate", Mapper::date(rxa.field(16))?)
+        .with("expirationDate", m.date(rxa.field(16)))
         .with(
             "manufacturer",
             rxa.field(17)
@@ -180,10 +184,10 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> Result<&'
         .with("doseQuantity", dose)
         .with("performer", performers);
     m.add_clinical(rxa, "Immunization", resource);
-    Ok(&[1, 2, 3, 5, 6, 7, 10, 15, 16, 17, 18, 20])
+    &[1, 2, 3, 5, 6, 7, 10, 15, 16, 17, 18, 20]
 }
 
-pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static [usize] {
     let insurer_id = in1.field(3).repetitions().next().map(Cx::read);
     let insurer = in1.field(4).text_of(1);
     let payor = match insurer_id.filter(|cx| cx.id.is_some()) {
@@ -202,7 +206,7 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'
     };
     let Some(payor) = payor else {
         m.warn(in1.location(), "insurance without insurer (IN1-3/IN1-4); not mapped");
-        return Ok(&[1, 2, 3, 4]);
+        return &[1, 2, 3, 4];
     };
     let policy = in1.field(36).text_of(1);
     // zib Payer allows only the Vektis insurance types in Coverage.type.
@@ -242,8 +246,8 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'
         .with(
             "period",
             Object::new()
-                .with("start", Mapper::date(in1.field(12))?)
-                .with("end", Mapper::date(in1.field(13))?),
+                .with("start", m.date(in1.field(12)))
+                .with("end", m.date(in1.field(13))),
         )
         .with("payor", vec![payor])
         .with(
@@ -254,5 +258,5 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> Result<&'
             }),
         );
     m.add_clinical(in1, "Coverage", resource);
-    Ok(&[1, 2, 3, 4, 12, 13, 15, 36])
+    &[1, 2, 3, 4, 12, 13, 15, 36]
 }

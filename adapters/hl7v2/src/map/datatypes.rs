@@ -5,13 +5,13 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::{concept, meta};
+use zorgpoort_model::datatypes::{PartialDateTime, concept, meta};
 use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
 use super::Mapper;
-use crate::error::{Error, Location};
+use crate::error::Location;
 use crate::message::Item;
 use crate::types::{Cwe, Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn, read_dtm};
 
@@ -119,6 +119,10 @@ pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
         None => parts.text(FamilyOrder::OwnFirst),
     };
     let given: Vec<Cow<'_, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
+    // nl-core wants the name as displayed too: given names, then the
+    // family name with its voorvoegsels.
+    let text: Vec<&str> = given.iter().map(AsRef::as_ref).chain(family.as_deref()).collect();
+    let text = (!text.is_empty()).then(|| text.join(" "));
     let suffix: Vec<Value<'_>> = [xpn.suffix, xpn.degree]
         .into_iter()
         .flatten()
@@ -146,12 +150,24 @@ pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
     });
     Object::new()
         .with("use", name_use)
+        .with("text", text)
         .with("family", family)
         .with("_family", parts.into_extension())
         .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
         .with("_given", given_kinds)
         .with("prefix", xpn.prefix.map(|p| vec![Value::from(p)]))
         .with("suffix", suffix)
+}
+
+/// The data-absent-reason extension.
+const DATA_ABSENT_REASON: &str = "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
+
+/// Why an element the profile requires has no value: `unknown` when the
+/// message left it empty, `error` when it held something unreadable. On a
+/// primitive it goes in `_element`.
+pub(super) fn absent(reason: &'static str) -> Object<'static> {
+    let extension = Object::new().with("url", DATA_ABSENT_REASON).with("valueCode", reason);
+    Object::new().with("extension", vec![extension])
 }
 
 /// An Address, with street name and house number as nl-core wants them.
@@ -247,29 +263,101 @@ pub(super) fn contact_point<'a>(xtn: Xtn<'a>, default_use: Option<&'static str>)
         .with("use", contact_use)
 }
 
-/// The FHIR system of a v2 coding-system name (CWE.3).
+/// ICD-10-CM, the US clinical modification of ICD-10.
+const ICD10CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+/// CPT (CPT-4 and CPT-5).
+const CPT: &str = "http://www.ama-assn.org/go/cpt";
+/// `RxNorm`.
+const RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
+/// The WHO's Anatomical Therapeutic Chemical classification.
+const ATC: &str = "http://www.whocc.no/atc";
+/// US National Drug Codes.
+const NDC: &str = "http://hl7.org/fhir/sid/ndc";
+
+/// Coding-system names of HL7 table 0396 (and a few spellings senders use
+/// for them) with the FHIR URI of the code system. Not every 0396 name has
+/// a FHIR URI; those stay unknown. `ATC` in 0396 is the American Type
+/// Culture Collection, not the WHO's ATC (that is `WC`).
+const TABLE_0396: &[(&str, &str)] = &[
+    ("LN", systems::LOINC),
+    ("LOINC", systems::LOINC),
+    ("SCT", systems::SNOMED),
+    ("SNM", systems::SNOMED),
+    ("SNOMED", systems::SNOMED),
+    ("SNOMEDCT", systems::SNOMED),
+    ("SNOMED-CT", systems::SNOMED),
+    ("SNOMED CT", systems::SNOMED),
+    ("I10", systems::ICD10),
+    ("ICD10", systems::ICD10),
+    ("ICD-10", systems::ICD10),
+    ("I10C", ICD10CM),
+    ("I10P", "http://www.cms.gov/Medicare/Coding/ICD10"),
+    ("I9", systems::ICD9CM),
+    ("I9C", systems::ICD9CM),
+    ("I9CDX", systems::ICD9CM),
+    ("I9CP", systems::ICD9CM),
+    ("ICD9", systems::ICD9CM),
+    ("UCUM", systems::UCUM),
+    ("CVX", systems::CVX),
+    ("MVX", "http://hl7.org/fhir/sid/mvx"),
+    ("NDC", NDC),
+    ("RXNORM", RXNORM),
+    ("C4", CPT),
+    ("C5", CPT),
+    ("HPC", "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"),
+    ("DCM", "http://dicom.nema.org/resources/ontology/DCM"),
+    ("WC", ATC),
+    ("ISO3166_1", "urn:iso:std:iso:3166"),
+];
+
+/// OIDs of code systems that FHIR names with a URI of their own.
+const CODE_SYSTEM_OIDS: &[(&str, &str)] = &[
+    ("2.16.840.1.113883.6.1", systems::LOINC),
+    ("2.16.840.1.113883.6.96", systems::SNOMED),
+    ("2.16.840.1.113883.6.8", systems::UCUM),
+    ("2.16.840.1.113883.6.3", systems::ICD10),
+    ("2.16.840.1.113883.6.90", ICD10CM),
+    ("2.16.840.1.113883.6.103", systems::ICD9CM),
+    ("2.16.840.1.113883.6.104", systems::ICD9CM),
+    ("2.16.840.1.113883.12.292", systems::CVX),
+    ("2.16.840.1.113883.6.12", CPT),
+    ("2.16.840.1.113883.6.88", RXNORM),
+    ("2.16.840.1.113883.6.73", ATC),
+    ("2.16.840.1.113883.6.69", NDC),
+];
+
+/// The FHIR system of a v2 coding-system name (CWE.3) that means the same
+/// for every sender: a table 0396 name, an `HL7nnnn` table, an OID (the
+/// URI FHIR gives it, else `urn:oid:`), or a URI written as the name.
+/// Local names (`L`, `99zzz`) are per sender: see [`Mapper::code_system`].
 pub(super) fn coding_system(name: &str) -> Option<Cow<'static, str>> {
     let upper = name.to_ascii_uppercase();
-    let known = match upper.as_str() {
-        "LN" | "LOINC" => systems::LOINC,
-        "SCT" | "SNM" | "SNOMED" | "SNOMEDCT" | "SNOMED-CT" | "SNOMED CT" => systems::SNOMED,
-        "I10" | "I10C" | "ICD10" | "ICD-10" => systems::ICD10,
-        "I9" | "I9C" | "I9CDX" | "ICD9" => systems::ICD9CM,
-        "UCUM" => systems::UCUM,
-        "CVX" => systems::CVX,
-        _ => {
-            if let Some(table) = upper.strip_prefix("HL7").map(|t| t.trim_start_matches('-')) {
-                if table.len() == 4 && table.bytes().all(|b| b.is_ascii_digit()) {
-                    return Some(Cow::Owned(format!("http://terminology.hl7.org/CodeSystem/v2-{table}")));
-                }
-            }
-            if is_oid(name) {
-                return Some(Cow::Owned(format!("urn:oid:{name}")));
-            }
-            return None;
+    if let Some(&(_, uri)) = TABLE_0396.iter().find(|(n, _)| *n == upper) {
+        return Some(Cow::Borrowed(uri));
+    }
+    if let Some(table) = upper.strip_prefix("HL7").map(|t| t.trim_start_matches('-')) {
+        if table.len() == 4 && table.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(Cow::Owned(format!("http://terminology.hl7.org/CodeSystem/v2-{table}")));
         }
-    };
-    Some(Cow::Borrowed(known))
+    }
+    let oid = name.strip_prefix("urn:oid:").unwrap_or(name);
+    if is_oid(oid) {
+        if let Some(&(_, uri)) = CODE_SYSTEM_OIDS.iter().find(|(o, _)| *o == oid) {
+            return Some(Cow::Borrowed(uri));
+        }
+        if let Some(table) = oid.strip_prefix("2.16.840.1.113883.12.") {
+            if table.bytes().all(|b| b.is_ascii_digit()) && table.len() <= 4 {
+                return Some(Cow::Owned(format!(
+                    "http://terminology.hl7.org/CodeSystem/v2-{table:0>4}"
+                )));
+            }
+        }
+        return Some(Cow::Owned(format!("urn:oid:{oid}")));
+    }
+    let is_uri = ["http://", "https://", "urn:"]
+        .iter()
+        .any(|scheme| name.starts_with(scheme));
+    is_uri.then(|| Cow::Owned(name.to_owned()))
 }
 
 impl<'a> Mapper<'a> {
@@ -286,18 +374,10 @@ impl<'a> Mapper<'a> {
             (cwe.alt_code, cwe.alt_text, cwe.alt_system),
         ] {
             let Some(code) = code else { continue };
-            let uri = system.as_deref().and_then(coding_system);
-            if uri.is_none() {
-                if let Some(name) = system.as_deref() {
-                    self.warn(
-                        location,
-                        format!("coding system {name:?} has no known URI; code kept without system"),
-                    );
-                }
-            }
+            let uri = system.as_deref().and_then(|name| self.code_system(name, location));
             codings.push(
                 Object::new()
-                    .with("system", uri.map(Cow::into_owned))
+                    .with("system", uri)
                     .with("code", code)
                     .with("display", display),
             );
@@ -308,21 +388,54 @@ impl<'a> Mapper<'a> {
         (!concept.is_empty()).then_some(concept)
     }
 
-    /// A FHIR dateTime from a DTM/TS (a located error when invalid).
-    pub(super) fn datetime(&self, item: Item<'_, 'a>) -> Result<Option<String>, Error> {
-        Ok(read_dtm(item)?.map(|d| d.to_fhir_datetime(self.zone)))
+    /// The FHIR system of the coding-system name in CWE-3 or CWE-6: a name
+    /// that means the same for every sender, else the sender's local table
+    /// from [`super::LocalCodeSystems`]. Without either the code keeps no
+    /// system, and the name is reported once per message.
+    pub(super) fn code_system(&mut self, name: &str, location: Location) -> Option<String> {
+        if let Some(uri) = coding_system(name) {
+            return Some(uri.into_owned());
+        }
+        if let Some(uri) = self.local_codes.uri(name) {
+            return Some(uri.to_owned());
+        }
+        if !self.unknown_systems.iter().any(|n| n == name) {
+            self.unknown_systems.push(name.to_owned());
+            self.warn(
+                location,
+                format!(
+                    "coding system {name:?} has no known URI (a local table needs one in the sender's registry entry); its codes are kept without a system"
+                ),
+            );
+        }
+        None
+    }
+
+    /// A DTM/TS the message can do without: one that is not a valid date
+    /// or does not exist is left out with a located warning. The warning
+    /// does not quote the value, which may be patient data.
+    pub(super) fn timestamp(&mut self, item: Item<'_, 'a>) -> Option<PartialDateTime> {
+        read_dtm(item).unwrap_or_else(|_| {
+            self.warn(item.location(), "not a valid HL7 v2 date or time; left out");
+            None
+        })
+    }
+
+    /// A FHIR dateTime from a DTM/TS.
+    pub(super) fn datetime(&mut self, item: Item<'_, 'a>) -> Option<String> {
+        self.timestamp(item).map(|d| d.to_fhir_datetime(self.zone))
     }
 
     /// A FHIR date from a DT/DTM/TS (time dropped).
-    pub(super) fn date(item: Item<'_, 'a>) -> Result<Option<String>, Error> {
-        Ok(read_dtm(item)?.map(|d| d.to_fhir_date()))
+    pub(super) fn date(&mut self, item: Item<'_, 'a>) -> Option<String> {
+        self.timestamp(item).map(|d| d.to_fhir_date())
     }
 
     /// A FHIR instant: a dateTime with at least seconds; `None` when less precise.
-    pub(super) fn instant(&self, item: Item<'_, 'a>) -> Result<Option<String>, Error> {
-        Ok(read_dtm(item)?
+    pub(super) fn instant(&mut self, item: Item<'_, 'a>) -> Option<String> {
+        self.timestamp(item)
             .filter(|d| d.time.is_some())
-            .map(|d| d.to_fhir_datetime(self.zone)))
+            .map(|d| d.to_fhir_datetime(self.zone))
     }
 
     /// A reference to the Practitioner behind an XCN, adding it once per message.

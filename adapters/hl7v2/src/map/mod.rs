@@ -13,6 +13,7 @@ mod orders;
 mod patient;
 mod provenance;
 mod scheduling;
+mod specimen;
 
 pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
@@ -28,6 +29,36 @@ pub struct Options {
     pub zone: LocalZone,
 }
 
+/// The coding-system names a sender uses for its own tables in CWE-3 and
+/// CWE-6 (`L`, `99zzz` and the like), each with the URI of the code system
+/// they stand for. Such names mean something only per sender, so the
+/// gateway fills this from its registry for the message's sender; a name
+/// not found here keeps its codes without a system, with a warning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalCodeSystems {
+    names: Vec<(String, String)>,
+}
+
+impl LocalCodeSystems {
+    /// No local tables known.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The same tables plus `name` (as the sender writes it in CWE-3,
+    /// compared exactly) standing for the code system `uri`.
+    #[must_use]
+    pub fn with(mut self, name: impl Into<String>, uri: impl Into<String>) -> Self {
+        self.names.push((name.into(), uri.into()));
+        self
+    }
+
+    /// The URI of the sender's table `name`.
+    fn uri(&self, name: &str) -> Option<&str> {
+        self.names.iter().find(|(n, _)| n == name).map(|(_, uri)| uri.as_str())
+    }
+}
+
 /// The message types with a dedicated mapping; others are mapped segment by
 /// segment with a warning.
 const SUPPORTED: &[&str] = &[
@@ -35,8 +66,28 @@ const SUPPORTED: &[&str] = &[
     "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21", "MDM^T02", "SIU^S12", "VXU^V04",
 ];
 
+/// Message types whose data is about one patient, so that without an
+/// identified patient there is nobody to attach it to. (ADT^A20, a bed
+/// status update, is the ADT event without a patient.)
+const NEED_A_PATIENT: &[&str] = &["ADT", "ORU", "ORM", "OML", "OUL", "MDM", "VXU"];
+
 /// Converts one parsed message to a transaction Bundle with warnings.
 pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversion<'a>, Error> {
+    to_fhir_with_local_codes(message, options, &LocalCodeSystems::default())
+}
+
+/// Converts one parsed message, reading the sender's local coding-system
+/// names with `local_codes`.
+///
+/// The error policy: the message is refused, with a located error, only
+/// when an essential field is missing or unreadable (MSH-9, MSH-10, the
+/// patient's identity in a message about a patient) or its structure is
+/// damaged; any other unreadable field is left out with a located warning.
+pub fn to_fhir_with_local_codes<'a>(
+    message: &Message<'a>,
+    options: &Options,
+    local_codes: &LocalCodeSystems,
+) -> Result<Conversion<'a>, Error> {
     let msh = message.msh();
     let RoutingFacts {
         sender,
@@ -45,8 +96,13 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         ..
     } = routing_facts(message)?;
     let (code, trigger) = kind.split_once('^').unwrap_or((&kind, ""));
+    if NEED_A_PATIENT.contains(&code) && kind != "ADT^A20" {
+        patient::require_identified(message, &kind)?;
+    }
     let mut mapper = Mapper {
         zone: options.zone,
+        local_codes: local_codes.clone(),
+        unknown_systems: Vec::new(),
         event: Event {
             code: code.to_owned(),
             trigger: trigger.to_owned(),
@@ -58,12 +114,21 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         order: None,
         order_has_obr: false,
         report: None,
+        report_results: Vec::new(),
+        specimen: None,
+        specimen_after_order: false,
         document: None,
         note_target: None,
         people: Vec::new(),
         document_text: Vec::new(),
         appointments: Vec::new(),
     };
+    for &field in message.rejoined_fields() {
+        mapper.warn(
+            field,
+            "line break inside the field: the next line is no segment, so it was joined back to this field",
+        );
+    }
     if !SUPPORTED.contains(&kind.as_str()) {
         mapper.warn(
             msh.location().with_field(9),
@@ -71,7 +136,7 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         );
     }
     for segment in message.segments() {
-        mapper.segment(segment)?;
+        mapper.segment(segment);
     }
     scheduling::finish(&mut mapper);
     provenance::map(&mut mapper, message)?;
@@ -105,6 +170,10 @@ fn in_document(id: &str) -> bool {
 /// The running state of one message's mapping.
 struct Mapper<'a> {
     zone: LocalZone,
+    /// The sender's local coding-system names.
+    local_codes: LocalCodeSystems,
+    /// Coding-system names already reported as unknown (one warning each).
+    unknown_systems: Vec<String>,
     event: Event,
     bundle: TransactionBuilder<'a>,
     warnings: Vec<Warning>,
@@ -116,6 +185,12 @@ struct Mapper<'a> {
     order_has_obr: bool,
     /// The `DiagnosticReport` of the current OBR (result messages).
     report: Option<EntryRef>,
+    /// The Observations of the current report so far.
+    report_results: Vec<EntryRef>,
+    /// The Specimen of the current SPM.
+    specimen: Option<EntryRef>,
+    /// Whether that SPM followed an OBR, so belongs to that OBR's order.
+    specimen_after_order: bool,
     /// The `DocumentReference` of a TXA (document messages).
     document: Option<EntryRef>,
     /// Where a following NTE is attached.
@@ -133,30 +208,31 @@ impl<'a> Mapper<'a> {
         self.warnings.push(Warning::new(location.to_string(), message));
     }
 
-    fn segment(&mut self, segment: Segment<'_, 'a>) -> Result<(), Error> {
+    fn segment(&mut self, segment: Segment<'_, 'a>) {
         if self.document.is_some() && !in_document(segment.id()) {
             scheduling::close_document(self);
         }
         let used: &[usize] = match segment.id() {
             "MSH" => provenance::MSH_FIELDS,
             "EVN" => provenance::EVN_FIELDS,
-            "PID" => patient::map_pid(self, segment)?,
+            "PID" => patient::map_pid(self, segment),
             "PD1" => patient::map_pd1(self, segment),
-            "NK1" => patient::map_nk1(self, segment)?,
+            "NK1" => patient::map_nk1(self, segment),
             "MRG" => patient::map_mrg(self, segment),
-            "PV1" => patient::map_pv1(self, segment)?,
+            "PV1" => patient::map_pv1(self, segment),
             "PV2" => patient::map_pv2(self, segment),
-            "AL1" => clinical::map_al1(self, segment)?,
-            "DG1" => clinical::map_dg1(self, segment)?,
-            "PR1" => clinical::map_pr1(self, segment)?,
-            "IN1" => clinical::map_in1(self, segment)?,
-            "ORC" => orders::map_orc(self, segment)?,
-            "OBR" => orders::map_obr(self, segment)?,
-            "OBX" => orders::map_obx(self, segment)?,
+            "AL1" => clinical::map_al1(self, segment),
+            "DG1" => clinical::map_dg1(self, segment),
+            "PR1" => clinical::map_pr1(self, segment),
+            "IN1" => clinical::map_in1(self, segment),
+            "ORC" => orders::map_orc(self, segment),
+            "OBR" => orders::map_obr(self, segment),
+            "OBX" => orders::map_obx(self, segment),
             "NTE" => orders::map_nte(self, segment),
-            "TXA" => scheduling::map_txa(self, segment)?,
-            "SCH" => scheduling::map_sch(self, segment)?,
-            "RXA" => clinical::map_rxa(self, segment)?,
+            "SPM" => specimen::map_spm(self, segment),
+            "TXA" => scheduling::map_txa(self, segment),
+            "SCH" => scheduling::map_sch(self, segment),
+            "RXA" => clinical::map_rxa(self, segment),
             id => {
                 let what = if id.starts_with('Z') {
                     "site-defined Z-segment"
@@ -168,7 +244,7 @@ impl<'a> Mapper<'a> {
                     segment.location(),
                     format!("{what} not mapped ({fields} non-empty fields)"),
                 );
-                return Ok(());
+                return;
             }
         };
         for (n, _) in segment.fields() {
@@ -176,7 +252,6 @@ impl<'a> Mapper<'a> {
                 self.warn(segment.location().with_field(n), "field not mapped");
             }
         }
-        Ok(())
     }
 
     /// The patient reference every clinical resource needs; a message

@@ -9,7 +9,7 @@ use zorgpoort_model::{Object, Value, base64};
 
 use super::Mapper;
 use super::datatypes::identifier_system;
-use crate::error::{Error, Location};
+use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
 
@@ -40,7 +40,7 @@ fn request_status(control: Option<&str>, status: Option<&str>) -> &'static str {
     }
 }
 
-pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static [usize] {
     let identifiers: Vec<Object<'a>> = [
         order_identifier(orc.field(2), "PLAC"),
         order_identifier(orc.field(3), "FILL"),
@@ -56,15 +56,16 @@ pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> Result<&'
         .with("intent", "order")
         .with("subject", m.subject())
         .with("encounter", m.encounter_ref())
-        .with("authoredOn", m.datetime(orc.field(9))?)
+        .with("authoredOn", m.datetime(orc.field(9)))
         .with("requester", requester);
     let key = format!("ORC/{}", orc.occurrence());
     let entry = m.bundle.add("ServiceRequest", &key, request);
     m.order = Some(entry);
     m.order_has_obr = false;
     m.report = None;
+    m.report_results.clear();
     m.note_target = Some(entry);
-    Ok(&[1, 2, 3, 5, 9, 12])
+    &[1, 2, 3, 5, 9, 12]
 }
 
 fn report_status(code: Option<&str>) -> &'static str {
@@ -79,9 +80,16 @@ fn report_status(code: Option<&str>) -> &'static str {
     }
 }
 
-pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static [usize] {
+    // A specimen that followed the previous OBR was that order's; one read
+    // before this OBR (OUL) is this order's.
+    if m.specimen_after_order {
+        m.specimen = None;
+        m.specimen_after_order = false;
+    }
+    let specimen = m.specimen.map(|s| vec![m.bundle.reference(s)]);
     let code = m.concept(obr.field(4));
-    let effective = m.datetime(obr.field(7))?;
+    let effective = m.datetime(obr.field(7));
     let identifiers: Vec<Object<'a>> = [
         order_identifier(obr.field(2), "PLAC"),
         order_identifier(obr.field(3), "FILL"),
@@ -112,6 +120,7 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> Result<&'
         if request.get("requester").is_none() {
             request.set("requester", requester);
         }
+        request.set("specimen", specimen.clone());
     }
     m.order = Some(order);
     m.order_has_obr = true;
@@ -136,13 +145,15 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> Result<&'
             .with("subject", m.subject())
             .with("encounter", m.encounter_ref())
             .with("effectiveDateTime", effective)
-            .with("issued", m.instant(obr.field(22))?);
+            .with("issued", m.instant(obr.field(22)))
+            .with("specimen", specimen);
         m.report = Some(
             m.bundle
                 .add("DiagnosticReport", &format!("OBR/{}", obr.occurrence()), report),
         );
+        m.report_results.clear();
     }
-    Ok(&[1, 2, 3, 4, 7, 16, 22, 24, 25])
+    &[1, 2, 3, 4, 7, 16, 22, 24, 25]
 }
 
 fn observation_status(code: Option<&str>) -> &'static str {
@@ -199,27 +210,27 @@ enum ObservationValue<'a> {
 
 impl<'a> Mapper<'a> {
     /// The value of an OBX by its value type (OBX-2).
-    fn observation_value(&mut self, obx: Segment<'_, 'a>) -> Result<Option<ObservationValue<'a>>, Error> {
+    fn observation_value(&mut self, obx: Segment<'_, 'a>) -> Option<ObservationValue<'a>> {
         let value = obx.field(5);
         let value_type = obx.field(2).text_of(1).unwrap_or(Cow::Borrowed("ST"));
         if matches!(value_type.as_ref(), "ST" | "TX" | "FT") {
             // Repetitions of text are its lines.
             let lines: Vec<Cow<'a, str>> = value.repetitions().filter_map(|r| r.text()).collect();
             let text = (!lines.is_empty()).then(|| Value::from(lines.join("\n")));
-            return Ok(text.map(|t| ObservationValue::Single("valueString", t)));
+            return text.map(|t| ObservationValue::Single("valueString", t));
         }
         let repetitions: Vec<Item<'_, 'a>> = value.repetitions().collect();
         if let [single] = repetitions.as_slice() {
             let located = obx.location().with_field(5);
-            let mapped = self.typed_value(*single, &value_type, obx, located)?;
-            return Ok(mapped.map(|(key, value)| ObservationValue::Single(key, value)));
+            let mapped = self.typed_value(*single, &value_type, obx, located);
+            return mapped.map(|(key, value)| ObservationValue::Single(key, value));
         }
         let mut values = Vec::new();
         for repetition in repetitions {
             let located = repetition.location();
-            values.extend(self.typed_value(repetition, &value_type, obx, located)?);
+            values.extend(self.typed_value(repetition, &value_type, obx, located));
         }
-        Ok((!values.is_empty()).then_some(ObservationValue::Components(values)))
+        (!values.is_empty()).then_some(ObservationValue::Components(values))
     }
 
     /// One (repetition of a) non-text OBX-5 value as `value[x]`.
@@ -229,8 +240,8 @@ impl<'a> Mapper<'a> {
         value_type: &str,
         obx: Segment<'_, 'a>,
         located: Location,
-    ) -> Result<Option<(&'static str, Value<'a>)>, Error> {
-        let mapped = match value_type {
+    ) -> Option<(&'static str, Value<'a>)> {
+        match value_type {
             "NM" => {
                 if let Some(number) = read_nm(item).and_then(|n| Value::number(&n)) {
                     Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6)))))
@@ -241,8 +252,8 @@ impl<'a> Mapper<'a> {
             }
             "CE" | "CWE" | "CNE" | "CF" => self.concept(item).map(|c| ("valueCodeableConcept", Value::Obj(c))),
             "SN" => self.structured_numeric(Sn::read(item), obx, located),
-            "DT" => Mapper::date(item)?.map(|d| ("valueDateTime", Value::from(d))),
-            "TS" | "DTM" => self.datetime(item)?.map(|d| ("valueDateTime", Value::from(d))),
+            "DT" => self.date(item).map(|d| ("valueDateTime", Value::from(d))),
+            "TS" | "DTM" => self.datetime(item).map(|d| ("valueDateTime", Value::from(d))),
             "TM" => item
                 .text()
                 .filter(|t| t.len() >= 4 && t.bytes().take(6).all(|b| b.is_ascii_digit()))
@@ -259,8 +270,7 @@ impl<'a> Mapper<'a> {
                 self.warn(located, format!("value type {other} kept as text"));
                 item.text().map(|t| ("valueString", Value::from(t)))
             }
-        };
-        Ok(mapped)
+        }
     }
 
     fn structured_numeric(
@@ -314,15 +324,50 @@ impl<'a> Mapper<'a> {
     }
 }
 
-pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+/// An OBX without an OBX-3 code cannot be an Observation, whose code is
+/// required. Text (ST, TX, FT) under a result's OBR is the report's own
+/// text and becomes lines of its `conclusion`; anything else is reported.
+fn uncoded_result<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usize] {
+    let is_text = matches!(obx.field(2).text_of(1).as_deref(), None | Some("ST" | "TX" | "FT"));
+    let lines: Vec<Cow<'a, str>> = obx.field(5).repetitions().filter_map(|r| r.text()).collect();
+    let location = obx.location().with_field(3);
+    match m.report {
+        _ if lines.is_empty() => m.warn(location, "observation without a code or a value; nothing to map"),
+        Some(report) if is_text => {
+            append_line(m.bundle.resource_mut(report), "conclusion", &lines.join("\n"));
+            m.note_target = Some(report);
+            return &[1, 2, 3, 4, 5, 11];
+        }
+        Some(_) => m.warn(location, "coded value without an observation code (OBX-3); not mapped"),
+        None => m.warn(
+            location,
+            "observation without a code and without a report to hold its text; not mapped",
+        ),
+    }
+    &[3]
+}
+
+/// Adds `text` to the string element `key` of a resource, on a new line,
+/// so a second NTE or text OBX continues the first instead of replacing it.
+fn append_line(resource: &mut Object<'_>, key: &'static str, text: &str) {
+    match resource.get_mut(key) {
+        Some(Value::Str(existing)) => {
+            let joined = existing.to_mut();
+            joined.push('\n');
+            joined.push_str(text);
+        }
+        _ => resource.set(key, text.to_owned()),
+    }
+}
+
+pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usize] {
     if matches!(obx.field(2).text_of(1).as_deref(), Some("ED" | "RP")) || m.document.is_some() {
         return super::scheduling::document_content(m, obx);
     }
     let Some(code) = m.concept(obx.field(3)) else {
-        m.warn(obx.location().with_field(3), "observation without a code; not mapped");
-        return Ok(&[3]);
+        return uncoded_result(m, obx);
     };
-    let value = m.observation_value(obx)?;
+    let value = m.observation_value(obx);
     let interpretation: Vec<Object<'a>> = obx
         .field(8)
         .repetitions()
@@ -330,7 +375,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
         .map(|code| concept(hl7::V3_OBSERVATION_INTERPRETATION, code))
         .collect();
     let range = obx.field(7).text().map(|t| reference_range(t, obx.field(6)));
-    let effective = match m.datetime(obx.field(14))? {
+    let effective = match m.datetime(obx.field(14)) {
         Some(t) => Some(t),
         None => m
             .order
@@ -354,8 +399,9 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
         .with("subject", m.subject())
         .with("encounter", m.encounter_ref())
         .with("effectiveDateTime", effective)
-        .with("issued", m.instant(obx.field(19))?)
-        .with("performer", performers);
+        .with("issued", m.instant(obx.field(19)))
+        .with("performer", performers)
+        .with("specimen", m.specimen.map(|s| m.bundle.reference(s)));
     let mut components = Vec::new();
     match value {
         Some(ObservationValue::Single(key, value)) => observation.set(key, value),
@@ -377,9 +423,10 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'
     if let Some(report) = m.report {
         let reference = m.bundle.reference(entry);
         m.bundle.resource_mut(report).push_to("result", reference);
+        m.report_results.push(entry);
     }
     m.note_target = Some(entry);
-    Ok(&[1, 2, 3, 5, 6, 7, 8, 11, 14, 16, 17, 19, 23])
+    &[1, 2, 3, 5, 6, 7, 8, 11, 14, 16, 17, 19, 23]
 }
 
 /// NTE: a note on the resource the previous segment made, where FHIR has one.
@@ -398,6 +445,8 @@ pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static 
                 | "Procedure"
                 | "Immunization"
                 | "DocumentReference"
+                | "DiagnosticReport"
+                | "Specimen"
                 | "Appointment"
         )
     });
@@ -407,8 +456,10 @@ pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static 
     };
     let text = lines.join("\n");
     match m.bundle.resource_type(target) {
-        "Appointment" => m.bundle.resource_mut(target).set("comment", text),
-        "DocumentReference" => m.bundle.resource_mut(target).set("description", text),
+        "Appointment" => append_line(m.bundle.resource_mut(target), "comment", &text),
+        "DocumentReference" => append_line(m.bundle.resource_mut(target), "description", &text),
+        // R4's DiagnosticReport has no note: a note on its text continues it.
+        "DiagnosticReport" => append_line(m.bundle.resource_mut(target), "conclusion", &text),
         _ => add_note(m.bundle.resource_mut(target), text),
     }
     &[1, 2, 3]

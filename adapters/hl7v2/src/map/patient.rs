@@ -9,9 +9,9 @@ use zorgpoort_model::{Object, Value};
 
 use super::Mapper;
 use super::datatypes::{address, contact_point, human_name, identifier, identifier_system};
-use crate::error::Error;
-use crate::message::{Item, Segment};
-use crate::types::{Cx, Xad, Xpn, Xtn, read_dtm};
+use crate::error::{Error, ErrorKind, Location};
+use crate::message::{Item, Message, Segment};
+use crate::types::{Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn};
 
 /// Identifiers from a CX field, BSNs 11-checked; also returns the first
 /// identifier usable for a conditional update (a valid BSN wins).
@@ -40,6 +40,41 @@ fn identifiers<'a>(mapper: &mut Mapper<'a>, field: Item<'_, 'a>) -> (Vec<Object<
     (out, key)
 }
 
+/// Whether a CX names someone: an id that is not a BSN failing the 11-check.
+fn is_usable_identifier(cx: &Cx<'_>) -> bool {
+    cx.id.as_deref().is_some_and(|id| {
+        identifier_system(&cx.authority, cx.type_code.as_deref()).as_deref() != Some(systems::BSN) || is_valid_bsn(id)
+    })
+}
+
+/// The patient's identity is essential in a message about a patient: without
+/// a PID, or with a PID whose PID-2, PID-3 and PID-4 hold no usable
+/// identifier, its data would belong to nobody (or to the wrong person at
+/// the receiver), so the message is refused.
+pub(super) fn require_identified(message: &Message<'_>, event: &str) -> Result<(), Error> {
+    let missing = |location: Location, reason: &'static str| {
+        let kind = ErrorKind::MissingPatient {
+            event: event.to_owned(),
+            reason,
+        };
+        Err(Error::at(location, kind))
+    };
+    let Some(pid) = message.segment("PID") else {
+        return missing(Location::segment("PID", 1), "the message has no PID segment");
+    };
+    let identified = [3, 2, 4]
+        .into_iter()
+        .any(|n| pid.field(n).repetitions().any(|r| is_usable_identifier(&Cx::read(r))));
+    if identified {
+        Ok(())
+    } else {
+        missing(
+            pid.location().with_field(3),
+            "no usable patient identifier in PID-3 (or PID-2, PID-4)",
+        )
+    }
+}
+
 fn gender(code: &str) -> Option<&'static str> {
     match code {
         "M" => Some("male"),
@@ -57,7 +92,7 @@ fn telecoms<'a>(field: Item<'_, 'a>, default_use: &'static str) -> Vec<Object<'a
         .collect()
 }
 
-pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static [usize] {
     let mut ids = Vec::new();
     let mut key = None;
     // PID-2 and PID-4 are the pre-2.5 places of patient ids; PID-3 is the list.
@@ -68,7 +103,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
             key = k.or(key);
         }
     }
-    let birth = read_dtm(pid.field(7))?;
+    let birth = m.timestamp(pid.field(7));
     let birth_time = birth.filter(|b| b.time.is_some()).map(|b| b.to_fhir_datetime(m.zone));
     let gender_code = pid.field(8).text_of(1);
     let gender_value = gender_code.as_deref().and_then(gender);
@@ -88,7 +123,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
         .field(16)
         .text_of(1)
         .filter(|c| matches!(c.as_ref(), "A" | "D" | "I" | "L" | "M" | "P" | "S" | "T" | "U" | "W"));
-    let deceased_at = m.datetime(pid.field(29))?;
+    let deceased_at = m.datetime(pid.field(29));
     let deceased = match pid.field(30).text_of(1).as_deref() {
         Some("Y") => Some(true),
         Some("N") => Some(false),
@@ -139,14 +174,18 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Result<&'
     };
     m.patient = Some(entry);
     m.note_target = None;
-    Ok(&[1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 15, 16, 24, 25, 29, 30])
+    &[1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 15, 16, 24, 25, 29, 30]
 }
 
 /// PD1: the patient's GP practice (PD1-3) and GP (PD1-4). nl-core points
 /// `generalPractitioner` at a `PractitionerRole` (the GP working at the
 /// practice) or, without a named GP, at the practice itself.
 pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static [usize] {
-    let practice = pd1.field(3).repetitions().find_map(|r| m.organization(r));
+    let gp_by_agb = pd1.field(4).repetitions().any(|r| {
+        let xcn = Xcn::read(r);
+        identifier_system(&xcn.authority, xcn.type_code.as_deref()).as_deref() == Some(systems::AGB)
+    });
+    let practice = pd1.field(3).repetitions().find_map(|r| practice(m, r, gp_by_agb));
     let gps: Vec<Object<'a>> = pd1.field(4).repetitions().filter_map(|r| m.practitioner(r)).collect();
     let mut references = Vec::new();
     for (n, gp) in gps.into_iter().enumerate() {
@@ -180,18 +219,45 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
     &[3, 4]
 }
 
-pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+/// PD1-3, the GP practice. Dutch senders often write the practice's AGB
+/// code without an assigning authority. When PD1-4 names the GP by AGB
+/// code, an eight-digit practice code without an authority or type of its
+/// own is read as an AGB code as well, with a warning saying so.
+fn practice<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>, gp_by_agb: bool) -> Option<Object<'a>> {
+    let xon = Xon::read(item);
+    let unqualified = xon.authority == Hd::default() && xon.type_code.is_none();
+    let agb_shaped = xon
+        .identifier()
+        .is_some_and(|id| id.len() == 8 && id.bytes().all(|b| b.is_ascii_digit()));
+    if !(gp_by_agb && unqualified && agb_shaped) {
+        return m.organization(item);
+    }
+    m.warn(
+        item.location(),
+        "practice code without an assigning authority read as an AGB code, as its GP's in PD1-4",
+    );
+    let id = xon.identifier().map(str::to_owned);
+    Some(m.organization_resource(
+        xon.name,
+        profile::ORGANIZATION,
+        Some(systems::AGB),
+        id.as_deref(),
+        item.location(),
+    ))
+}
+
+pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> &'static [usize] {
     let Some(patient) = m.subject() else {
         m.warn(nk1.location(), "contact person without a patient (no PID before NK1)");
-        return Ok(&[]);
+        return &[];
     };
     let mut telecom = telecoms(nk1.field(5), "home");
     telecom.extend(telecoms(nk1.field(6), "work"));
     let mut relationship: Vec<Object<'a>> = Vec::new();
     relationship.extend(m.concept(nk1.field(3)));
     relationship.extend(m.concept(nk1.field(7)));
-    let start = Mapper::date(nk1.field(8))?;
-    let end = Mapper::date(nk1.field(9))?;
+    let start = m.date(nk1.field(8));
+    let end = m.date(nk1.field(9));
     let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
     let person = Object::new()
         .with("meta", meta(profile::CONTACT_PERSON))
@@ -213,11 +279,11 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> Result<&'
                 .collect::<Vec<_>>(),
         )
         .with("gender", gender_value)
-        .with("birthDate", Mapper::date(nk1.field(16))?)
+        .with("birthDate", m.date(nk1.field(16)))
         .with("period", Object::new().with("start", start).with("end", end));
     let key = format!("NK1/{}", nk1.occurrence());
     m.bundle.add("RelatedPerson", &key, person);
-    Ok(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16])
+    &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16]
 }
 
 /// MRG (A40 merge): the prior patient record becomes a second Patient,
@@ -286,9 +352,9 @@ fn location_text(item: Item<'_, '_>) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
-pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
-    let start = m.datetime(pv1.field(44))?;
-    let end = m.datetime(pv1.field(45))?;
+pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static [usize] {
+    let start = m.datetime(pv1.field(44));
+    let end = m.datetime(pv1.field(45));
     let status = encounter_status(&m.event.trigger, end.is_some());
     let class = pv1.field(2).text_of(1);
     let mut participants = Vec::new();
@@ -377,7 +443,7 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> Result<&'
     let key = format!("PV1/{}", pv1.occurrence());
     m.encounter = Some(m.bundle.add("Encounter", &key, encounter));
     m.note_target = None;
-    Ok(&[1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 44, 45])
+    &[1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 44, 45]
 }
 
 pub(super) fn map_pv2<'a>(m: &mut Mapper<'a>, pv2: Segment<'_, 'a>) -> &'static [usize] {

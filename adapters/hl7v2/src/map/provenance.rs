@@ -8,10 +8,10 @@ use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::hl7;
 
 use super::Mapper;
-use super::datatypes::identifier_system;
+use super::datatypes::{absent, identifier_system};
 use crate::error::{Error, ErrorKind};
 use crate::message::{Message, Segment};
-use crate::types::{Hd, read_dtm};
+use crate::types::Hd;
 
 /// The sending application and facility (MSH-3, MSH-4) as a Provenance
 /// agent, with its text for displays.
@@ -62,22 +62,20 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
     }
     let evn = message.segment("EVN");
     // Provenance.recorded is an instant; a day-precision MSH-7 counts from its start.
-    let recorded = match read_dtm(msh.field(7))?.map(|t| t.to_fhir_instant(m.zone)) {
-        Some(t) => t,
-        None => match evn.map(|e| m.instant(e.field(2))).transpose()?.flatten() {
-            Some(t) => t,
-            None => {
-                return Err(Error::at(msh.location().with_field(7), ErrorKind::MissingField));
-            }
-        },
-    };
-    let occurred = match evn {
-        Some(e) => match m.datetime(e.field(6))? {
-            Some(t) => Some(t),
-            None => m.datetime(e.field(2))?,
-        },
-        None => None,
-    };
+    let mut recorded = m.timestamp(msh.field(7)).map(|t| t.to_fhir_instant(m.zone));
+    if recorded.is_none() {
+        recorded = evn.and_then(|e| m.instant(e.field(2)));
+    }
+    // It is also required: without a readable time it says why it is absent.
+    let recorded_absent = recorded.is_none().then(|| {
+        let empty = msh.field(7).is_empty() && evn.is_none_or(|e| e.field(2).is_empty());
+        m.warn(
+            msh.location().with_field(7),
+            "no readable message time (MSH-7 or EVN-2): Provenance.recorded is marked absent",
+        );
+        absent(if empty { "unknown" } else { "error" })
+    });
+    let occurred = evn.and_then(|e| m.datetime(e.field(6)).or_else(|| m.datetime(e.field(2))));
     let (source, source_display) = sending_system(msh);
     let participant = |code: &'static str| concept(hl7::PROVENANCE_PARTICIPANT_TYPE, code);
     let mut agents = vec![Object::new().with("type", participant("author")).with("who", source)];
@@ -107,6 +105,7 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
         .with("target", targets)
         .with("occurredDateTime", occurred)
         .with("recorded", recorded)
+        .with("_recorded", recorded_absent)
         .with("reason", reason.map(|r| vec![r]))
         .with("activity", concept(hl7::V3_DATA_OPERATION, activity_code))
         .with("agent", agents)

@@ -9,7 +9,7 @@ use zorgpoort_model::{Object, Value, base64};
 use super::Mapper;
 use super::datatypes::identifier_system;
 use super::orders::text_data;
-use crate::error::{Error, Location};
+use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::Ei;
 
@@ -31,7 +31,7 @@ fn master_identifier<'a>(item: Item<'_, 'a>) -> Option<Object<'a>> {
     })
 }
 
-pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static [usize] {
     let mut authors: Vec<Object<'a>> = Vec::new();
     for n in [5, 9] {
         authors.extend(
@@ -46,9 +46,9 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> Result<&'
         .field(2)
         .text_of(1)
         .map(|code| concept("http://terminology.hl7.org/CodeSystem/v2-0270", code));
-    let date = match m.instant(txa.field(4))? {
+    let date = match m.instant(txa.field(4)) {
         Some(date) => Some(date),
-        None => m.instant(txa.field(6))?,
+        None => m.instant(txa.field(6)),
     };
     let document = Object::new()
         .with("masterIdentifier", master_identifier(txa.field(12)))
@@ -68,7 +68,7 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> Result<&'
         .add("DocumentReference", &format!("TXA/{}", txa.occurrence()), document);
     m.document = Some(entry);
     m.note_target = Some(entry);
-    Ok(&[1, 2, 4, 5, 6, 9, 10, 12, 17])
+    &[1, 2, 4, 5, 6, 9, 10, 12, 17]
 }
 
 /// The MIME type for an ED's type and subtype.
@@ -101,7 +101,7 @@ fn hex_to_base64(text: &str) -> Option<String> {
 
 /// OBX content of a document: text lines join the document's text; ED and
 /// RP values become attachments.
-pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usize] {
     let value = obx.field(5);
     let location = obx.location().with_field(5);
     let value_type = obx.field(2).text_of(1);
@@ -120,7 +120,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
                     location,
                     "encapsulated data missing or not decodable in its declared encoding; not mapped",
                 );
-                return Ok(&[1, 2, 3, 5]);
+                return &[1, 2, 3, 5];
             }
             Some(
                 Object::new()
@@ -134,11 +134,11 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
             if !lines.is_empty() {
                 m.document_text.push(lines.join("\n"));
             }
-            return Ok(&[1, 2, 3, 4, 5, 11]);
+            return &[1, 2, 3, 4, 5, 11];
         }
     };
     let Some(attachment) = attachment else {
-        return Ok(&[1, 2, 5]);
+        return &[1, 2, 5];
     };
     let document = if let Some(document) = m.document {
         document
@@ -148,7 +148,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
             .with("status", "current")
             .with("type", kind)
             .with("subject", m.subject())
-            .with("date", m.instant(obx.field(14))?)
+            .with("date", m.instant(obx.field(14)))
             .with(
                 "context",
                 Object::new().with("encounter", m.encounter_ref().map(|e| vec![e])),
@@ -160,7 +160,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
         .resource_mut(document)
         .push_to("content", Object::new().with("attachment", attachment));
     m.note_target = Some(document);
-    Ok(&[1, 2, 3, 4, 5, 11, 14])
+    &[1, 2, 3, 4, 5, 11, 14]
 }
 
 fn appointment_status(filler: Option<&str>, trigger: &str) -> &'static str {
@@ -181,14 +181,14 @@ fn appointment_status(filler: Option<&str>, trigger: &str) -> &'static str {
     }
 }
 
-pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> Result<&'static [usize], Error> {
+pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> &'static [usize] {
     let identifiers: Vec<Object<'a>> = [master_identifier(sch.field(1)), master_identifier(sch.field(2))]
         .into_iter()
         .flatten()
         .collect();
     let timing = sch.field(11);
-    let start = m.instant(timing.component(4))?;
-    let end = m.instant(timing.component(5))?;
+    let start = m.instant(timing.component(4));
+    let end = m.instant(timing.component(5));
     let minutes = sch.field(9).text_of(1).filter(|d| {
         d.bytes().all(|b| b.is_ascii_digit())
             && d != "0"
@@ -220,7 +220,7 @@ pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> Result<&'
         .add("Appointment", &format!("SCH/{}", sch.occurrence()), appointment);
     m.appointments.push(entry);
     m.note_target = Some(entry);
-    Ok(&[1, 2, 6, 7, 8, 9, 10, 11, 25])
+    &[1, 2, 6, 7, 8, 9, 10, 11, 25]
 }
 
 /// Completes the open document (TXA): its text lines as one attachment, or

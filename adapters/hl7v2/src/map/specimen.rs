@@ -1,0 +1,119 @@
+//! SPM -> Specimen (zib LaboratoryTestResult.Specimen), referenced from the
+//! order, the report and the results it belongs to.
+//!
+//! Where an SPM stands tells what it belongs to: in ORU and OML^O21 it
+//! follows its OBR (and the results of that OBR), while the
+//! specimen-centred messages (OUL, OML^O33 and O35) put it before the
+//! orders taken on it. So in the first an SPM is the specimen of the OBR
+//! before it, and the next OBR starts an order without one.
+
+/// Whether this message sends specimens before their orders.
+fn specimen_first(m: &Mapper<'_>) -> bool {
+    m.is("OUL") || matches!(m.event.trigger.as_str(), "O33" | "O35")
+}
+
+use std::borrow::Cow;
+
+use zorgpoort_model::datatypes::{concept, profiled};
+use zorgpoort_model::systems::hl7;
+use zorgpoort_model::{Object, Value};
+
+use super::Mapper;
+use super::datatypes::identifier_system;
+use crate::message::{Item, Segment};
+use crate::types::Hd;
+
+/// nl-core's profile for the specimen of a laboratory result.
+const SPECIMEN: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-LaboratoryTestResult.Specimen";
+
+/// An Identifier from one EI of an EIP (SPM-2.1 placer, SPM-2.2 filler),
+/// whose parts are subcomponents.
+fn eip_identifier<'a>(part: Item<'_, 'a>, kind: &'static str) -> Option<Object<'a>> {
+    let id = part.subcomponent(1).text()?;
+    let authority = Hd {
+        namespace: part.subcomponent(2).text(),
+        universal_id: part.subcomponent(3).text(),
+        universal_id_type: part.subcomponent(4).text(),
+    };
+    let system = identifier_system(&authority, None);
+    Some(
+        Object::new()
+            .with("type", concept(hl7::V2_0203, kind))
+            .with("system", system.map(Cow::into_owned))
+            .with("value", id)
+            .with(
+                "assigner",
+                authority.namespace.map(|n| Object::new().with("display", n)),
+            ),
+    )
+}
+
+/// SPM-17 (a DR: start and end) as `collectedDateTime` or, with an end,
+/// `collectedPeriod`.
+fn collection<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> Object<'a> {
+    let range = spm.field(17);
+    let start = m.datetime(range.component(1));
+    let end = m.datetime(range.component(2));
+    let collection = match end {
+        Some(end) => Object::new().with("collectedPeriod", Object::new().with("start", start).with("end", end)),
+        None => Object::new().with("collectedDateTime", start),
+    };
+    collection
+        .with("method", m.concept(spm.field(7)))
+        .with("bodySite", m.concept(spm.field(8)))
+}
+
+pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> &'static [usize] {
+    let ids = spm.field(2);
+    let identifiers: Vec<Object<'a>> = [
+        eip_identifier(ids.component(1), "PLAC"),
+        eip_identifier(ids.component(2), "FILL"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let conditions: Vec<Object<'a>> = spm.field(24).repetitions().filter_map(|r| m.concept(r)).collect();
+    let description = spm.field(14).text();
+    let specimen = profiled(SPECIMEN)
+        .with("identifier", identifiers)
+        .with("type", m.concept(spm.field(4)))
+        .with("subject", m.subject())
+        .with("receivedTime", m.datetime(spm.field(18)))
+        .with(
+            "request",
+            m.order
+                .filter(|_| m.order_has_obr && !specimen_first(m))
+                .map(|o| vec![m.bundle.reference(o)]),
+        )
+        .with("collection", collection(m, spm))
+        .with("condition", conditions)
+        .with("note", description.map(|text| vec![Object::new().with("text", text)]));
+    if m.patient.is_none() {
+        m.warn(spm.location(), "Specimen without a patient (no PID before SPM)");
+    }
+    let entry = m.bundle.add("Specimen", &format!("SPM/{}", spm.occurrence()), specimen);
+    m.specimen = Some(entry);
+    m.note_target = Some(entry);
+    m.specimen_after_order = m.order_has_obr && !specimen_first(m);
+    if !m.specimen_after_order {
+        return USED;
+    }
+    let reference = m.bundle.reference(entry);
+    if let Some(order) = m.order {
+        m.bundle.resource_mut(order).push_to("specimen", reference.clone());
+    }
+    if let Some(report) = m.report {
+        m.bundle.resource_mut(report).push_to("specimen", reference.clone());
+    }
+    // The results of the OBR before this SPM were measured on it.
+    for result in m.report_results.clone() {
+        let observation = m.bundle.resource_mut(result);
+        if observation.get("specimen").is_none() {
+            observation.set("specimen", Value::Obj(reference.clone()));
+        }
+    }
+    USED
+}
+
+/// The SPM fields the mapping uses.
+const USED: &[usize] = &[1, 2, 4, 7, 8, 14, 17, 18, 24];
