@@ -124,6 +124,7 @@ pub fn schema() -> &'static Schema {
             unreachable!("the embedded schema has definitions")
         };
         definitions.values_mut().for_each(adapt);
+        definitions.values_mut().for_each(add_canonical_companions);
         let mut primitives_by_pattern: HashMap<String, Vec<String>> = HashMap::new();
         for (name, definition) in &definitions {
             if let Some(pattern) = definition.get("pattern").and_then(Value::as_str) {
@@ -165,6 +166,33 @@ fn adapt(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(adapt),
         _ => {}
     }
+}
+
+/// Gives every `canonical` element its `_name` companion, which the R4
+/// schema leaves out (for `canonical` only) although FHIR JSON allows it
+/// on every primitive: `"_instantiatesCanonical": [{"extension": ...}]`.
+fn add_canonical_companions(definition: &mut Value) {
+    let Some(Value::Object(properties)) = definition.get_mut("properties") else {
+        return;
+    };
+    let canonical = |property: &Value| {
+        let target = property.get("items").unwrap_or(property);
+        target.get("$ref").and_then(Value::as_str) == Some("#/definitions/canonical")
+    };
+    let companions: Vec<(String, Value)> = properties
+        .iter()
+        .filter(|(name, property)| canonical(property) && !properties.contains_key(&format!("_{name}")))
+        .map(|(name, property)| {
+            let element = serde_json::json!({ "$ref": "#/definitions/Element" });
+            let companion = if property.get("items").is_some() {
+                serde_json::json!({ "items": element, "type": "array" })
+            } else {
+                element
+            };
+            (format!("_{name}"), companion)
+        })
+        .collect();
+    properties.extend(companions);
 }
 
 impl Schema {

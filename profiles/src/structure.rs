@@ -8,7 +8,7 @@ use jsonschema::paths::LocationSegment;
 use serde_json::Value;
 
 use crate::issue::{Issue, IssueType};
-use crate::schema::schema;
+use crate::schema::{ElementType, schema};
 
 /// Checks `resource` against the schema of its type; `false` when the type
 /// is unknown (nothing else can be checked then).
@@ -80,18 +80,14 @@ fn fhir_path<'a>(root: &str, segments: impl Iterator<Item = LocationSegment<'a>>
 }
 
 /// The resources nested in `resource` (contained, Bundle entries,
-/// Parameters), with their paths; not the resources nested in those.
+/// Parameters), with their paths; not the resources nested in those. Found
+/// where the schema says an element holds a resource: an object with a
+/// `resourceType` elsewhere is data (`ExampleScenario.instance`).
 pub fn nested_resources<'v>(resource: &'v Value, path: &str) -> Vec<(&'v Value, &'v str, String)> {
     let mut found = Vec::new();
-    if let Some(object) = resource.as_object() {
+    if let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) {
         let mut path = path.to_owned();
-        for (key, child) in object {
-            let length = path.len();
-            path.push('.');
-            path.push_str(key);
-            collect(child, &mut path, &mut found, 0);
-            path.truncate(length);
-        }
+        collect(resource, resource_type, &mut path, &mut found, 0);
     }
     found
 }
@@ -99,32 +95,58 @@ pub fn nested_resources<'v>(resource: &'v Value, path: &str) -> Vec<(&'v Value, 
 /// Bounds the walk; deeper input has already failed the schema's checks.
 const MAX_DEPTH: usize = 64;
 
-/// `path` is extended and restored while walking; copied only for a find.
-fn collect<'v>(value: &'v Value, path: &mut String, found: &mut Vec<(&'v Value, &'v str, String)>, depth: usize) {
+/// Walks `value` of schema type `type_name`; `path` is extended and
+/// restored while walking, copied only for a find.
+fn collect<'v>(
+    value: &'v Value,
+    type_name: &str,
+    path: &mut String,
+    found: &mut Vec<(&'v Value, &'v str, String)>,
+    depth: usize,
+) {
+    let (Some(object), Some(elements)) = (value.as_object(), schema().type_elements(type_name)) else {
+        return;
+    };
     if depth > MAX_DEPTH {
         return;
     }
     let length = path.len();
-    match value {
-        Value::Object(object) => {
-            if let Some(resource_type) = object.get("resourceType").and_then(Value::as_str) {
-                found.push((value, resource_type, path.clone()));
-                return;
+    for (key, child) in object {
+        let Some(holds) = elements.element(key).map(|element| element.holds) else {
+            continue;
+        };
+        path.push('.');
+        path.push_str(key);
+        match child {
+            Value::Array(items) => {
+                let key_length = path.len();
+                for (index, item) in items.iter().enumerate() {
+                    let _ = write!(path, "[{index}]");
+                    visit(item, holds, path, found, depth);
+                    path.truncate(key_length);
+                }
             }
-            for (key, child) in object {
-                path.push('.');
-                path.push_str(key);
-                collect(child, path, found, depth + 1);
-                path.truncate(length);
+            _ => visit(child, holds, path, found, depth),
+        }
+        path.truncate(length);
+    }
+}
+
+/// One value of an element that holds `holds`.
+fn visit<'v>(
+    item: &'v Value,
+    holds: ElementType<'_>,
+    path: &mut String,
+    found: &mut Vec<(&'v Value, &'v str, String)>,
+    depth: usize,
+) {
+    match holds {
+        ElementType::Resource => {
+            if let Some(nested_type) = item.get("resourceType").and_then(Value::as_str) {
+                found.push((item, nested_type, path.clone()));
             }
         }
-        Value::Array(items) => {
-            for (index, item) in items.iter().enumerate() {
-                let _ = write!(path, "[{index}]");
-                collect(item, path, found, depth + 1);
-                path.truncate(length);
-            }
-        }
-        _ => {}
+        ElementType::Complex(complex) => collect(item, complex, path, found, depth + 1),
+        ElementType::Primitive(_) | ElementType::Xhtml => {}
     }
 }

@@ -278,3 +278,36 @@ fn references_outside_documents_need_not_resolve() {
     bundle["type"] = json!("collection");
     assert_eq!(errors(&bundle), vec![]);
 }
+
+#[test]
+fn a_resource_type_in_data_is_not_a_nested_resource() {
+    // ExampleScenario.instance names the type of an instance in a code
+    // element called `resourceType`; it is not a resource.
+    let scenario = json!({
+        "resourceType": "ExampleScenario",
+        "status": "draft",
+        "instance": [{ "resourceId": "p1", "resourceType": "Patient", "name": "A patient" }]
+    });
+    assert_eq!(errors(&scenario), vec![]);
+    let mut contained = scenario.clone();
+    contained["contained"] = json!([{ "resourceType": "Patient", "id": "p", "gender": "unknown-gender" }]);
+    let found = errors(&contained);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].expression, "ExampleScenario.contained[0].gender");
+}
+
+#[test]
+fn a_canonical_may_carry_extensions() {
+    let extension = json!([{ "extension": [{ "url": "http://example.org/note", "valueString": "local" }] }]);
+    let mut plan = json!({
+        "resourceType": "CarePlan",
+        "status": "active",
+        "intent": "plan",
+        "subject": { "reference": "Patient/example" },
+        "instantiatesCanonical": ["http://example.org/PlanDefinition/p1"],
+        "_instantiatesCanonical": extension
+    });
+    assert_eq!(errors(&plan), vec![]);
+    plan["_instantiatesCanonicalX"] = plan["_instantiatesCanonical"].clone();
+    assert_one_error(&plan, "CarePlan._instantiatesCanonicalX", "unknown element");
+}
