@@ -56,7 +56,65 @@ pub fn parse<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>, Error> 
         nodes_limit: u32::try_from(limits.max_nodes).unwrap_or(u32::MAX),
         ..ParsingOptions::default()
     };
-    Document::parse_with_options(text, options).map_err(|e| xml_error(&e, limits))
+    Document::parse_with_options(text, options).map_err(|e| {
+        // A fragment (a lone CDA section, say) often fails to parse only
+        // because it uses a prefix declared on the document it was cut
+        // from; what the caller needs to hear is that it is no document.
+        foreign_root(text).unwrap_or_else(|| xml_error(&e, limits))
+    })
+}
+
+/// A [`ErrorKind::NotCda`] for text whose first element is not a
+/// `ClinicalDocument`, read from the start tag without parsing the rest.
+fn foreign_root(text: &str) -> Option<Error> {
+    let (offset, tag) = first_start_tag(text)?;
+    let name = tag
+        .split(|c: char| c.is_whitespace() || c == '/' || c == '>')
+        .next()
+        .filter(|n| !n.is_empty())?;
+    let local = name.rsplit(':').next().unwrap_or(name);
+    if local == "ClinicalDocument" {
+        return None;
+    }
+    let shown = match default_namespace(tag).filter(|_| !name.contains(':')) {
+        Some(ns) => format!("{{{ns}}}{name}"),
+        None => name.to_owned(),
+    };
+    let (line, column) = line_column_of_offset(text.as_bytes(), offset);
+    Some(Error::at(
+        format!("line {line}, column {column} (/{local})"),
+        ErrorKind::NotCda(shown),
+    ))
+}
+
+/// The byte offset of the first start tag and its text after `<` up to
+/// `>`, past the XML declaration, processing instructions and comments;
+/// `None` at anything else (a DTD, text, or no tag at all).
+fn first_start_tag(text: &str) -> Option<(usize, &str)> {
+    let mut at = 0;
+    loop {
+        let rest = text[at..].trim_start();
+        at = text.len() - rest.len();
+        let skip_to = if rest.starts_with("<?") {
+            "?>"
+        } else if rest.starts_with("<!--") {
+            "-->"
+        } else if rest.starts_with('<') && !rest.starts_with("<!") {
+            let end = rest.find('>')?;
+            return Some((at, &rest[1..end]));
+        } else {
+            return None;
+        };
+        at += rest.find(skip_to)? + skip_to.len();
+    }
+}
+
+/// The value of an `xmlns="…"` attribute in a start tag's text.
+fn default_namespace(tag: &str) -> Option<&str> {
+    let after = &tag[tag.find("xmlns=")? + "xmlns=".len()..];
+    let quote = after.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+    let value = &after[1..];
+    Some(&value[..value.find(quote)?])
 }
 
 fn xml_error(error: &roxmltree::Error, limits: &Limits) -> Error {

@@ -326,3 +326,31 @@ fn many_references_to_one_large_narrative_are_bounded() {
     );
     assert!(messages.iter().any(|m| m.contains("budget for copied text is spent")));
 }
+
+/// A C-CDA Problem Section (2.16.840.1.113883.10.20.22.2.5.1) given on its
+/// own: its `xsi:type` uses a prefix only the document would declare.
+const LONE_SECTION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- a section cut from a document -->
+<section xmlns="urn:hl7-org:v3">
+  <templateId root="2.16.840.1.113883.10.20.22.2.5.1"/>
+  <code code="11450-4" codeSystem="2.16.840.1.113883.6.1"/>
+  <entry><observation classCode="OBS" moodCode="EVN"><value xsi:type="CD" code="38341003"/></observation></entry>
+</section>"#;
+
+#[test]
+fn a_section_or_other_fragment_is_refused_as_no_cda_document() {
+    let error = error_of(LONE_SECTION);
+    assert_eq!(
+        error.to_string(),
+        "line 3, column 1 (/section): not a CDA document: root element is {urn:hl7-org:v3}section, \
+         expected ClinicalDocument in namespace urn:hl7-org:v3"
+    );
+    // Well-formed or not, any other root is named as found.
+    let error = error_of("<v3:observation xmlns:v3=\"urn:hl7-org:v3\"><value xsi:type=\"PQ\"/></v3:observation>");
+    assert_eq!(error.kind, ErrorKind::NotCda("v3:observation".to_owned()));
+    let error = error_of("<entry><act/></entry>");
+    assert_eq!(error.kind, ErrorKind::NotCda("entry".to_owned()));
+    // A ClinicalDocument that is not well-formed is still an XML error.
+    let error = error_of("<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><id xsi:type=\"II\"/></ClinicalDocument>");
+    assert!(matches!(error.kind, ErrorKind::NotXml(_)), "{error}");
+}
