@@ -189,3 +189,44 @@ fn the_latin1_transfer_note_keeps_its_accents_and_reports_what_it_drops() {
         "1936-12-01T08:30:00+01:00"
     );
 }
+
+/// Every `HumanName` in `value` (at any depth).
+fn names(value: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                if key == "name" && inner.is_array() && map.contains_key("resourceType") {
+                    out.extend(inner.as_array().unwrap().iter().cloned());
+                }
+                names(inner, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| names(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_name_written_has_its_display_text() {
+    // nl-core-NameInformation-01: a structured name also gives the whole
+    // name as text, given names first, the family name with its voorvoegsel.
+    let letter = convert(&fixtures().join("ontslagbrief-ziekenhuis.xml"));
+    let patient = resources(&letter.bundle, "Patient")[0];
+    assert_eq!(patient["name"][0]["family"], "van den Heuvel-Jansen");
+    let text = patient["name"][0]["text"].as_str().unwrap();
+    assert!(text.ends_with(" van den Heuvel-Jansen"), "{text}");
+
+    let mut paths = common::dutch_fixtures();
+    paths.extend(common::ccda_fixtures());
+    paths.extend(common::shared_samples());
+    let mut count = 0;
+    for path in paths {
+        let mut found = Vec::new();
+        names(&convert(&path).bundle, &mut found);
+        for name in found {
+            count += 1;
+            assert!(name["text"].is_string(), "{}: {name}", path.display());
+        }
+    }
+    assert!(count > 50, "{count}");
+}
