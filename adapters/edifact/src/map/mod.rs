@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime, days_in_month, profile_meta};
-use zorgpoort_model::names::{FamilyName, FamilyOrder};
+use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, profile};
 use zorgpoort_model::{
     Conversion, IdGenerator, Json, Object, ObjectWriter, Origin, TransactionBuilder, Value, Warning, WrittenRef,
@@ -636,28 +636,56 @@ impl<'e> PatientName<'e> {
         Ok(Some(Self { family, initials }))
     }
 
-    /// The initials one by one, each with its full stop.
-    fn initials(&self) -> impl Iterator<Item = &str> {
-        self.initials
-            .iter()
-            .flat_map(|i| i.split('.').map(str::trim).filter(|s| !s.is_empty()))
+    /// The given names, each with whether it is an initial: initials one by
+    /// one, each with its full stop; a component that holds a name rather
+    /// than initials ("Emre") is that name as written.
+    fn given(&self) -> Vec<(Cow<'_, str>, bool)> {
+        let Some(given) = self.initials.as_deref().map(str::trim).filter(|g| !g.is_empty()) else {
+            return Vec::new();
+        };
+        if !is_initials(given) {
+            return vec![(Cow::Borrowed(given), false)];
+        }
+        given
+            .split(['.', ' '])
+            .filter(|s| !s.is_empty())
+            .map(|initial| (Cow::Owned([initial, "."].concat()), true))
+            .collect()
+    }
+
+    /// The whole name as it is shown, "J.P. van den Berg" (nl-core wants
+    /// it beside the parts: nl-core-NameInformation-01).
+    fn text(&self) -> Option<String> {
+        // Initials are shown together ("J.P."); a name is one part anyway.
+        let given: String = self.given().iter().map(|(g, _)| g.as_ref()).collect();
+        let family = self.family.text(FamilyOrder::PartnerFirst);
+        let parts: Vec<&str> = [Some(given.as_str()), family.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|part| !part.is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
     }
 
     /// The `HumanName`'s fields.
     fn write(&self, w: &mut ObjectWriter<'_>) {
+        let given = self.given();
         w.field("use", "official")
+            .field("text", self.text())
             .field("family", self.family.text(FamilyOrder::PartnerFirst))
             .object("_family", |f| self.family.write_extension(f))
-            .array("given", |given| {
-                for initial in self.initials() {
-                    given.item([initial, "."].concat());
+            .array("given", |names| {
+                for (name, _) in &given {
+                    names.item(name.as_ref());
                 }
             })
             .array("_given", |qualifiers| {
-                for _ in self.initials() {
+                // nl-core qualifies every given name: initials IN, a given name BR.
+                for (_, initial) in &given {
+                    let code = if *initial { "IN" } else { "BR" };
                     qualifiers.object(|q| {
                         q.list("extension", |e| {
-                            e.field("url", ext::NAME_QUALIFIER).field("valueCode", "IN");
+                            e.field("url", ext::NAME_QUALIFIER).field("valueCode", code);
                         });
                     });
                 }
