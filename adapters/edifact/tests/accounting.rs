@@ -8,7 +8,7 @@
 //! Observation with its name as the code text and its value; a BEP
 //! heading (kind 1) is context, not an item; a NUB (not done) is an
 //! Observation with that name and a `dataAbsentReason`; a BEP in MEDVRI is a
-//! ServiceRequest with that name; OPB and TXT text lines must appear in the
+//! `ServiceRequest` with that name; OPB and TXT text lines must appear in the
 //! output (a note, a conclusion or the letter's text). A warning names an
 //! item by its segment number and tag ("segment 12 BEP").
 
