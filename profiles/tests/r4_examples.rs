@@ -13,7 +13,7 @@ const CORPUS: &str = "../conformance-tests/corpora/fhir-r4-examples";
 fn examples() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(CORPUS)
         .unwrap_or_else(|e| panic!("{CORPUS}: {e}"))
-        .map(|entry| entry.expect("a directory entry").path())
+        .map(|entry| entry.unwrap_or_else(|e| panic!("{CORPUS}: {e}")).path())
         .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
         .collect();
     files.sort();
