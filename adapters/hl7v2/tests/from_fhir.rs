@@ -370,15 +370,19 @@ fn events_follow_header_option_and_content() {
     let header =
         bundle(json!([{"resource": {"resourceType": "MessageHeader", "eventCoding": {"code": "ADT^A03"}}}, patient]));
     assert_eq!(event(&header, &forced), "ADT^A03^ADT_A03");
-    let outpatient =
-        bundle(json!([patient, {"resource": {"resourceType": "Encounter", "status": "in-progress", "class": {"code": "AMB"}}}]));
+    let outpatient = bundle(
+        json!([patient, {"resource": {"resourceType": "Encounter", "status": "in-progress", "class": {"code": "AMB"}}}]),
+    );
     assert_eq!(event(&outpatient, &o), "ADT^A04^ADT_A01");
     let observation = json!({"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}});
     let loose = bundle(json!([patient, observation]));
     assert_eq!(event(&loose, &o), "ORU^R01^ORU_R01");
     let report = json!({"resource": {"resourceType": "DiagnosticReport", "status": "final", "code": {"text": "x"}}});
     let visit = json!({"resource": {"resourceType": "Encounter", "status": "in-progress"}});
-    assert_eq!(event(&bundle(json!([patient, visit, observation, report])), &o), "ORU^R01^ORU_R01");
+    assert_eq!(
+        event(&bundle(json!([patient, visit, observation, report])), &o),
+        "ORU^R01^ORU_R01"
+    );
 }
 
 /// Issue 17: an admission or registration that carries observations (vital

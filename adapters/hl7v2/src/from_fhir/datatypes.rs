@@ -562,7 +562,10 @@ pub(super) fn nm(value: &Value) -> Option<String> {
         return Some(text);
     }
     // f64's Display never uses an exponent.
-    text.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.to_string())
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(|f| f.to_string())
 }
 
 #[cfg(test)]
