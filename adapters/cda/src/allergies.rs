@@ -10,7 +10,7 @@ use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{EntryRef, Object, Value};
 
 use crate::context::Ctx;
-use crate::entries::{attr_code, entry_author};
+use crate::entries::{attr_code, entry_author, warn_other_than};
 use crate::error::Error;
 use crate::xml::{self, at, attr, child, children, has_template};
 
@@ -85,6 +85,7 @@ pub fn concern(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>, key: &str) -> Result<Ve
     if made.is_empty() {
         ctx.warn(act, "allergy concern without an allergy observation not mapped");
     }
+    warn_other_than(ctx, act, "entryRelationship", "observation");
     Ok(made)
 }
 

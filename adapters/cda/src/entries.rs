@@ -269,6 +269,7 @@ fn concern(
     if made.is_empty() {
         ctx.warn(act, empty);
     }
+    warn_other_than(ctx, act, "entryRelationship", "observation");
     Ok(made)
 }
 
@@ -311,6 +312,7 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         (Kind::Medications, "act") => made = medication_act(ctx, statement, key)?,
         (Kind::Results | Kind::VitalSigns, "organizer") => {
             let vital = kind == Kind::VitalSigns;
+            warn_other_than(ctx, statement, "component", "observation");
             let mut results = Vec::new();
             for (n, obs) in children(statement, "component")
                 .filter_map(|c| child(c, "observation"))
@@ -344,6 +346,20 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         _ => ctx.warn(statement, format!("{name} entry not mapped in this kind of section")),
     }
     Ok(made)
+}
+
+/// Reports the `wrapper` children of `node` (`entryRelationship`,
+/// `component`) that hold something other than a `wanted` statement, which
+/// the mapping of `node` does not open.
+pub fn warn_other_than(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, wrapper: &'static str, wanted: &str) {
+    for other in children(node, wrapper).filter(|w| child(*w, wanted).is_none()) {
+        let what = other
+            .children()
+            .find(|c| c.is_element() && c.tag_name().name() != "templateId" && c.tag_name().name() != "sequenceNumber")
+            .map_or("empty", |c| c.tag_name().name());
+        let message = format!("{what} in a {} not mapped", node.tag_name().name());
+        ctx.warn(other, message);
+    }
 }
 
 /// `entryRelationship/<name>` children.
