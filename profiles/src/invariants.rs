@@ -1,5 +1,8 @@
-//! The profile invariants zorgpoort checks, written by hand and named after
-//! their keys. Invariants without an implementation here are not checked;
+//! The invariants zorgpoort checks, written by hand (there is no FHIRPath
+//! engine) and named after their keys: those the nl-core/zib profiles
+//! declare ([`check`], by key), and those of base R4 types that every
+//! resource must keep (Period, Attachment, RiskAssessment, Bundle).
+//! Invariants without an implementation here are not checked;
 //! `docs/validation.md` lists them.
 
 use std::collections::HashSet;
