@@ -1,7 +1,7 @@
 //! The invariants zorgpoort checks, written by hand (there is no FHIRPath
 //! engine) and named after their keys: those the nl-core/zib profiles
 //! declare ([`check`], by key), and those of base R4 types that every
-//! resource must keep (Period, Attachment, RiskAssessment, Bundle).
+//! resource must keep (`Period`, `Attachment`, `RiskAssessment`, `Bundle`).
 //! Invariants without an implementation here are not checked;
 //! `docs/validation.md` lists them.
 
