@@ -787,6 +787,46 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_cannot_be_a_segment_continues_the_field_before_it() {
+        // However the break was written, it reads as newlines; a blank line counts.
+        for (brk, read) in [("\r", "\n"), ("\n", "\n"), ("\r\n", "\n"), ("\r\n\r\n", "\n\n")] {
+            let text = format!("MSH|^~\\&|A\rOBR|1||F1|1^Complete{brk}panel^LN|||20260101\rOBX|1\r");
+            let m = parse(text.as_bytes());
+            let ids: Vec<_> = m.segments().map(|s| s.id().to_owned()).collect();
+            assert_eq!(ids, ["MSH", "OBR", "OBX"], "{brk:?}");
+            let obr = m.segment("OBR").unwrap();
+            let expected = format!("Complete{read}panel");
+            assert_eq!(obr.field(4).text_of(2).as_deref(), Some(expected.as_str()), "{brk:?}");
+            assert_eq!(obr.field(4).text_of(3).as_deref(), Some("LN"));
+            assert_eq!(obr.field(7).text().as_deref(), Some("20260101"));
+            let rejoined: Vec<String> = m.rejoined_fields().iter().map(ToString::to_string).collect();
+            assert_eq!(rejoined, ["OBR-4"]);
+        }
+        // A break right before a separator, and a fragment too short for an id.
+        let m = parse(b"MSH|^~\\&|A\rPID|1\n|x\nab\rPV1|1\r");
+        let pid = m.segment("PID").unwrap();
+        assert_eq!(pid.field(2).text().as_deref(), Some("x\nab"));
+        assert_eq!(m.segment_count(), 3);
+    }
+
+    #[test]
+    fn segment_shaped_lines_with_bad_ids_are_damage() {
+        assert_eq!(line_kind(b"PID|1", b'|'), LineKind::Segment);
+        assert_eq!(line_kind(b"ZP1", b'|'), LineKind::Segment);
+        assert_eq!(line_kind(b"panel^LN|", b'|'), LineKind::Continuation);
+        assert_eq!(line_kind(b"|20260101", b'|'), LineKind::Continuation);
+        assert_eq!(line_kind(b"ab", b'|'), LineKind::Continuation);
+        for damaged in [&b"pan|el"[..], b"Obx|1", b" PID|1", b"P D|", b"abc"] {
+            assert_eq!(line_kind(damaged, b'|'), LineKind::Damaged, "{damaged:?}");
+        }
+        let error = Message::parse(b"MSH|^~\\&|A\rPID|1\r\nOb1|2\r", &Limits::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 3 (byte 18): \"Ob1\" is not a segment id (three upper-case letters or digits); the segment structure is damaged"
+        );
+    }
+
+    #[test]
     fn custom_delimiters_and_truncation_character() {
         let m = parse(b"MSH#$*/%!#A#B\rPID#1##a%b$c!d*e/F/\r");
         let d = m.delimiters();

@@ -510,6 +510,22 @@ mod tests {
     }
 
     #[test]
+    fn a_timestamp_inside_a_component_is_read_from_its_first_subcomponent() {
+        // SPM-17 (DR) and SCH-11 (TQ) hold TS values as components.
+        let raw = format!(
+            "MSH|^~\\&|A\rSPM|1{}20260306081500+0100&S^20260306082000\r",
+            "|".repeat(16)
+        );
+        let m = Message::parse(raw.as_bytes(), &Limits::default()).unwrap();
+        let range = m.segment("SPM").unwrap().field(17);
+        let z = LocalZone::EuropeAmsterdam;
+        let start = read_dtm(range.component(1)).unwrap().unwrap();
+        assert_eq!(start.to_fhir_datetime(z), "2026-03-06T08:15:00+01:00");
+        let end = read_dtm(range.component(2)).unwrap().unwrap();
+        assert_eq!(end.to_fhir_datetime(z), "2026-03-06T08:20:00+01:00");
+    }
+
+    #[test]
     fn typed_readers() {
         let raw = b"MSH|^~\\&|A\rPID|1||999911120^^^NLMINBIZA&2.16.840.1.113883.2.4.6.3&ISO^NNNLD||de Vries&de&Vries^Anna^B^^dr.^^L|\rPD1||||12345678^Bakker^Jan^^^^^^VEKTIS^L^^^AGB\rOBX|1|SN|x||<^0.5\r";
         let m = Message::parse(raw, &Limits::default()).unwrap();
