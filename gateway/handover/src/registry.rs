@@ -86,6 +86,11 @@ pub struct Organization {
     /// log), when the region's policy also allows it for its kind of care.
     #[serde(default)]
     pub break_the_glass: bool,
+    /// The names it gives its own code tables in HL7 v2 (CWE-3 or CE-3 such
+    /// as `99ZLAB` or `L`), each with the URI of the code system it stands
+    /// for: codes from such a table get that system instead of none.
+    #[serde(default)]
+    pub local_code_systems: BTreeMap<String, String>,
 }
 
 /// Why a registry cannot be built.
@@ -285,6 +290,7 @@ mod tests {
             audit_reader: false,
             consent_recorder: false,
             break_the_glass: false,
+            local_code_systems: BTreeMap::new(),
         }
     }
 

@@ -176,6 +176,7 @@ mod tests {
             audit_reader: false,
             consent_recorder: false,
             break_the_glass: false,
+            local_code_systems: std::collections::BTreeMap::new(),
         }
     }
 

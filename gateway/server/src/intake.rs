@@ -6,6 +6,7 @@
 //! Bundle (format `fhir-r4`): one stored message per message of the input
 //! (per EDIFACT message, per client of an export).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
@@ -13,7 +14,10 @@ use zorgpoort_formats::{Converted, Format, PatientFacts, Settings};
 use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::overdracht::{self, Opened, Opening, composition_of};
 use zorgpoort_handover::{ConsentCheck, ConsentError, Facts, HandoverRequest, Organization, Registry, Routes};
-use zorgpoort_hl7v2::{ErrorKind, Limits, Location, Message, Options, Splitter, routing_facts, to_fhir};
+use zorgpoort_hl7v2::{
+    ErrorKind, Limits, LocalCodeSystems, Location, Message, Options, Splitter, routing_facts, to_fhir_with_local_codes,
+};
+use zorgpoort_model::Conversion;
 use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
 
@@ -174,6 +178,9 @@ pub struct Intake<S> {
     registry: Arc<Registry>,
     routes: Arc<Routes>,
     options: Options,
+    /// Each organisation's HL7 v2 local code tables (registry
+    /// `local_code_systems`), by organisation id.
+    local_codes: HashMap<String, LocalCodeSystems>,
     settings: Settings,
     validation: ValidationMode,
     /// Consent and pickup time for documents that routes hand over.
@@ -198,6 +205,7 @@ impl<S: Store> Intake<S> {
         };
         Self {
             store,
+            local_codes: local_code_systems(&registry),
             registry,
             routes,
             options: Options::default(),
@@ -228,8 +236,20 @@ impl<S: Store> Intake<S> {
             ..self.settings.hl7v2
         };
         let message = Message::parse(body, &limits).map_err(|e| e.to_string())?;
-        let conversion = to_fhir(&message, &self.options).map_err(|e| e.to_string())?;
+        let sender = routing_facts(&message).map_err(|e| e.to_string())?.sender;
+        let conversion = self.hl7v2_to_fhir(&message, &sender).map_err(|e| e.to_string())?;
         Ok(conversion.bundle.to_json())
+    }
+
+    /// HL7 v2 to FHIR, reading the sender's local code tables.
+    fn hl7v2_to_fhir<'a>(&self, message: &Message<'a>, sender: &str) -> Result<Conversion<'a>, zorgpoort_hl7v2::Error> {
+        let none = LocalCodeSystems::new();
+        let local_codes = self
+            .registry
+            .by_sender(sender)
+            .and_then(|org| self.local_codes.get(&org.id))
+            .unwrap_or(&none);
+        to_fhir_with_local_codes(message, &self.options, local_codes)
     }
 
     /// Converts one HL7 v2 message (optionally MLLP-framed) to a Bundle.
@@ -243,7 +263,7 @@ impl<S: Store> Intake<S> {
         let frame = single_message(bytes, self.settings.hl7v2.max_message_bytes)?;
         let message = Message::parse(&frame, &self.settings.hl7v2)?;
         let facts = routing_facts(&message)?;
-        let converted = to_fhir(&message, &self.options);
+        let converted = self.hl7v2_to_fhir(&message, &facts.sender);
         // A refused message that names a patient is audited too: that
         // patient's data reached the gateway.
         if converted.is_ok() || facts.patient_bsn.is_some() {
@@ -427,7 +447,7 @@ impl<S: Store> Intake<S> {
             let text = "refused: the sender is not the authenticated organisation's".to_owned();
             Some((text, error))
         } else {
-            match to_fhir(&message, &self.options) {
+            match self.hl7v2_to_fhir(&message, &facts.sender) {
                 Err(error) => Some((refusal_text(&error), IntakeError::Content(error))),
                 Ok(conversion) => {
                     let checked = self
@@ -820,6 +840,22 @@ fn er7_hash(bytes: &[u8]) -> String {
 /// An HL7 v2 message as the audit log knows it: by hash and size.
 fn data_object(id: String, bytes: &[u8]) -> DataObject {
     DataObject::of(id, "hl7v2".into(), bytes, Vec::new())
+}
+
+/// The registry's local code tables as the HL7 v2 mapping reads them, for
+/// the organisations that name any.
+fn local_code_systems(registry: &Registry) -> HashMap<String, LocalCodeSystems> {
+    registry
+        .iter()
+        .filter(|org| !org.local_code_systems.is_empty())
+        .map(|org| {
+            let tables = org
+                .local_code_systems
+                .iter()
+                .fold(LocalCodeSystems::new(), |tables, (name, uri)| tables.with(name, uri));
+            (org.id.clone(), tables)
+        })
+        .collect()
 }
 
 /// The one message in a request body; framing bytes allowed.

@@ -373,3 +373,68 @@ async fn a_message_for_no_receiver_says_so() {
     );
     gateway.shutdown().await;
 }
+
+/// Issue 17: a sender's own code table (CWE-3 `99ZLAB`) gets the code
+/// system its registry entry names; another sender's codes from a table of
+/// that name stay without a system (the mapping warns, see the hl7v2 crate).
+#[tokio::test]
+async fn a_senders_local_code_table_gets_the_system_its_registry_entry_names() {
+    let dir = data_dir("local-codes");
+    let config = format!(
+        r#"
+[server]
+unauthenticated_demo = true
+http = "127.0.0.1:0"
+data_dir = "{}"
+durability = "process-crash"
+
+[[organization]]
+id = "rijnstate"
+name = "Ziekenhuis Rijnstate"
+kind = "ziekenhuis"
+senders = ["LAB/Ziekenhuis Rijnstate"]
+local_code_systems = {{ "99ZLAB" = "https://rijnstate.example.nl/fhir/CodeSystem/lab" }}
+
+[[organization]]
+id = "gelre"
+name = "Gelre ziekenhuizen"
+kind = "ziekenhuis"
+senders = ["LAB/Gelre"]
+"#,
+        dir.display()
+    );
+    let gateway = zorgpoort_server::start(Config::load(Some(&config), []).unwrap())
+        .await
+        .unwrap();
+    let oru = |facility: &str| {
+        format!(
+            "MSH|^~\\&|LAB|{facility}|ZP|ZP|20261124110200+0100||ORU^R01^ORU_R01|LC-{}|P|2.5.1\r\
+             PID|1||999911120^^^NLMINBIZA^NNNLD||Bakker^Els||19610630|F\r\
+             OBR|1|ORD-1|LAB-1|GLU^Glucose^99ZLAB|||20261124083000+0100\r\
+             OBX|1|NM|GLU^Glucose^99ZLAB||5.4|mmol/L^mmol/L^UCUM|||||F\r",
+            facility.len()
+        )
+    };
+    let systems = |body: &str| -> Vec<Option<String>> {
+        let bundle: serde_json::Value = serde_json::from_str(body).unwrap();
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == "Observation")
+            .map(|e| e["resource"]["code"]["coding"][0]["system"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    let (status, body) = http(&gateway, "POST", "/hl7v2", oru("Ziekenhuis Rijnstate").as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        systems(&body),
+        [Some("https://rijnstate.example.nl/fhir/CodeSystem/lab".to_owned())]
+    );
+
+    let (status, body) = http(&gateway, "POST", "/hl7v2", oru("Gelre").as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(systems(&body), [None]);
+    gateway.shutdown().await;
+}
