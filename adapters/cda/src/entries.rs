@@ -13,6 +13,7 @@ use crate::datatypes::absent_reason;
 use crate::error::Error;
 use crate::header::{organization, practitioner_role};
 use crate::narrative;
+use crate::social;
 use crate::values::{quantity, value_x};
 use crate::xml::{self, at, attr, child, children, has_template};
 
@@ -31,6 +32,7 @@ enum Kind {
     /// Diagnoses of the encounter the document is about, in the role the
     /// section gives them (`Encounter.diagnosis.use`: AD, DD, pre-op, post-op).
     Diagnoses(&'static str),
+    SocialHistory,
     Other,
 }
 
@@ -84,6 +86,7 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
         &["2.16.840.1.113883.10.20.22.2.2", "2.16.840.1.113883.10.20.22.2.2.1"],
     ),
     (Kind::PlanOfCare, &["18776-5"], &["2.16.840.1.113883.10.20.22.2.10"]),
+    (Kind::SocialHistory, &["29762-2"], &["2.16.840.1.113883.10.20.22.2.17"]),
     (
         Kind::Diagnoses("AD"),
         &["46241-6", "42347-5"],
@@ -309,6 +312,7 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         }
         (Kind::Allergies, "observation") => made.push(allergies::observation(ctx, statement, key)?),
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
+        (Kind::SocialHistory, "observation") => made.push(social::observation(ctx, statement, key)?),
         (Kind::Medications, "act") => made = medication_act(ctx, statement, key)?,
         (Kind::Results | Kind::VitalSigns, "organizer") => {
             let vital = kind == Kind::VitalSigns;
@@ -363,7 +367,7 @@ pub fn warn_other_than(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, wrapper: &'sta
 }
 
 /// `entryRelationship/<name>` children.
-fn related<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
+pub fn related<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
     children(node, "entryRelationship").filter_map(move |r| child(r, name))
 }
 
@@ -380,7 +384,7 @@ fn nested_value_code<'a>(node: Node<'a, '_>, root: &str) -> Option<&'a str> {
 }
 
 /// `effective[x]` (or `performed[x]`, `onset[x]`...) as dateTime or Period.
-fn set_time(
+pub fn set_time(
     ctx: &Ctx<'_, '_>,
     resource: &mut Object<'static>,
     node: Node<'_, '_>,
@@ -582,7 +586,7 @@ fn medication_act(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>, key: &str) -> Result
     Ok(made)
 }
 
-fn observation_status(code: Option<&str>) -> &'static str {
+pub fn observation_status(code: Option<&str>) -> &'static str {
     match code {
         Some("active" | "new" | "held") => "preliminary",
         Some("aborted" | "cancelled") => "cancelled",
@@ -695,7 +699,7 @@ fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, vital: bool, key: &str)
 /// `value[x]` from the first `value`, or else `dataAbsentReason`: a
 /// `nullFlavor` alone says why without a warning; a value that could not be
 /// read, or none at all, is reported, so no result comes out empty unsaid.
-fn set_value(ctx: &mut Ctx<'_, '_>, resource: &mut Object<'static>, obs: Node<'_, '_>) -> Result<(), Error> {
+pub fn set_value(ctx: &mut Ctx<'_, '_>, resource: &mut Object<'static>, obs: Node<'_, '_>) -> Result<(), Error> {
     let mut values = children(obs, "value");
     let first = values.next();
     if values.next().is_some() {

@@ -33,6 +33,7 @@ mod entries;
 mod error;
 mod header;
 mod narrative;
+mod social;
 mod values;
 mod xml;
 

@@ -146,10 +146,28 @@ fn id_value(id: Node<'_, '_>) -> Option<String> {
     Some(
         match id.attribute("extension").map(str::trim).filter(|e| !e.is_empty()) {
             Some(extension) => extension.to_owned(),
-            None if root.len() == 36 && root.matches('-').count() == 4 => format!("urn:uuid:{}", root.to_lowercase()),
-            None => format!("urn:oid:{root}"),
+            None if is_uuid(root) => format!("urn:uuid:{}", root.to_lowercase()),
+            None if root
+                .split('.')
+                .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                format!("urn:oid:{root}")
+            }
+            // Neither a UUID nor an OID: the root as it is.
+            None => root.to_owned(),
         },
     )
+}
+
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 fn keys_in(node: Node<'_, '_>) -> BTreeSet<String> {

@@ -166,3 +166,65 @@ fn a_discharge_summary_keeps_its_diagnoses_and_discharge_medication() {
     );
     assert!(converted.warnings.is_empty(), "{:?}", converted.warnings);
 }
+
+/// The Observation made from the entry whose id extension is `extension`.
+fn by_id<'a>(bundle: &'a serde_json::Value, extension: &str) -> &'a serde_json::Value {
+    resources(bundle, "Observation")
+        .into_iter()
+        .find(|o| o["identifier"][0]["value"] == extension)
+        .unwrap_or_else(|| panic!("no Observation {extension}"))
+}
+
+fn profile_of(resource: &serde_json::Value) -> Option<&str> {
+    resource["meta"]["profile"][0].as_str()
+}
+
+#[test]
+fn social_history_becomes_tobacco_alcohol_and_drug_use() {
+    let converted = convert_probe("social-history.xml");
+    let bundle = &converted.bundle;
+    assert_eq!(resources(bundle, "Observation").len(), 7);
+    let nl_core = |name: &str| format!("http://nictiz.nl/fhir/StructureDefinition/nl-core-{name}");
+
+    let status = by_id(bundle, "SOCIAL-1");
+    assert_eq!(profile_of(status), Some(nl_core("TobaccoUse").as_str()));
+    // The zib's code first, the source's beside it.
+    assert_eq!(status["code"]["coding"][0]["code"], "365980008");
+    assert_eq!(status["code"]["coding"][1]["code"], "72166-2");
+    assert_eq!(status["valueCodeableConcept"]["coding"][0]["code"], "8517006");
+    let history = by_id(bundle, "SOCIAL-2");
+    assert_eq!(profile_of(history), Some(nl_core("TobaccoUse").as_str()));
+    assert_eq!(history["effectivePeriod"]["start"], "1985-06-01");
+    assert_eq!(history["effectivePeriod"]["end"], "2019-03-01");
+
+    let alcohol = by_id(bundle, "SOCIAL-3");
+    assert_eq!(profile_of(alcohol), Some(nl_core("AlcoholUse").as_str()));
+    assert_eq!(alcohol["code"]["coding"][0]["code"], "228273003");
+    let amount = by_id(bundle, "SOCIAL-4");
+    assert_eq!(profile_of(amount), Some(nl_core("AlcoholUse").as_str()));
+    assert_eq!(amount["component"][0]["code"]["coding"][0]["code"], "897148007");
+    assert_eq!(amount["component"][0]["valueQuantity"]["value"], 6);
+    assert_eq!(amount["component"][0]["valueQuantity"]["code"], "{glass}/wk");
+
+    let drugs = by_id(bundle, "SOCIAL-5");
+    assert_eq!(profile_of(drugs), Some(nl_core("DrugUse").as_str()));
+    assert_eq!(drugs["valueCodeableConcept"]["coding"][0]["code"], "228367002");
+
+    // A status outside AlcoholUse's required value set: kept, not profiled, said.
+    let social = by_id(bundle, "SOCIAL-6");
+    assert_eq!(profile_of(social), None);
+    assert_eq!(social["valueCodeableConcept"]["coding"][0]["code"], "43783005");
+    assert!(
+        converted
+            .warnings
+            .iter()
+            .any(|w| w.location.contains("entry[6]/observation/value") && w.message.contains("nl-core-AlcoholUse")),
+        "{:?}",
+        converted.warnings
+    );
+    let occupation = by_id(bundle, "SOCIAL-7");
+    assert_eq!(profile_of(occupation), None);
+    assert_eq!(occupation["category"][0]["coding"][0]["code"], "social-history");
+    assert_eq!(occupation["valueString"], "docent basisonderwijs");
+    assert_eq!(converted.warnings.len(), 1, "{:?}", converted.warnings);
+}
