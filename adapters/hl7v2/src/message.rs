@@ -368,7 +368,7 @@ impl<'a> Message<'a> {
         let is_msh = first_field == 0;
         let mut field_start = start;
         let mut repetitions = 1;
-        for (i, &b) in self.bytes.iter().enumerate().take(end).skip(start) {
+        for (i, &b) in (start..end).zip(&self.bytes[start..end]) {
             if b == d.field {
                 self.fields.push(Span {
                     start: to_u32(field_start),

@@ -174,6 +174,9 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
     };
     m.patient = Some(entry);
     m.note_target = None;
+    // Another patient's specimen is not this one's.
+    m.specimen = None;
+    m.specimen_after_order = false;
     &[1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 15, 16, 24, 25, 29, 30]
 }
 
