@@ -91,7 +91,7 @@ fn bundle_to_stu3_reports_timestamp_and_nested_paths() {
     input["entry"][1]["resource"]
         .as_object_mut()
         .map(|o| o.remove("extension"));
-    input["entry"][2]["resource"]["recorder"] = json!({ "reference": "Practitioner/prac-1" });
+    input["entry"][2]["resource"]["recorder"] = json!({ "display": "Dr. P. de Vries" });
     let out = stu3(&input);
     assert_eq!(out.resource["entry"][2]["resource"]["clinicalStatus"], "active");
     assert_warned_at(&out, &["Bundle.entry[2].resource.recorder", "Bundle.timestamp"]);
