@@ -104,6 +104,7 @@ impl Walker<'_> {
             "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
                 check_unit(value, path, issues);
             }
+            "Extension" => invariants::check_extension(value, path, issues),
             "Period" => invariants::check_period(value, path, issues),
             "Attachment" => invariants::check_attachment(value, path, issues),
             "RiskAssessment_Prediction" => invariants::check_risk_prediction(value, path, issues),

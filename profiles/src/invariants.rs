@@ -195,6 +195,22 @@ fn decoded_length(data: &str) -> Option<u64> {
     u64::try_from(symbols.len() / 4 * 3 - padding).ok()
 }
 
+/// ext-1 of every Extension: it has either nested extensions or a
+/// `value[x]` (a primitive value's `_valueCode` counts), not both.
+pub fn check_extension(extension: &Value, path: &str, issues: &mut Vec<Issue>) {
+    let Some(object) = extension.as_object() else { return };
+    let nested = object.contains_key("extension");
+    let valued = object.keys().any(|key| {
+        let name = key.strip_prefix('_').unwrap_or(key);
+        name.strip_prefix("value")
+            .is_some_and(|rest| rest.starts_with(char::is_uppercase))
+    });
+    if nested == valued {
+        let message = "ext-1: must have either extensions or value[x], not both";
+        issues.push(Issue::error(IssueType::Invariant, path, message));
+    }
+}
+
 /// ras-2 of every RiskAssessment.prediction: "probability is decimal
 /// implies (probability as decimal) <= 100".
 pub fn check_risk_prediction(prediction: &Value, path: &str, issues: &mut Vec<Issue>) {
@@ -209,7 +225,7 @@ pub fn check_risk_prediction(prediction: &Value, path: &str, issues: &mut Vec<Is
     }
 }
 
-/// The invariants of the base Bundle (bdl-1..4, 7..12), which no profile
+/// The invariants of the base Bundle (bdl-1..5, 7..12), which no profile
 /// repeats and the schema cannot say, and that a fullUrl is absolute.
 pub fn check_bundle(bundle: &Value, path: &str, issues: &mut Vec<Issue>) {
     let kind = bundle.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -300,16 +316,28 @@ pub fn check_bundle(bundle: &Value, path: &str, issues: &mut Vec<Issue>) {
             "a message must start with a MessageHeader",
         );
     }
-    check_full_urls(entries, path, issues);
+    check_entries(entries, path, issues);
     if kind == "document" {
         check_document_references(entries, path, issues);
     }
 }
 
-/// bdl-8, and the definition of `Bundle.entry.fullUrl`: "the absolute URL
-/// for the resource".
-fn check_full_urls(entries: &[Value], path: &str, issues: &mut Vec<Issue>) {
+/// Each entry on its own: bdl-5 (something in it), bdl-8, and the
+/// definition of `Bundle.entry.fullUrl`: "the absolute URL for the
+/// resource".
+fn check_entries(entries: &[Value], path: &str, issues: &mut Vec<Issue>) {
     for (index, entry) in entries.iter().enumerate() {
+        if ["resource", "request", "response"]
+            .iter()
+            .all(|name| entry.get(name).is_none())
+        {
+            let message = "bdl-5: must be a resource unless there's a request or response";
+            issues.push(Issue::error(
+                IssueType::Invariant,
+                format!("{path}.entry[{index}]"),
+                message,
+            ));
+        }
         let Some(full_url) = entry.get("fullUrl").and_then(Value::as_str) else {
             continue;
         };

@@ -311,3 +311,27 @@ fn a_canonical_may_carry_extensions() {
     plan["_instantiatesCanonicalX"] = plan["_instantiatesCanonical"].clone();
     assert_one_error(&plan, "CarePlan._instantiatesCanonicalX", "unknown element");
 }
+
+#[test]
+fn ext_1_an_extension_has_a_value_or_extensions() {
+    let patient_with = |extension: Value| json!({ "resourceType": "Patient", "extension": [extension] });
+    let url = "http://example.org/fhir/StructureDefinition/x";
+    let valid = [
+        json!({ "url": url, "valueString": "a" }),
+        json!({ "url": url, "_valueCode": { "extension": [{ "url": url, "valueBoolean": true }] } }),
+        json!({ "url": url, "extension": [{ "url": "part", "valueInteger": 1 }] }),
+    ];
+    for extension in valid {
+        assert_eq!(errors(&patient_with(extension.clone())), vec![], "{extension}");
+    }
+    let both = json!({ "url": url, "valueString": "a", "extension": [{ "url": "part", "valueInteger": 1 }] });
+    assert_one_error(&patient_with(both), "Patient.extension[0]", "ext-1");
+    assert_one_error(&patient_with(json!({ "url": url })), "Patient.extension[0]", "ext-1");
+}
+
+#[test]
+fn bdl_5_an_entry_holds_a_resource_a_request_or_a_response() {
+    let mut bundle = collection("urn:uuid:0c8b5d7e-1f7e-4f5e-9d8e-2c1b0a9f8e7d");
+    bundle["entry"][0].as_object_mut().map(|entry| entry.remove("resource"));
+    assert_one_error(&bundle, "Bundle.entry[0]", "bdl-5");
+}
