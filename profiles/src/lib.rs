@@ -171,8 +171,8 @@ pub fn parse(bytes: &[u8], limits: &xml::XmlLimits) -> Result<Value, ParseError>
     if bytes.len() > limits.max_bytes {
         return Err(ParseError::TooLarge(limits.max_bytes));
     }
+    let bytes = without_byte_order_mark(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| ParseError::Encoding(e.valid_up_to()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('<') {
         return Ok(xml::resource_from_xml(text, limits)?);
     }
@@ -181,4 +181,11 @@ pub fn parse(bytes: &[u8], limits: &xml::XmlLimits) -> Result<Value, ParseError>
         column: e.column(),
         reason: e.to_string(),
     })
+}
+
+/// `bytes` without a leading UTF-8 byte order mark, which is not content:
+/// JSON readers refuse it, and FHIR XML or JSON saved by Windows tools
+/// often starts with one. For readers other than [`parse`] (NDJSON).
+pub fn without_byte_order_mark(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)
 }

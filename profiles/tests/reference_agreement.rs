@@ -3,7 +3,9 @@
 //! shows the valid shape and the invalid one.
 
 use serde_json::{Value, json};
-use zorgpoort_profiles::{Issue, IssueType, ProfileChoice, Severity, parse, validate, xml::XmlLimits};
+use zorgpoort_profiles::{
+    Issue, IssueType, ProfileChoice, Severity, parse, validate, without_byte_order_mark, xml::XmlLimits,
+};
 
 fn errors(resource: &Value) -> Vec<Issue> {
     errors_against(resource, ProfileChoice::Claimed)
@@ -106,6 +108,14 @@ fn a_byte_order_mark_is_not_content() {
         assert_eq!(patient, json!({ "resourceType": "Patient", "active": true }));
         assert_eq!(errors(&patient), vec![]);
     }
+    // NDJSON is read by the caller, after the mark is taken off.
+    let ndjson = "\u{feff}{\"resourceType\": \"Patient\"}\n{\"resourceType\": \"Patient\"}\n";
+    let values: Result<Vec<Value>, _> =
+        serde_json::Deserializer::from_slice(without_byte_order_mark(ndjson.as_bytes()))
+            .into_iter()
+            .collect();
+    assert_eq!(values.map(|values| values.len()).ok(), Some(2));
+    assert_eq!(without_byte_order_mark(b"{}"), b"{}");
 }
 
 #[test]
