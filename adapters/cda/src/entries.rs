@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::header::{organization, practitioner_role};
 use crate::narrative;
 use crate::social;
+use crate::status;
 use crate::values::{quantity, value_x};
 use crate::xml::{self, at, attr, child, children, has_template};
 
@@ -33,6 +34,8 @@ enum Kind {
     /// section gives them (`Encounter.diagnosis.use`: AD, DD, pre-op, post-op).
     Diagnoses(&'static str),
     SocialHistory,
+    /// Functional (false) or mental (true) status.
+    Status(bool),
     Other,
 }
 
@@ -87,6 +90,8 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
     ),
     (Kind::PlanOfCare, &["18776-5"], &["2.16.840.1.113883.10.20.22.2.10"]),
     (Kind::SocialHistory, &["29762-2"], &["2.16.840.1.113883.10.20.22.2.17"]),
+    (Kind::Status(false), &["47420-5"], &["2.16.840.1.113883.10.20.22.2.14"]),
+    (Kind::Status(true), &["10190-7"], &["2.16.840.1.113883.10.20.22.2.56"]),
     (
         Kind::Diagnoses("AD"),
         &["46241-6", "42347-5"],
@@ -312,6 +317,8 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         }
         (Kind::Allergies, "observation") => made.push(allergies::observation(ctx, statement, key)?),
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
+        (Kind::Status(mental), "organizer") => made = status::organizer(ctx, statement, mental, key)?,
+        (Kind::Status(mental), "observation") => made.push(status::observation(ctx, statement, mental, key)?),
         (Kind::SocialHistory, "observation") => made.push(social::observation(ctx, statement, key)?),
         (Kind::Medications, "act") => made = medication_act(ctx, statement, key)?,
         (Kind::Results | Kind::VitalSigns, "organizer") => {

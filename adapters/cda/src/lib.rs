@@ -34,6 +34,7 @@ mod error;
 mod header;
 mod narrative;
 mod social;
+mod status;
 mod values;
 mod xml;
 

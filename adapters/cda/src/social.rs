@@ -144,7 +144,7 @@ fn amount(ctx: &Ctx<'_, '_>, obs: Node<'_, '_>, topic: &Topic) -> Option<Object<
 }
 
 /// The (system, code) pairs of a CodeableConcept.
-fn codes_of<'v>(concept: &'v Object<'_>) -> impl Iterator<Item = (&'v str, &'v str)> {
+pub fn codes_of<'v>(concept: &'v Object<'_>) -> impl Iterator<Item = (&'v str, &'v str)> {
     let codings = match concept.get("coding") {
         Some(Value::Arr(codings)) => codings.as_slice(),
         _ => &[],

@@ -246,7 +246,7 @@ fn a_bad_date_inside_an_entry_is_left_out_with_a_warning() {
 fn a_flood_of_unmapped_entries_is_reported_within_bounds() {
     let entry = r#"<entry><observation classCode="OBS" moodCode="EVN"/></entry>"#;
     let body = format!(
-        "<component><section><code code=\"47420-5\" codeSystem=\"2.16.840.1.113883.6.1\"/>{}</section></component>",
+        "<component><section><code code=\"10164-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>{}</section></component>",
         entry.repeat(20_000)
     );
     let conversion = convert(&document(PATIENT, &body)).unwrap();

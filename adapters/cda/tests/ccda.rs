@@ -228,3 +228,38 @@ fn social_history_becomes_tobacco_alcohol_and_drug_use() {
     assert_eq!(occupation["valueString"], "docent basisonderwijs");
     assert_eq!(converted.warnings.len(), 1, "{:?}", converted.warnings);
 }
+
+#[test]
+fn functional_and_mental_status_become_nl_core_status_observations() {
+    let converted = convert_probe("functional-mental-status.xml");
+    let bundle = &converted.bundle;
+    assert_eq!(resources(bundle, "Observation").len(), 3);
+    let profile = Some("http://nictiz.nl/fhir/StructureDefinition/nl-core-FunctionalOrMentalStatus");
+
+    let walking = by_id(bundle, "STATUS-1");
+    assert_eq!(profile_of(walking), profile);
+    assert_eq!(walking["category"][0]["coding"][0]["code"], "118228005");
+    assert_eq!(walking["code"]["coding"][0]["code"], "282097004");
+    assert_eq!(walking["valueCodeableConcept"]["coding"][0]["code"], "165245003");
+    assert_eq!(walking["effectiveDateTime"], "2026-04-10");
+
+    // Coded in LOINC: kept, not profiled, said.
+    let loinc = by_id(bundle, "STATUS-2");
+    assert_eq!(profile_of(loinc), None);
+    assert_eq!(loinc["valueCodeableConcept"]["coding"][0]["code"], "165245003");
+
+    let cognition = by_id(bundle, "STATUS-3");
+    assert_eq!(profile_of(cognition), profile);
+    assert_eq!(cognition["category"][0]["coding"][0]["code"], "384821006");
+
+    let messages: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(
+        messages[0].contains("/entry/organizer): not mapped: code"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[1].contains("/entry[2]/observation): status not coded in SNOMED CT"),
+        "{messages:#?}"
+    );
+}

@@ -164,14 +164,16 @@ fn the_latin1_transfer_note_keeps_its_accents_and_reports_what_it_drops() {
             .any(|m| m.contains("/text/renderMultiMedia): narrative multimedia")),
         "{messages:?}"
     );
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("/entry/observation): entry of a section")),
-        "{messages:?}"
+    // The functional status is an nl-core status Observation.
+    let observations = resources(bundle, "Observation");
+    assert_eq!(observations.len(), 3);
+    let walking = observations[0];
+    assert_eq!(
+        walking["meta"]["profile"][0],
+        "http://nictiz.nl/fhir/StructureDefinition/nl-core-FunctionalOrMentalStatus"
     );
-    let vitals = resources(bundle, "Observation");
-    assert_eq!(vitals.len(), 2);
+    assert_eq!(walking["valueCodeableConcept"]["coding"][0]["code"], "371153006");
+    let vitals = &observations[1..];
     assert_eq!(vitals[0]["category"][0]["coding"][0]["code"], "vital-signs");
     let vaccination = resources(bundle, "Immunization")[0];
     assert_eq!(
