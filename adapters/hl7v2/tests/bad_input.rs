@@ -119,13 +119,40 @@ fn invalid_dates_are_left_out_with_a_located_warning() {
 #[test]
 fn a_required_time_that_is_unreadable_is_marked_absent() {
     // Provenance.recorded (MSH-7) and Immunization.occurrence (RXA-3) are required.
-    let input = "MSH|^~\\&|A||||20261301||VXU^V04|1|P|2.5\rPID|1||1^^^X^PI\rRXA|0|1|2026023012|||08^Hep B^CVX\r";
+    let input = "MSH|^~\\&|A||||20261301||VXU^V04|1|P|2.5\rPID|1||1^^^X^PI\rRXA|0|1|2026023012||08^Hep B^CVX\r";
     let converted = convert_bytes(input.as_bytes()).remove(0).unwrap();
     let locations: Vec<&str> = converted.warnings.iter().map(|w| w.location.as_str()).collect();
     assert_eq!(locations, ["RXA-3", "RXA-3", "MSH-7", "MSH-7"]);
     let absent =
         r#"{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"error"}]}"#;
     for element in ["_recorded", "_occurrenceDateTime"] {
+        assert!(
+            converted.json.contains(&format!(r#""{element}":{absent}"#)),
+            "{element}: {}",
+            converted.json
+        );
+    }
+}
+
+#[test]
+fn a_required_code_that_is_missing_is_marked_absent() {
+    // DiagnosticReport.code (OBR-4) and Immunization.vaccineCode (RXA-5) are required.
+    let absent =
+        r#"{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}"#;
+    for (input, location, element) in [
+        (
+            "MSH|^~\\&|A||||20260101||ORU^R01|1|P|2.5\rPID|1||1^^^X^PI\rOBR|1||F1\rOBX|1|NM|2345-7^Glucose^LN||5.4\r",
+            "OBR-4",
+            "code",
+        ),
+        (
+            "MSH|^~\\&|A||||20260101||VXU^V04|1|P|2.5\rPID|1||1^^^X^PI\rRXA|0|1|20260101\r",
+            "RXA-5",
+            "vaccineCode",
+        ),
+    ] {
+        let converted = convert_bytes(input.as_bytes()).remove(0).unwrap();
+        assert!(converted.warnings.iter().any(|w| w.location == location), "{location}");
         assert!(
             converted.json.contains(&format!(r#""{element}":{absent}"#)),
             "{element}: {}",

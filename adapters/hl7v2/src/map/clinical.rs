@@ -133,6 +133,9 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> &'static 
         Some("PA" | "CP") | None => "completed",
         Some(_) => "entered-in-error",
     };
+    if !rxa.field(6).is_empty() && read_nm(rxa.field(6)).is_none() {
+        m.warn(rxa.location().with_field(6), "dose amount is not a number; left out");
+    }
     // 999 is v2's "amount unknown".
     let dose = read_nm(rxa.field(6))
         .filter(|amount| amount != "999")
@@ -160,14 +163,18 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> &'static 
         m.warn(rxa.location().with_field(3), "vaccination without administration date");
         absent(reason)
     });
+    // Immunization.vaccineCode is required too.
+    let vaccine = m.concept(rxa.field(5)).unwrap_or_else(|| {
+        m.warn(
+            rxa.location().with_field(5),
+            "vaccination without a vaccine code; code marked absent",
+        );
+        absent("unknown")
+    });
     let resource = profiled(profile::VACCINATION)
         .with("status", status)
         .with("statusReason", m.concept(rxa.field(18)))
-        .with(
-            "vaccineCode",
-            m.concept(rxa.field(5))
-                .unwrap_or_else(|| Object::new().with("text", "unknown")),
-        )
+        .with("vaccineCode", vaccine)
         .with("patient", m.subject())
         .with("encounter", m.encounter_ref())
         .with("occurrenceDateTime", occurrence)

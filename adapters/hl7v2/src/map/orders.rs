@@ -8,7 +8,7 @@ use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Object, Value, base64};
 
 use super::Mapper;
-use super::datatypes::identifier_system;
+use super::datatypes::{absent, identifier_system};
 use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
@@ -127,12 +127,13 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
     m.note_target = Some(order);
     if m.is("ORU") || m.is("OUL") {
         let status = report_status(obr.field(25).text_of(1).as_deref());
+        // DiagnosticReport.code is required: without OBR-4 it says why it is absent.
         let code = code.unwrap_or_else(|| {
             m.warn(
                 obr.location().with_field(4),
-                "report without a code; text placeholder used",
+                "report without a code; code marked absent",
             );
-            Object::new().with("text", "unspecified")
+            absent("unknown")
         });
         let section = obr.field(24).text_of(1).unwrap_or(Cow::Borrowed("LAB"));
         let category = concept("http://terminology.hl7.org/CodeSystem/v2-0074", section);
