@@ -10,6 +10,7 @@ use zorgpoort_model::{EntryRef, Object, Value};
 use crate::allergies;
 use crate::context::{Ctx, MAX_RECURSION};
 use crate::datatypes::absent_reason;
+use crate::directives;
 use crate::error::Error;
 use crate::header::{organization, practitioner_role};
 use crate::narrative;
@@ -36,6 +37,7 @@ enum Kind {
     SocialHistory,
     /// Functional (false) or mental (true) status.
     Status(bool),
+    AdvanceDirectives,
     Other,
 }
 
@@ -92,6 +94,11 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
     (Kind::SocialHistory, &["29762-2"], &["2.16.840.1.113883.10.20.22.2.17"]),
     (Kind::Status(false), &["47420-5"], &["2.16.840.1.113883.10.20.22.2.14"]),
     (Kind::Status(true), &["10190-7"], &["2.16.840.1.113883.10.20.22.2.56"]),
+    (
+        Kind::AdvanceDirectives,
+        &["42348-3"],
+        &["2.16.840.1.113883.10.20.22.2.21", "2.16.840.1.113883.10.20.22.2.21.1"],
+    ),
     (
         Kind::Diagnoses("AD"),
         &["46241-6", "42347-5"],
@@ -319,6 +326,8 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
         (Kind::Status(mental), "organizer") => made = status::organizer(ctx, statement, mental, key)?,
         (Kind::Status(mental), "observation") => made.push(status::observation(ctx, statement, mental, key)?),
+        (Kind::AdvanceDirectives, "organizer") => made = directives::organizer(ctx, statement, key)?,
+        (Kind::AdvanceDirectives, "observation") => made.push(directives::observation(ctx, statement, key)?),
         (Kind::SocialHistory, "observation") => made.push(social::observation(ctx, statement, key)?),
         (Kind::Medications, "act") => made = medication_act(ctx, statement, key)?,
         (Kind::Results | Kind::VitalSigns, "organizer") => {

@@ -29,6 +29,7 @@
 mod allergies;
 mod context;
 mod datatypes;
+mod directives;
 mod entries;
 mod error;
 mod header;

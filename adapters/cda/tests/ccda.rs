@@ -263,3 +263,43 @@ fn functional_and_mental_status_become_nl_core_status_observations() {
         "{messages:#?}"
     );
 }
+
+#[test]
+fn advance_directives_become_consents_for_the_zibs_that_fit() {
+    let converted = convert_probe("advance-directives.xml");
+    let bundle = &converted.bundle;
+    let consents = resources(bundle, "Consent");
+    assert_eq!(consents.len(), 3);
+    let nl_core = |name: &str| format!("http://nictiz.nl/fhir/StructureDefinition/nl-core-{name}");
+
+    let resuscitation = consents[0];
+    assert_eq!(profile_of(resuscitation), Some(nl_core("TreatmentDirective2").as_str()));
+    assert_eq!(resuscitation["scope"]["coding"][0]["code"], "treatment");
+    assert_eq!(resuscitation["category"][0]["coding"][0]["code"], "129125009");
+    assert_eq!(resuscitation["provision"]["type"], "deny");
+    assert_eq!(resuscitation["provision"]["code"][0]["coding"][0]["code"], "89666000");
+    assert_eq!(resuscitation["provision"]["period"]["start"], "2026-03-03");
+
+    let statement = consents[1];
+    assert_eq!(profile_of(statement), Some(nl_core("AdvanceDirective").as_str()));
+    assert_eq!(statement["scope"]["coding"][0]["code"], "adr");
+    assert_eq!(statement["provision"]["code"][0]["coding"][0]["code"], "NR");
+    assert_eq!(
+        statement["sourceAttachment"]["url"],
+        "https://dossier.example.nl/documenten/nr-verklaring-1.pdf"
+    );
+
+    // The C-CDA shape keeps type and value, without a profile, and says so.
+    let other = consents[2];
+    assert_eq!(profile_of(other), None);
+    assert_eq!(other["category"][1]["coding"][0]["code"], "304251008");
+    assert_eq!(other["provision"]["code"][0]["coding"][0]["code"], "304253006");
+    assert!(other["provision"].get("type").is_none());
+    let messages: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("organizer/component/observation): advance directive not coded")),
+        "{messages:#?}"
+    );
+}
