@@ -117,6 +117,22 @@ fn invalid_dates_are_left_out_with_a_located_warning() {
 }
 
 #[test]
+fn unreadable_codes_numbers_and_times_are_left_out_with_a_warning() {
+    let pid = |field: usize, value: &str| format!("PID|1||1^^^X^PI{}{value}", "|".repeat(field - 3));
+    for (field, input) in [
+        ("PID-16", pid(16, "Z")),
+        ("PID-25", pid(25, "two")),
+        ("OBX-5", format!("{}\rOBX|1|TM|8867-4^Time^LN||2561", pid(4, ""))),
+    ] {
+        let message = format!("MSH|^~\\&|A||||20260101120000||ADT^A08|1|P|2.5\r{input}\r");
+        assert!(
+            only_warning(message.as_bytes()).starts_with(&format!("{field}: ")),
+            "{field}"
+        );
+    }
+}
+
+#[test]
 fn a_required_time_that_is_unreadable_is_marked_absent() {
     // Provenance.recorded (MSH-7) and Immunization.occurrence (RXA-3) are required.
     let input = "MSH|^~\\&|A||||20261301||VXU^V04|1|P|2.5\rPID|1||1^^^X^PI\rRXA|0|1|2026023012||08^Hep B^CVX\r";

@@ -199,6 +199,19 @@ fn reference_range<'a>(text: Cow<'a, str>, unit: Item<'_, 'a>) -> Object<'a> {
     parsed.unwrap_or_else(|| Object::new().with("text", text))
 }
 
+/// A FHIR time from a TM (`HHMM[SS[.S...]][+/-ZZZZ]`; fraction and zone
+/// dropped, as FHIR's time has neither a zone nor needs the fraction);
+/// `None` when the time does not exist.
+fn fhir_time(text: &str) -> Option<String> {
+    let digits: &str = text.split(['.', '+', '-']).next()?;
+    if !matches!(digits.len(), 4 | 6) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let part = |range: std::ops::Range<usize>| digits.get(range).map_or(Some(0), |p| p.parse::<u32>().ok());
+    let (h, mi, s) = (part(0..2)?, part(2..4)?, part(4..6)?);
+    (h < 24 && mi < 60 && s < 60).then(|| format!("{h:02}:{mi:02}:{s:02}"))
+}
+
 /// OBX-5 in FHIR terms.
 enum ObservationValue<'a> {
     /// One `value[x]`, by its element name.
@@ -255,18 +268,13 @@ impl<'a> Mapper<'a> {
             "SN" => self.structured_numeric(Sn::read(item), obx, located),
             "DT" => self.date(item).map(|d| ("valueDateTime", Value::from(d))),
             "TS" | "DTM" => self.datetime(item).map(|d| ("valueDateTime", Value::from(d))),
-            "TM" => item
-                .text()
-                .filter(|t| t.len() >= 4 && t.bytes().take(6).all(|b| b.is_ascii_digit()))
-                .map(|t| {
-                    let (h, rest) = t.split_at(2);
-                    let (mi, s) = rest.split_at(2);
-                    let s = s.get(..2).unwrap_or("00");
-                    (
-                        "valueTime",
-                        Value::from(format!("{h}:{mi}:{}", if s.is_empty() { "00" } else { s })),
-                    )
-                }),
+            "TM" => {
+                let time = item.text().and_then(|t| fhir_time(&t));
+                if time.is_none() && !item.is_empty() {
+                    self.warn(located, "not a valid HL7 v2 time; left out");
+                }
+                time.map(|t| ("valueTime", Value::from(t)))
+            }
             other => {
                 self.warn(located, format!("value type {other} kept as text"));
                 item.text().map(|t| ("valueString", Value::from(t)))
@@ -490,4 +498,18 @@ fn add_note(resource: &mut Object<'_>, text: String) {
 /// Plain text as a base64 attachment body.
 pub(super) fn text_data(text: &str) -> String {
     base64::encode(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fhir_time;
+
+    #[test]
+    fn times_that_exist_and_times_that_do_not() {
+        assert_eq!(fhir_time("0930").as_deref(), Some("09:30:00"));
+        assert_eq!(fhir_time("093015.25+0100").as_deref(), Some("09:30:15"));
+        for bad in ["2561", "12", "0960", "12:30", "abcd", "1230599"] {
+            assert_eq!(fhir_time(bad), None, "{bad}");
+        }
+    }
 }

@@ -119,10 +119,16 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         .field(15)
         .text_of(1)
         .map(|code| Object::new().with("language", concept("urn:ietf:bcp:47", code)));
-    let marital = pid
-        .field(16)
-        .text_of(1)
+    let marital_code = pid.field(16).text_of(1);
+    let marital = marital_code
+        .clone()
         .filter(|c| matches!(c.as_ref(), "A" | "D" | "I" | "L" | "M" | "P" | "S" | "T" | "U" | "W"));
+    if marital_code.is_some() && marital.is_none() {
+        m.warn(
+            pid.location().with_field(16),
+            "marital status code not in the v3 MaritalStatus codes; left out",
+        );
+    }
     let deceased_at = m.datetime(pid.field(29));
     let deceased = match pid.field(30).text_of(1).as_deref() {
         Some("Y") => Some(true),
@@ -130,6 +136,9 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         _ => None,
     };
     let multiple_birth = pid.field(25).text_of(1).and_then(|n| n.parse::<u32>().ok());
+    if multiple_birth.is_none() && !pid.field(25).is_empty() {
+        m.warn(pid.location().with_field(25), "birth order is not a number; left out");
+    }
     let mut patient = Object::new()
         .with("meta", meta(profile::PATIENT))
         .with("identifier", ids)
