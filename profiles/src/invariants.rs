@@ -324,7 +324,8 @@ pub fn check_bundle(bundle: &Value, path: &str, issues: &mut Vec<Issue>) {
 
 /// Each entry on its own: bdl-5 (something in it), bdl-8, and the
 /// definition of `Bundle.entry.fullUrl`: "the absolute URL for the
-/// resource".
+/// resource", which, when it looks like a server URL, "SHALL end with the
+/// Resource.id".
 fn check_entries(entries: &[Value], path: &str, issues: &mut Vec<Issue>) {
     for (index, entry) in entries.iter().enumerate() {
         if ["resource", "request", "response"]
@@ -348,6 +349,15 @@ fn check_entries(entries: &[Value], path: &str, issues: &mut Vec<Issue>) {
         }
         if !is_absolute(full_url) {
             let message = format!("the fullUrl must be an absolute URL, not `{full_url}`");
+            issues.push(Issue::error(IssueType::Value, at.clone(), message));
+        }
+        if let (Some((_, kind, id)), Some((resource_type, resource_id))) =
+            (restful(full_url), entry.get("resource").and_then(typed_id))
+            && (kind, id) != (resource_type, resource_id)
+        {
+            let message = format!(
+                "the fullUrl is a server URL, so it must end with /{resource_type}/{resource_id}, the resource's type and id"
+            );
             issues.push(Issue::error(IssueType::Value, at, message));
         }
     }
@@ -421,11 +431,7 @@ impl<'v> Entries<'v> {
             .collect();
         let typed_ids = entries
             .iter()
-            .filter_map(|entry| {
-                let resource = entry.get("resource")?;
-                let kind = resource.get("resourceType").and_then(Value::as_str)?;
-                Some((kind, resource.get("id").and_then(Value::as_str)?))
-            })
+            .filter_map(|entry| entry.get("resource").and_then(typed_id))
             .collect();
         Self { full_urls, typed_ids }
     }
@@ -446,7 +452,7 @@ impl<'v> Entries<'v> {
                 Resolution::Nowhere
             };
         }
-        if let Some(base) = referrer.and_then(restful_base)
+        if let Some((base, _, _)) = referrer.and_then(restful)
             && self.full_urls.contains(format!("{base}/{unversioned}").as_str())
         {
             return Resolution::Inside;
@@ -460,9 +466,15 @@ impl<'v> Entries<'v> {
     }
 }
 
-/// The server base of a fullUrl of the form `[base]/[type]/[id]`.
-fn restful_base(full_url: &str) -> Option<&str> {
+/// A resource's type and id, when it has an id.
+fn typed_id(resource: &Value) -> Option<(&str, &str)> {
+    let kind = resource.get("resourceType").and_then(Value::as_str)?;
+    Some((kind, resource.get("id").and_then(Value::as_str)?))
+}
+
+/// A fullUrl of the form `[base]/[type]/[id]`, in its parts.
+fn restful(full_url: &str) -> Option<(&str, &str, &str)> {
     let mut parts = full_url.rsplitn(3, '/');
-    let (_id, kind, base) = (parts.next()?, parts.next()?, parts.next()?);
-    (is_absolute(base) && crate::schema::schema().is_resource_type(kind)).then_some(base)
+    let (id, kind, base) = (parts.next()?, parts.next()?, parts.next()?);
+    (is_absolute(base) && crate::schema::schema().is_resource_type(kind)).then_some((base, kind, id))
 }

@@ -218,6 +218,16 @@ fn a_full_url_is_absolute_and_version_independent() {
         "Bundle.entry[0].fullUrl",
         "bdl-8",
     );
+    // A server URL names the resource's type and id (as in the official
+    // message examples, which break this).
+    for other in ["http://example.org/fhir/Patient/12", "http://example.org/fhir/Person/1"] {
+        assert_one_error(
+            &collection(other),
+            "Bundle.entry[0].fullUrl",
+            "must end with /Patient/1",
+        );
+    }
+    assert_eq!(errors(&collection("http://example.org/documents/1")), vec![]);
 }
 
 /// A document whose Composition refers to `subject` and `author`; the
