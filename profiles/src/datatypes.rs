@@ -1,5 +1,7 @@
 //! Checks the R4 JSON schema cannot express: no empty values, dates that
-//! exist on the calendar, the BSN 11-check, UCUM unit syntax.
+//! exist on the calendar, the BSN 11-check, UCUM unit syntax, and the base
+//! invariants of data types ([`crate::invariants`]), applied to every value
+//! of their type as the walk finds it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
