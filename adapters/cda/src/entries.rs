@@ -11,6 +11,7 @@ use crate::allergies;
 use crate::context::{Ctx, MAX_RECURSION};
 use crate::datatypes::absent_reason;
 use crate::directives;
+use crate::equipment;
 use crate::error::Error;
 use crate::header::{organization, practitioner_role};
 use crate::narrative;
@@ -38,6 +39,7 @@ enum Kind {
     /// Functional (false) or mental (true) status.
     Status(bool),
     AdvanceDirectives,
+    MedicalEquipment,
     Other,
 }
 
@@ -94,6 +96,11 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
     (Kind::SocialHistory, &["29762-2"], &["2.16.840.1.113883.10.20.22.2.17"]),
     (Kind::Status(false), &["47420-5"], &["2.16.840.1.113883.10.20.22.2.14"]),
     (Kind::Status(true), &["10190-7"], &["2.16.840.1.113883.10.20.22.2.56"]),
+    (
+        Kind::MedicalEquipment,
+        &["46264-8"],
+        &["2.16.840.1.113883.10.20.22.2.23"],
+    ),
     (
         Kind::AdvanceDirectives,
         &["42348-3"],
@@ -326,6 +333,7 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
         (Kind::Status(mental), "organizer") => made = status::organizer(ctx, statement, mental, key)?,
         (Kind::Status(mental), "observation") => made.push(status::observation(ctx, statement, mental, key)?),
+        (Kind::MedicalEquipment, _) => made = equipment::entry(ctx, statement, key)?,
         (Kind::AdvanceDirectives, "organizer") => made = directives::organizer(ctx, statement, key)?,
         (Kind::AdvanceDirectives, "observation") => made.push(directives::observation(ctx, statement, key)?),
         (Kind::SocialHistory, "observation") => made.push(social::observation(ctx, statement, key)?),
@@ -410,6 +418,7 @@ pub fn set_time(
     let (date_key, period_key) = match base {
         "effective" => ("effectiveDateTime", "effectivePeriod"),
         "performed" => ("performedDateTime", "performedPeriod"),
+        "timing" => ("timingDateTime", "timingPeriod"),
         _ => ("occurrenceDateTime", "occurrencePeriod"),
     };
     if period.start.is_some() || period.end.is_some() {
@@ -795,7 +804,7 @@ fn performers(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>) -> Result<Vec<Object<'s
     Ok(out)
 }
 
-fn procedure(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<EntryRef, Error> {
+pub fn procedure(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<EntryRef, Error> {
     let (identifiers, _) = ctx.identifiers(node)?;
     let status = if node.attribute("negationInd") == Some("true") {
         "not-done"

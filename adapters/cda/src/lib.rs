@@ -31,6 +31,7 @@ mod context;
 mod datatypes;
 mod directives;
 mod entries;
+mod equipment;
 mod error;
 mod header;
 mod narrative;

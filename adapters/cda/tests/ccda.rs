@@ -303,3 +303,54 @@ fn advance_directives_become_consents_for_the_zibs_that_fit() {
         "{messages:#?}"
     );
 }
+
+#[test]
+fn medical_equipment_becomes_device_use_statements_with_their_devices() {
+    let converted = convert_probe("medical-equipment.xml");
+    let bundle = &converted.bundle;
+    let uses = resources(bundle, "DeviceUseStatement");
+    let devices = resources(bundle, "Device");
+    assert_eq!((uses.len(), devices.len()), (2, 2));
+    let full_url = |resource: &serde_json::Value| {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["id"] == resource["id"])
+            .unwrap()["fullUrl"]
+            .clone()
+    };
+
+    let hearing = uses[0];
+    assert_eq!(
+        profile_of(hearing),
+        Some("http://nictiz.nl/fhir/StructureDefinition/nl-core-MedicalDevice")
+    );
+    assert_eq!(hearing["status"], "active");
+    assert_eq!(hearing["timingPeriod"]["start"], "2021-09-15");
+    assert_eq!(hearing["device"]["reference"], full_url(devices[0]));
+    assert_eq!(
+        profile_of(devices[0]),
+        Some("http://nictiz.nl/fhir/StructureDefinition/nl-core-MedicalDevice.Product")
+    );
+    assert_eq!(devices[0]["type"]["coding"][0]["code"], "6012004");
+    assert_eq!(devices[0]["identifier"][0]["value"], "(01)08712345678906(21)HA-4471");
+    assert_eq!(devices[0]["deviceName"][0]["name"], "Voorbeeld HA-200");
+
+    // The implant procedure is a Procedure; the locally coded rollator keeps
+    // its code without the product profile, and is reported.
+    assert_eq!(
+        resources(bundle, "Procedure")[0]["code"]["coding"][0]["code"],
+        "307280005"
+    );
+    assert_eq!(uses[1]["device"]["reference"], full_url(devices[1]));
+    assert_eq!(profile_of(devices[1]), None);
+    assert_eq!(devices[1]["type"]["coding"][0]["code"], "ROL-4");
+    let messages: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("component[2]/supply/participant/participantRole): device kind not coded")),
+        "{messages:#?}"
+    );
+}
