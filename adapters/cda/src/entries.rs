@@ -15,6 +15,7 @@ use crate::equipment;
 use crate::error::Error;
 use crate::header::{organization, practitioner_role};
 use crate::narrative;
+use crate::payers;
 use crate::social;
 use crate::status;
 use crate::values::{quantity, value_x};
@@ -40,6 +41,7 @@ enum Kind {
     Status(bool),
     AdvanceDirectives,
     MedicalEquipment,
+    Payers,
     Other,
 }
 
@@ -96,6 +98,7 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
     (Kind::SocialHistory, &["29762-2"], &["2.16.840.1.113883.10.20.22.2.17"]),
     (Kind::Status(false), &["47420-5"], &["2.16.840.1.113883.10.20.22.2.14"]),
     (Kind::Status(true), &["10190-7"], &["2.16.840.1.113883.10.20.22.2.56"]),
+    (Kind::Payers, &["48768-6"], &["2.16.840.1.113883.10.20.22.2.18"]),
     (
         Kind::MedicalEquipment,
         &["46264-8"],
@@ -333,6 +336,7 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
         (Kind::Status(mental), "organizer") => made = status::organizer(ctx, statement, mental, key)?,
         (Kind::Status(mental), "observation") => made.push(status::observation(ctx, statement, mental, key)?),
+        (Kind::Payers, "act") => made = payers::entry(ctx, statement, key)?,
         (Kind::MedicalEquipment, _) => made = equipment::entry(ctx, statement, key)?,
         (Kind::AdvanceDirectives, "organizer") => made = directives::organizer(ctx, statement, key)?,
         (Kind::AdvanceDirectives, "observation") => made.push(directives::observation(ctx, statement, key)?),

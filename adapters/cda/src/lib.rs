@@ -35,6 +35,7 @@ mod equipment;
 mod error;
 mod header;
 mod narrative;
+mod payers;
 mod social;
 mod status;
 mod values;

@@ -40,6 +40,7 @@ const CONTAINER_ACTS: &[&str] = &[
     "2.16.840.1.113883.10.20.22.4.35", // Discharge Medication
     "2.16.840.1.113883.10.20.22.4.51", // Postprocedure Diagnosis
     "2.16.840.1.113883.10.20.22.4.65", // Preoperative Diagnosis
+    "2.16.840.1.113883.10.20.22.4.60", // Coverage Activity
 ];
 
 /// Templates of observations that describe the statement they are in.

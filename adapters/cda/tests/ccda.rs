@@ -354,3 +354,43 @@ fn medical_equipment_becomes_device_use_statements_with_their_devices() {
         "{messages:#?}"
     );
 }
+
+#[test]
+fn payers_become_nl_core_coverages_with_their_insurers() {
+    let converted = convert_probe("payers.xml");
+    let bundle = &converted.bundle;
+    let coverages = resources(bundle, "Coverage");
+    assert_eq!(coverages.len(), 2);
+    let basic = coverages[0];
+    assert_eq!(
+        profile_of(basic),
+        Some("http://nictiz.nl/fhir/StructureDefinition/nl-core-Payer.InsuranceCompany")
+    );
+    assert_eq!(basic["identifier"][0]["value"], "POLICY-1");
+    assert_eq!(basic["type"]["coding"][0]["code"], "B");
+    assert_eq!(basic["subscriberId"], "VZ-0011223344");
+    assert_eq!(basic["relationship"]["coding"][0]["code"], "self");
+    assert_eq!(basic["period"]["start"], "2026-01-01");
+    let insurer = resources(bundle, "Organization")
+        .into_iter()
+        .find(|o| o["name"] == "Zorgverzekeraar Voorbeeld")
+        .unwrap();
+    assert_eq!(
+        profile_of(insurer),
+        Some("http://nictiz.nl/fhir/StructureDefinition/nl-core-Payer-Organization")
+    );
+    assert_eq!(
+        insurer["identifier"][0]["system"],
+        "http://fhir.nl/fhir/NamingSystem/uzovi"
+    );
+    assert_eq!(insurer["identifier"][0]["value"], "3311");
+    assert_eq!(basic["payor"][0]["display"], "Zorgverzekeraar Voorbeeld");
+
+    // A type outside the Vektis list is left out, and said.
+    let extra = coverages[1];
+    assert!(extra.get("type").is_none());
+    assert_eq!(extra["payor"][0]["display"], "Aanvullend Voorbeeld");
+    let messages: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(messages[0].contains("entryRelationship[2]/act/code): insurance type is not a Vektis type"));
+}
