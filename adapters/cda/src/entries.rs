@@ -13,6 +13,7 @@ use crate::datatypes::absent_reason;
 use crate::directives;
 use crate::equipment;
 use crate::error::Error;
+use crate::family;
 use crate::header::{organization, practitioner_role};
 use crate::narrative;
 use crate::payers;
@@ -42,6 +43,7 @@ enum Kind {
     AdvanceDirectives,
     MedicalEquipment,
     Payers,
+    FamilyHistory,
     Other,
 }
 
@@ -99,6 +101,7 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
     (Kind::Status(false), &["47420-5"], &["2.16.840.1.113883.10.20.22.2.14"]),
     (Kind::Status(true), &["10190-7"], &["2.16.840.1.113883.10.20.22.2.56"]),
     (Kind::Payers, &["48768-6"], &["2.16.840.1.113883.10.20.22.2.18"]),
+    (Kind::FamilyHistory, &["10157-6"], &["2.16.840.1.113883.10.20.22.2.15"]),
     (
         Kind::MedicalEquipment,
         &["46264-8"],
@@ -336,6 +339,7 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
         (Kind::Medications, "substanceAdministration") => made.push(medication(ctx, statement, key)?),
         (Kind::Status(mental), "organizer") => made = status::organizer(ctx, statement, mental, key)?,
         (Kind::Status(mental), "observation") => made.push(status::observation(ctx, statement, mental, key)?),
+        (Kind::FamilyHistory, "organizer") => made.push(family::organizer(ctx, statement, key)?),
         (Kind::Payers, "act") => made = payers::entry(ctx, statement, key)?,
         (Kind::MedicalEquipment, _) => made = equipment::entry(ctx, statement, key)?,
         (Kind::AdvanceDirectives, "organizer") => made = directives::organizer(ctx, statement, key)?,

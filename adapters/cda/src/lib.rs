@@ -33,6 +33,7 @@ mod directives;
 mod entries;
 mod equipment;
 mod error;
+mod family;
 mod header;
 mod narrative;
 mod payers;

@@ -186,8 +186,11 @@ fn keys_in(node: Node<'_, '_>) -> BTreeSet<String> {
     codes.chain(texts).collect()
 }
 
+/// A Family History Organizer is one relative: its observations are part of it.
+const FAMILY_HISTORY_ORGANIZER: &str = "2.16.840.1.113883.10.20.22.4.45";
+
 fn is_container(statement: Node<'_, '_>) -> bool {
-    is(statement, "organizer")
+    (is(statement, "organizer") && !templates(statement).contains(&FAMILY_HISTORY_ORGANIZER))
         || (is(statement, "act")
             && (templates(statement).iter().any(|t| CONTAINER_ACTS.contains(t))
                 || children(statement, "code").any(|c| c.attribute("code") == Some("CONC"))))

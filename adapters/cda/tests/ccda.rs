@@ -394,3 +394,29 @@ fn payers_become_nl_core_coverages_with_their_insurers() {
     assert_eq!(messages.len(), 1, "{messages:#?}");
     assert!(messages[0].contains("entryRelationship[2]/act/code): insurance type is not a Vektis type"));
 }
+
+#[test]
+fn family_history_becomes_one_family_member_history_per_relative() {
+    let converted = convert_probe("family-history.xml");
+    let bundle = &converted.bundle;
+    let relatives = resources(bundle, "FamilyMemberHistory");
+    assert_eq!(relatives.len(), 2);
+    let father = relatives[0];
+    assert_eq!(father["identifier"][0]["value"], "FAMILY-1");
+    assert_eq!(father["relationship"]["coding"][0]["code"], "FTH");
+    assert_eq!(father["sex"]["coding"][0]["code"], "male");
+    assert_eq!(father["bornDate"], "1938");
+    let conditions = father["condition"].as_array().unwrap();
+    assert_eq!(conditions.len(), 2);
+    assert_eq!(conditions[0]["code"]["coding"][0]["code"], "22298006");
+    assert_eq!(conditions[0]["onsetAge"]["value"], 57);
+    assert_eq!(conditions[0]["onsetAge"]["code"], "a");
+    assert_eq!(conditions[0]["contributedToDeath"], true);
+    assert_eq!(conditions[1]["code"]["coding"][0]["code"], "44054006");
+    assert_eq!(conditions[1]["onsetPeriod"]["start"], "1990");
+    assert!(conditions[1].get("contributedToDeath").is_none());
+    let mother = relatives[1];
+    assert_eq!(mother["relationship"]["coding"][0]["code"], "MTH");
+    assert_eq!(mother["condition"][0]["code"]["coding"][0]["code"], "254837009");
+    assert!(converted.warnings.is_empty(), "{:?}", converted.warnings);
+}
