@@ -466,3 +466,32 @@ fn a_statement_dropped_without_a_warning_is_noticed() {
             .any(|p| p.contains("no source statement"))
     );
 }
+
+#[test]
+fn as_many_allergies_come_out_as_allergy_observations_go_in() {
+    // Issue 17: a severity beside the allergy observation made a third
+    // allergy out of HL7's two. Counted by the Allergy - Intolerance
+    // Observation template, in every document that uses it.
+    const ALLERGY_OBSERVATION: &str = "2.16.840.1.113883.10.20.22.4.7";
+    let mut checked = 0;
+    for path in corpus() {
+        let bytes = std::fs::read(&path).unwrap();
+        let Ok(conversion) = to_fhir(&bytes, &Options::default()) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let document = roxmltree::Document::parse(&text).unwrap();
+        let allergies_in = document
+            .descendants()
+            .filter(|n| is(*n, "observation") && templates(*n).contains(&ALLERGY_OBSERVATION))
+            .count();
+        if allergies_in == 0 {
+            continue;
+        }
+        let bundle: Value = serde_json::from_str(&conversion.bundle.to_json()).unwrap();
+        let allergies_out = common::resources(&bundle, "AllergyIntolerance").len();
+        assert_eq!(allergies_out, allergies_in, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 12, "{checked}");
+}

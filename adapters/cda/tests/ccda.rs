@@ -420,3 +420,43 @@ fn family_history_becomes_one_family_member_history_per_relative() {
     assert_eq!(mother["condition"][0]["code"]["coding"][0]["code"], "254837009");
     assert!(converted.warnings.is_empty(), "{:?}", converted.warnings);
 }
+
+#[test]
+fn a_severity_that_cannot_be_placed_is_reported_and_never_an_allergy() {
+    let converted = convert_probe("allergies-unclear-severity.xml");
+    let allergies = resources(&converted.bundle, "AllergyIntolerance");
+    assert_eq!(allergies.len(), 4, "{allergies:#?}");
+    let messages: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+    let warned = |at: &str, what: &str| {
+        assert!(
+            messages.iter().any(|m| m.contains(at) && m.contains(what)),
+            "no warning {what:?} at {at}: {messages:#?}"
+        );
+    };
+    // Beside two allergies: on neither of them.
+    assert!(allergies[0].get("reaction").is_none() && allergies[1].get("reaction").is_none());
+    warned(
+        "entry/act/entryRelationship[3]/observation)",
+        "beside 2 allergy observations",
+    );
+    // No reaction to carry it: a reaction of unknown manifestation.
+    let morphine = allergies[2];
+    assert_eq!(morphine["reaction"][0]["severity"], "mild");
+    assert_eq!(
+        morphine["reaction"][0]["manifestation"][0]["extension"][0]["valueCode"],
+        "unknown"
+    );
+    warned(
+        "entry[2]/act/entryRelationship/observation/entryRelationship/observation)",
+        "severity without a reaction",
+    );
+    // "Moderate to severe" is none of FHIR's levels.
+    let ibuprofen = allergies[3];
+    assert_eq!(
+        ibuprofen["reaction"][0]["manifestation"][0]["coding"][0]["code"],
+        "422587007"
+    );
+    assert!(ibuprofen["reaction"][0].get("severity").is_none());
+    warned("entry[3]/act", "severity is not one of mild, moderate or severe");
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+}
