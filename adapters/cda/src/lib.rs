@@ -5,16 +5,29 @@
 //! Bundle of type `document` whose first entry is the Composition (header,
 //! sections with their narrative as XHTML, references to the resources
 //! made from the structured entries), with the Patient, authors,
-//! custodian and the `Condition`, `AllergyIntolerance`, `MedicationStatement`,
-//! `Observation`, `Procedure`, `Encounter`, `Immunization` and `ServiceRequest` resources
-//! of the recognised sections (by LOINC section code or C-CDA template).
+//! custodian and the resources of the recognised sections (by LOINC
+//! section code or C-CDA template): problems and encounter diagnoses
+//! (`Condition`), allergies (`AllergyIntolerance`, their reactions and
+//! severities folded in), medication and discharge medication
+//! (`MedicationStatement`), results, vital signs, social history and
+//! functional or mental status (`Observation`), procedures, encounters,
+//! immunizations, plan of care (`ServiceRequest`), advance directives
+//! (`Consent`), medical equipment (`DeviceUseStatement` and `Device`),
+//! payers (`Coverage`) and family history (`FamilyMemberHistory`).
+//! A resource claims its nl-core profile only when it meets it; one whose
+//! source codes the profile's required bindings exclude keeps its data
+//! without the profile, with a warning.
+//!
 //! Whatever is not mapped is reported as a [`Warning`] with its line,
 //! column and element path: sections of other kinds keep their narrative
-//! and their entries are reported, never dropped silently.
+//! and their entries are reported, never dropped silently (the
+//! `accounting` test holds this over every CDA document in the repository).
 //!
-//! A header that cannot be read (no document id, type, time or patient, an
-//! impossible date, a BSN failing the 11-check) fails the document with an
-//! [`Error`] naming the element. An unreadable timestamp inside a clinical
+//! Input whose root is not a CDA `ClinicalDocument` (a lone section, say)
+//! is refused as such, naming the root element found. A header that
+//! cannot be read (no document id, type, time or patient, an impossible
+//! date, a BSN failing the 11-check) fails the document with an [`Error`]
+//! naming the element. An unreadable timestamp inside a clinical
 //! entry only costs that timestamp: it is left out with a warning, so one
 //! bad date in a long history does not lose the whole document.
 //!
