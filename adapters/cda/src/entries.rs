@@ -280,6 +280,16 @@ fn section_of(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str, depth: usize
         .with("section", nested))
 }
 
+/// Templates of observations that may stand beside the problem
+/// observations of a concern and describe rather than state a problem:
+/// Problem Status, Severity, Comment Activity, Priority Preference.
+const CONCERN_DETAILS: &[&str] = &[
+    "2.16.840.1.113883.10.20.22.4.6",
+    "2.16.840.1.113883.10.20.22.4.8",
+    "2.16.840.1.113883.10.20.22.4.64",
+    "2.16.840.1.113883.10.20.22.4.143",
+];
+
 /// A problem concern act: each of its observations mapped by `map` with the
 /// concern's status; a concern without one gets `empty` as its warning.
 fn concern(
@@ -291,8 +301,13 @@ fn concern(
 ) -> Result<Vec<EntryRef>, Error> {
     let status = attr_code(child(act, "statusCode"));
     let mut made = Vec::new();
-    for (n, obs) in related(act, "observation").enumerate() {
-        made.push(map(ctx, obs, status, &format!("{key}.{}", n + 1))?);
+    for obs in related(act, "observation") {
+        if CONCERN_DETAILS.iter().any(|t| has_template(obs, t)) {
+            // Says something about the concern, not a problem of its own.
+            ctx.warn(obs, "observation about the concern, not a problem; not mapped");
+            continue;
+        }
+        made.push(map(ctx, obs, status, &format!("{key}.{}", made.len() + 1))?);
     }
     if made.is_empty() {
         ctx.warn(act, empty);
@@ -374,14 +389,29 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
             made.push(service_request(ctx, statement, key)?);
         }
         (Kind::Other, _) => {
-            ctx.warn(
-                statement,
-                "entry of a section this adapter does not map; its narrative is kept",
-            );
+            let section = entry.parent().map_or_else(String::new, section_name);
+            let message = format!("entry of a section this adapter does not map{section}; its narrative is kept");
+            ctx.warn(statement, message);
         }
         _ => ctx.warn(statement, format!("{name} entry not mapped in this kind of section")),
     }
     Ok(made)
+}
+
+/// ` (code 8648-8, "Hospital course")`: the section's code and title, so a
+/// warning names the section and not only its position.
+fn section_name(section: Node<'_, '_>) -> String {
+    let code = child(section, "code");
+    let title = child(section, "title")
+        .and_then(xml::text)
+        .or_else(|| code.and_then(|c| attr(c, "displayName")).map(str::to_owned));
+    let code = code.and_then(|c| attr(c, "code"));
+    match (code, title) {
+        (Some(code), Some(title)) => format!(" (code {code}, {title:?})"),
+        (Some(code), None) => format!(" (code {code})"),
+        (None, Some(title)) => format!(" ({title:?})"),
+        (None, None) => String::new(),
+    }
 }
 
 /// Reports the `wrapper` children of `node` (`entryRelationship`,

@@ -460,3 +460,17 @@ fn a_severity_that_cannot_be_placed_is_reported_and_never_an_allergy() {
     warned("entry[3]/act", "severity is not one of mild, moderate or severe");
     assert_eq!(messages.len(), 3, "{messages:#?}");
 }
+
+#[test]
+fn what_describes_a_problem_concern_is_no_problem_of_its_own() {
+    let converted = convert_probe("problem-concern-parts.xml");
+    let conditions = resources(&converted.bundle, "Condition");
+    assert_eq!(conditions.len(), 1, "{conditions:#?}");
+    assert_eq!(conditions[0]["code"]["coding"][0]["code"], "195967001");
+    let messages: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(
+        messages.iter().all(|m| m.contains("about the concern, not a problem")),
+        "{messages:#?}"
+    );
+}
