@@ -241,7 +241,15 @@ fn section_of(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str, depth: usize
         None => None,
     };
     let mut references = Vec::new();
+    // Named once: a section may hold thousands of entries.
+    let unmapped = (kind == Kind::Other).then(|| section_name(node));
     for (j, entry) in children(node, "entry").enumerate() {
+        if let Some(section) = &unmapped {
+            let statement = entry.children().find(|c| c.is_element() && !xml::is(*c, "templateId"));
+            let message = format!("entry of a section this adapter does not map{section}; its narrative is kept");
+            ctx.warn(statement.unwrap_or(entry), message);
+            continue;
+        }
         let entry_key = format!("{key}.e{}", j + 1);
         for made in map_entry(ctx, kind, entry, &entry_key)? {
             references.push(ctx.bundle.reference(made));
@@ -387,11 +395,6 @@ fn map_entry(ctx: &mut Ctx<'_, '_>, kind: Kind, entry: Node<'_, '_>, key: &str) 
             if statement.attribute("moodCode") != Some("GOL") =>
         {
             made.push(service_request(ctx, statement, key)?);
-        }
-        (Kind::Other, _) => {
-            let section = entry.parent().map_or_else(String::new, section_name);
-            let message = format!("entry of a section this adapter does not map{section}; its narrative is kept");
-            ctx.warn(statement, message);
         }
         _ => ctx.warn(statement, format!("{name} entry not mapped in this kind of section")),
     }
