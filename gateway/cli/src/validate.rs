@@ -90,8 +90,9 @@ fn read(file: &PathBuf, max_bytes: usize) -> Result<Vec<u8>> {
 /// The resources in a file: one XML resource, or one or more JSON values
 /// (a single resource or NDJSON).
 fn resources(bytes: &[u8], limits: &XmlLimits) -> Result<Vec<Value>> {
+    let bytes = zorgpoort_profiles::without_byte_order_mark(bytes);
     let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
-    if first == Some(&b'<') || bytes.starts_with(b"\xef\xbb\xbf<") {
+    if first == Some(&b'<') {
         return Ok(vec![zorgpoort_profiles::parse(bytes, limits)?]);
     }
     let values: Result<Vec<Value>, _> = serde_json::Deserializer::from_slice(bytes).into_iter().collect();

@@ -79,7 +79,8 @@ fn one_bundle_per_message_across_files() {
 fn a_bad_message_is_reported_and_the_rest_converted() {
     let dir = temp_dir("bad");
     let input = dir.join("mixed.hl7");
-    let bad = "MSH|^~\\&|HIS|RIJN|||20261124||ADT^A01|M2|P|2.5\rPID|1||9^^^R^PI||X^Y||19800230\r";
+    // No identifier in PID-3: nobody to attach the admission to.
+    let bad = "MSH|^~\\&|HIS|RIJN|||20261124||ADT^A01|M2|P|2.5\rPID|1||||X^Y||19800101\r";
     std::fs::write(&input, format!("{GOOD}\n{bad}\n{GOOD}")).unwrap();
     let out = zorgpoort(&["convert", "--from", "hl7v2", input.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -87,7 +88,10 @@ fn a_bad_message_is_reported_and_the_rest_converted() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr.trim(),
-        format!("{}: msg 2: PID-7: invalid date \"19800230\"", input.display())
+        format!(
+            "{}: msg 2: PID-3: ADT^A01 needs an identified patient: no usable patient identifier in PID-3 (or PID-2, PID-4)",
+            input.display()
+        )
     );
 }
 

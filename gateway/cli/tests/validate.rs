@@ -95,3 +95,18 @@ fn an_explicit_profile_is_applied_and_unreadable_input_fails() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("does-not-exist.json: opening"));
 }
+
+/// Issue 17: a byte order mark, as Windows tools write it, is not content:
+/// JSON and NDJSON that start with one validate like the same text without.
+#[test]
+fn a_byte_order_mark_before_json_is_not_an_error() {
+    for input in [
+        &b"\xef\xbb\xbf{\"resourceType\":\"Patient\",\"gender\":\"female\"}"[..],
+        &b"\xef\xbb\xbf{\"resourceType\":\"Patient\"}\n{\"resourceType\":\"Patient\"}\n"[..],
+    ] {
+        let output = zorgpoort(&["validate", "-"], input);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.contains("Patient: valid"), "{stderr}");
+    }
+}
