@@ -62,13 +62,15 @@ const KINDS: &[(Kind, &[&str], &[&str])] = &[
     ),
     (
         Kind::Medications,
-        &["10160-0", "29549-3", "10183-2", "75311-1"],
+        &["10160-0", "29549-3", "10183-2", "75311-1", "42346-7"],
         &[
             "2.16.840.1.113883.10.20.22.2.1",
             "2.16.840.1.113883.10.20.22.2.1.1",
             // Hospital Discharge Medications Section.
             "2.16.840.1.113883.10.20.22.2.11",
             "2.16.840.1.113883.10.20.22.2.11.1",
+            // Admission Medications Section.
+            "2.16.840.1.113883.10.20.22.2.44",
         ],
     ),
     (
@@ -632,8 +634,9 @@ fn medication(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<En
     Ok(ctx.bundle.add("MedicationStatement", key, statement))
 }
 
-/// An act that wraps medication activities (C-CDA Discharge Medication,
-/// 2.16.840.1.113883.10.20.22.4.35): each `substanceAdministration` in it.
+/// An act that wraps medication activities (C-CDA Discharge Medication
+/// 2.16.840.1.113883.10.20.22.4.35, Admission Medication …4.36): each
+/// `substanceAdministration` in it.
 fn medication_act(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>, key: &str) -> Result<Vec<EntryRef>, Error> {
     let mut made = Vec::new();
     for relationship in children(act, "entryRelationship") {

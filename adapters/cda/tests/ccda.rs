@@ -147,17 +147,25 @@ fn a_discharge_summary_keeps_its_diagnoses_and_discharge_medication() {
     assert_eq!(diagnoses[1]["condition"]["reference"], full_url(conditions[1]));
 
     let medication = resources(bundle, "MedicationStatement");
-    assert_eq!(medication.len(), 1);
+    assert_eq!(medication.len(), 2);
     assert_eq!(
         medication[0]["medicationCodeableConcept"]["coding"][0]["code"],
         "308191"
     );
     assert_eq!(medication[0]["effectivePeriod"]["end"], "2026-04-12");
+    // Medication on admission, in an Admission Medication act (4.36).
+    assert_eq!(
+        medication[1]["medicationCodeableConcept"]["coding"][0]["code"],
+        "745679"
+    );
 
     // Each section points at what was made from it; the hospital course is narrative.
     let sections = bundle["entry"][0]["resource"]["section"].as_array().unwrap();
     let entries = |i: usize| sections[i]["entry"].as_array().map_or(0, Vec::len);
-    assert_eq!((entries(0), entries(1), entries(2), entries(3)), (1, 0, 1, 1));
+    assert_eq!(
+        (entries(0), entries(1), entries(2), entries(3), entries(4)),
+        (1, 0, 1, 1, 1)
+    );
     assert!(
         sections[1]["text"]["div"]
             .as_str()

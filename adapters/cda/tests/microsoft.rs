@@ -30,6 +30,19 @@ fn every_sample_names_the_same_patient() {
     }
 }
 
+/// Statements this adapter maps from sections Microsoft's converter leaves out
+/// (each of these two samples holds one).
+fn more_than_microsoft(file: &str, kind: &str) -> usize {
+    match (file, kind) {
+        // One medication in the Admission Medications section (2.16.840.1.113883.10.20.22.2.44).
+        (
+            "CCD-Parent-Document-Replace-C-CDAR2.1.ccda" | "PROBLEMS_in_Empty_C-CDA_2.1-C-CDAR2.1.ccda",
+            "MedicationStatement",
+        ) => 1,
+        _ => 0,
+    }
+}
+
 #[test]
 fn clinical_statements_are_counted_alike() {
     // Samples whose recognised sections hold all of these statements (the
@@ -47,7 +60,7 @@ fn clinical_statements_are_counted_alike() {
         for kind in ["Condition", "AllergyIntolerance", "MedicationStatement"] {
             assert_eq!(
                 resources(&ours, kind).len(),
-                resources(&theirs, kind).len(),
+                resources(&theirs, kind).len() + more_than_microsoft(file, kind),
                 "{file}: {kind}"
             );
         }
