@@ -53,10 +53,10 @@ fn policy(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>, key: &str) -> Result<EntryRe
         Some((participant, _)) => ctx.period(child(participant, "time"))?.to_object(),
         None => Object::new(),
     };
-    let relationship = covered
-        .and_then(|(_, role)| child(role, "code"))
-        .filter(|c| attr(*c, "code") == Some("SELF"))
-        .map(|_| concept("http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self"));
+    let relationship = match covered.and_then(|(_, role)| child(role, "code")) {
+        Some(code) => relationship(ctx, code),
+        None => None,
+    };
     let payor = if let Some(payor) = payer(ctx, act)? {
         payor
     } else {
@@ -86,6 +86,27 @@ fn policy(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>, key: &str) -> Result<EntryRe
     Ok(ctx.bundle.add("Coverage", key, coverage))
 }
 
+/// `Coverage.relationship` from the covered party's role (HL7 RoleCode):
+/// the patient's relation to the subscriber. A role outside the FHIR list's
+/// kinds is reported.
+fn relationship(ctx: &mut Ctx<'_, '_>, code: Node<'_, '_>) -> Option<Object<'static>> {
+    let kind = match attr(code, "code")? {
+        "SELF" => "self",
+        "SPS" | "HUSB" | "WIFE" => "spouse",
+        "DOMPART" => "common",
+        "CHILD" | "SON" | "DAU" | "CHLDADOPT" | "CHLDFOST" | "STPCHLD" => "child",
+        "PRN" | "FTH" | "MTH" => "parent",
+        other => {
+            ctx.warn(code, format!("covered party's relationship {other:?} not mapped"));
+            return None;
+        }
+    };
+    Some(concept(
+        "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
+        kind,
+    ))
+}
+
 /// The type of insurance, when it is a Vektis type as the zib requires;
 /// any other is reported.
 fn coverage_type(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>) -> Option<Object<'static>> {
@@ -104,8 +125,8 @@ fn coverage_type(ctx: &mut Ctx<'_, '_>, act: Node<'_, '_>) -> Option<Object<'sta
     None
 }
 
-/// The Payer Performer (…4.87): `performer` with code PAYOR, or the first
-/// performer when none says.
+/// The Payer Performer (…4.87): a `performer` with that template or with
+/// the code PAYOR.
 fn is_payer(performer: Node<'_, '_>) -> bool {
     xml::at(performer, &["assignedEntity", "code"]).and_then(|c| attr(c, "code")) == Some("PAYOR")
         || xml::has_template(performer, "2.16.840.1.113883.10.20.22.4.87")
