@@ -363,6 +363,19 @@ impl<'a> Ei<'a> {
             },
         }
     }
+
+    /// Reads an EI that is one component of a field (the parts of an EIP),
+    /// its parts subcomponents.
+    pub fn from_component(item: Item<'_, 'a>) -> Self {
+        Self {
+            id: item.subcomponent(1).text(),
+            authority: Hd {
+                namespace: item.subcomponent(2).text(),
+                universal_id: item.subcomponent(3).text(),
+                universal_id_type: item.subcomponent(4).text(),
+            },
+        }
+    }
 }
 
 /// SN: structured numeric, such as `<^0.5` or `^1^:^128`.

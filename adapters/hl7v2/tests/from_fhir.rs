@@ -226,7 +226,7 @@ fn lab_report_is_an_oru_with_typed_values_and_notes() {
         .into_iter()
         .map(|o| &o["valueQuantity"])
         .collect();
-    assert_eq!(values[0]["value"], json!(6.4));
+    assert_eq!(values[0]["value"].to_string(), "6.40", "the precision the Bundle gave");
     assert_eq!(values[1]["comparator"], "<");
 }
 

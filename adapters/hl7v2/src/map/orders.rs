@@ -13,9 +13,9 @@ use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
 
-/// An Identifier from an EI (placer or filler order number).
-fn order_identifier<'a>(item: Item<'_, 'a>, kind: &'static str) -> Option<Object<'a>> {
-    let ei = Ei::read(item);
+/// An Identifier from an EI (placer or filler order number), `kind` its
+/// v2 table 0203 type.
+pub(super) fn order_identifier<'a>(ei: Ei<'a>, kind: &'static str) -> Option<Object<'a>> {
     let id = ei.id.clone()?;
     let system = identifier_system(&ei.authority, None);
     Some(
@@ -42,8 +42,8 @@ fn request_status(control: Option<&str>, status: Option<&str>) -> &'static str {
 
 pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static [usize] {
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(orc.field(2), "PLAC"),
-        order_identifier(orc.field(3), "FILL"),
+        order_identifier(Ei::read(orc.field(2)), "PLAC"),
+        order_identifier(Ei::read(orc.field(3)), "FILL"),
     ]
     .into_iter()
     .flatten()
@@ -91,8 +91,8 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
     let code = m.concept(obr.field(4));
     let effective = m.datetime(obr.field(7));
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(obr.field(2), "PLAC"),
-        order_identifier(obr.field(3), "FILL"),
+        order_identifier(Ei::read(obr.field(2)), "PLAC"),
+        order_identifier(Ei::read(obr.field(3)), "FILL"),
     ]
     .into_iter()
     .flatten()

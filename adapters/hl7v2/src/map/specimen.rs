@@ -7,45 +7,20 @@
 //! orders taken on it. So in the first an SPM is the specimen of the OBR
 //! before it, and the next OBR starts an order without one.
 
-/// Whether this message sends specimens before their orders.
-fn specimen_first(m: &Mapper<'_>) -> bool {
-    m.is("OUL") || matches!(m.event.trigger.as_str(), "O33" | "O35")
-}
-
-use std::borrow::Cow;
-
-use zorgpoort_model::datatypes::{concept, profiled};
-use zorgpoort_model::systems::hl7;
+use zorgpoort_model::datatypes::profiled;
 use zorgpoort_model::{Object, Value};
 
 use super::Mapper;
-use super::datatypes::identifier_system;
-use crate::message::{Item, Segment};
-use crate::types::Hd;
+use super::orders::order_identifier;
+use crate::message::Segment;
+use crate::types::Ei;
 
 /// nl-core's profile for the specimen of a laboratory result.
 const SPECIMEN: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-LaboratoryTestResult.Specimen";
 
-/// An Identifier from one EI of an EIP (SPM-2.1 placer, SPM-2.2 filler),
-/// whose parts are subcomponents.
-fn eip_identifier<'a>(part: Item<'_, 'a>, kind: &'static str) -> Option<Object<'a>> {
-    let id = part.subcomponent(1).text()?;
-    let authority = Hd {
-        namespace: part.subcomponent(2).text(),
-        universal_id: part.subcomponent(3).text(),
-        universal_id_type: part.subcomponent(4).text(),
-    };
-    let system = identifier_system(&authority, None);
-    Some(
-        Object::new()
-            .with("type", concept(hl7::V2_0203, kind))
-            .with("system", system.map(Cow::into_owned))
-            .with("value", id)
-            .with(
-                "assigner",
-                authority.namespace.map(|n| Object::new().with("display", n)),
-            ),
-    )
+/// Whether this message sends specimens before their orders.
+fn specimen_first(m: &Mapper<'_>) -> bool {
+    m.is("OUL") || matches!(m.event.trigger.as_str(), "O33" | "O35")
 }
 
 /// SPM-17 (a DR: start and end) as `collectedDateTime` or, with an end,
@@ -66,8 +41,8 @@ fn collection<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> Object<'a> {
 pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> &'static [usize] {
     let ids = spm.field(2);
     let identifiers: Vec<Object<'a>> = [
-        eip_identifier(ids.component(1), "PLAC"),
-        eip_identifier(ids.component(2), "FILL"),
+        order_identifier(Ei::from_component(ids.component(1)), "PLAC"),
+        order_identifier(Ei::from_component(ids.component(2)), "FILL"),
     ]
     .into_iter()
     .flatten()
