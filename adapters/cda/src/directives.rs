@@ -143,6 +143,9 @@ pub fn observation(ctx: &mut Ctx<'_, '_>, obs: Node<'_, '_>, key: &str) -> Resul
         // ppc-1 asks for a policy; a CDA observation names none.
         .with("policyRule", absent(None))
         .with("provision", provision);
+    if let (Reading::Directive, Some(value)) = (&reading, child(obs, "value")) {
+        ctx.warn(value, "value of an advance directive type not mapped");
+    }
     if matches!(reading, Reading::Other) {
         ctx.warn(
             obs,

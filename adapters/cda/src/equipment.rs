@@ -60,6 +60,9 @@ fn supply(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<Option
         return Ok(None);
     };
     let device = device(ctx, role, key)?;
+    for other in children(node, "participant").filter(|p| child(*p, "participantRole") != Some(role)) {
+        ctx.warn(other, "supply participant other than the device not mapped");
+    }
     let (identifiers, _) = ctx.identifiers(node)?;
     let period = ctx.effective_time(node)?;
     let status = if node.attribute("moodCode") == Some("INT") {
@@ -108,6 +111,10 @@ fn device(ctx: &mut Ctx<'_, '_>, role: Node<'_, '_>, key: &str) -> Result<EntryR
         .with("deviceName", model)
         .with("type", kind)
         .with("patient", ctx.subject());
+    ctx.warn_unmapped(role, &["id", "playingDevice"]);
+    if let Some(playing) = playing {
+        ctx.warn_unmapped(playing, &["code", "manufacturerModelName"]);
+    }
     if children(role, "id").count() > 1 {
         ctx.warn(
             role,

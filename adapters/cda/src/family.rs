@@ -55,6 +55,9 @@ pub fn organizer(ctx: &mut Ctx<'_, '_>, organizer: Node<'_, '_>, key: &str) -> R
         )
         .with("bornDate", born)
         .with("condition", conditions);
+    if let Some(relative) = relative {
+        ctx.warn_unmapped(relative, &["code", "subject"]);
+    }
     if let Some(person) = person {
         ctx.warn_unmapped(person, &["administrativeGenderCode", "birthTime"]);
     }
