@@ -2,11 +2,9 @@
 //! an element named `reference` is not always a Reference
 //! (`DetectedIssue.reference` is a uri).
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
 
-use crate::schema::{ElementType, schema};
+use crate::schema::{ElementType, each_element};
 
 /// Nested types are few levels deep; deeper input has failed the schema.
 const MAX_DEPTH: usize = 64;
@@ -33,38 +31,20 @@ pub fn references<'v>(resource: &'v Value, path: &str) -> Vec<Found<'v>> {
 
 /// `path` is extended and restored while walking.
 fn walk<'v>(value: &'v Value, type_name: &str, path: &mut String, found: &mut Vec<Found<'v>>, depth: usize) {
-    let (Some(object), Some(elements)) = (value.as_object(), schema().type_elements(type_name)) else {
-        return;
-    };
     if depth > MAX_DEPTH {
         return;
     }
     if type_name == "Reference"
-        && let Some(reference) = object.get("reference").and_then(Value::as_str)
+        && let Some(reference) = value.get("reference").and_then(Value::as_str)
     {
         found.push(Found {
             path: format!("{path}.reference"),
             reference,
         });
     }
-    let length = path.len();
-    for (key, child) in object {
-        let Some(ElementType::Complex(complex)) = elements.element(key).map(|element| element.holds) else {
-            continue;
-        };
-        path.push('.');
-        path.push_str(key);
-        match child {
-            Value::Array(items) => {
-                let key_length = path.len();
-                for (index, item) in items.iter().enumerate() {
-                    let _ = write!(path, "[{index}]");
-                    walk(item, complex, path, found, depth + 1);
-                    path.truncate(key_length);
-                }
-            }
-            _ => walk(child, complex, path, found, depth + 1),
+    each_element(value, type_name, path, |child, holds, path| {
+        if let ElementType::Complex(complex) = holds {
+            walk(child, complex, path, found, depth + 1);
         }
-        path.truncate(length);
-    }
+    });
 }

@@ -10,6 +10,7 @@
 //! validator of its own type.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use serde_json::{Map, Value};
@@ -111,6 +112,41 @@ pub struct Schema {
     /// schema's JSON on each use.
     elements: HashMap<String, HashMap<String, Indexed>>,
     validators: RwLock<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+/// Calls `each` with every element value of `value`, an object of the
+/// schema type `type_name`, that the schema knows (the items of an array one
+/// by one) and what the element holds. `path` is extended by the element's
+/// name and index while `each` runs, and restored after.
+pub(crate) fn each_element<'v>(
+    value: &'v Value,
+    type_name: &str,
+    path: &mut String,
+    mut each: impl FnMut(&'v Value, ElementType<'static>, &mut String),
+) {
+    let (Some(object), Some(elements)) = (value.as_object(), schema().type_elements(type_name)) else {
+        return;
+    };
+    let length = path.len();
+    for (key, child) in object {
+        let Some(holds) = elements.element(key).map(|element| element.holds) else {
+            continue;
+        };
+        path.push('.');
+        path.push_str(key);
+        match child {
+            Value::Array(items) => {
+                let key_length = path.len();
+                for (index, item) in items.iter().enumerate() {
+                    let _ = write!(path, "[{index}]");
+                    each(item, holds, path);
+                    path.truncate(key_length);
+                }
+            }
+            _ => each(child, holds, path),
+        }
+        path.truncate(length);
+    }
 }
 
 /// The schema, parsed on first use.

@@ -8,7 +8,7 @@ use jsonschema::paths::LocationSegment;
 use serde_json::Value;
 
 use crate::issue::{Issue, IssueType};
-use crate::schema::{ElementType, schema};
+use crate::schema::{ElementType, each_element, schema};
 
 /// Checks `resource` against the schema of its type; `false` when the type
 /// is unknown (nothing else can be checked then).
@@ -104,32 +104,12 @@ fn collect<'v>(
     found: &mut Vec<(&'v Value, &'v str, String)>,
     depth: usize,
 ) {
-    let (Some(object), Some(elements)) = (value.as_object(), schema().type_elements(type_name)) else {
-        return;
-    };
     if depth > MAX_DEPTH {
         return;
     }
-    let length = path.len();
-    for (key, child) in object {
-        let Some(holds) = elements.element(key).map(|element| element.holds) else {
-            continue;
-        };
-        path.push('.');
-        path.push_str(key);
-        match child {
-            Value::Array(items) => {
-                let key_length = path.len();
-                for (index, item) in items.iter().enumerate() {
-                    let _ = write!(path, "[{index}]");
-                    visit(item, holds, path, found, depth);
-                    path.truncate(key_length);
-                }
-            }
-            _ => visit(child, holds, path, found, depth),
-        }
-        path.truncate(length);
-    }
+    each_element(value, type_name, path, |item, holds, path| {
+        visit(item, holds, path, found, depth);
+    });
 }
 
 /// One value of an element that holds `holds`.
