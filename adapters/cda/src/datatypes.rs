@@ -394,6 +394,21 @@ pub fn absent_reason(null_flavor: Option<&str>) -> &'static str {
     }
 }
 
+/// The (system, code) pairs of a CodeableConcept.
+pub fn codes_of<'v>(concept: &'v Object<'_>) -> impl Iterator<Item = (&'v str, &'v str)> {
+    let codings = match concept.get("coding") {
+        Some(Value::Arr(codings)) => codings.as_slice(),
+        _ => &[],
+    };
+    codings.iter().filter_map(|c| match c {
+        Value::Obj(c) => match (c.get("system"), c.get("code")) {
+            (Some(Value::Str(system)), Some(Value::Str(code))) => Some((system.as_ref(), code.as_ref())),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
 /// A CodeableConcept holding only a data-absent-reason.
 pub fn absent(null_flavor: Option<&str>) -> Object<'static> {
     let reason = absent_reason(null_flavor);

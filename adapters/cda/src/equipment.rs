@@ -11,9 +11,9 @@ use zorgpoort_model::systems;
 use zorgpoort_model::{EntryRef, Object};
 
 use crate::context::Ctx;
+use crate::datatypes::codes_of;
 use crate::entries::{attr_code, procedure, set_time};
 use crate::error::Error;
-use crate::social::codes_of;
 use crate::xml::{child, children};
 
 const DEVICE_USE: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-MedicalDevice";

@@ -15,6 +15,7 @@ use zorgpoort_model::systems::{self, hl7};
 use zorgpoort_model::{EntryRef, Object, Value};
 
 use crate::context::Ctx;
+use crate::datatypes::codes_of;
 use crate::entries::{attr_code, entry_author, observation_status, set_time, set_value};
 use crate::error::Error;
 use crate::xml::{attr, child, has_template, xsi_type};
@@ -140,20 +141,5 @@ fn amount(ctx: &Ctx<'_, '_>, obs: Node<'_, '_>, topic: &Topic) -> Option<Object<
         Object::new()
             .with("code", concept(systems::SNOMED, code))
             .with("valueQuantity", quantity)
-    })
-}
-
-/// The (system, code) pairs of a CodeableConcept.
-pub fn codes_of<'v>(concept: &'v Object<'_>) -> impl Iterator<Item = (&'v str, &'v str)> {
-    let codings = match concept.get("coding") {
-        Some(Value::Arr(codings)) => codings.as_slice(),
-        _ => &[],
-    };
-    codings.iter().filter_map(|c| match c {
-        Value::Obj(c) => match (c.get("system"), c.get("code")) {
-            (Some(Value::Str(system)), Some(Value::Str(code))) => Some((system.as_ref(), code.as_ref())),
-            _ => None,
-        },
-        _ => None,
     })
 }

@@ -13,9 +13,9 @@ use zorgpoort_model::systems;
 use zorgpoort_model::{EntryRef, Object, Value};
 
 use crate::context::Ctx;
+use crate::datatypes::codes_of;
 use crate::entries::{attr_code, entry_author, observation_status, set_time, set_value, warn_other_than};
 use crate::error::Error;
-use crate::social::codes_of;
 use crate::xml::{child, children};
 
 const PROFILE: &str = "http://nictiz.nl/fhir/StructureDefinition/nl-core-FunctionalOrMentalStatus";
