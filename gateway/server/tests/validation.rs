@@ -250,3 +250,29 @@ async fn the_readme_consents_are_valid_r4_and_nl_core() {
     assert_eq!(status, 201, "recorded in reject mode: {outcome}");
     gateway.shutdown().await;
 }
+
+/// Issue 17: the gateway's own CapabilityStatement (`fhirVersion` 4.0.1)
+/// passes its own `$validate`; the embedded schema's enumeration was from
+/// 4.0.0 and refused it.
+#[tokio::test]
+async fn the_gateways_own_capability_statement_passes_its_validate() {
+    let gateway = start("metadata", "reject").await;
+    let metadata = get(&gateway, "/fhir/metadata").await;
+    assert_eq!(metadata["fhirVersion"], "4.0.1");
+    let (status, outcome) = post(
+        &gateway,
+        "/fhir/$validate",
+        "application/fhir+json",
+        metadata.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{outcome}");
+    let errors: Vec<&Value> = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    gateway.shutdown().await;
+}
