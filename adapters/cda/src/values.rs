@@ -22,14 +22,18 @@ pub fn quantity(node: Node<'_, '_>) -> Option<Object<'static>> {
     let value = attr(node, "value").and_then(Value::number)?;
     let unit = attr(node, "unit");
     // A unit that is not UCUM is kept as text only.
-    let code = unit.filter(|u| looks_like_ucum(u));
-    Some(
-        Object::new()
-            .with("value", value)
-            .with("unit", unit.map(str::to_owned))
-            .with("system", code.map(|_| systems::UCUM))
-            .with("code", code.map(str::to_owned)),
-    )
+    Some(unit_quantity(value, unit, unit.is_some_and(looks_like_ucum)))
+}
+
+/// A Quantity of `value` in `unit`, coded in UCUM only when `ucum` says the
+/// unit is a UCUM code; otherwise the unit is kept as text.
+fn unit_quantity(value: Value<'static>, unit: Option<&str>, ucum: bool) -> Object<'static> {
+    let code = unit.filter(|_| ucum);
+    Object::new()
+        .with("value", value)
+        .with("unit", unit.map(str::to_owned))
+        .with("system", code.map(|_| systems::UCUM))
+        .with("code", code.map(str::to_owned))
 }
 
 /// The characters UCUM expressions are made of, outside annotations, with
@@ -79,14 +83,7 @@ impl Ctx<'_, '_> {
                 ),
             );
         }
-        let code = unit.filter(|_| ucum);
-        Some(
-            Object::new()
-                .with("value", value)
-                .with("unit", unit.map(str::to_owned))
-                .with("system", code.map(|_| systems::UCUM))
-                .with("code", code.map(str::to_owned)),
-        )
+        Some(unit_quantity(value, unit, ucum))
     }
 
     /// A bound of an `IVL_PQ` (`low`, `high`), unless absent or null

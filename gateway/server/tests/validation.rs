@@ -57,6 +57,16 @@ async fn get(gateway: &zorgpoort_server::Gateway, path: &str) -> Value {
     serde_json::from_slice(&response[split + 4..]).unwrap()
 }
 
+/// The issues of an OperationOutcome that are errors.
+fn errors(outcome: &Value) -> Vec<&Value> {
+    outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
+        .collect()
+}
+
 fn expressions(outcome: &Value) -> Vec<&str> {
     outcome["issue"]
         .as_array()
@@ -232,12 +242,7 @@ async fn the_readme_consents_are_valid_r4_and_nl_core() {
         )
         .await;
         assert_eq!(status, 200, "{outcome}");
-        let errors: Vec<&Value> = outcome["issue"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
-            .collect();
+        let errors = errors(&outcome);
         assert!(errors.is_empty(), "{errors:?}");
     }
     let (status, outcome) = post(
@@ -267,12 +272,7 @@ async fn the_gateways_own_capability_statement_passes_its_validate() {
     )
     .await;
     assert_eq!(status, 200, "{outcome}");
-    let errors: Vec<&Value> = outcome["issue"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
-        .collect();
+    let errors = errors(&outcome);
     assert!(errors.is_empty(), "{errors:?}");
     gateway.shutdown().await;
 }
