@@ -8,8 +8,9 @@
 //! process), then the first Patient and the first Observation (each compiles
 //! its type's validator).
 //!
-//! Inputs are the Nictiz nl-core examples in `../shared/data` beside this
-//! repository, as the corpus tests read them.
+//! Inputs are the Nictiz nl-core examples in the repository's corpora
+//! (`conformance-tests/corpora/nl-core/examples`), as the corpus tests read
+//! them.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -18,7 +19,10 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use serde_json::{Value, json};
 use zorgpoort_profiles::{ProfileChoice, Severity, parse, schema::schema, validate, xml::XmlLimits};
 
-const EXAMPLES: &str = "../../shared/data/nl-core/examples";
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../conformance-tests/corpora/nl-core/examples"
+);
 
 /// The resources of the Bundle benchmark: a patient with vital signs and
 /// problems, ten resources in all.

@@ -4,8 +4,14 @@
 use serde_json::{Value, json};
 use zorgpoort_profiles::{Issue, IssueType, ProfileChoice, Severity, parse, validate, xml::XmlLimits};
 
+/// The nl-core examples in the repository's corpora.
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../conformance-tests/corpora/nl-core/examples"
+);
+
 fn example(name: &str) -> Value {
-    let path = format!("../../shared/data/nl-core/examples/{name}.xml");
+    let path = format!("{EXAMPLES}/{name}.xml");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     parse(&bytes, &XmlLimits::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use zorgpoort_profiles::{Issue, IssueType, ProfileChoice, Severity, validate};
 
-const EXPECTED_R4: &str = "../../shared/data/hl7v2/ms-fhir-converter/expected-r4";
+const EXPECTED_R4: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../conformance-tests/corpora/hl7v2/ms-fhir-converter/expected-r4"
+);
 
 /// An error that is right: the Bundle breaks R4 there.
 struct Invalid {

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use zorgpoort_profiles::{ProfileChoice, Severity, parse, validate, xml::XmlLimits};
 
-const EXAMPLES: &str = "../../shared/data/nl-core/examples";
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../conformance-tests/corpora/nl-core/examples"
+);
 
 #[test]
 fn every_nl_core_example_validates_against_its_profiles() {

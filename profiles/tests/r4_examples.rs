@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 use zorgpoort_profiles::{ProfileChoice, Severity, parse, validate, xml::XmlLimits};
 
-const CORPUS: &str = "../conformance-tests/corpora/fhir-r4-examples";
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../conformance-tests/corpora/fhir-r4-examples"
+);
 
 fn examples() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(CORPUS)

@@ -6,7 +6,10 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use zorgpoort_profiles::xml::{XmlError, XmlLimits, resource_from_xml};
 
-const EXAMPLES: &str = "../../shared/data/nl-core/examples";
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../conformance-tests/corpora/nl-core/examples"
+);
 
 fn read(text: &str) -> Result<Value, XmlError> {
     resource_from_xml(text, &XmlLimits::default())

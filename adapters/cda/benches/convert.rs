@@ -1,6 +1,6 @@
 //! Throughput of the CDA path on Microsoft's 47.7 KB C-CDA CCD sample
-//! (`CCD.ccda`, the shared sample closest to 50 KB): the XML parse alone,
-//! parse + map, and parse + map + serialize to JSON.
+//! (`CCD.ccda` in `conformance-tests/corpora`, the sample closest to 50 KB):
+//! the XML parse alone, parse + map, and parse + map + serialize to JSON.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -11,7 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/cda/ms-fhir-converter/documents/CCD.ccda");
+        .join("../../conformance-tests/corpora/cda/ms-fhir-converter/documents/CCD.ccda");
     let document = std::fs::read(&path).unwrap();
     let options = Options::default();
     let mut group = c.benchmark_group("cda");

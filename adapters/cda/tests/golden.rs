@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_golden, convert, dutch_fixtures, golden_text, shared_data};
+use common::{assert_golden, convert, corpora, dutch_fixtures, golden_text};
 
 const SHARED: &[&str] = &[
     "CCD.ccda",
@@ -28,7 +28,7 @@ fn dutch_fixtures_match_their_golden_files() {
 #[test]
 fn shared_samples_match_their_golden_files() {
     for file in SHARED {
-        let path = shared_data().join("cda/ms-fhir-converter/documents").join(file);
+        let path = corpora().join("cda/ms-fhir-converter/documents").join(file);
         let name = file.trim_end_matches(".ccda");
         assert_golden(&format!("{name}.json"), &golden_text(&convert(&path)));
     }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{convert, expected_r4, resources, shared_data, shared_samples};
+use common::{convert, corpora, expected_r4, resources, shared_samples};
 use serde_json::Value;
 
 fn patient_facts(bundle: &Value) -> (Value, Value, Value, Value) {
@@ -54,7 +54,7 @@ fn clinical_statements_are_counted_alike() {
         "PROBLEMS_in_Empty_C-CDA_2.1-C-CDAR2.1.ccda",
     ];
     for file in samples {
-        let path = shared_data().join("cda/ms-fhir-converter/documents").join(file);
+        let path = corpora().join("cda/ms-fhir-converter/documents").join(file);
         let ours = convert(&path).bundle;
         let theirs = expected_r4(&path);
         for kind in ["Condition", "AllergyIntolerance", "MedicationStatement"] {
@@ -65,14 +65,14 @@ fn clinical_statements_are_counted_alike() {
             );
         }
     }
-    let path = shared_data().join("cda/ms-fhir-converter/documents/C-CDA_R2-1_CCD.xml.ccda");
+    let path = corpora().join("cda/ms-fhir-converter/documents/C-CDA_R2-1_CCD.xml.ccda");
     assert_eq!(resources(&convert(&path).bundle, "Immunization").len(), 5);
     assert_eq!(resources(&expected_r4(&path), "Immunization").len(), 5);
 }
 
 #[test]
 fn problem_codes_agree() {
-    let path = shared_data().join("cda/ms-fhir-converter/documents/C-CDA_R2-1_CCD.xml.ccda");
+    let path = corpora().join("cda/ms-fhir-converter/documents/C-CDA_R2-1_CCD.xml.ccda");
     let codes = |bundle: &Value| {
         let mut codes: Vec<String> = resources(bundle, "Condition")
             .iter()

@@ -14,8 +14,8 @@ fn corpus() -> &'static Vec<Vec<u8>> {
     static CORPUS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     CORPUS.get_or_init(|| {
         let mut paths = common::dutch_fixtures();
-        paths.push(common::shared_data().join("cda/ms-fhir-converter/documents/sample.ccda"));
-        paths.push(common::shared_data().join("cda/ms-fhir-converter/documents/CCD.ccda"));
+        paths.push(common::corpora().join("cda/ms-fhir-converter/documents/sample.ccda"));
+        paths.push(common::corpora().join("cda/ms-fhir-converter/documents/CCD.ccda"));
         paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
     })
 }

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{expect_file, files, fixtures, resources, shared_data};
+use common::{corpora, expect_file, files, fixtures, resources};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use zorgpoort_hl7v2::{
@@ -236,10 +236,9 @@ fn lab_report_is_an_oru_with_typed_values_and_notes() {
 /// in the test's assertions).
 #[test]
 fn observation_bundle_agrees_with_microsofts_expected_message() {
-    let expected = std::fs::read_to_string(
-        shared_data().join("hl7v2/ms-fhir-converter/fhir-to-hl7v2/ObservationBundle-expected.hl7"),
-    )
-    .unwrap();
+    let expected =
+        std::fs::read_to_string(corpora().join("hl7v2/ms-fhir-converter/fhir-to-hl7v2/ObservationBundle-expected.hl7"))
+            .unwrap();
     let (ours, _) = convert("observation-batch-response.json");
     // OBR-3: the same number; we add its system as the assigning authority.
     assert_eq!(field(&expected, "OBR", 3), "6323");
@@ -271,7 +270,7 @@ fn observation_bundle_agrees_with_microsofts_expected_message() {
 #[test]
 fn read_back_shared_expected_message() {
     // Our writer's messages and Microsoft's both parse with the same parser.
-    let path = shared_data().join("hl7v2/ms-fhir-converter/fhir-to-hl7v2/ObservationBundle-expected.hl7");
+    let path = corpora().join("hl7v2/ms-fhir-converter/fhir-to-hl7v2/ObservationBundle-expected.hl7");
     let bytes = std::fs::read(path).unwrap();
     assert!(Message::parse(&bytes, &Limits::default()).is_ok());
     assert!(Path::new(&fixtures().join("fhir/observation-batch-response.json")).exists());

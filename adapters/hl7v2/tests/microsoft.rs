@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use common::{convert_one, files, resources, shared_data};
+use common::{convert_one, corpora, files, resources};
 use serde_json::Value;
 
 /// A difference we make on purpose: the files it occurs in, the facts as
@@ -374,7 +374,7 @@ fn deliberate(mismatch: &Mismatch) -> Option<(usize, usize, usize)> {
 
 /// Every sample message with an expected Bundle beside it.
 fn pairs() -> Vec<(PathBuf, PathBuf)> {
-    let base = shared_data().join("hl7v2/ms-fhir-converter");
+    let base = corpora().join("hl7v2/ms-fhir-converter");
     files(&base.join("messages"), &[".hl7"])
         .into_iter()
         .filter_map(|message| {
@@ -391,7 +391,7 @@ fn key_facts_agree_with_microsoft_expected_bundles() {
     assert!(
         pairs.len() >= 130,
         "Microsoft samples not found under {}",
-        shared_data().display()
+        corpora().display()
     );
     let mut used = BTreeSet::new();
     let mut unexplained = Vec::new();

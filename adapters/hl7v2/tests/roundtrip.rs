@@ -11,7 +11,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{files, fixtures, resources, shared_data};
+use common::{corpora, files, fixtures, resources};
 use serde_json::{Value, json};
 use zorgpoort_hl7v2::{FromFhirOptions, Limits, Message, Options, Splitter, from_fhir, to_fhir};
 use zorgpoort_profiles::{ProfileChoice, Severity, validate};
@@ -96,7 +96,7 @@ fn facts(bundle: &Value) -> Value {
 }
 
 fn corpus() -> Vec<PathBuf> {
-    let mut paths = files(&shared_data().join("hl7v2/ms-fhir-converter/messages"), &[".hl7"]);
+    let mut paths = files(&corpora().join("hl7v2/ms-fhir-converter/messages"), &[".hl7"]);
     paths.extend(files(&fixtures().join("dutch"), &[".hl7"]));
     paths
 }

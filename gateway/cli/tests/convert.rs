@@ -14,9 +14,10 @@ fn zorgpoort(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn shared(path: &str) -> String {
+/// A file of the repository's corpora (`conformance-tests/corpora`).
+fn corpus(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
+        .join("../../conformance-tests/corpora")
         .join(path)
         .to_string_lossy()
         .into_owned()
@@ -53,7 +54,7 @@ fn converts_a_sample_to_one_ndjson_bundle() {
         "convert",
         "--from",
         "hl7v2",
-        &shared("hl7v2/ms-fhir-converter/messages/ADT-A01-01.hl7"),
+        &corpus("hl7v2/ms-fhir-converter/messages/ADT-A01-01.hl7"),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let bundles = lines(&out);
@@ -207,7 +208,7 @@ fn every_format_is_detected_per_file() {
             "document",
             1,
         ),
-        (shared("cda/ms-fhir-converter/documents/CCD.ccda"), "document", 1),
+        (corpus("cda/ms-fhir-converter/documents/CCD.ccda"), "document", 1),
         (
             adapter_file("edifact/fixtures/medlab/three-messages.edi"),
             "transaction",

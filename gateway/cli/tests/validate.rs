@@ -28,7 +28,10 @@ fn outcomes(output: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
-const EXAMPLES: &str = "../../../shared/data/nl-core/examples";
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../conformance-tests/corpora/nl-core/examples"
+);
 
 #[test]
 fn valid_examples_exit_zero_with_one_outcome_each() {

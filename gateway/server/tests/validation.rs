@@ -76,7 +76,10 @@ fn expressions(outcome: &Value) -> Vec<&str> {
         .collect()
 }
 
-const PATIENT_XML: &str = "../../../shared/data/nl-core/examples/nl-core-Patient-01.xml";
+const PATIENT_XML: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../conformance-tests/corpora/nl-core/examples/nl-core-Patient-01.xml"
+);
 
 #[tokio::test]
 async fn validate_answers_an_operation_outcome_for_json_xml_and_parameters() {

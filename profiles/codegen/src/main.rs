@@ -1,5 +1,6 @@
 //! Regenerates what `zorgpoort-profiles` embeds, from the published packages
-//! under `../shared/data`:
+//! in the repository's corpora (`conformance-tests/corpora`, see its
+//! `SOURCES.md`):
 //!
 //! - `profiles/data/fhir.schema.json`: the official FHIR R4 JSON schema
 //!   without its descriptions (a fifth of the size, same constraints);
@@ -10,22 +11,26 @@
 //! The output is checked in; CI fails when it is stale.
 //!
 //! `-- --r4-types PATH` regenerates `profiles/src/generated_r4.rs` instead,
-//! from a package outside `../shared/data` (see the `r4` module).
+//! from a package outside the corpora (see the `r4` module).
 
 mod r4;
 mod rules;
 mod xml;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
+
+/// `conformance-tests/corpora`, found from this crate's directory so that the
+/// input does not depend on where the tool is run from.
+const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../conformance-tests/corpora");
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
         [flag, types] if flag == "--r4-types" => regenerate_r4(Path::new(types), Path::new("profiles")),
-        [shared] => regenerate(Path::new(shared), Path::new("profiles")),
-        [] => regenerate(&PathBuf::from("../shared/data"), Path::new("profiles")),
-        _ => Err("usage: zorgpoort-profiles-codegen [SHARED_DATA_DIR | --r4-types TYPES_JSON]".to_owned()),
+        [corpora] => regenerate(Path::new(corpora), Path::new("profiles")),
+        [] => regenerate(Path::new(CORPORA), Path::new("profiles")),
+        _ => Err("usage: zorgpoort-profiles-codegen [CORPORA_DIR | --r4-types TYPES_JSON]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,15 +41,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn regenerate(shared: &Path, out: &Path) -> Result<(), String> {
-    let schema_path = shared.join("fhir/schema/fhir.schema.json");
+fn regenerate(corpora: &Path, out: &Path) -> Result<(), String> {
+    let schema_path = corpora.join("fhir/schema/fhir.schema.json");
     let schema = read(&schema_path)?;
     let mut schema: serde_json::Value =
         serde_json::from_str(&schema).map_err(|e| format!("{}: {e}", schema_path.display()))?;
     strip_descriptions(&mut schema);
     write(&out.join("data/fhir.schema.json"), &schema.to_string())?;
 
-    let packages = shared.join("nl-core/resources");
+    let packages = corpora.join("nl-core/resources");
     let tables = rules::generate(&packages)?;
     write(&out.join("src/generated.rs"), &tables)
 }
@@ -93,7 +98,7 @@ mod tests {
         for dir in ["data", "src"] {
             std::fs::create_dir_all(out.join(dir)).expect("temp dir");
         }
-        super::regenerate(Path::new("../../../shared/data"), &out).expect("regenerate");
+        super::regenerate(Path::new(super::CORPORA), &out).expect("regenerate");
         for file in ["data/fhir.schema.json", "src/generated.rs"] {
             let fresh = std::fs::read_to_string(out.join(file)).expect("fresh");
             let checked_in = std::fs::read_to_string(Path::new("..").join(file)).expect("checked in");

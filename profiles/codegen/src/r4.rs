@@ -5,8 +5,9 @@
 //!
 //! Input: `profiles/types.json` of the npm package `fhir` 4.12.0 (ISC; the
 //! content is the FHIR R4 specification's, CC0), fetched with
-//! `npm pack fhir@4.12.0`. It is not in `../shared/data`, so this table is
-//! regenerated on its own: `cargo run -p zorgpoort-profiles-codegen -- --r4-types PATH`.
+//! `npm pack fhir@4.12.0`. It is not in `conformance-tests/corpora`, so this
+//! table is regenerated on its own:
+//! `cargo run -p zorgpoort-profiles-codegen -- --r4-types PATH`.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

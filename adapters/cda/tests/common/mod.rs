@@ -7,27 +7,23 @@ use std::path::{Path, PathBuf};
 use zorgpoort_cda::{Options, to_fhir};
 use zorgpoort_model::Warning;
 
-/// `../shared/data` beside the repository, as laid out for sessions and CI.
-pub fn shared_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+/// The repository's public corpora, `conformance-tests/corpora` (sources and
+/// licences in its `SOURCES.md`).
+pub fn corpora() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance-tests/corpora")
 }
 
-/// Microsoft's C-CDA samples.
+/// Microsoft's C-CDA samples, from the corpora.
 pub fn shared_samples() -> Vec<PathBuf> {
-    let paths = files(&shared_data().join("cda/ms-fhir-converter/documents"), &[".ccda"]);
-    assert_eq!(
-        paths.len(),
-        22,
-        "shared CDA samples not found under {}",
-        shared_data().display()
-    );
+    let paths = files(&corpora().join("cda/ms-fhir-converter/documents"), &[".ccda"]);
+    assert_eq!(paths.len(), 22, "C-CDA samples not found under {}", corpora().display());
     paths
 }
 
 /// Microsoft's expected R4 Bundle for a sample.
 pub fn expected_r4(sample: &Path) -> serde_json::Value {
     let stem = sample.file_stem().unwrap().to_string_lossy();
-    let path = shared_data().join(format!("cda/ms-fhir-converter/expected-r4/{stem}-expected.json"));
+    let path = corpora().join(format!("cda/ms-fhir-converter/expected-r4/{stem}-expected.json"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 

@@ -6,21 +6,18 @@ use std::path::{Path, PathBuf};
 use zorgpoort_hl7v2::{Error, Limits, Message, Options, Splitter, to_fhir};
 use zorgpoort_model::Warning;
 
-/// `../shared/data` beside the repository, as laid out for sessions and CI.
-pub fn shared_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+/// The repository's public corpora, `conformance-tests/corpora` (sources and
+/// licences in its `SOURCES.md`).
+pub fn corpora() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance-tests/corpora")
 }
 
-/// Every shared HL7 v2 sample: the `.hl7` files and the v2-to-fhir guide's
-/// sample messages.
+/// Every public HL7 v2 sample of the corpora: the `.hl7` files and the
+/// v2-to-fhir guide's sample messages.
 pub fn shared_corpus() -> Vec<PathBuf> {
-    let mut paths = files(&shared_data().join("hl7v2"), &[".hl7"]);
-    paths.extend(files(&shared_data().join("v2-to-fhir/samples/messages"), &[".txt"]));
-    assert!(
-        paths.len() >= 140,
-        "shared corpus not found at {}",
-        shared_data().display()
-    );
+    let mut paths = files(&corpora().join("hl7v2"), &[".hl7"]);
+    paths.extend(files(&corpora().join("v2-to-fhir/samples/messages"), &[".txt"]));
+    assert!(paths.len() >= 140, "HL7 v2 corpus not found at {}", corpora().display());
     paths
 }
 
