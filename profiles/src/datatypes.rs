@@ -257,7 +257,7 @@ fn check_unit(quantity: &Value, path: &str, issues: &mut Vec<Issue>) {
     let system = quantity.get("system").and_then(Value::as_str);
     let code = quantity.get("code").and_then(Value::as_str);
     if let (Some(systems::UCUM), Some(code)) = (system, code)
-        && let Err(reason) = crate::ucum::check_syntax(code)
+        && let Err(reason) = zorgpoort_model::ucum::check_syntax(code)
     {
         let message = format!("`{code}` is not UCUM syntax: {reason}");
         issues.push(Issue::error(IssueType::Value, format!("{path}.code"), message));

@@ -28,7 +28,6 @@ mod references;
 pub mod rules;
 pub mod schema;
 mod structure;
-mod ucum;
 pub mod xml;
 
 use serde_json::Value;

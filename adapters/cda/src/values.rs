@@ -17,57 +17,60 @@ use crate::xml::{self, attr, child, children, is_null, xsi_type};
 /// The OID of UCUM as a v3 code system.
 const UCUM_OID: &str = "2.16.840.1.113883.6.8";
 
-/// A Quantity from a PQ (`value`, `unit` as UCUM).
+/// Unit symbols in common clinical use that are not UCUM, with the UCUM
+/// symbol that means exactly the same.
+const UCUM_SYNONYMS: &[(&str, &str)] = &[("mcg", "ug"), ("mcL", "uL"), ("cc", "mL")];
+
+/// The UCUM code of a PQ unit: the unit itself when it is UCUM (C-CDA wants
+/// UCUM there), or with its symbols that are well-known synonyms of UCUM
+/// ones replaced (`mcg/kg` is `ug/kg`). A sender's own unit (`THOUS/MCL`)
+/// has none: it is kept as text rather than claimed as UCUM.
+fn ucum_code(unit: &str) -> Option<String> {
+    if zorgpoort_model::ucum::check(unit).is_ok() {
+        return Some(unit.to_owned());
+    }
+    let mut rewritten = String::with_capacity(unit.len());
+    for part in unit.split_inclusive(['.', '/', '(', ')']) {
+        let symbol = part.trim_end_matches(['.', '/', '(', ')']);
+        match UCUM_SYNONYMS.iter().find(|(synonym, _)| *synonym == symbol) {
+            Some((_, ucum)) => rewritten.push_str(&part.replacen(symbol, ucum, 1)),
+            None => rewritten.push_str(part),
+        }
+    }
+    zorgpoort_model::ucum::check(&rewritten).is_ok().then_some(rewritten)
+}
+
+/// A Quantity from a PQ (`value`, `unit` coded in UCUM when it is UCUM).
 pub fn quantity(node: Node<'_, '_>) -> Option<Object<'static>> {
     let value = attr(node, "value").and_then(Value::number)?;
     let unit = attr(node, "unit");
-    // A unit that is not UCUM is kept as text only.
-    Some(unit_quantity(value, unit, unit.is_some_and(looks_like_ucum)))
+    Some(unit_quantity(value, unit, unit.and_then(ucum_code)))
 }
 
-/// A Quantity of `value` in `unit`, coded in UCUM only when `ucum` says the
-/// unit is a UCUM code; otherwise the unit is kept as text.
-fn unit_quantity(value: Value<'static>, unit: Option<&str>, ucum: bool) -> Object<'static> {
-    let code = unit.filter(|_| ucum);
+/// A Quantity of `value` in `unit`, with `code` in UCUM when the unit has
+/// one; otherwise the unit is kept as text.
+fn unit_quantity(value: Value<'static>, unit: Option<&str>, code: Option<String>) -> Object<'static> {
     Object::new()
         .with("value", value)
         .with("unit", unit.map(str::to_owned))
-        .with("system", code.map(|_| systems::UCUM))
-        .with("code", code.map(str::to_owned))
-}
-
-/// The characters UCUM expressions are made of, outside annotations, with
-/// balanced brackets: enough to keep free-text units out of `code`.
-fn looks_like_ucum(unit: &str) -> bool {
-    let mut depth_square = 0i32;
-    let mut in_annotation = false;
-    for c in unit.chars() {
-        match c {
-            '{' if !in_annotation => in_annotation = true,
-            '}' if in_annotation => in_annotation = false,
-            _ if in_annotation => {}
-            '[' => depth_square += 1,
-            ']' => {
-                depth_square -= 1;
-                if depth_square < 0 {
-                    return false;
-                }
-            }
-            c if c.is_ascii_alphanumeric() || ".*/%'-^_".contains(c) => {}
-            _ => return false,
-        }
-    }
-    !in_annotation && depth_square == 0
+        .with("system", code.as_ref().map(|_| systems::UCUM))
+        .with("code", code)
 }
 
 impl Ctx<'_, '_> {
     /// A Quantity from a PQ, or, when the PQ has no value of its own
     /// (C-CDA's `nullFlavor="OTH"` for a unit outside UCUM), from the
     /// first `translation` that carries one. A translation's unit is UCUM
-    /// only when its `codeSystem` says so; any other is kept as `unit`
-    /// without a system, with a warning.
+    /// only when its `codeSystem` says so, the PQ's own when it is a UCUM
+    /// code; any other is kept as `unit` without a system, with a warning.
     pub fn pq(&self, node: Node<'_, '_>) -> Option<Object<'static>> {
         if let Some(own) = quantity(node) {
+            if let Some(unit) = attr(node, "unit").filter(|unit| ucum_code(unit).is_none()) {
+                self.defer_warning(
+                    node,
+                    format!("unit {unit:?} is not UCUM: kept as text without a unit system"),
+                );
+            }
             return Some(own);
         }
         let translation = children(node, "translation").find(|t| attr(*t, "value").is_some())?;
@@ -83,7 +86,7 @@ impl Ctx<'_, '_> {
                 ),
             );
         }
-        Some(unit_quantity(value, unit, ucum))
+        Some(unit_quantity(value, unit, unit.filter(|_| ucum).map(str::to_owned)))
     }
 
     /// A bound of an `IVL_PQ` (`low`, `high`), unless absent or null
@@ -192,12 +195,15 @@ mod tests {
 
     #[test]
     fn free_text_units_are_not_ucum_codes() {
-        assert!(looks_like_ucum("mmol/L"));
-        assert!(looks_like_ucum("mm[Hg]"));
-        assert!(looks_like_ucum("{tbl}"));
-        assert!(looks_like_ucum("10*3/uL"));
-        assert!(!looks_like_ucum("10+3/ul"));
-        assert!(!looks_like_ucum("per dag"));
-        assert!(!looks_like_ucum("mm[Hg"));
+        for unit in ["mmol/L", "mm[Hg]", "{tbl}", "10*3/uL"] {
+            assert_eq!(ucum_code(unit).as_deref(), Some(unit));
+        }
+        assert_eq!(ucum_code("mcg").as_deref(), Some("ug"));
+        assert_eq!(ucum_code("mcg/kg/h").as_deref(), Some("ug/kg/h"));
+        assert_eq!(ucum_code("10+3/ul"), None);
+        assert_eq!(ucum_code("per dag"), None);
+        assert_eq!(ucum_code("mm[Hg"), None);
+        // UCUM syntax, but no UCUM unit (HL7's "Results Unit Non-UCUM").
+        assert_eq!(ucum_code("THOUS/MCL"), None);
     }
 }

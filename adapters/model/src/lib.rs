@@ -22,6 +22,7 @@ pub mod json;
 pub mod names;
 pub mod origin;
 pub mod systems;
+pub mod ucum;
 pub mod warning;
 pub mod writer;
 
