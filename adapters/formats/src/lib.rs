@@ -291,7 +291,10 @@ fn owned<E: Into<Error>>(result: Result<zorgpoort_model::Conversion<'_>, E>) -> 
 }
 
 fn hl7v2_messages(input: &[u8], settings: &Settings, each: &mut impl FnMut(Result<Converted, Error>)) {
-    let options = zorgpoort_hl7v2::Options { zone: settings.zone };
+    let options = zorgpoort_hl7v2::Options {
+        zone: settings.zone,
+        ..zorgpoort_hl7v2::Options::default()
+    };
     let mut splitter = zorgpoort_hl7v2::Splitter::new(settings.hl7v2.max_message_bytes);
     splitter.push(input);
     let mut frames = Vec::new();

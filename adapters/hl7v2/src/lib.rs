@@ -24,6 +24,6 @@ pub use error::{Error, ErrorKind, Location, SegmentId};
 pub use escape::encode as escape_text;
 pub use framing::{Frame, MllpDecoder, MllpItem, Splitter};
 pub use from_fhir::{FromFhir, FromFhirError, FromFhirErrorKind, FromFhirOptions, from_fhir, read_ack};
-pub use map::{LocalCodeSystems, Options, RoutingFacts, routing_facts, to_fhir, to_fhir_with_local_codes};
+pub use map::{LocalCodeSystems, Options, RoutingFacts, routing_facts, to_fhir};
 pub use message::{Charset, Delimiters, Item, Limits, Message, Segment};
 pub use write::{Er7Message, Er7Segment};

@@ -8,7 +8,7 @@ mod common;
 
 use common::{Converted, convert_bytes, fixtures, resources};
 use serde_json::Value;
-use zorgpoort_hl7v2::{Limits, LocalCodeSystems, Message, Options, to_fhir_with_local_codes};
+use zorgpoort_hl7v2::{Limits, LocalCodeSystems, Message, Options, to_fhir};
 use zorgpoort_model::Warning;
 use zorgpoort_model::systems::{AGB, LOINC, SNOMED};
 
@@ -215,7 +215,11 @@ fn coding_systems_from_table_0396_oids_and_the_senders_local_tables() {
     let local = LocalCodeSystems::new()
         .with("99ZLAB", "https://lab.rijnstate.example/fhir/CodeSystem/tests")
         .with("L", "https://lab.rijnstate.example/fhir/CodeSystem/flags");
-    let conversion = to_fhir_with_local_codes(&message, &Options::default(), &local).unwrap();
+    let options = Options {
+        local_codes: local,
+        ..Options::default()
+    };
+    let conversion = to_fhir(&message, &options).unwrap();
     let bundle: Value = serde_json::from_str(&conversion.bundle.to_json()).unwrap();
     let observations = resources(&bundle, "Observation");
     assert_eq!(

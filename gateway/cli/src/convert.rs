@@ -239,7 +239,10 @@ fn conversion(args: &Args) -> Result<Conversion> {
     };
     Ok(Conversion {
         settings,
-        options: Options { zone },
+        options: Options {
+            zone,
+            ..Options::default()
+        },
         to: args.to,
         to_hl7v2: FromFhirOptions {
             zone,

@@ -15,7 +15,7 @@ use zorgpoort_handover::delivery::now_ms;
 use zorgpoort_handover::overdracht::{self, Opened, Opening, composition_of};
 use zorgpoort_handover::{ConsentCheck, ConsentError, Facts, HandoverRequest, Organization, Registry, Routes};
 use zorgpoort_hl7v2::{
-    ErrorKind, Limits, LocalCodeSystems, Location, Message, Options, Splitter, routing_facts, to_fhir_with_local_codes,
+    ErrorKind, Limits, LocalCodeSystems, Location, Message, Options, Splitter, routing_facts, to_fhir,
 };
 use zorgpoort_model::Conversion;
 use zorgpoort_model::Warning;
@@ -243,13 +243,20 @@ impl<S: Store> Intake<S> {
 
     /// HL7 v2 to FHIR, reading the sender's local code tables.
     fn hl7v2_to_fhir<'a>(&self, message: &Message<'a>, sender: &str) -> Result<Conversion<'a>, zorgpoort_hl7v2::Error> {
-        let none = LocalCodeSystems::new();
-        let local_codes = self
+        let tables = self
             .registry
             .by_sender(sender)
-            .and_then(|org| self.local_codes.get(&org.id))
-            .unwrap_or(&none);
-        to_fhir_with_local_codes(message, &self.options, local_codes)
+            .and_then(|org| self.local_codes.get(&org.id));
+        match tables {
+            Some(tables) => {
+                let options = Options {
+                    local_codes: tables.clone(),
+                    ..self.options.clone()
+                };
+                to_fhir(message, &options)
+            }
+            None => to_fhir(message, &self.options),
+        }
     }
 
     /// Converts one HL7 v2 message (optionally MLLP-framed) to a Bundle.

@@ -15,6 +15,8 @@ mod provenance;
 mod scheduling;
 mod specimen;
 
+use std::sync::Arc;
+
 pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
 use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Warning};
@@ -27,6 +29,8 @@ use crate::message::{Message, Segment};
 pub struct Options {
     /// Zone for timestamps that carry no offset.
     pub zone: LocalZone,
+    /// The sender's own code tables (CWE-3 names such as `99ZLAB`).
+    pub local_codes: LocalCodeSystems,
 }
 
 /// The coding-system names a sender uses for its own tables in CWE-3 and
@@ -36,7 +40,9 @@ pub struct Options {
 /// not found here keeps its codes without a system, with a warning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocalCodeSystems {
-    names: Vec<(String, String)>,
+    /// Shared, so each message's mapping takes the tables without a copy;
+    /// `None` when there are none.
+    names: Option<Arc<[(String, String)]>>,
 }
 
 impl LocalCodeSystems {
@@ -48,14 +54,21 @@ impl LocalCodeSystems {
     /// The same tables plus `name` (as the sender writes it in CWE-3,
     /// compared exactly) standing for the code system `uri`.
     #[must_use]
-    pub fn with(mut self, name: impl Into<String>, uri: impl Into<String>) -> Self {
-        self.names.push((name.into(), uri.into()));
-        self
+    pub fn with(self, name: impl Into<String>, uri: impl Into<String>) -> Self {
+        let mut names = self.names.as_deref().unwrap_or_default().to_vec();
+        names.push((name.into(), uri.into()));
+        Self {
+            names: Some(names.into()),
+        }
     }
 
     /// The URI of the sender's table `name`.
     fn uri(&self, name: &str) -> Option<&str> {
-        self.names.iter().find(|(n, _)| n == name).map(|(_, uri)| uri.as_str())
+        self.names
+            .as_deref()?
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, uri)| uri.as_str())
     }
 }
 
@@ -71,23 +84,15 @@ const SUPPORTED: &[&str] = &[
 /// status update, is the ADT event without a patient.)
 const NEED_A_PATIENT: &[&str] = &["ADT", "ORU", "ORM", "OML", "OUL", "MDM", "VXU"];
 
-/// Converts one parsed message to a transaction Bundle with warnings.
-pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversion<'a>, Error> {
-    to_fhir_with_local_codes(message, options, &LocalCodeSystems::default())
-}
-
-/// Converts one parsed message, reading the sender's local coding-system
-/// names with `local_codes`.
+/// Converts one parsed message to a transaction Bundle with warnings,
+/// reading the sender's local coding-system names with
+/// `options.local_codes`.
 ///
 /// The error policy: the message is refused, with a located error, only
 /// when an essential field is missing or unreadable (MSH-9, MSH-10, the
 /// patient's identity in a message about a patient) or its structure is
 /// damaged; any other unreadable field is left out with a located warning.
-pub fn to_fhir_with_local_codes<'a>(
-    message: &Message<'a>,
-    options: &Options,
-    local_codes: &LocalCodeSystems,
-) -> Result<Conversion<'a>, Error> {
+pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversion<'a>, Error> {
     let msh = message.msh();
     let RoutingFacts {
         sender,
@@ -101,7 +106,7 @@ pub fn to_fhir_with_local_codes<'a>(
     }
     let mut mapper = Mapper {
         zone: options.zone,
-        local_codes: local_codes.clone(),
+        local_codes: options.local_codes.clone(),
         unknown_systems: Vec::new(),
         event: Event {
             code: code.to_owned(),
