@@ -31,8 +31,10 @@ pub(crate) enum Version {
 }
 
 /// Each resource of the input; reading stops at the first that is not JSON,
-/// since the place where the next one starts is then unknown.
+/// since the place where the next one starts is then unknown. A leading
+/// byte order mark, as Windows tools write it, is not content.
 pub(crate) fn resources(input: &[u8], version: Version) -> Result<Vec<Result<Converted, Error>>, Error> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut stream = serde_json::Deserializer::from_slice(input).into_iter::<Value>();
     let mut converted = Vec::new();
     loop {
@@ -140,6 +142,14 @@ fn content_hash(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_content() {
+        let input = b"\xEF\xBB\xBF{\"resourceType\":\"Patient\"}\n{\"resourceType\":\"Patient\"}";
+        let read = resources(input, Version::R4).unwrap();
+        assert_eq!(read.len(), 2);
+        assert!(read.iter().all(Result::is_ok));
+    }
 
     #[test]
     fn reads_one_resource_or_ndjson() {
