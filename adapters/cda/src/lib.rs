@@ -35,7 +35,8 @@
 //! entity expansion) are refused, node count and nesting depth are bounded
 //! ([`Limits`]), and no recursion follows the input without a bound.
 //!
-//! This crate never does I/O: bytes in, a Bundle out.
+//! This crate never does I/O: bytes in, a Bundle out. The section and value
+//! map is in `docs/mapping-cda.md`.
 //!
 //! [`Warning`]: zorgpoort_model::Warning
 
