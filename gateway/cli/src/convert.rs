@@ -39,7 +39,8 @@ pub enum From {
 }
 
 impl From {
-    fn format(self) -> Option<Format> {
+    /// The format chosen; `None` for `auto`, which detects it per file.
+    pub(crate) fn format(self) -> Option<Format> {
         match self {
             Self::Hl7v2 => Some(Format::Hl7v2),
             Self::Cda => Some(Format::Cda),
@@ -254,7 +255,7 @@ fn conversion(args: &Args) -> Result<Conversion> {
 }
 
 /// A built-in mapping by name, or a mapping file.
-fn ecd_mapping(name_or_file: &str) -> Result<zorgpoort_ecd::Mapping> {
+pub(crate) fn ecd_mapping(name_or_file: &str) -> Result<zorgpoort_ecd::Mapping> {
     if let Some(mapping) = zorgpoort_ecd::Mapping::builtin(name_or_file) {
         return Ok(mapping);
     }
@@ -267,7 +268,8 @@ fn ecd_mapping(name_or_file: &str) -> Result<zorgpoort_ecd::Mapping> {
     zorgpoort_ecd::Mapping::from_toml(&text).with_context(|| format!("--mapping {name_or_file}"))
 }
 
-fn display_name(path: &Path) -> String {
+/// A file's name in messages; `-` is standard input.
+pub(crate) fn display_name(path: &Path) -> String {
     if path == Path::new("-") {
         "<stdin>".to_owned()
     } else {

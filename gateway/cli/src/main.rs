@@ -6,6 +6,7 @@
 mod output;
 
 mod audit;
+mod conformance;
 mod consent;
 mod convert;
 mod demo;
@@ -53,6 +54,8 @@ enum Command {
     Consent(consent::ConsentArgs),
     /// Check FHIR R4 resources against the R4 schema and the nl-core profiles; an OperationOutcome per resource.
     Validate(validate::Args),
+    /// The conformance kit: check a vendor's sample messages as the region would take them.
+    Conformance(conformance::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Consent(args) => consent::run(args),
         Command::Validate(args) => validate::run(&args),
+        Command::Conformance(args) => conformance::run(&args),
     };
     match result {
         Ok(code) => code,
