@@ -30,7 +30,8 @@ pub enum From {
     Edifact,
     /// Nursing-home (ECD) CSV or JSON exports: one Bundle per client (see --mapping).
     Ecd,
-    /// FHIR R4 JSON or NDJSON (one resource or Bundle per line).
+    /// FHIR R4 JSON or NDJSON (one resource or Bundle per line); `fhir` for short.
+    #[value(alias = "fhir")]
     FhirR4,
     /// FHIR STU3 JSON or NDJSON, converted to R4 (what R4 cannot hold is a warning).
     FhirStu3,

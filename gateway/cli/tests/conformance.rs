@@ -125,3 +125,15 @@ fn help_explains_the_checks_and_the_exit_status() {
     assert!(text.contains("11-check") && text.contains("nl-core"), "{text}");
     assert!(text.contains("Exit status: 0 when no message has an error"), "{text}");
 }
+
+#[test]
+fn fhir_is_short_for_fhir_r4() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../conformance-tests/corpora/fhir-r4-examples/AllergyIntolerance-example.json")
+        .display()
+        .to_string();
+    let output = check(&["--format", "fhir", &example]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("msg 1"), "{text}");
+}
