@@ -111,15 +111,13 @@ fn run_check(args: &CheckArgs) -> Result<ExitCode> {
         ..Settings::with_max_bytes(args.max_bytes)
     };
     let mut stdout = crate::output::Stdout;
-    let (mut messages, mut failed) = (0, 0);
-    let mut any_error = false;
+    let (mut messages, mut failed, mut unread) = (0, 0, 0);
     for path in &args.files {
         let name = display_name(path);
         let reports = match check_file(path, args, &settings) {
             Ok(reports) => reports,
             Err(error) => {
-                any_error = true;
-                failed += 1;
+                unread += 1;
                 let line = if args.json {
                     json!({ "file": name, "error": format!("{error:#}") }).to_string()
                 } else {
@@ -131,10 +129,7 @@ fn run_check(args: &CheckArgs) -> Result<ExitCode> {
         };
         for report in &reports {
             messages += 1;
-            if report.has_errors() {
-                any_error = true;
-                failed += 1;
-            }
+            failed += usize::from(report.has_errors());
             if args.json {
                 writeln!(stdout, "{}", report_json(&name, report)).context("writing to stdout")?;
             } else {
@@ -142,8 +137,8 @@ fn run_check(args: &CheckArgs) -> Result<ExitCode> {
             }
         }
     }
-    eprintln!("{messages} messages checked, {failed} with errors");
-    Ok(if any_error {
+    eprintln!("{messages} messages checked, {failed} with errors, {unread} files not readable");
+    Ok(if failed + unread > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -155,9 +150,9 @@ fn run_check(args: &CheckArgs) -> Result<ExitCode> {
 /// envelope).
 fn check_file(path: &Path, args: &CheckArgs, settings: &Settings) -> Result<Vec<MessageReport>> {
     let bytes = read(path, args.max_bytes)?;
-    let format = match args.format {
-        From::Auto => zorgpoort_formats::detect(&bytes).ok_or(zorgpoort_formats::Error::NotDetected)?,
-        chosen => chosen.format().context("a format to read")?,
+    let format = match args.format.format() {
+        Some(chosen) => chosen,
+        None => zorgpoort_formats::detect(&bytes).ok_or(zorgpoort_formats::Error::NotDetected)?,
     };
     let mut reports = Vec::new();
     zorgpoort_formats::convert_each(format, &bytes, settings, |converted| {

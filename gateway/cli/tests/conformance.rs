@@ -46,7 +46,10 @@ fn messages_that_would_be_refused_fail_with_where_and_why() {
         "{text}"
     );
     let summary = String::from_utf8_lossy(&output.stderr);
-    assert!(summary.contains("5 messages checked, 2 with errors"), "{summary}");
+    assert!(
+        summary.contains("5 messages checked, 2 with errors, 0 files not readable"),
+        "{summary}"
+    );
 }
 
 #[test]
