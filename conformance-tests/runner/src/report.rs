@@ -1,0 +1,124 @@
+//! What a run did: per TestScript its setup, tests and teardown, per test
+//! the actions in order with their outcome, and for each operation the
+//! request and response as exchanged. The runner fills it in; the report
+//! formats (console, JUnit, JSON TestReport, HTML) only read it.
+
+use std::time::{Duration, SystemTime};
+
+/// One run of a suite against one target.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The suite's name (`gateway`) or the path it was read from.
+    pub suite: String,
+    /// The base URL (or `mllp://host:port`) of the system under test.
+    pub target: String,
+    pub started: SystemTime,
+    pub duration: Duration,
+    pub scripts: Vec<ScriptReport>,
+}
+
+/// One TestScript.
+#[derive(Debug, Clone)]
+pub struct ScriptReport {
+    /// `TestScript.name`, else its id, else the file name.
+    pub name: String,
+    /// `TestScript.url`, when it has one.
+    pub url: Option<String>,
+    /// The file the script was read from.
+    pub source: String,
+    /// Setup actions; a failing setup fails every test of the script.
+    pub setup: Vec<ActionReport>,
+    pub tests: Vec<TestCaseReport>,
+    pub teardown: Vec<ActionReport>,
+    /// The script could not be read or run at all (bad JSON, a fixture
+    /// missing): every test is then an error with this reason.
+    pub error: Option<String>,
+}
+
+/// One `TestScript.test`.
+#[derive(Debug, Clone)]
+pub struct TestCaseReport {
+    pub name: String,
+    pub description: Option<String>,
+    pub actions: Vec<ActionReport>,
+    pub duration: Duration,
+}
+
+/// One operation or assert.
+#[derive(Debug, Clone)]
+pub struct ActionReport {
+    pub kind: ActionKind,
+    /// The action's label or description, else a summary of what it did
+    /// (`GET Patient/example`, `responseCode = 200`).
+    pub label: String,
+    pub outcome: Outcome,
+    /// Why it failed or was skipped, or what a warning-only assert found.
+    pub message: Option<String>,
+    /// The HTTP (or MLLP) exchange of an operation; for an assert, the
+    /// exchange it looked at.
+    pub exchange: Option<Exchange>,
+    pub duration: Duration,
+}
+
+/// Whether an action is an operation or an assert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Operation,
+    Assert,
+}
+
+/// How an action ended, as FHIR's `report-action-result-codes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Pass,
+    /// Not run: an earlier action of the same test failed.
+    Skip,
+    /// An assert with `warningOnly` that did not hold.
+    Warning,
+    /// The system under test did not do what the script expects.
+    Fail,
+    /// The script could not be executed as written (bad expression,
+    /// unknown fixture, connection refused).
+    Error,
+}
+
+/// A request and, when one came, its response.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub request: Request,
+    pub response: Option<Response>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl ScriptReport {
+    /// The worst outcome of any of the script's actions (Pass when it has
+    /// none and no error).
+    pub fn outcome(&self) -> Outcome {
+        if self.error.is_some() {
+            return Outcome::Error;
+        }
+        let actions = self.setup.iter().chain(self.tests.iter().flat_map(|test| &test.actions)).chain(&self.teardown);
+        actions.map(|action| action.outcome).filter(|o| *o != Outcome::Skip).max().unwrap_or(Outcome::Pass)
+    }
+}
+
+impl TestCaseReport {
+    /// The worst outcome of the test's actions.
+    pub fn outcome(&self) -> Outcome {
+        self.actions.iter().map(|action| action.outcome).filter(|o| *o != Outcome::Skip).max().unwrap_or(Outcome::Pass)
+    }
+}

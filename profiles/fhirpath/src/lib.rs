@@ -1,0 +1,1 @@
+//! FHIRPath over FHIR resources in their JSON form.
