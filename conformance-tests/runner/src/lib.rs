@@ -6,4 +6,5 @@
 //! [`report`] is the record of a run that the runner fills in and every
 //! report format reads.
 
+pub mod render;
 pub mod report;
