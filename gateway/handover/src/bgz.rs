@@ -85,6 +85,67 @@ pub const QUERIES: &[(&str, &str)] = &[
     ("provider", "Organization"),
 ];
 
+/// The resource types the searches answer: those of [`QUERIES`], and the
+/// two more that their `_include`s know (`MedicationDispense`,
+/// `DiagnosticReport`). A search of any other type is refused.
+pub const RESOURCE_TYPES: &[&str] = &[
+    "AllergyIntolerance",
+    "Appointment",
+    "Condition",
+    "Consent",
+    "Coverage",
+    "DeviceRequest",
+    "DeviceUseStatement",
+    "DiagnosticReport",
+    "Encounter",
+    "Flag",
+    "Immunization",
+    "ImmunizationRecommendation",
+    "MedicationDispense",
+    "MedicationRequest",
+    "MedicationStatement",
+    "NutritionOrder",
+    "Observation",
+    "Organization",
+    "Patient",
+    "PractitionerRole",
+    "Procedure",
+    "RelatedPerson",
+    "ServiceRequest",
+];
+
+/// The search parameters of `resource_type` besides `_include` and
+/// `_revinclude`, as [`parse`] reads them: the patient (by BSN) and the
+/// filters on the elements the type has.
+pub fn search_parameters(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "Patient" => &["identifier"],
+        "Encounter" => &["patient.identifier", "subject.identifier", "class", "status"],
+        "Observation"
+        | "Condition"
+        | "AllergyIntolerance"
+        | "MedicationStatement"
+        | "MedicationRequest"
+        | "Consent"
+        | "Flag"
+        | "ServiceRequest"
+        | "DiagnosticReport"
+        | "Procedure" => &["patient.identifier", "subject.identifier", "category", "code", "status"],
+        "Immunization" | "DeviceRequest" | "NutritionOrder" | "MedicationDispense" | "Coverage" | "Appointment"
+        | "DeviceUseStatement" => &["patient.identifier", "subject.identifier", "status"],
+        _ => &["patient.identifier", "subject.identifier"],
+    }
+}
+
+/// The `_include` values a search of `resource_type` answers.
+pub fn includes(resource_type: &str) -> Vec<String> {
+    INCLUDES
+        .iter()
+        .filter(|(types, _, _)| types.contains(&resource_type))
+        .map(|(_, parameter, _)| format!("{resource_type}:{parameter}"))
+        .collect()
+}
+
 /// The whole BgZ of one patient as a FHIR `batch` Bundle of GETs: every
 /// search of [`QUERIES`] with the patient named by BSN.
 pub fn batch(bsn: &str) -> Value {
@@ -148,22 +209,32 @@ pub struct Search {
     provenance: bool,
 }
 
+/// What an `_include` follows: the types it applies to, its parameter and
+/// the elements whose targets join the result.
+const INCLUDES: &[(&[&str], &str, &[&str])] = &[
+    (&["Patient"], "general-practitioner", &["generalPractitioner"]),
+    (&["Coverage"], "payor", &["payor"]),
+    (&["Coverage"], "beneficiary", &["beneficiary"]),
+    (
+        &["MedicationStatement", "MedicationRequest", "MedicationDispense"],
+        "medication",
+        &["medicationReference"],
+    ),
+    (&["DeviceUseStatement"], "device", &["device"]),
+    (&["Observation"], "related-target", &["hasMember", "derivedFrom"]),
+    (&["Observation"], "has-member", &["hasMember"]),
+    (&["Observation", "DiagnosticReport"], "specimen", &["specimen"]),
+    (&["DiagnosticReport"], "result", &["result"]),
+    (&["PractitionerRole"], "practitioner", &["practitioner"]),
+    (&["PractitionerRole"], "organization", &["organization"]),
+];
+
 /// The elements an `_include` follows.
 fn include_elements(resource_type: &str, parameter: &str) -> Option<&'static [&'static str]> {
-    Some(match (resource_type, parameter) {
-        ("Patient", "general-practitioner") => &["generalPractitioner"],
-        ("Coverage", "payor") => &["payor"],
-        ("Coverage", "beneficiary") => &["beneficiary"],
-        ("MedicationStatement" | "MedicationRequest" | "MedicationDispense", "medication") => &["medicationReference"],
-        ("DeviceUseStatement", "device") => &["device"],
-        ("Observation", "related-target") => &["hasMember", "derivedFrom"],
-        ("Observation", "has-member") => &["hasMember"],
-        ("Observation" | "DiagnosticReport", "specimen") => &["specimen"],
-        ("DiagnosticReport", "result") => &["result"],
-        ("PractitionerRole", "practitioner") => &["practitioner"],
-        ("PractitionerRole", "organization") => &["organization"],
-        _ => return None,
-    })
+    INCLUDES
+        .iter()
+        .find(|(types, name, _)| *name == parameter && types.contains(&resource_type))
+        .map(|(_, _, elements)| *elements)
 }
 
 /// Decodes `%XX` and `+` in a query component.
@@ -204,9 +275,13 @@ pub fn parse(request: &str) -> Result<Search, SearchError> {
         Some(_) => return Err(error("type", format!("{path:?} is not a search this gateway answers"))),
         None => (path, false),
     };
-    if resource_type.is_empty() || !resource_type.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(error("type", format!("{resource_type:?} is not a resource type")));
+    if !RESOURCE_TYPES.contains(&resource_type) {
+        return Err(error(
+            "type",
+            format!("{resource_type:?} is not a type the BgZ searches answer"),
+        ));
     }
+    let parameters = search_parameters(resource_type);
     let mut search = Search {
         resource_type: resource_type.to_owned(),
         patient: None,
@@ -219,9 +294,22 @@ pub fn parse(request: &str) -> Result<Search, SearchError> {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let (name, value) = (decode(name)?, decode(value)?);
         let values = || value.split(',').map(str::to_owned).collect::<Vec<_>>();
+        let known = parameters.contains(&name.as_str())
+            || matches!(name.as_str(), "_include" | "_revinclude")
+            || (lastn && name == "max");
+        if !known {
+            return Err(error(
+                &name,
+                format!(
+                    "not a search parameter of {resource_type} here (use {}, _include, \
+                     _revinclude=Provenance:target{})",
+                    parameters.join(", "),
+                    if lastn { ", max" } else { "" }
+                ),
+            ));
+        }
         match name.as_str() {
-            "patient.identifier" | "subject.identifier" => search.patient = Some(bsn(&name, &value)?),
-            "identifier" if resource_type == "Patient" => search.patient = Some(bsn(&name, &value)?),
+            "patient.identifier" | "subject.identifier" | "identifier" => search.patient = Some(bsn(&name, &value)?),
             "category" => search.filters.push(Filter::Token {
                 element: "category",
                 values: values(),
@@ -256,8 +344,7 @@ pub fn parse(request: &str) -> Result<Search, SearchError> {
             _ => {
                 return Err(error(
                     &name,
-                    "not a parameter of the BgZ searches (use category, code, class, status, max, \
-                     _include, _revinclude=Provenance:target and patient.identifier)",
+                    format!("{value:?} is not a {name} this gateway answers (use Provenance:target)"),
                 ));
             }
         }

@@ -151,10 +151,27 @@ fn filters_includes_and_provenance_bring_each_resource_once() {
 
 #[test]
 fn a_search_that_cannot_be_answered_names_the_parameter() {
+    // The BgZ's own searches are all answered.
+    let bsn = "999911120";
+    for entry in batch(bsn)["entry"].as_array().unwrap() {
+        let url = entry["request"]["url"].as_str().unwrap();
+        assert_eq!(parse(url).map(|s| s.patient), Ok(Some(bsn.to_owned())), "{url}");
+    }
     let cases = [
         (
             "Condition?onset-date=ge2020",
-            "onset-date: not a parameter of the BgZ searches",
+            "onset-date: not a search parameter of Condition here (use patient.identifier",
+        ),
+        ("Patient?category=x", "category: not a search parameter of Patient here"),
+        ("Observation?max=3", "max: not a search parameter of Observation here"),
+        (
+            "Basic?patient.identifier=x",
+            "type: \"Basic\" is not a type the BgZ searches answer",
+        ),
+        ("Foo", "type: \"Foo\" is not a type the BgZ searches answer"),
+        (
+            "Condition?_revinclude=Provenance:entity",
+            "_revinclude: \"Provenance:entity\" is not a _revinclude",
         ),
         (
             "Condition?patient.identifier=http://fhir.nl/fhir/NamingSystem/bsn|123456789",

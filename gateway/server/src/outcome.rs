@@ -15,6 +15,8 @@ pub enum Problem {
     TooLarge,
     /// The body's media type is not accepted here.
     UnsupportedMediaType,
+    /// The caller accepts no media type the gateway answers in.
+    NotAcceptable,
     /// Nothing at this path or with this id.
     NotFound,
     /// The gateway is overloaded; try again later.
@@ -46,6 +48,7 @@ impl Problem {
             Self::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", AckCode::Error),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-costly", AckCode::Error),
             Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported", AckCode::Error),
+            Self::NotAcceptable => (StatusCode::NOT_ACCEPTABLE, "not-supported", AckCode::Error),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", AckCode::Error),
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "throttled", AckCode::Reject),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "transient", AckCode::Reject),

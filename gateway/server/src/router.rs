@@ -12,7 +12,8 @@
 //! 8. a declared body larger than allowed: 413 before a byte is read;
 //! 9. routing, with `observe` around each route (request id, one JSON log
 //!    line, metrics per matched route) and every error an OperationOutcome;
-//! 10. identification ([`crate::auth::identify`]) around every API route:
+//! 10. content negotiation ([`crate::api::negotiation`]): JSON or 406;
+//! 11. identification ([`crate::auth::identify`]) around every API route:
 //!     only `/fhir/metadata` and `/oauth/token` are open to anyone.
 
 use std::convert::Infallible;
@@ -31,7 +32,9 @@ use tower::util::BoxCloneSyncService;
 use zorgpoort_store::Store;
 
 use crate::api::AppState;
-use crate::api::{audit_events, bgz, bundles, consents, inbox, messages, proxy, registry, tasks, validate};
+use crate::api::{
+    audit_events, bgz, bundles, capabilities, consents, inbox, messages, negotiation, proxy, registry, tasks, validate,
+};
 use crate::auth::{Identification, identify, mark_demo, token_endpoint};
 use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, outcome};
@@ -55,8 +58,9 @@ pub fn app<S: Store>(state: AppState<S>, limits: HttpLimits, identification: Arc
     let demo = identification.is_demo();
     let tokens = identification.tokens().map(Arc::clone);
     let routed = Router::new()
-        .route("/fhir/metadata", get(registry::capability_statement))
-        .merge(api(state.clone()).route_layer(middleware::from_fn_with_state(identification, identify)));
+        .route("/fhir/metadata", get(capabilities::capability_statement))
+        .merge(api(state.clone()).route_layer(middleware::from_fn_with_state(identification, identify)))
+        .route_layer(middleware::from_fn(negotiation::json_only));
     let routed = match tokens {
         Some(tokens) => routed.merge(
             Router::new()

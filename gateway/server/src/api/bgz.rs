@@ -10,7 +10,7 @@
 //! withheld category is left out and named in `meta.tag`) and audited as a
 //! read, like every other disclosure.
 
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -35,6 +35,26 @@ pub async fn search<S: Store>(
     let version = asker.version;
     let line = format!("{resource_type}?{}", query.unwrap_or_default());
     version.respond(StatusCode::OK, answer(&state, &asker, &line).await?)
+}
+
+/// The BgZ search of `resource_type` on a route that answers other requests
+/// too (the registry's `Organization`, the patient's own `Consent`s): the
+/// asker is read from the request only when it is a BgZ search.
+pub async fn search_on_shared_route<S: Store>(
+    state: &AppState<S>,
+    resource_type: &str,
+    query: &str,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, _) = request.into_parts();
+    let asker = match Asker::from_request_parts(&mut parts, state).await {
+        Ok(asker) => asker,
+        Err(refused) => return Ok(refused),
+    };
+    let line = format!("{resource_type}?{query}");
+    asker
+        .version
+        .respond(StatusCode::OK, answer(state, &asker, &line).await?)
 }
 
 /// `GET /fhir/Observation/$lastn`.
@@ -133,14 +153,20 @@ pub fn batch_response(answers: Vec<Result<String, ApiError>>) -> Result<Value, A
     Ok(response)
 }
 
-fn invalid(error: SearchError) -> ApiError {
-    ApiError::invalid(&error.parameter, error.reason)
+/// A search the gateway cannot answer: an unknown type is not found (as
+/// FHIR servers answer it), anything else is invalid.
+fn refused(error: SearchError) -> ApiError {
+    if error.parameter == "type" {
+        ApiError::new(Problem::NotFound, error.reason)
+    } else {
+        ApiError::invalid(&error.parameter, error.reason)
+    }
 }
 
 /// One search (`Type?query`, relative to the FHIR base) as a searchset
 /// Bundle, as far as the patient's choices allow.
 async fn answer<S: Store>(state: &AppState<S>, asker: &Asker, line: &str) -> Result<String, ApiError> {
-    let search = parse(line).map_err(invalid)?;
+    let search = parse(line).map_err(refused)?;
     let bsn = search.patient.clone().ok_or_else(|| {
         ApiError::invalid(
             "patient.identifier",

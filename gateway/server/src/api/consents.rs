@@ -4,10 +4,9 @@
 //! registered as consent recorders write, each only the choices patients
 //! made with it; any organisation of the region may read.
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{Query, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde::Deserialize;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_consent::fhir::read_consent;
 use zorgpoort_handover::Organization;
@@ -170,21 +169,31 @@ pub async fn read<S: Store>(
     Ok(fhir_json(StatusCode::OK, record.resource))
 }
 
-/// Search parameters of `GET /fhir/Consent`.
-#[derive(Debug, Deserialize)]
-pub struct Search {
-    patient: Option<String>,
-}
-
-/// `GET /fhir/Consent?patient=[system|]BSN`.
+/// `GET /fhir/Consent?patient=[system|]BSN`: the patient's choices about
+/// sharing. Any other search of Consent is the BgZ's (treatment and advance
+/// directives, by `patient.identifier` and `category`).
 pub async fn search<S: Store>(
     State(state): State<AppState<S>>,
     requester: Requester,
-    Query(search): Query<Search>,
+    RawQuery(query): RawQuery,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let Some(patient) = search.patient else {
-        return Err(ApiError::invalid("patient", "search by patient (the BSN) is required"));
+    let query = query.unwrap_or_default();
+    let Query(parameters) = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
+        .map_err(|e| ApiError::invalid("query", format!("not a valid query string: {e}")))?;
+    let Some(patient) = parameters
+        .iter()
+        .find(|(name, _)| name == "patient")
+        .map(|(_, value)| value.clone())
+    else {
+        return super::bgz::search_on_shared_route(&state, "Consent", &query, request).await;
     };
+    if let Some((other, _)) = parameters.iter().find(|(name, _)| name != "patient") {
+        return Err(ApiError::invalid(
+            other,
+            "the patient's choices are searched by patient alone",
+        ));
+    }
     let bsn = bsn_of(&patient).to_owned();
     let records = state.store.consents(&bsn).await?;
     audit_read(&state, &bsn, requester).await?;

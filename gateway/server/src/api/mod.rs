@@ -6,9 +6,11 @@
 pub mod audit_events;
 pub mod bgz;
 pub mod bundles;
+pub mod capabilities;
 pub mod consents;
 pub mod inbox;
 pub mod messages;
+pub mod negotiation;
 pub mod proxy;
 pub mod registry;
 pub mod tasks;
