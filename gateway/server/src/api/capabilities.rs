@@ -138,7 +138,7 @@ fn bgz_resource(resource_type: &str) -> Value {
         match parameters.iter_mut().find(|(own, _, _)| *own == name) {
             Some(own) => {
                 own.2 = "the patient's choices: patient=[system|]BSN; the BgZ's directives: \
-                patient.identifier=http://fhir.nl/fhir/NamingSystem/bsn|{BSN}"
+                patient.identifier=http://fhir.nl/fhir/NamingSystem/bsn|{BSN}";
             }
             None => parameters.push((name, kind, documentation)),
         }
