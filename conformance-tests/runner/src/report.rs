@@ -1,7 +1,7 @@
-//! What a run did: per TestScript its setup, tests and teardown, per test
+//! What a run did: per `TestScript` its setup, tests and teardown, per test
 //! the actions in order with their outcome, and for each operation the
 //! request and response as exchanged. The runner fills it in; the report
-//! formats (console, JUnit, JSON TestReport, HTML) only read it.
+//! formats (console, `JUnit`, JSON `TestReport`, HTML) only read it.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,12 +12,15 @@ pub struct RunReport {
     pub suite: String,
     /// The base URL (or `mllp://host:port`) of the system under test.
     pub target: String,
+    /// When the run began.
     pub started: SystemTime,
+    /// How long it took.
     pub duration: Duration,
+    /// Per script, in the order run.
     pub scripts: Vec<ScriptReport>,
 }
 
-/// One TestScript.
+/// One `TestScript`.
 #[derive(Debug, Clone)]
 pub struct ScriptReport {
     /// `TestScript.name`, else its id, else the file name.
@@ -28,7 +31,9 @@ pub struct ScriptReport {
     pub source: String,
     /// Setup actions; a failing setup fails every test of the script.
     pub setup: Vec<ActionReport>,
+    /// The tests, in order.
     pub tests: Vec<TestCaseReport>,
+    /// Teardown actions (and autodelete), run whatever happened before.
     pub teardown: Vec<ActionReport>,
     /// The script could not be read or run at all (bad JSON, a fixture
     /// missing): every test is then an error with this reason.
@@ -38,38 +43,48 @@ pub struct ScriptReport {
 /// One `TestScript.test`.
 #[derive(Debug, Clone)]
 pub struct TestCaseReport {
+    /// `TestScript.test.name`, else its id, else `test N`.
     pub name: String,
+    /// `TestScript.test.description`.
     pub description: Option<String>,
+    /// The actions, in order.
     pub actions: Vec<ActionReport>,
+    /// How long the test took.
     pub duration: Duration,
 }
 
 /// One operation or assert.
 #[derive(Debug, Clone)]
 pub struct ActionReport {
+    /// Operation or assert.
     pub kind: ActionKind,
     /// The action's label or description, else a summary of what it did
     /// (`GET Patient/example`, `responseCode = 200`).
     pub label: String,
+    /// How it ended.
     pub outcome: Outcome,
     /// Why it failed or was skipped, or what a warning-only assert found.
     pub message: Option<String>,
     /// The HTTP (or MLLP) exchange of an operation; for an assert, the
     /// exchange it looked at.
     pub exchange: Option<Exchange>,
+    /// How long the action took.
     pub duration: Duration,
 }
 
 /// Whether an action is an operation or an assert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
+    /// A request sent.
     Operation,
+    /// A check of what came back.
     Assert,
 }
 
 /// How an action ended, as FHIR's `report-action-result-codes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
+    /// Did what the script expects.
     Pass,
     /// Not run: an earlier action of the same test failed.
     Skip,
@@ -85,22 +100,34 @@ pub enum Outcome {
 /// A request and, when one came, its response.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// What was sent.
     pub request: Request,
+    /// What came back, if anything did.
     pub response: Option<Response>,
 }
 
+/// A request as sent (`MLLP` as the method for an MLLP message).
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// `GET`, `POST`... or `MLLP`.
     pub method: String,
+    /// The URL (`mllp://host:port` for MLLP).
     pub url: String,
+    /// Headers, in order.
     pub headers: Vec<(String, String)>,
+    /// The body as text, cut at a limit for large ones.
     pub body: Option<String>,
 }
 
+/// A response as received (for MLLP: status 200, the ACK's MSA and ERR
+/// fields as headers, the ACK as body).
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status.
     pub status: u16,
+    /// Headers, in order.
     pub headers: Vec<(String, String)>,
+    /// The body as text, cut at a limit for large ones.
     pub body: Option<String>,
 }
 
@@ -111,14 +138,27 @@ impl ScriptReport {
         if self.error.is_some() {
             return Outcome::Error;
         }
-        let actions = self.setup.iter().chain(self.tests.iter().flat_map(|test| &test.actions)).chain(&self.teardown);
-        actions.map(|action| action.outcome).filter(|o| *o != Outcome::Skip).max().unwrap_or(Outcome::Pass)
+        let actions = self
+            .setup
+            .iter()
+            .chain(self.tests.iter().flat_map(|test| &test.actions))
+            .chain(&self.teardown);
+        actions
+            .map(|action| action.outcome)
+            .filter(|o| *o != Outcome::Skip)
+            .max()
+            .unwrap_or(Outcome::Pass)
     }
 }
 
 impl TestCaseReport {
     /// The worst outcome of the test's actions.
     pub fn outcome(&self) -> Outcome {
-        self.actions.iter().map(|action| action.outcome).filter(|o| *o != Outcome::Skip).max().unwrap_or(Outcome::Pass)
+        self.actions
+            .iter()
+            .map(|action| action.outcome)
+            .filter(|o| *o != Outcome::Skip)
+            .max()
+            .unwrap_or(Outcome::Pass)
     }
 }

@@ -1,0 +1,39 @@
+//! The suites compiled into the binary, run by name (`--suite smoke`). Each
+//! is a directory under `conformance-tests/suites/`; adding one is one line
+//! in [`SUITES`] naming the directory and its files.
+
+/// A suite compiled into the binary: its files, by path relative to the
+/// suite's directory.
+#[derive(Debug)]
+pub struct EmbeddedSuite {
+    /// The name `--suite` takes.
+    pub name: &'static str,
+    /// Path (`fixtures/Patient-x.json`) and content of every file.
+    pub files: &'static [(&'static str, &'static [u8])],
+}
+
+/// `suite!("name", "file", ...)`: the files of `conformance-tests/suites/name/`.
+macro_rules! suite {
+    ($name:literal, $($file:literal),+ $(,)?) => {
+        EmbeddedSuite {
+            name: $name,
+            files: &[$(($file, include_bytes!(concat!("../../suites/", $name, "/", $file)))),+],
+        }
+    };
+}
+
+/// Every built-in suite.
+pub static SUITES: &[EmbeddedSuite] = &[
+    // A quick look at any FHIR R4 server: capabilities, create, read.
+    suite!("smoke", "TestScript-smoke.json", "fixtures/Patient-smoke.json"),
+];
+
+/// The built-in suite with this name.
+pub fn find(name: &str) -> Option<&'static EmbeddedSuite> {
+    SUITES.iter().find(|suite| suite.name == name)
+}
+
+/// The names of the built-in suites.
+pub fn names() -> Vec<&'static str> {
+    SUITES.iter().map(|suite| suite.name).collect()
+}
