@@ -3,6 +3,7 @@
 //! says what was expected and what came.
 
 use serde_json::Value;
+use zorgpoort_fhirpath::Collection;
 use zorgpoort_profiles::{ProfileChoice, Severity};
 
 use crate::expression;
@@ -56,47 +57,7 @@ pub fn check(assert: &Assert, state: &State<'_>) -> Checked {
             .map_err(|e| error(e.to_string()))
     };
     let value = substituted(&assert.value)?;
-
-    if let Some(name) = &assert.response {
-        let expected = response_code(name).ok_or_else(|| error(format!("unknown response code name {name:?}")))?;
-        let actual = status(source)?;
-        let holds = compare(operator, &[actual.to_string()], Some(&expected.to_string()))?;
-        if !holds {
-            return Err(Failure::Fail(format!(
-                "expected response {}{name} ({expected}), got {actual}",
-                phrase(operator)
-            )));
-        }
-    }
-    if let Some(codes) = substituted(&assert.response_code)? {
-        let actual = status(source)?;
-        let default = if codes.contains(',') { "in" } else { "equals" };
-        let operator = assert.operator.as_deref().unwrap_or(default);
-        if !compare(operator, &[actual.to_string()], Some(&codes))? {
-            return Err(Failure::Fail(format!(
-                "expected response code {}{codes}, got {actual}",
-                phrase(operator)
-            )));
-        }
-    }
-    if let Some(expected) = &assert.content_type {
-        let actual = source.header("Content-Type").unwrap_or("");
-        if !content_type_matches(expected, actual) {
-            let actual = if actual.is_empty() { "no Content-Type" } else { actual };
-            return Err(Failure::Fail(format!("expected content type {expected}, got {actual}")));
-        }
-    }
-    if let Some(expected) = &assert.resource {
-        let actual = source
-            .resource
-            .as_ref()
-            .and_then(|r| r.get("resourceType"))
-            .and_then(Value::as_str);
-        if actual != Some(expected.as_str()) {
-            let actual = actual.map_or_else(|| "no FHIR resource".to_owned(), |t| format!("a {t}"));
-            return Err(Failure::Fail(format!("expected a {expected} resource, got {actual}")));
-        }
-    }
+    response_checks(assert, source, state)?;
     if let Some(id) = &assert.validate_profile_id {
         validate_profile(id, source, state)?;
     }
@@ -153,6 +114,59 @@ pub fn check(assert: &Assert, state: &State<'_>) -> Checked {
     Ok(())
 }
 
+/// `response`, `responseCode`, `contentType` and `resource`: the status,
+/// the format and the type of what came back.
+fn response_checks(assert: &Assert, source: &Fixture, state: &State<'_>) -> Checked {
+    let operator = assert.operator.as_deref().unwrap_or("equals");
+    let codes = assert
+        .response_code
+        .as_deref()
+        .map(|codes| variables::substitute(codes, state))
+        .transpose()
+        .map_err(|e| error(e.to_string()))?;
+    if let Some(name) = &assert.response {
+        let expected = response_code(name).ok_or_else(|| error(format!("unknown response code name {name:?}")))?;
+        let actual = status(source)?;
+        let holds = compare(operator, &[actual.to_string()], Some(&expected.to_string()))?;
+        if !holds {
+            return Err(Failure::Fail(format!(
+                "expected response {}{name} ({expected}), got {actual}",
+                phrase(operator)
+            )));
+        }
+    }
+    if let Some(codes) = codes {
+        let actual = status(source)?;
+        let default = if codes.contains(',') { "in" } else { "equals" };
+        let operator = assert.operator.as_deref().unwrap_or(default);
+        if !compare(operator, &[actual.to_string()], Some(&codes))? {
+            return Err(Failure::Fail(format!(
+                "expected response code {}{codes}, got {actual}",
+                phrase(operator)
+            )));
+        }
+    }
+    if let Some(expected) = &assert.content_type {
+        let actual = source.header("Content-Type").unwrap_or("");
+        if !content_type_matches(expected, actual) {
+            let actual = if actual.is_empty() { "no Content-Type" } else { actual };
+            return Err(Failure::Fail(format!("expected content type {expected}, got {actual}")));
+        }
+    }
+    if let Some(expected) = &assert.resource {
+        let actual = source
+            .resource
+            .as_ref()
+            .and_then(|r| r.get("resourceType"))
+            .and_then(Value::as_str);
+        if actual != Some(expected.as_str()) {
+            let actual = actual.map_or_else(|| "no FHIR resource".to_owned(), |t| format!("a {t}"));
+            return Err(Failure::Fail(format!("expected a {expected} resource, got {actual}")));
+        }
+    }
+    Ok(())
+}
+
 /// The message or fixture the assert looks at.
 fn source<'s>(assert: &Assert, state: &'s State<'_>) -> Result<&'s Fixture, Failure> {
     if let Some(id) = &assert.source_id {
@@ -202,7 +216,7 @@ fn expressions(assert: &Assert, source: &Fixture, state: &State<'_>, operator: &
         (None, Some(path)) => Some(expression::from_path(&substitute(path)?)),
         (None, None) => None,
     };
-    let evaluate = |expression: &str, on: &Fixture| -> Result<Vec<Value>, Failure> {
+    let evaluate = |expression: &str, on: &Fixture| -> Result<Collection, Failure> {
         let resource = on.resource.as_ref().ok_or_else(|| {
             Failure::Fail(format!(
                 "{expression}: expected a FHIR resource to evaluate on, got none"
@@ -220,9 +234,9 @@ fn expressions(assert: &Assert, source: &Fixture, state: &State<'_>, operator: &
             (None, Some(path)) => expression::from_path(&substitute(path)?),
             (None, None) => return Err(error("compareToSourceId without compareToSourceExpression or Path")),
         };
-        let expected = texts(&evaluate(&compare_expression, compared)?);
+        let expected = expression::texts(&evaluate(&compare_expression, compared)?);
         let own = own.unwrap_or_else(|| compare_expression.clone());
-        let actual = texts(&evaluate(&own, source)?);
+        let actual = expression::texts(&evaluate(&own, source)?);
         let Some(first) = expected.first() else {
             return Err(error(format!("{compare_expression} is empty in fixture {compare_id}")));
         };
@@ -236,24 +250,21 @@ fn expressions(assert: &Assert, source: &Fixture, state: &State<'_>, operator: &
     };
     let result = evaluate(&own, source)?;
     if operator == "eval" || (value.is_none() && assert.operator.is_none()) {
-        return match expression::as_boolean(&result) {
-            Some(true) => Ok(()),
-            Some(false) => Err(Failure::Fail(format!("{own}: expected true, got false"))),
-            None => Err(Failure::Fail(format!(
+        return match expression::as_boolean(&own, &result) {
+            Ok(Some(true)) => Ok(()),
+            Ok(Some(false)) => Err(Failure::Fail(format!("{own}: expected true, got false"))),
+            Ok(None) => Err(Failure::Fail(format!("{own}: expected true, got nothing"))),
+            Err(_) => Err(Failure::Fail(format!(
                 "{own}: expected true, got {}",
-                shown(&texts(&result))
+                shown(&expression::texts(&result))
             ))),
         };
     }
-    let actual = texts(&result);
+    let actual = expression::texts(&result);
     if !compare(operator, &actual, value)? {
         return Err(Failure::Fail(mismatch(&own, operator, value, &actual)));
     }
     Ok(())
-}
-
-fn texts(values: &[Value]) -> Vec<String> {
-    values.iter().map(expression::to_text).collect()
 }
 
 /// Whether `actual` stands in relation `operator` to `expected`; an

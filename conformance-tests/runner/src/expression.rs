@@ -3,6 +3,7 @@
 //! is `Patient.name.family`).
 
 use serde_json::Value;
+use zorgpoort_fhirpath::{Collection, Context, Expression, Item};
 
 /// An expression that could not be evaluated.
 #[derive(Debug, thiserror::Error)]
@@ -14,41 +15,30 @@ pub struct ExpressionError {
     pub reason: String,
 }
 
-/// Evaluates `expression` on `resource`; the result as JSON values.
-pub fn evaluate(expression: &str, resource: &Value) -> Result<Vec<Value>, ExpressionError> {
+/// Evaluates `expression` on `resource`.
+pub fn evaluate(expression: &str, resource: &Value) -> Result<Collection, ExpressionError> {
     let error = |reason: String| ExpressionError {
         expression: expression.to_owned(),
         reason,
     };
-    let mut current = vec![resource.clone()];
-    for (index, step) in expression.trim().split('.').enumerate() {
-        let step = step.trim();
-        if index == 0 && resource.get("resourceType").and_then(Value::as_str) == Some(step) {
-            continue;
-        }
-        current = match step {
-            "first()" => current.into_iter().take(1).collect(),
-            "count()" => vec![Value::from(current.len())],
-            _ if step.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !step.is_empty() => current
-                .iter()
-                .filter_map(|item| item.get(step))
-                .flat_map(|child| match child {
-                    Value::Array(items) => items.clone(),
-                    other => vec![other.clone()],
-                })
-                .collect(),
-            _ => return Err(error(format!("`{step}` is not supported yet"))),
-        };
-    }
-    Ok(current)
+    let parsed = Expression::parse(expression).map_err(|e| error(e.to_string()))?;
+    parsed
+        .evaluate(&Context::new(resource))
+        .map_err(|e| error(e.to_string()))
 }
 
-/// The boolean a collection stands for: a single boolean, else `None`.
-pub fn as_boolean(values: &[Value]) -> Option<bool> {
-    match values {
-        [Value::Bool(b)] => Some(*b),
-        _ => None,
-    }
+/// The collection as a boolean, as FHIRPath evaluates a condition: empty is
+/// `None`, one item its truth; several items are an error.
+pub fn as_boolean(expression: &str, collection: &Collection) -> Result<Option<bool>, ExpressionError> {
+    zorgpoort_fhirpath::as_boolean(collection).map_err(|e| ExpressionError {
+        expression: expression.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// The items as the texts asserts compare.
+pub fn texts(collection: &Collection) -> Vec<String> {
+    collection.iter().map(Item::to_json).map(|v| to_text(&v)).collect()
 }
 
 /// An `XPath`-style path as FHIRPath; a FHIRPath is returned unchanged.

@@ -114,5 +114,5 @@ fn computed(variable: &Variable, state: &State<'_>) -> Result<Option<String>, Va
         name: variable.name.clone(),
         source,
     })?;
-    Ok(values.first().map(expression::to_text))
+    Ok(expression::texts(&values).into_iter().next())
 }
