@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::report::{ActionReport, Outcome, RunReport, ScriptReport};
+use crate::report::{ActionReport, Exchange, Outcome, RunReport, ScriptReport};
 
 /// Names of the cases that stand for a part of a script rather than a
 /// test; the parentheses keep them apart from a test's own name.
@@ -198,6 +198,19 @@ pub(crate) fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
     }
 }
 
+/// The first line of a response: the HTTP status, or for MLLP (where the
+/// runner reports an ACK as status 200) the ACK code.
+pub(crate) fn status_line(exchange: &Exchange) -> String {
+    let Some(response) = &exchange.response else {
+        return "no response".to_owned();
+    };
+    if exchange.request.method != "MLLP" {
+        return format!("HTTP {}", response.status);
+    }
+    let code = response.headers.iter().find(|(name, _)| name == "MSA-1");
+    code.map_or_else(|| "ACK".to_owned(), |(_, code)| format!("ACK {code}"))
+}
+
 pub(crate) fn total(actions: &[ActionReport]) -> Duration {
     actions.iter().map(|action| action.duration).sum()
 }
@@ -207,7 +220,7 @@ pub(crate) mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::report::{ActionKind, TestCaseReport};
+    use crate::report::{ActionKind, Request, Response, TestCaseReport};
 
     pub fn action(outcome: Outcome, label: &str, message: Option<&str>) -> ActionReport {
         ActionReport {
@@ -332,6 +345,29 @@ pub(crate) mod tests {
         assert_eq!(header_value("Authorization", "Bearer abc"), "(redacted)");
         assert_eq!(header_value("set-COOKIE", "s=1"), "(redacted)");
         assert_eq!(header_value("Accept", "application/fhir+json"), "application/fhir+json");
+    }
+
+    #[test]
+    fn a_status_line_is_http_or_the_ack_code() {
+        let mut exchange = Exchange {
+            request: Request {
+                method: "MLLP".to_owned(),
+                url: "mllp://h:2575".to_owned(),
+                headers: Vec::new(),
+                body: None,
+            },
+            response: None,
+        };
+        assert_eq!(status_line(&exchange), "no response");
+        let ack = vec![("MSA-1".to_owned(), "AE".to_owned())];
+        exchange.response = Some(Response {
+            status: 200,
+            headers: ack,
+            body: None,
+        });
+        assert_eq!(status_line(&exchange), "ACK AE");
+        exchange.request.method = "GET".to_owned();
+        assert_eq!(status_line(&exchange), "HTTP 200");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::cases::{Case, SETUP, ScriptCases, TEARDOWN, Totals, header_value, run_cases, summary, total};
+use super::cases::{Case, SETUP, ScriptCases, TEARDOWN, Totals, header_value, run_cases, status_line, summary, total};
 use super::csp::script_hash;
 use super::escape::escape;
 use super::time::{human, utc};
@@ -80,6 +80,8 @@ fn header(out: &mut String, run: &RunReport, totals: Totals, verdict: Outcome) {
         ("skip", "skipped", totals.skipped, "skipped"),
     ];
     for (class, key, count, words) in counts {
+        // A zero in red would alarm for nothing: only counts that happened get their colour.
+        let class = if count == 0 { "" } else { class };
         let _ = writeln!(
             out,
             "<li class=\"{class}\"><strong data-count=\"{key}\">{count}</strong> {words}</li>"
@@ -164,8 +166,8 @@ fn exchange(out: &mut String, exchange: &Exchange) {
         Some(response) => {
             let _ = write!(
                 out,
-                "<details class=\"response\"><summary>Response: <code>HTTP {}</code></summary>\n<pre>",
-                response.status
+                "<details class=\"response\"><summary>Response: <code>{}</code></summary>\n<pre>",
+                escape(&status_line(exchange))
             );
             message(out, &response.headers, response.body.as_deref());
             out.push_str("</pre></details>\n");

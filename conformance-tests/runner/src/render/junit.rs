@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::cases::{Case, ScriptCases, Totals, header_value, run_cases, summary};
+use super::cases::{Case, ScriptCases, Totals, header_value, run_cases, status_line, summary};
 use super::escape::escape;
 use super::time::{seconds, utc};
 use crate::report::{ActionKind, ActionReport, Exchange, Outcome, RunReport};
@@ -153,12 +153,9 @@ fn exchange_text(exchange: &Exchange) -> String {
     let request = &exchange.request;
     let mut text = format!("{} {}\n", request.method, request.url);
     message(&mut text, &request.headers, request.body.as_deref());
-    match &exchange.response {
-        Some(response) => {
-            let _ = writeln!(text, "\nHTTP {}", response.status);
-            message(&mut text, &response.headers, response.body.as_deref());
-        }
-        None => text.push_str("\n(no response)\n"),
+    let _ = writeln!(text, "\n{}", status_line(exchange));
+    if let Some(response) = &exchange.response {
+        message(&mut text, &response.headers, response.body.as_deref());
     }
     text
 }
