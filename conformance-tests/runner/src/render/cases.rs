@@ -96,7 +96,7 @@ pub(crate) fn script_cases(script: &ScriptReport) -> ScriptCases<'_> {
             let mut case = part(&test.name, &test.actions, test.duration);
             case.description = test.description.as_deref();
             if let Some(error) = &script.error {
-                case.fail(Outcome::Error, format!("the script could not be run: {error}"), None);
+                case.fail(Outcome::Error, could_not_run(error), None);
             } else if let Some(action) = setup_failure {
                 case.fail(
                     action.outcome,
@@ -109,7 +109,7 @@ pub(crate) fn script_cases(script: &ScriptReport) -> ScriptCases<'_> {
         .collect();
     if let (Some(error), true) = (&script.error, cases.is_empty()) {
         let mut case = part(SCRIPT, &[], Duration::ZERO);
-        case.fail(Outcome::Error, format!("the script could not be run: {error}"), None);
+        case.fail(Outcome::Error, could_not_run(error), None);
         cases.push(case);
     }
     if setup_failure.is_some() && script.tests.is_empty() {
@@ -179,11 +179,20 @@ fn deciding(actions: &[ActionReport]) -> Option<&ActionReport> {
     actions.iter().find(|action| action.outcome == worst)
 }
 
-/// `label: message`, or the label alone.
+/// Why every test of a script that could not be run is an error.
+pub(crate) fn could_not_run(error: &str) -> String {
+    format!("the script could not be run: {error}")
+}
+
+/// `label: message`, or whichever of the two there is.
 pub(crate) fn summary(action: &ActionReport) -> String {
-    match &action.message {
-        Some(message) => format!("{}: {message}", action.label),
-        None => action.label.clone(),
+    match (
+        action.label.as_str(),
+        action.message.as_deref().filter(|message| !message.is_empty()),
+    ) {
+        (label, None) => label.to_owned(),
+        ("", Some(message)) => message.to_owned(),
+        (label, Some(message)) => format!("{label}: {message}"),
     }
 }
 

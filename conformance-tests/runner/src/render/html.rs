@@ -48,8 +48,10 @@ pub fn html(run: &RunReport) -> String {
 
 fn header(out: &mut String, run: &RunReport, totals: Totals, verdict: Outcome) {
     let not_passed = totals.failed + totals.errors;
-    let sentence = if verdict == Outcome::Pass {
-        format!("All {} tests passed or were skipped.", totals.tests())
+    let sentence = if verdict == Outcome::Pass && totals.skipped == 0 {
+        format!("All {} tests passed.", totals.tests())
+    } else if verdict == Outcome::Pass {
+        format!("No test failed; {} of {} were skipped.", totals.skipped, totals.tests())
     } else {
         format!("{not_passed} of {} tests did not pass.", totals.tests())
     };
@@ -414,6 +416,7 @@ mod tests {
         )]));
         assert!(passing.contains("<title>PASS · gateway"));
         assert!(passing.contains("None: no test failed."));
+        assert!(passing.contains("All 1 tests passed."));
     }
 
     #[test]

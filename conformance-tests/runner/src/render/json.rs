@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::cases::{SCRIPT, ScriptCases, run_cases, summary};
+use super::cases::{SCRIPT, ScriptCases, could_not_run, run_cases, summary};
 use super::time::instant;
 use crate::report::{ActionKind, ActionReport, Outcome, RunReport};
 
@@ -48,9 +48,13 @@ fn test_report(run: &RunReport, cases: &ScriptCases<'_>, issued: &str) -> Value 
     report.insert("status".into(), json!("completed"));
     // A script read from a file may have no canonical URL: then the
     // reference is by name only.
-    let reference = match &script.url {
-        Some(url) => json!({ "reference": url, "display": script.name }),
-        None => json!({ "display": format!("{} ({})", script.name, script.source) }),
+    let reference = match (
+        script.url.as_deref().filter(|url| !url.is_empty()),
+        script.name.as_str(),
+    ) {
+        (Some(url), name) => json!({ "reference": url, "display": name }),
+        (None, "") => json!({ "display": script.source }),
+        (None, name) => json!({ "display": format!("{name} ({})", script.source) }),
     };
     report.insert("testScript".into(), reference);
     report.insert("result".into(), json!(result));
@@ -68,10 +72,7 @@ fn test_report(run: &RunReport, cases: &ScriptCases<'_>, issued: &str) -> Value 
             { "type": "server", "uri": run.target, "display": run.suite },
         ]),
     );
-    let error = script
-        .error
-        .as_deref()
-        .map(|error| format!("the script could not be run: {error}"));
+    let error = script.error.as_deref().map(could_not_run);
     let mut setup: Vec<Value> = script.setup.iter().map(|action| action_json(action, false)).collect();
     // A script without tests that could not run has its error nowhere else.
     if let Some(error) = error
@@ -110,7 +111,22 @@ fn test_report(run: &RunReport, cases: &ScriptCases<'_>, issued: &str) -> Value 
         let actions: Vec<Value> = script.teardown.iter().map(|action| action_json(action, true)).collect();
         report.insert("teardown".into(), json!({ "action": actions }));
     }
-    Value::Object(report)
+    let mut report = Value::Object(report);
+    without_empty_strings(&mut report);
+    report
+}
+
+/// FHIR has no empty strings: an empty name, label or message from the run
+/// is left out rather than make the resource invalid.
+fn without_empty_strings(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, member| member.as_str() != Some(""));
+            members.values_mut().for_each(without_empty_strings);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_empty_strings),
+        _ => {}
+    }
 }
 
 /// An action as `operation` or `assert`; teardown knows only operations.
@@ -154,7 +170,7 @@ fn score(passed: usize, of: usize) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use zorgpoort_profiles::{ProfileChoice, Severity, validate};
+    use zorgpoort_profiles::{ProfileChoice, Severity, has_errors, validate};
 
     use super::*;
     use crate::render::cases::tests::{action, run, script, test};
@@ -264,6 +280,21 @@ mod tests {
         assert_eq!(unrun["result"], "pending");
         assert_eq!(unrun["test"][0]["action"][0]["operation"]["result"], "skip");
         assert_eq!(unrun["test"][0]["description"], "has no actions");
+    }
+
+    #[test]
+    fn empty_names_and_messages_are_left_out() {
+        let mut blank = script("", vec![test("", vec![action(Outcome::Pass, "", Some(""))])]);
+        blank.url = Some(String::new());
+        blank.tests[0].description = Some(String::new());
+        let bundle = json(&run(vec![blank]));
+        let report = &reports(&bundle)[0];
+        assert!(!has_errors(&validate(report, ProfileChoice::Claimed)), "{report:#}");
+        assert_eq!(
+            report["test"][0],
+            json!({ "action": [{ "assert": { "result": "pass" } }] })
+        );
+        assert_eq!(report["testScript"], json!({ "display": ".json" }));
     }
 
     #[test]
