@@ -112,10 +112,12 @@ fn scratch() -> PathBuf {
     dir
 }
 
-/// Runs chromium headless on `page` with `extra` arguments, its standard
-/// output into `stdout`; fails the test when it does not end in time.
-fn chromium(scratch: &Path, page: &Path, extra: &[String], stdout: &Path) {
-    let profile = scratch.join(format!("profile-{}", extra.len()));
+/// Runs chromium headless on `url` with `extra` arguments in a profile of
+/// its own, and returns the file its standard output went to; fails the
+/// test when chromium does not end, or not well, in time.
+fn chromium(scratch: &Path, name: &str, url: &str, extra: &[String]) -> PathBuf {
+    let profile = scratch.join(format!("profile-{name}"));
+    let stdout = scratch.join(format!("{name}.stdout"));
     let mut child = Command::new(CHROMIUM)
         .args([
             "--headless",
@@ -130,17 +132,17 @@ fn chromium(scratch: &Path, page: &Path, extra: &[String], stdout: &Path) {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .stdin(Stdio::null())
-        .stdout(File::create(stdout).expect("stdout file"))
-        .stderr(File::create(scratch.join("chromium.stderr")).expect("stderr file"))
+        .stdout(File::create(&stdout).expect("stdout file"))
+        .stderr(File::create(scratch.join(format!("{name}.stderr"))).expect("stderr file"))
         .spawn()
         .expect("chromium starts");
     let deadline = Instant::now() + TIMEOUT;
     loop {
         if let Some(status) = child.try_wait().expect("chromium status") {
             assert!(status.success(), "chromium {extra:?} exited with {status}");
-            return;
+            return stdout;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -161,9 +163,9 @@ fn the_html_report_renders_in_chromium_with_the_failure_findable() {
     let page = scratch.join("report.html");
     fs::write(&page, render::html(&sample())).expect("page written");
 
-    let dom_file = scratch.join("dom.html");
-    chromium(&scratch, &page, &["--dump-dom".to_owned()], &dom_file);
-    let dom = fs::read_to_string(&dom_file).expect("dumped DOM");
+    let url = format!("file://{}", page.display());
+    let dump = ["--dump-dom".to_owned()];
+    let dom = fs::read_to_string(chromium(&scratch, "dom", &url, &dump)).expect("dumped DOM");
     assert!(dom.contains("data-ready=\"true\""), "the page's script ran:\n{dom}");
     assert!(
         dom.contains("<title>FAIL · gateway · conformance report</title>"),
@@ -185,6 +187,15 @@ fn the_html_report_renders_in_chromium_with_the_failure_findable() {
         );
     }
 
+    // The filter at work: a link to the page with #failures-only opens it filtered.
+    let filtered = fs::read_to_string(chromium(&scratch, "filtered", &format!("{url}#failures-only"), &dump))
+        .expect("dumped DOM, filtered");
+    assert!(filtered.contains("<body class=\"failures-only\">"), "{filtered}");
+    assert!(
+        !dom.contains("<body class=\"failures-only\">"),
+        "unfiltered unless asked"
+    );
+
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../conformance-artifacts");
     fs::create_dir_all(&artifacts).expect("artifacts directory");
     let screenshot = artifacts.join("report.png");
@@ -193,7 +204,7 @@ fn the_html_report_renders_in_chromium_with_the_failure_findable() {
         format!("--screenshot={}", screenshot.display()),
         "--window-size=1280,2000".to_owned(),
     ];
-    chromium(&scratch, &page, &args, &scratch.join("screenshot.stdout"));
+    chromium(&scratch, "screenshot", &url, &args);
     let png = fs::read(&screenshot).expect("the screenshot was written");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
     // IHDR, right after the signature and its chunk header: width and height.

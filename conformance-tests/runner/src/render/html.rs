@@ -4,7 +4,8 @@
 //!
 //! The page fetches nothing (styles and script are inline, and its Content
 //! Security Policy forbids any load and any script but its own) and reads
-//! the same without JavaScript, which only adds a "failures only" filter.
+//! the same without JavaScript, which only adds a "failures only" filter
+//! (on from the start when the page is opened as `report.html#failures-only`).
 //! Everything from the run is escaped: a response body is hostile input.
 
 use std::fmt::Write;

@@ -3,6 +3,7 @@
   var filter = document.getElementById("filter");
   var box = document.getElementById("failures-only");
   function apply() { document.body.classList.toggle("failures-only", box.checked); }
+  box.checked = box.checked || location.hash === "#failures-only";
   box.addEventListener("change", apply);
   filter.hidden = false;
   apply();
