@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::fixtures::{Fixture, decode_base64};
+use crate::fixtures::{Fixture, decode_base64, type_and_id};
 use crate::script::Operation;
 use crate::state::State;
 use crate::variables::{self, VariableError};
@@ -222,6 +222,22 @@ pub fn prepare(
         encode(&url)
     } else {
         url
+    };
+    // The id in an update's body must be the one in its URL; a script
+    // updating `Patient/example` with another fixture means that resource.
+    let is_json = |b: &Vec<u8>| b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'{');
+    let body = match (&interaction, source.and_then(|f| f.resource.as_ref())) {
+        (Interaction::Update, Some(resource)) if !url.contains('?') && body.as_ref().is_some_and(is_json) => {
+            match type_and_id(&url).filter(|(_, id)| resource.get("id").and_then(Value::as_str) != Some(id)) {
+                Some((_, id)) => {
+                    let mut resource = resource.clone();
+                    resource["id"] = Value::String(id);
+                    serde_json::to_vec_pretty(&resource).ok()
+                }
+                None => body,
+            }
+        }
+        _ => body,
     };
 
     let mut headers: Vec<(String, String)> = Vec::new();
