@@ -188,6 +188,7 @@ functions! {
     EndsWith = "endsWith", 1, 1;
     Contains = "contains", 1, 1;
     Matches = "matches", 1, 1;
+    MatchesFull = "matchesFull", 1, 1;
     ReplaceMatches = "replaceMatches", 2, 2;
     Replace = "replace", 2, 2;
     IndexOf = "indexOf", 1, 1;

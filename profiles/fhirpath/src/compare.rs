@@ -173,6 +173,13 @@ fn compare_quantities(a: &Quantity, b: &Quantity, equivalence: bool) -> Option<O
     (base_a == base_b).then(|| x.cmp(&y))
 }
 
+fn is_year_or_month(unit: &str) -> bool {
+    matches!(
+        CalendarUnit::from_unit(unit),
+        Some(CalendarUnit::Year | CalendarUnit::Month)
+    )
+}
+
 /// Ordering of two single items; `Ok(None)` when the spec says empty (dates of
 /// different precision, quantities of incompatible units), an error when the
 /// types cannot be compared at all.
@@ -205,7 +212,7 @@ pub(crate) fn order(left: &Item, right: &Item, what: &str) -> Result<Option<Orde
 /// `=` between single items: `None` when the spec says empty.
 pub(crate) fn equal_items(left: &Item, right: &Item) -> Option<bool> {
     match (system_value(left), system_value(right)) {
-        (Some(l), Some(r)) => match promote(l, r) {
+        (Some(left_value), Some(right_value)) => match promote(left_value, right_value) {
             (Item::Integer(a), Item::Integer(b)) => Some(a == b),
             (Item::Decimal(a), Item::Decimal(b)) => Some(a == b),
             (Item::String(a), Item::String(b)) => Some(a == b),
@@ -214,7 +221,13 @@ pub(crate) fn equal_items(left: &Item, right: &Item) -> Option<bool> {
                 a.compare(&b).map(|o| o == Ordering::Equal)
             }
             (Item::Time(a), Item::Time(b)) => a.compare(&b).map(|o| o == Ordering::Equal),
-            (Item::Quantity(a), Item::Quantity(b)) => compare_quantities(&a, &b, false).map(|o| o == Ordering::Equal),
+            // Units that do not convert are unequal; calendar years and months against
+            // UCUM stay empty, as the spec says.
+            (Item::Quantity(a), Item::Quantity(b)) => match compare_quantities(&a, &b, false) {
+                Some(ordering) => Some(ordering == Ordering::Equal),
+                None if is_year_or_month(&a.unit) || is_year_or_month(&b.unit) => None,
+                None => Some(false),
+            },
             _ => Some(false),
         },
         (None, None) => match (left, right) {
@@ -234,7 +247,7 @@ fn normalized_text(s: &str) -> String {
 /// `~` between single items.
 pub(crate) fn equivalent_items(left: &Item, right: &Item) -> bool {
     match (system_value(left), system_value(right)) {
-        (Some(l), Some(r)) => match promote(l, r) {
+        (Some(left_value), Some(right_value)) => match promote(left_value, right_value) {
             (Item::String(a), Item::String(b)) => normalized_text(&a) == normalized_text(&b),
             (Item::Decimal(a), Item::Decimal(b)) => {
                 let digits = a.scale().min(b.scale());
@@ -244,7 +257,13 @@ pub(crate) fn equivalent_items(left: &Item, right: &Item) -> bool {
                 a.compare(&b) == Some(Ordering::Equal)
             }
             (Item::Time(a), Item::Time(b)) => a.compare(&b) == Some(Ordering::Equal),
-            (Item::Quantity(a), Item::Quantity(b)) => compare_quantities(&a, &b, true) == Some(Ordering::Equal),
+            (Item::Quantity(a), Item::Quantity(b)) => match (canonical(&a), canonical(&b)) {
+                (Some((first, first_unit)), Some((second, second_unit))) if first_unit == second_unit => {
+                    let digits = first.scale().min(second.scale());
+                    first.round(digits) == second.round(digits)
+                }
+                _ => compare_quantities(&a, &b, true) == Some(Ordering::Equal),
+            },
             (a, b) => equal_items(&a, &b) == Some(true),
         },
         (None, None) => match (left, right) {

@@ -255,14 +255,34 @@ impl Evaluator<'_> {
     }
 
     fn type_call(&self, function: TypeFunction, spec: &TypeSpec, input: &Collection) -> Result<Collection, EvalError> {
+        const SYSTEM: &[&str] = &[
+            "Boolean", "Integer", "Decimal", "String", "Date", "DateTime", "Time", "Quantity",
+        ];
+        let known = match spec.namespace.as_deref() {
+            // An unknown System type is simply not the item's type.
+            Some("System") => true,
+            Some("FHIR") => self.model().is_type_name(&spec.name),
+            Some(_) => false,
+            None => SYSTEM.contains(&spec.name.as_str()) || self.model().is_type_name(&spec.name),
+        };
+        if !known {
+            let name = spec
+                .namespace
+                .as_ref()
+                .map_or_else(|| spec.name.clone(), |n| format!("{n}.{}", spec.name));
+            return Err(EvalError::UnknownType { name });
+        }
         match function {
             TypeFunction::OfType => Ok(input.iter().filter(|item| self.is_type(item, spec)).cloned().collect()),
             TypeFunction::Is => match single(input, "is")? {
                 None => Ok(Vec::new()),
                 Some(item) => Ok(vec![Item::Boolean(self.is_type(item, spec))]),
             },
-            // Lenient as the reference engine: several items are filtered, not an error.
-            TypeFunction::As => Ok(input.iter().filter(|item| self.is_type(item, spec)).cloned().collect()),
+            TypeFunction::As => Ok(single(input, "as")?
+                .filter(|item| self.is_type(item, spec))
+                .cloned()
+                .into_iter()
+                .collect()),
         }
     }
 

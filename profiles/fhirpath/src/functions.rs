@@ -84,7 +84,7 @@ pub(crate) fn call(
         Function::AllTrue | Function::AnyTrue | Function::AllFalse | Function::AnyFalse => {
             let mut values = Vec::with_capacity(input.len());
             for item in input {
-                values.push(singleton_boolean(&vec![item.clone()], name)?);
+                values.push(strict_boolean(&vec![item.clone()], name)?);
             }
             boolean(match function {
                 Function::AllTrue => values.iter().all(|v| *v == Some(true)),
@@ -140,7 +140,7 @@ pub(crate) fn call(
                 this: this.or(scope.this),
                 ..scope
             };
-            let criterion = singleton_boolean(&ev.eval(&args[0], input, criterion_scope)?, name)?;
+            let criterion = strict_boolean(&ev.eval(&args[0], input, criterion_scope)?, name)?;
             let branch = if criterion == Some(true) {
                 args.get(1)
             } else {
@@ -204,6 +204,7 @@ pub(crate) fn call(
         | Function::EndsWith
         | Function::Contains
         | Function::IndexOf
+        | Function::MatchesFull
         | Function::Matches
         | Function::Split => {
             let (Some(text), Some(needle)) = (single_string(input, name)?, single_string(&arg(0)?, name)?) else {
@@ -217,6 +218,7 @@ pub(crate) fn call(
                     text.find(&needle).map_or(-1, |byte| char_count(&text[..byte])),
                 )],
                 Function::Matches => boolean(regex(&needle)?.is_match(&text)),
+                Function::MatchesFull => boolean(regex(&format!("^(?:{needle})$"))?.is_match(&text)),
                 _ => text
                     .split(needle.as_str())
                     .map(|part| Item::String(part.to_owned()))
@@ -239,6 +241,8 @@ pub(crate) fn call(
                     });
                 }
                 text.replace(&pattern, &substitution)
+            } else if pattern.is_empty() {
+                text
             } else {
                 regex(&pattern)?.replace_all(&text, substitution.as_str()).into_owned()
             };
@@ -312,8 +316,14 @@ pub(crate) fn call(
                 .filter(|e| matches!(e, Item::Node(n) if n.json().and_then(|v| v.get("url")).and_then(Value::as_str) == Some(url.as_str())))
                 .collect()
         }
-        // No profiles and no terminology inside the engine: unknown, i.e. empty.
-        Function::ConformsTo | Function::MemberOf => Vec::new(),
+        Function::ConformsTo => {
+            let Some(url) = single_string(&arg(0)?, name)? else {
+                return Ok(Vec::new());
+            };
+            conforms_to(ev, input, &url)
+        }
+        // No terminology inside the engine: unknown, i.e. empty.
+        Function::MemberOf => Vec::new(),
         Function::HtmlChecks => boolean(true),
         Function::Aggregate => {
             let mut total = arg(1)?;
@@ -352,9 +362,43 @@ pub(crate) fn call(
             let label = item.type_label();
             let (namespace, type_name) = label.split_once('.').unwrap_or(("System", &label));
             let info = serde_json::json!({ "namespace": namespace, "name": type_name });
-            vec![Item::Node(Node::root(Arc::new(info)))]
+            let mut node = Node::root(Arc::new(info));
+            node.type_name = Some(Arc::from("TypeInfo"));
+            vec![Item::Node(node)]
         }
     })
+}
+
+/// A single `Boolean` (or nothing); any other item is an error, unlike
+/// singleton evaluation.
+fn strict_boolean(items: &Collection, what: &str) -> Result<Option<bool>, EvalError> {
+    match single(items, what)?.map(|item| (item, system_value(item))) {
+        None => Ok(None),
+        Some((_, Some(Item::Boolean(b)))) => Ok(Some(b)),
+        Some((item, _)) => Err(EvalError::WrongType {
+            what: what.to_owned(),
+            expected: "a Boolean",
+            found: item.type_label(),
+        }),
+    }
+}
+
+/// Only the base resource definitions can be judged without the profiles;
+/// any other profile is unknown (empty).
+fn conforms_to(ev: &Evaluator<'_>, input: &Collection, url: &str) -> Collection {
+    let Some(wanted) = url.strip_prefix("http://hl7.org/fhir/StructureDefinition/") else {
+        return Vec::new();
+    };
+    if !ev.model().is_resource_type(wanted) {
+        return Vec::new();
+    }
+    match input.as_slice() {
+        [Item::Node(node)] => node
+            .type_name()
+            .map(|t| boolean(ev.model().is_subtype(t, wanted)))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 fn check_size(length: usize, what: &str) -> Result<(), EvalError> {
@@ -534,7 +578,6 @@ fn converts(input: &Collection, what: &str, convert: impl Fn(&Item) -> Option<It
 fn to_string(value: &Item) -> Option<Item> {
     Some(Item::String(match value {
         Item::Node(_) => return None,
-        Item::Quantity(q) => format!("{} '{}'", q.value, q.unit),
         other => other.to_string(),
     }))
 }

@@ -160,11 +160,12 @@ impl Lexer<'_> {
             .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | ':' | '.' | 'T' | 'Z' | '+')))
             .unwrap_or(self.rest().len());
         let mut literal = &self.rest()[..length];
-        // `@2015.toString()` — a trailing `.` not followed by a digit is an invocation.
-        if let Some(dot) = literal.find('.') {
-            if !literal[dot + 1..].starts_with(|c: char| c.is_ascii_digit()) {
-                literal = &literal[..dot];
-            }
+        // `@2015.toString()`: a `.` not followed by a digit starts an invocation.
+        let bytes = literal.as_bytes();
+        if let Some(dot) =
+            (0..bytes.len()).find(|&i| bytes[i] == b'.' && !bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            literal = &literal[..dot];
         }
         let literal = literal.to_owned();
         self.position += literal.len();

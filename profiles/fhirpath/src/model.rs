@@ -44,24 +44,26 @@ const DATA_TYPES: &[(&str, Option<&str>)] = &[
     ("UsageContext", None),
 ];
 
-/// FHIR primitive types, with the primitive each specialises.
+/// FHIR primitive types. FHIRPath type tests treat each as its own type
+/// (`Patient.gender.as(string)` is empty: a `code` is not a `string`), except
+/// the `uri` family (`valueUuid.is(uri)` holds in the official tests).
 const PRIMITIVES: &[(&str, Option<&str>)] = &[
     ("base64Binary", None),
     ("boolean", None),
     ("canonical", Some("uri")),
-    ("code", Some("string")),
+    ("code", None),
     ("date", None),
     ("dateTime", None),
     ("decimal", None),
-    ("id", Some("string")),
+    ("id", None),
     ("instant", None),
     ("integer", None),
-    ("markdown", Some("string")),
+    ("markdown", None),
     ("oid", Some("uri")),
-    ("positiveInt", Some("integer")),
+    ("positiveInt", None),
     ("string", None),
     ("time", None),
-    ("unsignedInt", Some("integer")),
+    ("unsignedInt", None),
     ("uri", None),
     ("url", Some("uri")),
     ("uuid", Some("uri")),
@@ -97,6 +99,16 @@ pub trait Model: Send + Sync {
             _ if self.is_resource_type(name) => Some("DomainResource".into()),
             _ => None,
         }
+    }
+
+    /// True when `name` names a FHIR type (`is`, `as` and `ofType` reject others).
+    fn is_type_name(&self, name: &str) -> bool {
+        DATA_TYPES.iter().chain(PRIMITIVES).any(|(t, _)| *t == name)
+            || matches!(
+                name,
+                "Element" | "BackboneElement" | "Extension" | "Narrative" | "Resource" | "DomainResource"
+            )
+            || self.is_resource_type(name)
     }
 
     /// True when `name` is `ancestor` or derives from it.
@@ -162,7 +174,7 @@ mod tests {
         assert!(model.is_subtype("Patient", "Resource"));
         assert!(model.is_subtype("Bundle", "Resource") && !model.is_subtype("Bundle", "DomainResource"));
         assert!(model.is_subtype("Age", "Quantity") && !model.is_subtype("Quantity", "Age"));
-        assert!(model.is_subtype("code", "string"));
+        assert!(!model.is_subtype("code", "string"));
         assert_eq!(choice_suffix_type("DateTime").as_deref(), Some("dateTime"));
         assert_eq!(choice_suffix_type("Quantity").as_deref(), Some("Quantity"));
         assert_eq!(choice_suffix_type("Set"), None);

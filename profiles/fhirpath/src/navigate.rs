@@ -27,6 +27,9 @@ fn child_type(
     if let Some(resource_type) = json.and_then(|v| v.get("resourceType")).and_then(Value::as_str) {
         return Some(Arc::from(resource_type));
     }
+    if parent.type_name() == Some("TypeInfo") {
+        return Some(Arc::from("string"));
+    }
     let known = parent.type_name().and_then(|t| model.element_type(t, key));
     known
         .or_else(|| suffix.and_then(choice_suffix_type))

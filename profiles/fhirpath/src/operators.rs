@@ -126,27 +126,16 @@ fn shift(op: BinaryOp, q: &Quantity) -> Result<Option<(i64, CalendarUnit)>, Eval
             });
         }
     };
-    let Some(unit) = CalendarUnit::from_unit(&q.unit) else {
+    let Some(unit) = CalendarUnit::for_arithmetic(&q.unit) else {
         return Err(EvalError::WrongType {
             what: format!("'{}'", op.symbol()),
             expected: "a calendar duration",
             found: format!("unit '{}'", q.unit),
         });
     };
-    let (amount, unit) = match (q.value.to_integer(), unit) {
-        (Some(n), unit) => (n, unit),
-        (None, CalendarUnit::Second) => match q
-            .value
-            .checked_mul(Decimal::from_integer(1000))
-            .and_then(Decimal::truncate)
-        {
-            Some(ms) => (ms, CalendarUnit::Millisecond),
-            None => return Err(overflow(op)),
-        },
-        (None, unit) => match q.value.truncate() {
-            Some(n) => (n, unit),
-            None => return Err(overflow(op)),
-        },
+    // Fractions are truncated, as the official tests expect (`+ 0.1 's'` changes nothing).
+    let Some(amount) = q.value.truncate() else {
+        return Err(overflow(op));
     };
     Ok(Some((amount * sign, unit)))
 }

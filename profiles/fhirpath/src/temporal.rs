@@ -62,6 +62,15 @@ pub enum CalendarUnit {
 }
 
 impl CalendarUnit {
+    /// For date arithmetic: a calendar keyword (`days`) or a UCUM code of fixed
+    /// length (`'d'`; not `'a'` or `'mo'`, whose UCUM lengths are averages).
+    pub fn for_arithmetic(unit: &str) -> Option<CalendarUnit> {
+        match unit {
+            "a" | "mo" => None,
+            other => CalendarUnit::from_unit(other),
+        }
+    }
+
     /// From a calendar keyword (`days`) or its UCUM code (`'d'`).
     pub fn from_unit(unit: &str) -> Option<CalendarUnit> {
         Some(match unit {
@@ -280,6 +289,9 @@ impl DateTime {
     /// Compares at the common precision: `None` when one is more precise than the
     /// other and they agree as far as both go (the spec's empty result).
     pub fn compare(&self, other: &DateTime) -> Option<Ordering> {
+        if self.offset.is_some() != other.offset.is_some() && self.hour.is_some() && other.hour.is_some() {
+            return None;
+        }
         let to_utc = self.offset.is_some() && other.offset.is_some();
         compare_parts(&self.components(to_utc), &other.components(to_utc))
     }
