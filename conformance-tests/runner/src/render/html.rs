@@ -50,11 +50,15 @@ pub fn html(run: &RunReport) -> String {
 fn header(out: &mut String, run: &RunReport, totals: Totals, verdict: Outcome) {
     let not_passed = totals.failed + totals.errors;
     let sentence = if verdict == Outcome::Pass && totals.skipped == 0 {
-        format!("All {} tests passed.", totals.tests())
+        format!("All {} passed.", plural(totals.tests(), "test"))
     } else if verdict == Outcome::Pass {
-        format!("No test failed; {} of {} were skipped.", totals.skipped, totals.tests())
+        format!(
+            "No test failed; {} of {} skipped.",
+            totals.skipped,
+            plural(totals.tests(), "test")
+        )
     } else {
-        format!("{not_passed} of {} tests did not pass.", totals.tests())
+        format!("{not_passed} of {} did not pass.", plural(totals.tests(), "test"))
     };
     let _ = write!(
         out,
@@ -210,7 +214,7 @@ fn results(out: &mut String, scripts: &[ScriptCases<'_>]) {
         let _ = write!(
             out,
             "<section class=\"script {class}\">\n<h3>{badge} {name} <span class=\"time\">{time}</span></h3>\n\
-             <p class=\"meta\">{source}{url} · {tests} tests: {passed} passed, {warnings} with warnings, \
+             <p class=\"meta\">{source}{url} · {tests}: {passed} passed, {warnings} with warnings, \
              {failed} failed, {errors} errors, {skipped} skipped</p>\n",
             class = class(verdict),
             badge = badge(verdict),
@@ -223,7 +227,7 @@ fn results(out: &mut String, scripts: &[ScriptCases<'_>]) {
                 .as_deref()
                 .map(|url| format!(" · {}", escape(url)))
                 .unwrap_or_default(),
-            tests = t.tests(),
+            tests = plural(t.tests(), "test"),
             passed = t.passed,
             warnings = t.warnings,
             failed = t.failed,
@@ -265,7 +269,7 @@ fn case_html(out: &mut String, case: &Case<'_>, failure: Option<usize>) {
     }
     if let Some(reason) = case.reason.as_deref().filter(|_| case.outcome != Outcome::Pass) {
         let _ = write!(out, "<p class=\"reason\">{}", escape(reason));
-        if let Some(index) = failure {
+        if let Some(index) = failure.filter(|_| !case.evidence.is_empty()) {
             let _ = write!(out, " <a href=\"#failure-{index}\">Request and response</a>");
         }
         out.push_str("</p>\n");
@@ -277,8 +281,8 @@ fn case_html(out: &mut String, case: &Case<'_>, failure: Option<usize>) {
 fn part(out: &mut String, title: &str, list: &[ActionReport]) {
     let _ = writeln!(
         out,
-        "<details class=\"part\"><summary>{title} <span class=\"time\">{} actions, {}</span></summary>",
-        list.len(),
+        "<details class=\"part\"><summary>{title} <span class=\"time\">{}, {}</span></summary>",
+        plural(list.len(), "action"),
         human(total(list))
     );
     actions(out, list);
@@ -325,6 +329,15 @@ fn class(outcome: Outcome) -> &'static str {
         Outcome::Warning => "warning",
         Outcome::Fail => "fail",
         Outcome::Error => "error",
+    }
+}
+
+/// `1 test`, `2 tests`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 
@@ -411,13 +424,24 @@ mod tests {
         assert!(page.contains("<strong data-count=\"failed\">1</strong>"));
         assert!(page.contains("<strong data-count=\"passed\">1</strong>"));
         assert!(page.contains("1 of 2 tests did not pass."));
+        assert!(page.contains("Setup <span class=\"time\">1 action, 5 ms</span>"));
         let passing = html(&run(vec![script(
             "fine",
             vec![test("ok", vec![action(Outcome::Pass, "GET", None)])],
         )]));
         assert!(passing.contains("<title>PASS · gateway"));
         assert!(passing.contains("None: no test failed."));
-        assert!(passing.contains("All 1 tests passed."));
+        assert!(passing.contains("All 1 test passed."));
+    }
+
+    #[test]
+    fn a_failure_without_an_exchange_links_to_none() {
+        let mut broken = script("broken", Vec::new());
+        broken.error = Some("invalid JSON".to_owned());
+        let page = html(&run(vec![broken]));
+        assert!(page.contains("the script could not be run: invalid JSON"));
+        assert!(!page.contains("Request and response"));
+        assert!(html(&sample()).contains("<a href=\"#failure-1\">Request and response</a>"));
     }
 
     #[test]
