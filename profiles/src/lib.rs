@@ -21,6 +21,7 @@ mod datetime;
 mod generated;
 #[rustfmt::skip]
 mod generated_r4;
+pub mod fhirpath_model;
 mod invariants;
 pub mod issue;
 mod pattern;
