@@ -136,6 +136,11 @@ impl Fixtures {
         self.on_server.insert(id.to_owned(), (resource_type, server_id));
     }
 
+    /// Whether the run created or updated fixture `id` on the server.
+    pub fn is_on_server(&self, id: &str) -> bool {
+        self.on_server.contains_key(id)
+    }
+
     /// The `(Type, id)` the fixture has on the server: learnt from a create,
     /// else the resource's own; a response fixture's resource or Location.
     pub fn target(&self, id: &str) -> Option<(String, String)> {

@@ -63,8 +63,9 @@ pub enum RequestError {
     /// The method, URL or a header is not valid HTTP.
     #[error("not a valid request: {0}")]
     Invalid(String),
-    /// Connecting, TLS or the exchange failed.
-    #[error("{url}: {reason}")]
+    /// Connecting, TLS or the exchange failed (the message leaves the URL
+    /// to the caller, who shows it with the request).
+    #[error("{reason}")]
     Transport {
         /// The URL.
         url: String,

@@ -210,7 +210,7 @@ impl Runner {
                 }
             }
         }
-        for operation in autodelete(script) {
+        for operation in autodelete(script, &state.fixtures) {
             let done = self.operation(&operation, &mut state).await;
             report.teardown.push(done);
         }
@@ -603,14 +603,16 @@ fn autocreate(script: &TestScript, fixtures: &Fixtures) -> Vec<Operation> {
         .collect()
 }
 
-/// Operations deleting the `autodelete` fixtures, by the id they have on
-/// the server.
-fn autodelete(script: &TestScript) -> Vec<Operation> {
+/// Operations deleting the `autodelete` fixtures that the run put on the
+/// server, by the id the server gave them; a fixture never created is not
+/// deleted (its own id might name someone else's resource there).
+fn autodelete(script: &TestScript, fixtures: &Fixtures) -> Vec<Operation> {
     script
         .fixture
         .iter()
         .filter(|f| f.autodelete)
         .filter_map(|f| f.id.as_deref())
+        .filter(|id| fixtures.is_on_server(id))
         .map(|id| fixture_operation("delete", id, format!("autodelete fixture {id}")))
         .collect()
 }

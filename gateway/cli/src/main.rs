@@ -54,7 +54,7 @@ enum Command {
     Consent(consent::ConsentArgs),
     /// Check FHIR R4 resources against the R4 schema and the nl-core profiles; an OperationOutcome per resource.
     Validate(validate::Args),
-    /// The conformance kit: check a vendor's sample messages as the region would take them.
+    /// The conformance kit: check a vendor's sample messages, run FHIR test scripts against a system.
     Conformance(conformance::ConformanceArgs),
 }
 

@@ -1,11 +1,9 @@
-//! `zorgpoort conformance`: the conformance kit on the command line.
-//!
-//! `check` is for a vendor's sample messages before its system joins a
-//! region: each message of each file is read as the gateway reads it,
-//! converted as the gateway converts it, and the Bundle it becomes is
-//! validated against the nl-core profiles it claims. Every finding names the
-//! file, the message and the place, with a severity; the exit status says
-//! whether anything would be refused, so it can gate a vendor's CI.
+//! `zorgpoort conformance check`: a vendor's sample messages before its
+//! system joins a region. Each message of each file is read as the gateway
+//! reads it, converted as the gateway converts it, and the Bundle it becomes
+//! is validated against the nl-core profiles it claims. Every finding names
+//! the file, the message and the place, with a severity; the exit status
+//! says whether anything would be refused, so it can gate a vendor's CI.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,19 +15,6 @@ use zorgpoort_formats::Settings;
 use zorgpoort_profiles::{ProfileChoice, Severity, validate};
 
 use crate::convert::{From, display_name, ecd_mapping};
-
-/// Arguments of `zorgpoort conformance`.
-#[derive(Debug, clap::Args)]
-pub struct ConformanceArgs {
-    #[command(subcommand)]
-    command: ConformanceCommand,
-}
-
-#[derive(Debug, clap::Subcommand)]
-enum ConformanceCommand {
-    /// Check sample messages as the region would take them: read, converted, valid nl-core.
-    Check(CheckArgs),
-}
 
 /// Arguments of `zorgpoort conformance check`.
 #[derive(Debug, clap::Args)]
@@ -98,14 +83,8 @@ impl MessageReport {
     }
 }
 
-/// Runs `zorgpoort conformance`.
-pub fn run(args: &ConformanceArgs) -> Result<ExitCode> {
-    match &args.command {
-        ConformanceCommand::Check(check) => run_check(check),
-    }
-}
-
-fn run_check(args: &CheckArgs) -> Result<ExitCode> {
+/// Runs `zorgpoort conformance check`.
+pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let settings = Settings {
         ecd_mapping: args.mapping.as_deref().map(ecd_mapping).transpose()?,
         ..Settings::with_max_bytes(args.max_bytes)
