@@ -213,11 +213,7 @@ pub fn prepare(
             params,
         )?
     };
-    let url = if path.starts_with("http://") || path.starts_with("https://") {
-        path
-    } else {
-        format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
-    };
+    let url = resolve(base, path, operation.url.is_some());
     let url = if operation.encode_request_url.unwrap_or(true) {
         encode(&url)
     } else {
@@ -330,7 +326,7 @@ fn path(
             (_, None, Some(_)) => typed("/_history"),
             (_, _, None) => Ok("_history".to_owned()),
         },
-        Interaction::Capabilities => Ok("metadata".to_owned()),
+        Interaction::Capabilities => Ok(format!("metadata{}", params.unwrap_or_default())),
         Interaction::Named(op) => match (resource_type, params, target_id) {
             (Some(t), Some(params), _) => Ok(format!("{t}{params}/${op}")),
             (Some(t), None, Some(id)) => Ok(format!("{t}/{id}/${op}")),
@@ -338,6 +334,28 @@ fn path(
             (None, _, _) => Ok(format!("${op}")),
         },
     }
+}
+
+/// The URL of `path` against the target's `base`: an absolute URL as it
+/// is; an absolute path given as `url` as RFC 3986 resolves it, on the
+/// target's host outside its FHIR base (`/hl7v2` next to `/fhir`); nothing,
+/// for a batch or transaction, is `[base]` itself; else below `[base]`.
+fn resolve(base: &str, path: String, given_as_url: bool) -> String {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        path
+    } else if given_as_url && path.starts_with('/') {
+        format!("{}{path}", origin(base))
+    } else if path.is_empty() {
+        base.trim_end_matches('/').to_owned()
+    } else {
+        format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    }
+}
+
+/// `scheme://host:port` of a base URL.
+fn origin(base: &str) -> &str {
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    base[after_scheme..].find('/').map_or(base, |slash| &base[..after_scheme + slash])
 }
 
 /// The body for a fixture in the asked format: the fixture file's own bytes
@@ -414,6 +432,18 @@ pub fn mllp_wire(operation: &Operation, state: &State<'_>) -> Result<Vec<u8>, Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absolute_path_is_resolved_on_the_targets_host() {
+        let base = "http://127.0.0.1:8080/fhir";
+        assert_eq!(resolve(base, "/hl7v2".into(), true), "http://127.0.0.1:8080/hl7v2");
+        assert_eq!(resolve(base, "/Patient/1".into(), false), "http://127.0.0.1:8080/fhir/Patient/1");
+        assert_eq!(resolve(base, String::new(), false), base);
+        assert_eq!(resolve(base, "http://other/x".into(), true), "http://other/x");
+        assert_eq!(origin(base), "http://127.0.0.1:8080");
+        assert_eq!(origin("https://gw.example/a/b/fhir/"), "https://gw.example");
+        assert_eq!(origin("http://gw.example"), "http://gw.example");
+    }
 
     #[test]
     fn encode_keeps_structure_and_escapes_the_rest() {

@@ -26,6 +26,40 @@ macro_rules! suite {
 pub static SUITES: &[EmbeddedSuite] = &[
     // A quick look at any FHIR R4 server: capabilities, create, read.
     suite!("smoke", "TestScript-smoke.json", "fixtures/Patient-smoke.json"),
+    // zorgpoort's own FHIR API: capabilities, errors, authentication, $validate, conversion.
+    suite!(
+        "gateway",
+        "TestScript-auth.json",
+        "TestScript-capabilities.json",
+        "TestScript-conversion.json",
+        "TestScript-errors.json",
+        "TestScript-validate.json",
+        "fixtures/Consent-bad-bsn.json",
+        "fixtures/Patient-bad-bsn.json",
+        "fixtures/Patient-nl-core.json",
+        "fixtures/adt-a01.hl7",
+        "fixtures/adt-no-control-id.hl7",
+        "fixtures/not-json.txt",
+    ),
+    // A holder's BgZ searches, for the test patient loaded through zorgpoort's intake.
+    suite!(
+        "bgz-holder",
+        "TestScript-bgz.json",
+        "fixtures/Bundle-bgz-batch.json",
+        "fixtures/adt-a01.hl7",
+        "fixtures/oru-r01.hl7",
+    ),
+    // An HL7 v2 receiver over MLLP: ACKs, resends, refusals, framing errors.
+    suite!(
+        "mllp-sender",
+        "TestScript-mllp.json",
+        "fixtures/adt-a01-reused.hl7",
+        "fixtures/adt-a01.hl7",
+        "fixtures/adt-no-control-id.hl7",
+        "fixtures/adt-no-patient.hl7",
+        "fixtures/two-messages.hl7",
+        "fixtures/unframed.bin",
+    ),
 ];
 
 /// The built-in suite with this name.
