@@ -355,7 +355,9 @@ fn resolve(base: &str, path: String, given_as_url: bool) -> String {
 /// `scheme://host:port` of a base URL.
 fn origin(base: &str) -> &str {
     let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    base[after_scheme..].find('/').map_or(base, |slash| &base[..after_scheme + slash])
+    base[after_scheme..]
+        .find('/')
+        .map_or(base, |slash| &base[..after_scheme + slash])
 }
 
 /// The body for a fixture in the asked format: the fixture file's own bytes
@@ -437,7 +439,10 @@ mod tests {
     fn an_absolute_path_is_resolved_on_the_targets_host() {
         let base = "http://127.0.0.1:8080/fhir";
         assert_eq!(resolve(base, "/hl7v2".into(), true), "http://127.0.0.1:8080/hl7v2");
-        assert_eq!(resolve(base, "/Patient/1".into(), false), "http://127.0.0.1:8080/fhir/Patient/1");
+        assert_eq!(
+            resolve(base, "/Patient/1".into(), false),
+            "http://127.0.0.1:8080/fhir/Patient/1"
+        );
         assert_eq!(resolve(base, String::new(), false), base);
         assert_eq!(resolve(base, "http://other/x".into(), true), "http://other/x");
         assert_eq!(origin(base), "http://127.0.0.1:8080");

@@ -90,8 +90,23 @@ impl Gateway {
     }
 
     pub fn start_logging(config_path: &Path, level: &str) -> Self {
+        Self::serve(&["--config", config_path.to_str().unwrap()], level)
+    }
+
+    /// `zorgpoort serve` without a configuration: the embedded demo region,
+    /// as README's run command starts it, on ports the OS picks.
+    pub fn start_demo(data_dir: &Path) -> Self {
+        let data_dir = data_dir.to_str().unwrap();
+        Self::serve(
+            &["--http", "127.0.0.1:0", "--mllp", "127.0.0.1:0", "--data-dir", data_dir],
+            "warn",
+        )
+    }
+
+    fn serve(args: &[&str], level: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
-            .args(["serve", "--config", config_path.to_str().unwrap()])
+            .arg("serve")
+            .args(args)
             .env("RUST_LOG", level)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
