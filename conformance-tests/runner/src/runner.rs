@@ -310,8 +310,15 @@ impl Runner {
             .targets
             .get(index)
             .ok_or_else(|| ("operation".to_owned(), OperationError::NoDestination(index).to_string()))?;
-        let prepared = operation::prepare(operation, state, base, &self.client.default_headers())
+        let mut prepared = operation::prepare(operation, state, base, &self.client.default_headers())
             .map_err(|e| ("operation".to_owned(), e.to_string()))?;
+        if operation.substitutes_body() {
+            prepared.body = prepared
+                .body
+                .map(|body| substituted_body(&body, state))
+                .transpose()
+                .map_err(|e| ("operation".to_owned(), e))?;
+        }
         let summary = format!("{} {}", prepared.method, prepared.url);
         let request = HttpRequest {
             method: prepared.method.clone(),
@@ -452,6 +459,14 @@ impl Runner {
             (Ok(_), None) => Err((summary, "no ACK".to_owned())),
         }
     }
+}
+
+/// A body with its `${name}` variables replaced by their values.
+fn substituted_body(body: &[u8], state: &State<'_>) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "a body with variables must be UTF-8 text".to_owned())?;
+    crate::variables::substitute(text, state)
+        .map(String::into_bytes)
+        .map_err(|e| format!("body: {e}"))
 }
 
 /// A body as a FHIR resource, when it is one (JSON or XML).

@@ -10,6 +10,14 @@ use serde_json::Value;
 pub const OPERATION_CODES: &str = "http://terminology.hl7.org/CodeSystem/testscript-operation-codes";
 /// The code system of zorgpoort's own operation types (`mllp-send`).
 pub const ZORGPOORT_OPERATION_CODES: &str = "https://zorgpoort.example/fhir/CodeSystem/testscript-operation";
+/// The extension (`valueBoolean: true`) on an operation whose body, the
+/// `sourceId` fixture, has its `${name}` variables substituted before it is
+/// sent. FHIR substitutes variables only in the URL, params, headers and
+/// assert values; a body naming what the server made earlier in the run (a
+/// Task whose focus is the document the server stored, under an id it chose)
+/// needs this.
+pub const SUBSTITUTE_BODY_EXTENSION: &str =
+    "https://zorgpoort.example/fhir/StructureDefinition/testscript-substitute-body";
 
 /// Why a document is not a `TestScript` the runner can execute.
 #[derive(Debug, thiserror::Error)]
@@ -307,6 +315,14 @@ impl Operation {
             None | Some(OPERATION_CODES) => kind.code.as_deref(),
             Some(_) => None,
         }
+    }
+
+    /// Whether the body has its variables substituted
+    /// ([`SUBSTITUTE_BODY_EXTENSION`]).
+    pub fn substitutes_body(&self) -> bool {
+        self.extension
+            .iter()
+            .any(|e| e.url == SUBSTITUTE_BODY_EXTENSION && e.value_boolean == Some(true))
     }
 
     /// Whether this is zorgpoort's `mllp-send` step.

@@ -184,3 +184,50 @@ async fn a_wrong_server_fails_location_content_type_and_status() {
     let failed = &report.scripts[0].tests[0].actions[1];
     assert_eq!(failed.exchange.as_ref().unwrap().response.as_ref().unwrap().status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_has_its_variables_substituted_only_when_the_operation_asks() {
+    let base = fhir_server(Mode::Correct, &[]).await;
+    let substitute = r#", "extension": [{"url": "https://zorgpoort.example/fhir/StructureDefinition/testscript-substitute-body", "valueBoolean": true}]"#;
+    let update = |id: &str, extra: &str| op("update", &format!(r#", "sourceId": "named", "params": "/{id}"{extra}"#));
+    let family_of = |id: &str, family: &str| {
+        vec![
+            op("read", &format!(r#", "params": "/{id}""#)),
+            assert_json(&format!(
+                r#"{{"expression": "Patient.name.family", "value": "{family}"}}"#
+            )),
+        ]
+    };
+    let tests: Vec<String> = [
+        (
+            "substituted",
+            [vec![update("s1", substitute)], family_of("s1", "Visser")].concat(),
+        ),
+        (
+            "as written",
+            vec![
+                update("s2", ""),
+                op("read", r#", "params": "/s2""#),
+                // Assert values are substituted, so the check is on the text itself.
+                assert_json(
+                    r#"{"expression": "Patient.name.family.startsWith('$') and Patient.name.family.length() = 9"}"#,
+                ),
+            ],
+        ),
+    ]
+    .iter()
+    .map(|(name, actions)| format!(r#"{{"name": "{name}", "action": [{}]}}"#, actions.join(",")))
+    .collect();
+    let script = format!(
+        r##"{{"resourceType": "TestScript", "name": "T", "status": "active",
+            "contained": [{{"resourceType": "Patient", "id": "named", "name": [{{"family": "${{family}}"}}]}}],
+            "fixture": [{{"id": "named", "resource": {{"reference": "#named"}}}}],
+            "variable": [{{"name": "family", "defaultValue": "Visser"}}],
+            "test": [{}]}}"##,
+        tests.join(",")
+    );
+    let report = run_script(base, &script).await;
+    for test in &report.scripts[0].tests {
+        assert_eq!(test.outcome(), Outcome::Pass, "{test:?}");
+    }
+}
