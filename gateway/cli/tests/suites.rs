@@ -64,3 +64,42 @@ fn the_gateway_passes_its_own_suites() {
     }
     gateway.kill();
 }
+
+/// A server that answers every request `200 OK` with an empty JSON object:
+/// what a FHIR API that ignores what it is asked looks like.
+fn start_wrong_server() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut request = [0; 65536];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            );
+        }
+    });
+    address
+}
+
+#[test]
+fn a_wrong_server_fails_the_gateway_suite_with_what_was_expected() {
+    let address = start_wrong_server();
+    let output = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+        .args(["conformance", "run", "--suite", "gateway", "--timeout", "5"])
+        .args(["--target", &format!("http://{address}/fhir")])
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{summary}");
+    for expected in [
+        "FAIL   XML asked for",
+        "expected response code 406, got 200",
+        "FAIL   No identity",
+        "expected response code 401, got 200",
+        "FAIL   Unknown resource type",
+    ] {
+        assert!(summary.contains(expected), "{expected:?} not in:\n{summary}");
+    }
+}
