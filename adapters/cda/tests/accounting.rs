@@ -1,4 +1,4 @@
-//! Accounting: for every CDA document in the repository (the shared C-CDA
+//! Accounting: for every CDA document in the repository (the public C-CDA
 //! samples, the Dutch fixtures, the C-CDA probes and the fuzz corpus), each
 //! clinical statement of the body is either found in the Bundle or named by
 //! a warning, and no clinical resource in the Bundle is without a statement
@@ -394,7 +394,7 @@ fn unaccounted(items: &[Item], made: &[Made], warning_paths: &[&str]) -> Vec<Str
 /// Every CDA document in the repository.
 fn corpus() -> Vec<PathBuf> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/cda");
-    let mut paths = common::shared_samples();
+    let mut paths = common::corpus_samples();
     paths.extend(common::dutch_fixtures());
     paths.extend(common::ccda_fixtures());
     paths.extend(common::files(&fuzz, &[".xml"]));

@@ -220,7 +220,7 @@ fn every_name_written_has_its_display_text() {
 
     let mut paths = common::dutch_fixtures();
     paths.extend(common::ccda_fixtures());
-    paths.extend(common::shared_samples());
+    paths.extend(common::corpus_samples());
     let mut count = 0;
     for path in paths {
         let mut found = Vec::new();

@@ -1,4 +1,4 @@
-//! The Bundles of the Dutch fixtures and three shared samples, compared
+//! The Bundles of the Dutch fixtures and three public samples, compared
 //! with the committed files under `tests/expected/` (`UPDATE_EXPECT=1`
 //! rewrites them; review the diff like code). Also: converting twice gives
 //! the same bytes.
@@ -26,7 +26,7 @@ fn dutch_fixtures_match_their_golden_files() {
 }
 
 #[test]
-fn shared_samples_match_their_golden_files() {
+fn corpus_samples_match_their_golden_files() {
     for file in SHARED {
         let path = corpora().join("cda/ms-fhir-converter/documents").join(file);
         let name = file.trim_end_matches(".ccda");
@@ -37,7 +37,7 @@ fn shared_samples_match_their_golden_files() {
 #[test]
 fn the_same_document_gives_the_same_bundle() {
     let mut paths = dutch_fixtures();
-    paths.extend(common::shared_samples());
+    paths.extend(common::corpus_samples());
     for path in paths {
         let first = convert(&path);
         let second = convert(&path);

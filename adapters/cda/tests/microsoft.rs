@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{convert, corpora, expected_r4, resources, shared_samples};
+use common::{convert, corpora, expected_r4, resources, corpus_samples};
 use serde_json::Value;
 
 fn patient_facts(bundle: &Value) -> (Value, Value, Value, Value) {
@@ -23,7 +23,7 @@ fn patient_facts(bundle: &Value) -> (Value, Value, Value, Value) {
 
 #[test]
 fn every_sample_names_the_same_patient() {
-    for path in shared_samples() {
+    for path in corpus_samples() {
         let ours = convert(&path).bundle;
         let theirs = expected_r4(&path);
         assert_eq!(patient_facts(&ours), patient_facts(&theirs), "{}", path.display());

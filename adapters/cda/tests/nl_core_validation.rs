@@ -1,4 +1,4 @@
-//! Every Bundle made from the shared C-CDA samples and from the Dutch
+//! Every Bundle made from the public C-CDA samples of the corpora and from the Dutch
 //! fixtures is a valid FHIR document (the generic Bundle checks) and
 //! validates against the nl-core profiles its resources claim without a
 //! single error. Warnings are counted and printed (`-- --nocapture`).
@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{ccda_fixtures, convert, dutch_fixtures, shared_samples};
+use common::{ccda_fixtures, convert, dutch_fixtures, corpus_samples};
 use zorgpoort_profiles::{IssueType, ProfileChoice, Severity, validate};
 
 fn validate_all(paths: &[PathBuf], what: &str) -> usize {
@@ -59,8 +59,8 @@ fn validate_all(paths: &[PathBuf], what: &str) -> usize {
 }
 
 #[test]
-fn every_shared_sample_is_a_valid_nl_core_document() {
-    let profiled = validate_all(&shared_samples(), "shared C-CDA samples");
+fn every_corpus_sample_is_a_valid_nl_core_document() {
+    let profiled = validate_all(&corpus_samples(), "public C-CDA samples");
     assert!(profiled > 200, "{profiled}");
 }
 

@@ -1,5 +1,5 @@
 //! No input makes the converter panic or hang: arbitrary bytes, and the
-//! shared samples and fixtures with bytes flipped, cut or spliced.
+//! public samples and fixtures with bytes flipped, cut or spliced.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,6 +1,6 @@
 //! Nothing clinical is lost without a word, and nothing clinical is made up.
 //!
-//! For every HL7 v2 message the crate's tests read (the shared corpus, the
+//! For every HL7 v2 message the crate's tests read (the public corpus in conformance-tests/corpora, the
 //! Dutch and fidelity fixtures, synthetic messages), each clinical source
 //! item (OBX, AL1, DG1, PR1, RXA, SPM, and NTE with text) must be found in
 //! the converted Bundle by a link this test can check, or be named by a
@@ -17,7 +17,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Converted, convert_bytes, files, fixtures, shared_corpus};
+use common::{Converted, convert_bytes, files, fixtures, corpus_messages};
 use serde_json::Value;
 use zorgpoort_model::Warning;
 
@@ -373,8 +373,8 @@ fn assert_accounted(paths: &[PathBuf], at_least: usize) {
 }
 
 #[test]
-fn every_clinical_item_of_the_shared_corpus_is_accounted_for() {
-    assert_accounted(&shared_corpus(), 350);
+fn every_clinical_item_of_the_corpus_messages_is_accounted_for() {
+    assert_accounted(&corpus_messages(), 350);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{convert_bytes, files, fixtures, shared_corpus};
+use common::{convert_bytes, files, fixtures, corpus_messages};
 use zorgpoort_model::check::check_bundle;
 
 fn check_all(paths: &[std::path::PathBuf]) -> usize {
@@ -36,8 +36,8 @@ fn check_all(paths: &[std::path::PathBuf]) -> usize {
 }
 
 #[test]
-fn every_shared_hl7v2_sample_converts_to_a_sound_bundle() {
-    let paths = shared_corpus();
+fn every_corpus_hl7v2_sample_converts_to_a_sound_bundle() {
+    let paths = corpus_messages();
     assert_eq!(check_all(&paths), paths.len());
 }
 

@@ -268,7 +268,7 @@ fn observation_bundle_agrees_with_microsofts_expected_message() {
 }
 
 #[test]
-fn read_back_shared_expected_message() {
+fn microsofts_expected_message_reads_back() {
     // Our writer's messages and Microsoft's both parse with the same parser.
     let path = corpora().join("hl7v2/ms-fhir-converter/fhir-to-hl7v2/ObservationBundle-expected.hl7");
     let bytes = std::fs::read(path).unwrap();

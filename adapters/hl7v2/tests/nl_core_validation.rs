@@ -1,4 +1,4 @@
-//! Every Bundle we make from the shared HL7 v2 corpus and from the Dutch
+//! Every Bundle we make from the public HL7 v2 corpus and from the Dutch
 //! fixtures validates with `zorgpoort-profiles` against the nl-core profiles
 //! its resources claim, without a single error. Warnings are allowed; they
 //! are counted per kind and printed (`cargo test -- --nocapture`).
@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{convert_bytes, files, fixtures, shared_corpus};
+use common::{convert_bytes, files, fixtures, corpus_messages};
 use serde_json::Value;
 use zorgpoort_profiles::{IssueType, ProfileChoice, Severity, validate};
 
@@ -95,10 +95,10 @@ fn assert_valid(outcome: &Outcome, what: &str) {
 }
 
 #[test]
-fn every_shared_hl7v2_sample_converts_to_valid_nl_core() {
-    let paths = shared_corpus();
+fn every_corpus_hl7v2_sample_converts_to_valid_nl_core() {
+    let paths = corpus_messages();
     let outcome = validate_all(&read_all(&paths));
-    assert_valid(&outcome, "shared corpus");
+    assert_valid(&outcome, "public corpus");
     assert_eq!(outcome.messages, paths.len());
     // Patients, practitioners, encounters, observations...: several per message.
     assert!(outcome.profiled > 5 * paths.len(), "{}", outcome.profiled);

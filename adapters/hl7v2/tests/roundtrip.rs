@@ -1,5 +1,5 @@
 //! Round trips v2 -> FHIR -> v2 -> FHIR over every ADT^A01/A03/A04/A08 and
-//! ORU^R01 message of the shared corpus and the Dutch fixtures: the
+//! ORU^R01 message of the public corpus and the Dutch fixtures: the
 //! patient's identifiers, names (with voorvoegsel extensions), birth date and
 //! gender, the visit (class, visit number, admit and discharge time,
 //! location) and every OBX value (value, unit, code) come back the same,

@@ -14,7 +14,7 @@ pub fn corpora() -> PathBuf {
 }
 
 /// Microsoft's C-CDA samples, from the corpora.
-pub fn shared_samples() -> Vec<PathBuf> {
+pub fn corpus_samples() -> Vec<PathBuf> {
     let paths = files(&corpora().join("cda/ms-fhir-converter/documents"), &[".ccda"]);
     assert_eq!(paths.len(), 22, "C-CDA samples not found under {}", corpora().display());
     paths

@@ -14,7 +14,7 @@ pub fn corpora() -> PathBuf {
 
 /// Every public HL7 v2 sample of the corpora: the `.hl7` files and the
 /// v2-to-fhir guide's sample messages.
-pub fn shared_corpus() -> Vec<PathBuf> {
+pub fn corpus_messages() -> Vec<PathBuf> {
     let mut paths = files(&corpora().join("hl7v2"), &[".hl7"]);
     paths.extend(files(&corpora().join("v2-to-fhir/samples/messages"), &[".txt"]));
     assert!(paths.len() >= 140, "HL7 v2 corpus not found at {}", corpora().display());
