@@ -97,6 +97,20 @@ pub enum Outcome {
     Error,
 }
 
+impl Outcome {
+    /// The code in `report-action-result-codes` (`pass`, `skip`, `warning`,
+    /// `fail`, `error`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Skip => "skip",
+            Self::Warning => "warning",
+            Self::Fail => "fail",
+            Self::Error => "error",
+        }
+    }
+}
+
 /// A request and, when one came, its response.
 #[derive(Debug, Clone)]
 pub struct Exchange {

@@ -66,7 +66,7 @@ fn header(out: &mut String, run: &RunReport, totals: Totals, verdict: Outcome) {
          <h1>{badge} Suite {suite}</h1>\n<p class=\"verdict\">{sentence}{link}</p>\n<dl class=\"facts\">\n\
          <dt>Target</dt><dd>{target}</dd>\n<dt>Started</dt><dd>{started} UTC</dd>\n\
          <dt>Duration</dt><dd>{duration}</dd>\n</dl>\n<ul class=\"totals\" id=\"summary\">\n",
-        class = class(verdict),
+        class = verdict.code(),
         badge = badge(verdict),
         suite = escape(&run.suite),
         link = if not_passed > 0 {
@@ -115,7 +115,7 @@ fn failures(out: &mut String, scripts: &[ScriptCases<'_>]) {
             "<article class=\"failure {class}\" id=\"failure-{index}\">\n<h3>{badge} \
              <span class=\"script-name\">{script}</span> › <span class=\"test-name\">{name}</span> \
              <span class=\"time\">{time}</span></h3>\n<p class=\"reason\">{reason}</p>\n",
-            class = class(case.outcome),
+            class = case.outcome.code(),
             badge = badge(case.outcome),
             script = escape(&script.script.name),
             name = escape(case.name),
@@ -216,7 +216,7 @@ fn results(out: &mut String, scripts: &[ScriptCases<'_>]) {
             "<section class=\"script {class}\">\n<h3>{badge} {name} <span class=\"time\">{time}</span></h3>\n\
              <p class=\"meta\">{source}{url} · {tests}: {passed} passed, {warnings} with warnings, \
              {failed} failed, {errors} errors, {skipped} skipped</p>\n",
-            class = class(verdict),
+            class = verdict.code(),
             badge = badge(verdict),
             name = escape(&script.script.name),
             time = human(script.duration),
@@ -259,7 +259,7 @@ fn case_html(out: &mut String, case: &Case<'_>, failure: Option<usize>) {
         out,
         "<details class=\"case {class}\"{open}><summary>{badge} <span class=\"test-name\">{name}</span> \
          <span class=\"time\">{time}</span></summary>",
-        class = class(case.outcome),
+        class = case.outcome.code(),
         badge = badge(case.outcome),
         name = escape(case.name),
         time = human(case.duration),
@@ -319,17 +319,7 @@ fn badge(outcome: Outcome) -> String {
         Outcome::Fail => "✗ FAIL",
         Outcome::Error => "! ERROR",
     };
-    format!("<span class=\"badge {}\">{text}</span>", class(outcome))
-}
-
-fn class(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Pass => "pass",
-        Outcome::Skip => "skip",
-        Outcome::Warning => "warning",
-        Outcome::Fail => "fail",
-        Outcome::Error => "error",
-    }
+    format!("<span class=\"badge {}\">{text}</span>", outcome.code())
 }
 
 /// `1 test`, `2 tests`.

@@ -131,7 +131,7 @@ fn without_empty_strings(value: &mut Value) {
 
 /// An action as `operation` or `assert`; teardown knows only operations.
 fn action_json(action: &ActionReport, teardown: bool) -> Value {
-    let mut result = json!({ "result": result_code(action.outcome), "message": summary(action) });
+    let mut result = json!({ "result": action.outcome.code(), "message": summary(action) });
     let kind = match action.kind {
         ActionKind::Assert if !teardown => {
             if let Some(exchange) = &action.exchange {
@@ -149,16 +149,6 @@ fn action_json(action: &ActionReport, teardown: bool) -> Value {
         _ => "operation",
     };
     json!({ kind: result })
-}
-
-fn result_code(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Pass => "pass",
-        Outcome::Skip => "skip",
-        Outcome::Warning => "warning",
-        Outcome::Fail => "fail",
-        Outcome::Error => "error",
-    }
 }
 
 /// A percentage with at most two decimals (100 when there is nothing to score).
