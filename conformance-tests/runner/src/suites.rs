@@ -60,6 +60,32 @@ pub static SUITES: &[EmbeddedSuite] = &[
         "fixtures/two-messages.hl7",
         "fixtures/unframed.bin",
     ),
+    // eOverdracht, the sending organisation: store the nursing transfer, ask for the handover, see it taken.
+    suite!(
+        "eoverdracht-sender",
+        "TestScript-eoverdracht-sender.json",
+        "fixtures/Task-bad-bsn.json",
+        "fixtures/Task-created-accepted.json",
+        "fixtures/Task-no-such-bundle.json",
+        "fixtures/Task-overdracht.json",
+        "fixtures/Task-status-accepted.json",
+        "fixtures/Task-status-cancelled.json",
+        "fixtures/Task-status-completed.json",
+        "fixtures/Task-unknown-owner.json",
+        "fixtures/overdracht-verpleegkundig.cda.txt",
+    ),
+    // eOverdracht, the receiving organisation: find the Task, pull the document, accept, complete.
+    suite!(
+        "eoverdracht-receiver",
+        "TestScript-eoverdracht-receiver.json",
+        "fixtures/Task-accepted.json",
+        "fixtures/Task-overdracht.json",
+        "fixtures/Task-status-accepted.json",
+        "fixtures/Task-status-completed.json",
+        "fixtures/Task-status-in-progress.json",
+        "fixtures/Task-status-requested.json",
+        "fixtures/overdracht-verpleegkundig.cda.txt",
+    ),
 ];
 
 /// The built-in suite with this name.

@@ -52,7 +52,13 @@ fn total(junit: &str, name: &str) -> usize {
 fn the_gateway_passes_its_own_suites() {
     let data = temp_dir("suites");
     let gateway = Gateway::start_demo(&data);
-    for suite in ["gateway", "bgz-holder", "mllp-sender"] {
+    for suite in [
+        "gateway",
+        "bgz-holder",
+        "mllp-sender",
+        "eoverdracht-sender",
+        "eoverdracht-receiver",
+    ] {
         let (status, summary, junit) = run(&gateway, suite);
         assert_eq!(status, Some(0), "suite {suite} failed:\n{summary}");
         assert!(total(&junit, "tests") >= 5, "suite {suite} ran too little:\n{summary}");
