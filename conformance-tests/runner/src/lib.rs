@@ -26,6 +26,17 @@
 //! `ERR-1`...`ERR-8`, `MSH-9`, `MSH-10`, so `headerField` asserts check
 //! them. No ACK within the timeout is an error of the step.
 //!
+//! # Variables in a body
+//!
+//! FHIR substitutes `${name}` only in an operation's URL, params and
+//! headers and in assert values, so a body is sent as its fixture is. An
+//! operation with the extension
+//! `https://zorgpoort.example/fhir/StructureDefinition/testscript-substitute-body`
+//! (`valueBoolean: true`) has the variables in its body substituted too:
+//! for a resource naming what the server made earlier in the run (an
+//! eOverdracht Task whose focus is `Bundle/${document}`, the id the gateway
+//! gave the stored document), or a document made new for every run.
+//!
 //! This crate never starts a server, and knows nothing of command lines.
 
 pub mod asserts;
