@@ -322,8 +322,12 @@ pub(crate) fn call(
             };
             conforms_to(ev, input, &url)
         }
-        // No terminology inside the engine: unknown, i.e. empty.
-        Function::MemberOf => Vec::new(),
+        Function::MemberOf => {
+            let Some(url) = single_string(&arg(0)?, name)? else {
+                return Ok(Vec::new());
+            };
+            member_of(ev, input, &url)
+        }
         Function::HtmlChecks => boolean(true),
         Function::Aggregate => {
             let mut total = arg(1)?;
@@ -396,6 +400,24 @@ fn conforms_to(ev: &Evaluator<'_>, input: &Collection, url: &str) -> Collection 
         [Item::Node(node)] => node
             .type_name()
             .map(|t| boolean(ev.model().is_subtype(t, wanted)))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// `memberOf`: the model's terminology answers for one code, Coding or
+/// CodeableConcept; empty when it cannot (the engine has none of its own).
+fn member_of(ev: &Evaluator<'_>, input: &Collection, url: &str) -> Collection {
+    match input.as_slice() {
+        [Item::Node(node)] => node
+            .json()
+            .and_then(|value| ev.model().member_of(value, url))
+            .map(boolean)
+            .unwrap_or_default(),
+        [Item::String(code)] => ev
+            .model()
+            .member_of(&Value::String(code.clone()), url)
+            .map(boolean)
             .unwrap_or_default(),
         _ => Vec::new(),
     }

@@ -19,7 +19,8 @@
 //!
 //! It must never panic on input, never embed the FHIR model (that belongs to the
 //! caller, e.g. the profiles crate's schema), and never reach outside the
-//! resource it is given (no network, no terminology server: `memberOf` is empty).
+//! resource it is given (no network, no terminology server: `memberOf` asks the
+//! [`Model`], and is empty when it cannot answer).
 
 mod ast;
 mod compare;
@@ -45,7 +46,7 @@ pub use error::{EvalError, ParseError};
 pub use model::{InferredModel, Model};
 pub use parser::{MAX_DEPTH, MAX_LENGTH};
 pub use temporal::{DateTime, Time};
-pub use value::{Collection, Item, Node, Quantity};
+pub use value::{Collection, Item, Node, PathStep, Quantity};
 
 /// A parsed FHIRPath expression; parse once, evaluate many times, share between threads.
 #[derive(Debug, Clone)]
@@ -133,6 +134,14 @@ impl<'a> Context<'a> {
     pub fn with_focus(mut self, focus: Collection) -> Context<'a> {
         self.focus = Some(focus);
         self
+    }
+
+    /// The element at `steps` below the resource, typed `type_name` when
+    /// known, to become a focus ([`Context::with_focus`]): what an invariant
+    /// declared on that element is evaluated on. A primitive comes with its
+    /// `_name` sibling (id, extensions). `None` when nothing is there.
+    pub fn element(&self, steps: &[PathStep<'_>], type_name: Option<&str>) -> Option<Item> {
+        Node::at(&self.resource.root, steps, type_name).map(Item::Node)
     }
 
     /// The resource as an item, to evaluate a path whose result becomes a focus.

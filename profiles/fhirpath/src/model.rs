@@ -111,6 +111,13 @@ pub trait Model: Send + Sync {
             || self.is_resource_type(name)
     }
 
+    /// `memberOf`: whether a code (a JSON string), Coding or CodeableConcept
+    /// is in the value set with canonical `value_set`; `None` (the default)
+    /// when the model cannot tell, which makes `memberOf` empty.
+    fn member_of(&self, _value: &serde_json::Value, _value_set: &str) -> Option<bool> {
+        None
+    }
+
     /// True when `name` is `ancestor` or derives from it.
     fn is_subtype(&self, name: &str, ancestor: &str) -> bool {
         let mut current = name.to_owned();

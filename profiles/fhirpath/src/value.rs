@@ -29,6 +29,17 @@ pub(crate) enum Step {
     Index(usize),
 }
 
+/// One step from a resource down to one of its elements, as the JSON spells
+/// it: a property (`valueQuantity`; `_line` to go through a primitive's
+/// extensions) or an array index. See [`crate::Context::element`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathStep<'a> {
+    /// A property name.
+    Key(&'a str),
+    /// A position in an array.
+    Index(usize),
+}
+
 /// Where a node lives: the root JSON and the steps to it.
 pub(crate) type Path = Arc<[Step]>;
 
@@ -61,6 +72,36 @@ impl Node {
             extension: None,
             type_name,
         }
+    }
+
+    /// The element at `steps` below `root`, with a primitive's `_name`
+    /// sibling; `None` when neither is there.
+    pub(crate) fn at(root: &Arc<Value>, steps: &[PathStep<'_>], type_name: Option<&str>) -> Option<Node> {
+        let value: Vec<Step> = steps
+            .iter()
+            .map(|step| match step {
+                PathStep::Key(key) => Step::Key(Arc::from(*key)),
+                PathStep::Index(index) => Step::Index(*index),
+            })
+            .collect();
+        let last_key = value.iter().rposition(|step| matches!(step, Step::Key(_)));
+        let sibling = last_key.and_then(|position| {
+            let Some(Step::Key(key)) = value.get(position) else {
+                return None;
+            };
+            let mut steps = value.clone();
+            steps[position] = Step::Key(Arc::from(format!("_{key}")));
+            Some(steps)
+        });
+        let present = |steps: &[Step]| walk(root, steps).is_some_and(|v| !v.is_null());
+        let value = present(&value).then(|| Arc::from(value));
+        let extension = sibling.filter(|steps| present(steps)).map(Arc::from);
+        (value.is_some() || extension.is_some()).then(|| Node {
+            root: Arc::clone(root),
+            value,
+            extension,
+            type_name: type_name.map(Arc::from),
+        })
     }
 
     /// The node's JSON value; `None` for an extension-only primitive.

@@ -2,7 +2,7 @@
 //! extensions, variables, errors.
 
 use serde_json::json;
-use zorgpoort_fhirpath::{Context, EvalError, Expression, ParseError, as_boolean};
+use zorgpoort_fhirpath::{Context, EvalError, Expression, InferredModel, Model, ParseError, PathStep, as_boolean};
 
 fn eval(expression: &str, resource: &serde_json::Value) -> Result<Vec<serde_json::Value>, String> {
     let parsed = Expression::parse(expression).map_err(|e| e.to_string())?;
@@ -119,4 +119,60 @@ fn variables_and_errors() {
 fn expressions_are_send_and_sync() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Expression>();
+}
+
+#[test]
+fn an_element_as_the_focus() {
+    let resource = patient();
+    let context = Context::new(&resource);
+    let steps = [PathStep::Key("name"), PathStep::Index(0)];
+    let name = context.element(&steps, Some("HumanName")).expect("the first name");
+    let focused = context.clone().with_focus(vec![name]);
+    let family = Expression::parse("family").expect("parses");
+    assert_eq!(
+        family.evaluate(&focused).expect("evaluates")[0].to_json(),
+        resource["name"][0]["family"]
+    );
+    let is_name = Expression::parse("$this is HumanName and %resource is Patient").expect("parses");
+    assert_eq!(
+        as_boolean(&is_name.evaluate(&focused).expect("evaluates")).expect("one boolean"),
+        Some(true)
+    );
+    assert!(context.element(&[PathStep::Key("contact")], None).is_none());
+}
+
+/// A model that knows one value set, to answer `memberOf`.
+struct OneValueSet;
+
+impl Model for OneValueSet {
+    fn element_type(&self, _parent: &str, _key: &str) -> Option<String> {
+        None
+    }
+
+    fn is_resource_type(&self, name: &str) -> bool {
+        name == "Patient"
+    }
+
+    fn member_of(&self, value: &serde_json::Value, value_set: &str) -> Option<bool> {
+        (value_set == "urn:vs").then(|| value.as_str() == Some("male"))
+    }
+}
+
+#[test]
+fn member_of_asks_the_model() {
+    let resource = patient();
+    let ask = |text: &str, model: &dyn Model| {
+        let context = Context::new(&resource).with_model(model);
+        as_boolean(
+            &Expression::parse(text)
+                .expect("parses")
+                .evaluate(&context)
+                .expect("evaluates"),
+        )
+        .expect("one boolean")
+    };
+    assert_eq!(ask("gender.memberOf('urn:vs')", &OneValueSet), Some(true));
+    assert_eq!(ask("'female'.memberOf('urn:vs')", &OneValueSet), Some(false));
+    assert_eq!(ask("gender.memberOf('urn:other')", &OneValueSet), None);
+    assert_eq!(ask("gender.memberOf('urn:vs')", &InferredModel), None);
 }
