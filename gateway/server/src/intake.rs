@@ -140,6 +140,18 @@ fn format_error(message: usize, error: &zorgpoort_formats::Error) -> ApiError {
     }
 }
 
+/// Whether a converted message names its sender in its content (a CDA's
+/// custodian, an EDIFACT interchange's UNB sender, a FHIR resource's
+/// `meta.source`), which the caller must then be. An ECD export's sender is
+/// the caller, and FHIR without `meta.source` names none (`fhir`).
+fn names_its_sender(format: Format, sender: &str) -> bool {
+    match format {
+        Format::Cda | Format::Edifact | Format::Hl7v2 => true,
+        Format::FhirR4 | Format::FhirStu3 => sender != "fhir",
+        Format::Ecd => false,
+    }
+}
+
 impl From<IntakeError> for ApiError {
     fn from(error: IntakeError) -> Self {
         match error {
@@ -337,6 +349,19 @@ impl<S: Store> Intake<S> {
         requester: Option<String>,
     ) -> Result<Vec<Received>, ApiError> {
         let converted = self.convert_all(format, bytes, requester.as_deref())?;
+        // Every sender checked before anything is stored: all or nothing.
+        for (i, (message, _, _)) in converted.iter().enumerate() {
+            if names_its_sender(format, &message.origin.sender) {
+                self.check_sender(&message.origin.sender, requester.as_deref())
+                    .map_err(|error| {
+                        let mut refused = ApiError::from(error);
+                        if converted.len() > 1 {
+                            refused.diagnostics = format!("msg {}: {}", i + 1, refused.diagnostics);
+                        }
+                        refused
+                    })?;
+            }
+        }
         let mut received = Vec::with_capacity(converted.len());
         for (message, facts, composition) in converted {
             // Conversion is deterministic (ids are derived, no clock), so a

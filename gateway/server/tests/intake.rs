@@ -456,3 +456,74 @@ senders = ["LAB/Gelre"]
     assert_eq!(systems(&body), [None]);
     gateway.shutdown().await;
 }
+
+/// POSTs `body` of `media_type` to `path` as `requester` (the demo's header identity).
+async fn post_as(
+    gateway: &zorgpoort_server::Gateway,
+    requester: &str,
+    path: &str,
+    media_type: &str,
+    body: &[u8],
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nX-Zorgpoort-Requester: {requester}\r\nContent-Type: {media_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    (text[9..12].parse().unwrap(), text)
+}
+
+/// Issue 16, found by the eOverdracht suites: an organisation sends CDA,
+/// EDIFACT and FHIR only under its own names, as it does HL7 v2. The
+/// custodian of a nursing transfer is the hospital's URA: a GP practice
+/// cannot store it in the hospital's name (to be handed over as the
+/// hospital's), nor a FHIR resource whose `meta.source` names the hospital.
+#[tokio::test]
+async fn cda_and_fhir_are_taken_only_from_the_organisation_they_name() {
+    let dir = data_dir("foreign-cda");
+    let server = "\n[[organization]]\nid = \"oudegracht\"\nname = \"Ziekenhuis Oudegracht\"\nkind = \"ziekenhuis\"\n\
+                  ura = \"00005678\"\n\n[[organization]]\nid = \"de-vaart\"\nname = \"Huisartsenpraktijk De Vaart\"\n\
+                  kind = \"huisarts\"\n";
+    let gateway = start(&dir, server).await;
+    let cda = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../adapters/cda/tests/fixtures/overdracht-verpleegkundig.xml"),
+    )
+    .unwrap();
+    let (status, answer) = post_as(&gateway, "de-vaart", "/messages/cda", "application/xml", &cda).await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("00005678") && answer.contains("de-vaart"), "{answer}");
+    let (status, answer) = post_as(&gateway, "oudegracht", "/messages/cda", "application/xml", &cda).await;
+    assert_eq!(status, 202, "{answer}");
+
+    let patient = |source: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","id":"p1","meta":{{"source":"{source}"}},
+               "identifier":[{{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}}]}}"#
+        )
+    };
+    let (status, answer) = post_as(
+        &gateway,
+        "de-vaart",
+        "/messages/fhir-r4",
+        "application/fhir+json",
+        patient("HIS/RIJNSTATE").as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403, "{answer}");
+    let (status, answer) = post_as(
+        &gateway,
+        "de-vaart",
+        "/messages/fhir-r4",
+        "application/fhir+json",
+        patient("de-vaart").as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    gateway.shutdown().await;
+}
