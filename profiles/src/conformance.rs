@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use serde_json::Value;
 
-use crate::invariants;
+use crate::constraints::{Evaluation, Step as JsonStep};
 use crate::issue::{Issue, IssueType};
 use crate::rules::{ElementRule, Profile, ValueSet, profile, value_set};
 
@@ -26,19 +26,41 @@ const MAX_NESTING: usize = 16;
 /// Checks `instance`, found at `path`, against `profile` and every profile
 /// it derives from.
 pub fn check(profile: &'static Profile, instance: &Value, path: &str, issues: &mut Vec<Issue>) {
-    check_nested(profile, instance, path, issues, 0);
+    let evaluation = Evaluation::new(instance);
+    let place = Place {
+        at: &[],
+        evaluation: &evaluation,
+        path,
+    };
+    check_nested(profile, instance, &place, issues, 0);
 }
 
-fn check_nested(profile: &'static Profile, instance: &Value, path: &str, issues: &mut Vec<Issue>, depth: usize) {
+/// Where a checked instance is: its JSON steps below the resource (for the
+/// invariants' focus), the resource's invariant evaluation, and its path.
+struct Place<'a, 'v> {
+    at: &'a [JsonStep<'v>],
+    evaluation: &'a Evaluation<'v>,
+    path: &'a str,
+}
+
+fn check_nested<'v>(
+    profile: &'static Profile,
+    instance: &'v Value,
+    place: &Place<'_, 'v>,
+    issues: &mut Vec<Issue>,
+    depth: usize,
+) {
     if depth > MAX_NESTING {
         return;
     }
     let chain = Chain::of(profile);
-    let index = Index::new(&chain, instance, path);
+    let index = Index::new(&chain, instance, place.path);
     for planned in &chain.rules {
         let walk = Walk {
             chain: &chain,
             index: &index,
+            at: place.at,
+            evaluation: place.evaluation,
             rule: planned.rule,
             profiles: &planned.profiles,
             issues: &mut *issues,
@@ -132,6 +154,32 @@ impl<'v> Index<'v> {
             }
         }
         path
+    }
+
+    /// The JSON steps to the `position`th value of `step`, below `at` (where
+    /// the instance is in its resource). Children of a primitive live in its
+    /// `_name` sibling.
+    fn steps(&self, chain: &Chain, step: usize, position: usize, at: &[JsonStep<'v>]) -> Vec<JsonStep<'v>> {
+        let mut reversed = Vec::new();
+        let (mut step, mut position) = (step, position);
+        let mut below = false;
+        while let (Some(found), Some(parent)) = (
+            self.at(step).and_then(|found| found.get(position)),
+            chain.steps.get(step).and_then(|s| s.parent),
+        ) {
+            reversed.extend(found.index.map(JsonStep::Index));
+            let through_sibling = below && !found.node.value.is_some_and(Value::is_object);
+            reversed.push(if through_sibling {
+                JsonStep::Sibling(found.key)
+            } else {
+                JsonStep::Key(found.key)
+            });
+            below = true;
+            (step, position) = (parent, found.parent);
+        }
+        let mut steps = at.to_vec();
+        steps.extend(reversed.into_iter().rev());
+        steps
     }
 
     fn at(&self, step: usize) -> Option<&[Found<'v>]> {
@@ -321,8 +369,8 @@ impl<'v> Node<'v> {
     fn visit_children(self, name: &str, mut visit: impl FnMut(Child<'v>) -> bool) -> bool {
         let Some(object) = self.object() else { return false };
         let choice = name.strip_suffix("[x]");
-        let mut visit_key = |key: &'v String, type_suffix: &'v str| {
-            let value = object.get(key.as_str());
+        let mut visit_key = |key: &'v str, type_suffix: &'v str| {
+            let value = object.get(key);
             let companion = companion(object, key);
             match value.or(companion) {
                 Some(Value::Array(_)) => {
@@ -351,13 +399,29 @@ impl<'v> Node<'v> {
         };
         match choice {
             // The common case: one key, looked up directly.
-            None => object.get_key_value(name).is_some_and(|(key, _)| visit_key(key, "")),
+            None => match object.get_key_value(name) {
+                Some((key, _)) => visit_key(key, ""),
+                // A primitive with only extensions (`_family`) is there too.
+                None => sibling_key(object, name).is_some_and(|key| visit_key(key, "")),
+            },
             Some(prefix) => object.keys().any(|key| match key.strip_prefix(prefix) {
                 Some(rest) if rest.starts_with(char::is_uppercase) => visit_key(key, rest),
                 _ => false,
             }),
         }
     }
+}
+
+/// `name` as the instance spells it in the key of its `_name` sibling, when
+/// only that is there.
+fn sibling_key<'v>(object: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v str> {
+    let mut buffer = [0_u8; 64];
+    let sibling = buffer.get_mut(..=name.len()).and_then(|slot| {
+        slot[0] = b'_';
+        slot[1..].copy_from_slice(name.as_bytes());
+        std::str::from_utf8(slot).ok()
+    })?;
+    object.get_key_value(sibling).and_then(|(key, _)| key.get(1..))
 }
 
 /// The `_name` sibling of a primitive, which holds its id and extensions.
@@ -388,6 +452,9 @@ struct Child<'v> {
 struct Walk<'a, 'v> {
     chain: &'a Chain,
     index: &'a Index<'v>,
+    /// Where the instance is in its resource.
+    at: &'a [JsonStep<'v>],
+    evaluation: &'a Evaluation<'v>,
     rule: &'static ElementRule,
     /// The type profiles to apply to each value.
     profiles: &'a [&'static Profile],
@@ -395,7 +462,7 @@ struct Walk<'a, 'v> {
     depth: usize,
 }
 
-impl Walk<'_, '_> {
+impl<'v> Walk<'_, 'v> {
     fn apply(mut self, step: usize) {
         let index = self.index;
         let Some(found) = index.at(step) else { return };
@@ -444,7 +511,7 @@ impl Walk<'_, '_> {
         }
     }
 
-    fn check_value(&mut self, node: Node<'_>, path: &LazyPath<'_, '_>, type_suffix: &str) {
+    fn check_value(&mut self, node: Node<'v>, path: &LazyPath<'_, 'v>, type_suffix: &str) {
         let rule = self.rule;
         if let (Some(fixed), Some(value)) = (rule.fixed.and_then(literal), node.value)
             && !matches(value, fixed)
@@ -476,24 +543,29 @@ impl Walk<'_, '_> {
         if let Some(value) = node.value {
             self.check_target(value, path);
         }
+        let steps = OnceCell::new();
+        let steps = || steps.get_or_init(|| path.steps(self.at));
         for nested in self.profiles {
             let Some(value) = node.value else { continue };
             let is_other_extension =
                 nested.type_name == "Extension" && value.get("url").and_then(Value::as_str) != Some(nested.url);
             if !is_other_extension {
-                check_nested(nested, value, path.get(), self.issues, self.depth + 1);
+                let place = Place {
+                    at: steps(),
+                    evaluation: self.evaluation,
+                    path: path.get(),
+                };
+                check_nested(nested, value, &place, self.issues, self.depth + 1);
             }
         }
-        for key in rule.invariants {
-            if let Some(issue) = invariants::check(key, node.value, node.companion, path.get()) {
-                self.issues.push(issue);
-            }
+        for invariant in rule.invariants {
+            self.evaluation.check(invariant, steps(), path.get(), self.issues);
         }
     }
 
     fn check_binding(&mut self, url: &str, value: &Value, path: &LazyPath<'_, '_>) {
         let Some(set) = value_set(url) else { return };
-        if coded_in(set, value) == Some(false) {
+        if set.holds(value) == Some(false) {
             let message = format!("the code is not in the required value set {url}");
             self.issues
                 .push(Issue::error(IssueType::CodeInvalid, path.get(), message));
@@ -533,10 +605,14 @@ struct LazyPath<'a, 'v> {
     rendered: OnceCell<String>,
 }
 
-impl LazyPath<'_, '_> {
+impl<'v> LazyPath<'_, 'v> {
     fn get(&self) -> &str {
         self.rendered
             .get_or_init(|| self.index.path(self.chain, self.step, self.position))
+    }
+
+    fn steps(&self, at: &[JsonStep<'v>]) -> Vec<JsonStep<'v>> {
+        self.index.steps(self.chain, self.step, self.position, at)
     }
 }
 
@@ -658,7 +734,7 @@ impl Expected {
         match self {
             Self::Value(expected) => matches(value, expected),
             Self::Text(expected) => value.as_str() == Some(*expected),
-            Self::CodeFrom(set) => coded_in(set, value) == Some(true),
+            Self::CodeFrom(set) => set.holds(value) == Some(true),
         }
     }
 }
@@ -675,27 +751,6 @@ fn carries(node: Node<'_>, below: &str, expected: &Expected) -> bool {
 
 fn is_extension(name: &str) -> bool {
     name == "extension" || name == "modifierExtension"
-}
-
-/// Whether a code, Coding or CodeableConcept is in `set`; `None` when it
-/// holds no code at all (text only), which a binding does not judge.
-fn coded_in(set: &ValueSet, value: &Value) -> Option<bool> {
-    let codings: Vec<&Value> = match value.get("coding") {
-        Some(Value::Array(codings)) => codings.iter().collect(),
-        _ => vec![value],
-    };
-    let codes: Vec<(Option<&str>, &str)> = codings
-        .iter()
-        .filter_map(|coding| match coding {
-            Value::String(code) => Some((None, code.as_str())),
-            Value::Object(coding) => {
-                let code = coding.get("code").and_then(Value::as_str)?;
-                Some((coding.get("system").and_then(Value::as_str), code))
-            }
-            _ => None,
-        })
-        .collect();
-    (!codes.is_empty()).then(|| codes.iter().any(|(system, code)| set.contains(*system, code)))
 }
 
 /// `name:slice` -> (`name`, `slice`).

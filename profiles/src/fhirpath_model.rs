@@ -1,5 +1,6 @@
 //! The FHIR R4 type knowledge of [`crate::schema`] offered to the FHIRPath
-//! engine, which embeds none of its own.
+//! engine, which embeds none of its own, and the enumerated value sets of
+//! the rule tables for `memberOf`.
 
 use zorgpoort_fhirpath::Model;
 
@@ -29,6 +30,12 @@ impl Model for SchemaModel {
 
     fn is_resource_type(&self, name: &str) -> bool {
         schema().is_resource_type(name)
+    }
+
+    /// The value sets the profiles' tables enumerate; others cannot be
+    /// expanded here.
+    fn member_of(&self, value: &serde_json::Value, value_set: &str) -> Option<bool> {
+        crate::rules::value_set(value_set.split('|').next().unwrap_or(value_set))?.holds(value)
     }
 
     fn base_type(&self, name: &str) -> Option<String> {

@@ -41,6 +41,9 @@ pub enum IssueType {
     NotSupported,
     /// A reference that does not resolve where it must.
     NotFound,
+    /// A check that could not be carried out (an invariant the engine could
+    /// not evaluate).
+    Exception,
 }
 
 impl IssueType {
@@ -54,6 +57,7 @@ impl IssueType {
             Self::Invariant => "invariant",
             Self::NotSupported => "not-supported",
             Self::NotFound => "not-found",
+            Self::Exception => "exception",
         }
     }
 }

@@ -15,6 +15,7 @@
 //! is compiled per resource type on first use. No I/O.
 
 mod conformance;
+mod constraints;
 mod datatypes;
 mod datetime;
 #[rustfmt::skip]

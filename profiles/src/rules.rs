@@ -15,6 +15,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use serde_json::Value;
+
+use crate::issue::Severity;
+
 /// One StructureDefinition, reduced to what is checked.
 #[derive(Debug)]
 pub struct Profile {
@@ -49,8 +53,22 @@ pub struct ElementRule {
     pub profiles: &'static [&'static str],
     /// Resource types a Reference may point to.
     pub targets: &'static [&'static str],
-    /// Invariant keys declared on the element.
-    pub invariants: &'static [&'static str],
+    /// Invariants declared on the element.
+    pub invariants: &'static [Invariant],
+}
+
+/// A constraint on an element: a FHIRPath expression that must not be
+/// false on any of the element's values.
+#[derive(Debug)]
+pub struct Invariant {
+    /// Its key, e.g. `zib-Alert-1`.
+    pub key: &'static str,
+    /// What a violation is.
+    pub severity: Severity,
+    /// What it requires, in words.
+    pub human: &'static str,
+    /// The FHIRPath expression, evaluated on each value of the element.
+    pub expression: &'static str,
 }
 
 /// A value set that only enumerates concepts.
@@ -69,6 +87,29 @@ impl ValueSet {
             Some(system) => self.codes.binary_search(&(system, code)).is_ok(),
             None => self.codes.iter().any(|(_, known)| *known == code),
         }
+    }
+}
+
+impl ValueSet {
+    /// Whether a code, Coding or CodeableConcept is in the set; `None` when
+    /// it holds no code at all (text only), which a binding does not judge.
+    pub fn holds(&self, value: &Value) -> Option<bool> {
+        let codings: Vec<&Value> = match value.get("coding") {
+            Some(Value::Array(codings)) => codings.iter().collect(),
+            _ => vec![value],
+        };
+        let codes: Vec<(Option<&str>, &str)> = codings
+            .iter()
+            .filter_map(|coding| match coding {
+                Value::String(code) => Some((None, code.as_str())),
+                Value::Object(coding) => {
+                    let code = coding.get("code").and_then(Value::as_str)?;
+                    Some((coding.get("system").and_then(Value::as_str), code))
+                }
+                _ => None,
+            })
+            .collect();
+        (!codes.is_empty()).then(|| codes.iter().any(|(system, code)| self.contains(*system, code)))
     }
 }
 

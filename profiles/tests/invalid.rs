@@ -172,7 +172,7 @@ fn fixed_codes_and_reference_targets() {
 }
 
 #[test]
-fn invariants_written_by_hand() {
+fn a_profile_invariant_evaluated_with_fhirpath() {
     let mut patient = example("nl-core-Patient-01");
     let parts = patient["name"][0]["_family"]["extension"]
         .as_array_mut()
