@@ -99,7 +99,7 @@ async fn store_consent<S: Store>(
     let created = state.store.put_consent(record, audit).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let mut response = fhir_json(status, resource);
-    if let Ok(location) = HeaderValue::from_str(&format!("/fhir/Consent/{id}")) {
+    if let Ok(location) = HeaderValue::from_str(&format!("{}/Consent/{id}", state.handover.public_base_url)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)

@@ -55,10 +55,20 @@ fn task_response(
     if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", handover.version)) {
         headers.insert(header::ETAG, etag);
     }
-    if status == StatusCode::CREATED
-        && let Ok(location) = HeaderValue::from_str(&format!("Task/{}/_history/{}", handover.id, handover.version))
-    {
-        headers.insert(header::LOCATION, location);
+    Ok(response)
+}
+
+/// The answer to a create: 201 with `Location: [base]/Task/{id}/_history/{vid}`.
+fn task_created(
+    version: FhirVersion,
+    handover: &Handover,
+    registry: &Registry,
+    base: &str,
+) -> Result<Response, ApiError> {
+    let mut response = task_response(version, StatusCode::CREATED, handover, registry)?;
+    let location = format!("{base}/Task/{}/_history/{}", handover.id, handover.version);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
 }
@@ -149,7 +159,7 @@ pub async fn create<S: Store>(
         .await
         .map_err(|e| consent_unavailable(&record.id, e))?;
     match opened {
-        Opened::New(handover) => task_response(version, StatusCode::CREATED, &handover, &state.registry),
+        Opened::New(handover) => task_created(version, &handover, &state.registry, &state.handover.public_base_url),
         Opened::Existing(handover) => task_response(version, StatusCode::OK, &handover, &state.registry),
         Opened::Refused(decision) => Err(refused(&decision)),
     }
