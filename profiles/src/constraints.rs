@@ -1,6 +1,7 @@
 //! Invariants evaluated with the FHIRPath engine (`zorgpoort-fhirpath`):
 //! those the nl-core/zib profiles declare ([`crate::rules::Invariant`] in the
-//! generated tables).
+//! generated tables) and those of the base R4 definitions
+//! ([`crate::base_invariants`]).
 //!
 //! Each expression is parsed once per process. An invariant is evaluated on
 //! one value of its element (the focus), with `%resource` the resource the
@@ -39,6 +40,7 @@ pub enum Step<'v> {
 pub struct Evaluation<'r> {
     resource: &'r Value,
     shared: OnceCell<Arc<Value>>,
+    container: Option<(&'r Value, OnceCell<Arc<Value>>)>,
 }
 
 impl<'r> Evaluation<'r> {
@@ -47,6 +49,16 @@ impl<'r> Evaluation<'r> {
         Self {
             resource,
             shared: OnceCell::new(),
+            container: None,
+        }
+    }
+
+    /// For the invariants of `resource`, contained in `container`, which is
+    /// then `%rootResource` (where `#id` references point).
+    pub fn contained_in(resource: &'r Value, container: &'r Value) -> Self {
+        Self {
+            container: Some((container, OnceCell::new())),
+            ..Self::new(resource)
         }
     }
 
@@ -71,7 +83,11 @@ impl<'r> Evaluation<'r> {
             })
             .collect();
         let root = self.shared.get_or_init(|| Arc::new(self.resource.clone()));
-        let context = Context::shared(Arc::clone(root)).with_model(&SchemaModel);
+        let mut context = Context::shared(Arc::clone(root)).with_model(&SchemaModel);
+        if let Some((container, shared)) = &self.container {
+            let container = shared.get_or_init(|| Arc::new((*container).clone()));
+            context = context.with_shared_root_resource(Arc::clone(container));
+        }
         let Some(focus) = context.element(&located, type_name.as_deref()) else {
             return;
         };
@@ -130,6 +146,7 @@ fn parsed(expression: &str) -> Result<&'static Expression, &'static str> {
             .flat_map(|rule| rule.invariants.iter());
         profiles
             .map(|invariant| invariant.expression)
+            .chain(crate::base_invariants::expressions())
             .map(|text| (text, Expression::parse(text).map_err(|error| error.to_string())))
             .collect()
     });

@@ -1,7 +1,8 @@
 //! Checks the R4 JSON schema cannot express: no empty values, dates that
 //! exist on the calendar, the BSN 11-check, UCUM unit syntax, and the base
-//! invariants of data types ([`crate::invariants`]), applied to every value
-//! of their type as the walk finds it.
+//! invariants (hand-written in [`crate::invariants`], FHIRPath from
+//! [`crate::base_invariants`]), applied to every value of their type as the
+//! walk finds it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,37 +12,57 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use zorgpoort_model::systems;
 
+use crate::base_invariants;
+use crate::constraints::{Evaluation, Step};
 use crate::invariants;
 use crate::issue::{Issue, IssueType};
+use crate::rules::Invariant;
 use crate::schema::{Element, ElementType, schema};
 
 /// Walks `resource` (at `path`) with the schema's type knowledge. `nl_core`
 /// says whether the Dutch rules apply: the resource is checked against an
-/// nl-core or zib profile.
-pub fn check(resource: &Value, path: &str, nl_core: bool, issues: &mut Vec<Issue>) {
+/// nl-core or zib profile. `container` is the resource that contains this
+/// one, if any (`%rootResource` for the base invariants).
+pub fn check(resource: &Value, container: Option<&Value>, path: &str, nl_core: bool, issues: &mut Vec<Issue>) {
     if let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) {
         let mut path = path.to_owned();
-        let mut walker = Walker { nl_core, issues };
+        let evaluation = match container {
+            Some(container) => Evaluation::contained_in(resource, container),
+            None => Evaluation::new(resource),
+        };
+        let mut walker = Walker {
+            nl_core,
+            contained: container.is_some(),
+            issues,
+            steps: Vec::new(),
+            evaluation,
+        };
         walker.walk(resource, resource_type, resource_type, &mut path, 0);
     }
 }
 
 /// What a walk reports to, and which rules it applies.
-struct Walker<'i> {
+struct Walker<'i, 'v> {
     nl_core: bool,
+    /// A contained resource has no narrative of its own (dom-6 is not asked).
+    contained: bool,
     issues: &'i mut Vec<Issue>,
+    /// From the resource down to the value being walked, for the FHIRPath
+    /// focus of the base invariants.
+    steps: Vec<Step<'v>>,
+    evaluation: Evaluation<'v>,
 }
 
 /// Nested resources are validated on their own; this bounds the rest.
 const MAX_DEPTH: usize = 64;
 
-impl Walker<'_> {
+impl<'v> Walker<'_, 'v> {
     /// `type_name` is the schema definition (`Observation_ReferenceRange`),
     /// `element_path` the FHIR element path without indices
     /// (`Observation.referenceRange`; a data type starts its own, `HumanName`).
     /// `path` is where `value` is; it is extended and restored while walking,
     /// and copied only into findings.
-    fn walk(&mut self, value: &Value, type_name: &str, element_path: &str, path: &mut String, depth: usize) {
+    fn walk(&mut self, value: &'v Value, type_name: &str, element_path: &str, path: &mut String, depth: usize) {
         let Some(object) = value.as_object() else { return };
         if object.is_empty() {
             let message = "an element must have a value or children; {} is empty";
@@ -53,6 +74,12 @@ impl Walker<'_> {
             return;
         }
         self.check_type(value, type_name, path);
+        for invariant in base_invariants::of_type(type_name) {
+            if self.contained && invariant.key == "dom-6" {
+                continue;
+            }
+            self.evaluation.check(invariant, &self.steps, path, self.issues);
+        }
         check_required(object, element_path, path, self.issues);
         let Some(elements) = schema().type_elements(type_name) else {
             return;
@@ -60,6 +87,11 @@ impl Walker<'_> {
         let parent_length = path.len();
         for (key, child) in object {
             let (name, is_companion) = key.strip_prefix('_').map_or((key.as_str(), false), |name| (name, true));
+            self.steps.push(if is_companion {
+                Step::Sibling(name)
+            } else {
+                Step::Key(name)
+            });
             path.push('.');
             path.push_str(key);
             match child {
@@ -75,6 +107,7 @@ impl Walker<'_> {
                         let primitive = elements.primitive_type(name);
                         let item_walk = ItemWalk {
                             primitive,
+                            invariants: base_invariants::of_element(type_name, name),
                             element_path,
                             name,
                             element,
@@ -85,7 +118,9 @@ impl Walker<'_> {
                                 let key_length = path.len();
                                 for (index, item) in items.iter().enumerate() {
                                     let _ = write!(path, "[{index}]");
+                                    self.steps.push(Step::Index(index));
                                     item_walk.visit(self, item, path, depth);
+                                    self.steps.pop();
                                     path.truncate(key_length);
                                 }
                             }
@@ -94,6 +129,7 @@ impl Walker<'_> {
                     }
                 }
             }
+            self.steps.pop();
             path.truncate(parent_length);
         }
     }
@@ -119,6 +155,8 @@ impl Walker<'_> {
 struct ItemWalk<'a> {
     /// The primitive type the element holds, if it does.
     primitive: Option<&'static str>,
+    /// The base invariants declared on this element.
+    invariants: &'static [Invariant],
     element_path: &'a str,
     name: &'a str,
     element: Element<'static>,
@@ -126,7 +164,12 @@ struct ItemWalk<'a> {
 }
 
 impl ItemWalk<'_> {
-    fn visit(&self, walker: &mut Walker<'_>, item: &Value, path: &mut String, depth: usize) {
+    fn visit<'v>(&self, walker: &mut Walker<'_, 'v>, item: &'v Value, path: &mut String, depth: usize) {
+        if !self.is_companion {
+            for invariant in self.invariants {
+                walker.evaluation.check(invariant, &walker.steps, path, walker.issues);
+            }
+        }
         match (item, self.element.holds) {
             (Value::Null, _) if self.is_companion || self.element.repeats => {}
             (Value::Null, _) => {

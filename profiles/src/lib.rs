@@ -14,6 +14,7 @@
 //! (checked in as `generated.rs`), so nothing is parsed at start; the schema
 //! is compiled per resource type on first use. No I/O.
 
+mod base_invariants;
 mod conformance;
 mod constraints;
 mod datatypes;
@@ -57,7 +58,7 @@ pub fn validate(resource: &Value, profiles: ProfileChoice<'_>) -> Vec<Issue> {
         ));
         return issues;
     };
-    validate_resource(resource, resource_type, resource_type, profiles, &mut issues);
+    validate_resource(resource, None, resource_type, resource_type, profiles, &mut issues);
     // A profile and the profile it derives from may both apply a type
     // profile to the same element; say each finding once.
     let mut seen = std::collections::HashSet::new();
@@ -65,8 +66,10 @@ pub fn validate(resource: &Value, profiles: ProfileChoice<'_>) -> Vec<Issue> {
     issues
 }
 
+/// `container` is the resource `resource` is contained in, if it is.
 fn validate_resource(
     resource: &Value,
+    container: Option<&Value>,
     resource_type: &str,
     path: &str,
     profiles: ProfileChoice<'_>,
@@ -75,7 +78,7 @@ fn validate_resource(
     if !structure::check(resource, resource_type, path, issues) {
         return;
     }
-    datatypes::check(resource, path, checks_nl_core(resource, profiles), issues);
+    datatypes::check(resource, container, path, checks_nl_core(resource, profiles), issues);
     if resource_type == "Bundle" {
         invariants::check_bundle(resource, path, issues);
     }
@@ -93,7 +96,15 @@ fn validate_resource(
         }
     }
     for (nested, nested_type, nested_path) in structure::nested_resources(resource, path) {
-        validate_resource(nested, nested_type, &nested_path, ProfileChoice::Claimed, issues);
+        let container = base_invariants::is_contained(resource, nested).then_some(resource);
+        validate_resource(
+            nested,
+            container,
+            nested_type,
+            &nested_path,
+            ProfileChoice::Claimed,
+            issues,
+        );
     }
 }
 

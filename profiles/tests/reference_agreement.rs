@@ -39,6 +39,7 @@ fn gateway_capability_statement() -> Value {
         "date": "2026-11-25",
         "kind": "instance",
         "software": { "name": "zorgpoort", "version": "0.1.0" },
+        "implementation": { "description": "zorgpoort" },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [{
@@ -249,12 +250,17 @@ fn document(subject: &str, author: &str) -> Value {
                     "subject": { "reference": subject },
                     "date": "2024-05-01",
                     "author": [{ "reference": author }],
-                    "title": "Summary"
+                    "title": "Summary",
+                    "text": { "status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Summary</div>" }
                 }
             },
             {
                 "fullUrl": "http://example.org/fhir/Patient/1",
-                "resource": { "resourceType": "Patient", "id": "1" }
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "1",
+                    "text": { "status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">A patient</div>" }
+                }
             }
         ]
     })
@@ -311,6 +317,11 @@ fn a_resource_type_in_data_is_not_a_nested_resource() {
     assert_eq!(errors(&scenario), vec![]);
     let mut contained = scenario.clone();
     contained["contained"] = json!([{ "resourceType": "Patient", "id": "p", "gender": "unknown-gender" }]);
+    // Referenced, as dom-3 requires of a contained resource.
+    contained["useContext"] = json!([{
+        "code": { "system": "http://terminology.hl7.org/CodeSystem/usage-context-type", "code": "focus" },
+        "valueReference": { "reference": "#p" }
+    }]);
     let found = errors(&contained);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].expression, "ExampleScenario.contained[0].gender");

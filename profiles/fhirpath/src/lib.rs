@@ -128,6 +128,13 @@ impl<'a> Context<'a> {
         self
     }
 
+    /// As [`Context::with_root_resource`], without the copy.
+    #[must_use]
+    pub fn with_shared_root_resource(mut self, root: Arc<Value>) -> Context<'a> {
+        self.root_resource = Some(Node::root(root));
+        self
+    }
+
     /// Evaluates on `focus` (also `%context`) instead of the whole resource,
     /// e.g. the elements an invariant is declared on.
     #[must_use]
