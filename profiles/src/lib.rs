@@ -1,6 +1,7 @@
 //! Validation of FHIR R4 resources: the official R4 JSON schema, the checks
 //! the schema cannot express (no empty values, real dates, the BSN 11-check,
-//! UCUM syntax), and the Dutch nl-core/zib2020 profiles.
+//! UCUM syntax), the invariants of the base R4 definitions, and the Dutch
+//! nl-core/zib2020 profiles.
 //!
 //! [`validate`] takes a resource as JSON (read FHIR XML with
 //! [`xml::resource_from_xml`], or either with [`parse`]) and returns
