@@ -20,7 +20,10 @@ fn config(receiver: std::net::SocketAddr, data_dir: &Path) -> String {
         |id: &str, name: &str, endpoint: Option<(&str, &str)>| organization(id, name, "vvt", "", endpoint);
     [
         server_section(data_dir),
-        "[handover]\npickup_timeout_secs = 2\npoll_interval_ms = 50\n\n".to_owned(),
+        // Long enough that a receiver acts before it even when the machine is
+        // loaded (a flag meanwhile would make its update a 409), short enough
+        // for the not-picked-up case below.
+        format!("[handover]\npickup_timeout_secs = {PICKUP_SECS}\npoll_interval_ms = 50\n\n"),
         organization(
             "oudegracht",
             "Ziekenhuis Oudegracht",
@@ -47,6 +50,9 @@ fn config(receiver: std::net::SocketAddr, data_dir: &Path) -> String {
     ]
     .concat()
 }
+
+/// Seconds a receiver has to pick a handover up before it is flagged.
+const PICKUP_SECS: u64 = 5;
 
 /// The patient of the nursing-transfer fixture.
 const BSN: &str = "999993653";
@@ -209,7 +215,7 @@ fn a_handover_is_notified_read_accepted_and_seen_by_the_sender() {
     let (status, done) = region.set_status("de-linde", &id, "completed", None);
     assert_eq!((status, &done["status"]), (200, &json!("completed")));
     assert!(
-        !wait_until(Duration::from_millis(2500), || {
+        !wait_until(Duration::from_millis(PICKUP_SECS * 1000 + 500), || {
             region
                 .call("oudegracht", "GET", &task_path, None)
                 .1
@@ -241,7 +247,7 @@ fn a_rejected_handover_closes_the_document_and_one_not_picked_up_is_flagged() {
     let (status, waiting) = region.hand_over(&document, "de-beuk");
     assert_eq!(status, 201, "{waiting}");
     let path = format!("/fhir/Task/{}", waiting["id"].as_str().unwrap());
-    assert!(wait_until(Duration::from_secs(10), || {
+    assert!(wait_until(Duration::from_secs(PICKUP_SECS * 4), || {
         region.call("oudegracht", "GET", &path, None).1["businessStatus"]["text"] == "not picked up in time"
     }));
     let (_, flagged) = region.call("oudegracht", "GET", &path, None);
