@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{convert, corpora, expected_r4, resources, corpus_samples};
+use common::{convert, corpora, corpus_samples, expected_r4, resources};
 use serde_json::Value;
 
 fn patient_facts(bundle: &Value) -> (Value, Value, Value, Value) {

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{ccda_fixtures, convert, dutch_fixtures, corpus_samples};
+use common::{ccda_fixtures, convert, corpus_samples, dutch_fixtures};
 use zorgpoort_profiles::{IssueType, ProfileChoice, Severity, validate};
 
 fn validate_all(paths: &[PathBuf], what: &str) -> usize {

@@ -17,7 +17,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Converted, convert_bytes, files, fixtures, corpus_messages};
+use common::{Converted, convert_bytes, corpus_messages, files, fixtures};
 use serde_json::Value;
 use zorgpoort_model::Warning;
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{convert_bytes, files, fixtures, corpus_messages};
+use common::{convert_bytes, corpus_messages, files, fixtures};
 use zorgpoort_model::check::check_bundle;
 
 fn check_all(paths: &[std::path::PathBuf]) -> usize {

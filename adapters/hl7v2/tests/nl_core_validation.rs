@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{convert_bytes, files, fixtures, corpus_messages};
+use common::{convert_bytes, corpus_messages, files, fixtures};
 use serde_json::Value;
 use zorgpoort_profiles::{IssueType, ProfileChoice, Severity, validate};
 
