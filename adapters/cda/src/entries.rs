@@ -269,22 +269,30 @@ fn section_of(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str, depth: usize
         nested.push(section_of(ctx, sub, &format!("{key}.s{}", j + 1), depth + 1)?);
     }
     let empty = div.is_none() && references.is_empty() && nested.is_empty();
-    let empty_reason = empty.then(|| {
-        let code = if node.attribute("nullFlavor").is_some() {
-            "unavailable"
+    let (empty_reason, text) = if empty {
+        // cmp-1: a section has text, entries or sections; an empty one says
+        // so in its narrative (status `empty`) besides its emptyReason.
+        let (code, says) = if node.attribute("nullFlavor").is_some() {
+            ("unavailable", "Information unavailable")
         } else {
-            "nilknown"
+            ("nilknown", "Nothing to report")
         };
-        concept("http://terminology.hl7.org/CodeSystem/list-empty-reason", code)
-    });
+        let div = format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{says}</div>");
+        (
+            Some(concept("http://terminology.hl7.org/CodeSystem/list-empty-reason", code)),
+            Some(Object::new().with("status", "empty").with("div", div)),
+        )
+    } else {
+        (
+            None,
+            div.map(|d| Object::new().with("status", "generated").with("div", d)),
+        )
+    };
     ctx.warn_unmapped(node, SECTION_HANDLED);
     Ok(Object::new()
         .with("title", title)
         .with("code", code)
-        .with(
-            "text",
-            div.map(|d| Object::new().with("status", "generated").with("div", d)),
-        )
+        .with("text", text)
         .with("entry", references)
         .with("emptyReason", empty_reason)
         .with("section", nested))

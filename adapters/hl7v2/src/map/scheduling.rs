@@ -7,7 +7,7 @@ use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::{Object, Value, base64};
 
 use super::Mapper;
-use super::datatypes::identifier_system;
+use super::datatypes::{absent, identifier_system};
 use super::orders::text_data;
 use crate::error::Location;
 use crate::message::{Item, Segment};
@@ -197,12 +197,21 @@ pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> &'static 
                 .text_of(1)
                 .is_none_or(|u| u.eq_ignore_ascii_case("MIN") || u == "M")
     });
+    let status = appointment_status(sch.field(25).text_of(1).as_deref(), &m.event.trigger);
+    // app-3: only a proposed, cancelled or waitlisted appointment may go
+    // without start and end; for any other the times are unknown, not left out.
+    let times_required = !matches!(status, "proposed" | "cancelled" | "waitlist");
+    let unknown = |time: &Option<_>| (times_required && time.is_none()).then(|| absent("unknown"));
+    let (start_absent, end_absent) = (unknown(&start), unknown(&end));
+    if start_absent.is_some() || end_absent.is_some() {
+        m.warn(
+            sch.location().with_field(11),
+            "appointment without a start or end time; marked unknown",
+        );
+    }
     let appointment = Object::new()
         .with("identifier", identifiers)
-        .with(
-            "status",
-            appointment_status(sch.field(25).text_of(1).as_deref(), &m.event.trigger),
-        )
+        .with("status", status)
         .with("appointmentType", m.concept(sch.field(8)))
         .with("reasonCode", m.concept(sch.field(7)).map(|c| vec![c]))
         .with(
@@ -210,7 +219,9 @@ pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> &'static 
             sch.field(6).text_of(2).or_else(|| sch.field(6).text_of(1)),
         )
         .with("start", start)
+        .with("_start", start_absent)
         .with("end", end)
+        .with("_end", end_absent)
         .with(
             "minutesDuration",
             minutes.map(|d| Value::Num(Cow::Owned(d.trim_start_matches('0').to_owned()))),
