@@ -503,6 +503,7 @@ impl Tour {
             "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy" }] },
             "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0" }] }],
             "patient": { "identifier": { "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": BSN } },
+            "policyRule": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT" }] },
             "provision": { "type": "deny",
                 "class": [{ "system": "https://zorgpoort.nl/fhir/CodeSystem/data-category", "code": "mental-health" }] }
         });

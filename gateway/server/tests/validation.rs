@@ -67,11 +67,14 @@ fn errors(outcome: &Value) -> Vec<&Value> {
         .collect()
 }
 
+/// Where the errors are (warnings, such as dom-6 on a resource without
+/// narrative, left out).
 fn expressions(outcome: &Value) -> Vec<&str> {
     outcome["issue"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|i| i["severity"] == "error")
         .filter_map(|i| i["expression"][0].as_str())
         .collect()
 }
@@ -103,12 +106,14 @@ async fn validate_answers_an_operation_outcome_for_json_xml_and_parameters() {
         ["Patient.nickname", "Patient.birthDate"],
         "{outcome}"
     );
+    // Besides the errors only the narrative warning (dom-6).
     assert!(
         outcome["issue"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|i| i["severity"] == "error")
+            .all(|i| i["severity"] == "error" || i["diagnostics"].as_str().unwrap().starts_with("dom-6")),
+        "{outcome}"
     );
 
     let parameters = json!({ "resourceType": "Parameters", "parameter": [
@@ -123,11 +128,13 @@ async fn validate_answers_an_operation_outcome_for_json_xml_and_parameters() {
     )
     .await;
     assert_eq!(status, 200);
+    let issues = outcome["issue"].as_array().unwrap();
     assert!(
-        outcome["issue"][0]["diagnostics"]
+        issues.iter().any(|i| i["diagnostics"]
             .as_str()
             .unwrap()
-            .contains("constrains Patient, not Observation")
+            .contains("constrains Patient, not Observation")),
+        "{outcome}"
     );
 
     let audit = get(&gateway, "/fhir/AuditEvent?patient=111222333").await;
@@ -141,12 +148,12 @@ async fn validate_answers_an_operation_outcome_for_json_xml_and_parameters() {
 
     let unknown = "/fhir/Patient/$validate?profile=http%3A%2F%2Fexample.org%2FStructureDefinition%2Fx";
     let (_, outcome) = post(&gateway, unknown, "application/fhir+xml", &xml).await;
-    assert_eq!(
-        (
-            outcome["issue"][0]["severity"].as_str(),
-            outcome["issue"][0]["code"].as_str()
-        ),
-        (Some("error"), Some("not-supported"))
+    let issues = outcome["issue"].as_array().unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["severity"] == "error" && i["code"] == "not-supported"),
+        "{outcome}"
     );
     gateway.shutdown().await;
 }
