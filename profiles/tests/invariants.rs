@@ -2,8 +2,12 @@
 //! a resource that keeps it and one that breaks it, the broken one having
 //! exactly that finding more than the kept one.
 
+mod common;
+
 use serde_json::{Value, json};
 use zorgpoort_profiles::{Issue, IssueType, ProfileChoice, Severity, parse, validate, xml::XmlLimits};
+
+use common::assert_breaks;
 
 const EXAMPLES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -16,29 +20,6 @@ fn example(name: &str) -> Value {
     let path = format!("{EXAMPLES}/{name}.xml");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     parse(&bytes, &XmlLimits::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// `kept` has no finding for `key`; `broken` has exactly one finding more,
-/// for `key`, with `severity`, at `at`.
-fn assert_breaks(kept: &Value, broken: &Value, key: &str, severity: Severity, at: &str) {
-    let before = validate(kept, ProfileChoice::Claimed);
-    let prefix = format!("{key}:");
-    assert!(
-        !before.iter().any(|issue| issue.message.starts_with(&prefix)),
-        "{key} on the kept resource: {before:#?}"
-    );
-    let added: Vec<Issue> = validate(broken, ProfileChoice::Claimed)
-        .into_iter()
-        .filter(|issue| !before.contains(issue))
-        .collect();
-    assert_eq!(added.len(), 1, "{key}: {added:#?}");
-    let issue = &added[0];
-    assert_eq!(
-        (issue.severity, issue.code, issue.expression.as_str()),
-        (severity, IssueType::Invariant, at),
-        "{key}: {issue:#?}"
-    );
-    assert!(issue.message.starts_with(&prefix), "{key}: {issue:#?}");
 }
 
 fn no_errors(resource: &Value) {
