@@ -5,6 +5,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use zorgpoort_model::datatypes;
+
 /// A date or a date-time; which one is decided by the `Item` variant that holds it.
 /// Fields after the first `None` are `None` too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,30 +173,16 @@ fn days_in_month(year: i32, month: u8) -> u8 {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+/// Days since 1970-01-01 of a civil date (the model's calendar arithmetic).
 fn days_from_civil(year: i32, month: u8, day: u8) -> i64 {
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    datatypes::days_from_civil(year, u32::from(month), u32::from(day))
 }
 
 /// The civil date of a day count since 1970-01-01.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn civil_from_days(days: i64) -> (i32, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-    (year, month, day)
+    let (year, month, day) = datatypes::civil_from_days(days);
+    // A month is 1..=12 and a day 1..=31: both fit.
+    (year, u8::try_from(month).unwrap_or(1), u8::try_from(day).unwrap_or(1))
 }
 
 impl DateTime {
