@@ -116,9 +116,20 @@ fn messages_in(bytes: &[u8]) -> Vec<(String, Option<String>)> {
 }
 
 async fn http(gateway: &zorgpoort_server::Gateway, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    exchange(gateway, method, path, "Content-Type: text/plain\r\n", body).await
+}
+
+/// One request with `headers` (each line ending in CRLF); the status and the body.
+async fn exchange(
+    gateway: &zorgpoort_server::Gateway,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> (u16, String) {
     let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
@@ -465,18 +476,8 @@ async fn post_as(
     media_type: &str,
     body: &[u8],
 ) -> (u16, String) {
-    let mut stream = TcpStream::connect(gateway.http_addr()).await.unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nX-Zorgpoort-Requester: {requester}\r\nContent-Type: {media_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    (text[9..12].parse().unwrap(), text)
+    let headers = format!("X-Zorgpoort-Requester: {requester}\r\nContent-Type: {media_type}\r\n");
+    exchange(gateway, "POST", path, &headers, body).await
 }
 
 /// Issue 16, found by the eOverdracht suites: an organisation sends CDA,
