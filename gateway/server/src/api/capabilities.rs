@@ -25,7 +25,7 @@ pub(crate) async fn capability_statement() -> Response {
 }
 
 /// The statement as JSON.
-pub fn statement() -> Value {
+fn statement() -> Value {
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
