@@ -202,13 +202,13 @@ impl ItemWalk<'_> {
     }
 }
 
-/// The required primitive elements of the base spec (the schema's
-/// `required` covers the complex ones).
+/// The required elements of the base spec the schema cannot require:
+/// primitives and choices (its `required` covers the other complex ones).
 fn check_required(object: &serde_json::Map<String, Value>, element_path: &str, path: &str, issues: &mut Vec<Issue>) {
     static BY_OWNER: OnceLock<HashMap<&'static str, Vec<&'static str>>> = OnceLock::new();
     let by_owner = BY_OWNER.get_or_init(|| {
         let mut by_owner: HashMap<&'static str, Vec<&'static str>> = HashMap::new();
-        for (owner, name) in crate::generated_r4::REQUIRED_PRIMITIVES {
+        for (owner, name) in crate::generated_r4::REQUIRED_ELEMENTS {
             by_owner.entry(owner).or_default().push(name);
         }
         by_owner

@@ -122,6 +122,29 @@ fn missing_required_elements() {
     );
 }
 
+/// A choice the base spec requires (`medication[x]`) is required in
+/// whichever form; the JSON schema alone cannot say so.
+#[test]
+fn a_missing_required_choice() {
+    let mut request = json!({
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "paracetamol 500 mg"},
+        "subject": {"reference": "Patient/example"}
+    });
+    assert_eq!(errors(&request), []);
+    request.as_object_mut().map(|o| o.remove("medicationCodeableConcept"));
+    assert_one_error(
+        &request,
+        IssueType::Required,
+        "MedicationRequest.medication[x]",
+        "required",
+    );
+    request["medicationReference"] = json!({"reference": "Medication/example"});
+    assert_eq!(errors(&request), []);
+}
+
 #[test]
 fn unknown_elements() {
     let mut patient = example("nl-core-Patient-01");

@@ -5,13 +5,12 @@
 //! - `profiles/data/fhir.schema.json`: the official FHIR R4 JSON schema
 //!   without its descriptions (a fifth of the size, same constraints);
 //! - `profiles/src/generated.rs`: the nl-core/zib2020 StructureDefinitions
-//!   and enumerated ValueSets as compact rule tables.
+//!   and enumerated ValueSets as compact rule tables;
+//! - `profiles/src/generated_r4.rs`: the base R4 required elements the
+//!   schema cannot require (see the `r4` module).
 //!
 //! Run from the workspace root: `cargo run -p zorgpoort-profiles-codegen`.
 //! The output is checked in; CI fails when it is stale.
-//!
-//! `-- --r4-types PATH` regenerates `profiles/src/generated_r4.rs` instead,
-//! from a package outside the corpora (see the `r4` module).
 
 mod r4;
 mod rules;
@@ -27,10 +26,9 @@ const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../conformance-te
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
-        [flag, types] if flag == "--r4-types" => regenerate_r4(Path::new(types), Path::new("profiles")),
         [corpora] => regenerate(Path::new(corpora), Path::new("profiles")),
         [] => regenerate(Path::new(CORPORA), Path::new("profiles")),
-        _ => Err("usage: zorgpoort-profiles-codegen [CORPORA_DIR | --r4-types TYPES_JSON]".to_owned()),
+        _ => Err("usage: zorgpoort-profiles-codegen [CORPORA_DIR]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,13 +49,12 @@ fn regenerate(corpora: &Path, out: &Path) -> Result<(), String> {
 
     let packages = corpora.join("nl-core/resources");
     let tables = rules::generate(&packages)?;
-    write(&out.join("src/generated.rs"), &tables)
-}
+    write(&out.join("src/generated.rs"), &tables)?;
 
-fn regenerate_r4(types_path: &Path, out: &Path) -> Result<(), String> {
-    let text = read(types_path)?;
-    let types = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", types_path.display()))?;
-    write(&out.join("src/generated_r4.rs"), &r4::generate(&types)?)
+    let required_path = corpora.join("fhir/r4-required/required-elements.json");
+    let required =
+        serde_json::from_str(&read(&required_path)?).map_err(|e| format!("{}: {e}", required_path.display()))?;
+    write(&out.join("src/generated_r4.rs"), &r4::generate(&required)?)
 }
 
 /// Descriptions are documentation only; dropping them keeps the embedded
@@ -99,7 +96,7 @@ mod tests {
             std::fs::create_dir_all(out.join(dir)).expect("temp dir");
         }
         super::regenerate(Path::new(super::CORPORA), &out).expect("regenerate");
-        for file in ["data/fhir.schema.json", "src/generated.rs"] {
+        for file in ["data/fhir.schema.json", "src/generated.rs", "src/generated_r4.rs"] {
             let fresh = std::fs::read_to_string(out.join(file)).expect("fresh");
             let checked_in = std::fs::read_to_string(Path::new("..").join(file)).expect("checked in");
             assert!(
