@@ -1,10 +1,15 @@
 //! Durable storage for the gateway: received messages and their deliveries.
 //!
-//! [`Store`] is what the listeners and the delivery workers rely on;
-//! [`SqliteStore`] is the embedded implementation (SQLite in WAL mode). All
-//! writes go through one writer thread that commits whatever has queued up
-//! in one transaction (group commit): a burst of messages costs one fsync,
-//! not one each, so durability does not cost throughput.
+//! [`Store`] is what the listeners and the delivery workers rely on. Two
+//! implementations keep the same contract (one test suite runs on both):
+//!
+//! - [`SqliteStore`], embedded (SQLite in WAL mode), for one gateway
+//!   process. All writes go through one writer thread that commits whatever
+//!   has queued up in one transaction (group commit): a burst of messages
+//!   costs one fsync, not one each.
+//! - [`PostgresStore`], for several gateway replicas on one database:
+//!   deliveries claimed with `FOR UPDATE SKIP LOCKED` under a lease, one
+//!   audit chain appended under an advisory lock.
 //!
 //! Every write is committed before its future resolves, so a listener that
 //! waits for [`Store::accept`] may acknowledge the message: it survives a
@@ -13,11 +18,14 @@
 //! This crate knows nothing of HL7 or FHIR: messages are bytes and a format name.
 
 mod audit_files;
+mod chain_head;
+mod postgres;
 mod sqlite;
 
 use std::future::Future;
 
 pub use audit_files::{AuditSettings, load_key, load_or_create_key};
+pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{Durability, SqliteStore};
 use zorgpoort_audit::AuditEvent;
 pub use zorgpoort_audit::verify::{Broken, Problem, Verification};
@@ -267,6 +275,12 @@ pub enum StoreError {
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to the database could be made or configured.
+    #[error("database connection: {0}")]
+    Connection(String),
     /// The writer thread has stopped (shutdown or a fatal error).
     #[error("the store's writer has stopped")]
     Closed,

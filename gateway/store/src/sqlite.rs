@@ -10,10 +10,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tokio::sync::oneshot;
 
 use zorgpoort_audit::AuditEvent;
-use zorgpoort_audit::chain::{AuditKey, Entry, Hash, Record, Start};
+use zorgpoort_audit::chain::{AuditKey, Record, Start};
 use zorgpoort_audit::verify::{Verification, Verifier};
 
 use crate::audit_files::{Anchoring, AuditSettings, read_anchors};
+use crate::chain_head::ChainHead;
 use crate::{
     Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
     NewMessage, Store, StoreError, TaskRecord,
@@ -339,17 +340,6 @@ impl Finished {
     }
 }
 
-/// The last record of the audit chain, which the next one links to, with
-/// what the next one needs: the key and the last anchor known.
-#[derive(Debug, Clone, Copy)]
-struct ChainHead<'k> {
-    sequence: i64,
-    hash: Hash,
-    /// The last anchored record its writer (or the head's) knew of.
-    anchored: i64,
-    key: &'k AuditKey,
-}
-
 /// The head, read inside the writing transaction; `anchored`: the last
 /// record this writer anchored. A record says the later of that and what
 /// the head says (another process may have anchored since).
@@ -424,32 +414,19 @@ fn append_audit_record(
          purged_through, purged_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for event in events {
-        let text = event.to_fhir();
-        let sequence = head.sequence + 1;
-        let hash = head.key.record_mac(&Entry {
-            sequence,
-            previous: &head.hash,
-            recorded_ms: event.recorded_ms,
-            patient: event.patient.as_deref(),
-            organization: event.organization.as_deref(),
-            event: &text,
-            anchored: Some(head.anchored),
-            purged: purged.as_ref().map(|start| (start.sequence, start.hash.as_slice())),
-        });
+        let linked = head.link(event, purged.as_ref());
         insert.execute(params![
-            sequence,
+            linked.sequence,
             event.recorded_ms,
             event.patient,
             event.organization,
-            text,
-            head.hash.as_slice(),
-            hash.as_slice(),
-            head.anchored,
+            linked.event,
+            linked.previous.as_slice(),
+            linked.hash.as_slice(),
+            linked.anchored,
             purged.map(|start| start.sequence),
             purged.as_ref().map(|start| start.hash.as_slice()),
         ])?;
-        head.sequence = sequence;
-        head.hash = hash;
     }
     Ok(())
 }

@@ -1,21 +1,54 @@
-//! The SQLite store: accept with de-duplication, the delivery queue's states,
-//! persistence across reopening, and group commit under concurrency.
+//! The store suite, run on both backends (SQLite and PostgreSQL): accept
+//! with de-duplication, the delivery queue's states and claims, order per
+//! receiver, persistence across reopening, concurrency, the audit chain with
+//! several writers, purging, handover Tasks.
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
 
+use common::{Db, Postgres, Sqlite};
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_store::{
     Accepted, Attempt, DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store, TaskRecord,
 };
 
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zorgpoort-store-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("zorgpoort.db")
+/// Each test once per backend, on a database of its own.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Sqlite::new(stringify!($test))).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Postgres::new(stringify!($test)).await).await;
+                }
+            )*
+        }
+    };
 }
+
+on_both_backends!(
+    a_resend_is_recognised_and_not_stored_twice,
+    a_control_id_is_per_authenticated_organisation_and_reuse_with_other_content_is_reported,
+    deliveries_move_through_their_states,
+    a_receiver_gets_its_messages_in_order,
+    a_claimed_delivery_is_handed_out_once_until_recorded_or_expired,
+    everything_survives_reopening,
+    concurrent_accepts_are_all_committed,
+    audit_records_are_chained,
+    purging_after_the_retention_period_keeps_the_chain_verifiable,
+    two_writers_appending_to_one_audit_log_keep_one_chain,
+    handover_tasks_change_one_version_at_a_time,
+    a_patients_messages_are_found_newest_first,
+);
 
 fn accept_event(id: &str) -> AuditEvent {
     let mut event = AuditEvent::new("accept", Action::Create, 1_000, Outcome::Success);
@@ -46,9 +79,8 @@ fn message(id: &str, control_id: &str, receivers: &[&str]) -> NewMessage {
     }
 }
 
-#[tokio::test]
-async fn a_resend_is_recognised_and_not_stored_twice() {
-    let store = SqliteStore::open(&temp_db("dedupe"), Durability::ProcessCrash).unwrap();
+async fn a_resend_is_recognised_and_not_stored_twice(db: impl Db) {
+    let store = db.open().await;
     assert_eq!(
         store.accept(message("m1", "MSG1", &["vvt"])).await.unwrap(),
         Accepted::New("m1".into())
@@ -68,9 +100,8 @@ async fn a_resend_is_recognised_and_not_stored_twice() {
     assert!(store.message_body("m2").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn a_control_id_is_per_authenticated_organisation_and_reuse_with_other_content_is_reported() {
-    let store = SqliteStore::open(&temp_db("origin"), Durability::ProcessCrash).unwrap();
+async fn a_control_id_is_per_authenticated_organisation_and_reuse_with_other_content_is_reported(db: impl Db) {
+    let store = db.open().await;
     let from = |id: &str, origin: Option<&str>, hash: &str| NewMessage {
         origin: origin.map(str::to_owned),
         content_hash: Some(hash.to_owned()),
@@ -121,9 +152,8 @@ async fn a_control_id_is_per_authenticated_organisation_and_reuse_with_other_con
     );
 }
 
-#[tokio::test]
-async fn deliveries_move_through_their_states() {
-    let store = SqliteStore::open(&temp_db("states"), Durability::ProcessCrash).unwrap();
+async fn deliveries_move_through_their_states(db: impl Db) {
+    let store = db.open().await;
     store.accept(message("m1", "A", &["vvt", "gp"])).await.unwrap();
     let due = store.claim_due("a", 1_000, 2_000, 10).await.unwrap();
     assert_eq!(due.len(), 2);
@@ -180,9 +210,8 @@ async fn deliveries_move_through_their_states() {
     assert_eq!(store.claim_due("c", 6_000, 7_000, 10).await.unwrap()[0].delivery.id, gp);
 }
 
-#[tokio::test]
-async fn a_receiver_gets_its_messages_in_order() {
-    let store = SqliteStore::open(&temp_db("order"), Durability::ProcessCrash).unwrap();
+async fn a_receiver_gets_its_messages_in_order(db: impl Db) {
+    let store = db.open().await;
     store.accept(message("m1", "A", &["vvt"])).await.unwrap();
     store.accept(message("m2", "B", &["vvt", "gp"])).await.unwrap();
     let claimed = store.claim_due("a", 1_000, 1_500, 10).await.unwrap();
@@ -234,9 +263,8 @@ async fn a_receiver_gets_its_messages_in_order() {
 /// Issue 16, point 4: a delivery read as due while its attempt was still
 /// being recorded was sent again. A claim hands a delivery to one attempt
 /// until its result is recorded under that claim or its lease runs out.
-#[tokio::test]
-async fn a_claimed_delivery_is_handed_out_once_until_recorded_or_expired() {
-    let store = SqliteStore::open(&temp_db("claims"), Durability::ProcessCrash).unwrap();
+async fn a_claimed_delivery_is_handed_out_once_until_recorded_or_expired(db: impl Db) {
+    let store = db.open().await;
     store.accept(message("m1", "A", &["vvt"])).await.unwrap();
     let claimed = store.claim_due("a", 1_000, 31_000, 10).await.unwrap();
     assert_eq!((claimed.len(), claimed[0].claim.as_str()), (1, "a"));
@@ -282,14 +310,12 @@ async fn a_claimed_delivery_is_handed_out_once_until_recorded_or_expired() {
     );
 }
 
-#[tokio::test]
-async fn everything_survives_reopening() {
-    let path = temp_db("reopen");
+async fn everything_survives_reopening(db: impl Db) {
     {
-        let store = SqliteStore::open(&path, Durability::PowerLoss).unwrap();
+        let store = db.open().await;
         store.accept(message("m1", "A", &["vvt"])).await.unwrap();
     }
-    let store = SqliteStore::open(&path, Durability::PowerLoss).unwrap();
+    let store = db.open().await;
     store.ready().await.unwrap();
     let record = store.message("m1").await.unwrap().unwrap();
     assert_eq!(
@@ -299,9 +325,8 @@ async fn everything_survives_reopening() {
     assert_eq!(store.claim_due("a", 1_000, 2_000, 10).await.unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_accepts_are_all_committed() {
-    let store = SqliteStore::open(&temp_db("group"), Durability::PowerLoss).unwrap();
+async fn concurrent_accepts_are_all_committed(db: impl Db) {
+    let store = db.open().await;
     let tasks: Vec<_> = (0..2_000)
         .map(|n| {
             let store = store.clone();
@@ -321,10 +346,8 @@ async fn concurrent_accepts_are_all_committed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_records_are_chained_and_tampering_is_found() {
-    let path = temp_db("audit");
-    let store = SqliteStore::open(&path, Durability::ProcessCrash).unwrap();
+async fn audit_records_are_chained<D: Db>(db: D) -> D {
+    let store = db.open().await;
     for n in 0..5 {
         store
             .accept(message(&format!("m{n}"), &format!("A{n}"), &["vvt"]))
@@ -349,14 +372,19 @@ async fn audit_records_are_chained_and_tampering_is_found() {
             .iter()
             .all(|r| r.recorded_ms < 1_500)
     );
-    drop(store);
+    db
+}
 
-    // Appending is all the store's own connection may do.
+/// Appending is all the store's own connection may do, and someone with
+/// the file who drops the guards is found by every kind of change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_audit_tampering_is_found() {
+    let db = audit_records_are_chained(Sqlite::new("sqlite-tamper")).await;
+    let path = db.0;
     let raw = rusqlite::Connection::open(&path).unwrap();
     let refused = raw.execute("UPDATE audit_log SET event = 'x' WHERE sequence = 2", []);
     assert!(refused.unwrap_err().to_string().contains("append-only"));
 
-    // Someone with the file drops the guards: every kind of change is found.
     raw.execute_batch("DROP TRIGGER audit_log_append_only_update; DROP TRIGGER audit_log_append_only_delete;")
         .unwrap();
     // Fold the WAL into the file, so a copy of the file holds everything.
@@ -393,9 +421,8 @@ async fn audit_records_are_chained_and_tampering_is_found() {
     );
 }
 
-#[tokio::test]
-async fn purging_after_the_retention_period_keeps_the_chain_verifiable() {
-    let store = SqliteStore::open(&temp_db("purge"), Durability::ProcessCrash).unwrap();
+async fn purging_after_the_retention_period_keeps_the_chain_verifiable(db: impl Db) {
+    let store = db.open().await;
     for t in 1..=10 {
         store
             .audit(AuditEvent::new("read", Action::Read, t * 1_000, Outcome::Success))
@@ -420,18 +447,60 @@ async fn purging_after_the_retention_period_keeps_the_chain_verifiable() {
     assert_eq!(store.verify_audit().await.unwrap(), Ok(9));
 }
 
-#[tokio::test]
-async fn two_processes_appending_to_one_audit_log_keep_one_chain() {
-    // The gateway and a `zorgpoort` admin command each open the store.
-    let path = temp_db("two-writers");
-    let gateway = SqliteStore::open(&path, Durability::ProcessCrash).unwrap();
-    let admin = SqliteStore::open(&path, Durability::ProcessCrash).unwrap();
-    for n in 0..5 {
-        gateway.audit(accept_event(&format!("g{n}"))).await.unwrap();
-        admin.audit(accept_event(&format!("a{n}"))).await.unwrap();
+/// The gateway and a `zorgpoort` admin command each open the store; on
+/// PostgreSQL, also two replicas.
+async fn two_writers_appending_to_one_audit_log_keep_one_chain(db: impl Db) {
+    let gateway = db.open().await;
+    let admin = db.open().await;
+    let writes: Vec<_> = (0..20)
+        .map(|n| {
+            let (gateway, admin) = (gateway.clone(), admin.clone());
+            tokio::spawn(async move {
+                gateway.audit(accept_event(&format!("g{n}"))).await.unwrap();
+                admin.audit(accept_event(&format!("a{n}"))).await.unwrap();
+            })
+        })
+        .collect();
+    for write in writes {
+        write.await.unwrap();
     }
     gateway.accept(message("m1", "A", &["vvt"])).await.unwrap();
-    assert_eq!(admin.verify_audit().await.unwrap(), Ok(11));
+    assert_eq!(admin.verify_audit().await.unwrap(), Ok(41));
+    assert_eq!(gateway.verify_audit().await.unwrap(), Ok(41));
+}
+
+/// The database refuses changes to the audit log; a superuser who drops
+/// the guard is found by the MACs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_audit_tampering_is_found() {
+    let db = audit_records_are_chained(Postgres::new("postgres-tamper").await).await;
+    let raw = db.raw().await;
+    let refused = raw
+        .batch_execute("UPDATE audit_log SET event = 'x' WHERE sequence = 2")
+        .await
+        .unwrap_err();
+    assert!(format!("{refused:?}").contains("append-only"), "{refused:?}");
+    let refused = raw
+        .batch_execute("DELETE FROM audit_log WHERE sequence = 2")
+        .await
+        .unwrap_err();
+    assert!(format!("{refused:?}").contains("append-only"), "{refused:?}");
+
+    raw.batch_execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        .await
+        .unwrap();
+    raw.batch_execute(
+        "UPDATE audit_log SET event = replace(event, '999911120', '999911121') WHERE sequence = 3; \
+         UPDATE audit_log SET patient = '999911121' WHERE sequence = 4",
+    )
+    .await
+    .unwrap();
+    let store = db.open().await;
+    assert_eq!(store.verify_audit().await.unwrap().map_err(|b| b.sequence), Err(3));
+    raw.batch_execute("DELETE FROM audit_log WHERE sequence <= 3")
+        .await
+        .unwrap();
+    assert_eq!(store.verify_audit().await.unwrap().map_err(|b| b.sequence), Err(1));
 }
 
 fn task(version: i64, status: &str) -> TaskRecord {
@@ -453,9 +522,8 @@ fn task(version: i64, status: &str) -> TaskRecord {
     }
 }
 
-#[tokio::test]
-async fn handover_tasks_change_one_version_at_a_time() {
-    let store = SqliteStore::open(&temp_db("tasks"), Durability::ProcessCrash).unwrap();
+async fn handover_tasks_change_one_version_at_a_time(db: impl Db) {
+    let store = db.open().await;
     store.accept(message("m1", "MSG1", &[])).await.unwrap();
     let created = AuditEvent::new("handover", Action::Create, 1_000, Outcome::Success);
     assert!(
@@ -503,9 +571,8 @@ async fn handover_tasks_change_one_version_at_a_time() {
     assert!(store.task("t2").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn a_patients_messages_are_found_newest_first() {
-    let store = SqliteStore::open(&temp_db("by-patient"), Durability::ProcessCrash).unwrap();
+async fn a_patients_messages_are_found_newest_first(db: impl Db) {
+    let store = db.open().await;
     for (n, received_ms) in [(1, 3_000), (2, 1_000), (3, 2_000)] {
         let mut m = message(&format!("m{n}"), &format!("C{n}"), &[]);
         m.received_ms = received_ms;
