@@ -195,7 +195,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         match args.command {
             AuditCommand::Verify { anchor } => {
                 let file = anchor.unwrap_or_else(|| config.audit.anchor_path(&config.server.data_dir));
-                let report = store.verify_audit_report(Some(&file))?;
+                let report = store.verify_audit_report(Some(&file)).await?;
                 print_verification(&report, &file)
             }
             AuditCommand::Export { since, until } => {

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_consent::fhir::read_consent;
 use zorgpoort_handover::delivery::now_ms;
-use zorgpoort_store::{ConsentRecord, Durability, SqliteStore, Store};
+use zorgpoort_store::{ConsentRecord, Store};
 
 /// Arguments of `zorgpoort consent`.
 #[derive(Debug, clap::Args)]
@@ -38,17 +38,9 @@ enum ConsentCommand {
 /// Runs a consent command.
 pub fn run(args: ConsentArgs) -> Result<ExitCode> {
     let config = crate::serve::load_config(args.config.as_deref(), args.data_dir)?;
-    std::fs::create_dir_all(&config.server.data_dir)
-        .with_context(|| format!("cannot create {}", config.server.data_dir.display()))?;
-    let path = config.server.data_dir.join("zorgpoort.db");
-    let audit = zorgpoort_server::audit_settings(&config.audit, &config.server.data_dir).context("audit key")?;
-    let store = SqliteStore::open_with(&path, Durability::PowerLoss, &audit)
-        .with_context(|| format!("store {}", path.display()))?;
+    let (store, runtime) = crate::serve::open_store(&config)?;
     let ConsentCommand::Load { file } = args.command;
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .context("async runtime")?;
     runtime.block_on(async {
         let (mut loaded, mut refused) = (0usize, 0usize);
         for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use zorgpoort_server::Config;
-use zorgpoort_store::{Durability, SqliteStore};
+use zorgpoort_store::AnyStore;
 
 /// Arguments of `zorgpoort serve`.
 #[derive(Debug, clap::Args)]
@@ -40,18 +40,26 @@ pub fn load_config(path: Option<&std::path::Path>, data_dir: Option<PathBuf>) ->
 }
 
 /// Opens the gateway's existing store for an admin command, with a runtime
-/// to drive it.
-pub fn existing_store(config: &Config) -> Result<(SqliteStore, tokio::runtime::Runtime)> {
-    let path = config.server.data_dir.join("zorgpoort.db");
-    if !path.exists() {
-        bail!("no store at {} (use --data-dir or --config)", path.display());
+/// to drive it: the SQLite file in the data directory (which must exist),
+/// or the configured PostgreSQL database.
+pub fn existing_store(config: &Config) -> Result<(AnyStore, tokio::runtime::Runtime)> {
+    if config.store.url.is_none() {
+        let path = config.server.data_dir.join("zorgpoort.db");
+        if !path.exists() {
+            bail!("no store at {} (use --data-dir or --config)", path.display());
+        }
     }
-    let audit = zorgpoort_server::audit_settings(&config.audit, &config.server.data_dir).context("audit key")?;
-    let store = SqliteStore::open_with(&path, Durability::PowerLoss, &audit)
-        .with_context(|| format!("store {}", path.display()))?;
+    open_store(config)
+}
+
+/// Opens (creating when new) the configured store for an admin command,
+/// with a runtime to drive it.
+pub fn open_store(config: &Config) -> Result<(AnyStore, tokio::runtime::Runtime)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("async runtime")?;
+    let store = runtime.block_on(zorgpoort_server::open_store(config))?;
     Ok((store, runtime))
 }
 

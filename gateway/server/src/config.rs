@@ -22,6 +22,9 @@ pub struct Config {
     /// The audit log.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Where messages, deliveries, consents and the audit log are kept.
+    #[serde(default)]
+    pub store: StoreConfig,
     /// eOverdracht handovers: pickup time, notifications.
     #[serde(default)]
     pub handover: zorgpoort_handover::HandoverConfig,
@@ -98,6 +101,45 @@ impl AuditConfig {
         self.anchor_file
             .clone()
             .unwrap_or_else(|| data_dir.join(zorgpoort_store::AuditSettings::DEFAULT_ANCHOR_FILE))
+    }
+}
+
+/// The database (`[store]`): SQLite in the data directory unless a
+/// PostgreSQL URL is given, which several gateway replicas can share.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; unset: SQLite
+    /// (`zorgpoort.db` in `server.data_dir`). Holds a password: give it as
+    /// the environment variable `ZORGPOORT_STORE_URL` (from a secret), not
+    /// in a file others read. Never logged.
+    pub url: Option<String>,
+    /// The CA (PEM) of the PostgreSQL server's certificate: connections use
+    /// TLS and check the certificate and host name. Unset: plaintext, for a
+    /// database on loopback or in the same pod only.
+    pub ca_file: Option<PathBuf>,
+    /// Connections each gateway keeps to PostgreSQL at most.
+    pub max_connections: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            ca_file: None,
+            max_connections: zorgpoort_store::PostgresSettings::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    /// Without the URL, which holds the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url.as_ref().map(|_| "<set>"))
+            .field("ca_file", &self.ca_file)
+            .field("max_connections", &self.max_connections)
+            .finish()
     }
 }
 
@@ -351,6 +393,7 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
         ("TLS_", "tls"),
         ("AUDIT_", "audit"),
         ("HANDOVER_", "handover"),
+        ("STORE_", "store"),
     ]
     .into_iter()
     .collect();
@@ -361,7 +404,8 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
         let Some((section, key)) = sections.iter().find_map(|(p, s)| rest.strip_prefix(p).map(|k| (*s, k))) else {
             return Err(ConfigError::Value {
                 key: name.clone(),
-                reason: "unknown setting (use ZORGPOORT_SERVER_<KEY>, ZORGPOORT_DELIVERY_<KEY> or ZORGPOORT_TLS_<KEY>)"
+                reason: "unknown setting (use ZORGPOORT_<SECTION>_<KEY> with SECTION one of SERVER, DELIVERY, TLS, \
+                         AUDIT, HANDOVER, STORE)"
                     .into(),
             });
         };

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use zorgpoort_handover::{Deliverer, Follower, Registry, RegistryError, Routes, Upstream};
-use zorgpoort_store::{Durability, SqliteStore, StoreError};
+use zorgpoort_store::{AnyStore, Durability, PostgresSettings, PostgresStore, SqliteStore, StoreError};
 
 pub use config::{Config, ConfigError};
 
@@ -44,10 +44,10 @@ pub enum StartError {
     #[error(transparent)]
     Route(#[from] zorgpoort_handover::routing::UnknownOrganization),
     /// The store could not be opened.
-    #[error("store in {dir}: {source}")]
+    #[error("store {at}: {source}")]
     Store {
-        /// The data directory.
-        dir: std::path::PathBuf,
+        /// Where it is (never with a password).
+        at: String,
         /// Why.
         source: StoreError,
     },
@@ -129,24 +129,49 @@ fn with_public_base(
     handover
 }
 
-/// The store in the data directory, created when new, its audit chain
-/// keyed and anchored as `[audit]` says.
-fn open_store(server: &config::ServerConfig, audit: &config::AuditConfig) -> Result<SqliteStore, StartError> {
+/// The configured store, created (or migrated) when new, its audit chain
+/// keyed and anchored as `[audit]` says: SQLite in the data directory, or
+/// PostgreSQL when `store.url` is set. The data directory is created either
+/// way (the audit key and anchors default to it).
+pub async fn open_store(config: &Config) -> Result<AnyStore, StartError> {
+    let (server, audit) = (&config.server, &config.audit);
+    let store_error = |source| StartError::Store {
+        at: store_location(config),
+        source,
+    };
     std::fs::create_dir_all(&server.data_dir).map_err(|source| StartError::Io {
         what: format!("data directory {}", server.data_dir.display()),
         source,
     })?;
+    let settings = audit_settings(audit, &server.data_dir).map_err(store_error)?;
+    if let Some(url) = &config.store.url {
+        let postgres = PostgresSettings {
+            url: url.clone(),
+            ca_file: config.store.ca_file.clone(),
+            max_connections: config.store.max_connections,
+        };
+        let store = PostgresStore::connect(&postgres, &settings)
+            .await
+            .map_err(store_error)?;
+        return Ok(AnyStore::Postgres(store));
+    }
     let durability = if server.durability == "process-crash" {
         Durability::ProcessCrash
     } else {
         Durability::PowerLoss
     };
-    let store_error = |source| StartError::Store {
-        dir: server.data_dir.clone(),
-        source,
-    };
-    let settings = audit_settings(audit, &server.data_dir).map_err(store_error)?;
-    SqliteStore::open_with(&server.data_dir.join("zorgpoort.db"), durability, &settings).map_err(store_error)
+    let store =
+        SqliteStore::open_with(&server.data_dir.join("zorgpoort.db"), durability, &settings).map_err(store_error)?;
+    Ok(AnyStore::Sqlite(store))
+}
+
+/// Where the store is, for messages: the SQLite file, or the PostgreSQL
+/// hosts and database, never the user or password.
+pub fn store_location(config: &Config) -> String {
+    match &config.store.url {
+        Some(url) => PostgresSettings::location_of(url),
+        None => config.server.data_dir.join("zorgpoort.db").display().to_string(),
+    }
 }
 
 /// The audit chain's key and anchoring as configured (the key is read
@@ -236,8 +261,8 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     Routes::new(config.routes.clone(), &Registry::new(config.organizations.clone())?)?;
     let identification = auth::Mode::of(&config)?;
     let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
+    let store = open_store(&config).await?;
     let server = config.server;
-    let store = open_store(&server, &config.audit)?;
 
     let http_listener = bind(server.http, "HTTP").await?;
     let mllp_listener = bind(server.mllp, "MLLP").await?;

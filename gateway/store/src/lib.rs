@@ -17,6 +17,7 @@
 //!
 //! This crate knows nothing of HL7 or FHIR: messages are bytes and a format name.
 
+mod any;
 mod audit_files;
 mod chain_head;
 mod postgres;
@@ -24,6 +25,7 @@ mod sqlite;
 
 use std::future::Future;
 
+pub use any::AnyStore;
 pub use audit_files::{AuditSettings, load_key, load_or_create_key};
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{Durability, SqliteStore};

@@ -22,7 +22,7 @@ use std::thread;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use futures_util::TryStreamExt as _;
-use tokio_postgres::config::SslMode;
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
@@ -65,6 +65,28 @@ pub struct PostgresSettings {
 impl PostgresSettings {
     /// Default of [`PostgresSettings::max_connections`].
     pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+
+    /// Where the database at `url` is, for messages: its hosts and name,
+    /// never the user or password.
+    pub fn location_of(url: &str) -> String {
+        let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+            return "PostgreSQL (unreadable URL)".to_owned();
+        };
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+            .map(|(host, port)| match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        format!(
+            "PostgreSQL database {:?} on {}",
+            config.get_dbname().unwrap_or_default(),
+            hosts.join(",")
+        )
+    }
 }
 
 /// PostgreSQL-backed [`Store`]; cheap to clone.

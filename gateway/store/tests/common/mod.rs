@@ -1,6 +1,6 @@
 //! Opening a store for a test on either backend: SQLite in a temporary
 //! directory, or a new database on the PostgreSQL server the test command
-//! starts (`ZORGPOORT_TEST_POSTGRES`, see `scripts/postgres`).
+//! starts (`POSTGRES_TEST_URL`, see `scripts/postgres`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -47,8 +47,8 @@ pub struct Postgres {
 
 /// The test server's URL without a database name.
 pub fn postgres_server() -> String {
-    std::env::var("ZORGPOORT_TEST_POSTGRES").expect(
-        "ZORGPOORT_TEST_POSTGRES is not set: run ./scripts/test (it starts a PostgreSQL server for the tests), \
+    std::env::var("POSTGRES_TEST_URL").expect(
+        "POSTGRES_TEST_URL is not set: run ./scripts/test (it starts a PostgreSQL server for the tests), \
          or set it to postgres://USER@HOST:PORT of a server where USER may create databases",
     )
 }

@@ -1,0 +1,276 @@
+//! Three `zorgpoort serve` replicas on one PostgreSQL database (issue 19):
+//! MLLP and HTTP load on all three, one killed with -9 mid-load, its client
+//! carrying on at another replica. Afterwards every acknowledged message has
+//! reached the receiver, none twice but the few the killed replica had in
+//! flight, in the order they were accepted, and the one audit chain the
+//! three wrote verifies.
+//!
+//! Needs the test PostgreSQL server (`POSTGRES_TEST_URL`, started by
+//! `scripts/test` through `scripts/postgres`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{Gateway, Receiver, send_mllp, temp_dir, wait_until};
+
+/// Messages each MLLP client sends.
+const PER_CLIENT: usize = 150;
+/// Messages posted over HTTP.
+const OVER_HTTP: usize = 40;
+/// Deliveries one replica has in flight at most (`delivery.concurrency`).
+const IN_FLIGHT: usize = 2;
+
+fn config(receiver: SocketAddr, data_dir: &Path, store_url: &str, key_file: &Path) -> String {
+    format!(
+        r#"
+[server]
+unauthenticated_demo = true
+http = "127.0.0.1:0"
+mllp = "127.0.0.1:0"
+data_dir = "{data_dir}"
+
+[store]
+url = "{store_url}"
+
+[audit]
+key_file = "{key_file}"
+
+[delivery]
+concurrency = {IN_FLIGHT}
+initial_backoff_ms = 50
+max_backoff_ms = 200
+poll_interval_ms = 20
+timeout_ms = 2000
+
+[[organization]]
+id = "rijnstate"
+name = "Ziekenhuis Rijnstate"
+kind = "ziekenhuis"
+senders = ["REPLICA/TEST"]
+
+[[organization]]
+id = "de-linde"
+name = "De Linde"
+kind = "vvt"
+
+[[organization.endpoint]]
+protocol = "fhir-r4"
+address = "http://{receiver}/fhir"
+
+[[route]]
+to = ["de-linde"]
+"#,
+        data_dir = data_dir.display(),
+        key_file = key_file.display(),
+    )
+}
+
+/// A new database on the test server, as a URL.
+fn new_database(name: &str) -> String {
+    let server = std::env::var("POSTGRES_TEST_URL")
+        .expect("POSTGRES_TEST_URL is not set: run ./scripts/test (it starts a PostgreSQL server for the tests)");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server {server}: {e}"));
+        tokio::spawn(connection);
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            client.batch_execute(&statement).await.unwrap();
+        }
+    });
+    format!("{server}/{name}")
+}
+
+fn message(id: &str) -> String {
+    format!(
+        "MSH|^~\\&|REPLICA|TEST|||20261124093015+0100||ADT^A08^ADT_A01|{id}|P|2.5\rPID|1||{id}^^^RIJN^PI||Jansen^Piet||19800101|M\r"
+    )
+}
+
+/// Sends `PER_CLIENT` messages to the replicas in `order`, each to the
+/// first that answers, going on at the next one when a replica dies (the
+/// message that got no ACK is sent again there). The ids acknowledged, in
+/// order.
+fn client(name: &str, order: &[SocketAddr], progress: &AtomicUsize) -> Vec<String> {
+    let mut acknowledged = Vec::new();
+    let mut replicas = order.iter();
+    let mut mllp = TcpStream::connect(replicas.next().unwrap()).unwrap();
+    let mut n = 0;
+    while n < PER_CLIENT {
+        let id = format!("{name}-{n:04}");
+        match send_mllp(&mut mllp, message(&id).as_bytes()) {
+            Ok(ack) => {
+                assert!(ack.contains(&format!("MSA|AA|{id}")), "{ack}");
+                acknowledged.push(id);
+                n += 1;
+                progress.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => mllp = TcpStream::connect(replicas.next().expect("a replica left")).unwrap(),
+        }
+    }
+    acknowledged
+}
+
+#[test]
+fn three_replicas_share_the_work_and_survive_a_kill() {
+    let receiver = Receiver::start(200);
+    let (configs, replicas) = start_replicas(&receiver);
+    let mllp: Vec<SocketAddr> = replicas.iter().map(|r| r.mllp).collect();
+
+    // Replica 0 is killed once the load is under way, however slow the machine.
+    let progress = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let (child, progress) = (replicas[0].child.id(), Arc::clone(&progress));
+        std::thread::spawn(move || {
+            assert!(wait_until(Duration::from_secs(300), || progress
+                .load(Ordering::Relaxed)
+                >= 120));
+            Command::new("kill").args(["-9", &child.to_string()]).status().unwrap();
+            progress.load(Ordering::Relaxed)
+        })
+    };
+    let clients: Vec<_> = [("A", [0, 1, 2]), ("B", [1, 2, 0]), ("C", [2, 0, 1])]
+        .into_iter()
+        .map(|(name, order)| {
+            let order: Vec<SocketAddr> = order.iter().map(|&i| mllp[i]).collect();
+            let progress = Arc::clone(&progress);
+            std::thread::spawn(move || client(name, &order, &progress))
+        })
+        .collect();
+    let mut posted = Vec::new();
+    for n in 0..OVER_HTTP {
+        let id = format!("H-{n:04}");
+        let (status, _, body) = replicas[1 + n % 2].http(
+            "POST",
+            "/messages/hl7v2",
+            "x-application/hl7-v2+er7",
+            message(&id).as_bytes(),
+        );
+        assert_eq!(status, 202, "{body}");
+        posted.push(id);
+    }
+    let streams: Vec<Vec<String>> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let acknowledged_at_kill = killer.join().unwrap();
+    assert!(
+        acknowledged_at_kill < PER_CLIENT * 3,
+        "the kill should land mid-load ({acknowledged_at_kill} acknowledged by then)"
+    );
+    let mut replicas = replicas.into_iter();
+    replicas.next().unwrap().kill();
+
+    let expected = PER_CLIENT * 3 + OVER_HTTP;
+    // The killed replica's claims run out after its lease (timeout + margin).
+    assert!(
+        wait_until(Duration::from_secs(180), || deliveries(&receiver).len() >= expected),
+        "{} of {expected} acknowledged messages delivered",
+        deliveries(&receiver).len()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let counted = deliveries(&receiver);
+    for id in streams.iter().flatten().chain(&posted) {
+        assert!(counted.contains_key(id), "{id} acknowledged but never delivered");
+    }
+    // Only an attempt the receiver took while its replica was killed,
+    // before the result was recorded, is sent again.
+    let twice: Vec<_> = counted.iter().filter(|(_, n)| **n > 1).collect();
+    eprintln!(
+        "{expected} acknowledged, {} deliveries, {} sent twice; the kill after {acknowledged_at_kill} ACKs",
+        counted.values().sum::<usize>(),
+        twice.len()
+    );
+    assert!(twice.len() <= IN_FLIGHT, "delivered more than once: {twice:?}");
+
+    // The receiver got each client's messages in the order they were accepted.
+    let first_arrival = first_arrivals(&receiver);
+    for stream in &streams {
+        let arrived: Vec<&String> = first_arrival.iter().filter(|id| stream.contains(id)).collect();
+        let sent: Vec<&String> = stream.iter().collect();
+        assert_eq!(arrived, sent, "order of {}", &stream[0][..1]);
+    }
+
+    // One chain, written by three replicas, intact.
+    let verify = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+        .args(["audit", "verify", "--config", configs[1].to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(report.contains("intact"), "{report}");
+    drop(replicas);
+}
+
+/// The region: three replicas of one configuration but for their data
+/// directories, on a new database, sharing the audit key.
+fn start_replicas(receiver: &Receiver) -> (Vec<PathBuf>, Vec<Gateway>) {
+    let dir = temp_dir("replicas");
+    let url = new_database("zp_cli_replicas");
+    let key_file = dir.join("audit.key");
+    std::fs::write(&key_file, "7a".repeat(32)).unwrap();
+    let configs: Vec<_> = (0..3)
+        .map(|n| {
+            let path = dir.join(format!("replica-{n}.toml"));
+            let data = dir.join(format!("data-{n}"));
+            std::fs::write(&path, config(receiver.address, &data, &url, &key_file)).unwrap();
+            path
+        })
+        .collect();
+    let replicas = configs.iter().map(|path| Gateway::start(path)).collect();
+    (configs, replicas)
+}
+
+/// How often the receiver got each message.
+fn deliveries(receiver: &Receiver) -> HashMap<String, usize> {
+    let mut counted = HashMap::new();
+    for body in receiver.received() {
+        for id in acknowledged_ids(&body) {
+            *counted.entry(id).or_default() += 1;
+        }
+    }
+    counted
+}
+
+/// The messages in the order the receiver first got them.
+fn first_arrivals(receiver: &Receiver) -> Vec<String> {
+    let mut seen = HashSet::new();
+    receiver
+        .received()
+        .iter()
+        .flat_map(|body| acknowledged_ids(body))
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
+}
+
+/// The control ids (`A-0001`, `H-0003`) a delivered Bundle carries.
+fn acknowledged_ids(body: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for prefix in ["\"A-", "\"B-", "\"C-", "\"H-"] {
+        let mut rest = body;
+        while let Some(at) = rest.find(prefix) {
+            let id = &rest[at + 1..(at + 7).min(rest.len())];
+            if id.len() == 6 && id[2..].bytes().all(|b| b.is_ascii_digit()) && !ids.iter().any(|i| i == id) {
+                ids.push(id.to_owned());
+            }
+            rest = &rest[at + 1..];
+        }
+    }
+    ids
+}
