@@ -13,6 +13,7 @@ mod demo;
 mod queue;
 mod send;
 mod serve;
+mod store;
 mod validate;
 
 // The conversion path allocates many small JSON nodes; mimalloc converts
@@ -52,6 +53,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Load patients' choices (FHIR Consent) in bulk.
     Consent(consent::ConsentArgs),
+    /// Back up the SQLite store, or move it to PostgreSQL.
+    Store(store::StoreArgs),
     /// Check FHIR R4 resources against the R4 schema and the nl-core profiles; an OperationOutcome per resource.
     Validate(validate::Args),
     /// The conformance kit: check a vendor's sample messages, run FHIR test scripts against a system.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Send(args) => send::run(&args),
         Command::Audit(args) => audit::run(args),
         Command::Consent(args) => consent::run(args),
+        Command::Store(args) => store::run(args),
         Command::Validate(args) => validate::run(&args),
         Command::Conformance(args) => conformance::run(&args),
     };

@@ -20,6 +20,7 @@
 mod any;
 mod audit_files;
 mod chain_head;
+mod migrate;
 mod postgres;
 mod sqlite;
 
@@ -27,6 +28,7 @@ use std::future::Future;
 
 pub use any::AnyStore;
 pub use audit_files::{AuditSettings, load_key, load_or_create_key};
+pub use migrate::{Migration, backup_sqlite, sqlite_to_postgres};
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{Durability, SqliteStore};
 use zorgpoort_audit::AuditEvent;

@@ -221,7 +221,7 @@ impl PostgresStore {
         Ok(verifier.finish())
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| StoreError::Connection(e.to_string()))
     }
 

@@ -2,7 +2,8 @@
 //! directory, or a new database on the PostgreSQL server the test command
 //! starts (`POSTGRES_TEST_URL`, see `scripts/postgres`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Each test file uses a part of it.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::path::PathBuf;
 

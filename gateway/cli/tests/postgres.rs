@@ -1,3 +1,7 @@
+//! The gateway on PostgreSQL. Moving a region there: `zorgpoort store
+//! backup` while the gateway runs, `store migrate` into an empty database,
+//! and the gateway started on it with everything and a verified audit chain.
+//!
 //! Three `zorgpoort serve` replicas on one PostgreSQL database (issue 19):
 //! MLLP and HTTP load on all three, one killed with -9 mid-load, its client
 //! carrying on at another replica. Afterwards every acknowledged message has
@@ -28,7 +32,10 @@ const OVER_HTTP: usize = 40;
 /// Deliveries one replica has in flight at most (`delivery.concurrency`).
 const IN_FLIGHT: usize = 2;
 
-fn config(receiver: SocketAddr, data_dir: &Path, store_url: &str, key_file: &Path) -> String {
+/// A region of one hospital sending to one nursing home; on PostgreSQL
+/// when `store_url` is given.
+fn config(receiver: SocketAddr, data_dir: &Path, store_url: Option<&str>, key_file: &Path) -> String {
+    let store = store_url.map_or_else(String::new, |url| format!("[store]\nurl = \"{url}\"\n"));
     format!(
         r#"
 [server]
@@ -37,8 +44,7 @@ http = "127.0.0.1:0"
 mllp = "127.0.0.1:0"
 data_dir = "{data_dir}"
 
-[store]
-url = "{store_url}"
+{store}
 
 [audit]
 key_file = "{key_file}"
@@ -229,7 +235,7 @@ fn start_replicas(receiver: &Receiver) -> (Vec<PathBuf>, Vec<Gateway>) {
         .map(|n| {
             let path = dir.join(format!("replica-{n}.toml"));
             let data = dir.join(format!("data-{n}"));
-            std::fs::write(&path, config(receiver.address, &data, &url, &key_file)).unwrap();
+            std::fs::write(&path, config(receiver.address, &data, Some(&url), &key_file)).unwrap();
             path
         })
         .collect();
@@ -259,10 +265,10 @@ fn first_arrivals(receiver: &Receiver) -> Vec<String> {
         .collect()
 }
 
-/// The control ids (`A-0001`, `H-0003`) a delivered Bundle carries.
+/// The control ids (`A-0001`, `H-0003`, `M-0002`) a delivered Bundle carries.
 fn acknowledged_ids(body: &str) -> Vec<String> {
     let mut ids = Vec::new();
-    for prefix in ["\"A-", "\"B-", "\"C-", "\"H-"] {
+    for prefix in ["\"A-", "\"B-", "\"C-", "\"H-", "\"M-"] {
         let mut rest = body;
         while let Some(at) = rest.find(prefix) {
             let id = &rest[at + 1..(at + 7).min(rest.len())];
@@ -273,4 +279,78 @@ fn acknowledged_ids(body: &str) -> Vec<String> {
         }
     }
     ids
+}
+
+fn zorgpoort(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn a_region_moves_from_sqlite_to_postgres() {
+    let receiver = Receiver::start(200);
+    let dir = temp_dir("move-to-postgres");
+    let key_file = dir.join("audit.key");
+    std::fs::write(&key_file, "5c".repeat(32)).unwrap();
+    let data = dir.join("data");
+    let on_sqlite = dir.join("sqlite.toml");
+    std::fs::write(&on_sqlite, config(receiver.address, &data, None, &key_file)).unwrap();
+    let sqlite = on_sqlite.to_str().unwrap();
+
+    let gateway = Gateway::start(&on_sqlite);
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    for n in 0..3 {
+        let ack = send_mllp(&mut mllp, message(&format!("M-{n:04}")).as_bytes()).unwrap();
+        assert!(ack.contains("MSA|AA"), "{ack}");
+    }
+    assert!(wait_until(Duration::from_secs(30), || receiver.received().len() >= 3));
+    let backup = dir.join("backup.db");
+    let (ok, out) = zorgpoort(
+        &["store", "backup", "--config", sqlite, "--to", backup.to_str().unwrap()],
+        &[],
+    );
+    assert!(ok && out.contains("(3 messages)"), "{out}");
+    gateway.kill();
+
+    let url = new_database("zp_cli_move");
+    let (ok, out) = zorgpoort(
+        &["store", "migrate", "--config", sqlite],
+        &[("ZORGPOORT_STORE_URL", &url)],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("messages: 3 rows") && out.contains("intact"), "{out}");
+    assert!(!out.contains(&url), "the URL is not printed: {out}");
+    let (ok, out) = zorgpoort(&["store", "migrate", "--config", sqlite, "--to", &url], &[]);
+    assert!(!ok && out.contains("holds data already"), "{out}");
+
+    // The gateway on PostgreSQL has the messages, recognises their resends
+    // and goes on with one audit chain.
+    let on_postgres = dir.join("postgres.toml");
+    std::fs::write(&on_postgres, config(receiver.address, &data, Some(&url), &key_file)).unwrap();
+    let gateway = Gateway::start(&on_postgres);
+    let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
+    for id in ["M-0001", "M-0003"] {
+        let ack = send_mllp(&mut mllp, message(id).as_bytes()).unwrap();
+        assert!(ack.contains("MSA|AA"), "{ack}");
+    }
+    assert!(wait_until(Duration::from_secs(30), || receiver.received().len() >= 4));
+    std::thread::sleep(Duration::from_millis(500));
+    let ids: Vec<String> = receiver.received().iter().flat_map(|b| acknowledged_ids(b)).collect();
+    assert_eq!(
+        ids,
+        ["M-0000", "M-0001", "M-0002", "M-0003"],
+        "the resend is not delivered again"
+    );
+    gateway.kill();
+    let (ok, out) = zorgpoort(&["audit", "verify", "--config", on_postgres.to_str().unwrap()], &[]);
+    assert!(ok && out.contains("intact"), "{out}");
 }
