@@ -224,6 +224,19 @@ pub enum Attempt {
     },
 }
 
+impl Attempt {
+    /// What the attempt made at `now_ms` leaves: the delivery's state, when
+    /// it is next due, and the error or rule to keep.
+    fn result(&self, now_ms: i64) -> (DeliveryState, i64, Option<&str>) {
+        match self {
+            Self::Delivered => (DeliveryState::Delivered, now_ms, None),
+            Self::Retry { at_ms, error } => (DeliveryState::Pending, *at_ms, Some(error)),
+            Self::Dead { error } => (DeliveryState::Dead, now_ms, Some(error)),
+            Self::Withheld { rule } => (DeliveryState::Withheld, now_ms, Some(rule)),
+        }
+    }
+}
+
 /// A patient's choice as stored (the FHIR Consent as received).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRecord {

@@ -47,6 +47,11 @@ const MIGRATION_LOCK: i64 = 0x7a70_0001;
 /// The advisory lock every appender to the audit chain holds until commit.
 const AUDIT_CHAIN_LOCK: i64 = 0x7a70_7513;
 
+/// How long connecting to the database may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long an operation waits for a free connection of the pool.
+const POOL_WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Where the database is and how to reach it.
 #[derive(Debug, Clone)]
 pub struct PostgresSettings {
@@ -340,6 +345,9 @@ fn pool(settings: &PostgresSettings) -> Result<Pool, StoreError> {
             tls::RustlsConnector::plaintext()
         }
     };
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
     let manager = Manager::from_config(
         config,
         tls,
@@ -347,8 +355,12 @@ fn pool(settings: &PostgresSettings) -> Result<Pool, StoreError> {
             recycling_method: RecyclingMethod::Fast,
         },
     );
+    // A database that does not answer is an error after a while, not a hang.
     Pool::builder(manager)
         .max_size(settings.max_connections.max(1))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .wait_timeout(Some(POOL_WAIT_TIMEOUT))
         .build()
         .map_err(|e| StoreError::Connection(e.to_string()))
 }
@@ -613,12 +625,7 @@ impl Store for PostgresStore {
         now_ms: i64,
         audit: Option<AuditEvent>,
     ) -> Result<bool, StoreError> {
-        let (state, next, error) = match &attempt {
-            Attempt::Delivered => (DeliveryState::Delivered, now_ms, None),
-            Attempt::Retry { at_ms, error } => (DeliveryState::Pending, *at_ms, Some(error.as_str())),
-            Attempt::Dead { error } => (DeliveryState::Dead, now_ms, Some(error.as_str())),
-            Attempt::Withheld { rule } => (DeliveryState::Withheld, now_ms, Some(rule.as_str())),
-        };
+        let (state, next, error) = attempt.result(now_ms);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let changed = tx

@@ -624,12 +624,7 @@ fn claim_due(
 
 /// Records an attempt's result only under the claim it was made under.
 fn record(conn: &Connection, id: i64, claim: &str, attempt: &Attempt, now: i64) -> Result<bool, StoreError> {
-    let (state, next, error) = match attempt {
-        Attempt::Delivered => (DeliveryState::Delivered, now, None),
-        Attempt::Retry { at_ms, error } => (DeliveryState::Pending, *at_ms, Some(error.as_str())),
-        Attempt::Dead { error } => (DeliveryState::Dead, now, Some(error.as_str())),
-        Attempt::Withheld { rule } => (DeliveryState::Withheld, now, Some(rule.as_str())),
-    };
+    let (state, next, error) = attempt.result(now);
     let changed = conn.execute(
         "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = COALESCE(?4, last_error), \
          updated_ms = ?5, claim = NULL, claimed_until = NULL WHERE id = ?1 AND claim = ?6",

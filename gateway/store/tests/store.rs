@@ -585,3 +585,35 @@ async fn a_patients_messages_are_found_newest_first(db: impl Db) {
     assert_eq!(store.messages_of("999911120", 2).await.unwrap(), ["m1", "m3"]);
     assert_eq!(store.messages_of("999990627", 10).await.unwrap(), ["m4"]);
 }
+
+/// A database that cannot be reached is an error at start, naming where
+/// it is but never the password; so is a URL that asks for TLS without a
+/// CA to check the server against.
+#[tokio::test]
+async fn postgres_connection_errors_are_clear_and_keep_the_password() {
+    let dir = std::env::temp_dir().join(format!("zorgpoort-store-unreachable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let audit = zorgpoort_store::AuditSettings::beside(&dir.join("zorgpoort.db")).unwrap();
+    let settings = |url: &str| zorgpoort_store::PostgresSettings {
+        url: url.to_owned(),
+        ca_file: None,
+        max_connections: 1,
+    };
+    let refused = zorgpoort_store::PostgresStore::connect(&settings("postgres://zp:s3cret@127.0.0.1:1/region"), &audit)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!refused.contains("s3cret"), "{refused}");
+    let tls = zorgpoort_store::PostgresStore::connect(
+        &settings("postgres://zp:s3cret@127.0.0.1:1/region?sslmode=require"),
+        &audit,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(tls.contains("store.ca_file") && !tls.contains("s3cret"), "{tls}");
+    assert_eq!(
+        zorgpoort_store::PostgresSettings::location_of("postgres://zp:s3cret@db.regio.example:5433/region"),
+        "PostgreSQL database \"region\" on db.regio.example:5433"
+    );
+}
