@@ -48,10 +48,12 @@ pub enum KeyError {
     Random,
 }
 
-/// The secret that keys the chain and its anchors. Two keys are derived from
-/// it, one per use, so a record MAC can never pass for an anchor MAC. Its
-/// `Debug` never shows the secret.
+/// The secret that keys the chain and its anchors, and the one secret the
+/// gateways of a region share. A key is derived from it per use, so a
+/// record MAC can never pass for an anchor MAC or for anything else keyed
+/// from it ([`AuditKey::derive`]). Its `Debug` never shows the secret.
 pub struct AuditKey {
+    master: hmac::Key,
     records: hmac::Key,
     anchors: hmac::Key,
 }
@@ -73,7 +75,14 @@ impl AuditKey {
         Ok(Self {
             records: derive(b"zorgpoort audit record key v1"),
             anchors: derive(b"zorgpoort audit anchor key v1"),
+            master,
         })
+    }
+
+    /// A key of its own for another use of the region's secret, named by
+    /// `label` (which must not start with `zorgpoort audit`).
+    pub fn derive(&self, label: &[u8]) -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&self.master, label).as_ref())
     }
 
     /// A key from the contents of a key file: hex text (at least 64 hex

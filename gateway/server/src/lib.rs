@@ -262,6 +262,13 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     let identification = auth::Mode::of(&config)?;
     let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
     let store = open_store(&config).await?;
+    // The region's secret (created with the store when new) keys the tokens.
+    let secret = audit_settings(&config.audit, &config.server.data_dir)
+        .map_err(|source| StartError::Store {
+            at: store_location(&config),
+            source,
+        })?
+        .key;
     let server = config.server;
 
     let http_listener = bind(server.http, "HTTP").await?;
@@ -316,7 +323,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         handover: handover.clone(),
         upstream: upstream.clone(),
     };
-    let identification = identification.identify(&registry, &handover.public_base_url)?;
+    let identification = identification.identify(&registry, &handover.public_base_url, &secret)?;
     let http_listeners = HttpListeners {
         api: http_listener,
         ops: ops_listener,

@@ -98,13 +98,19 @@ impl Mode {
         Ok(Self::Authenticated)
     }
 
-    /// How callers of this region are identified.
-    pub fn identify(self, registry: &Arc<Registry>, public_base_url: &str) -> Result<Identification, KeyError> {
+    /// How callers of this region are identified; bearer tokens are keyed
+    /// from `secret`, the region's audit key (the same on every replica).
+    pub fn identify(
+        self,
+        registry: &Arc<Registry>,
+        public_base_url: &str,
+        secret: &zorgpoort_audit::chain::AuditKey,
+    ) -> Result<Identification, KeyError> {
         let registry = Arc::clone(registry);
         Ok(match self {
             Self::Demo => Identification::DemoHeader { registry },
             Self::Authenticated => {
-                let tokens = Tokens::new(&registry, token_audience(public_base_url))?;
+                let tokens = Tokens::new(&registry, token_audience(public_base_url), secret)?;
                 Identification::Required {
                     registry,
                     tokens: Arc::new(tokens),

@@ -2,20 +2,27 @@
 //! is OAuth2 client credentials with a `private_key_jwt` client assertion
 //! (RFC 7523), signed ES256 with a key registered for the organisation and
 //! addressed to exactly this gateway's token endpoint. Tokens live five
-//! minutes, in memory; an assertion is accepted once.
+//! minutes and carry what they grant: the organisation and the expiry,
+//! MAC'd with a key derived from the region's secret (the audit key), so
+//! any replica of the gateway accepts a token another issued, and nothing
+//! needs to be shared or looked up. An assertion is accepted once per
+//! gateway process (replicas do not share that memory; see
+//! docs/decisions/0008).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use rustls_pki_types::SubjectPublicKeyInfoDer;
 use rustls_pki_types::pem::PemObject;
+use zorgpoort_audit::chain::AuditKey;
 use zorgpoort_handover::Registry;
 
 /// How long an access token lives.
@@ -33,12 +40,16 @@ pub struct KeyError {
     reason: String,
 }
 
-/// Issued tokens and the keys that may ask for them.
+/// The label of the token key derived from the region's secret.
+const TOKEN_KEY_LABEL: &[u8] = b"zorgpoort access token key v1";
+
+/// The keys that may ask for tokens, and the key tokens are MAC'd with.
 pub struct Tokens {
     /// The one `aud` a client assertion may name: this gateway's token endpoint.
     audience: String,
     keys: HashMap<String, Vec<Vec<u8>>>,
-    issued: Mutex<HashMap<String, (String, Instant)>>,
+    /// MACs issued tokens; the same on every replica of the region.
+    token_key: hmac::Key,
     seen_assertions: Mutex<HashMap<String, i64>>,
     random: SystemRandom,
 }
@@ -97,8 +108,9 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 impl Tokens {
     /// Reads the registered keys; assertions must be addressed to `audience`,
-    /// the public URL of this gateway's `/oauth/token`.
-    pub fn new(registry: &Registry, audience: String) -> Result<Self, KeyError> {
+    /// the public URL of this gateway's `/oauth/token`. Tokens are MAC'd
+    /// with a key derived from `secret`, the region's audit key.
+    pub fn new(registry: &Registry, audience: String, secret: &AuditKey) -> Result<Self, KeyError> {
         let mut keys = HashMap::new();
         for org in registry.iter() {
             let points = org
@@ -117,7 +129,7 @@ impl Tokens {
         Ok(Self {
             audience,
             keys,
-            issued: Mutex::new(HashMap::new()),
+            token_key: secret.derive(TOKEN_KEY_LABEL),
             seen_assertions: Mutex::new(HashMap::new()),
             random: SystemRandom::new(),
         })
@@ -128,11 +140,23 @@ impl Tokens {
         &self.audience
     }
 
-    /// The organisation a live token was issued to.
+    /// The organisation a live token was issued to (by any replica), while
+    /// it may still ask for tokens.
     pub fn lookup(&self, token: &str) -> Option<String> {
-        let mut issued = self.issued.lock().ok()?;
-        issued.retain(|_, (_, expiry)| *expiry > Instant::now());
-        issued.get(token).map(|(org, _)| org.clone())
+        self.lookup_at(token, now_secs())
+    }
+
+    fn lookup_at(&self, token: &str, now: i64) -> Option<String> {
+        let (grant, mac) = token.split_once('.')?;
+        let grant = unhex(grant)?;
+        hmac::verify(&self.token_key, &grant, &unhex(mac)?).ok()?;
+        let grant = String::from_utf8(grant).ok()?;
+        let mut fields = grant.split('\n');
+        let (Some("v1"), Some(organization), Some(expiry)) = (fields.next(), fields.next(), fields.next()) else {
+            return None;
+        };
+        let live = expiry.parse::<i64>().ok()? > now;
+        (live && self.keys.contains_key(organization)).then(|| organization.to_owned())
     }
 
     /// Checks a client assertion; the organisation it authenticates.
@@ -192,19 +216,39 @@ impl Tokens {
         Ok(issuer.to_owned())
     }
 
-    fn issue(&self, organization: String) -> Option<String> {
-        let mut bytes = [0u8; 32];
-        self.random.fill(&mut bytes).ok()?;
-        let token = bytes.iter().fold(String::with_capacity(64), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        });
-        self.issued
-            .lock()
-            .ok()?
-            .insert(token.clone(), (organization, Instant::now() + TOKEN_LIFETIME));
-        Some(token)
+    /// A token for `organization` until `now` plus its lifetime: the grant
+    /// (version, organisation, expiry, 16 random bytes) and its MAC, in hex.
+    fn issue(&self, organization: &str, now: i64) -> Option<String> {
+        let mut nonce = [0u8; 16];
+        self.random.fill(&mut nonce).ok()?;
+        let lifetime = i64::try_from(TOKEN_LIFETIME.as_secs()).ok()?;
+        let grant = format!("v1\n{organization}\n{}\n{}", now + lifetime, hex(&nonce));
+        let mac = hmac::sign(&self.token_key, grant.as_bytes());
+        Some(format!("{}.{}", hex(grant.as_bytes()), hex(mac.as_ref())))
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, b| {
+            let _ = write!(text, "{b:02x}");
+            text
+        })
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn now_secs() -> i64 {
+    zorgpoort_handover::delivery::now_ms() / 1000
 }
 
 /// `POST /oauth/token` (form-encoded, RFC 6749 §4.4 with RFC 7523 client authentication).
@@ -235,7 +279,7 @@ pub async fn token_endpoint(State(tokens): State<Arc<Tokens>>, body: String) -> 
     match tokens.verify_assertion(assertion, now) {
         Ok(organization) => {
             tracing::info!(organization, "access token issued");
-            let Some(token) = tokens.issue(organization) else {
+            let Some(token) = tokens.issue(&organization, now) else {
                 return oauth_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
@@ -291,6 +335,41 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A gateway whose registry lets `rijnstate` ask for tokens.
+    fn replica(secret: &[u8]) -> Tokens {
+        Tokens {
+            audience: "https://gw.example/oauth/token".into(),
+            keys: HashMap::from([("rijnstate".to_owned(), Vec::new())]),
+            token_key: AuditKey::new(secret).unwrap().derive(TOKEN_KEY_LABEL),
+            seen_assertions: Mutex::default(),
+            random: SystemRandom::new(),
+        }
+    }
+
+    #[test]
+    fn a_token_from_one_replica_is_good_at_another_of_the_region_only() {
+        let (a, b, elsewhere) = (replica(&[7; 32]), replica(&[7; 32]), replica(&[8; 32]));
+        let token = a.issue("rijnstate", 1_000).unwrap();
+        assert_eq!(b.lookup_at(&token, 1_000).as_deref(), Some("rijnstate"));
+        assert_eq!(b.lookup_at(&token, 1_299).as_deref(), Some("rijnstate"));
+        assert_eq!(b.lookup_at(&token, 1_300), None, "expired after five minutes");
+        assert_eq!(elsewhere.lookup_at(&token, 1_000), None, "another region's key");
+        // Another organisation or a later expiry written into the grant breaks the MAC.
+        let (grant, mac) = token.split_once('.').unwrap();
+        let grant = String::from_utf8(unhex(grant).unwrap()).unwrap();
+        for forged in [
+            grant.replace("rijnstate", "de-linde"),
+            grant.replace("\n1300\n", "\n9300\n"),
+        ] {
+            assert_eq!(b.lookup_at(&format!("{}.{mac}", hex(forged.as_bytes())), 1_000), None);
+        }
+        // An organisation the registry no longer lets ask for tokens.
+        assert_eq!(a.issue("de-linde", 1_000).and_then(|t| b.lookup_at(&t, 1_000)), None);
+        for garbage in ["", ".", "zz.zz", "abc", &token[1..]] {
+            assert_eq!(b.lookup_at(garbage, 1_000), None, "{garbage}");
+        }
+    }
 
     #[test]
     fn base64url_and_percent_decoding() {
