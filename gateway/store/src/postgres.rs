@@ -136,10 +136,18 @@ struct Committed {
     purged: bool,
 }
 
+/// Anchors the heads this replica commits. Commits happen in chain order
+/// (the chain lock is held until commit), but their reports may overtake
+/// each other on the way here: an older head than one seen is left out.
 fn anchor_loop(mut anchoring: Anchoring, heads: &mpsc::Receiver<Committed>, anchored: &AtomicI64) {
+    let mut newest = 0;
     loop {
         match heads.recv_timeout(anchoring.wait()) {
-            Ok(head) => anchoring.committed(head.sequence, head.hash, true, head.purged),
+            Ok(head) if head.sequence > newest || head.purged => {
+                newest = newest.max(head.sequence);
+                anchoring.committed(head.sequence, head.hash, true, head.purged);
+            }
+            Ok(_) => {}
             Err(mpsc::RecvTimeoutError::Timeout) => anchoring.idle(),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
