@@ -59,7 +59,8 @@ pub fn open_store(config: &Config) -> Result<(AnyStore, tokio::runtime::Runtime)
         .enable_all()
         .build()
         .context("async runtime")?;
-    let store = runtime.block_on(zorgpoort_server::open_store(config))?;
+    let audit = zorgpoort_server::prepare_data_dir(config)?;
+    let store = runtime.block_on(zorgpoort_server::open_store(config, &audit))?;
     Ok((store, runtime))
 }
 

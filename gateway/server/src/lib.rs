@@ -129,39 +129,44 @@ fn with_public_base(
     handover
 }
 
+/// The data directory, created when new, and the audit chain's key and
+/// anchoring in it or as `[audit]` says (see [`audit_settings`]).
+pub fn prepare_data_dir(config: &Config) -> Result<zorgpoort_store::AuditSettings, StartError> {
+    let data_dir = &config.server.data_dir;
+    std::fs::create_dir_all(data_dir).map_err(|source| StartError::Io {
+        what: format!("data directory {}", data_dir.display()),
+        source,
+    })?;
+    audit_settings(&config.audit, data_dir).map_err(|source| StartError::Store {
+        at: store_location(config),
+        source,
+    })
+}
+
 /// The configured store, created (or migrated) when new, its audit chain
-/// keyed and anchored as `[audit]` says: SQLite in the data directory, or
-/// PostgreSQL when `store.url` is set. The data directory is created either
-/// way (the audit key and anchors default to it).
-pub async fn open_store(config: &Config) -> Result<AnyStore, StartError> {
-    let (server, audit) = (&config.server, &config.audit);
+/// keyed and anchored with `audit`: SQLite in the data directory, or
+/// PostgreSQL when `store.url` is set.
+pub async fn open_store(config: &Config, audit: &zorgpoort_store::AuditSettings) -> Result<AnyStore, StartError> {
     let store_error = |source| StartError::Store {
         at: store_location(config),
         source,
     };
-    std::fs::create_dir_all(&server.data_dir).map_err(|source| StartError::Io {
-        what: format!("data directory {}", server.data_dir.display()),
-        source,
-    })?;
-    let settings = audit_settings(audit, &server.data_dir).map_err(store_error)?;
     if let Some(url) = &config.store.url {
         let postgres = PostgresSettings {
             url: url.clone(),
             ca_file: config.store.ca_file.clone(),
             max_connections: config.store.max_connections,
         };
-        let store = PostgresStore::connect(&postgres, &settings)
-            .await
-            .map_err(store_error)?;
+        let store = PostgresStore::connect(&postgres, audit).await.map_err(store_error)?;
         return Ok(AnyStore::Postgres(store));
     }
-    let durability = if server.durability == "process-crash" {
+    let durability = if config.server.durability == "process-crash" {
         Durability::ProcessCrash
     } else {
         Durability::PowerLoss
     };
-    let store =
-        SqliteStore::open_with(&server.data_dir.join("zorgpoort.db"), durability, &settings).map_err(store_error)?;
+    let path = config.server.data_dir.join("zorgpoort.db");
+    let store = SqliteStore::open_with(&path, durability, audit).map_err(store_error)?;
     Ok(AnyStore::Sqlite(store))
 }
 
@@ -261,14 +266,8 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     Routes::new(config.routes.clone(), &Registry::new(config.organizations.clone())?)?;
     let identification = auth::Mode::of(&config)?;
     let tls = config.tls.as_ref().map(tls::Tls::new).transpose()?.map(Arc::new);
-    let store = open_store(&config).await?;
-    // The region's secret (created with the store when new) keys the tokens.
-    let secret = audit_settings(&config.audit, &config.server.data_dir)
-        .map_err(|source| StartError::Store {
-            at: store_location(&config),
-            source,
-        })?
-        .key;
+    let audit = prepare_data_dir(&config)?;
+    let store = open_store(&config, &audit).await?;
     let server = config.server;
 
     let http_listener = bind(server.http, "HTTP").await?;
@@ -323,7 +322,8 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         handover: handover.clone(),
         upstream: upstream.clone(),
     };
-    let identification = identification.identify(&registry, &handover.public_base_url, &secret)?;
+    // The region's one secret, the audit key, also keys the access tokens.
+    let identification = identification.identify(&registry, &handover.public_base_url, &audit.key)?;
     let http_listeners = HttpListeners {
         api: http_listener,
         ops: ops_listener,
