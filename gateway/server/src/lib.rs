@@ -323,7 +323,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         upstream: upstream.clone(),
     };
     // The region's one secret, the audit key, also keys the access tokens.
-    let identification = identification.identify(&registry, &handover.public_base_url, &audit.key)?;
+    let identification = identification.identify(&registry, &handover.public_base_url, &audit.key, store.clone())?;
     let http_listeners = HttpListeners {
         api: http_listener,
         ops: ops_listener,

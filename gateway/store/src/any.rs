@@ -140,6 +140,10 @@ impl Store for AnyStore {
         on_backend!(self, store => store.verify_audit())
     }
 
+    async fn first_use(&self, key: &str, now_ms: i64, expires_ms: i64) -> Result<bool, StoreError> {
+        on_backend!(self, store => store.first_use(key, now_ms, expires_ms))
+    }
+
     async fn ready(&self) -> Result<(), StoreError> {
         on_backend!(self, store => store.ready())
     }

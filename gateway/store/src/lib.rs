@@ -448,6 +448,18 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// problem found.
     fn verify_audit(&self) -> impl Future<Output = Result<Result<u64, Broken>, StoreError>> + Send;
 
+    /// Records the first use of `key` (a client assertion's issuer and
+    /// jti), remembered until `expires_ms`; false when it was used before
+    /// and has not expired. Keys expired at `now_ms` are forgotten. Shared
+    /// by every gateway on the store, so a replay at another replica is
+    /// refused too.
+    fn first_use(
+        &self,
+        key: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Whether the store can serve (for readiness checks).
     fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -40,7 +40,10 @@ use crate::{
 mod tls;
 
 /// Migrations in order; the position is the schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_schema.sql"),
+    include_str!("../migrations/postgres/0002_one_time_keys.sql"),
+];
 
 /// The advisory lock every replica takes while it migrates.
 const MIGRATION_LOCK: i64 = 0x7a70_0001;
@@ -888,6 +891,22 @@ impl Store for PostgresStore {
             None => Ok(report.records),
             Some(first) => Err(first),
         })
+    }
+
+    async fn first_use(&self, key: &str, now_ms: i64, expires_ms: i64) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM one_time_keys WHERE expires_ms <= $1", &[&now_ms])
+            .await?;
+        // Two replicas inserting the same key: the second waits for the
+        // first to commit, then inserts nothing.
+        let inserted = client
+            .execute(
+                "INSERT INTO one_time_keys (key, expires_ms) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                &[&key, &expires_ms],
+            )
+            .await?;
+        Ok(inserted == 1)
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_message_origin_and_content_hash.sql"),
     include_str!("../migrations/0008_keyed_audit_chain.sql"),
     include_str!("../migrations/0009_delivery_claims.sql"),
+    include_str!("../migrations/0010_one_time_keys.sql"),
 ];
 
 /// Most writes committed in one transaction.
@@ -59,6 +60,7 @@ enum Job {
     PutTask(Box<(TaskRecord, Vec<AuditEvent>)>, Reply<bool>),
     Audit(Box<AuditEvent>, Reply<()>),
     PurgeAudit(i64, Box<AuditEvent>, Reply<u64>),
+    FirstUse(Box<(String, i64, i64)>, Reply<bool>),
 }
 
 /// A claim of due deliveries: its name, now, until when, how many at most.
@@ -455,6 +457,10 @@ impl Job {
                 )
             }
             Job::Retry(id, now, reply) => Finished::Retry(reply, in_savepoint(tx, |sp| retry(sp, id, now))),
+            Job::FirstUse(use_, reply) => {
+                let (key, now, expires) = *use_;
+                Finished::Retry(reply, in_savepoint(tx, |sp| first_use(sp, &key, now, expires)))
+            }
             Job::Audit(event, reply) => Finished::Record(
                 reply,
                 in_savepoint(tx, |sp| append_audit(sp, &mut local, std::slice::from_ref(&*event))),
@@ -503,7 +509,11 @@ impl Job {
             Job::Accept(_, reply) => reject(reply, message),
             Job::Audit(_, reply) => reject(reply, message),
             Job::Claim(_, reply) => reject(reply, message),
-            Job::Retry(_, _, reply) | Job::Record(_, reply) | Job::PutConsent(_, reply) | Job::PutTask(_, reply) => {
+            Job::Retry(_, _, reply)
+            | Job::Record(_, reply)
+            | Job::PutConsent(_, reply)
+            | Job::PutTask(_, reply)
+            | Job::FirstUse(_, reply) => {
                 reject(reply, message);
             }
             Job::PurgeAudit(_, _, reply) => reject(reply, message),
@@ -753,6 +763,15 @@ fn consent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentRecord> {
     })
 }
 
+fn first_use(conn: &Connection, key: &str, now: i64, expires: i64) -> Result<bool, StoreError> {
+    conn.execute("DELETE FROM one_time_keys WHERE expires_ms <= ?1", [now])?;
+    let inserted = conn.execute(
+        "INSERT INTO one_time_keys (key, expires_ms) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+        params![key, expires],
+    )?;
+    Ok(inserted == 1)
+}
+
 fn retry(conn: &Connection, id: i64, now: i64) -> Result<bool, StoreError> {
     let changed = conn.execute(
         "UPDATE deliveries SET state = 'pending', next_attempt_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND state IN ('dead', 'withheld')",
@@ -985,6 +1004,11 @@ impl Store for SqliteStore {
             None => Ok(report.records),
             Some(first) => Err(first),
         })
+    }
+
+    async fn first_use(&self, key: &str, now_ms: i64, expires_ms: i64) -> Result<bool, StoreError> {
+        let use_ = Box::new((key.to_owned(), now_ms, expires_ms));
+        self.write(|reply| Job::FirstUse(use_, reply)).await
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -48,6 +48,7 @@ on_both_backends!(
     two_writers_appending_to_one_audit_log_keep_one_chain,
     handover_tasks_change_one_version_at_a_time,
     a_patients_messages_are_found_newest_first,
+    a_one_time_key_is_used_once_until_it_expires,
 );
 
 fn accept_event(id: &str) -> AuditEvent {
@@ -619,5 +620,21 @@ async fn postgres_connection_errors_are_clear_and_keep_the_password() {
     assert_eq!(
         zorgpoort_store::PostgresSettings::location_of("postgres://zp:s3cret@db.regio.example:5433/region"),
         "PostgreSQL database \"region\" on db.regio.example:5433"
+    );
+}
+
+/// A client assertion's jti is accepted once, by whichever gateway on the
+/// store sees it first; forgotten once it has expired.
+async fn a_one_time_key_is_used_once_until_it_expires(db: impl Db) {
+    let (one, other) = (db.open().await, db.open().await);
+    assert!(one.first_use("client jti-1", 1_000, 5_000).await.unwrap());
+    assert!(
+        !other.first_use("client jti-1", 2_000, 6_000).await.unwrap(),
+        "replayed at another gateway"
+    );
+    assert!(other.first_use("client jti-2", 2_000, 6_000).await.unwrap());
+    assert!(
+        one.first_use("client jti-1", 5_000, 9_000).await.unwrap(),
+        "expired, so forgotten"
     );
 }

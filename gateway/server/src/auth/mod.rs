@@ -99,18 +99,20 @@ impl Mode {
     }
 
     /// How callers of this region are identified; bearer tokens are keyed
-    /// from `secret`, the region's audit key (the same on every replica).
+    /// from `secret`, the region's audit key (the same on every replica),
+    /// and client assertions are used once across the `store`.
     pub fn identify(
         self,
         registry: &Arc<Registry>,
         public_base_url: &str,
         secret: &zorgpoort_audit::chain::AuditKey,
+        store: zorgpoort_store::AnyStore,
     ) -> Result<Identification, KeyError> {
         let registry = Arc::clone(registry);
         Ok(match self {
             Self::Demo => Identification::DemoHeader { registry },
             Self::Authenticated => {
-                let tokens = Tokens::new(&registry, token_audience(public_base_url), secret)?;
+                let tokens = Tokens::new(&registry, token_audience(public_base_url), secret, store)?;
                 Identification::Required {
                     registry,
                     tokens: Arc::new(tokens),

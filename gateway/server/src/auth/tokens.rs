@@ -5,25 +5,26 @@
 //! minutes and carry what they grant: the organisation and the expiry,
 //! MAC'd with a key derived from the region's secret (the audit key), so
 //! any replica of the gateway accepts a token another issued, and nothing
-//! needs to be shared or looked up. An assertion is accepted once per
-//! gateway process (replicas do not share that memory; see
-//! docs/decisions/0008).
+//! needs to be shared or looked up. An assertion is accepted once in the
+//! region: its issuer and jti are recorded in the store, which replicas
+//! share (docs/decisions/0008).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+use ring::{digest, hmac};
 use rustls_pki_types::SubjectPublicKeyInfoDer;
 use rustls_pki_types::pem::PemObject;
 use zorgpoort_audit::chain::AuditKey;
 use zorgpoort_handover::Registry;
+use zorgpoort_store::{AnyStore, Store as _};
 
 /// How long an access token lives.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -40,6 +41,16 @@ pub struct KeyError {
     reason: String,
 }
 
+/// A client assertion that verified.
+struct Assertion {
+    /// The organisation it authenticates.
+    organization: String,
+    /// Its identity (issuer and jti) as remembered.
+    key: String,
+    /// Its `exp` (seconds since the epoch).
+    expiry: i64,
+}
+
 /// The label of the token key derived from the region's secret.
 const TOKEN_KEY_LABEL: &[u8] = b"zorgpoort access token key v1";
 
@@ -50,7 +61,8 @@ pub struct Tokens {
     keys: HashMap<String, Vec<Vec<u8>>>,
     /// MACs issued tokens; the same on every replica of the region.
     token_key: hmac::Key,
-    seen_assertions: Mutex<HashMap<String, i64>>,
+    /// Where used assertions are remembered (the store replicas share).
+    store: AnyStore,
     random: SystemRandom,
 }
 
@@ -109,8 +121,9 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 impl Tokens {
     /// Reads the registered keys; assertions must be addressed to `audience`,
     /// the public URL of this gateway's `/oauth/token`. Tokens are MAC'd
-    /// with a key derived from `secret`, the region's audit key.
-    pub fn new(registry: &Registry, audience: String, secret: &AuditKey) -> Result<Self, KeyError> {
+    /// with a key derived from `secret`, the region's audit key; used
+    /// assertions are remembered in `store`.
+    pub fn new(registry: &Registry, audience: String, secret: &AuditKey, store: AnyStore) -> Result<Self, KeyError> {
         let mut keys = HashMap::new();
         for org in registry.iter() {
             let points = org
@@ -130,7 +143,7 @@ impl Tokens {
             audience,
             keys,
             token_key: secret.derive(TOKEN_KEY_LABEL),
-            seen_assertions: Mutex::new(HashMap::new()),
+            store,
             random: SystemRandom::new(),
         })
     }
@@ -159,8 +172,10 @@ impl Tokens {
         (live && self.keys.contains_key(organization)).then(|| organization.to_owned())
     }
 
-    /// Checks a client assertion; the organisation it authenticates.
-    fn verify_assertion(&self, assertion: &str, now: i64) -> Result<String, String> {
+    /// Checks a client assertion's signature, audience and lifetime; the
+    /// organisation it authenticates, with what identifies the assertion
+    /// for [`Tokens::first_use`] and its expiry.
+    fn verify_assertion(&self, assertion: &str, now: i64) -> Result<Assertion, String> {
         let mut parts = assertion.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -208,12 +223,24 @@ impl Tokens {
             ));
         }
         let jti = claims["jti"].as_str().ok_or("jti is missing")?;
-        let mut seen = self.seen_assertions.lock().map_err(|_| "unavailable".to_owned())?;
-        seen.retain(|_, exp| *exp > now);
-        if seen.insert(format!("{issuer}\u{0}{jti}"), expiry).is_some() {
-            return Err("this assertion (jti) was used before".into());
+        // Stored as a hash: fixed length, any characters in the jti.
+        let mut identity = digest::Context::new(&digest::SHA256);
+        for part in [issuer, "\u{0}", jti] {
+            identity.update(part.as_bytes());
         }
-        Ok(issuer.to_owned())
+        Ok(Assertion {
+            organization: issuer.to_owned(),
+            key: format!("jwt-bearer:{}", hex(identity.finish().as_ref())),
+            expiry,
+        })
+    }
+
+    /// Whether this is the assertion's first use in the region (false: a
+    /// replay, at this gateway or another on the same store).
+    async fn first_use(&self, assertion: &Assertion, now: i64) -> Result<bool, zorgpoort_store::StoreError> {
+        self.store
+            .first_use(&assertion.key, now * 1000, assertion.expiry * 1000)
+            .await
     }
 
     /// A token for `organization` until `now` plus its lifetime: the grant
@@ -276,7 +303,22 @@ pub async fn token_endpoint(State(tokens): State<Arc<Tokens>>, body: String) -> 
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "client_assertion is missing");
     };
     let now = zorgpoort_handover::delivery::now_ms() / 1000;
-    match tokens.verify_assertion(assertion, now) {
+    let verified = match tokens.verify_assertion(assertion, now) {
+        Ok(assertion) => match tokens.first_use(&assertion, now).await {
+            Ok(true) => Ok(assertion.organization),
+            Ok(false) => Err("this assertion (jti) was used before".to_owned()),
+            Err(error) => {
+                tracing::error!(%error, "cannot record the use of a client assertion");
+                return oauth_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "cannot issue a token now",
+                );
+            }
+        },
+        Err(reason) => Err(reason),
+    };
+    match verified {
         Ok(organization) => {
             tracing::info!(organization, "access token issued");
             let Some(token) = tokens.issue(&organization, now) else {
@@ -336,13 +378,21 @@ fn percent_decode(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn store() -> AnyStore {
+        let dir = std::env::temp_dir().join(format!("zorgpoort-tokens-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store =
+            zorgpoort_store::SqliteStore::open(&dir.join("zorgpoort.db"), zorgpoort_store::Durability::ProcessCrash);
+        AnyStore::Sqlite(store.unwrap())
+    }
+
     /// A gateway whose registry lets `rijnstate` ask for tokens.
     fn replica(secret: &[u8]) -> Tokens {
         Tokens {
             audience: "https://gw.example/oauth/token".into(),
             keys: HashMap::from([("rijnstate".to_owned(), Vec::new())]),
             token_key: AuditKey::new(secret).unwrap().derive(TOKEN_KEY_LABEL),
-            seen_assertions: Mutex::default(),
+            store: store(),
             random: SystemRandom::new(),
         }
     }
