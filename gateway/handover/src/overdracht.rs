@@ -789,6 +789,16 @@ impl<S: Store> Follower<S> {
         if self.backoff.get(&handover.id).is_some_and(|&(_, next)| next > now) {
             return Ok(());
         }
+        // One gateway of the region notifies at a time: the one that claims
+        // this version of the Task for the length of an attempt. Another
+        // replica tries once the claim has run out (the attempt failed and
+        // its gateway backs off, or died); a notification that went out
+        // changes the version, so it is not sent again.
+        let claim = format!("handover-notify {} {}", handover.id, handover.version);
+        let until = now.saturating_add(i64::try_from(self.config.timeout_ms).unwrap_or(i64::MAX));
+        if !self.store.first_use(&claim, now, until).await? {
+            return Ok(());
+        }
         let owner = &handover.request.owner;
         let mut audit = AuditEvent::new("handover-notify", Action::Execute, now, Outcome::Success);
         audit.organization = Some(owner.clone());

@@ -255,6 +255,25 @@ async fn the_receiver_is_notified_without_patient_data_and_retried_while_down() 
     assert_eq!(kinds, [json!("4"), json!("0")], "a retry, then the notification");
 }
 
+/// Two gateways (replicas) on one store follow the same handovers: the
+/// receiver is notified once, by the one that claimed the notification.
+#[tokio::test]
+async fn two_gateways_on_one_store_notify_once() {
+    let receiver = receiver(vec![201, 201]).await;
+    let registry = Arc::new(registry(Some(&format!("http://{}/fhir", receiver.address))));
+    let store = store("notify-replicas");
+    stored(&store, &registry, &handover(i64::MAX)).await;
+    let mut one = Follower::new(store.clone(), Arc::clone(&registry), config(), client());
+    let mut other = Follower::new(store.clone(), Arc::clone(&registry), config(), client());
+    // Both read the Task as not yet notified before either has notified it.
+    let (a, b) = tokio::join!(one.follow_up(2_000), other.follow_up(2_000));
+    a.unwrap();
+    b.unwrap();
+    other.follow_up(9_000).await.unwrap();
+    assert_eq!(receiver.bodies.lock().unwrap().len(), 1, "notified once");
+    assert_eq!(store.task("t1").await.unwrap().unwrap().notified_ms, Some(2_000));
+}
+
 #[tokio::test]
 async fn a_handover_not_picked_up_in_time_is_flagged_once() {
     let registry = Arc::new(registry(None));
