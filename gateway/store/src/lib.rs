@@ -448,11 +448,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// problem found.
     fn verify_audit(&self) -> impl Future<Output = Result<Result<u64, Broken>, StoreError>> + Send;
 
-    /// Records the first use of `key` (a client assertion's issuer and
-    /// jti), remembered until `expires_ms`; false when it was used before
-    /// and has not expired. Keys expired at `now_ms` are forgotten. Shared
-    /// by every gateway on the store, so a replay at another replica is
-    /// refused too.
+    /// Records the first use of `key`, remembered until `expires_ms`; false
+    /// when it was used before and has not expired. Keys expired at `now_ms`
+    /// are forgotten. Shared by every gateway on the store: a client
+    /// assertion's issuer and jti (a replay at another replica is refused
+    /// too), a claim on a handover notification (one replica sends it).
     fn first_use(
         &self,
         key: &str,
