@@ -10,7 +10,6 @@
 //! share (docs/decisions/0008).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ use ring::{digest, hmac};
 use rustls_pki_types::SubjectPublicKeyInfoDer;
 use rustls_pki_types::pem::PemObject;
 use zorgpoort_audit::chain::AuditKey;
+use zorgpoort_audit::{hex, unhex};
 use zorgpoort_handover::Registry;
 use zorgpoort_store::{AnyStore, Store as _};
 
@@ -253,25 +253,6 @@ impl Tokens {
         let mac = hmac::sign(&self.token_key, grant.as_bytes());
         Some(format!("{}.{}", hex(grant.as_bytes()), hex(mac.as_ref())))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut text, b| {
-            let _ = write!(text, "{b:02x}");
-            text
-        })
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn now_secs() -> i64 {
