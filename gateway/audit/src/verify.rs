@@ -49,21 +49,22 @@ pub enum Problem {
         /// The chain's last record (or the purge checkpoint when none).
         head: i64,
     },
-    /// Line `line` of the anchor file has a MAC that does not match.
+    /// The anchor line at `at` has a MAC that does not match.
     AnchorForged {
-        /// 1-based line number.
-        line: u64,
+        /// Where the line is.
+        at: LinePlace,
     },
-    /// Line `line` of the anchor file is not an anchor.
+    /// The line at `at` is not an anchor.
     AnchorUnreadable {
-        /// 1-based line number.
-        line: u64,
+        /// Where the line is.
+        at: LinePlace,
     },
     /// Two authentic anchors give this record different chain values.
     AnchorConflict,
     /// This record's writer had written an anchor for record `anchored`,
-    /// and the anchor file does not have it: the file was replaced by an
-    /// older one, truncated, or is not this log's.
+    /// and none of the anchor files has it: a file was replaced by an older
+    /// one or truncated, is not this log's, or (several gateways on one
+    /// database) the anchors of a gateway were not given.
     AnchorFileBehind {
         /// The anchored record the file lacks.
         anchored: i64,
@@ -74,6 +75,21 @@ pub enum Problem {
         /// What the last purge record names.
         named: Option<i64>,
     },
+}
+
+/// A line of one of the anchor files given to [`Anchors`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinePlace {
+    /// Which file, 1-based, in the order they were read.
+    pub file: usize,
+    /// 1-based line number in that file.
+    pub line: u64,
+}
+
+impl std::fmt::Display for LinePlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "anchor file {} line {}", self.file, self.line)
+    }
 }
 
 impl Problem {
@@ -122,16 +138,17 @@ impl std::fmt::Display for Broken {
                 f,
                 "record {seq} [{kind}]: anchored, but the chain ends at {head} (tail removed or table emptied)"
             ),
-            Problem::AnchorForged { line } => write!(
+            Problem::AnchorForged { at } => write!(
                 f,
-                "anchor file line {line}, record {seq} [{kind}]: its MAC does not match (forged or changed anchor)"
+                "{at}, record {seq} [{kind}]: its MAC does not match (forged or changed anchor)"
             ),
-            Problem::AnchorUnreadable { line } => write!(f, "anchor file line {line} [{kind}]: not an anchor"),
+            Problem::AnchorUnreadable { at } => write!(f, "{at} [{kind}]: not an anchor"),
             Problem::AnchorConflict => write!(f, "record {seq} [{kind}]: two authentic anchors disagree"),
             Problem::AnchorFileBehind { anchored } => write!(
                 f,
-                "record {seq} [{kind}]: written after an anchor for record {anchored} that the anchor file lacks \
-                 (anchor file replaced by an older one, or truncated)"
+                "record {seq} [{kind}]: written after an anchor for record {anchored} that no anchor file given has \
+                 (an anchor file replaced by an older one or truncated; or, with several gateways on one database, \
+                 not every gateway's anchors given)"
             ),
             Problem::Checkpoint { named: None } => write!(
                 f,
@@ -145,9 +162,11 @@ impl std::fmt::Display for Broken {
     }
 }
 
-/// The authentic anchors of an anchor file, and what was wrong with the others.
+/// The authentic anchors of one or more anchor files (several gateways on
+/// one database each write their own), and what was wrong with the others.
 #[derive(Debug, Default)]
 pub struct Anchors {
+    files: usize,
     by_sequence: BTreeMap<i64, Hash>,
     problems: Vec<Broken>,
     authentic: u64,
@@ -161,18 +180,28 @@ impl Anchors {
         Self::default()
     }
 
-    /// Reads line `number` (1-based) of the anchor file. `terminated`: it
-    /// ended with a newline; an unreadable last line without one is taken
-    /// for a write cut short by a crash, not a problem.
+    /// Starts reading the next anchor file: the lines added after this are
+    /// its lines.
+    pub fn next_file(&mut self) {
+        self.files += 1;
+    }
+
+    /// Reads line `number` (1-based) of the current anchor file.
+    /// `terminated`: it ended with a newline; an unreadable last line
+    /// without one is taken for a write cut short by a crash, not a problem.
     pub fn add_line(&mut self, key: &AuditKey, number: u64, line: &str, terminated: bool) {
         if line.trim().is_empty() {
             return;
         }
+        let at = LinePlace {
+            file: self.files.max(1),
+            line: number,
+        };
         let Some(anchor) = Anchor::parse(line.trim()) else {
             if terminated {
                 self.problems.push(Broken {
                     sequence: 0,
-                    problem: Problem::AnchorUnreadable { line: number },
+                    problem: Problem::AnchorUnreadable { at },
                 });
             } else {
                 self.torn_last_line = true;
@@ -182,7 +211,7 @@ impl Anchors {
         if !anchor.is_authentic(key) {
             self.problems.push(Broken {
                 sequence: anchor.sequence,
-                problem: Problem::AnchorForged { line: number },
+                problem: Problem::AnchorForged { at },
             });
             return;
         }
@@ -226,7 +255,7 @@ pub struct Verification {
     pub anchors_before_checkpoint: u64,
     /// The highest anchored record.
     pub latest_anchor: i64,
-    /// The anchor file's last line was cut short (a crash while writing it).
+    /// An anchor file's last line was cut short (a crash while writing it).
     pub torn_anchor_line: bool,
     /// The first [`MAX_LISTED`] problems, in the order found.
     pub problems: Vec<Broken>,
@@ -483,6 +512,24 @@ mod tests {
     }
 
     #[test]
+    fn the_anchors_of_several_writers_are_checked_together() {
+        let key = key();
+        let (records, lines) = chain(&key, 7);
+        // Two gateways on one database: each wrote one of the anchors, and
+        // the records after an anchor carry it whoever wrote them.
+        let mut both = Anchors::new();
+        for line in &lines {
+            both.next_file();
+            both.add_line(&key, 1, line, true);
+        }
+        let report = verify_all(&key, &records, both);
+        assert!(report.is_intact(), "{:?}", report.problems);
+        assert_eq!(report.anchors_checked, 2);
+        let report = verify_all(&key, &records, anchors(&key, &lines[1..]));
+        assert_eq!(kinds(&report), [(4, "anchor-file-behind")]);
+    }
+
+    #[test]
     fn forged_and_unreadable_anchor_lines_are_found() {
         let key = key();
         let (records, mut lines) = chain(&key, 7);
@@ -490,6 +537,10 @@ mod tests {
         lines.push("not json".into());
         let report = verify_all(&key, &records, anchors(&key, &lines));
         assert_eq!(kinds(&report), [(7, "anchor-forged"), (0, "anchor-unreadable")]);
+        assert_eq!(
+            report.problems[1].to_string(),
+            "anchor file 1 line 4 [anchor-unreadable]: not an anchor"
+        );
         let mut torn = anchors(&key, &lines[..2]);
         torn.add_line(&key, 3, "{\"seq\":9,\"ha", false);
         let report = verify_all(&key, &records, torn);

@@ -34,10 +34,13 @@ enum AuditCommand {
     /// reaches the latest anchor, and the purge checkpoint. Lists each
     /// problem with its record and kind. Exit status 0 when intact, 1 when not.
     Verify {
-        /// The anchor file to check against (default: `audit.anchor_file`,
-        /// or `audit-anchors.jsonl` in the data directory).
-        #[arg(long, value_name = "FILE")]
-        anchor: Option<PathBuf>,
+        /// An anchor file to check against (default: `audit.anchor_file`,
+        /// or `audit-anchors.jsonl` in the data directory). Repeat it for
+        /// several gateways on one PostgreSQL database: each anchors what it
+        /// wrote in its own file, and the chain is checked against all of
+        /// them together.
+        #[arg(long = "anchor", value_name = "FILE")]
+        anchors: Vec<PathBuf>,
     },
     /// Write audit events as NDJSON (FHIR AuditEvent), oldest first.
     Export {
@@ -109,7 +112,7 @@ fn access_row(event: &serde_json::Value, organizations: &[Organization]) -> serd
 }
 
 /// What `audit verify` found, for a person; exit status 1 unless intact.
-fn print_verification(report: &zorgpoort_store::Verification, anchor_file: &Path) -> Result<ExitCode> {
+fn print_verification(report: &zorgpoort_store::Verification, anchor_files: &[&Path]) -> Result<ExitCode> {
     use std::fmt::Write as _;
     let mut text = String::new();
     let range = if report.records > 0 {
@@ -152,19 +155,24 @@ fn print_verification(report: &zorgpoort_store::Verification, anchor_file: &Path
             report.start
         )?;
     }
+    let files = match anchor_files {
+        [file] => file.display().to_string(),
+        files => files
+            .iter()
+            .enumerate()
+            .map(|(n, file)| format!("{} {}", n + 1, file.display()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     writeln!(
         text,
-        "  anchors: {} in {}, {} matched the chain, {} before the purge checkpoint; latest anchored record #{}",
-        report.anchors,
-        anchor_file.display(),
-        report.anchors_checked,
-        report.anchors_before_checkpoint,
-        report.latest_anchor
+        "  anchors: {} in {files}, {} matched the chain, {} before the purge checkpoint; latest anchored record #{}",
+        report.anchors, report.anchors_checked, report.anchors_before_checkpoint, report.latest_anchor
     )?;
     if report.torn_anchor_line {
         writeln!(
             text,
-            "  note: the anchor file's last line was cut short (a crash while writing it)"
+            "  note: an anchor file's last line was cut short (a crash while writing it)"
         )?;
     }
     crate::output::Stdout.write_all(text.as_bytes())?;
@@ -193,10 +201,13 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let (store, runtime) = crate::serve::existing_store(&config)?;
     runtime.block_on(async {
         match args.command {
-            AuditCommand::Verify { anchor } => {
-                let file = anchor.unwrap_or_else(|| config.audit.anchor_path(&config.server.data_dir));
-                let report = store.verify_audit_report(Some(&file)).await?;
-                print_verification(&report, &file)
+            AuditCommand::Verify { mut anchors } => {
+                if anchors.is_empty() {
+                    anchors.push(config.audit.anchor_path(&config.server.data_dir));
+                }
+                let files: Vec<&Path> = anchors.iter().map(PathBuf::as_path).collect();
+                let report = store.verify_audit_report(&files).await?;
+                print_verification(&report, &files)
             }
             AuditCommand::Export { since, until } => {
                 let since = since.as_deref().map(day_start_ms).transpose()?.unwrap_or(i64::MIN);

@@ -48,6 +48,7 @@ data_dir = "{data_dir}"
 
 [audit]
 key_file = "{key_file}"
+anchor_every = 50
 
 [delivery]
 concurrency = {IN_FLIGHT}
@@ -209,19 +210,28 @@ fn three_replicas_share_the_work_and_survive_a_kill() {
         assert_eq!(arrived, sent, "order of {}", &stream[0][..1]);
     }
 
-    // One chain, written by three replicas, intact.
-    let verify = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
-        .args(["audit", "verify", "--config", configs[1].to_str().unwrap()])
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&verify.stdout);
-    assert!(
-        verify.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
-    assert!(report.contains("intact"), "{report}");
+    // One chain, written by three replicas, intact against the anchors
+    // each of them wrote (the killed one's too).
     drop(replicas);
+    let mut verify = vec!["audit", "verify", "--config", configs[1].to_str().unwrap()];
+    let anchor_files: Vec<String> = (0..3)
+        .map(|n| {
+            format!(
+                "{}/data-{n}/audit-anchors.jsonl",
+                configs[1].parent().unwrap().display()
+            )
+        })
+        .collect();
+    for file in &anchor_files {
+        verify.extend(["--anchor", file]);
+    }
+    let (ok, report) = zorgpoort(&verify, &[]);
+    assert!(ok && report.contains("audit log intact"), "{report}");
+    let anchors = report.split("  anchors: ").nth(1).unwrap_or_default();
+    assert!(
+        !anchors.starts_with('0') && anchors.contains(&format!("3 {}", anchor_files[2])),
+        "{report}"
+    );
 }
 
 /// The region: three replicas of one configuration but for their data

@@ -79,7 +79,7 @@ async fn main() {
         }
     );
     let started = Instant::now();
-    let report = store.verify_audit_report(None).unwrap();
+    let report = store.verify_audit_report(&[]).unwrap();
     let verify = started.elapsed().as_secs_f64();
     println!(
         "verified {} records in {verify:.1} s: {:.0} records/s; intact: {}, anchors checked {}/{}, problems {}",

@@ -30,13 +30,13 @@ macro_rules! on_backend {
 }
 
 impl AnyStore {
-    /// Checks the audit chain against the anchors in `anchor_file` (the
-    /// configured one when `None`); see
+    /// Checks the audit chain against the anchors in `anchor_files` (the
+    /// configured file when none is given); see
     /// [`SqliteStore::verify_audit_report`].
-    pub async fn verify_audit_report(&self, anchor_file: Option<&Path>) -> Result<Verification, StoreError> {
+    pub async fn verify_audit_report(&self, anchor_files: &[&Path]) -> Result<Verification, StoreError> {
         match self {
-            Self::Sqlite(store) => store.verify_audit_report(anchor_file),
-            Self::Postgres(store) => store.verify_audit_report(anchor_file).await,
+            Self::Sqlite(store) => store.verify_audit_report(anchor_files),
+            Self::Postgres(store) => store.verify_audit_report(anchor_files).await,
         }
     }
 }

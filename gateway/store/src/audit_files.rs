@@ -106,28 +106,32 @@ pub fn load_or_create_key(path: &Path) -> Result<(AuditKey, bool), StoreError> {
     }
 }
 
-/// Reads the anchors in `path`; no file is no anchors.
-pub(crate) fn read_anchors(path: &Path, key: &AuditKey) -> Result<Anchors, StoreError> {
-    let error = |e: std::io::Error| StoreError::AuditFile {
-        what: "anchor file",
-        path: path.to_owned(),
-        reason: e.to_string(),
-    };
+/// Reads the anchors in `paths`, together; a file that is not there has no
+/// anchors.
+pub(crate) fn read_anchors(paths: &[&Path], key: &AuditKey) -> Result<Anchors, StoreError> {
     let mut anchors = Anchors::new();
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(anchors),
-        Err(e) => return Err(error(e)),
-    };
-    let mut reader = BufReader::new(file);
-    let mut line = Vec::new();
-    for number in 1.. {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).map_err(error)? == 0 {
-            break;
+    for path in paths {
+        anchors.next_file();
+        let error = |e: std::io::Error| StoreError::AuditFile {
+            what: "anchor file",
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(error(e)),
+        };
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        for number in 1.. {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(error)? == 0 {
+                break;
+            }
+            let terminated = line.last() == Some(&b'\n');
+            anchors.add_line(key, number, &String::from_utf8_lossy(&line), terminated);
         }
-        let terminated = line.last() == Some(&b'\n');
-        anchors.add_line(key, number, &String::from_utf8_lossy(&line), terminated);
     }
     Ok(anchors)
 }
@@ -161,7 +165,7 @@ impl Anchoring {
             // What this writer's records say until it anchors itself: the
             // latest anchor there is, so an anchor file later replaced by an
             // older copy is found even when every writer lived briefly.
-            last: read_anchors(&settings.anchor_file, &settings.key).map_or(0, |anchors| anchors.latest()),
+            last: read_anchors(&[settings.anchor_file.as_path()], &settings.key).map_or(0, |anchors| anchors.latest()),
             pending: None,
         }
     }

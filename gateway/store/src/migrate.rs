@@ -263,6 +263,6 @@ pub async fn sqlite_to_postgres(
             )));
         }
     }
-    let audit = store.verify_audit_report(None).await?;
+    let audit = store.verify_audit_report(&[]).await?;
     Ok(Migration { tables, audit })
 }

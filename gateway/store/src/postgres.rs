@@ -185,14 +185,19 @@ impl PostgresStore {
         })
     }
 
-    /// Checks the whole audit chain against the anchors in `anchor_file`
-    /// (the configured one when `None`), as
+    /// Checks the whole audit chain against the anchors in `anchor_files`
+    /// (the configured file when none is given), as
     /// [`SqliteStore::verify_audit_report`](crate::SqliteStore::verify_audit_report)
     /// does: streamed from one repeatable-read snapshot, constant memory.
-    pub async fn verify_audit_report(&self, anchor_file: Option<&Path>) -> Result<Verification, StoreError> {
-        let anchor_file = anchor_file.unwrap_or(&self.audit.anchor_file);
+    pub async fn verify_audit_report(&self, anchor_files: &[&Path]) -> Result<Verification, StoreError> {
+        let configured = [self.audit.anchor_file.as_path()];
+        let anchor_files = if anchor_files.is_empty() {
+            &configured[..]
+        } else {
+            anchor_files
+        };
         let key = &*self.audit.key;
-        let must_reach = read_anchors(anchor_file, key)?.latest();
+        let must_reach = read_anchors(anchor_files, key)?.latest();
         let mut client = self.client().await?;
         let tx = client
             .build_transaction()
@@ -201,7 +206,7 @@ impl PostgresStore {
             .start()
             .await?;
         let start = audit_checkpoint(&tx).await?;
-        let anchors = read_anchors(anchor_file, key)?;
+        let anchors = read_anchors(anchor_files, key)?;
         let legacy_through: i64 = tx
             .query_opt("SELECT legacy_through FROM audit_keying WHERE id = 1", &[])
             .await?
@@ -886,7 +891,7 @@ impl Store for PostgresStore {
     }
 
     async fn verify_audit(&self) -> Result<Result<u64, Broken>, StoreError> {
-        let report = self.verify_audit_report(None).await?;
+        let report = self.verify_audit_report(&[]).await?;
         Ok(match report.problems.into_iter().next() {
             None => Ok(report.records),
             Some(first) => Err(first),

@@ -166,27 +166,33 @@ impl SqliteStore {
         })
     }
 
-    /// Checks the whole audit chain against the anchors in `anchor_file`
-    /// (the configured one when `None`): every record's MAC and link, every
+    /// Checks the whole audit chain against the anchors in `anchor_files`
+    /// together (the configured file when none is given; with several
+    /// gateways on one database, every gateway's anchors): every record's MAC and link, every
     /// anchor's MAC, that the chain holds each anchored record with the
     /// anchored value and reaches the latest anchor, and that the purge
     /// checkpoint is the one the last purge record names.
     ///
     /// Streams the records through one read transaction on a connection of
     /// its own (a consistent snapshot, and no lock on the store's reads):
-    /// memory does not grow with the log. The anchor file is read once
+    /// memory does not grow with the log. The anchor files are read once
     /// before the snapshot (the head must reach those anchors) and once in
     /// it (later anchors count for the rest), as anchors are written only
     /// after their records are committed.
-    pub fn verify_audit_report(&self, anchor_file: Option<&Path>) -> Result<Verification, StoreError> {
-        let anchor_file = anchor_file.unwrap_or(&self.audit.anchor_file);
+    pub fn verify_audit_report(&self, anchor_files: &[&Path]) -> Result<Verification, StoreError> {
+        let configured = [self.audit.anchor_file.as_path()];
+        let anchor_files = if anchor_files.is_empty() {
+            &configured[..]
+        } else {
+            anchor_files
+        };
         let key = &*self.audit.key;
-        let must_reach = read_anchors(anchor_file, key)?.latest();
+        let must_reach = read_anchors(anchor_files, key)?.latest();
         let mut conn = Connection::open(&self.audit.db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let tx = conn.transaction()?;
         let start = audit_checkpoint(&tx)?;
-        let anchors = read_anchors(anchor_file, key)?;
+        let anchors = read_anchors(anchor_files, key)?;
         let legacy_through: i64 = tx
             .query_row("SELECT legacy_through FROM audit_keying WHERE id = 1", [], |r| r.get(0))
             .optional()?
@@ -999,7 +1005,7 @@ impl Store for SqliteStore {
     }
 
     async fn verify_audit(&self) -> Result<Result<u64, Broken>, StoreError> {
-        let report = self.verify_audit_report(None)?;
+        let report = self.verify_audit_report(&[])?;
         Ok(match report.problems.into_iter().next() {
             None => Ok(report.records),
             Some(first) => Err(first),
