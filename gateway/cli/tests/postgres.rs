@@ -3,11 +3,13 @@
 //! and the gateway started on it with everything and a verified audit chain.
 //!
 //! Three `zorgpoort serve` replicas on one PostgreSQL database (issue 19):
-//! MLLP and HTTP load on all three, one killed with -9 mid-load, its client
-//! carrying on at another replica. Afterwards every acknowledged message has
-//! reached the receiver, none twice but the few the killed replica had in
-//! flight, in the order they were accepted, and the one audit chain the
-//! three wrote verifies.
+//! MLLP and HTTP load on all three, one killed with -9 mid-load and started
+//! again, its clients carrying on at the others. Afterwards every
+//! acknowledged message has reached the receiver, none twice but the few a
+//! killed replica had in flight, in the order they were accepted, and the
+//! one audit chain the three wrote verifies. `REPLICA_KILLS=N` repeats the
+//! kill N times (once by default; the benchmark run in BENCHMARKS.md kills
+//! ten times), each time another replica, with N times the load.
 //!
 //! Needs the test PostgreSQL server (`POSTGRES_TEST_URL`, started by
 //! `scripts/test` through `scripts/postgres`).
@@ -16,19 +18,23 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use common::{Gateway, Receiver, send_mllp, temp_dir, wait_until};
 
-/// Messages each MLLP client sends.
+/// Messages each MLLP client sends per kill.
 const PER_CLIENT: usize = 150;
-/// Messages posted over HTTP.
+/// Messages posted over HTTP per kill.
 const OVER_HTTP: usize = 40;
+/// A client moves to the next replica after this many messages, so every
+/// replica has clients when it is killed.
+const MOVE_EVERY: usize = 25;
 /// Deliveries one replica has in flight at most (`delivery.concurrency`).
 const IN_FLIGHT: usize = 2;
 
@@ -109,79 +115,162 @@ fn message(id: &str) -> String {
     )
 }
 
-/// Sends `PER_CLIENT` messages to the replicas in `order`, each to the
-/// first that answers, going on at the next one when a replica dies (the
-/// message that got no ACK is sent again there). The ids acknowledged, in
-/// order.
-fn client(name: &str, order: &[SocketAddr], progress: &AtomicUsize) -> Vec<String> {
-    let mut acknowledged = Vec::new();
-    let mut replicas = order.iter();
-    let mut mllp = TcpStream::connect(replicas.next().unwrap()).unwrap();
-    let mut n = 0;
-    while n < PER_CLIENT {
-        let id = format!("{name}-{n:04}");
-        match send_mllp(&mut mllp, message(&id).as_bytes()) {
-            Ok(ack) => {
-                assert!(ack.contains(&format!("MSA|AA|{id}")), "{ack}");
-                acknowledged.push(id);
-                n += 1;
-                progress.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => mllp = TcpStream::connect(replicas.next().expect("a replica left")).unwrap(),
+/// Where the replicas listen now (a replica started again gets new ports).
+#[derive(Clone, Default)]
+struct Addresses(Arc<RwLock<Vec<(SocketAddr, SocketAddr)>>>);
+
+impl Addresses {
+    fn mllp(&self, replica: usize) -> SocketAddr {
+        self.0.read().unwrap()[replica % 3].0
+    }
+
+    fn http(&self, replica: usize) -> SocketAddr {
+        self.0.read().unwrap()[replica % 3].1
+    }
+
+    fn set(&self, replica: usize, gateway: &Gateway) {
+        let mut addresses = self.0.write().unwrap();
+        if addresses.len() <= replica {
+            addresses.resize(replica + 1, (gateway.mllp, gateway.http));
         }
+        addresses[replica] = (gateway.mllp, gateway.http);
+    }
+}
+
+/// Sends `count` messages over MLLP, starting at replica `first` and moving
+/// to the next one every `MOVE_EVERY` messages, or when a replica does not
+/// answer (the message that got no ACK is sent again there). The ids
+/// acknowledged, in order.
+fn mllp_client(name: &str, first: usize, count: usize, addresses: &Addresses, progress: &AtomicUsize) -> Vec<String> {
+    let mut acknowledged = Vec::new();
+    let mut replica = first;
+    let mut unanswered = Unanswered::default();
+    while acknowledged.len() < count {
+        let Ok(mut mllp) = TcpStream::connect(addresses.mllp(replica)) else {
+            unanswered.once();
+            replica += 1;
+            continue;
+        };
+        for _ in 0..MOVE_EVERY.min(count - acknowledged.len()) {
+            let id = format!("{name}-{:05}", acknowledged.len());
+            let Ok(ack) = send_mllp(&mut mllp, message(&id).as_bytes()) else {
+                unanswered.once();
+                break;
+            };
+            assert!(ack.contains(&format!("MSA|AA|{id}")), "{ack}");
+            acknowledged.push(id);
+            progress.fetch_add(1, Ordering::Relaxed);
+            unanswered = Unanswered::default();
+        }
+        replica += 1;
     }
     acknowledged
 }
 
-#[test]
-fn three_replicas_share_the_work_and_survive_a_kill() {
-    let receiver = Receiver::start(200);
-    let (configs, replicas) = start_replicas(&receiver);
-    let mllp: Vec<SocketAddr> = replicas.iter().map(|r| r.mllp).collect();
+/// Posts `count` messages to `/messages/hl7v2`, each to the next replica,
+/// sent again at another when a replica does not answer. The ids accepted.
+fn http_client(count: usize, addresses: &Addresses) -> Vec<String> {
+    let mut accepted = Vec::new();
+    let mut replica = 0;
+    let mut unanswered = Unanswered::default();
+    while accepted.len() < count {
+        let id = format!("H-{:05}", accepted.len());
+        replica += 1;
+        if let Ok(status) = post(addresses.http(replica), message(&id).as_bytes()) {
+            assert_eq!(status, 202, "{id}");
+            accepted.push(id);
+            unanswered = Unanswered::default();
+        } else {
+            unanswered.once();
+        }
+    }
+    accepted
+}
 
-    // Replica 0 is killed once the load is under way, however slow the machine.
+/// Replicas not answering one after another: a short pause each time, and
+/// the test fails when none has answered for a minute (they all died).
+#[derive(Default)]
+struct Unanswered(u32);
+
+impl Unanswered {
+    fn once(&mut self) {
+        self.0 += 1;
+        assert!(self.0 < 1200, "no replica answered for a minute");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `POST /messages/hl7v2`; the status, or the error of a replica that died.
+fn post(to: SocketAddr, body: &[u8]) -> std::io::Result<u16> {
+    let mut stream = TcpStream::connect(to)?;
+    let head = format!(
+        "POST /messages/hl7v2 HTTP/1.1\r\nHost: test\r\nContent-Type: x-application/hl7-v2+er7\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .ok_or_else(|| std::io::ErrorKind::UnexpectedEof.into())
+}
+
+#[test]
+fn three_replicas_share_the_work_and_survive_kills() {
+    let kills: usize = std::env::var("REPLICA_KILLS").map_or(1, |n| n.parse().expect("REPLICA_KILLS: a number"));
+    let receiver = Receiver::start(200);
+    let (configs, mut replicas) = start_replicas(&receiver);
+    let addresses = Addresses::default();
+    for (n, replica) in replicas.iter().enumerate() {
+        addresses.set(n, replica);
+    }
+    let per_client = PER_CLIENT * kills;
+    let total = per_client * 3;
+
+    // Replica `k % 3` is killed at the k-th share of the load, however slow
+    // the machine, and started again on its configuration.
     let progress = Arc::new(AtomicUsize::new(0));
     let killer = {
-        let (child, progress) = (replicas[0].child.id(), Arc::clone(&progress));
+        let (progress, addresses, configs) = (Arc::clone(&progress), addresses.clone(), configs.clone());
         std::thread::spawn(move || {
-            assert!(wait_until(Duration::from_secs(300), || progress
-                .load(Ordering::Relaxed)
-                >= 120));
-            Command::new("kill").args(["-9", &child.to_string()]).status().unwrap();
-            progress.load(Ordering::Relaxed)
+            let mut at = Vec::new();
+            for k in 0..kills {
+                let due = total * (k + 1) / (kills + 1);
+                assert!(wait_until(Duration::from_secs(600), || progress
+                    .load(Ordering::Relaxed)
+                    >= due));
+                let victim = k % 3;
+                let pid = replicas[victim].child.id().to_string();
+                Command::new("kill").args(["-9", &pid]).status().unwrap();
+                at.push(progress.load(Ordering::Relaxed));
+                replicas[victim] = Gateway::start(&configs[victim]);
+                addresses.set(victim, &replicas[victim]);
+            }
+            (at, replicas)
         })
     };
-    let clients: Vec<_> = [("A", [0, 1, 2]), ("B", [1, 2, 0]), ("C", [2, 0, 1])]
+    let clients: Vec<_> = ["A", "B", "C"]
         .into_iter()
-        .map(|(name, order)| {
-            let order: Vec<SocketAddr> = order.iter().map(|&i| mllp[i]).collect();
-            let progress = Arc::clone(&progress);
-            std::thread::spawn(move || client(name, &order, &progress))
+        .enumerate()
+        .map(|(first, name)| {
+            let (addresses, progress) = (addresses.clone(), Arc::clone(&progress));
+            std::thread::spawn(move || mllp_client(name, first, per_client, &addresses, &progress))
         })
         .collect();
-    let mut posted = Vec::new();
-    for n in 0..OVER_HTTP {
-        let id = format!("H-{n:04}");
-        let (status, _, body) = replicas[1 + n % 2].http(
-            "POST",
-            "/messages/hl7v2",
-            "x-application/hl7-v2+er7",
-            message(&id).as_bytes(),
-        );
-        assert_eq!(status, 202, "{body}");
-        posted.push(id);
-    }
+    let posted = http_client(OVER_HTTP * kills, &addresses);
     let streams: Vec<Vec<String>> = clients.into_iter().map(|c| c.join().unwrap()).collect();
-    let acknowledged_at_kill = killer.join().unwrap();
+    let (kills_at, replicas) = killer.join().unwrap();
     assert!(
-        acknowledged_at_kill < PER_CLIENT * 3,
-        "the kill should land mid-load ({acknowledged_at_kill} acknowledged by then)"
+        kills_at.iter().all(|&at| at < total),
+        "every kill should land mid-load (at {kills_at:?} of {total} ACKs)"
     );
-    let mut replicas = replicas.into_iter();
-    replicas.next().unwrap().kill();
 
-    let expected = PER_CLIENT * 3 + OVER_HTTP;
-    // The killed replica's claims run out after its lease (timeout + margin).
+    let expected = total + posted.len();
+    // A killed replica's claims run out after its lease (timeout + margin).
     assert!(
         wait_until(Duration::from_secs(180), || deliveries(&receiver).len() >= expected),
         "{} of {expected} acknowledged messages delivered",
@@ -196,11 +285,11 @@ fn three_replicas_share_the_work_and_survive_a_kill() {
     // before the result was recorded, is sent again.
     let twice: Vec<_> = counted.iter().filter(|(_, n)| **n > 1).collect();
     eprintln!(
-        "{expected} acknowledged, {} deliveries, {} sent twice; the kill after {acknowledged_at_kill} ACKs",
+        "{expected} acknowledged, {} deliveries, {} sent twice; {kills} kills, after {kills_at:?} MLLP ACKs",
         counted.values().sum::<usize>(),
         twice.len()
     );
-    assert!(twice.len() <= IN_FLIGHT, "delivered more than once: {twice:?}");
+    assert!(twice.len() <= IN_FLIGHT * kills, "delivered more than once: {twice:?}");
 
     // The receiver got each client's messages in the order they were accepted.
     let first_arrival = first_arrivals(&receiver);
@@ -275,14 +364,14 @@ fn first_arrivals(receiver: &Receiver) -> Vec<String> {
         .collect()
 }
 
-/// The control ids (`A-0001`, `H-0003`, `M-0002`) a delivered Bundle carries.
+/// The control ids (`A-00001`, `H-00003`, `M-00002`) a delivered Bundle carries.
 fn acknowledged_ids(body: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for prefix in ["\"A-", "\"B-", "\"C-", "\"H-", "\"M-"] {
         let mut rest = body;
         while let Some(at) = rest.find(prefix) {
-            let id = &rest[at + 1..(at + 7).min(rest.len())];
-            if id.len() == 6 && id[2..].bytes().all(|b| b.is_ascii_digit()) && !ids.iter().any(|i| i == id) {
+            let id = &rest[at + 1..(at + 8).min(rest.len())];
+            if id.len() == 7 && id[2..].bytes().all(|b| b.is_ascii_digit()) && !ids.iter().any(|i| i == id) {
                 ids.push(id.to_owned());
             }
             rest = &rest[at + 1..];
@@ -319,7 +408,7 @@ fn a_region_moves_from_sqlite_to_postgres() {
     let gateway = Gateway::start(&on_sqlite);
     let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
     for n in 0..3 {
-        let ack = send_mllp(&mut mllp, message(&format!("M-{n:04}")).as_bytes()).unwrap();
+        let ack = send_mllp(&mut mllp, message(&format!("M-{n:05}")).as_bytes()).unwrap();
         assert!(ack.contains("MSA|AA"), "{ack}");
     }
     assert!(wait_until(Duration::from_secs(30), || receiver.received().len() >= 3));
@@ -348,7 +437,7 @@ fn a_region_moves_from_sqlite_to_postgres() {
     std::fs::write(&on_postgres, config(receiver.address, &data, Some(&url), &key_file)).unwrap();
     let gateway = Gateway::start(&on_postgres);
     let mut mllp = TcpStream::connect(gateway.mllp).unwrap();
-    for id in ["M-0001", "M-0003"] {
+    for id in ["M-00001", "M-00003"] {
         let ack = send_mllp(&mut mllp, message(id).as_bytes()).unwrap();
         assert!(ack.contains("MSA|AA"), "{ack}");
     }
@@ -357,7 +446,7 @@ fn a_region_moves_from_sqlite_to_postgres() {
     let ids: Vec<String> = receiver.received().iter().flat_map(|b| acknowledged_ids(b)).collect();
     assert_eq!(
         ids,
-        ["M-0000", "M-0001", "M-0002", "M-0003"],
+        ["M-00000", "M-00001", "M-00002", "M-00003"],
         "the resend is not delivered again"
     );
     gateway.kill();

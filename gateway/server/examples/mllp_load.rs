@@ -1,6 +1,7 @@
 //! MLLP load generator for the benchmarks: C connections send N synthetic
 //! Dutch messages in total, each waiting for its ACK, and report throughput
-//! and ACK latency percentiles.
+//! and ACK latency percentiles. Several addresses, comma-separated (the
+//! replicas of one region), share the connections in turn.
 //! `cargo run --release -p zorgpoort-server --example mllp_load -- 127.0.0.1:2575 8 20000`
 #![allow(
     missing_docs,
@@ -17,7 +18,12 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let address = args.next().unwrap_or_else(|| "127.0.0.1:2575".into());
+    let addresses: Vec<String> = args
+        .next()
+        .unwrap_or_else(|| "127.0.0.1:2575".into())
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     let connections: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
     let total: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or_else(|| {
@@ -46,8 +52,9 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = per_connection
         .into_iter()
-        .map(|batch| {
-            let address = address.clone();
+        .enumerate()
+        .map(|(n, batch)| {
+            let address = addresses[n % addresses.len()].clone();
             std::thread::spawn(move || {
                 let mut stream = TcpStream::connect(&address).expect("connect");
                 stream.set_nodelay(true).unwrap();
