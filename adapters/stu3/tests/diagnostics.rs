@@ -297,3 +297,27 @@ fn assert_no_dangling_reference(bundle: &Value) {
         }
     }
 }
+
+/// Found by the `stu3` fuzz target (round 6): a `ProcedureRequest` with
+/// unknown elements becomes a `ServiceRequest`, as every `ProcedureRequest`
+/// does (the target wrongly expected the type kept), and each element left
+/// out is named in a warning.
+#[test]
+fn a_fuzzed_procedure_request_becomes_a_service_request() {
+    let input: Value = serde_json::from_slice(include_bytes!(
+        "regressions/procedure-request-with-unknown-elements.json"
+    ))
+    .unwrap();
+    let converted = zorgpoort_stu3::to_r4(&input).unwrap();
+    assert_eq!(converted.resource["resourceType"], "ServiceRequest");
+    assert_eq!(
+        lines(&converted.warnings),
+        [
+            "ProcedureRequest.asser: no counterpart in FHIR R4; left out",
+            "ProcedureRequest.clinical?ta(us: no counterpart in FHIR R4; left out",
+            "ProcedureRequest.v!tatus: no counterpart in FHIR R4; left out",
+        ]
+    );
+    let back = zorgpoort_stu3::to_stu3(&converted.resource).unwrap();
+    assert_eq!(back.resource["resourceType"], "ProcedureRequest");
+}
