@@ -43,6 +43,7 @@ mod tls;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_schema.sql"),
     include_str!("../migrations/postgres/0002_one_time_keys.sql"),
+    include_str!("../migrations/postgres/0003_pending_deliveries_per_receiver.sql"),
 ];
 
 /// The advisory lock every replica takes while it migrates.
@@ -599,17 +600,25 @@ impl Store for PostgresStore {
         max: usize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
         let client = self.client().await?;
-        // One statement: the rows another replica is claiming are skipped,
-        // not waited for, and what this one takes is marked as it is read.
+        // One statement: the head of each receiver's queue (its oldest
+        // pending delivery), found receiver by receiver through the index of
+        // pending deliveries, so the cost does not grow with a backlog; of
+        // those the due ones no one holds, skipping rows another replica is
+        // claiming rather than waiting; marked as they are read.
         let rows = client
             .query(
                 &format!(
-                    "UPDATE deliveries d SET claim = $1, claimed_until = $3 FROM messages m \
+                    "WITH RECURSIVE heads (receiver, id) AS ( \
+                       (SELECT receiver, id FROM deliveries WHERE state = 'pending' ORDER BY receiver, id LIMIT 1) \
+                       UNION ALL \
+                       SELECT next.receiver, next.id FROM heads h CROSS JOIN LATERAL ( \
+                         SELECT p.receiver, p.id FROM deliveries p WHERE p.state = 'pending' \
+                         AND p.receiver > h.receiver ORDER BY p.receiver, p.id LIMIT 1) next) \
+                     UPDATE deliveries d SET claim = $1, claimed_until = $3 FROM messages m \
                      WHERE m.id = d.message_id AND d.id IN ( \
-                       SELECT q.id FROM deliveries q WHERE q.state = 'pending' AND q.next_attempt_ms <= $2 \
+                       SELECT q.id FROM deliveries q WHERE q.id = ANY (ARRAY(SELECT id FROM heads)) \
+                       AND q.state = 'pending' AND q.next_attempt_ms <= $2 \
                        AND (q.claimed_until IS NULL OR q.claimed_until <= $2) \
-                       AND q.id = (SELECT MIN(p.id) FROM deliveries p WHERE p.receiver = q.receiver \
-                                   AND p.state = 'pending') \
                        ORDER BY q.next_attempt_ms, q.id LIMIT $4 FOR UPDATE SKIP LOCKED) \
                      RETURNING d.{}, m.format, m.body, m.patient",
                     DELIVERY_COLUMNS.replace(", ", ", d.")
