@@ -116,10 +116,16 @@ fn message(id: &str) -> String {
 }
 
 /// Where the replicas listen now (a replica started again gets new ports).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Addresses(Arc<RwLock<Vec<(SocketAddr, SocketAddr)>>>);
 
 impl Addresses {
+    fn of(replicas: &[Gateway]) -> Self {
+        Self(Arc::new(RwLock::new(
+            replicas.iter().map(|r| (r.mllp, r.http)).collect(),
+        )))
+    }
+
     fn mllp(&self, replica: usize) -> SocketAddr {
         self.0.read().unwrap()[replica % 3].0
     }
@@ -129,11 +135,7 @@ impl Addresses {
     }
 
     fn set(&self, replica: usize, gateway: &Gateway) {
-        let mut addresses = self.0.write().unwrap();
-        if addresses.len() <= replica {
-            addresses.resize(replica + 1, (gateway.mllp, gateway.http));
-        }
-        addresses[replica] = (gateway.mllp, gateway.http);
+        self.0.write().unwrap()[replica] = (gateway.mllp, gateway.http);
     }
 }
 
@@ -224,10 +226,7 @@ fn three_replicas_share_the_work_and_survive_kills() {
     let kills: usize = std::env::var("REPLICA_KILLS").map_or(1, |n| n.parse().expect("REPLICA_KILLS: a number"));
     let receiver = Receiver::start(200);
     let (configs, mut replicas) = start_replicas(&receiver);
-    let addresses = Addresses::default();
-    for (n, replica) in replicas.iter().enumerate() {
-        addresses.set(n, replica);
-    }
+    let addresses = Addresses::of(&replicas);
     let per_client = PER_CLIENT * kills;
     let total = per_client * 3;
 
