@@ -157,12 +157,16 @@ fn print_verification(report: &zorgpoort_store::Verification, anchor_files: &[&P
     }
     let files = match anchor_files {
         [file] => file.display().to_string(),
-        files => files
-            .iter()
-            .enumerate()
-            .map(|(n, file)| format!("{} {}", n + 1, file.display()))
-            .collect::<Vec<_>>()
-            .join(", "),
+        files => format!(
+            "{} files ({})",
+            files.len(),
+            files
+                .iter()
+                .enumerate()
+                .map(|(n, file)| format!("{}: {}", n + 1, file.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     writeln!(
         text,
