@@ -9,7 +9,7 @@
 //! validator walks into nested resources itself and checks each with the
 //! validator of its own type.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -111,6 +111,8 @@ pub struct Schema {
     /// Every type's elements, looked up once at start instead of walking the
     /// schema's JSON on each use.
     elements: HashMap<String, HashMap<String, Indexed>>,
+    /// The resource types, found once: asked for every nested value.
+    resource_types: HashSet<String>,
     validators: RwLock<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
@@ -174,9 +176,20 @@ pub fn schema() -> &'static Schema {
             definitions,
             primitives_by_pattern,
             elements: HashMap::new(),
+            resource_types: HashSet::new(),
             validators: RwLock::default(),
         };
         schema.elements = schema.index_elements();
+        schema.resource_types = schema
+            .definitions
+            .iter()
+            .filter(|(name, definition)| {
+                definition
+                    .pointer("/properties/resourceType/const")
+                    .is_some_and(|constant| constant == name.as_str())
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         schema
     })
 }
@@ -234,10 +247,7 @@ fn add_canonical_companions(definition: &mut Value) {
 impl Schema {
     /// Whether `name` is a resource type (`Patient`, not `HumanName`).
     pub fn is_resource_type(&self, name: &str) -> bool {
-        self.definitions
-            .get(name)
-            .and_then(|definition| definition.pointer("/properties/resourceType/const"))
-            .is_some_and(|constant| constant == name)
+        self.resource_types.contains(name)
     }
 
     /// The element `name` of the type `type_name`, if the schema defines it.
@@ -351,5 +361,29 @@ impl Schema {
         Some(Arc::clone(
             validators.entry(resource_type.to_owned()).or_insert(compiled),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema;
+
+    #[test]
+    fn resource_types_are_the_definitions_with_their_own_resource_type() {
+        let schema = schema();
+        for name in ["Patient", "Bundle", "Parameters", "ServiceRequest"] {
+            assert!(schema.is_resource_type(name), "{name}");
+        }
+        for name in [
+            "HumanName",
+            "Bundle_Entry",
+            "Resource",
+            "DomainResource",
+            "string",
+            "patient",
+        ] {
+            assert!(!schema.is_resource_type(name), "{name}");
+        }
+        assert_eq!(schema.resource_types.len(), 146, "the resource types of R4 4.0.1");
     }
 }
