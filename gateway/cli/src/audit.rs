@@ -206,6 +206,11 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         match args.command {
             AuditCommand::Verify { mut anchors } => {
+                // A file named on the command line must be there: a wrong
+                // path would otherwise check against fewer anchors, unnoticed.
+                if let Some(missing) = anchors.iter().find(|file| !file.exists()) {
+                    bail!("no anchor file at {}", missing.display());
+                }
                 if anchors.is_empty() {
                     anchors.push(config.audit.anchor_path(&config.server.data_dir));
                 }

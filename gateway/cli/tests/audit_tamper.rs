@@ -82,6 +82,15 @@ fn audit_verify_reports_each_tampering_with_its_record_and_kind() {
     let data = audited_data_dir();
     let (intact, text) = verify(&data);
     assert!(intact && text.starts_with("audit log intact: 5 records"), "{text}");
+    // An anchor file named but not there is an error, not fewer anchors.
+    let output = Command::new(env!("CARGO_BIN_EXE_zorgpoort"))
+        .args(["audit", "verify", "--data-dir", data.to_str().unwrap()])
+        .args(["--anchor", data.join("audit-anchors.jsonl").to_str().unwrap()])
+        .args(["--anchor", data.join("elsewhere.jsonl").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && text.contains("no anchor file at"), "{text}");
 
     let zeros = "0".repeat(64);
     let forged_anchor = format!(r#"{{"seq":9,"hash":"{zeros}","time":1,"mac":"{zeros}"}}"#);
