@@ -283,7 +283,7 @@ pub async fn token_endpoint(State(tokens): State<Arc<Tokens>>, body: String) -> 
     let Some(assertion) = form.get("client_assertion") else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "client_assertion is missing");
     };
-    let now = zorgpoort_handover::delivery::now_ms() / 1000;
+    let now = now_secs();
     let verified = match tokens.verify_assertion(assertion, now) {
         Ok(assertion) => match tokens.first_use(&assertion, now).await {
             Ok(true) => Ok(assertion.organization),
