@@ -106,9 +106,10 @@ pub fn load_or_create_key(path: &Path) -> Result<(AuditKey, bool), StoreError> {
     }
 }
 
-/// Reads the anchors in `paths`, together; a file that is not there has no
-/// anchors.
-pub(crate) fn read_anchors(paths: &[&Path], key: &AuditKey) -> Result<Anchors, StoreError> {
+/// Reads the anchors in `paths` together, or in `configured` when `paths`
+/// is empty; a file that is not there has no anchors.
+pub(crate) fn read_anchors(paths: &[&Path], configured: &Path, key: &AuditKey) -> Result<Anchors, StoreError> {
+    let paths = if paths.is_empty() { &[configured][..] } else { paths };
     let mut anchors = Anchors::new();
     for path in paths {
         anchors.next_file();
@@ -165,7 +166,7 @@ impl Anchoring {
             // What this writer's records say until it anchors itself: the
             // latest anchor there is, so an anchor file later replaced by an
             // older copy is found even when every writer lived briefly.
-            last: read_anchors(&[settings.anchor_file.as_path()], &settings.key).map_or(0, |anchors| anchors.latest()),
+            last: read_anchors(&[], &settings.anchor_file, &settings.key).map_or(0, |anchors| anchors.latest()),
             pending: None,
         }
     }

@@ -191,14 +191,8 @@ impl PostgresStore {
     /// [`SqliteStore::verify_audit_report`](crate::SqliteStore::verify_audit_report)
     /// does: streamed from one repeatable-read snapshot, constant memory.
     pub async fn verify_audit_report(&self, anchor_files: &[&Path]) -> Result<Verification, StoreError> {
-        let configured = [self.audit.anchor_file.as_path()];
-        let anchor_files = if anchor_files.is_empty() {
-            &configured[..]
-        } else {
-            anchor_files
-        };
         let key = &*self.audit.key;
-        let must_reach = read_anchors(anchor_files, key)?.latest();
+        let must_reach = read_anchors(anchor_files, &self.audit.anchor_file, key)?.latest();
         let mut client = self.client().await?;
         let tx = client
             .build_transaction()
@@ -207,7 +201,7 @@ impl PostgresStore {
             .start()
             .await?;
         let start = audit_checkpoint(&tx).await?;
-        let anchors = read_anchors(anchor_files, key)?;
+        let anchors = read_anchors(anchor_files, &self.audit.anchor_file, key)?;
         let legacy_through: i64 = tx
             .query_opt("SELECT legacy_through FROM audit_keying WHERE id = 1", &[])
             .await?

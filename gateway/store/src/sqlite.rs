@@ -181,19 +181,13 @@ impl SqliteStore {
     /// it (later anchors count for the rest), as anchors are written only
     /// after their records are committed.
     pub fn verify_audit_report(&self, anchor_files: &[&Path]) -> Result<Verification, StoreError> {
-        let configured = [self.audit.anchor_file.as_path()];
-        let anchor_files = if anchor_files.is_empty() {
-            &configured[..]
-        } else {
-            anchor_files
-        };
         let key = &*self.audit.key;
-        let must_reach = read_anchors(anchor_files, key)?.latest();
+        let must_reach = read_anchors(anchor_files, &self.audit.anchor_file, key)?.latest();
         let mut conn = Connection::open(&self.audit.db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let tx = conn.transaction()?;
         let start = audit_checkpoint(&tx)?;
-        let anchors = read_anchors(anchor_files, key)?;
+        let anchors = read_anchors(anchor_files, &self.audit.anchor_file, key)?;
         let legacy_through: i64 = tx
             .query_row("SELECT legacy_through FROM audit_keying WHERE id = 1", [], |r| r.get(0))
             .optional()?
