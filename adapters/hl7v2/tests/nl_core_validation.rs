@@ -130,6 +130,49 @@ fn fidelity_fixtures_that_convert_are_valid_nl_core() {
     assert_eq!(outcome.messages, paths.len() + 1);
 }
 
+/// Conformance by construction (ADR 0009): the gateway checks only a sample
+/// of its own conversions in production, so every message the generator
+/// makes, a hundred thousand of them, is converted and validated here, on
+/// every core.
+#[test]
+fn a_hundred_thousand_synthetic_messages_convert_to_valid_nl_core() {
+    const MESSAGES: u64 = 100_000;
+    let threads = std::thread::available_parallelism().map_or(2, usize::from) as u64;
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                scope.spawn(move || {
+                    // Each worker its own seed, so no two make the same stream.
+                    let mut generator = zorgpoort_hl7v2::synthetic::Generator::new(1_000 + worker);
+                    let count = MESSAGES / threads + u64::from(worker < MESSAGES % threads);
+                    let mut outcome = Outcome::default();
+                    let batch = 500;
+                    let mut left = count;
+                    while left > 0 {
+                        let n = left.min(batch);
+                        let text: String = (0..n).map(|_| generator.next_message() + "\n").collect();
+                        let part = validate_all(&[(format!("worker {worker}"), text.into_bytes())]);
+                        outcome.messages += part.messages;
+                        outcome.profiled += part.profiled;
+                        outcome.failures.extend(part.failures);
+                        left -= n;
+                    }
+                    outcome
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap()).collect()
+    });
+    let mut total = Outcome::default();
+    for outcome in outcomes {
+        total.messages += outcome.messages;
+        total.profiled += outcome.profiled;
+        total.failures.extend(outcome.failures);
+    }
+    assert_valid(&total, "generated messages");
+    assert_eq!(total.messages as u64, MESSAGES);
+}
+
 #[test]
 fn synthetic_messages_convert_to_valid_nl_core() {
     let mut generator = zorgpoort_hl7v2::synthetic::Generator::new(11);

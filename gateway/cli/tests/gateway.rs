@@ -139,10 +139,63 @@ fn messages_over_mllp_and_http_are_converted_routed_and_delivered() {
     let (status, _, body) = gateway.http("GET", "/fhir/Organization/de-linde", "text/plain", b"");
     assert_eq!(status, 200);
     assert!(body.contains("\"resourceType\":\"Organization\""));
-    let (status, _, body) = gateway.http("GET", "/metrics", "text/plain", b"");
-    assert_eq!(status, 200);
-    assert!(body.contains("zorgpoort_mllp_messages_total{ack=\"AA\"} 3"), "{body}");
     assert_eq!(gateway.http("GET", "/readyz", "text/plain", b"").0, 200);
+
+    let (status, _, metrics) = gateway.http("GET", "/metrics", "text/plain", b"");
+    assert_eq!(status, 200);
+    assert_measured(&metrics);
+}
+
+/// Every metric is described, and what the test above did was measured.
+fn assert_measured(metrics: &str) {
+    for metric in zorgpoort_metrics::catalogue::ALL {
+        let described = format!(
+            "# HELP {} {}\n# TYPE {} {}\n",
+            metric.name,
+            metric.help,
+            metric.name,
+            metric.kind.as_str()
+        );
+        assert!(
+            metrics.contains(&described),
+            "{} is not exported:\n{metrics}",
+            metric.name
+        );
+    }
+    let value = |series: &str| -> &str {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+    };
+    let count = |series: &str| -> u64 { value(series).parse().unwrap() };
+    assert_eq!(count("zorgpoort_mllp_messages_total{ack=\"AA\"}"), 3);
+    assert_eq!(count("zorgpoort_mllp_ack_seconds_count{ack=\"AA\"}"), 3);
+    assert_eq!(count("zorgpoort_mllp_ack_seconds_bucket{ack=\"AE\",le=\"+Inf\"}"), 1);
+    assert!(
+        value("zorgpoort_mllp_ack_seconds_sum{ack=\"AA\"}")
+            .parse::<f64>()
+            .unwrap()
+            > 0.0
+    );
+    assert!(count("zorgpoort_http_request_seconds_count{route=\"/hl7v2\"}") >= 2);
+    assert_eq!(
+        count("zorgpoort_delivery_seconds_count{receiver=\"de-linde\",outcome=\"delivered\"}"),
+        3
+    );
+    // M1 (twice: the resend is found in the store), M4 and M3.
+    assert_eq!(count("zorgpoort_store_write_seconds_count{operation=\"accept\"}"), 4);
+    // The first conversion is in the sample; FHIR callers send, always.
+    assert_eq!(
+        count("zorgpoort_validations_total{source=\"conversion\",result=\"conformant\"}"),
+        1
+    );
+    assert!(count("zorgpoort_validations_total{source=\"conversion\",result=\"skipped\"}") >= 3);
+    assert_eq!(count("zorgpoort_validation_seconds_count{source=\"conversion\"}"), 1);
+    assert!(
+        !metrics.contains("zorgpoort_deliveries{"),
+        "all delivered: no queue\n{metrics}"
+    );
 }
 
 fn adapter_file(path: &str) -> Vec<u8> {
@@ -558,6 +611,11 @@ fn consent_decides_what_crosses_to_the_receiver() {
             .contains("\"state\":\"withheld\"")),
         "{}",
         state(&denied)
+    );
+    let (_, _, metrics) = gateway.http("GET", "/metrics", "text/plain", b"");
+    assert!(
+        metrics.contains("\nzorgpoort_deliveries{receiver=\"de-linde\",state=\"withheld\"} 1\n"),
+        "the withheld delivery is in the queue gauge:\n{metrics}"
     );
     assert!(
         state(&denied).contains("deny:nee"),

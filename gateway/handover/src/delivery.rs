@@ -16,7 +16,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -33,6 +33,7 @@ use crate::routing::{MLLP_PREFIX, STU3_PREFIX};
 use crate::upstream::Upstream;
 use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
 use zorgpoort_hl7v2::{Limits, Message};
+use zorgpoort_metrics::{Metrics, catalogue};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
 use zorgpoort_store::{Attempt, DueDelivery, Store};
 
@@ -241,18 +242,21 @@ pub struct Deliverer<S> {
     holder: String,
     /// Claims made so far, for the next claim's name.
     claims: AtomicU64,
+    /// Attempts are timed here.
+    metrics: Arc<Metrics>,
 }
 
 impl<S: Store> Deliverer<S> {
     /// A deliverer over `store`, sending through `client` what `render`
     /// makes of each message when `consent` allows it (`None` sends without
-    /// checking: tests only).
+    /// checking: tests only); attempts are timed in `metrics`.
     pub fn new(
         store: S,
         config: DeliveryConfig,
         client: Upstream,
         render: Render,
         consent: Option<ConsentCheck>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             store,
@@ -262,6 +266,7 @@ impl<S: Store> Deliverer<S> {
             client,
             holder: holder_name(),
             claims: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -346,6 +351,7 @@ impl<S: Store> Deliverer<S> {
     /// cut off after `timeout_ms`, well within the claim's lease.
     async fn attempt(&self, due: DueDelivery) {
         let delivery = &due.delivery;
+        let started = Instant::now();
         let limit = Duration::from_millis(self.config.timeout_ms);
         let (outcome, rule, categories) = tokio::time::timeout(limit, self.try_once(&due))
             .await
@@ -365,15 +371,21 @@ impl<S: Store> Deliverer<S> {
                 error,
             },
         };
+        let outcome = match &attempt {
+            Attempt::Delivered => "delivered",
+            Attempt::Retry { .. } => "retry",
+            Attempt::Dead { .. } => "dead",
+            Attempt::Withheld { .. } => "withheld",
+        };
+        self.metrics.observe(
+            &catalogue::DELIVERY_SECONDS,
+            &[&delivery.receiver, outcome],
+            started.elapsed(),
+        );
         tracing::info!(
             delivery = delivery.id,
             receiver = %delivery.receiver,
-            outcome = match &attempt {
-                Attempt::Delivered => "delivered",
-                Attempt::Retry { .. } => "retry",
-                Attempt::Dead { .. } => "dead",
-                Attempt::Withheld { .. } => "withheld",
-            },
+            outcome,
             attempts = delivery.attempts + 1,
             "delivery attempt"
         );

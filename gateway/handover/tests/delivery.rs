@@ -54,7 +54,7 @@ fn fast() -> DeliveryConfig {
 async fn deliver_until(store: &SqliteStore, config: DeliveryConfig, done: impl AsyncFn() -> bool) {
     let (stop, stopped) = oneshot::channel::<()>();
     let worker = tokio::spawn(
-        Deliverer::new(store.clone(), config, client(), as_text(), None).run(async {
+        Deliverer::new(store.clone(), config, client(), as_text(), None, Arc::default()).run(async {
             let _ = stopped.await;
         }),
     );
@@ -423,7 +423,7 @@ async fn each_delivery_is_sent_once_while_attempts_overlap() {
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let worker = tokio::spawn(
-        Deliverer::new(store.clone(), config, client(), as_text(), None).run(async {
+        Deliverer::new(store.clone(), config, client(), as_text(), None, Arc::default()).run(async {
             let _ = stopped.await;
         }),
     );

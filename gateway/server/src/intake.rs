@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_formats::{Converted, Format, PatientFacts, Settings};
@@ -17,12 +18,13 @@ use zorgpoort_handover::{ConsentCheck, ConsentError, Facts, HandoverRequest, Org
 use zorgpoort_hl7v2::{
     ErrorKind, Limits, LocalCodeSystems, Location, Message, Options, Splitter, routing_facts, to_fhir,
 };
+use zorgpoort_metrics::{Metrics, catalogue};
 use zorgpoort_model::Conversion;
 use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
 
 use crate::outcome::{ApiError, Problem};
-use crate::validation::{Nonconformant, ValidationMode};
+use crate::validation::{Nonconformant, Source, Validation};
 
 /// What became of an accepted message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +196,9 @@ pub struct Intake<S> {
     /// `local_code_systems`), by organisation id.
     local_codes: HashMap<String, LocalCodeSystems>,
     settings: Settings,
-    validation: ValidationMode,
+    validation: Arc<Validation>,
+    /// Store writes are timed here.
+    metrics: Arc<Metrics>,
     /// Consent and pickup time for documents that routes hand over.
     handovers: Option<(ConsentCheck, i64)>,
 }
@@ -209,7 +213,8 @@ impl<S: Store> Intake<S> {
         routes: Arc<Routes>,
         max_message_bytes: usize,
         ecd_mapping: Option<zorgpoort_ecd::Mapping>,
-        validation: ValidationMode,
+        validation: Arc<Validation>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let settings = Settings {
             ecd_mapping,
@@ -223,6 +228,7 @@ impl<S: Store> Intake<S> {
             options: Options::default(),
             settings,
             validation,
+            metrics,
             handovers: None,
         }
     }
@@ -297,12 +303,12 @@ impl<S: Store> Intake<S> {
             audit.patient = facts.patient_bsn;
             audit.outcome_text = converted.as_ref().err().map(refusal_text);
             audit.data = Some(data_object(String::new(), &frame));
-            self.store.audit(audit).await.map_err(IntakeError::Store)?;
+            self.audit(audit).await.map_err(IntakeError::Store)?;
         }
         let conversion = converted?;
         let bundle = conversion.bundle.to_json();
         self.validation
-            .apply_to_text("conversion output", &bundle)
+            .check_text(Source::Conversion, "conversion output", || bundle.as_str())
             .map_err(IntakeError::from)?;
         Ok((bundle, conversion.warnings))
     }
@@ -330,7 +336,7 @@ impl<S: Store> Intake<S> {
                 message.bundle.as_bytes(),
                 Vec::new(),
             ));
-            self.store.audit(audit).await?;
+            self.audit(audit).await?;
             bundles.push((message.bundle, message.warnings));
         }
         Ok(bundles)
@@ -404,6 +410,10 @@ impl<S: Store> Intake<S> {
             }
             _ => &self.settings,
         };
+        let source = match format {
+            Format::FhirR4 | Format::FhirStu3 => Source::Supplied,
+            Format::Hl7v2 | Format::Cda | Format::Edifact | Format::Ecd => Source::Conversion,
+        };
         let messages = zorgpoort_formats::convert(format, bytes, settings).map_err(|error| format_error(0, &error))?;
         let mut converted = Vec::with_capacity(messages.len());
         for (i, message) in messages.into_iter().enumerate() {
@@ -411,7 +421,7 @@ impl<S: Store> Intake<S> {
             let (facts, composition) = match serde_json::from_str(&message.bundle) {
                 Ok(bundle) => {
                     self.validation
-                        .apply("conversion output", &bundle)
+                        .check(source, "conversion output", &bundle)
                         .map_err(ApiError::nonconformant)?;
                     (PatientFacts::of(&bundle), composition_of(&bundle).map(str::to_owned))
                 }
@@ -484,7 +494,7 @@ impl<S: Store> Intake<S> {
                 Ok(conversion) => {
                     let checked = self
                         .validation
-                        .apply_to_text("conversion output", &conversion.bundle.to_json());
+                        .check_text(Source::Conversion, "conversion output", || conversion.bundle.to_json());
                     checked.err().map(|findings| {
                         let text = format!("refused: does not conform to nl-core at {}", findings.first().0);
                         (text, IntakeError::Nonconformant(findings))
@@ -503,7 +513,7 @@ impl<S: Store> Intake<S> {
                     data,
                 );
                 audit.outcome_text = Some(text);
-                self.store.audit(audit).await?;
+                self.audit(audit).await?;
             }
             return Err(refusal);
         }
@@ -542,6 +552,24 @@ impl<S: Store> Intake<S> {
         }
     }
 
+    /// Stores an audit record; done when it is durable.
+    async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
+        self.timed("audit", self.store.audit(event)).await
+    }
+
+    /// A store write, timed in `zorgpoort_store_write_seconds`.
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let written = write.await;
+        self.metrics
+            .observe(&catalogue::STORE_WRITE_SECONDS, &[operation], started.elapsed());
+        written
+    }
+
     /// Routes a converted message and stores it with its deliveries and the
     /// audit event of its acceptance, in one transaction.
     async fn store_routed(&self, incoming: Incoming, received_ms: i64) -> Result<Received, IntakeError> {
@@ -570,20 +598,22 @@ impl<S: Store> Intake<S> {
         let known = self.registry.by_sender(&incoming.sender).is_some();
         let body = (!handovers.is_empty()).then(|| incoming.body.clone());
         let stored = self
-            .store
-            .accept(NewMessage {
-                id,
-                sender: incoming.sender.clone(),
-                control_id: incoming.control_id.clone(),
-                format: incoming.format.name().into(),
-                body: incoming.body,
-                deliveries,
-                received_ms,
-                patient: incoming.patient.clone(),
-                audit: vec![audit],
-                origin: incoming.origin.clone(),
-                content_hash: incoming.content_hash.clone(),
-            })
+            .timed(
+                "accept",
+                self.store.accept(NewMessage {
+                    id,
+                    sender: incoming.sender.clone(),
+                    control_id: incoming.control_id.clone(),
+                    format: incoming.format.name().into(),
+                    body: incoming.body,
+                    deliveries,
+                    received_ms,
+                    patient: incoming.patient.clone(),
+                    audit: vec![audit],
+                    origin: incoming.origin.clone(),
+                    content_hash: incoming.content_hash.clone(),
+                }),
+            )
             .await?;
         if let Accepted::Reused(id) = &stored {
             let refused = Refused {
@@ -650,7 +680,7 @@ impl<S: Store> Intake<S> {
             refused.data,
         );
         audit.outcome_text = Some("refused: control id reused with other content".to_owned());
-        if let Err(error) = self.store.audit(audit).await {
+        if let Err(error) = self.audit(audit).await {
             return IntakeError::Store(error);
         }
         IntakeError::Reused {
@@ -682,21 +712,23 @@ impl<S: Store> Intake<S> {
         let composition = composition_of(&document).unwrap_or_default().to_owned();
         let body = document.to_string().into_bytes();
         let stored = self
-            .store
-            .accept(NewMessage {
-                id: uuid::Uuid::new_v4().to_string(),
-                sender: message.sender.to_owned(),
-                control_id: format!("{}#overdracht", message.control_id),
-                format: Format::FhirR4.name().into(),
-                body: body.clone(),
-                deliveries: Vec::new(),
-                received_ms,
-                patient: message.patient.cloned(),
-                audit: Vec::new(),
-                origin: None,
-                // Made again (with the time of the resend) on a resend: not compared.
-                content_hash: None,
-            })
+            .timed(
+                "accept",
+                self.store.accept(NewMessage {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    sender: message.sender.to_owned(),
+                    control_id: format!("{}#overdracht", message.control_id),
+                    format: Format::FhirR4.name().into(),
+                    body: body.clone(),
+                    deliveries: Vec::new(),
+                    received_ms,
+                    patient: message.patient.cloned(),
+                    audit: Vec::new(),
+                    origin: None,
+                    // Made again (with the time of the resend) on a resend: not compared.
+                    content_hash: None,
+                }),
+            )
             .await?;
         Ok(Some((stored.id().to_owned(), composition, body)))
     }

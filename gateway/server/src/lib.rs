@@ -13,7 +13,6 @@ pub mod config;
 pub mod extract;
 pub mod intake;
 pub mod listeners;
-pub mod metrics;
 pub mod outcome;
 pub mod router;
 pub mod validation;
@@ -28,7 +27,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use validation::Validation;
 use zorgpoort_handover::{Deliverer, Follower, Registry, RegistryError, Routes, Upstream};
+use zorgpoort_metrics::Metrics;
 use zorgpoort_store::{AnyStore, Durability, PostgresSettings, PostgresStore, SqliteStore, StoreError};
 
 pub use config::{Config, ConfigError};
@@ -288,7 +289,8 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     let registry = Arc::new(Registry::new(config.organizations)?);
     let routes = Arc::new(Routes::new(config.routes, &registry)?);
 
-    let metrics = Arc::new(metrics::Metrics::default());
+    let metrics = Arc::new(Metrics::default());
+    let validation = Arc::new(Validation::new(config.validation, Arc::clone(&metrics)));
 
     let (shutdown, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -304,7 +306,8 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
             routes,
             server.max_body_bytes,
             config.formats.ecd_mapping()?,
-            config.validation.mode,
+            Arc::clone(&validation),
+            Arc::clone(&metrics),
         )
         .with_handovers(consent.clone(), config.handover.pickup_ms()),
     );
@@ -317,7 +320,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         consent: Arc::new(consent.clone()),
         metrics: Arc::clone(&metrics),
         max_body_bytes: server.max_body_bytes,
-        validation: config.validation.mode,
+        validation,
         inbox: server.demo_inbox.then(|| Arc::new(api::inbox::Inbox::default())),
         handover: handover.clone(),
         upstream: upstream.clone(),
@@ -340,7 +343,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     tasks.spawn(mllp::serve(
         mllp_listener,
         Arc::clone(&intake),
-        metrics,
+        Arc::clone(&metrics),
         mllp_limits,
         mllp_tls,
         stopped.clone(),
@@ -351,7 +354,7 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
     );
     let renderer = Arc::clone(&intake);
     let render: zorgpoort_handover::Render = Arc::new(move |format: &str, body: &[u8]| renderer.render(format, body));
-    tasks.spawn(Deliverer::new(store, config.delivery, upstream, render, Some(consent)).run(until(stopped)));
+    tasks.spawn(Deliverer::new(store, config.delivery, upstream, render, Some(consent), metrics).run(until(stopped)));
 
     tracing::info!(%http, %mllp, data_dir = %server.data_dir.display(), "zorgpoort gateway started");
     Ok(Gateway {

@@ -36,8 +36,8 @@ use crate::api::{
     audit_events, bgz, bundles, capabilities, consents, inbox, messages, negotiation, proxy, registry, tasks, validate,
 };
 use crate::auth::{Identification, identify, mark_demo, token_endpoint};
-use crate::metrics::Metrics;
 use crate::outcome::{ApiError, FHIR_JSON, Problem, outcome};
+use zorgpoort_metrics::{Metrics, catalogue};
 
 /// The HTTP application as one cloneable service.
 pub type App = BoxCloneSyncService<Request, Response, Infallible>;
@@ -170,10 +170,10 @@ fn api<S: Store>(state: AppState<S>) -> Router {
 
 fn overloaded(metrics: &Metrics, error: &BoxError) -> ApiError {
     if error.is::<tower::timeout::error::Elapsed>() {
-        metrics.increment("zorgpoort_http_rejected_total", &[("reason", "timeout")]);
+        metrics.increment(&catalogue::HTTP_REJECTED, &["timeout"]);
         ApiError::new(Problem::Timeout, "the request took too long")
     } else {
-        metrics.increment("zorgpoort_http_rejected_total", &[("reason", "overload")]);
+        metrics.increment(&catalogue::HTTP_REJECTED, &["overload"]);
         ApiError::new(Problem::Overloaded, "the gateway is at its limit; send again shortly")
     }
 }
@@ -260,10 +260,8 @@ async fn observe(metrics: Arc<Metrics>, request: Request, next: Next) -> Respons
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    metrics.increment(
-        "zorgpoort_http_requests_total",
-        &[("route", &route), ("status", status.as_str())],
-    );
+    metrics.increment(&catalogue::HTTP_REQUESTS, &[&route, status.as_str()]);
+    metrics.observe(&catalogue::HTTP_SECONDS, &[&route], started.elapsed());
     tracing::info!(
         request_id,
         %method,
@@ -286,9 +284,22 @@ async fn ready<S: Store>(State(state): State<AppState<S>>) -> Result<&'static st
     state.store.ready().await.map(|()| "ready\n").map_err(ApiError::from)
 }
 
+/// The counters and histograms, with the queue's depth read from the store
+/// (left out, and logged, when the store cannot answer: the rest still
+/// tells what is going on).
 async fn render_metrics<S: Store>(State(state): State<AppState<S>>) -> impl IntoResponse {
+    let undelivered = match state.store.undelivered().await {
+        Ok(undelivered) => undelivered
+            .into_iter()
+            .map(|u| (vec![u.receiver, u.state.as_str().to_owned()], u.count))
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the queue's depth for /metrics");
+            Vec::new()
+        }
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render(&[(&catalogue::DELIVERIES, undelivered)]),
     )
 }

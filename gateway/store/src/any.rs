@@ -7,7 +7,7 @@ use zorgpoort_audit::AuditEvent;
 
 use crate::{
     Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
-    NewMessage, PostgresStore, SqliteStore, Store, StoreError, TaskRecord, Verification,
+    NewMessage, PostgresStore, SqliteStore, Store, StoreError, TaskRecord, Undelivered, Verification,
 };
 
 /// SQLite for one gateway, PostgreSQL for replicas.
@@ -81,6 +81,10 @@ impl Store for AnyStore {
 
     async fn deliveries(&self, state: DeliveryState, limit: usize) -> Result<Vec<Delivery>, StoreError> {
         on_backend!(self, store => store.deliveries(state, limit))
+    }
+
+    async fn undelivered(&self) -> Result<Vec<Undelivered>, StoreError> {
+        on_backend!(self, store => store.undelivered())
     }
 
     async fn retry(&self, delivery: i64, now_ms: i64) -> Result<bool, StoreError> {

@@ -131,7 +131,7 @@ impl DeliveryState {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "pending" => Some(Self::Pending),
             "delivered" => Some(Self::Delivered),
@@ -140,6 +140,31 @@ impl DeliveryState {
             _ => None,
         }
     }
+}
+
+/// The query behind [`Store::undelivered`], the same on both backends:
+/// the state index (`deliveries_due`) finds the rows, so delivered history
+/// is not read.
+const UNDELIVERED: &str = "SELECT receiver, state, count(*) FROM deliveries \
+     WHERE state IN ('pending', 'dead', 'withheld') GROUP BY receiver, state ORDER BY receiver, state";
+
+fn undelivered(receiver: String, state: &str, count: i64) -> Result<Undelivered, StoreError> {
+    Ok(Undelivered {
+        receiver,
+        state: DeliveryState::parse(state).ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?,
+        count: u64::try_from(count).unwrap_or_default(),
+    })
+}
+
+/// How many deliveries of one receiver are in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undelivered {
+    /// The receiving organisation.
+    pub receiver: String,
+    /// Pending, dead or withheld.
+    pub state: DeliveryState,
+    /// How many.
+    pub count: u64,
 }
 
 /// A delivery as stored.
@@ -371,6 +396,10 @@ pub trait Store: Clone + Send + Sync + 'static {
         state: DeliveryState,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// How many deliveries are not delivered, per receiver and state
+    /// (pending, dead, withheld): the queue's depth for the metrics.
+    fn undelivered(&self) -> impl Future<Output = Result<Vec<Undelivered>, StoreError>> + Send;
 
     /// Puts a dead or withheld delivery back in the queue, due at `now_ms`
     /// (a withheld one is checked against consent again); false when there

@@ -34,7 +34,7 @@ use crate::audit_files::{Anchoring, AuditSettings, read_anchors};
 use crate::chain_head::ChainHead;
 use crate::{
     Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
-    NewMessage, Store, StoreError, TaskRecord,
+    NewMessage, Store, StoreError, TaskRecord, UNDELIVERED, Undelivered, undelivered,
 };
 
 mod tls;
@@ -669,6 +669,14 @@ impl Store for PostgresStore {
             )
             .await?;
         rows.iter().map(delivery).collect()
+    }
+
+    async fn undelivered(&self) -> Result<Vec<Undelivered>, StoreError> {
+        let client = self.client().await?;
+        let rows = client.query(UNDELIVERED, &[]).await?;
+        rows.iter()
+            .map(|row| undelivered(row.try_get(0)?, row.try_get::<_, &str>(1)?, row.try_get(2)?))
+            .collect()
     }
 
     async fn retry(&self, delivery: i64, now_ms: i64) -> Result<bool, StoreError> {

@@ -17,7 +17,7 @@ use crate::audit_files::{Anchoring, AuditSettings, read_anchors};
 use crate::chain_head::ChainHead;
 use crate::{
     Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
-    NewMessage, Store, StoreError, TaskRecord,
+    NewMessage, Store, StoreError, TaskRecord, UNDELIVERED, Undelivered, undelivered,
 };
 
 /// Migrations in order; the position is the schema version.
@@ -902,6 +902,24 @@ impl Store for SqliteStore {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = query.query_map(params![state.as_str(), limit], delivery_row)?;
             rows.map(|row| with_state(row?)).collect()
+        })
+    }
+
+    async fn undelivered(&self) -> Result<Vec<Undelivered>, StoreError> {
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(UNDELIVERED)?;
+            let rows = query.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (receiver, state, count) = row?;
+                undelivered(receiver, &state, count)
+            })
+            .collect()
         })
     }
 

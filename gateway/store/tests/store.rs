@@ -209,6 +209,31 @@ async fn deliveries_move_through_their_states(db: impl Db) {
         "only a dead or withheld delivery can be retried"
     );
     assert_eq!(store.claim_due("c", 6_000, 7_000, 10).await.unwrap()[0].delivery.id, gp);
+
+    // The queue's depth: gp's delivery given up again, m2's two waiting;
+    // m1's delivered one is not counted.
+    assert!(
+        store
+            .record(gp, "c", Attempt::Dead { error: "gone".into() }, 6_100, None)
+            .await
+            .unwrap()
+    );
+    store.accept(message("m2", "B", &["gp", "vvt"])).await.unwrap();
+    let undelivered: Vec<(String, DeliveryState, u64)> = store
+        .undelivered()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.receiver, u.state, u.count))
+        .collect();
+    assert_eq!(
+        undelivered,
+        [
+            ("gp".to_owned(), DeliveryState::Dead, 1),
+            ("gp".to_owned(), DeliveryState::Pending, 1),
+            ("vvt".to_owned(), DeliveryState::Pending, 1),
+        ]
+    );
 }
 
 async fn a_receiver_gets_its_messages_in_order(db: impl Db) {

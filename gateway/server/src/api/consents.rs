@@ -18,6 +18,7 @@ use crate::api::AppState;
 use crate::auth::{ConsentRecorder, Requester};
 use crate::extract::{FhirId, read_resource};
 use crate::outcome::{ApiError, Problem, fhir_json, searchset};
+use crate::validation::Source;
 
 /// The BSN of a `patient` search parameter, `[system|]BSN`.
 pub(crate) fn bsn_of(patient: &str) -> &str {
@@ -79,7 +80,7 @@ async fn store_consent<S: Store>(
     consent["id"] = serde_json::Value::String(id.clone());
     state
         .validation
-        .apply("Consent", &consent)
+        .check(Source::Supplied, "Consent", &consent)
         .map_err(ApiError::nonconformant)?;
     let (patient, _) =
         read_consent(&consent).map_err(|invalid| ApiError::invalid(invalid.expression, invalid.reason))?;

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use zorgpoort_formats::Format;
+use zorgpoort_metrics::catalogue;
 use zorgpoort_model::datatypes::PartialDateTime;
 use zorgpoort_model::{Object, Value};
 use zorgpoort_store::Store;
@@ -113,13 +114,10 @@ pub(crate) async fn accept_message<S: Store>(
         state.intake.accept(format, &body, now, requester).await?
     };
     for message in &received {
-        state.metrics.increment(
-            "zorgpoort_messages_accepted_total",
-            &[
-                ("format", format.name()),
-                ("duplicate", if message.duplicate { "true" } else { "false" }),
-            ],
-        );
+        let duplicate = if message.duplicate { "true" } else { "false" };
+        state
+            .metrics
+            .increment(&catalogue::MESSAGES_ACCEPTED, &[format.name(), duplicate]);
     }
     // One issue per message, so each id stands on its own.
     let issues: Vec<serde_json::Value> = received

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use zorgpoort_handover::{ConsentCheck, Registry};
 
 use crate::intake::Intake;
-use crate::metrics::Metrics;
+use zorgpoort_metrics::Metrics;
 
 /// What the handlers share.
 pub struct AppState<S> {
@@ -38,7 +38,7 @@ pub struct AppState<S> {
     /// Largest body accepted.
     pub max_body_bytes: usize,
     /// What happens to incoming FHIR that does not validate.
-    pub validation: crate::validation::ValidationMode,
+    pub validation: Arc<crate::validation::Validation>,
     /// The demo receivers' inbox, when enabled.
     pub inbox: Option<Arc<inbox::Inbox>>,
     /// Handovers: pickup time and the gateway's public FHIR base.
@@ -56,7 +56,7 @@ impl<S: Clone> Clone for AppState<S> {
             consent: Arc::clone(&self.consent),
             metrics: Arc::clone(&self.metrics),
             max_body_bytes: self.max_body_bytes,
-            validation: self.validation,
+            validation: Arc::clone(&self.validation),
             inbox: self.inbox.clone(),
             handover: self.handover.clone(),
             upstream: self.upstream.clone(),

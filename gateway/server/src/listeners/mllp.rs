@@ -31,8 +31,8 @@ use zorgpoort_store::Store;
 
 use crate::intake::{Intake, IntakeError};
 use crate::listeners::tls::{Peer, Tls};
-use crate::metrics::Metrics;
 use zorgpoort_handover::Registry;
+use zorgpoort_metrics::{Metrics, catalogue};
 
 /// Settings of the MLLP listener.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +68,7 @@ pub async fn serve<S: Store>(
                 Ok((stream, peer)) => {
                     // Taken before the TLS handshake: a handshake holds a descriptor too.
                     let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
-                        metrics.increment("zorgpoort_mllp_connections_refused_total", &[]);
+                        metrics.increment(&catalogue::MLLP_CONNECTIONS_REFUSED, &[]);
                         refusals.note(peer, limits.max_connections);
                         drop(stream);
                         continue;
@@ -219,11 +219,21 @@ impl<S: Store> Connection<S> {
     }
 
     fn count(&self, ack: &'static str) {
-        self.metrics.increment("zorgpoort_mllp_messages_total", &[("ack", ack)]);
+        self.metrics.increment(&catalogue::MLLP_MESSAGES, &[ack]);
     }
 
-    /// The ACK for one message.
+    /// The ACK for one message, counted and timed.
     async fn handle(&self, bytes: &[u8]) -> String {
+        let started = Instant::now();
+        let (ack, reply) = self.answer(bytes).await;
+        self.count(ack);
+        self.metrics
+            .observe(&catalogue::MLLP_ACK_SECONDS, &[ack], started.elapsed());
+        reply
+    }
+
+    /// The ACK code and ACK for one message.
+    async fn answer(&self, bytes: &[u8]) -> (&'static str, String) {
         let outcome = match self.slots.try_acquire() {
             Err(_) => Err((AckCode::Reject, Some(Error::new(ErrorKind::Overloaded)))),
             Ok(_slot) => match self.intake.accept_hl7v2(bytes, now_ms(), self.origin.as_deref()).await {
@@ -245,13 +255,10 @@ impl<S: Store> Connection<S> {
             },
         };
         match outcome {
-            Ok(summary) => {
-                self.count("AA");
-                reply(bytes, AckCode::Accept, None, summary.as_deref())
-            }
+            Ok(summary) => ("AA", reply(bytes, AckCode::Accept, None, summary.as_deref())),
             Err((code, error)) => {
-                self.count(if code == AckCode::Reject { "AR" } else { "AE" });
-                reply(bytes, code, error.as_ref(), None)
+                let ack = if code == AckCode::Reject { "AR" } else { "AE" };
+                (ack, reply(bytes, code, error.as_ref(), None))
             }
         }
     }
