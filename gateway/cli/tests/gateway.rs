@@ -31,7 +31,7 @@ mllp_idle_timeout_ms = 2000
 initial_backoff_ms = 50
 max_backoff_ms = 200
 poll_interval_ms = 10
-# A delivery in flight at a kill is claimed again after 5 + 10 s (its lease).
+# A delivery in flight at a kill is claimed again after 2 x 5 + 10 s (its lease).
 timeout_ms = 5000
 
 [[organization]]

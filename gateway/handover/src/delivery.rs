@@ -6,12 +6,13 @@
 //! jitter. A receiver gets one delivery at a time, in acceptance order.
 //!
 //! A delivery has one attempt at a time: the deliverer claims due
-//! deliveries in the store (one step, see [`Store::claim_due`]) and records
-//! each result under its claim. An attempt is cut off after
-//! `timeout_ms`; its claim's lease runs [`LEASE_MARGIN_MS`] longer, so a
-//! delivery is claimed again only after its attempt ended, or when its
-//! gateway died (then after the lease). See
-//! docs/decisions/0005-delivery-claims.md.
+//! deliveries in the store, per receiver a batch in order (one step, see
+//! [`Store::claim_due`]), sends each batch one delivery after another and
+//! records each result under its claim. An attempt is cut off after
+//! `timeout_ms` and a batch starts attempts for at most `timeout_ms`; the
+//! claim's lease runs [`LEASE_MARGIN_MS`] longer than both, so a delivery
+//! is claimed again only after its attempt ended, or when its gateway died
+//! (then after the lease). See docs/decisions/0005-delivery-claims.md.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,23 +36,27 @@ use zorgpoort_hl7v2::framing::{MLLP_END, MLLP_START};
 use zorgpoort_hl7v2::{Limits, Message};
 use zorgpoort_metrics::{Metrics, catalogue};
 use zorgpoort_model::datatypes::{LocalZone, PartialDateTime};
-use zorgpoort_store::{Attempt, DueDelivery, Store};
+use zorgpoort_store::{Attempt, ClaimSize, DueDelivery, Store};
 
 /// How deliveries are attempted.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {
-    /// Deliveries in flight at once (to different receivers).
+    /// Receivers delivered to at once (each receiver's deliveries go one
+    /// after another, in order).
     pub concurrency: usize,
+    /// A receiver's deliveries claimed at once and sent one after another
+    /// without a claim each; a batch stops at a delivery to retry later.
+    pub batch: usize,
     /// Attempts before a delivery is given up as a dead letter.
     pub max_attempts: u32,
     /// Wait before the first retry; doubled per attempt.
     pub initial_backoff_ms: u64,
     /// Longest wait between attempts.
     pub max_backoff_ms: u64,
-    /// Time allowed for one attempt, from its claim to the receiver's
-    /// answer; a delivery whose gateway died is claimed again this plus
-    /// [`LEASE_MARGIN_MS`] after it was claimed.
+    /// Time allowed for one attempt, and for a batch to go on starting
+    /// attempts; a delivery whose gateway died is claimed again twice this
+    /// plus [`LEASE_MARGIN_MS`] after it was claimed.
     pub timeout_ms: u64,
     /// How often the queue is looked at when idle.
     pub poll_interval_ms: u64,
@@ -61,6 +66,7 @@ impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             concurrency: 16,
+            batch: 64,
             max_attempts: 20,
             initial_backoff_ms: 500,
             max_backoff_ms: 300_000,
@@ -70,8 +76,8 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// How much longer a claim's lease runs than the attempt may take: time to
-/// record the result. A result recorded after the lease ran out counts only
+/// How much longer a claim's lease runs than its batch may take: time to
+/// record the results. A result recorded after the lease ran out counts only
 /// when no one claimed the delivery since.
 pub const LEASE_MARGIN_MS: u64 = 10_000;
 
@@ -270,52 +276,97 @@ impl<S: Store> Deliverer<S> {
         }
     }
 
-    /// Delivers until `shutdown` completes, then lets attempts in flight end.
+    /// Delivers until `shutdown` completes, then lets batches in flight end.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let this = Arc::new(self);
-        let mut attempts = JoinSet::new();
+        let mut batches = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
-            let started = this.dispatch(&mut attempts).await;
+            let started = this.dispatch(&mut batches).await;
             if started == 0 {
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = tokio::time::sleep(Duration::from_millis(this.config.poll_interval_ms)) => {}
-                    Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
+                    Some(_) = batches.join_next(), if !batches.is_empty() => {}
                 }
             } else if tokio::time::timeout(Duration::ZERO, &mut shutdown).await.is_ok() {
                 break;
             }
         }
-        while attempts.join_next().await.is_some() {}
+        while batches.join_next().await.is_some() {}
     }
 
-    /// Claims due deliveries, as many as there is room for, and starts an
-    /// attempt for each; how many it started. What is claimed is attempted
-    /// by this deliverer only, until its result is recorded or its lease
-    /// runs out.
-    async fn dispatch(self: &Arc<Self>, attempts: &mut JoinSet<()>) -> usize {
-        while attempts.try_join_next().is_some() {}
-        let free = self.config.concurrency.saturating_sub(attempts.len());
+    /// Claims due deliveries for as many receivers as there is room for
+    /// and starts a batch for each; how many it started. What is claimed
+    /// is attempted by this deliverer only, until its result is recorded,
+    /// it is released or its lease runs out.
+    async fn dispatch(self: &Arc<Self>, batches: &mut JoinSet<()>) -> usize {
+        while batches.try_join_next().is_some() {}
+        let free = self.config.concurrency.saturating_sub(batches.len());
         if free == 0 {
             return 0;
         }
         let claim = format!("{}/{}", self.holder, self.claims.fetch_add(1, Ordering::Relaxed));
         let now = now_ms();
-        let lease = i64::try_from(self.config.timeout_ms.saturating_add(LEASE_MARGIN_MS)).unwrap_or(i64::MAX);
-        let due = match self.store.claim_due(&claim, now, now.saturating_add(lease), free).await {
+        let size = ClaimSize {
+            receivers: free,
+            per_receiver: self.config.batch.max(1),
+        };
+        let until = now.saturating_add(i64::try_from(self.lease_ms()).unwrap_or(i64::MAX));
+        let due = match self.store.claim_due(&claim, now, until, size).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "cannot claim from the delivery queue");
                 return 0;
             }
         };
-        let started = due.len();
-        for delivery in due {
+        let mut started = 0;
+        let mut due = due.into_iter().peekable();
+        while let Some(first) = due.next() {
+            let mut batch = vec![first];
+            while let Some(next) = due.next_if(|next| next.delivery.receiver == batch[0].delivery.receiver) {
+                batch.push(next);
+            }
             let this = Arc::clone(self);
-            attempts.spawn(async move { this.attempt(delivery).await });
+            batches.spawn(async move { this.deliver(batch, Instant::now()).await });
+            started += 1;
         }
         started
+    }
+
+    /// How long a claim holds: the time a batch may go on starting
+    /// attempts (`timeout_ms`), one more attempt, and the margin to record it.
+    fn lease_ms(&self) -> u64 {
+        self.config.timeout_ms.saturating_mul(2).saturating_add(LEASE_MARGIN_MS)
+    }
+
+    /// Attempts one receiver's batch in order, recording each result
+    /// without waiting for it (the store commits them together), and waits
+    /// for the records before it ends. It stops at a delivery to retry
+    /// later, or when the claim could not cover another attempt, and
+    /// releases the rest: they stay pending behind it, in order.
+    async fn deliver(self: Arc<Self>, batch: Vec<DueDelivery>, claimed: Instant) {
+        let window = Duration::from_millis(self.config.timeout_ms);
+        let mut records = JoinSet::new();
+        let mut batch = batch.into_iter();
+        while let Some(due) = batch.next() {
+            let (attempt, audit) = self.attempt(&due).await;
+            let stop = matches!(attempt, Attempt::Retry { .. }) || claimed.elapsed() >= window;
+            let claim = stop.then(|| due.claim.clone());
+            let this = Arc::clone(&self);
+            records.spawn(async move { this.record(&due, attempt, audit).await });
+            if let Some(claim) = claim {
+                let rest: Vec<i64> = batch.map(|due| due.delivery.id).collect();
+                if !rest.is_empty() {
+                    if let Err(error) = self.store.release(&claim, &rest).await {
+                        // They are claimed again when the lease runs out.
+                        tracing::warn!(%error, deliveries = rest.len(), "cannot release unattempted deliveries");
+                    }
+                }
+                break;
+            }
+        }
+        while records.join_next().await.is_some() {}
     }
 
     /// The consent decision for a delivery, with the Bundle as it may go.
@@ -347,13 +398,13 @@ impl<S: Store> Deliverer<S> {
             })
     }
 
-    /// Makes one attempt and records it under its claim. The attempt is
-    /// cut off after `timeout_ms`, well within the claim's lease.
-    async fn attempt(&self, due: DueDelivery) {
+    /// Makes one attempt: how it went, with its audit event. The attempt
+    /// is cut off after `timeout_ms`, well within the claim's lease.
+    async fn attempt(&self, due: &DueDelivery) -> (Attempt, AuditEvent) {
         let delivery = &due.delivery;
         let started = Instant::now();
         let limit = Duration::from_millis(self.config.timeout_ms);
-        let (outcome, rule, categories) = tokio::time::timeout(limit, self.try_once(&due))
+        let (outcome, rule, categories) = tokio::time::timeout(limit, self.try_once(due))
             .await
             .unwrap_or_else(|_| {
                 let error = format!("the attempt took longer than {} ms", self.config.timeout_ms);
@@ -389,23 +440,22 @@ impl<S: Store> Deliverer<S> {
             attempts = delivery.attempts + 1,
             "delivery attempt"
         );
-        let audit = audit_event(&due, &attempt, rule, categories);
-        match self
-            .store
-            .record(delivery.id, &due.claim, attempt, now_ms(), Some(audit))
-            .await
-        {
+        let audit = audit_event(due, &attempt, rule, categories);
+        (attempt, audit)
+    }
+
+    /// Records an attempt under its claim, with its audit event.
+    async fn record(&self, due: &DueDelivery, attempt: Attempt, audit: AuditEvent) {
+        let id = due.delivery.id;
+        match self.store.record(id, &due.claim, attempt, now_ms(), Some(audit)).await {
             Ok(true) => {}
             // Recorded too late: the lease ran out and the delivery was
             // claimed again, so that claim's attempt decides.
-            Ok(false) => tracing::warn!(
-                delivery = delivery.id,
-                "delivery attempt recorded after its lease ran out"
-            ),
+            Ok(false) => tracing::warn!(delivery = id, "delivery attempt recorded after its lease ran out"),
             // Not recorded: the delivery stays pending and is attempted again
             // when the lease runs out, so the receiver may see it twice (it
             // de-duplicates by id).
-            Err(error) => tracing::error!(delivery = delivery.id, %error, "cannot record a delivery attempt"),
+            Err(error) => tracing::error!(delivery = id, %error, "cannot record a delivery attempt"),
         }
     }
 

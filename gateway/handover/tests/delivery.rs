@@ -212,6 +212,42 @@ async fn a_receiver_that_was_down_gets_everything_in_order() {
     assert_eq!(bodies, expected);
 }
 
+/// Issue 20, point 4: a receiver's deliveries go in batches, one after
+/// another; a failure in the middle of a batch stops it there, and the
+/// rest follow in order once the failed one is delivered, each exactly once.
+#[tokio::test]
+async fn batches_keep_order_through_a_failure_in_the_middle() {
+    const TOTAL: usize = 30;
+    let mut statuses = vec![200; 10];
+    statuses.push(503);
+    statuses.push(200);
+    let receiver = receiver(statuses).await;
+    let store = store("batches");
+    for n in 1..=TOTAL {
+        store
+            .accept(message(n, &format!("http://{}/fhir", receiver.address)))
+            .await
+            .unwrap();
+    }
+    let ids: Vec<String> = (1..=TOTAL).map(|n| format!("m{n}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let config = DeliveryConfig { batch: 8, ..fast() };
+    deliver_until(&store, config, async || {
+        states(&store, &ids)
+            .await
+            .iter()
+            .all(|s| s.0 == DeliveryState::Delivered)
+    })
+    .await;
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    let expected: Vec<String> = (1..=TOTAL).map(|n| format!("{{\"id\":\"m{n}\"}}")).collect();
+    assert_eq!(bodies, expected, "in order, each once");
+    let attempts: Vec<u32> = states(&store, &ids).await.iter().map(|s| s.1).collect();
+    let mut once = vec![1; TOTAL];
+    once[10] = 2;
+    assert_eq!(attempts, once, "m11 was refused once and sent again; no other twice");
+}
+
 #[tokio::test]
 async fn giving_up_after_max_attempts() {
     let receiver = receiver(vec![503]).await;

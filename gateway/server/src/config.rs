@@ -326,6 +326,9 @@ impl Config {
         if self.delivery.concurrency == 0 {
             return value("delivery.concurrency", "must be at least 1");
         }
+        if self.delivery.batch == 0 {
+            return value("delivery.batch", "must be at least 1");
+        }
         if self.handover.pickup_timeout_secs == 0 {
             return value("handover.pickup_timeout_secs", "must be at least 1");
         }

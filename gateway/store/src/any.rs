@@ -6,8 +6,8 @@ use std::path::Path;
 use zorgpoort_audit::AuditEvent;
 
 use crate::{
-    Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
-    NewMessage, PostgresStore, SqliteStore, Store, StoreError, TaskRecord, Undelivered, Verification,
+    Accepted, Attempt, AuditRecord, Broken, ClaimSize, ConsentRecord, Delivery, DeliveryState, DueDelivery,
+    MessageRecord, NewMessage, PostgresStore, SqliteStore, Store, StoreError, TaskRecord, Undelivered, Verification,
 };
 
 /// SQLite for one gateway, PostgreSQL for replicas.
@@ -63,9 +63,13 @@ impl Store for AnyStore {
         claim: &str,
         now_ms: i64,
         until_ms: i64,
-        limit: usize,
+        size: ClaimSize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        on_backend!(self, store => store.claim_due(claim, now_ms, until_ms, limit))
+        on_backend!(self, store => store.claim_due(claim, now_ms, until_ms, size))
+    }
+
+    async fn release(&self, claim: &str, deliveries: &[i64]) -> Result<(), StoreError> {
+        on_backend!(self, store => store.release(claim, deliveries))
     }
 
     async fn record(

@@ -207,6 +207,58 @@ pub struct MessageRecord {
     pub deliveries: Vec<Delivery>,
 }
 
+/// How much one claim takes (see [`Store::claim_due`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimSize {
+    /// Receivers at most.
+    pub receivers: usize,
+    /// Deliveries per receiver at most (at least one).
+    pub per_receiver: usize,
+}
+
+impl ClaimSize {
+    /// The oldest due delivery of up to `receivers` receivers: one each.
+    pub fn heads(receivers: usize) -> Self {
+        Self {
+            receivers,
+            per_receiver: 1,
+        }
+    }
+}
+
+/// A pending delivery read for a claim, whether it may be taken (due and
+/// not claimed under a running lease), and what it delivers.
+pub(crate) struct Candidate {
+    pub(crate) due: DueDelivery,
+    pub(crate) takeable: bool,
+}
+
+/// Of each receiver's first pending deliveries (in receiver and id order),
+/// the run from its oldest that may be taken; of those runs, the
+/// `receivers` with the oldest heads (by due time, then id).
+pub(crate) fn batches(candidates: Vec<Candidate>, receivers: usize) -> Vec<DueDelivery> {
+    let mut runs: Vec<Vec<DueDelivery>> = Vec::new();
+    let mut current: Option<(String, bool)> = None;
+    for candidate in candidates {
+        let receiver = &candidate.due.delivery.receiver;
+        let same = current.as_ref().is_some_and(|(r, _)| r == receiver);
+        if !same {
+            current = Some((receiver.clone(), true));
+            runs.push(Vec::new());
+        }
+        let Some((_, open)) = current.as_mut() else { continue };
+        *open = *open && candidate.takeable;
+        if *open {
+            if let Some(run) = runs.last_mut() {
+                run.push(candidate.due);
+            }
+        }
+    }
+    runs.retain(|run| !run.is_empty());
+    runs.sort_by_key(|run| (run[0].delivery.next_attempt_ms, run[0].delivery.id));
+    runs.into_iter().take(receivers).flatten().collect()
+}
+
 /// A delivery claimed for one attempt (see [`Store::claim_due`]), with the
 /// message it delivers. The store keeps messages as received; what is sent
 /// is rendered from them for the receiver (conversion is deterministic, so
@@ -359,23 +411,28 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// A message's body as received.
     fn message_body(&self, id: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 
-    /// Claims up to `limit` deliveries due at `now_ms`, oldest first, for
-    /// one attempt each, under `claim` (a name no other claim uses) until
-    /// `until_ms`. Due means pending, its time come, the oldest pending
-    /// delivery of its receiver (so a receiver gets its messages in the
-    /// order they were accepted), and not claimed under a lease that still
-    /// runs. Reading and claiming are one step, so a delivery is never
-    /// handed out twice at once; it is due again only once its result is
-    /// recorded or the lease ends (its worker died). With several gateways
-    /// on one database this is `UPDATE ... WHERE id IN (SELECT ... FOR
-    /// UPDATE SKIP LOCKED) RETURNING ...`.
+    /// Claims due deliveries of up to `size.receivers` receivers, oldest
+    /// first, for one attempt each, under `claim` (a name no other claim
+    /// uses) until `until_ms`: per receiver its oldest pending delivery and
+    /// the ones after it, up to `size.per_receiver`, as long as each is due
+    /// at `now_ms` and not claimed under a lease that still runs. So a
+    /// receiver's deliveries are handed out in the order they were accepted,
+    /// as one batch, to be sent one after another. Reading and claiming are
+    /// one step, so a delivery is never handed out twice at once; it is due
+    /// again only once its result is recorded, its claim released, or the
+    /// lease ends (its worker died). The result is in receivers' order
+    /// (oldest head first), each receiver's deliveries in order.
     fn claim_due(
         &self,
         claim: &str,
         now_ms: i64,
         until_ms: i64,
-        limit: usize,
+        size: ClaimSize,
     ) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + Send;
+
+    /// Ends `claim` on deliveries that were not attempted (a batch stopped
+    /// at a delivery to retry later): they stay pending, unchanged.
+    fn release(&self, claim: &str, deliveries: &[i64]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records how an attempt under `claim` went, with its audit event, in
     /// one transaction, and ends the claim. False when the delivery is no

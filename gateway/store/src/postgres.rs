@@ -4,9 +4,10 @@
 //! What replicas share and how:
 //! - **messages**: a resend is recognised by the unique index on origin,
 //!   sender and control id, whichever replica took the first copy;
-//! - **deliveries**: claimed with `FOR UPDATE SKIP LOCKED` under a lease,
-//!   so one attempt is in flight per delivery across replicas, and only a
-//!   receiver's oldest pending delivery is ever due (order per receiver);
+//! - **deliveries**: claimed under a lease, one claim at a time across
+//!   replicas (a transaction-scoped advisory lock), so one attempt is in
+//!   flight per delivery and a receiver's deliveries are handed out as the
+//!   run from its oldest pending one (order per receiver);
 //! - **the audit chain**: one chain; a transaction that appends takes a
 //!   transaction-scoped advisory lock first and links to the head it then
 //!   reads. Appends are serialised across replicas (the lock is held from
@@ -33,8 +34,8 @@ use zorgpoort_audit::verify::{Verification, Verifier};
 use crate::audit_files::{Anchoring, AuditSettings, read_anchors};
 use crate::chain_head::ChainHead;
 use crate::{
-    Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
-    NewMessage, Store, StoreError, TaskRecord, UNDELIVERED, Undelivered, undelivered,
+    Accepted, Attempt, AuditRecord, Broken, Candidate, ClaimSize, ConsentRecord, Delivery, DeliveryState, DueDelivery,
+    MessageRecord, NewMessage, Store, StoreError, TaskRecord, UNDELIVERED, Undelivered, batches, undelivered,
 };
 
 mod tls;
@@ -50,6 +51,8 @@ const MIGRATIONS: &[&str] = &[
 const MIGRATION_LOCK: i64 = 0x7a70_0001;
 /// The advisory lock every appender to the audit chain holds until commit.
 const AUDIT_CHAIN_LOCK: i64 = 0x7a70_7513;
+/// The advisory lock a claim of deliveries holds until commit.
+const DELIVERY_CLAIM_LOCK: i64 = 0x7a70_0002;
 
 /// How long connecting to the database may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -591,49 +594,77 @@ impl Store for PostgresStore {
         claim: &str,
         now_ms: i64,
         until_ms: i64,
-        max: usize,
+        size: ClaimSize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let client = self.client().await?;
-        // One statement: the head of each receiver's queue (its oldest
-        // pending delivery), found receiver by receiver through the index of
-        // pending deliveries, so the cost does not grow with a backlog; of
-        // those the due ones no one holds, skipping rows another replica is
-        // claiming rather than waiting; marked as they are read.
-        let rows = client
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Claims are made one at a time across replicas (a claim is a
+        // read and an update, about a millisecond), so a batch read here is
+        // still the run from its receiver's head when it is marked; the
+        // attempts themselves run in parallel.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DELIVERY_CLAIM_LOCK])
+            .await?;
+        // Each receiver's first pending deliveries, receiver by receiver
+        // through the index of pending deliveries, so the cost does not grow
+        // with a backlog; `batches` keeps the run from each head that is due
+        // and held by no one.
+        let rows = tx
             .query(
                 &format!(
-                    "WITH RECURSIVE heads (receiver, id) AS ( \
-                       (SELECT receiver, id FROM deliveries WHERE state = 'pending' ORDER BY receiver, id LIMIT 1) \
+                    "WITH RECURSIVE heads (receiver) AS ( \
+                       (SELECT receiver FROM deliveries WHERE state = 'pending' ORDER BY receiver, id LIMIT 1) \
                        UNION ALL \
-                       SELECT next.receiver, next.id FROM heads h CROSS JOIN LATERAL ( \
-                         SELECT p.receiver, p.id FROM deliveries p WHERE p.state = 'pending' \
+                       SELECT next.receiver FROM heads h CROSS JOIN LATERAL ( \
+                         SELECT p.receiver FROM deliveries p WHERE p.state = 'pending' \
                          AND p.receiver > h.receiver ORDER BY p.receiver, p.id LIMIT 1) next) \
-                     UPDATE deliveries d SET claim = $1, claimed_until = $3 FROM messages m \
-                     WHERE m.id = d.message_id AND d.id IN ( \
-                       SELECT q.id FROM deliveries q WHERE q.id = ANY (ARRAY(SELECT id FROM heads)) \
-                       AND q.state = 'pending' AND q.next_attempt_ms <= $2 \
-                       AND (q.claimed_until IS NULL OR q.claimed_until <= $2) \
-                       ORDER BY q.next_attempt_ms, q.id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                     RETURNING d.{}, m.format, m.body, m.patient",
+                     SELECT d.{}, m.format, m.body, m.patient, \
+                            d.next_attempt_ms <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) \
+                     FROM heads h CROSS JOIN LATERAL ( \
+                       SELECT * FROM deliveries p WHERE p.state = 'pending' AND p.receiver = h.receiver \
+                       ORDER BY p.id LIMIT $2) d \
+                     JOIN messages m ON m.id = d.message_id \
+                     ORDER BY d.receiver, d.id",
                     DELIVERY_COLUMNS.replace(", ", ", d.")
                 ),
-                &[&claim, &now_ms, &until_ms, &limit(max)],
+                &[&now_ms, &limit(size.per_receiver.max(1))],
             )
             .await?;
-        let mut due = rows
+        let candidates = rows
             .iter()
             .map(|row| {
-                Ok(DueDelivery {
+                let due = DueDelivery {
                     delivery: delivery(row)?,
                     claim: claim.to_owned(),
-                    format: row.get(8),
-                    body: row.get(9),
-                    patient: row.get(10),
+                    format: row.try_get(8)?,
+                    body: row.try_get(9)?,
+                    patient: row.try_get(10)?,
+                };
+                Ok(Candidate {
+                    due,
+                    takeable: row.try_get(11)?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        due.sort_by_key(|due| (due.delivery.next_attempt_ms, due.delivery.id));
+        let due = batches(candidates, size.receivers);
+        let ids: Vec<i64> = due.iter().map(|d| d.delivery.id).collect();
+        tx.execute(
+            "UPDATE deliveries SET claim = $1, claimed_until = $2 WHERE id = ANY($3)",
+            &[&claim, &until_ms, &ids],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(due)
+    }
+
+    async fn release(&self, claim: &str, deliveries: &[i64]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE deliveries SET claim = NULL, claimed_until = NULL WHERE id = ANY($1) AND claim = $2",
+                &[&deliveries, &claim],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn record(

@@ -16,8 +16,8 @@ use zorgpoort_audit::verify::{Verification, Verifier};
 use crate::audit_files::{Anchoring, AuditSettings, read_anchors};
 use crate::chain_head::ChainHead;
 use crate::{
-    Accepted, Attempt, AuditRecord, Broken, ConsentRecord, Delivery, DeliveryState, DueDelivery, MessageRecord,
-    NewMessage, Store, StoreError, TaskRecord, UNDELIVERED, Undelivered, undelivered,
+    Accepted, Attempt, AuditRecord, Broken, Candidate, ClaimSize, ConsentRecord, Delivery, DeliveryState, DueDelivery,
+    MessageRecord, NewMessage, Store, StoreError, TaskRecord, UNDELIVERED, Undelivered, batches, undelivered,
 };
 
 /// Migrations in order; the position is the schema version.
@@ -55,6 +55,7 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 enum Job {
     Accept(Box<NewMessage>, Reply<Accepted>),
     Claim(Box<ClaimJob>, Reply<Vec<DueDelivery>>),
+    Release(Box<(String, Vec<i64>)>, Reply<()>),
     Record(Box<RecordJob>, Reply<bool>),
     Retry(i64, i64, Reply<bool>),
     PutConsent(Box<(ConsentRecord, AuditEvent)>, Reply<bool>),
@@ -65,7 +66,7 @@ enum Job {
 }
 
 /// A claim of due deliveries: its name, now, until when, how many at most.
-struct ClaimJob(String, i64, i64, usize);
+struct ClaimJob(String, i64, i64, ClaimSize);
 
 /// An attempt's result: delivery, claim, how it went, when, its audit event.
 struct RecordJob(i64, String, Attempt, i64, Option<AuditEvent>);
@@ -443,8 +444,12 @@ impl Job {
                 Finished::Accept(reply, in_savepoint(tx, |sp| accept(sp, &message, &mut local)))
             }
             Job::Claim(job, reply) => {
-                let ClaimJob(claim, now, until, limit) = *job;
-                Finished::Claim(reply, in_savepoint(tx, |sp| claim_due(sp, &claim, now, until, limit)))
+                let ClaimJob(claim, now, until, size) = *job;
+                Finished::Claim(reply, in_savepoint(tx, |sp| claim_due(sp, &claim, now, until, size)))
+            }
+            Job::Release(job, reply) => {
+                let (claim, deliveries) = *job;
+                Finished::Record(reply, in_savepoint(tx, |sp| release(sp, &claim, &deliveries)))
             }
             Job::Record(job, reply) => {
                 let RecordJob(id, claim, attempt, now, audit) = *job;
@@ -508,7 +513,7 @@ impl Job {
         let message = format!("cannot start a transaction: {message}");
         match self {
             Job::Accept(_, reply) => reject(reply, message),
-            Job::Audit(_, reply) => reject(reply, message),
+            Job::Audit(_, reply) | Job::Release(_, reply) => reject(reply, message),
             Job::Claim(_, reply) => reject(reply, message),
             Job::Retry(_, _, reply)
             | Job::Record(_, reply)
@@ -596,13 +601,13 @@ fn claim_due(
     claim: &str,
     now: i64,
     until: i64,
-    limit: usize,
+    size: ClaimSize,
 ) -> Result<Vec<DueDelivery>, StoreError> {
-    // The head of each receiver's queue (its oldest pending delivery),
-    // found receiver by receiver through the index of pending deliveries
-    // (named: without statistics SQLite would pick the one by due time and
-    // read the whole queue), so a claim costs the same however long the
-    // queue; of those, the due ones no one holds.
+    // Each receiver's first pending deliveries, receiver by receiver
+    // through the index of pending deliveries (named: without statistics
+    // SQLite would pick the one by due time and read the whole queue), so
+    // a claim costs the same however long the queue; `batches` keeps the
+    // run from each head that is due and held by no one.
     let mut query = conn.prepare_cached(&format!(
         "WITH RECURSIVE receivers (receiver) AS ( \
            SELECT (SELECT receiver FROM deliveries INDEXED BY deliveries_pending_per_receiver \
@@ -611,39 +616,53 @@ fn claim_due(
            SELECT (SELECT p.receiver FROM deliveries p INDEXED BY deliveries_pending_per_receiver \
                    WHERE p.state = 'pending' AND p.receiver > r.receiver ORDER BY p.receiver LIMIT 1) \
            FROM receivers r WHERE r.receiver IS NOT NULL) \
-         SELECT d.{}, m.format, m.body, m.patient FROM receivers r \
-         JOIN deliveries d ON d.id = (SELECT MIN(p.id) FROM deliveries p INDEXED BY deliveries_pending_per_receiver \
-                                      WHERE p.receiver = r.receiver AND p.state = 'pending') \
+         SELECT d.{}, m.format, m.body, m.patient, \
+                d.next_attempt_ms <= ?1 AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) \
+         FROM receivers r \
+         JOIN deliveries d ON d.id IN (SELECT p.id FROM deliveries p INDEXED BY deliveries_pending_per_receiver \
+                                       WHERE p.receiver = r.receiver AND p.state = 'pending' ORDER BY p.id LIMIT ?2) \
          JOIN messages m ON m.id = d.message_id \
-         WHERE d.next_attempt_ms <= ?1 AND (d.claimed_until IS NULL OR d.claimed_until <= ?1) \
-         ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
+         ORDER BY d.receiver, d.id",
         DELIVERY_COLUMNS.replace(", ", ", d.")
     ))?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = query.query_map(params![now, limit], |r| {
+    let per_receiver = i64::try_from(size.per_receiver.max(1)).unwrap_or(i64::MAX);
+    let rows = query.query_map(params![now, per_receiver], |r| {
         Ok((
             delivery_row(r)?,
             r.get::<_, String>(8)?,
             r.get::<_, Vec<u8>>(9)?,
             r.get::<_, Option<String>>(10)?,
+            r.get::<_, bool>(11)?,
         ))
     })?;
-    let mut due = Vec::new();
+    let mut candidates = Vec::new();
     for row in rows {
-        let (delivery, format, body, patient) = row?;
-        due.push(DueDelivery {
+        let (delivery, format, body, patient, takeable) = row?;
+        let due = DueDelivery {
             delivery: with_state(delivery)?,
             claim: claim.to_owned(),
             format,
             body,
             patient,
-        });
+        };
+        candidates.push(Candidate { due, takeable });
     }
+    let due = batches(candidates, size.receivers);
     let mut mark = conn.prepare_cached("UPDATE deliveries SET claim = ?2, claimed_until = ?3 WHERE id = ?1")?;
     for taken in &due {
         mark.execute(params![taken.delivery.id, claim, until])?;
     }
     Ok(due)
+}
+
+/// Ends `claim` on deliveries that were not attempted.
+fn release(conn: &Connection, claim: &str, deliveries: &[i64]) -> Result<(), StoreError> {
+    let mut release =
+        conn.prepare_cached("UPDATE deliveries SET claim = NULL, claimed_until = NULL WHERE id = ?1 AND claim = ?2")?;
+    for id in deliveries {
+        release.execute(params![id, claim])?;
+    }
+    Ok(())
 }
 
 /// Records an attempt's result only under the claim it was made under.
@@ -876,10 +895,15 @@ impl Store for SqliteStore {
         claim: &str,
         now_ms: i64,
         until_ms: i64,
-        limit: usize,
+        size: ClaimSize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let job = ClaimJob(claim.to_owned(), now_ms, until_ms, limit);
+        let job = ClaimJob(claim.to_owned(), now_ms, until_ms, size);
         self.write(|reply| Job::Claim(Box::new(job), reply)).await
+    }
+
+    async fn release(&self, claim: &str, deliveries: &[i64]) -> Result<(), StoreError> {
+        let job = (claim.to_owned(), deliveries.to_vec());
+        self.write(|reply| Job::Release(Box::new(job), reply)).await
     }
 
     async fn record(

@@ -9,8 +9,8 @@ mod common;
 use common::{Db, Postgres, Sqlite};
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_store::{
-    Accepted, Attempt, AuditSettings, ConsentRecord, DeliveryState, NewDelivery, NewMessage, PostgresSettings, Store,
-    TaskRecord, backup_sqlite, sqlite_to_postgres,
+    Accepted, Attempt, AuditSettings, ClaimSize, ConsentRecord, DeliveryState, NewDelivery, NewMessage,
+    PostgresSettings, Store, TaskRecord, backup_sqlite, sqlite_to_postgres,
 };
 
 fn message(n: u32) -> NewMessage {
@@ -42,7 +42,7 @@ async fn filled_sqlite(name: &str) -> Sqlite {
     for n in 1..=5 {
         store.accept(message(n)).await.unwrap();
     }
-    let due = store.claim_due("w", 1_000, 2_000, 1).await.unwrap();
+    let due = store.claim_due("w", 1_000, 2_000, ClaimSize::heads(1)).await.unwrap();
     let delivered = AuditEvent::new("deliver", Action::Execute, 6_000, Outcome::Success);
     store
         .record(due[0].delivery.id, "w", Attempt::Delivered, 6_000, Some(delivered))

@@ -10,7 +10,7 @@ mod common;
 use common::{Db, Postgres, Sqlite};
 use zorgpoort_audit::{Action, AuditEvent, Outcome};
 use zorgpoort_store::{
-    Accepted, Attempt, DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store, TaskRecord,
+    Accepted, Attempt, ClaimSize, DeliveryState, Durability, NewDelivery, NewMessage, SqliteStore, Store, TaskRecord,
 };
 
 /// Each test once per backend, on a database of its own.
@@ -40,6 +40,7 @@ on_both_backends!(
     a_control_id_is_per_authenticated_organisation_and_reuse_with_other_content_is_reported,
     deliveries_move_through_their_states,
     a_receiver_gets_its_messages_in_order,
+    a_receivers_deliveries_are_claimed_as_a_run_from_its_oldest,
     a_claimed_delivery_is_handed_out_once_until_recorded_or_expired,
     everything_survives_reopening,
     concurrent_accepts_are_all_committed,
@@ -156,7 +157,7 @@ async fn a_control_id_is_per_authenticated_organisation_and_reuse_with_other_con
 async fn deliveries_move_through_their_states(db: impl Db) {
     let store = db.open().await;
     store.accept(message("m1", "A", &["vvt", "gp"])).await.unwrap();
-    let due = store.claim_due("a", 1_000, 2_000, 10).await.unwrap();
+    let due = store.claim_due("a", 1_000, 2_000, ClaimSize::heads(10)).await.unwrap();
     assert_eq!(due.len(), 2);
     assert_eq!(
         (due[0].format.as_str(), due[0].body.as_slice()),
@@ -179,10 +180,21 @@ async fn deliveries_move_through_their_states(db: impl Db) {
         .await
         .unwrap();
     assert!(
-        store.claim_due("b", 4_999, 6_000, 10).await.unwrap().is_empty(),
+        store
+            .claim_due("b", 4_999, 6_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .is_empty(),
         "a retry waits for its time"
     );
-    assert_eq!(store.claim_due("b", 5_000, 6_000, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .claim_due("b", 5_000, 6_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     store
         .record(
@@ -208,7 +220,12 @@ async fn deliveries_move_through_their_states(db: impl Db) {
         !store.retry(gp, 6_000).await.unwrap(),
         "only a dead or withheld delivery can be retried"
     );
-    assert_eq!(store.claim_due("c", 6_000, 7_000, 10).await.unwrap()[0].delivery.id, gp);
+    assert_eq!(
+        store.claim_due("c", 6_000, 7_000, ClaimSize::heads(10)).await.unwrap()[0]
+            .delivery
+            .id,
+        gp
+    );
 
     // The queue's depth: gp's delivery given up again, m2's two waiting;
     // m1's delivered one is not counted.
@@ -240,7 +257,7 @@ async fn a_receiver_gets_its_messages_in_order(db: impl Db) {
     let store = db.open().await;
     store.accept(message("m1", "A", &["vvt"])).await.unwrap();
     store.accept(message("m2", "B", &["vvt", "gp"])).await.unwrap();
-    let claimed = store.claim_due("a", 1_000, 1_500, 10).await.unwrap();
+    let claimed = store.claim_due("a", 1_000, 1_500, ClaimSize::heads(10)).await.unwrap();
     let due: Vec<(&str, &str)> = claimed
         .iter()
         .map(|d| (d.delivery.message_id.as_str(), d.delivery.receiver.as_str()))
@@ -262,18 +279,18 @@ async fn a_receiver_gets_its_messages_in_order(db: impl Db) {
         .unwrap();
     // m2 for gp is due again: its claim's lease ran out at 1,500.
     let waiting: Vec<String> = store
-        .claim_due("b", 2_000, 10_000, 10)
+        .claim_due("b", 2_000, 10_000, ClaimSize::heads(10))
         .await
         .unwrap()
         .into_iter()
         .map(|d| d.delivery.message_id)
         .collect();
     assert_eq!(waiting, ["m2"], "m2 for vvt waits behind m1");
-    let again = store.claim_due("c", 9_000, 10_000, 10).await.unwrap();
+    let again = store.claim_due("c", 9_000, 10_000, ClaimSize::heads(10)).await.unwrap();
     assert_eq!(again.iter().map(|d| d.delivery.id).collect::<Vec<_>>(), [first]);
     assert!(store.record(first, "c", Attempt::Delivered, 9_000, None).await.unwrap());
     let next: Vec<(String, String)> = store
-        .claim_due("d", 9_000, 10_000, 10)
+        .claim_due("d", 9_000, 10_000, ClaimSize::heads(10))
         .await
         .unwrap()
         .into_iter()
@@ -286,20 +303,95 @@ async fn a_receiver_gets_its_messages_in_order(db: impl Db) {
     );
 }
 
+/// Issue 20, point 4: a receiver's deliveries are handed out as a batch
+/// (the run from its oldest pending one, each due and held by no one) so
+/// they can be sent one after another without a claim each; what a batch
+/// did not attempt is released and stays in order.
+async fn a_receivers_deliveries_are_claimed_as_a_run_from_its_oldest(db: impl Db) {
+    let store = db.open().await;
+    for (n, receivers) in [&["vvt"][..], &["vvt", "gp"], &["vvt"], &["vvt"], &["gp"]]
+        .iter()
+        .enumerate()
+    {
+        let id = format!("m{}", n + 1);
+        store.accept(message(&id, &id, receivers)).await.unwrap();
+    }
+    let batch = |due: &[zorgpoort_store::DueDelivery]| -> Vec<(String, String)> {
+        due.iter()
+            .map(|d| (d.delivery.receiver.clone(), d.delivery.message_id.clone()))
+            .collect()
+    };
+    let pair = |r: &str, m: &str| (r.to_owned(), m.to_owned());
+    let size = ClaimSize {
+        receivers: 10,
+        per_receiver: 3,
+    };
+    let claimed = store.claim_due("a", 1_000, 9_000, size).await.unwrap();
+    assert_eq!(
+        batch(&claimed),
+        [
+            pair("vvt", "m1"),
+            pair("vvt", "m2"),
+            pair("vvt", "m3"),
+            pair("gp", "m2"),
+            pair("gp", "m5"),
+        ],
+        "per receiver, oldest head first, at most three each"
+    );
+    assert!(
+        store.claim_due("b", 1_000, 9_000, size).await.unwrap().is_empty(),
+        "a receiver whose head is claimed has nothing due, not even m4"
+    );
+    // vvt's m1 delivered, m2 to be retried at 5,000: m3 is released unsent.
+    let (m1, m2, m3) = (claimed[0].delivery.id, claimed[1].delivery.id, claimed[2].delivery.id);
+    assert!(store.record(m1, "a", Attempt::Delivered, 1_100, None).await.unwrap());
+    let retry = Attempt::Retry {
+        at_ms: 5_000,
+        error: "503".into(),
+    };
+    assert!(store.record(m2, "a", retry, 1_100, None).await.unwrap());
+    store.release("a", &[m3]).await.unwrap();
+    store.release("b", &[claimed[3].delivery.id]).await.unwrap();
+    assert!(
+        store.claim_due("c", 1_200, 9_000, size).await.unwrap().is_empty(),
+        "m2 waits for its time, m3 and m4 behind it; gp's stay claimed by a (b cannot release them)"
+    );
+    let again = store.claim_due("d", 5_000, 9_000, ClaimSize::heads(1)).await.unwrap();
+    assert_eq!(batch(&again), [pair("vvt", "m2")], "one receiver, one delivery");
+    store.release("d", &[again[0].delivery.id]).await.unwrap();
+    let rest = store.claim_due("e", 5_000, 9_000, size).await.unwrap();
+    assert_eq!(batch(&rest), [pair("vvt", "m2"), pair("vvt", "m3"), pair("vvt", "m4")]);
+}
+
 /// Issue 16, point 4: a delivery read as due while its attempt was still
 /// being recorded was sent again. A claim hands a delivery to one attempt
 /// until its result is recorded under that claim or its lease runs out.
 async fn a_claimed_delivery_is_handed_out_once_until_recorded_or_expired(db: impl Db) {
     let store = db.open().await;
     store.accept(message("m1", "A", &["vvt"])).await.unwrap();
-    let claimed = store.claim_due("a", 1_000, 31_000, 10).await.unwrap();
+    let claimed = store.claim_due("a", 1_000, 31_000, ClaimSize::heads(10)).await.unwrap();
     assert_eq!((claimed.len(), claimed[0].claim.as_str()), (1, "a"));
     let id = claimed[0].delivery.id;
-    assert!(store.claim_due("b", 1_000, 61_000, 10).await.unwrap().is_empty());
-    assert!(store.claim_due("b", 30_999, 61_000, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_due("b", 1_000, 61_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_due("b", 30_999, 61_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Worker a is taken for dead; c takes over, and a's late result is not recorded.
-    let taken = store.claim_due("c", 31_000, 61_000, 10).await.unwrap();
+    let taken = store
+        .claim_due("c", 31_000, 61_000, ClaimSize::heads(10))
+        .await
+        .unwrap();
     assert_eq!(taken.iter().map(|d| d.delivery.id).collect::<Vec<_>>(), [id]);
     let audited = store.audit_log(0, i64::MAX, None).await.unwrap().len();
     let late = AuditEvent::new("deliver", Action::Execute, 32_000, Outcome::Success);
@@ -325,10 +417,29 @@ async fn a_claimed_delivery_is_handed_out_once_until_recorded_or_expired(db: imp
         error: "503".into(),
     };
     assert!(store.record(id, "c", retry, 33_000, None).await.unwrap());
-    assert!(store.claim_due("d", 39_999, 99_000, 10).await.unwrap().is_empty());
-    assert_eq!(store.claim_due("d", 40_000, 99_000, 10).await.unwrap().len(), 1);
+    assert!(
+        store
+            .claim_due("d", 39_999, 99_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .claim_due("d", 40_000, 99_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(store.record(id, "d", Attempt::Delivered, 41_000, None).await.unwrap());
-    assert!(store.claim_due("e", 200_000, 300_000, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_due("e", 200_000, 300_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let record = store.message("m1").await.unwrap().unwrap();
     assert_eq!(
         (record.deliveries[0].state, record.deliveries[0].attempts),
@@ -348,7 +459,14 @@ async fn everything_survives_reopening(db: impl Db) {
         (record.sender.as_str(), record.control_id.as_str()),
         ("HIS/RIJNSTATE", "A")
     );
-    assert_eq!(store.claim_due("a", 1_000, 2_000, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .claim_due("a", 1_000, 2_000, ClaimSize::heads(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// As many accepts at once as the gateway lets in by default
@@ -384,7 +502,9 @@ async fn audit_records_are_chained<D: Db>(db: D) -> D {
             .await
             .unwrap();
     }
-    let delivery = store.claim_due("a", 1_000, 2_000, 1).await.unwrap()[0].delivery.id;
+    let delivery = store.claim_due("a", 1_000, 2_000, ClaimSize::heads(1)).await.unwrap()[0]
+        .delivery
+        .id;
     let mut sent = AuditEvent::new("deliver", Action::Execute, 2_000, Outcome::Success);
     sent.organization = Some("vvt".into());
     store
