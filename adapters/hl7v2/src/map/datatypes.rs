@@ -5,10 +5,10 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::{PartialDateTime, concept, meta};
+use zorgpoort_model::datatypes::{PartialDateTime, concept, profile_meta};
 use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, hl7, profile};
-use zorgpoort_model::{EntryRef, Object, Value};
+use zorgpoort_model::{Object, ObjectWriter, Value, WrittenRef};
 
 use super::Mapper;
 use crate::error::Location;
@@ -455,16 +455,11 @@ impl<'a> Mapper<'a> {
         };
         let entry = self.add_once(
             "Practitioner",
-            system.as_deref(),
-            id.as_deref(),
+            profile::PRACTITIONER,
+            (system.as_deref(), id.as_deref(), assigner),
             item.location(),
-            |identifier| {
-                let identifier =
-                    identifier.map(|i| i.with("assigner", assigner.map(|n| Object::new().with("display", n))));
-                Object::new()
-                    .with("meta", meta(profile::PRACTITIONER))
-                    .with("identifier", identifier.map(|i| vec![i]))
-                    .with("name", vec![human_name(name)])
+            |w| {
+                w.list_item("name", human_name(name));
             },
         );
         Some(self.bundle.reference(entry).with("display", display))
@@ -498,26 +493,25 @@ impl<'a> Mapper<'a> {
         location: Location,
     ) -> Object<'a> {
         let display = name.clone();
-        let entry = self.add_once("Organization", system, id, location, |identifier| {
-            Object::new()
-                .with("meta", meta(claims))
-                .with("identifier", identifier.map(|i| vec![i]))
-                .with("name", name)
+        let entry = self.add_once("Organization", claims, (system, id, None), location, |w| {
+            w.field("name", name);
         });
         self.bundle.reference(entry).with("display", display)
     }
 
     /// The entry of a practitioner or organisation: one per identifier (or
     /// per place in the message when it has none), conditionally updated on
-    /// its identifier when that has a system. `build` gets the Identifier.
+    /// its identifier when that has a system. It is written with the profile
+    /// it `claims`, its Identifier (`system`, `id` and the `assigner`'s
+    /// name), then what `write` writes.
     fn add_once(
         &mut self,
         resource_type: &'static str,
-        system: Option<&str>,
-        id: Option<&str>,
+        claims: &'static str,
+        (system, id, assigner): (Option<&str>, Option<&str>, Option<Cow<'a, str>>),
         location: Location,
-        build: impl FnOnce(Option<Object<'a>>) -> Object<'a>,
-    ) -> EntryRef {
+        write: impl FnOnce(&mut ObjectWriter<'_>),
+    ) -> WrittenRef {
         let key = match id {
             Some(id) => format!("{resource_type}|{}|{id}", system.unwrap_or_default()),
             None => format!("{resource_type}|{location}"),
@@ -525,16 +519,24 @@ impl<'a> Mapper<'a> {
         if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
             return entry;
         }
-        let identifier = id.map(|id| {
-            Object::new()
-                .with("system", system.map(str::to_owned))
-                .with("value", id.to_owned())
-        });
-        let resource = build(identifier);
-        let entry = match (system, id) {
-            (Some(system), Some(id)) => self.bundle.add_conditional(resource_type, &key, resource, system, id),
-            _ => self.bundle.add(resource_type, &key, resource),
+        let mut resource = match (system, id) {
+            (Some(system), Some(id)) => self.bundle.conditional_writer(resource_type, &key, system, id),
+            _ => self.bundle.writer(resource_type, &key),
         };
+        let mut w = resource.fields();
+        w.field("meta", profile_meta(claims));
+        if let Some(id) = id {
+            w.list("identifier", |identifier| {
+                identifier
+                    .field("system", system)
+                    .field("value", id)
+                    .object("assigner", |a| {
+                        a.field("display", assigner);
+                    });
+            });
+        }
+        write(&mut w);
+        let entry = resource.finish();
         self.people.push((key, entry));
         entry
     }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
-use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Warning};
+use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Warning, WrittenRef};
 
 use crate::error::{Error, Location};
 use crate::message::{Message, Segment};
@@ -201,7 +201,7 @@ struct Mapper<'a> {
     /// Where a following NTE is attached.
     note_target: Option<EntryRef>,
     /// Practitioners and organisations already added, by identity key.
-    people: Vec<(String, EntryRef)>,
+    people: Vec<(String, WrittenRef)>,
     /// Text lines of the document (OBX of a document message).
     document_text: Vec<String>,
     /// Appointments, which get the patient once the message is read.
