@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::{concept, meta};
+use zorgpoort_model::datatypes::{concept, meta, profile_meta};
 use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{Object, Value};
 
@@ -202,13 +202,14 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
     let mut references = Vec::new();
     for (n, gp) in gps.into_iter().enumerate() {
         let display = gp.get("display").cloned();
-        let role = Object::new()
-            .with("meta", meta(profile::PRACTITIONER_ROLE))
-            .with("practitioner", gp)
-            .with("organization", practice.clone());
-        let entry = m
+        let mut role = m
             .bundle
-            .add("PractitionerRole", &format!("PD1/{}/{}", pd1.occurrence(), n + 1), role);
+            .writer("PractitionerRole", &format!("PD1/{}/{}", pd1.occurrence(), n + 1));
+        role.fields()
+            .field("meta", profile_meta(profile::PRACTITIONER_ROLE))
+            .field("practitioner", gp)
+            .field("organization", practice.clone());
+        let entry = role.finish();
         references.push(m.bundle.reference(entry).with("display", display));
     }
     if references.is_empty() {
@@ -271,30 +272,24 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> &'static 
     let start = m.date(nk1.field(8));
     let end = m.date(nk1.field(9));
     let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
-    let person = Object::new()
-        .with("meta", meta(profile::CONTACT_PERSON))
-        .with("patient", patient)
-        .with("relationship", relationship)
-        .with(
-            "name",
-            nk1.field(2)
-                .repetitions()
-                .map(|r| human_name(Xpn::read(r)))
-                .collect::<Vec<_>>(),
-        )
-        .with("telecom", telecom)
-        .with(
-            "address",
-            nk1.field(4)
-                .repetitions()
-                .map(|r| address(Xad::read(r)))
-                .collect::<Vec<_>>(),
-        )
-        .with("gender", gender_value)
-        .with("birthDate", m.date(nk1.field(16)))
-        .with("period", Object::new().with("start", start).with("end", end));
-    let key = format!("NK1/{}", nk1.occurrence());
-    m.bundle.add("RelatedPerson", &key, person);
+    let names: Vec<Object<'a>> = nk1.field(2).repetitions().map(|r| human_name(Xpn::read(r))).collect();
+    let addresses: Vec<Object<'a>> = nk1.field(4).repetitions().map(|r| address(Xad::read(r))).collect();
+    let birth_date = m.date(nk1.field(16));
+    let mut person = m.bundle.writer("RelatedPerson", &format!("NK1/{}", nk1.occurrence()));
+    person
+        .fields()
+        .field("meta", profile_meta(profile::CONTACT_PERSON))
+        .field("patient", patient)
+        .field("relationship", relationship)
+        .field("name", names)
+        .field("telecom", telecom)
+        .field("address", addresses)
+        .field("gender", gender_value)
+        .field("birthDate", birth_date)
+        .object("period", |period| {
+            period.field("start", start).field("end", end);
+        });
+    person.finish();
     &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16]
 }
 
@@ -310,21 +305,24 @@ pub(super) fn map_mrg<'a>(m: &mut Mapper<'a>, mrg: Segment<'_, 'a>) -> &'static 
         m.warn(mrg.location().with_field(1), "merge without prior identifiers");
         return &[1];
     }
-    let link = |other: Object<'a>, kind: &'static str| Object::new().with("other", other).with("type", kind);
-    let old = Object::new()
-        .with("meta", meta(profile::PATIENT))
-        .with("identifier", ids)
-        .with("active", false)
-        .with("link", vec![link(m.bundle.reference(survivor), "replaced-by")]);
+    let survivor_reference = m.bundle.reference(survivor);
     let key_name = format!("MRG/{}", mrg.occurrence());
-    let old = match key {
-        Some((system, value)) => m.bundle.add_conditional("Patient", &key_name, old, &system, &value),
-        None => m.bundle.add("Patient", &key_name, old),
+    let mut old = match &key {
+        Some((system, value)) => m.bundle.conditional_writer("Patient", &key_name, system, value),
+        None => m.bundle.writer("Patient", &key_name),
     };
-    let reference = m.bundle.reference(old);
-    m.bundle
-        .resource_mut(survivor)
-        .push_to("link", link(reference, "replaces"));
+    old.fields()
+        .field("meta", profile_meta(profile::PATIENT))
+        .field("identifier", ids)
+        .field("active", false)
+        .list("link", |link| {
+            link.field("other", survivor_reference).field("type", "replaced-by");
+        });
+    let old = old.finish();
+    let link = Object::new()
+        .with("other", m.bundle.reference(old))
+        .with("type", "replaces");
+    m.bundle.resource_mut(survivor).push_to("link", link);
     &[1]
 }
 
