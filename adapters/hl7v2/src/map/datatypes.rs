@@ -360,6 +360,13 @@ pub(super) fn coding_system(name: &str) -> Option<Cow<'static, str>> {
     is_uri.then(|| Cow::Owned(name.to_owned()))
 }
 
+/// Whether a CWE has what [`Mapper::concept`] makes a `CodeableConcept` of:
+/// a code, an alternate code or a text.
+pub(super) fn names_a_concept(item: Item<'_, '_>) -> bool {
+    let cwe = Cwe::read(item);
+    cwe.code.is_some() || cwe.alt_code.is_some() || cwe.text.is_some() || cwe.original_text.is_some()
+}
+
 impl<'a> Mapper<'a> {
     /// A `CodeableConcept` from a CWE; an unknown coding system keeps the
     /// code without a system and is reported.

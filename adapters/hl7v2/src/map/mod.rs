@@ -140,8 +140,10 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
             format!("no dedicated mapping for {kind}; segments mapped one by one"),
         );
     }
-    for segment in message.segments() {
-        mapper.segment(segment);
+    // Resources written whole take the notes of the segments after theirs.
+    let segments: Vec<Segment<'_, 'a>> = message.segments().collect();
+    for (n, &segment) in segments.iter().enumerate() {
+        mapper.segment(segment, &segments[n + 1..]);
     }
     scheduling::finish(&mut mapper);
     provenance::map(&mut mapper, message)?;
@@ -199,7 +201,7 @@ struct Mapper<'a> {
     /// The `DocumentReference` of a TXA (document messages).
     document: Option<EntryRef>,
     /// Where a following NTE is attached.
-    note_target: Option<EntryRef>,
+    note_target: Option<NoteTarget>,
     /// Practitioners and organisations already added, by identity key.
     people: Vec<(String, WrittenRef)>,
     /// Text lines of the document (OBX of a document message).
@@ -208,15 +210,39 @@ struct Mapper<'a> {
     appointments: Vec<EntryRef>,
 }
 
+/// The resource the NTEs after a segment add their notes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoteTarget {
+    /// A resource kept as a tree, which each NTE adds to.
+    Tree(EntryRef),
+    /// A resource written with the notes of the NTEs after its segment
+    /// already in it (see [`orders::notes_ahead`]): they add nothing more.
+    Written(WrittenRef),
+}
+
+impl NoteTarget {
+    fn resource_type(self, bundle: &TransactionBuilder<'_>) -> &'static str {
+        match self {
+            NoteTarget::Tree(entry) => bundle.resource_type(entry),
+            NoteTarget::Written(entry) => bundle.resource_type(entry),
+        }
+    }
+}
+
 impl<'a> Mapper<'a> {
     fn warn(&mut self, location: Location, message: impl Into<String>) {
         self.warnings.push(Warning::new(location.to_string(), message));
     }
 
-    fn segment(&mut self, segment: Segment<'_, 'a>) {
+    /// Maps `segment`, which the segments `after` follow.
+    fn segment(&mut self, segment: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) {
         if self.document.is_some() && !in_document(segment.id()) {
             scheduling::close_document(self);
         }
+        // Notes read ahead count on knowing which segments move the notes'
+        // target without mapping them.
+        let target = self.note_target;
+        let moves_target = cfg!(debug_assertions) && orders::moves_note_target(self, segment);
         let used: &[usize] = match segment.id() {
             "MSH" => provenance::MSH_FIELDS,
             "EVN" => provenance::EVN_FIELDS,
@@ -226,9 +252,9 @@ impl<'a> Mapper<'a> {
             "MRG" => patient::map_mrg(self, segment),
             "PV1" => patient::map_pv1(self, segment),
             "PV2" => patient::map_pv2(self, segment),
-            "AL1" => clinical::map_al1(self, segment),
-            "DG1" => clinical::map_dg1(self, segment),
-            "PR1" => clinical::map_pr1(self, segment),
+            "AL1" => clinical::map_al1(self, segment, after),
+            "DG1" => clinical::map_dg1(self, segment, after),
+            "PR1" => clinical::map_pr1(self, segment, after),
             "IN1" => clinical::map_in1(self, segment),
             "ORC" => orders::map_orc(self, segment),
             "OBR" => orders::map_obr(self, segment),
@@ -237,7 +263,7 @@ impl<'a> Mapper<'a> {
             "SPM" => specimen::map_spm(self, segment),
             "TXA" => scheduling::map_txa(self, segment),
             "SCH" => scheduling::map_sch(self, segment),
-            "RXA" => clinical::map_rxa(self, segment),
+            "RXA" => clinical::map_rxa(self, segment, after),
             id => {
                 let what = if id.starts_with('Z') {
                     "site-defined Z-segment"
@@ -252,6 +278,11 @@ impl<'a> Mapper<'a> {
                 return;
             }
         };
+        debug_assert!(
+            self.note_target == target || moves_target,
+            "{} moved the notes' target unforeseen",
+            segment.location()
+        );
         for (n, _) in segment.fields() {
             if !used.contains(&n) {
                 self.warn(segment.location().with_field(n), "field not mapped");

@@ -7,8 +7,8 @@ use zorgpoort_model::datatypes::{concept, meta};
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Object, Value, base64};
 
-use super::Mapper;
-use super::datatypes::{absent, identifier_system};
+use super::datatypes::{absent, identifier_system, names_a_concept};
+use super::{Mapper, NoteTarget};
 use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
@@ -64,7 +64,7 @@ pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static 
     m.order_has_obr = false;
     m.report = None;
     m.report_results.clear();
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Tree(entry));
     &[1, 2, 3, 5, 9, 12]
 }
 
@@ -124,7 +124,7 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
     }
     m.order = Some(order);
     m.order_has_obr = true;
-    m.note_target = Some(order);
+    m.note_target = Some(NoteTarget::Tree(order));
     if m.is("ORU") || m.is("OUL") {
         let status = report_status(obr.field(25).text_of(1).as_deref());
         // DiagnosticReport.code is required: without OBR-4 it says why it is absent.
@@ -344,7 +344,7 @@ fn uncoded_result<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usi
         _ if lines.is_empty() => m.warn(location, "observation without a code or a value; nothing to map"),
         Some(report) if is_text => {
             append_line(m.bundle.resource_mut(report), "conclusion", &lines.join("\n"));
-            m.note_target = Some(report);
+            m.note_target = Some(NoteTarget::Tree(report));
             return &[1, 2, 3, 4, 5, 11];
         }
         Some(_) => m.warn(location, "coded value without an observation code (OBX-3); not mapped"),
@@ -434,36 +434,46 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static 
         m.bundle.resource_mut(report).push_to("result", reference);
         m.report_results.push(entry);
     }
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Tree(entry));
     &[1, 2, 3, 5, 6, 7, 8, 11, 14, 16, 17, 19, 23]
+}
+
+/// The resources an NTE adds a note to; after any other, it is reported.
+fn takes_notes(resource_type: &str) -> bool {
+    matches!(
+        resource_type,
+        "Observation"
+            | "ServiceRequest"
+            | "AllergyIntolerance"
+            | "Condition"
+            | "Procedure"
+            | "Immunization"
+            | "DocumentReference"
+            | "DiagnosticReport"
+            | "Specimen"
+            | "Appointment"
+    )
+}
+
+/// The lines of an NTE's text (NTE-3), `None` when it has none.
+fn note_text(nte: Segment<'_, '_>) -> Option<String> {
+    let lines: Vec<Cow<'_, str>> = nte.field(3).repetitions().filter_map(|r| r.text()).collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// NTE: a note on the resource the previous segment made, where FHIR has one.
 pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static [usize] {
-    let lines: Vec<Cow<'a, str>> = nte.field(3).repetitions().filter_map(|r| r.text()).collect();
-    if lines.is_empty() {
+    let Some(text) = note_text(nte) else {
         return &[1, 2, 3];
-    }
-    let target = m.note_target.filter(|&t| {
-        matches!(
-            m.bundle.resource_type(t),
-            "Observation"
-                | "ServiceRequest"
-                | "AllergyIntolerance"
-                | "Condition"
-                | "Procedure"
-                | "Immunization"
-                | "DocumentReference"
-                | "DiagnosticReport"
-                | "Specimen"
-                | "Appointment"
-        )
-    });
-    let Some(target) = target else {
+    };
+    let Some(target) = m.note_target.filter(|t| takes_notes(t.resource_type(&m.bundle))) else {
         m.warn(nte.location(), "note without a resource that takes notes; not mapped");
         return &[1, 2, 3];
     };
-    let text = lines.join("\n");
+    // A written resource has its notes already.
+    let NoteTarget::Tree(target) = target else {
+        return &[1, 2, 3];
+    };
     match m.bundle.resource_type(target) {
         "Appointment" => append_line(m.bundle.resource_mut(target), "comment", &text),
         "DocumentReference" => append_line(m.bundle.resource_mut(target), "description", &text),
@@ -472,6 +482,57 @@ pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static 
         _ => add_note(m.bundle.resource_mut(target), text),
     }
     &[1, 2, 3]
+}
+
+/// The note that the NTEs among the segments `after` the one making a
+/// resource of `resource_type` add to it, as [`map_nte`] and [`add_note`]
+/// would: each NTE's text on lines of its own. NTEs go to the resource the
+/// last segment that moves their target made, so the reading stops at the
+/// first such segment and passes any other.
+pub(super) fn notes_ahead(m: &Mapper<'_>, resource_type: &str, after: &[Segment<'_, '_>]) -> Option<String> {
+    if !takes_notes(resource_type) {
+        return None;
+    }
+    let mut notes: Option<String> = None;
+    for &segment in after {
+        if segment.id() == "NTE" {
+            match (&mut notes, note_text(segment)) {
+                (Some(notes), Some(text)) => {
+                    notes.push('\n');
+                    notes.push_str(&text);
+                }
+                (None, text) => notes = text,
+                (Some(_), None) => {}
+            }
+        } else if moves_note_target(m, segment) {
+            break;
+        }
+    }
+    notes
+}
+
+/// Whether mapping `segment` gives the NTEs after it another resource to
+/// add to (or none), told without mapping it: a segment that makes a
+/// resource, or ends the patient or the visit. [`Mapper::segment`] checks
+/// in debug builds that no other segment moves the target.
+pub(super) fn moves_note_target(m: &Mapper<'_>, segment: Segment<'_, '_>) -> bool {
+    match segment.id() {
+        "PID" | "PV1" | "AL1" | "DG1" | "PR1" | "RXA" | "ORC" | "OBR" | "SPM" | "TXA" | "SCH" => true,
+        "IN1" => super::clinical::names_an_insurer(segment),
+        "OBX" => match segment.field(2).text_of(1).as_deref() {
+            // A document's attachment.
+            Some("ED") => super::scheduling::encapsulated_data(segment.field(5)).is_some(),
+            Some("RP") => segment.field(5).text_of(1).is_some(),
+            // An Observation, or else text for the report's conclusion.
+            value_type => {
+                names_a_concept(segment.field(3))
+                    || (m.report.is_some()
+                        && matches!(value_type, None | Some("ST" | "TX" | "FT"))
+                        && segment.field(5).repetitions().any(|r| r.text().is_some()))
+            }
+        },
+        _ => false,
+    }
 }
 
 /// Adds `text` to the resource's note. The zibs allow one note (Observation,

@@ -10,7 +10,7 @@
 use zorgpoort_model::datatypes::profiled;
 use zorgpoort_model::{Object, Value};
 
-use super::Mapper;
+use super::{Mapper, NoteTarget};
 use super::orders::order_identifier;
 use crate::message::Segment;
 use crate::types::Ei;
@@ -68,7 +68,7 @@ pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> &'static 
     }
     let entry = m.bundle.add("Specimen", &format!("SPM/{}", spm.occurrence()), specimen);
     m.specimen = Some(entry);
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Tree(entry));
     m.specimen_after_order = m.order_has_obr && !specimen_first(m);
     if !m.specimen_after_order {
         return USED;
