@@ -119,7 +119,6 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         order: None,
         order_has_obr: false,
         report: None,
-        report_results: Vec::new(),
         specimen: None,
         specimen_after_order: false,
         document: None,
@@ -192,8 +191,6 @@ struct Mapper<'a> {
     order_has_obr: bool,
     /// The `DiagnosticReport` of the current OBR (result messages).
     report: Option<EntryRef>,
-    /// The Observations of the current report so far.
-    report_results: Vec<EntryRef>,
     /// The Specimen of the current SPM.
     specimen: Option<EntryRef>,
     /// Whether that SPM followed an OBR, so belongs to that OBR's order.
@@ -258,7 +255,7 @@ impl<'a> Mapper<'a> {
             "IN1" => clinical::map_in1(self, segment),
             "ORC" => orders::map_orc(self, segment),
             "OBR" => orders::map_obr(self, segment),
-            "OBX" => orders::map_obx(self, segment),
+            "OBX" => orders::map_obx(self, segment, after),
             "NTE" => orders::map_nte(self, segment),
             "SPM" => specimen::map_spm(self, segment),
             "TXA" => scheduling::map_txa(self, segment),

@@ -3,9 +3,9 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::{concept, meta};
+use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
-use zorgpoort_model::{Object, Value, base64};
+use zorgpoort_model::{Json, Object, Value, base64};
 
 use super::datatypes::{absent, identifier_system, names_a_concept};
 use super::{Mapper, NoteTarget};
@@ -63,7 +63,6 @@ pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static 
     m.order = Some(entry);
     m.order_has_obr = false;
     m.report = None;
-    m.report_results.clear();
     m.note_target = Some(NoteTarget::Tree(entry));
     &[1, 2, 3, 5, 9, 12]
 }
@@ -152,7 +151,6 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
             m.bundle
                 .add("DiagnosticReport", &format!("OBR/{}", obr.occurrence()), report),
         );
-        m.report_results.clear();
     }
     &[1, 2, 3, 4, 7, 16, 22, 24, 25]
 }
@@ -369,7 +367,7 @@ fn append_line(resource: &mut Object<'_>, key: &'static str, text: &str) {
     }
 }
 
-pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usize] {
+pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     if matches!(obx.field(2).text_of(1).as_deref(), Some("ED" | "RP")) || m.document.is_some() {
         return super::scheduling::document_content(m, obx);
     }
@@ -395,46 +393,65 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static 
     };
     let mut performers: Vec<Object<'a>> = obx.field(16).repetitions().filter_map(|r| m.practitioner(r)).collect();
     performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)));
+    let issued = m.instant(obx.field(19));
+    let method = m.concept(obx.field(17));
     let is_lab = m.report.is_some();
-    let mut observation = Object::new()
-        .with("meta", is_lab.then(|| meta(profile::LAB_RESULT)))
-        .with("basedOn", m.order.map(|o| vec![m.bundle.reference(o)]))
-        .with("status", observation_status(obx.field(11).text_of(1).as_deref()))
-        .with(
+    let based_on = m.order.map(|o| m.bundle.reference(o));
+    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let specimen = m.specimen.map(|s| m.bundle.reference(s));
+    // An SPM after the results of an OBR gives them its specimen.
+    let later_specimen = if is_lab && specimen.is_none() {
+        super::specimen::specimen_ahead(m, after)
+    } else {
+        None
+    };
+    let notes = notes_ahead(m, "Observation", after);
+    let (single, components) = match value {
+        Some(ObservationValue::Single(key, value)) => (Some((key, value)), Vec::new()),
+        Some(ObservationValue::Components(values)) => (None, values),
+        None => (None, Vec::new()),
+    };
+    // Written once, for the Observation and each of its components.
+    let code = Json::of(code);
+    let mut observation = m.bundle.writer("Observation", &format!("OBX/{}", obx.occurrence()));
+    let mut w = observation.fields();
+    w.field("meta", is_lab.then(|| profile_meta(profile::LAB_RESULT)).flatten())
+        .list_item("basedOn", based_on)
+        .field("status", observation_status(obx.field(11).text_of(1).as_deref()))
+        .list_item(
             "category",
-            is_lab.then(|| vec![concept(hl7::OBSERVATION_CATEGORY, "laboratory")]),
+            is_lab.then(|| concept(hl7::OBSERVATION_CATEGORY, "laboratory")),
         )
-        .with("code", code.clone())
-        .with("subject", m.subject())
-        .with("encounter", m.encounter_ref())
-        .with("effectiveDateTime", effective)
-        .with("issued", m.instant(obx.field(19)))
-        .with("performer", performers)
-        .with("specimen", m.specimen.map(|s| m.bundle.reference(s)));
-    let mut components = Vec::new();
-    match value {
-        Some(ObservationValue::Single(key, value)) => observation.set(key, value),
-        Some(ObservationValue::Components(values)) => {
-            components = values
-                .into_iter()
-                .map(|(key, value)| Object::new().with("code", code.clone()).with(key, value))
-                .collect();
-        }
-        None => {}
+        .field("code", code.as_ref())
+        .field("subject", subject)
+        .field("encounter", encounter)
+        .field("effectiveDateTime", effective)
+        .field("issued", issued)
+        .field("performer", performers)
+        .field("specimen", specimen);
+    if let Some((key, value)) = single {
+        w.field(key, value);
     }
-    observation.set("interpretation", interpretation);
-    observation.set("method", m.concept(obx.field(17)));
-    observation.set("referenceRange", range.map(|r| vec![r]));
-    observation.set("component", components);
-    let entry = m
-        .bundle
-        .add("Observation", &format!("OBX/{}", obx.occurrence()), observation);
+    w.field("interpretation", interpretation)
+        .field("method", method)
+        .list_item("referenceRange", range)
+        .array("component", |items| {
+            for (key, value) in components {
+                items.object(|component| {
+                    component.field("code", code.as_ref()).field(key, value);
+                });
+            }
+        })
+        .list("note", |note| {
+            note.field("text", notes);
+        })
+        .field("specimen", later_specimen);
+    let entry = observation.finish();
     if let Some(report) = m.report {
         let reference = m.bundle.reference(entry);
         m.bundle.resource_mut(report).push_to("result", reference);
-        m.report_results.push(entry);
     }
-    m.note_target = Some(NoteTarget::Tree(entry));
+    m.note_target = Some(NoteTarget::Written(entry));
     &[1, 2, 3, 5, 6, 7, 8, 11, 14, 16, 17, 19, 23]
 }
 

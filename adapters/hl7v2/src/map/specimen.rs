@@ -8,7 +8,7 @@
 //! before it, and the next OBR starts an order without one.
 
 use zorgpoort_model::datatypes::profiled;
-use zorgpoort_model::{Object, Value};
+use zorgpoort_model::{Json, Object};
 
 use super::{Mapper, NoteTarget};
 use super::orders::order_identifier;
@@ -78,16 +78,23 @@ pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> &'static 
         m.bundle.resource_mut(order).push_to("specimen", reference.clone());
     }
     if let Some(report) = m.report {
-        m.bundle.resource_mut(report).push_to("specimen", reference.clone());
-    }
-    // The results of the OBR before this SPM were measured on it.
-    for result in m.report_results.clone() {
-        let observation = m.bundle.resource_mut(result);
-        if observation.get("specimen").is_none() {
-            observation.set("specimen", Value::Obj(reference.clone()));
-        }
+        m.bundle.resource_mut(report).push_to("specimen", reference);
     }
     USED
+}
+
+/// The reference to the Specimen of the SPM among the segments `after` a
+/// result of an OBR that belongs to that OBR's results: the first SPM
+/// before the next ORC or OBR, when SPMs follow their OBR in this message.
+pub(super) fn specimen_ahead(m: &Mapper<'_>, after: &[Segment<'_, '_>]) -> Option<Json> {
+    if !m.order_has_obr || specimen_first(m) {
+        return None;
+    }
+    let spm = after
+        .iter()
+        .take_while(|s| !matches!(s.id(), "ORC" | "OBR"))
+        .find(|s| s.id() == "SPM")?;
+    Some(m.bundle.planned_reference("Specimen", &format!("SPM/{}", spm.occurrence())))
 }
 
 /// The SPM fields the mapping uses.
