@@ -192,7 +192,7 @@ struct Mapper<'a> {
     /// The `DiagnosticReport` of the current OBR (result messages).
     report: Option<EntryRef>,
     /// The Specimen of the current SPM.
-    specimen: Option<EntryRef>,
+    specimen: Option<WrittenRef>,
     /// Whether that SPM followed an OBR, so belongs to that OBR's order.
     specimen_after_order: bool,
     /// The `DocumentReference` of a TXA (document messages).
@@ -257,7 +257,7 @@ impl<'a> Mapper<'a> {
             "OBR" => orders::map_obr(self, segment),
             "OBX" => orders::map_obx(self, segment, after),
             "NTE" => orders::map_nte(self, segment),
-            "SPM" => specimen::map_spm(self, segment),
+            "SPM" => specimen::map_spm(self, segment, after),
             "TXA" => scheduling::map_txa(self, segment),
             "SCH" => scheduling::map_sch(self, segment),
             "RXA" => clinical::map_rxa(self, segment, after),
