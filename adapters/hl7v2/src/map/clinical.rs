@@ -229,15 +229,15 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static 
         Some(cx) => {
             let system = identifier_system(&cx.authority, cx.type_code.as_deref());
             let location = in1.location().with_field(3);
-            Some(m.organization_resource(
+            Some(Value::from(m.organization_resource(
                 insurer,
                 profile::PAYER_ORGANIZATION,
                 system.as_deref(),
                 cx.id.as_deref(),
                 location,
-            ))
+            )))
         }
-        None => insurer.map(|name| Object::new().with("display", name)),
+        None => insurer.map(|name| Value::Obj(Object::new().with("display", name))),
     };
     let Some(payor) = payor else {
         m.warn(in1.location(), "insurance without insurer (IN1-3/IN1-4); not mapped");

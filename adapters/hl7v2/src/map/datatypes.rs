@@ -8,7 +8,7 @@ use zorgpoort_model::address::{Address, AddressLines, StreetLine};
 use zorgpoort_model::datatypes::{PartialDateTime, concept, profile_meta};
 use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, hl7, profile};
-use zorgpoort_model::{Object, ObjectWriter, Value, WrittenRef};
+use zorgpoort_model::{Json, Object, ObjectWriter, Value, WrittenRef};
 
 use super::Mapper;
 use crate::error::Location;
@@ -363,8 +363,9 @@ pub(super) fn coding_system(name: &str) -> Option<Cow<'static, str>> {
 /// Whether a CWE has what [`Mapper::concept`] makes a `CodeableConcept` of:
 /// a code, an alternate code or a text.
 pub(super) fn names_a_concept(item: Item<'_, '_>) -> bool {
-    let cwe = Cwe::read(item);
-    cwe.code.is_some() || cwe.alt_code.is_some() || cwe.text.is_some() || cwe.original_text.is_some()
+    // As `Cwe::read` reads them, but only as far as needed.
+    let [code, text, _, alt_code, _, _, _, _, original_text] = item.components::<9>();
+    [code, text, alt_code, original_text].iter().any(|c| c.text().is_some())
 }
 
 impl<'a> Mapper<'a> {
@@ -445,8 +446,21 @@ impl<'a> Mapper<'a> {
             .map(|d| d.to_fhir_datetime(self.zone))
     }
 
+    /// The reference written before for the same text of an XCN or XON
+    /// (`resource_type` telling which), if any.
+    fn known_reference(&self, resource_type: &str, item: Item<'_, 'a>) -> Option<Json> {
+        let raw = item.raw();
+        self.known_references
+            .iter()
+            .find(|(kind, text, _)| *kind == resource_type && *text == raw)
+            .map(|(_, _, reference)| reference.clone())
+    }
+
     /// A reference to the Practitioner behind an XCN, adding it once per message.
-    pub(super) fn practitioner(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
+    pub(super) fn practitioner(&mut self, item: Item<'_, 'a>) -> Option<Json> {
+        if let Some(reference) = self.known_reference("Practitioner", item) {
+            return Some(reference);
+        }
         let xcn = Xcn::read(item);
         let system = identifier_system(&xcn.authority, xcn.type_code.as_deref());
         if xcn.id.is_none() && xcn.name == Xpn::default() {
@@ -469,24 +483,36 @@ impl<'a> Mapper<'a> {
                 w.list_item("name", human_name(name));
             },
         );
-        Some(self.bundle.reference(entry).with("display", display))
+        let reference = self.bundle.shared_reference(entry, display.as_deref());
+        if id.is_some() {
+            // The same text names the same practitioner, with the same display.
+            self.known_references.push(("Practitioner", item.raw(), reference.clone()));
+        }
+        Some(reference)
     }
 
     /// A reference to the Organization behind an XON, adding it once per message.
-    pub(super) fn organization(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
+    pub(super) fn organization(&mut self, item: Item<'_, 'a>) -> Option<Json> {
+        if let Some(reference) = self.known_reference("Organization", item) {
+            return Some(reference);
+        }
         let xon = Xon::read(item);
         let id = xon.identifier().map(str::to_owned);
         let system = identifier_system(&xon.authority, xon.type_code.as_deref());
         if id.is_none() && xon.name.is_none() {
             return None;
         }
-        Some(self.organization_resource(
+        let reference = self.organization_resource(
             xon.name,
             profile::ORGANIZATION,
             system.as_deref(),
             id.as_deref(),
             item.location(),
-        ))
+        );
+        if id.is_some() {
+            self.known_references.push(("Organization", item.raw(), reference.clone()));
+        }
+        Some(reference)
     }
 
     /// A reference to an Organization with a name, the nl-core profile it
@@ -498,12 +524,12 @@ impl<'a> Mapper<'a> {
         system: Option<&str>,
         id: Option<&str>,
         location: Location,
-    ) -> Object<'a> {
+    ) -> Json {
         let display = name.clone();
         let entry = self.add_once("Organization", claims, (system, id, None), location, |w| {
             w.field("name", name);
         });
-        self.bundle.reference(entry).with("display", display)
+        self.bundle.shared_reference(entry, display.as_deref())
     }
 
     /// The entry of a practitioner or organisation: one per identifier (or

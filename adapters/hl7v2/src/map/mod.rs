@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
-use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Warning, WrittenRef};
+use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Json, Origin, TransactionBuilder, Warning, WrittenRef};
 
 use crate::error::{Error, Location};
 use crate::message::{Message, Segment};
@@ -115,7 +115,9 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &control_id)),
         warnings: Vec::new(),
         patient: None,
+        subject: None,
         encounter: None,
+        encounter_reference: None,
         order: None,
         order_has_obr: false,
         report: None,
@@ -124,6 +126,7 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         document: None,
         note_target: None,
         people: Vec::new(),
+        known_references: Vec::new(),
         document_text: Vec::new(),
         appointments: Vec::new(),
     };
@@ -184,7 +187,11 @@ struct Mapper<'a> {
     bundle: TransactionBuilder<'a>,
     warnings: Vec<Warning>,
     patient: Option<EntryRef>,
+    /// The reference to `patient`, written once for the resources about them.
+    subject: Option<Json>,
     encounter: Option<EntryRef>,
+    /// The reference to `encounter`, written once.
+    encounter_reference: Option<Json>,
     /// The `ServiceRequest` of the current ORC/OBR.
     order: Option<EntryRef>,
     /// Whether an OBR has filled in the current order already.
@@ -201,6 +208,10 @@ struct Mapper<'a> {
     note_target: Option<NoteTarget>,
     /// Practitioners and organisations already added, by identity key.
     people: Vec<(String, WrittenRef)>,
+    /// The references to practitioners and organisations with an
+    /// identifier, by resource type and the raw text they were read from:
+    /// the same text gives the same reference without reading it again.
+    known_references: Vec<(&'static str, &'a [u8], Json)>,
     /// Text lines of the document (OBX of a document message).
     document_text: Vec<String>,
     /// Appointments, which get the patient once the message is read.
@@ -289,12 +300,13 @@ impl<'a> Mapper<'a> {
 
     /// The patient reference every clinical resource needs; a message
     /// without PID gets a warning per resource that lacks it.
-    fn subject(&self) -> Option<Object<'a>> {
-        self.patient.map(|p| self.bundle.reference(p))
+    fn subject(&self) -> Option<Json> {
+        self.subject.clone()
     }
 
-    fn encounter_ref(&self) -> Option<Object<'a>> {
-        self.encounter.map(|e| self.bundle.reference(e))
+    /// The reference to the visit, for the resources made during it.
+    fn encounter_ref(&self) -> Option<Json> {
+        self.encounter_reference.clone()
     }
 
     fn is(&self, code: &str) -> bool {

@@ -391,8 +391,13 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
                 _ => None,
             }),
     };
-    let mut performers: Vec<Object<'a>> = obx.field(16).repetitions().filter_map(|r| m.practitioner(r)).collect();
-    performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)));
+    let mut performers: Vec<Value<'a>> = obx
+        .field(16)
+        .repetitions()
+        .filter_map(|r| m.practitioner(r))
+        .map(Value::from)
+        .collect();
+    performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)).map(Value::from));
     let issued = m.instant(obx.field(19));
     let method = m.concept(obx.field(17));
     let is_lab = m.report.is_some();

@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::{concept, meta, profile_meta};
+use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
-use zorgpoort_model::{Object, Value};
+use zorgpoort_model::{Json, Object, Value};
 
 use super::Mapper;
-use super::datatypes::{address, contact_point, human_name, identifier, identifier_system};
+use super::datatypes::{address, contact_point, display_name, human_name, identifier, identifier_system};
 use crate::error::{Error, ErrorKind, Location};
 use crate::message::{Item, Message, Segment};
 use crate::types::{Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn};
@@ -140,7 +140,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         m.warn(pid.location().with_field(25), "birth order is not a number; left out");
     }
     let mut patient = Object::new()
-        .with("meta", meta(profile::PATIENT))
+        .with("meta", profile_meta(profile::PATIENT))
         .with("identifier", ids)
         .with(
             "name",
@@ -182,6 +182,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         None => m.bundle.add("Patient", &position, patient),
     };
     m.patient = Some(entry);
+    m.subject = Some(m.bundle.shared_reference(entry, None));
     m.note_target = None;
     // Another patient's specimen is not this one's.
     m.specimen = None;
@@ -198,10 +199,13 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
         identifier_system(&xcn.authority, xcn.type_code.as_deref()).as_deref() == Some(systems::AGB)
     });
     let practice = pd1.field(3).repetitions().find_map(|r| practice(m, r, gp_by_agb));
-    let gps: Vec<Object<'a>> = pd1.field(4).repetitions().filter_map(|r| m.practitioner(r)).collect();
+    let gps: Vec<(Json, Option<String>)> = pd1
+        .field(4)
+        .repetitions()
+        .filter_map(|r| Some((m.practitioner(r)?, display_name(&Xcn::read(r).name))))
+        .collect();
     let mut references = Vec::new();
-    for (n, gp) in gps.into_iter().enumerate() {
-        let display = gp.get("display").cloned();
+    for (n, (gp, display)) in gps.into_iter().enumerate() {
         let mut role = m
             .bundle
             .writer("PractitionerRole", &format!("PD1/{}/{}", pd1.occurrence(), n + 1));
@@ -210,7 +214,7 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
             .field("practitioner", gp)
             .field("organization", practice.clone());
         let entry = role.finish();
-        references.push(m.bundle.reference(entry).with("display", display));
+        references.push(m.bundle.shared_reference(entry, display.as_deref()));
     }
     if references.is_empty() {
         references.extend(practice);
@@ -236,7 +240,7 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
 /// code without an assigning authority. When PD1-4 names the GP by AGB
 /// code, an eight-digit practice code without an authority or type of its
 /// own is read as an AGB code as well, with a warning saying so.
-fn practice<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>, gp_by_agb: bool) -> Option<Object<'a>> {
+fn practice<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>, gp_by_agb: bool) -> Option<Json> {
     let xon = Xon::read(item);
     let unqualified = xon.authority == Hd::default() && xon.type_code.is_none();
     let agb_shaped = xon
@@ -434,7 +438,7 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
         .filter(|r| r == "R")
         .map(|_| Object::new().with("text", "readmission"));
     let encounter = Object::new()
-        .with("meta", meta(profile::ENCOUNTER))
+        .with("meta", profile_meta(profile::ENCOUNTER))
         .with("identifier", visit_number.map(|v| vec![v]))
         .with("status", status)
         .with("class", encounter_class(class.as_deref()))
@@ -451,7 +455,9 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
         )
         .with("location", locations);
     let key = format!("PV1/{}", pv1.occurrence());
-    m.encounter = Some(m.bundle.add("Encounter", &key, encounter));
+    let entry = m.bundle.add("Encounter", &key, encounter);
+    m.encounter = Some(entry);
+    m.encounter_reference = Some(m.bundle.shared_reference(entry, None));
     m.note_target = None;
     &[1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 44, 45]
 }

@@ -32,12 +32,13 @@ fn master_identifier<'a>(item: Item<'_, 'a>) -> Option<Object<'a>> {
 }
 
 pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static [usize] {
-    let mut authors: Vec<Object<'a>> = Vec::new();
+    let mut authors: Vec<Value<'a>> = Vec::new();
     for n in [5, 9] {
         authors.extend(
             txa.field(n)
                 .repetitions()
                 .filter_map(|r| m.practitioner(r))
+                .map(Value::from)
                 .collect::<Vec<_>>(),
         );
     }
@@ -61,7 +62,7 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static 
         .with("authenticator", authenticator)
         .with(
             "context",
-            Object::new().with("encounter", m.encounter_ref().map(|e| vec![e])),
+            Object::new().with("encounter", m.encounter_ref().map(|e| vec![Value::from(e)])),
         );
     let entry = m
         .bundle
@@ -159,7 +160,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
             .with("date", m.instant(obx.field(14)))
             .with(
                 "context",
-                Object::new().with("encounter", m.encounter_ref().map(|e| vec![e])),
+                Object::new().with("encounter", m.encounter_ref().map(|e| vec![Value::from(e)])),
             );
         m.bundle
             .add("DocumentReference", &format!("OBX/{}", obx.occurrence()), document)
