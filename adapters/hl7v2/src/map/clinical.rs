@@ -1,11 +1,11 @@
 //! Clinical facts and insurance: AL1 -> `AllergyIntolerance`, DG1 -> Condition,
 //! PR1 -> Procedure, RXA -> Immunization, IN1 -> Coverage.
 
-use zorgpoort_model::datatypes::{concept, profile_meta};
+use zorgpoort_model::datatypes::profile_meta;
 use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, ObjectWriter, Value};
 
-use super::datatypes::{absent, coding_system, identifier_system};
+use super::datatypes::{absent, coded, coding_system, identifier_system};
 use super::orders::notes_ahead;
 use super::{Mapper, NoteTarget};
 use crate::message::Segment;
@@ -80,7 +80,7 @@ pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>, after: &[Seg
     let (patient, encounter) = (m.subject(), m.encounter_ref());
     let onset = m.date(al1.field(6));
     m.add_clinical(al1, after, "AllergyIntolerance", profile::ALLERGY, |w| {
-        w.field("clinicalStatus", concept(systems::hl7::ALLERGY_CLINICAL, "active"))
+        w.object("clinicalStatus", coded(systems::hl7::ALLERGY_CLINICAL, "active"))
             .list_item("category", category)
             .field("criticality", criticality)
             .field("code", code)
@@ -106,20 +106,23 @@ pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>, after: &[Seg
         Some("A" | "W") => Some("provisional"),
         _ => None,
     };
-    let category = concept(
-        "http://terminology.hl7.org/CodeSystem/condition-category",
-        "encounter-diagnosis",
-    );
     let asserter = dg1.field(16).repetitions().next().and_then(|r| m.practitioner(r));
     let (subject, encounter) = (m.subject(), m.encounter_ref());
     let recorded = m.datetime(dg1.field(5));
     m.add_clinical(dg1, after, "Condition", profile::PROBLEM, |w| {
-        w.field("clinicalStatus", concept(systems::hl7::CONDITION_CLINICAL, "active"))
-            .field(
-                "verificationStatus",
-                verification.map(|v| concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", v)),
+        w.object("clinicalStatus", coded(systems::hl7::CONDITION_CLINICAL, "active"))
+            .object("verificationStatus", |status| {
+                if let Some(v) = verification {
+                    coded("http://terminology.hl7.org/CodeSystem/condition-ver-status", v)(status);
+                }
+            })
+            .list(
+                "category",
+                coded(
+                    "http://terminology.hl7.org/CodeSystem/condition-category",
+                    "encounter-diagnosis",
+                ),
             )
-            .list_item("category", category)
             .field("code", code)
             .field("subject", subject)
             .field("encounter", encounter)
@@ -286,8 +289,9 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static 
         .list_item("payor", payor);
         if let Some(plan) = plan {
             w.list("class", |class| {
-                let kind = concept("http://terminology.hl7.org/CodeSystem/coverage-class", "plan");
-                class.field("type", kind).field("value", plan);
+                class
+                    .object("type", coded("http://terminology.hl7.org/CodeSystem/coverage-class", "plan"))
+                    .field("value", plan);
             });
         }
     });

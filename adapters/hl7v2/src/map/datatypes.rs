@@ -159,6 +159,17 @@ pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
         .with("suffix", suffix)
 }
 
+/// Writes a `CodeableConcept` with one coding of `system|code` (as
+/// [`concept`] makes it) into the object it is given: for the fixed codes
+/// of written resources.
+pub(super) fn coded<'c>(system: &'c str, code: &'c str) -> impl FnOnce(&mut ObjectWriter<'_>) + 'c {
+    move |w| {
+        w.list("coding", |coding| {
+            coding.field("system", system).field("code", code);
+        });
+    }
+}
+
 /// The data-absent-reason extension.
 const DATA_ABSENT_REASON: &str = "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
 

@@ -7,7 +7,7 @@ use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Json, Object, Value, base64};
 
-use super::datatypes::{absent, identifier_system, names_a_concept};
+use super::datatypes::{absent, coded, identifier_system, names_a_concept};
 use super::{Mapper, NoteTarget};
 use crate::error::Location;
 use crate::message::{Item, Segment};
@@ -375,12 +375,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
         return uncoded_result(m, obx);
     };
     let value = m.observation_value(obx);
-    let interpretation: Vec<Object<'a>> = obx
-        .field(8)
-        .repetitions()
-        .filter_map(|r| r.text_of(1))
-        .map(|code| concept(hl7::V3_OBSERVATION_INTERPRETATION, code))
-        .collect();
+    let interpretation: Vec<Cow<'a, str>> = obx.field(8).repetitions().filter_map(|r| r.text_of(1)).collect();
     let range = obx.field(7).text().map(|t| reference_range(t, obx.field(6)));
     let effective = match m.datetime(obx.field(14)) {
         Some(t) => Some(t),
@@ -423,10 +418,11 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     w.field("meta", is_lab.then(|| profile_meta(profile::LAB_RESULT)).flatten())
         .list_item("basedOn", based_on)
         .field("status", observation_status(obx.field(11).text_of(1).as_deref()))
-        .list_item(
-            "category",
-            is_lab.then(|| concept(hl7::OBSERVATION_CATEGORY, "laboratory")),
-        )
+        .list("category", |category| {
+            if is_lab {
+                coded(hl7::OBSERVATION_CATEGORY, "laboratory")(category);
+            }
+        })
         .field("code", code.as_ref())
         .field("subject", subject)
         .field("encounter", encounter)
@@ -437,7 +433,11 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     if let Some((key, value)) = single {
         w.field(key, value);
     }
-    w.field("interpretation", interpretation)
+    w.array("interpretation", |items| {
+        for code in &interpretation {
+            items.object(coded(hl7::V3_OBSERVATION_INTERPRETATION, code));
+        }
+    })
         .field("method", method)
         .list_item("referenceRange", range)
         .array("component", |items| {

@@ -4,11 +4,10 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::{FullUrl, Object};
-use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::systems::hl7;
 
 use super::Mapper;
-use super::datatypes::{absent, identifier_system};
+use super::datatypes::{absent, coded, identifier_system};
 use crate::error::{Error, ErrorKind};
 use crate::message::{Message, Segment};
 use crate::types::Hd;
@@ -93,7 +92,7 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
     }
     let reason = evn.and_then(|e| m.concept(e.field(4)));
     let activity_code = activity(&m.event.code, &m.event.trigger);
-    let participant = |code: &'static str| concept(hl7::PROVENANCE_PARTICIPANT_TYPE, code);
+    let participant = |code: &'static str| coded(hl7::PROVENANCE_PARTICIPANT_TYPE, code);
     let mut provenance = m.bundle.writer("Provenance", "MSH");
     provenance
         .fields()
@@ -108,14 +107,14 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
         .field("recorded", recorded)
         .field("_recorded", recorded_absent)
         .list_item("reason", reason)
-        .field("activity", concept(hl7::V3_DATA_OPERATION, activity_code))
+        .object("activity", coded(hl7::V3_DATA_OPERATION, activity_code))
         .array("agent", |agents| {
             agents.object(|agent| {
-                agent.field("type", participant("author")).field("who", source);
+                agent.object("type", participant("author")).field("who", source);
             });
             if let Some(enterer) = enterer {
                 agents.object(|agent| {
-                    agent.field("type", participant("enterer")).field("who", enterer);
+                    agent.object("type", participant("enterer")).field("who", enterer);
                 });
             }
         })
