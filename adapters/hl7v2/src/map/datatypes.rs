@@ -97,66 +97,129 @@ pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> O
 
 /// A `HumanName`, Dutch style: `family` whole, its parts in extensions.
 pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
-    let f = xpn.family;
-    let mut parts = FamilyName {
-        own_prefix: f.own_prefix,
-        own_name: f.own_surname,
-        partner_prefix: f.partner_prefix,
-        partner_name: f.partner_surname,
-    };
-    let family = match f.surname {
-        Some(surname) => {
-            if parts.own_prefix.is_none() && parts.own_name.is_none() && parts.partner_name.is_none() {
-                let whole = FamilyName::from_surname(surname.clone());
-                // "Jansen-Smit" without a voorvoegsel is own and partner's
-                // name in an order we cannot know: no own-name part then.
-                if whole.own_prefix.is_some() || !surname.contains('-') {
-                    (parts.own_prefix, parts.own_name) = (whole.own_prefix, whole.own_name);
+    HumanName::read(xpn).into_object()
+}
+
+/// A `HumanName` as read from an XPN, to make into a tree or to write.
+pub(super) struct HumanName<'a> {
+    name_use: Option<&'static str>,
+    /// The name as displayed: given names, then the family name.
+    text: Option<String>,
+    family: Option<Cow<'a, str>>,
+    /// The family name's parts, for the `_family` extensions.
+    parts: FamilyName<'a>,
+    given: Vec<Cow<'a, str>>,
+    prefix: Option<Cow<'a, str>>,
+    /// Suffix and degree.
+    suffix: Vec<Cow<'a, str>>,
+}
+
+impl<'a> HumanName<'a> {
+    /// The name an XPN gives.
+    pub(super) fn read(xpn: Xpn<'a>) -> Self {
+        let f = xpn.family;
+        let mut parts = FamilyName {
+            own_prefix: f.own_prefix,
+            own_name: f.own_surname,
+            partner_prefix: f.partner_prefix,
+            partner_name: f.partner_surname,
+        };
+        let family = match f.surname {
+            Some(surname) => {
+                if parts.own_prefix.is_none() && parts.own_name.is_none() && parts.partner_name.is_none() {
+                    let whole = FamilyName::from_surname(surname.clone());
+                    // "Jansen-Smit" without a voorvoegsel is own and partner's
+                    // name in an order we cannot know: no own-name part then.
+                    if whole.own_prefix.is_some() || !surname.contains('-') {
+                        (parts.own_prefix, parts.own_name) = (whole.own_prefix, whole.own_name);
+                    }
                 }
+                Some(surname)
             }
-            Some(surname)
+            None => parts.text(FamilyOrder::OwnFirst),
+        };
+        let given: Vec<Cow<'a, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
+        // nl-core wants the name as displayed too: given names, then the
+        // family name with its voorvoegsels.
+        let text: Vec<&str> = given.iter().map(AsRef::as_ref).chain(family.as_deref()).collect();
+        let text = (!text.is_empty()).then(|| text.join(" "));
+        let name_use = xpn.type_code.as_deref().and_then(|code| match code {
+            "L" | "B" | "D" => Some(if code == "D" { "usual" } else { "official" }),
+            "M" => Some("maiden"),
+            "N" => Some("nickname"),
+            "A" | "S" => Some("anonymous"),
+            "C" | "BAD" => Some("old"),
+            _ => None,
+        });
+        Self {
+            name_use,
+            text,
+            family,
+            parts,
+            given,
+            prefix: xpn.prefix,
+            suffix: [xpn.suffix, xpn.degree].into_iter().flatten().collect(),
         }
-        None => parts.text(FamilyOrder::OwnFirst),
-    };
-    let given: Vec<Cow<'_, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
-    // nl-core wants the name as displayed too: given names, then the
-    // family name with its voorvoegsels.
-    let text: Vec<&str> = given.iter().map(AsRef::as_ref).chain(family.as_deref()).collect();
-    let text = (!text.is_empty()).then(|| text.join(" "));
-    let suffix: Vec<Value<'_>> = [xpn.suffix, xpn.degree]
-        .into_iter()
-        .flatten()
-        .map(Value::from)
-        .collect();
-    let name_use = xpn.type_code.as_deref().and_then(|code| match code {
-        "L" | "B" | "D" => Some(if code == "D" { "usual" } else { "official" }),
-        "M" => Some("maiden"),
-        "N" => Some("nickname"),
-        "A" | "S" => Some("anonymous"),
-        "C" | "BAD" => Some("old"),
-        _ => None,
-    });
-    // zib NameInformation: every given name of the official name says
-    // whether it is a full name (BR) or an initial (IN).
-    let given_kinds = (name_use == Some("official")).then(|| {
-        given
-            .iter()
-            .map(|name| {
-                let kind = if is_initials(name) { "IN" } else { "BR" };
-                let qualifier = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", kind);
-                Value::Obj(Object::new().with("extension", vec![qualifier]))
+    }
+
+    /// zib `NameInformation`: every given name of the official name says
+    /// whether it is a full name (BR) or an initial (IN).
+    fn given_kinds(&self) -> Option<impl Iterator<Item = &'static str>> {
+        (self.name_use == Some("official")).then(|| {
+            self.given
+                .iter()
+                .map(|name| if is_initials(name) { "IN" } else { "BR" })
+        })
+    }
+
+    /// The `HumanName` element.
+    pub(super) fn into_object(self) -> Object<'a> {
+        let given_kinds = self.given_kinds().map(|kinds| {
+            kinds
+                .map(|kind| {
+                    let qualifier = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", kind);
+                    Value::Obj(Object::new().with("extension", vec![qualifier]))
+                })
+                .collect::<Vec<_>>()
+        });
+        Object::new()
+            .with("use", self.name_use)
+            .with("text", self.text)
+            .with("family", self.family)
+            .with("_family", self.parts.into_extension())
+            .with("given", self.given.into_iter().map(Value::from).collect::<Vec<_>>())
+            .with("_given", given_kinds)
+            .with("prefix", self.prefix.map(|p| vec![Value::from(p)]))
+            .with("suffix", self.suffix.into_iter().map(Value::from).collect::<Vec<_>>())
+    }
+
+    /// Writes the fields [`Self::into_object`] makes.
+    pub(super) fn write(&self, w: &mut ObjectWriter<'_>) {
+        w.field("use", self.name_use)
+            .field("text", self.text.as_deref())
+            .field("family", self.family.as_deref())
+            .object("_family", |family| self.parts.write_extension(family))
+            .array("given", |given| {
+                for name in &self.given {
+                    given.item(name.as_ref());
+                }
             })
-            .collect::<Vec<_>>()
-    });
-    Object::new()
-        .with("use", name_use)
-        .with("text", text)
-        .with("family", family)
-        .with("_family", parts.into_extension())
-        .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
-        .with("_given", given_kinds)
-        .with("prefix", xpn.prefix.map(|p| vec![Value::from(p)]))
-        .with("suffix", suffix)
+            .array("_given", |given| {
+                for kind in self.given_kinds().into_iter().flatten() {
+                    given.object(|name| {
+                        name.list("extension", |qualifier| {
+                            qualifier.field("url", ext::NAME_QUALIFIER).field("valueCode", kind);
+                        });
+                    });
+                }
+            })
+            .list_item("prefix", self.prefix.as_deref())
+            .array("suffix", |suffix| {
+                for part in &self.suffix {
+                    suffix.item(part.as_ref());
+                }
+            });
+    }
 }
 
 /// Writes a `CodeableConcept` with one coding of `system|code` (as
@@ -478,7 +541,7 @@ impl<'a> Mapper<'a> {
             return None;
         }
         let display = display_name(&xcn.name);
-        let name = xcn.name;
+        let name = HumanName::read(xcn.name);
         let id = xcn.id.map(Cow::into_owned);
         let assigner = if system.is_none() {
             xcn.authority.namespace
@@ -491,7 +554,7 @@ impl<'a> Mapper<'a> {
             (system.as_deref(), id.as_deref(), assigner),
             item.location(),
             |w| {
-                w.list_item("name", human_name(name));
+                w.list("name", |w| name.write(w));
             },
         );
         let reference = self.bundle.shared_reference(entry, display.as_deref());

@@ -8,7 +8,7 @@ use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{Json, Object, Value};
 
 use super::Mapper;
-use super::datatypes::{address, contact_point, display_name, human_name, identifier, identifier_system};
+use super::datatypes::{HumanName, address, contact_point, display_name, human_name, identifier, identifier_system};
 use crate::error::{Error, ErrorKind, Location};
 use crate::message::{Item, Message, Segment};
 use crate::types::{Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn};
@@ -276,7 +276,7 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> &'static 
     let start = m.date(nk1.field(8));
     let end = m.date(nk1.field(9));
     let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
-    let names: Vec<Object<'a>> = nk1.field(2).repetitions().map(|r| human_name(Xpn::read(r))).collect();
+    let names: Vec<HumanName<'a>> = nk1.field(2).repetitions().map(|r| HumanName::read(Xpn::read(r))).collect();
     let addresses: Vec<Object<'a>> = nk1.field(4).repetitions().map(|r| address(Xad::read(r))).collect();
     let birth_date = m.date(nk1.field(16));
     let mut person = m.bundle.writer("RelatedPerson", &format!("NK1/{}", nk1.occurrence()));
@@ -285,7 +285,11 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> &'static 
         .field("meta", profile_meta(profile::CONTACT_PERSON))
         .field("patient", patient)
         .field("relationship", relationship)
-        .field("name", names)
+        .array("name", |items| {
+            for name in &names {
+                items.object(|w| name.write(w));
+            }
+        })
         .field("telecom", telecom)
         .field("address", addresses)
         .field("gender", gender_value)
