@@ -5,6 +5,16 @@
 //! patient, the visit, the current order, report and document), so every
 //! message type shares one set of segment maps. Fields a map does not use
 //! are reported as warnings with their location; unknown segments too.
+//!
+//! A resource is written directly (see [`zorgpoort_model::ResourceWriter`])
+//! when its segment is read, with what later segments add to it read ahead:
+//! the notes of the NTEs after it, and for a result the specimen of an SPM
+//! after its OBR's results. A resource that later segments edit in ways not
+//! worth reading ahead stays a tree until the Bundle is finished: the Patient
+//! (PD1's general practitioner, MRG's link), the Encounter (PV2's reason),
+//! the `ServiceRequest` and `DiagnosticReport` (OBR, SPM, text results and
+//! NTEs), the `DocumentReference` (its OBX content) and the Appointment (the
+//! patient, known only once the message is read).
 
 mod clinical;
 mod datatypes;
