@@ -1,12 +1,13 @@
 //! Clinical facts and insurance: AL1 -> `AllergyIntolerance`, DG1 -> Condition,
 //! PR1 -> Procedure, RXA -> Immunization, IN1 -> Coverage.
 
-use zorgpoort_model::datatypes::{concept, profiled};
+use zorgpoort_model::datatypes::profile_meta;
 use zorgpoort_model::systems::{self, profile};
-use zorgpoort_model::{Object, Value};
+use zorgpoort_model::{Object, ObjectWriter, Value};
 
-use super::Mapper;
-use super::datatypes::{absent, coding_system, identifier_system};
+use super::datatypes::{absent, coded, coding_system, identifier_system};
+use super::orders::notes_ahead;
+use super::{Mapper, NoteTarget};
 use crate::message::Segment;
 use crate::types::{Cwe, Cx, read_nm};
 
@@ -14,21 +15,44 @@ use crate::types::{Cwe, Cx, read_nm};
 const VEKTIS_INSURANCE_TYPES: &[&str] = &["A", "AT", "B", "BZ", "H", "T"];
 
 impl<'a> Mapper<'a> {
-    /// Adds a resource that needs the patient; without PID it is reported, not guessed.
-    fn add_clinical(&mut self, segment: Segment<'_, 'a>, resource_type: &'static str, resource: Object<'a>) {
+    /// Writes a resource that needs the patient (without PID it is
+    /// reported, not guessed): the profile it claims, what `write` writes,
+    /// and the notes of the NTEs in the segments `after` its own.
+    fn add_clinical(
+        &mut self,
+        segment: Segment<'_, 'a>,
+        after: &[Segment<'_, 'a>],
+        resource_type: &'static str,
+        claims: &'static str,
+        write: impl FnOnce(&mut ObjectWriter<'_>),
+    ) {
         if self.patient.is_none() {
             self.warn(
                 segment.location(),
                 format!("{resource_type} without a patient (no PID before {})", segment.id()),
             );
         }
+        let notes = notes_ahead(self, resource_type, after);
         let key = format!("{}/{}", segment.id(), segment.occurrence());
-        let entry = self.bundle.add(resource_type, &key, resource);
-        self.note_target = Some(entry);
+        let mut resource = self.bundle.writer(resource_type, &key);
+        let mut w = resource.fields();
+        w.field("meta", profile_meta(claims));
+        write(&mut w);
+        w.list("note", |note| {
+            note.field("text", notes);
+        });
+        let entry = resource.finish();
+        self.note_target = Some(NoteTarget::Written(entry));
     }
 }
 
-pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> &'static [usize] {
+/// Whether an IN1 names the insurer (IN1-3 or IN1-4), without which it is
+/// not mapped.
+pub(super) fn names_an_insurer(in1: Segment<'_, '_>) -> bool {
+    in1.field(3).repetitions().next().is_some_and(|r| Cx::read(r).id.is_some()) || in1.field(4).text_of(1).is_some()
+}
+
+pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     let category = match al1.field(2).text_of(1).as_deref() {
         Some("DA" | "MA") => Some("medication"),
         Some("FA") => Some("food"),
@@ -52,27 +76,27 @@ pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>) -> &'static 
         Some("MI") => Some("mild"),
         _ => None,
     };
-    let reaction = (!manifestations.is_empty()).then(|| {
-        vec![
-            Object::new()
-                .with("manifestation", manifestations)
-                .with("severity", severity),
-        ]
+    let code = m.concept(al1.field(3));
+    let (patient, encounter) = (m.subject(), m.encounter_ref());
+    let onset = m.date(al1.field(6));
+    m.add_clinical(al1, after, "AllergyIntolerance", profile::ALLERGY, |w| {
+        w.object("clinicalStatus", coded(systems::hl7::ALLERGY_CLINICAL, "active"))
+            .list_item("category", category)
+            .field("criticality", criticality)
+            .field("code", code)
+            .field("patient", patient)
+            .field("encounter", encounter)
+            .field("onsetDateTime", onset);
+        if !manifestations.is_empty() {
+            w.list("reaction", |reaction| {
+                reaction.field("manifestation", manifestations).field("severity", severity);
+            });
+        }
     });
-    let resource = profiled(profile::ALLERGY)
-        .with("clinicalStatus", concept(systems::hl7::ALLERGY_CLINICAL, "active"))
-        .with("category", category.map(|c| vec![Value::from(c)]))
-        .with("criticality", criticality)
-        .with("code", m.concept(al1.field(3)))
-        .with("patient", m.subject())
-        .with("encounter", m.encounter_ref())
-        .with("onsetDateTime", m.date(al1.field(6)))
-        .with("reaction", reaction);
-    m.add_clinical(al1, "AllergyIntolerance", resource);
     &[1, 2, 3, 4, 5, 6]
 }
 
-pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>) -> &'static [usize] {
+pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     let mut code = m.concept(dg1.field(3));
     if let Some(description) = dg1.field(4).text() {
         code = Some(code.unwrap_or_default().with("text", description));
@@ -82,28 +106,33 @@ pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>) -> &'static 
         Some("A" | "W") => Some("provisional"),
         _ => None,
     };
-    let category = concept(
-        "http://terminology.hl7.org/CodeSystem/condition-category",
-        "encounter-diagnosis",
-    );
     let asserter = dg1.field(16).repetitions().next().and_then(|r| m.practitioner(r));
-    let resource = profiled(profile::PROBLEM)
-        .with("clinicalStatus", concept(systems::hl7::CONDITION_CLINICAL, "active"))
-        .with(
-            "verificationStatus",
-            verification.map(|v| concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", v)),
-        )
-        .with("category", vec![category])
-        .with("code", code)
-        .with("subject", m.subject())
-        .with("encounter", m.encounter_ref())
-        .with("recordedDate", m.datetime(dg1.field(5)))
-        .with("asserter", asserter);
-    m.add_clinical(dg1, "Condition", resource);
+    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let recorded = m.datetime(dg1.field(5));
+    m.add_clinical(dg1, after, "Condition", profile::PROBLEM, |w| {
+        w.object("clinicalStatus", coded(systems::hl7::CONDITION_CLINICAL, "active"))
+            .object("verificationStatus", |status| {
+                if let Some(v) = verification {
+                    coded("http://terminology.hl7.org/CodeSystem/condition-ver-status", v)(status);
+                }
+            })
+            .list(
+                "category",
+                coded(
+                    "http://terminology.hl7.org/CodeSystem/condition-category",
+                    "encounter-diagnosis",
+                ),
+            )
+            .field("code", code)
+            .field("subject", subject)
+            .field("encounter", encounter)
+            .field("recordedDate", recorded)
+            .field("asserter", asserter);
+    });
     &[1, 2, 3, 4, 5, 6, 16]
 }
 
-pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>) -> &'static [usize] {
+pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     let mut code = m.concept(pr1.field(3));
     if let Some(description) = pr1.field(4).text() {
         code = Some(code.unwrap_or_default().with("text", description));
@@ -116,18 +145,20 @@ pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>) -> &'static 
             }
         }
     }
-    let resource = profiled(profile::PROCEDURE)
-        .with("status", "completed")
-        .with("code", code)
-        .with("subject", m.subject())
-        .with("encounter", m.encounter_ref())
-        .with("performedDateTime", m.datetime(pr1.field(5)))
-        .with("performer", performers);
-    m.add_clinical(pr1, "Procedure", resource);
+    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let performed = m.datetime(pr1.field(5));
+    m.add_clinical(pr1, after, "Procedure", profile::PROCEDURE, |w| {
+        w.field("status", "completed")
+            .field("code", code)
+            .field("subject", subject)
+            .field("encounter", encounter)
+            .field("performedDateTime", performed)
+            .field("performer", performers);
+    });
     &[1, 2, 3, 4, 5, 8, 11, 12]
 }
 
-pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> &'static [usize] {
+pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     let status = match rxa.field(20).text_of(1).as_deref() {
         Some("RE" | "NA") => "not-done",
         Some("PA" | "CP") | None => "completed",
@@ -171,26 +202,26 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>) -> &'static 
         );
         absent("unknown")
     });
-    let resource = profiled(profile::VACCINATION)
-        .with("status", status)
-        .with("statusReason", m.concept(rxa.field(18)))
-        .with("vaccineCode", vaccine)
-        .with("patient", m.subject())
-        .with("encounter", m.encounter_ref())
-        .with("occurrenceDateTime", occurrence)
-        .with("_occurrenceDateTime", occurrence_absent)
-        .with("lotNumber", rxa.field(15).text_of(1))
-        .with("expirationDate", m.date(rxa.field(16)))
-        .with(
-            "manufacturer",
-            rxa.field(17)
-                .text_of(2)
-                .or_else(|| rxa.field(17).text_of(1))
-                .map(|name| Object::new().with("display", name)),
-        )
-        .with("doseQuantity", dose)
-        .with("performer", performers);
-    m.add_clinical(rxa, "Immunization", resource);
+    let status_reason = m.concept(rxa.field(18));
+    let (patient, encounter) = (m.subject(), m.encounter_ref());
+    let expiration = m.date(rxa.field(16));
+    let manufacturer = rxa.field(17).text_of(2).or_else(|| rxa.field(17).text_of(1));
+    m.add_clinical(rxa, after, "Immunization", profile::VACCINATION, |w| {
+        w.field("status", status)
+            .field("statusReason", status_reason)
+            .field("vaccineCode", vaccine)
+            .field("patient", patient)
+            .field("encounter", encounter)
+            .field("occurrenceDateTime", occurrence)
+            .field("_occurrenceDateTime", occurrence_absent)
+            .field("lotNumber", rxa.field(15).text_of(1))
+            .field("expirationDate", expiration)
+            .object("manufacturer", |maker| {
+                maker.field("display", manufacturer);
+            })
+            .field("doseQuantity", dose)
+            .field("performer", performers);
+    });
     &[1, 2, 3, 5, 6, 7, 10, 15, 16, 17, 18, 20]
 }
 
@@ -201,15 +232,15 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static 
         Some(cx) => {
             let system = identifier_system(&cx.authority, cx.type_code.as_deref());
             let location = in1.location().with_field(3);
-            Some(m.organization_resource(
+            Some(Value::from(m.organization_resource(
                 insurer,
                 profile::PAYER_ORGANIZATION,
                 system.as_deref(),
                 cx.id.as_deref(),
                 location,
-            ))
+            )))
         }
-        None => insurer.map(|name| Object::new().with("display", name)),
+        None => insurer.map(|name| Value::Obj(Object::new().with("display", name))),
     };
     let Some(payor) = payor else {
         m.warn(in1.location(), "insurance without insurer (IN1-3/IN1-4); not mapped");
@@ -241,29 +272,28 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static 
         }
         None
     };
-    let resource = profiled(profile::COVERAGE)
-        .with(
-            "identifier",
-            policy.clone().map(|p| vec![Object::new().with("value", p)]),
-        )
-        .with("status", "active")
-        .with("type", coverage_type)
-        .with("subscriberId", policy)
-        .with("beneficiary", m.subject())
-        .with(
-            "period",
-            Object::new()
-                .with("start", m.date(in1.field(12)))
-                .with("end", m.date(in1.field(13))),
-        )
-        .with("payor", vec![payor])
-        .with(
-            "class",
-            in1.field(2).text_of(1).map(|plan| {
-                let kind = concept("http://terminology.hl7.org/CodeSystem/coverage-class", "plan");
-                vec![Object::new().with("type", kind).with("value", plan)]
-            }),
-        );
-    m.add_clinical(in1, "Coverage", resource);
+    let beneficiary = m.subject();
+    let (start, end) = (m.date(in1.field(12)), m.date(in1.field(13)));
+    let plan = in1.field(2).text_of(1);
+    m.add_clinical(in1, &[], "Coverage", profile::COVERAGE, |w| {
+        w.list("identifier", |identifier| {
+            identifier.field("value", policy.as_deref());
+        })
+        .field("status", "active")
+        .field("type", coverage_type)
+        .field("subscriberId", policy)
+        .field("beneficiary", beneficiary)
+        .object("period", |period| {
+            period.field("start", start).field("end", end);
+        })
+        .list_item("payor", payor);
+        if let Some(plan) = plan {
+            w.list("class", |class| {
+                class
+                    .object("type", coded("http://terminology.hl7.org/CodeSystem/coverage-class", "plan"))
+                    .field("value", plan);
+            });
+        }
+    });
     &[1, 2, 3, 4, 12, 13, 15, 36]
 }

@@ -5,10 +5,10 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::{PartialDateTime, concept, meta};
+use zorgpoort_model::datatypes::{PartialDateTime, concept, profile_meta};
 use zorgpoort_model::names::{FamilyName, FamilyOrder, is_initials};
 use zorgpoort_model::systems::{self, ext, hl7, profile};
-use zorgpoort_model::{EntryRef, Object, Value};
+use zorgpoort_model::{Json, Object, ObjectWriter, Value, WrittenRef};
 
 use super::Mapper;
 use crate::error::Location;
@@ -97,66 +97,140 @@ pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> O
 
 /// A `HumanName`, Dutch style: `family` whole, its parts in extensions.
 pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
-    let f = xpn.family;
-    let mut parts = FamilyName {
-        own_prefix: f.own_prefix,
-        own_name: f.own_surname,
-        partner_prefix: f.partner_prefix,
-        partner_name: f.partner_surname,
-    };
-    let family = match f.surname {
-        Some(surname) => {
-            if parts.own_prefix.is_none() && parts.own_name.is_none() && parts.partner_name.is_none() {
-                let whole = FamilyName::from_surname(surname.clone());
-                // "Jansen-Smit" without a voorvoegsel is own and partner's
-                // name in an order we cannot know: no own-name part then.
-                if whole.own_prefix.is_some() || !surname.contains('-') {
-                    (parts.own_prefix, parts.own_name) = (whole.own_prefix, whole.own_name);
+    HumanName::read(xpn).into_object()
+}
+
+/// A `HumanName` as read from an XPN, to make into a tree or to write.
+pub(super) struct HumanName<'a> {
+    name_use: Option<&'static str>,
+    /// The name as displayed: given names, then the family name.
+    text: Option<String>,
+    family: Option<Cow<'a, str>>,
+    /// The family name's parts, for the `_family` extensions.
+    parts: FamilyName<'a>,
+    given: Vec<Cow<'a, str>>,
+    prefix: Option<Cow<'a, str>>,
+    /// Suffix and degree.
+    suffix: Vec<Cow<'a, str>>,
+}
+
+impl<'a> HumanName<'a> {
+    /// The name an XPN gives.
+    pub(super) fn read(xpn: Xpn<'a>) -> Self {
+        let f = xpn.family;
+        let mut parts = FamilyName {
+            own_prefix: f.own_prefix,
+            own_name: f.own_surname,
+            partner_prefix: f.partner_prefix,
+            partner_name: f.partner_surname,
+        };
+        let family = match f.surname {
+            Some(surname) => {
+                if parts.own_prefix.is_none() && parts.own_name.is_none() && parts.partner_name.is_none() {
+                    let whole = FamilyName::from_surname(surname.clone());
+                    // "Jansen-Smit" without a voorvoegsel is own and partner's
+                    // name in an order we cannot know: no own-name part then.
+                    if whole.own_prefix.is_some() || !surname.contains('-') {
+                        (parts.own_prefix, parts.own_name) = (whole.own_prefix, whole.own_name);
+                    }
                 }
+                Some(surname)
             }
-            Some(surname)
+            None => parts.text(FamilyOrder::OwnFirst),
+        };
+        let given: Vec<Cow<'a, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
+        // nl-core wants the name as displayed too: given names, then the
+        // family name with its voorvoegsels.
+        let text: Vec<&str> = given.iter().map(AsRef::as_ref).chain(family.as_deref()).collect();
+        let text = (!text.is_empty()).then(|| text.join(" "));
+        let name_use = xpn.type_code.as_deref().and_then(|code| match code {
+            "L" | "B" | "D" => Some(if code == "D" { "usual" } else { "official" }),
+            "M" => Some("maiden"),
+            "N" => Some("nickname"),
+            "A" | "S" => Some("anonymous"),
+            "C" | "BAD" => Some("old"),
+            _ => None,
+        });
+        Self {
+            name_use,
+            text,
+            family,
+            parts,
+            given,
+            prefix: xpn.prefix,
+            suffix: [xpn.suffix, xpn.degree].into_iter().flatten().collect(),
         }
-        None => parts.text(FamilyOrder::OwnFirst),
-    };
-    let given: Vec<Cow<'_, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
-    // nl-core wants the name as displayed too: given names, then the
-    // family name with its voorvoegsels.
-    let text: Vec<&str> = given.iter().map(AsRef::as_ref).chain(family.as_deref()).collect();
-    let text = (!text.is_empty()).then(|| text.join(" "));
-    let suffix: Vec<Value<'_>> = [xpn.suffix, xpn.degree]
-        .into_iter()
-        .flatten()
-        .map(Value::from)
-        .collect();
-    let name_use = xpn.type_code.as_deref().and_then(|code| match code {
-        "L" | "B" | "D" => Some(if code == "D" { "usual" } else { "official" }),
-        "M" => Some("maiden"),
-        "N" => Some("nickname"),
-        "A" | "S" => Some("anonymous"),
-        "C" | "BAD" => Some("old"),
-        _ => None,
-    });
-    // zib NameInformation: every given name of the official name says
-    // whether it is a full name (BR) or an initial (IN).
-    let given_kinds = (name_use == Some("official")).then(|| {
-        given
-            .iter()
-            .map(|name| {
-                let kind = if is_initials(name) { "IN" } else { "BR" };
-                let qualifier = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", kind);
-                Value::Obj(Object::new().with("extension", vec![qualifier]))
+    }
+
+    /// zib `NameInformation`: every given name of the official name says
+    /// whether it is a full name (BR) or an initial (IN).
+    fn given_kinds(&self) -> Option<impl Iterator<Item = &'static str>> {
+        (self.name_use == Some("official")).then(|| {
+            self.given
+                .iter()
+                .map(|name| if is_initials(name) { "IN" } else { "BR" })
+        })
+    }
+
+    /// The `HumanName` element.
+    pub(super) fn into_object(self) -> Object<'a> {
+        let given_kinds = self.given_kinds().map(|kinds| {
+            kinds
+                .map(|kind| {
+                    let qualifier = Object::new().with("url", ext::NAME_QUALIFIER).with("valueCode", kind);
+                    Value::Obj(Object::new().with("extension", vec![qualifier]))
+                })
+                .collect::<Vec<_>>()
+        });
+        Object::new()
+            .with("use", self.name_use)
+            .with("text", self.text)
+            .with("family", self.family)
+            .with("_family", self.parts.into_extension())
+            .with("given", self.given.into_iter().map(Value::from).collect::<Vec<_>>())
+            .with("_given", given_kinds)
+            .with("prefix", self.prefix.map(|p| vec![Value::from(p)]))
+            .with("suffix", self.suffix.into_iter().map(Value::from).collect::<Vec<_>>())
+    }
+
+    /// Writes the fields [`Self::into_object`] makes.
+    pub(super) fn write(&self, w: &mut ObjectWriter<'_>) {
+        w.field("use", self.name_use)
+            .field("text", self.text.as_deref())
+            .field("family", self.family.as_deref())
+            .object("_family", |family| self.parts.write_extension(family))
+            .array("given", |given| {
+                for name in &self.given {
+                    given.item(name.as_ref());
+                }
             })
-            .collect::<Vec<_>>()
-    });
-    Object::new()
-        .with("use", name_use)
-        .with("text", text)
-        .with("family", family)
-        .with("_family", parts.into_extension())
-        .with("given", given.into_iter().map(Value::from).collect::<Vec<_>>())
-        .with("_given", given_kinds)
-        .with("prefix", xpn.prefix.map(|p| vec![Value::from(p)]))
-        .with("suffix", suffix)
+            .array("_given", |given| {
+                for kind in self.given_kinds().into_iter().flatten() {
+                    given.object(|name| {
+                        name.list("extension", |qualifier| {
+                            qualifier.field("url", ext::NAME_QUALIFIER).field("valueCode", kind);
+                        });
+                    });
+                }
+            })
+            .list_item("prefix", self.prefix.as_deref())
+            .array("suffix", |suffix| {
+                for part in &self.suffix {
+                    suffix.item(part.as_ref());
+                }
+            });
+    }
+}
+
+/// Writes a `CodeableConcept` with one coding of `system|code` (as
+/// [`concept`] makes it) into the object it is given: for the fixed codes
+/// of written resources.
+pub(super) fn coded<'c>(system: &'c str, code: &'c str) -> impl FnOnce(&mut ObjectWriter<'_>) + 'c {
+    move |w| {
+        w.list("coding", |coding| {
+            coding.field("system", system).field("code", code);
+        });
+    }
 }
 
 /// The data-absent-reason extension.
@@ -360,6 +434,14 @@ pub(super) fn coding_system(name: &str) -> Option<Cow<'static, str>> {
     is_uri.then(|| Cow::Owned(name.to_owned()))
 }
 
+/// Whether a CWE has what [`Mapper::concept`] makes a `CodeableConcept` of:
+/// a code, an alternate code or a text.
+pub(super) fn names_a_concept(item: Item<'_, '_>) -> bool {
+    // As `Cwe::read` reads them, but only as far as needed.
+    let [code, text, _, alt_code, _, _, _, _, original_text] = item.components::<9>();
+    [code, text, alt_code, original_text].iter().any(|c| c.text().is_some())
+}
+
 impl<'a> Mapper<'a> {
     /// A `CodeableConcept` from a CWE; an unknown coding system keeps the
     /// code without a system and is reported.
@@ -438,15 +520,28 @@ impl<'a> Mapper<'a> {
             .map(|d| d.to_fhir_datetime(self.zone))
     }
 
+    /// The reference written before for the same text of an XCN or XON
+    /// (`resource_type` telling which), if any.
+    fn known_reference(&self, resource_type: &str, item: Item<'_, 'a>) -> Option<Json> {
+        let raw = item.raw();
+        self.known_references
+            .iter()
+            .find(|(kind, text, _)| *kind == resource_type && *text == raw)
+            .map(|(_, _, reference)| reference.clone())
+    }
+
     /// A reference to the Practitioner behind an XCN, adding it once per message.
-    pub(super) fn practitioner(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
+    pub(super) fn practitioner(&mut self, item: Item<'_, 'a>) -> Option<Json> {
+        if let Some(reference) = self.known_reference("Practitioner", item) {
+            return Some(reference);
+        }
         let xcn = Xcn::read(item);
         let system = identifier_system(&xcn.authority, xcn.type_code.as_deref());
         if xcn.id.is_none() && xcn.name == Xpn::default() {
             return None;
         }
         let display = display_name(&xcn.name);
-        let name = xcn.name;
+        let name = HumanName::read(xcn.name);
         let id = xcn.id.map(Cow::into_owned);
         let assigner = if system.is_none() {
             xcn.authority.namespace
@@ -455,36 +550,43 @@ impl<'a> Mapper<'a> {
         };
         let entry = self.add_once(
             "Practitioner",
-            system.as_deref(),
-            id.as_deref(),
+            profile::PRACTITIONER,
+            (system.as_deref(), id.as_deref(), assigner),
             item.location(),
-            |identifier| {
-                let identifier =
-                    identifier.map(|i| i.with("assigner", assigner.map(|n| Object::new().with("display", n))));
-                Object::new()
-                    .with("meta", meta(profile::PRACTITIONER))
-                    .with("identifier", identifier.map(|i| vec![i]))
-                    .with("name", vec![human_name(name)])
+            |w| {
+                w.list("name", |w| name.write(w));
             },
         );
-        Some(self.bundle.reference(entry).with("display", display))
+        let reference = self.bundle.shared_reference(entry, display.as_deref());
+        if id.is_some() {
+            // The same text names the same practitioner, with the same display.
+            self.known_references.push(("Practitioner", item.raw(), reference.clone()));
+        }
+        Some(reference)
     }
 
     /// A reference to the Organization behind an XON, adding it once per message.
-    pub(super) fn organization(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
+    pub(super) fn organization(&mut self, item: Item<'_, 'a>) -> Option<Json> {
+        if let Some(reference) = self.known_reference("Organization", item) {
+            return Some(reference);
+        }
         let xon = Xon::read(item);
         let id = xon.identifier().map(str::to_owned);
         let system = identifier_system(&xon.authority, xon.type_code.as_deref());
         if id.is_none() && xon.name.is_none() {
             return None;
         }
-        Some(self.organization_resource(
+        let reference = self.organization_resource(
             xon.name,
             profile::ORGANIZATION,
             system.as_deref(),
             id.as_deref(),
             item.location(),
-        ))
+        );
+        if id.is_some() {
+            self.known_references.push(("Organization", item.raw(), reference.clone()));
+        }
+        Some(reference)
     }
 
     /// A reference to an Organization with a name, the nl-core profile it
@@ -496,28 +598,27 @@ impl<'a> Mapper<'a> {
         system: Option<&str>,
         id: Option<&str>,
         location: Location,
-    ) -> Object<'a> {
+    ) -> Json {
         let display = name.clone();
-        let entry = self.add_once("Organization", system, id, location, |identifier| {
-            Object::new()
-                .with("meta", meta(claims))
-                .with("identifier", identifier.map(|i| vec![i]))
-                .with("name", name)
+        let entry = self.add_once("Organization", claims, (system, id, None), location, |w| {
+            w.field("name", name);
         });
-        self.bundle.reference(entry).with("display", display)
+        self.bundle.shared_reference(entry, display.as_deref())
     }
 
     /// The entry of a practitioner or organisation: one per identifier (or
     /// per place in the message when it has none), conditionally updated on
-    /// its identifier when that has a system. `build` gets the Identifier.
+    /// its identifier when that has a system. It is written with the profile
+    /// it `claims`, its Identifier (`system`, `id` and the `assigner`'s
+    /// name), then what `write` writes.
     fn add_once(
         &mut self,
         resource_type: &'static str,
-        system: Option<&str>,
-        id: Option<&str>,
+        claims: &'static str,
+        (system, id, assigner): (Option<&str>, Option<&str>, Option<Cow<'a, str>>),
         location: Location,
-        build: impl FnOnce(Option<Object<'a>>) -> Object<'a>,
-    ) -> EntryRef {
+        write: impl FnOnce(&mut ObjectWriter<'_>),
+    ) -> WrittenRef {
         let key = match id {
             Some(id) => format!("{resource_type}|{}|{id}", system.unwrap_or_default()),
             None => format!("{resource_type}|{location}"),
@@ -525,16 +626,24 @@ impl<'a> Mapper<'a> {
         if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
             return entry;
         }
-        let identifier = id.map(|id| {
-            Object::new()
-                .with("system", system.map(str::to_owned))
-                .with("value", id.to_owned())
-        });
-        let resource = build(identifier);
-        let entry = match (system, id) {
-            (Some(system), Some(id)) => self.bundle.add_conditional(resource_type, &key, resource, system, id),
-            _ => self.bundle.add(resource_type, &key, resource),
+        let mut resource = match (system, id) {
+            (Some(system), Some(id)) => self.bundle.conditional_writer(resource_type, &key, system, id),
+            _ => self.bundle.writer(resource_type, &key),
         };
+        let mut w = resource.fields();
+        w.field("meta", profile_meta(claims));
+        if let Some(id) = id {
+            w.list("identifier", |identifier| {
+                identifier
+                    .field("system", system)
+                    .field("value", id)
+                    .object("assigner", |a| {
+                        a.field("display", assigner);
+                    });
+            });
+        }
+        write(&mut w);
+        let entry = resource.finish();
         self.people.push((key, entry));
         entry
     }

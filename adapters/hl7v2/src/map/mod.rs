@@ -5,6 +5,16 @@
 //! patient, the visit, the current order, report and document), so every
 //! message type shares one set of segment maps. Fields a map does not use
 //! are reported as warnings with their location; unknown segments too.
+//!
+//! A resource is written directly (see [`zorgpoort_model::ResourceWriter`])
+//! when its segment is read, with what later segments add to it read ahead:
+//! the notes of the NTEs after it, and for a result the specimen of an SPM
+//! after its OBR's results. A resource that later segments edit in ways not
+//! worth reading ahead stays a tree until the Bundle is finished: the Patient
+//! (PD1's general practitioner, MRG's link), the Encounter (PV2's reason),
+//! the `ServiceRequest` and `DiagnosticReport` (OBR, SPM, text results and
+//! NTEs), the `DocumentReference` (its OBX content) and the Appointment (the
+//! patient, known only once the message is read).
 
 mod clinical;
 mod datatypes;
@@ -19,7 +29,7 @@ use std::sync::Arc;
 
 pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
-use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Object, Origin, TransactionBuilder, Warning};
+use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Json, Origin, TransactionBuilder, Warning, WrittenRef};
 
 use crate::error::{Error, Location};
 use crate::message::{Message, Segment};
@@ -115,16 +125,18 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &control_id)),
         warnings: Vec::new(),
         patient: None,
+        subject: None,
         encounter: None,
+        encounter_reference: None,
         order: None,
         order_has_obr: false,
         report: None,
-        report_results: Vec::new(),
         specimen: None,
         specimen_after_order: false,
         document: None,
         note_target: None,
         people: Vec::new(),
+        known_references: Vec::new(),
         document_text: Vec::new(),
         appointments: Vec::new(),
     };
@@ -140,8 +152,10 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
             format!("no dedicated mapping for {kind}; segments mapped one by one"),
         );
     }
-    for segment in message.segments() {
-        mapper.segment(segment);
+    // Resources written whole take the notes of the segments after theirs.
+    let segments: Vec<Segment<'_, 'a>> = message.segments().collect();
+    for (n, &segment) in segments.iter().enumerate() {
+        mapper.segment(segment, &segments[n + 1..]);
     }
     scheduling::finish(&mut mapper);
     provenance::map(&mut mapper, message)?;
@@ -183,29 +197,54 @@ struct Mapper<'a> {
     bundle: TransactionBuilder<'a>,
     warnings: Vec<Warning>,
     patient: Option<EntryRef>,
+    /// The reference to `patient`, written once for the resources about them.
+    subject: Option<Json>,
     encounter: Option<EntryRef>,
+    /// The reference to `encounter`, written once.
+    encounter_reference: Option<Json>,
     /// The `ServiceRequest` of the current ORC/OBR.
     order: Option<EntryRef>,
     /// Whether an OBR has filled in the current order already.
     order_has_obr: bool,
     /// The `DiagnosticReport` of the current OBR (result messages).
     report: Option<EntryRef>,
-    /// The Observations of the current report so far.
-    report_results: Vec<EntryRef>,
     /// The Specimen of the current SPM.
-    specimen: Option<EntryRef>,
+    specimen: Option<WrittenRef>,
     /// Whether that SPM followed an OBR, so belongs to that OBR's order.
     specimen_after_order: bool,
     /// The `DocumentReference` of a TXA (document messages).
     document: Option<EntryRef>,
     /// Where a following NTE is attached.
-    note_target: Option<EntryRef>,
+    note_target: Option<NoteTarget>,
     /// Practitioners and organisations already added, by identity key.
-    people: Vec<(String, EntryRef)>,
+    people: Vec<(String, WrittenRef)>,
+    /// The references to practitioners and organisations with an
+    /// identifier, by resource type and the raw text they were read from:
+    /// the same text gives the same reference without reading it again.
+    known_references: Vec<(&'static str, &'a [u8], Json)>,
     /// Text lines of the document (OBX of a document message).
     document_text: Vec<String>,
     /// Appointments, which get the patient once the message is read.
     appointments: Vec<EntryRef>,
+}
+
+/// The resource the NTEs after a segment add their notes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoteTarget {
+    /// A resource kept as a tree, which each NTE adds to.
+    Tree(EntryRef),
+    /// A resource written with the notes of the NTEs after its segment
+    /// already in it (see [`orders::notes_ahead`]): they add nothing more.
+    Written(WrittenRef),
+}
+
+impl NoteTarget {
+    fn resource_type(self, bundle: &TransactionBuilder<'_>) -> &'static str {
+        match self {
+            NoteTarget::Tree(entry) => bundle.resource_type(entry),
+            NoteTarget::Written(entry) => bundle.resource_type(entry),
+        }
+    }
 }
 
 impl<'a> Mapper<'a> {
@@ -213,10 +252,15 @@ impl<'a> Mapper<'a> {
         self.warnings.push(Warning::new(location.to_string(), message));
     }
 
-    fn segment(&mut self, segment: Segment<'_, 'a>) {
+    /// Maps `segment`, which the segments `after` follow.
+    fn segment(&mut self, segment: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) {
         if self.document.is_some() && !in_document(segment.id()) {
             scheduling::close_document(self);
         }
+        // Notes read ahead count on knowing which segments move the notes'
+        // target without mapping them.
+        let target = self.note_target;
+        let moves_target = cfg!(debug_assertions) && orders::moves_note_target(self, segment);
         let used: &[usize] = match segment.id() {
             "MSH" => provenance::MSH_FIELDS,
             "EVN" => provenance::EVN_FIELDS,
@@ -226,18 +270,18 @@ impl<'a> Mapper<'a> {
             "MRG" => patient::map_mrg(self, segment),
             "PV1" => patient::map_pv1(self, segment),
             "PV2" => patient::map_pv2(self, segment),
-            "AL1" => clinical::map_al1(self, segment),
-            "DG1" => clinical::map_dg1(self, segment),
-            "PR1" => clinical::map_pr1(self, segment),
+            "AL1" => clinical::map_al1(self, segment, after),
+            "DG1" => clinical::map_dg1(self, segment, after),
+            "PR1" => clinical::map_pr1(self, segment, after),
             "IN1" => clinical::map_in1(self, segment),
             "ORC" => orders::map_orc(self, segment),
             "OBR" => orders::map_obr(self, segment),
-            "OBX" => orders::map_obx(self, segment),
+            "OBX" => orders::map_obx(self, segment, after),
             "NTE" => orders::map_nte(self, segment),
-            "SPM" => specimen::map_spm(self, segment),
+            "SPM" => specimen::map_spm(self, segment, after),
             "TXA" => scheduling::map_txa(self, segment),
             "SCH" => scheduling::map_sch(self, segment),
-            "RXA" => clinical::map_rxa(self, segment),
+            "RXA" => clinical::map_rxa(self, segment, after),
             id => {
                 let what = if id.starts_with('Z') {
                     "site-defined Z-segment"
@@ -252,6 +296,11 @@ impl<'a> Mapper<'a> {
                 return;
             }
         };
+        debug_assert!(
+            self.note_target == target || moves_target,
+            "{} moved the notes' target unforeseen",
+            segment.location()
+        );
         for (n, _) in segment.fields() {
             if !used.contains(&n) {
                 self.warn(segment.location().with_field(n), "field not mapped");
@@ -261,12 +310,13 @@ impl<'a> Mapper<'a> {
 
     /// The patient reference every clinical resource needs; a message
     /// without PID gets a warning per resource that lacks it.
-    fn subject(&self) -> Option<Object<'a>> {
-        self.patient.map(|p| self.bundle.reference(p))
+    fn subject(&self) -> Option<Json> {
+        self.subject.clone()
     }
 
-    fn encounter_ref(&self) -> Option<Object<'a>> {
-        self.encounter.map(|e| self.bundle.reference(e))
+    /// The reference to the visit, for the resources made during it.
+    fn encounter_ref(&self) -> Option<Json> {
+        self.encounter_reference.clone()
     }
 
     fn is(&self, code: &str) -> bool {

@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::{concept, meta};
+use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
-use zorgpoort_model::{Object, Value, base64};
+use zorgpoort_model::{Json, Object, Value, base64};
 
-use super::Mapper;
-use super::datatypes::{absent, identifier_system};
+use super::datatypes::{absent, coded, identifier_system, names_a_concept};
+use super::{Mapper, NoteTarget};
 use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
@@ -63,8 +63,7 @@ pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static 
     m.order = Some(entry);
     m.order_has_obr = false;
     m.report = None;
-    m.report_results.clear();
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Tree(entry));
     &[1, 2, 3, 5, 9, 12]
 }
 
@@ -124,7 +123,7 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
     }
     m.order = Some(order);
     m.order_has_obr = true;
-    m.note_target = Some(order);
+    m.note_target = Some(NoteTarget::Tree(order));
     if m.is("ORU") || m.is("OUL") {
         let status = report_status(obr.field(25).text_of(1).as_deref());
         // DiagnosticReport.code is required: without OBR-4 it says why it is absent.
@@ -152,7 +151,6 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
             m.bundle
                 .add("DiagnosticReport", &format!("OBR/{}", obr.occurrence()), report),
         );
-        m.report_results.clear();
     }
     &[1, 2, 3, 4, 7, 16, 22, 24, 25]
 }
@@ -344,7 +342,7 @@ fn uncoded_result<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usi
         _ if lines.is_empty() => m.warn(location, "observation without a code or a value; nothing to map"),
         Some(report) if is_text => {
             append_line(m.bundle.resource_mut(report), "conclusion", &lines.join("\n"));
-            m.note_target = Some(report);
+            m.note_target = Some(NoteTarget::Tree(report));
             return &[1, 2, 3, 4, 5, 11];
         }
         Some(_) => m.warn(location, "coded value without an observation code (OBX-3); not mapped"),
@@ -369,7 +367,7 @@ fn append_line(resource: &mut Object<'_>, key: &'static str, text: &str) {
     }
 }
 
-pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usize] {
+pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     if matches!(obx.field(2).text_of(1).as_deref(), Some("ED" | "RP")) || m.document.is_some() {
         return super::scheduling::document_content(m, obx);
     }
@@ -377,12 +375,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static 
         return uncoded_result(m, obx);
     };
     let value = m.observation_value(obx);
-    let interpretation: Vec<Object<'a>> = obx
-        .field(8)
-        .repetitions()
-        .filter_map(|r| r.text_of(1))
-        .map(|code| concept(hl7::V3_OBSERVATION_INTERPRETATION, code))
-        .collect();
+    let interpretation: Vec<Cow<'a, str>> = obx.field(8).repetitions().filter_map(|r| r.text_of(1)).collect();
     let range = obx.field(7).text().map(|t| reference_range(t, obx.field(6)));
     let effective = match m.datetime(obx.field(14)) {
         Some(t) => Some(t),
@@ -393,77 +386,116 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static 
                 _ => None,
             }),
     };
-    let mut performers: Vec<Object<'a>> = obx.field(16).repetitions().filter_map(|r| m.practitioner(r)).collect();
-    performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)));
+    let mut performers: Vec<Value<'a>> = obx
+        .field(16)
+        .repetitions()
+        .filter_map(|r| m.practitioner(r))
+        .map(Value::from)
+        .collect();
+    performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)).map(Value::from));
+    let issued = m.instant(obx.field(19));
+    let method = m.concept(obx.field(17));
     let is_lab = m.report.is_some();
-    let mut observation = Object::new()
-        .with("meta", is_lab.then(|| meta(profile::LAB_RESULT)))
-        .with("basedOn", m.order.map(|o| vec![m.bundle.reference(o)]))
-        .with("status", observation_status(obx.field(11).text_of(1).as_deref()))
-        .with(
-            "category",
-            is_lab.then(|| vec![concept(hl7::OBSERVATION_CATEGORY, "laboratory")]),
-        )
-        .with("code", code.clone())
-        .with("subject", m.subject())
-        .with("encounter", m.encounter_ref())
-        .with("effectiveDateTime", effective)
-        .with("issued", m.instant(obx.field(19)))
-        .with("performer", performers)
-        .with("specimen", m.specimen.map(|s| m.bundle.reference(s)));
-    let mut components = Vec::new();
-    match value {
-        Some(ObservationValue::Single(key, value)) => observation.set(key, value),
-        Some(ObservationValue::Components(values)) => {
-            components = values
-                .into_iter()
-                .map(|(key, value)| Object::new().with("code", code.clone()).with(key, value))
-                .collect();
-        }
-        None => {}
+    let based_on = m.order.map(|o| m.bundle.reference(o));
+    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let specimen = m.specimen.map(|s| m.bundle.reference(s));
+    // An SPM after the results of an OBR gives them its specimen.
+    let later_specimen = if is_lab && specimen.is_none() {
+        super::specimen::specimen_ahead(m, after)
+    } else {
+        None
+    };
+    let notes = notes_ahead(m, "Observation", after);
+    let (single, components) = match value {
+        Some(ObservationValue::Single(key, value)) => (Some((key, value)), Vec::new()),
+        Some(ObservationValue::Components(values)) => (None, values),
+        None => (None, Vec::new()),
+    };
+    // Written once, for the Observation and each of its components.
+    let code = Json::of(code);
+    let mut observation = m.bundle.writer("Observation", &format!("OBX/{}", obx.occurrence()));
+    let mut w = observation.fields();
+    w.field("meta", is_lab.then(|| profile_meta(profile::LAB_RESULT)).flatten())
+        .list_item("basedOn", based_on)
+        .field("status", observation_status(obx.field(11).text_of(1).as_deref()))
+        .list("category", |category| {
+            if is_lab {
+                coded(hl7::OBSERVATION_CATEGORY, "laboratory")(category);
+            }
+        })
+        .field("code", code.as_ref())
+        .field("subject", subject)
+        .field("encounter", encounter)
+        .field("effectiveDateTime", effective)
+        .field("issued", issued)
+        .field("performer", performers)
+        .field("specimen", specimen);
+    if let Some((key, value)) = single {
+        w.field(key, value);
     }
-    observation.set("interpretation", interpretation);
-    observation.set("method", m.concept(obx.field(17)));
-    observation.set("referenceRange", range.map(|r| vec![r]));
-    observation.set("component", components);
-    let entry = m
-        .bundle
-        .add("Observation", &format!("OBX/{}", obx.occurrence()), observation);
+    w.array("interpretation", |items| {
+        for code in &interpretation {
+            items.object(coded(hl7::V3_OBSERVATION_INTERPRETATION, code));
+        }
+    })
+        .field("method", method)
+        .list_item("referenceRange", range)
+        .array("component", |items| {
+            for (key, value) in components {
+                items.object(|component| {
+                    component.field("code", code.as_ref()).field(key, value);
+                });
+            }
+        })
+        .list("note", |note| {
+            note.field("text", notes);
+        })
+        .field("specimen", later_specimen);
+    let entry = observation.finish();
     if let Some(report) = m.report {
         let reference = m.bundle.reference(entry);
         m.bundle.resource_mut(report).push_to("result", reference);
-        m.report_results.push(entry);
     }
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Written(entry));
     &[1, 2, 3, 5, 6, 7, 8, 11, 14, 16, 17, 19, 23]
+}
+
+/// The resources an NTE adds a note to; after any other, it is reported.
+fn takes_notes(resource_type: &str) -> bool {
+    matches!(
+        resource_type,
+        "Observation"
+            | "ServiceRequest"
+            | "AllergyIntolerance"
+            | "Condition"
+            | "Procedure"
+            | "Immunization"
+            | "DocumentReference"
+            | "DiagnosticReport"
+            | "Specimen"
+            | "Appointment"
+    )
+}
+
+/// The lines of an NTE's text (NTE-3), `None` when it has none.
+fn note_text(nte: Segment<'_, '_>) -> Option<String> {
+    let lines: Vec<Cow<'_, str>> = nte.field(3).repetitions().filter_map(|r| r.text()).collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// NTE: a note on the resource the previous segment made, where FHIR has one.
 pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static [usize] {
-    let lines: Vec<Cow<'a, str>> = nte.field(3).repetitions().filter_map(|r| r.text()).collect();
-    if lines.is_empty() {
+    let Some(text) = note_text(nte) else {
         return &[1, 2, 3];
-    }
-    let target = m.note_target.filter(|&t| {
-        matches!(
-            m.bundle.resource_type(t),
-            "Observation"
-                | "ServiceRequest"
-                | "AllergyIntolerance"
-                | "Condition"
-                | "Procedure"
-                | "Immunization"
-                | "DocumentReference"
-                | "DiagnosticReport"
-                | "Specimen"
-                | "Appointment"
-        )
-    });
-    let Some(target) = target else {
+    };
+    let Some(target) = m.note_target.filter(|t| takes_notes(t.resource_type(&m.bundle))) else {
         m.warn(nte.location(), "note without a resource that takes notes; not mapped");
         return &[1, 2, 3];
     };
-    let text = lines.join("\n");
+    // A written resource has its notes already.
+    let NoteTarget::Tree(target) = target else {
+        return &[1, 2, 3];
+    };
     match m.bundle.resource_type(target) {
         "Appointment" => append_line(m.bundle.resource_mut(target), "comment", &text),
         "DocumentReference" => append_line(m.bundle.resource_mut(target), "description", &text),
@@ -472,6 +504,57 @@ pub(super) fn map_nte<'a>(m: &mut Mapper<'a>, nte: Segment<'_, 'a>) -> &'static 
         _ => add_note(m.bundle.resource_mut(target), text),
     }
     &[1, 2, 3]
+}
+
+/// The note that the NTEs among the segments `after` the one making a
+/// resource of `resource_type` add to it, as [`map_nte`] and [`add_note`]
+/// would: each NTE's text on lines of its own. NTEs go to the resource the
+/// last segment that moves their target made, so the reading stops at the
+/// first such segment and passes any other.
+pub(super) fn notes_ahead(m: &Mapper<'_>, resource_type: &str, after: &[Segment<'_, '_>]) -> Option<String> {
+    if !takes_notes(resource_type) {
+        return None;
+    }
+    let mut notes: Option<String> = None;
+    for &segment in after {
+        if segment.id() == "NTE" {
+            match (&mut notes, note_text(segment)) {
+                (Some(notes), Some(text)) => {
+                    notes.push('\n');
+                    notes.push_str(&text);
+                }
+                (None, text) => notes = text,
+                (Some(_), None) => {}
+            }
+        } else if moves_note_target(m, segment) {
+            break;
+        }
+    }
+    notes
+}
+
+/// Whether mapping `segment` gives the NTEs after it another resource to
+/// add to (or none), told without mapping it: a segment that makes a
+/// resource, or ends the patient or the visit. [`Mapper::segment`] checks
+/// in debug builds that no other segment moves the target.
+pub(super) fn moves_note_target(m: &Mapper<'_>, segment: Segment<'_, '_>) -> bool {
+    match segment.id() {
+        "PID" | "PV1" | "AL1" | "DG1" | "PR1" | "RXA" | "ORC" | "OBR" | "SPM" | "TXA" | "SCH" => true,
+        "IN1" => super::clinical::names_an_insurer(segment),
+        "OBX" => match segment.field(2).text_of(1).as_deref() {
+            // A document's attachment.
+            Some("ED") => super::scheduling::encapsulated_data(segment.field(5)).is_some(),
+            Some("RP") => segment.field(5).text_of(1).is_some(),
+            // An Observation, or else text for the report's conclusion.
+            value_type => {
+                names_a_concept(segment.field(3))
+                    || (m.report.is_some()
+                        && matches!(value_type, None | Some("ST" | "TX" | "FT"))
+                        && segment.field(5).repetitions().any(|r| r.text().is_some()))
+            }
+        },
+        _ => false,
+    }
 }
 
 /// Adds `text` to the resource's note. The zibs allow one note (Observation,

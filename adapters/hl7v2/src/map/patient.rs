@@ -3,12 +3,12 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::datatypes::{concept, meta};
+use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
-use zorgpoort_model::{Object, Value};
+use zorgpoort_model::{Json, Object, Value};
 
 use super::Mapper;
-use super::datatypes::{address, contact_point, human_name, identifier, identifier_system};
+use super::datatypes::{HumanName, address, contact_point, display_name, human_name, identifier, identifier_system};
 use crate::error::{Error, ErrorKind, Location};
 use crate::message::{Item, Message, Segment};
 use crate::types::{Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn};
@@ -140,7 +140,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         m.warn(pid.location().with_field(25), "birth order is not a number; left out");
     }
     let mut patient = Object::new()
-        .with("meta", meta(profile::PATIENT))
+        .with("meta", profile_meta(profile::PATIENT))
         .with("identifier", ids)
         .with(
             "name",
@@ -182,6 +182,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         None => m.bundle.add("Patient", &position, patient),
     };
     m.patient = Some(entry);
+    m.subject = Some(m.bundle.shared_reference(entry, None));
     m.note_target = None;
     // Another patient's specimen is not this one's.
     m.specimen = None;
@@ -198,18 +199,22 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
         identifier_system(&xcn.authority, xcn.type_code.as_deref()).as_deref() == Some(systems::AGB)
     });
     let practice = pd1.field(3).repetitions().find_map(|r| practice(m, r, gp_by_agb));
-    let gps: Vec<Object<'a>> = pd1.field(4).repetitions().filter_map(|r| m.practitioner(r)).collect();
+    let gps: Vec<(Json, Option<String>)> = pd1
+        .field(4)
+        .repetitions()
+        .filter_map(|r| Some((m.practitioner(r)?, display_name(&Xcn::read(r).name))))
+        .collect();
     let mut references = Vec::new();
-    for (n, gp) in gps.into_iter().enumerate() {
-        let display = gp.get("display").cloned();
-        let role = Object::new()
-            .with("meta", meta(profile::PRACTITIONER_ROLE))
-            .with("practitioner", gp)
-            .with("organization", practice.clone());
-        let entry = m
+    for (n, (gp, display)) in gps.into_iter().enumerate() {
+        let mut role = m
             .bundle
-            .add("PractitionerRole", &format!("PD1/{}/{}", pd1.occurrence(), n + 1), role);
-        references.push(m.bundle.reference(entry).with("display", display));
+            .writer("PractitionerRole", &format!("PD1/{}/{}", pd1.occurrence(), n + 1));
+        role.fields()
+            .field("meta", profile_meta(profile::PRACTITIONER_ROLE))
+            .field("practitioner", gp)
+            .field("organization", practice.clone());
+        let entry = role.finish();
+        references.push(m.bundle.shared_reference(entry, display.as_deref()));
     }
     if references.is_empty() {
         references.extend(practice);
@@ -235,7 +240,7 @@ pub(super) fn map_pd1<'a>(m: &mut Mapper<'a>, pd1: Segment<'_, 'a>) -> &'static 
 /// code without an assigning authority. When PD1-4 names the GP by AGB
 /// code, an eight-digit practice code without an authority or type of its
 /// own is read as an AGB code as well, with a warning saying so.
-fn practice<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>, gp_by_agb: bool) -> Option<Object<'a>> {
+fn practice<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>, gp_by_agb: bool) -> Option<Json> {
     let xon = Xon::read(item);
     let unqualified = xon.authority == Hd::default() && xon.type_code.is_none();
     let agb_shaped = xon
@@ -271,30 +276,28 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> &'static 
     let start = m.date(nk1.field(8));
     let end = m.date(nk1.field(9));
     let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
-    let person = Object::new()
-        .with("meta", meta(profile::CONTACT_PERSON))
-        .with("patient", patient)
-        .with("relationship", relationship)
-        .with(
-            "name",
-            nk1.field(2)
-                .repetitions()
-                .map(|r| human_name(Xpn::read(r)))
-                .collect::<Vec<_>>(),
-        )
-        .with("telecom", telecom)
-        .with(
-            "address",
-            nk1.field(4)
-                .repetitions()
-                .map(|r| address(Xad::read(r)))
-                .collect::<Vec<_>>(),
-        )
-        .with("gender", gender_value)
-        .with("birthDate", m.date(nk1.field(16)))
-        .with("period", Object::new().with("start", start).with("end", end));
-    let key = format!("NK1/{}", nk1.occurrence());
-    m.bundle.add("RelatedPerson", &key, person);
+    let names: Vec<HumanName<'a>> = nk1.field(2).repetitions().map(|r| HumanName::read(Xpn::read(r))).collect();
+    let addresses: Vec<Object<'a>> = nk1.field(4).repetitions().map(|r| address(Xad::read(r))).collect();
+    let birth_date = m.date(nk1.field(16));
+    let mut person = m.bundle.writer("RelatedPerson", &format!("NK1/{}", nk1.occurrence()));
+    person
+        .fields()
+        .field("meta", profile_meta(profile::CONTACT_PERSON))
+        .field("patient", patient)
+        .field("relationship", relationship)
+        .array("name", |items| {
+            for name in &names {
+                items.object(|w| name.write(w));
+            }
+        })
+        .field("telecom", telecom)
+        .field("address", addresses)
+        .field("gender", gender_value)
+        .field("birthDate", birth_date)
+        .object("period", |period| {
+            period.field("start", start).field("end", end);
+        });
+    person.finish();
     &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16]
 }
 
@@ -310,21 +313,24 @@ pub(super) fn map_mrg<'a>(m: &mut Mapper<'a>, mrg: Segment<'_, 'a>) -> &'static 
         m.warn(mrg.location().with_field(1), "merge without prior identifiers");
         return &[1];
     }
-    let link = |other: Object<'a>, kind: &'static str| Object::new().with("other", other).with("type", kind);
-    let old = Object::new()
-        .with("meta", meta(profile::PATIENT))
-        .with("identifier", ids)
-        .with("active", false)
-        .with("link", vec![link(m.bundle.reference(survivor), "replaced-by")]);
+    let survivor_reference = m.bundle.reference(survivor);
     let key_name = format!("MRG/{}", mrg.occurrence());
-    let old = match key {
-        Some((system, value)) => m.bundle.add_conditional("Patient", &key_name, old, &system, &value),
-        None => m.bundle.add("Patient", &key_name, old),
+    let mut old = match &key {
+        Some((system, value)) => m.bundle.conditional_writer("Patient", &key_name, system, value),
+        None => m.bundle.writer("Patient", &key_name),
     };
-    let reference = m.bundle.reference(old);
-    m.bundle
-        .resource_mut(survivor)
-        .push_to("link", link(reference, "replaces"));
+    old.fields()
+        .field("meta", profile_meta(profile::PATIENT))
+        .field("identifier", ids)
+        .field("active", false)
+        .list("link", |link| {
+            link.field("other", survivor_reference).field("type", "replaced-by");
+        });
+    let old = old.finish();
+    let link = Object::new()
+        .with("other", m.bundle.reference(old))
+        .with("type", "replaces");
+    m.bundle.resource_mut(survivor).push_to("link", link);
     &[1]
 }
 
@@ -436,7 +442,7 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
         .filter(|r| r == "R")
         .map(|_| Object::new().with("text", "readmission"));
     let encounter = Object::new()
-        .with("meta", meta(profile::ENCOUNTER))
+        .with("meta", profile_meta(profile::ENCOUNTER))
         .with("identifier", visit_number.map(|v| vec![v]))
         .with("status", status)
         .with("class", encounter_class(class.as_deref()))
@@ -453,7 +459,9 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
         )
         .with("location", locations);
     let key = format!("PV1/{}", pv1.occurrence());
-    m.encounter = Some(m.bundle.add("Encounter", &key, encounter));
+    let entry = m.bundle.add("Encounter", &key, encounter);
+    m.encounter = Some(entry);
+    m.encounter_reference = Some(m.bundle.shared_reference(entry, None));
     m.note_target = None;
     &[1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 44, 45]
 }

@@ -3,12 +3,11 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::Object;
-use zorgpoort_model::datatypes::concept;
+use zorgpoort_model::{FullUrl, Object};
 use zorgpoort_model::systems::hl7;
 
 use super::Mapper;
-use super::datatypes::{absent, identifier_system};
+use super::datatypes::{absent, coded, identifier_system};
 use crate::error::{Error, ErrorKind};
 use crate::message::{Message, Segment};
 use crate::types::Hd;
@@ -56,7 +55,7 @@ fn activity(code: &str, trigger: &str) -> &'static str {
 
 pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), Error> {
     let msh = message.msh();
-    let targets: Vec<Object<'a>> = m.bundle.entries().map(|e| m.bundle.reference(e)).collect();
+    let targets: Vec<FullUrl> = m.bundle.entries().map(|e| m.bundle.full_url(e)).collect();
     if targets.is_empty() {
         return Err(Error::new(ErrorKind::NothingToConvert));
     }
@@ -77,14 +76,9 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
     });
     let occurred = evn.and_then(|e| m.datetime(e.field(6)).or_else(|| m.datetime(e.field(2))));
     let (source, source_display) = sending_system(msh);
-    let participant = |code: &'static str| concept(hl7::PROVENANCE_PARTICIPANT_TYPE, code);
-    let mut agents = vec![Object::new().with("type", participant("author")).with("who", source)];
-    if let Some(enterer) = evn
+    let enterer = evn
         .and_then(|e| e.field(5).repetitions().next())
-        .and_then(|r| m.practitioner(r))
-    {
-        agents.push(Object::new().with("type", participant("enterer")).with("who", enterer));
-    }
+        .and_then(|r| m.practitioner(r));
     let control_id = msh.field(10).text_of(1);
     let kind = [msh.field(9).text_of(1), msh.field(9).text_of(2)]
         .into_iter()
@@ -96,20 +90,42 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
         display.push_str(" from ");
         display.push_str(&source_display);
     }
-    let what = Object::new()
-        .with("identifier", Object::new().with("value", control_id))
-        .with("display", display);
     let reason = evn.and_then(|e| m.concept(e.field(4)));
     let activity_code = activity(&m.event.code, &m.event.trigger);
-    let provenance = Object::new()
-        .with("target", targets)
-        .with("occurredDateTime", occurred)
-        .with("recorded", recorded)
-        .with("_recorded", recorded_absent)
-        .with("reason", reason.map(|r| vec![r]))
-        .with("activity", concept(hl7::V3_DATA_OPERATION, activity_code))
-        .with("agent", agents)
-        .with("entity", vec![Object::new().with("role", "source").with("what", what)]);
-    m.bundle.add("Provenance", "MSH", provenance);
+    let participant = |code: &'static str| coded(hl7::PROVENANCE_PARTICIPANT_TYPE, code);
+    let mut provenance = m.bundle.writer("Provenance", "MSH");
+    provenance
+        .fields()
+        .array("target", |items| {
+            for target in &targets {
+                items.object(|reference| {
+                    reference.field("reference", target.as_str());
+                });
+            }
+        })
+        .field("occurredDateTime", occurred)
+        .field("recorded", recorded)
+        .field("_recorded", recorded_absent)
+        .list_item("reason", reason)
+        .object("activity", coded(hl7::V3_DATA_OPERATION, activity_code))
+        .array("agent", |agents| {
+            agents.object(|agent| {
+                agent.object("type", participant("author")).field("who", source);
+            });
+            if let Some(enterer) = enterer {
+                agents.object(|agent| {
+                    agent.object("type", participant("enterer")).field("who", enterer);
+                });
+            }
+        })
+        .list("entity", |entity| {
+            entity.field("role", "source").object("what", |what| {
+                what.object("identifier", |identifier| {
+                    identifier.field("value", control_id);
+                })
+                .field("display", display);
+            });
+        });
+    provenance.finish();
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::{Object, Value, base64};
 
-use super::Mapper;
+use super::{Mapper, NoteTarget};
 use super::datatypes::{absent, identifier_system};
 use super::orders::text_data;
 use crate::error::Location;
@@ -32,12 +32,13 @@ fn master_identifier<'a>(item: Item<'_, 'a>) -> Option<Object<'a>> {
 }
 
 pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static [usize] {
-    let mut authors: Vec<Object<'a>> = Vec::new();
+    let mut authors: Vec<Value<'a>> = Vec::new();
     for n in [5, 9] {
         authors.extend(
             txa.field(n)
                 .repetitions()
                 .filter_map(|r| m.practitioner(r))
+                .map(Value::from)
                 .collect::<Vec<_>>(),
         );
     }
@@ -61,13 +62,13 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static 
         .with("authenticator", authenticator)
         .with(
             "context",
-            Object::new().with("encounter", m.encounter_ref().map(|e| vec![e])),
+            Object::new().with("encounter", m.encounter_ref().map(|e| vec![Value::from(e)])),
         );
     let entry = m
         .bundle
         .add("DocumentReference", &format!("TXA/{}", txa.occurrence()), document);
     m.document = Some(entry);
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Tree(entry));
     &[1, 2, 4, 5, 6, 9, 10, 12, 17]
 }
 
@@ -99,6 +100,18 @@ fn hex_to_base64(text: &str) -> Option<String> {
     bytes.map(|b| base64::encode(&b))
 }
 
+/// The data of an ED (ED-5, decoded as ED-4 says) as base64; `None` when
+/// it is missing or not decodable.
+pub(super) fn encapsulated_data(value: Item<'_, '_>) -> Option<String> {
+    let data = value.text_of(5)?;
+    match value.text_of(4).as_deref().map(str::to_ascii_uppercase).as_deref() {
+        Some("BASE64") if base64::is_base64(&data) => Some(data.split_whitespace().collect::<String>()),
+        Some("HEX") => hex_to_base64(&data),
+        Some("A") | None => Some(text_data(&data)),
+        _ => None,
+    }
+}
+
 /// OBX content of a document: text lines join the document's text; ED and
 /// RP values become attachments.
 pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> &'static [usize] {
@@ -107,14 +120,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
     let value_type = obx.field(2).text_of(1);
     let attachment = match value_type.as_deref() {
         Some("ED") => {
-            let (kind, subtype, encoding, data) =
-                (value.text_of(2), value.text_of(3), value.text_of(4), value.text_of(5));
-            let data = data.and_then(|d| match encoding.as_deref().map(str::to_ascii_uppercase).as_deref() {
-                Some("BASE64") if base64::is_base64(&d) => Some(d.split_whitespace().collect::<String>()),
-                Some("HEX") => hex_to_base64(&d),
-                Some("A") | None => Some(text_data(&d)),
-                _ => None,
-            });
+            let data = encapsulated_data(value);
             if data.is_none() {
                 m.warn(
                     location,
@@ -124,7 +130,10 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
             }
             Some(
                 Object::new()
-                    .with("contentType", content_type(kind.as_deref(), subtype.as_deref()))
+                    .with(
+                        "contentType",
+                        content_type(value.text_of(2).as_deref(), value.text_of(3).as_deref()),
+                    )
                     .with("data", data),
             )
         }
@@ -151,7 +160,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
             .with("date", m.instant(obx.field(14)))
             .with(
                 "context",
-                Object::new().with("encounter", m.encounter_ref().map(|e| vec![e])),
+                Object::new().with("encounter", m.encounter_ref().map(|e| vec![Value::from(e)])),
             );
         m.bundle
             .add("DocumentReference", &format!("OBX/{}", obx.occurrence()), document)
@@ -159,7 +168,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
     m.bundle
         .resource_mut(document)
         .push_to("content", Object::new().with("attachment", attachment));
-    m.note_target = Some(document);
+    m.note_target = Some(NoteTarget::Tree(document));
     &[1, 2, 3, 4, 5, 11, 14]
 }
 
@@ -230,7 +239,7 @@ pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> &'static 
         .bundle
         .add("Appointment", &format!("SCH/{}", sch.occurrence()), appointment);
     m.appointments.push(entry);
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Tree(entry));
     &[1, 2, 6, 7, 8, 9, 10, 11, 25]
 }
 

@@ -7,11 +7,13 @@
 //! orders taken on it. So in the first an SPM is the specimen of the OBR
 //! before it, and the next OBR starts an order without one.
 
-use zorgpoort_model::datatypes::profiled;
-use zorgpoort_model::{Object, Value};
+use std::borrow::Cow;
 
-use super::Mapper;
-use super::orders::order_identifier;
+use zorgpoort_model::datatypes::profile_meta;
+use zorgpoort_model::{Json, Object};
+
+use super::{Mapper, NoteTarget};
+use super::orders::{notes_ahead, order_identifier};
 use crate::message::Segment;
 use crate::types::Ei;
 
@@ -38,7 +40,7 @@ fn collection<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> Object<'a> {
         .with("bodySite", m.concept(spm.field(8)))
 }
 
-pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> &'static [usize] {
+pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     let ids = spm.field(2);
     let identifiers: Vec<Object<'a>> = [
         order_identifier(Ei::from_component(ids.component(1)), "PLAC"),
@@ -49,26 +51,39 @@ pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> &'static 
     .collect();
     let conditions: Vec<Object<'a>> = spm.field(24).repetitions().filter_map(|r| m.concept(r)).collect();
     let description = spm.field(14).text();
-    let specimen = profiled(SPECIMEN)
-        .with("identifier", identifiers)
-        .with("type", m.concept(spm.field(4)))
-        .with("subject", m.subject())
-        .with("receivedTime", m.datetime(spm.field(18)))
-        .with(
-            "request",
-            m.order
-                .filter(|_| m.order_has_obr && !specimen_first(m))
-                .map(|o| vec![m.bundle.reference(o)]),
-        )
-        .with("collection", collection(m, spm))
-        .with("condition", conditions)
-        .with("note", description.map(|text| vec![Object::new().with("text", text)]));
+    let kind = m.concept(spm.field(4));
+    let subject = m.subject();
+    let received = m.datetime(spm.field(18));
+    let request = m
+        .order
+        .filter(|_| m.order_has_obr && !specimen_first(m))
+        .map(|o| m.bundle.reference(o));
+    let collection = collection(m, spm);
     if m.patient.is_none() {
         m.warn(spm.location(), "Specimen without a patient (no PID before SPM)");
     }
-    let entry = m.bundle.add("Specimen", &format!("SPM/{}", spm.occurrence()), specimen);
+    // The NTEs after the SPM continue its description.
+    let note = match (description, notes_ahead(m, "Specimen", after)) {
+        (Some(description), Some(notes)) => Some(Cow::Owned(format!("{description}\n{notes}"))),
+        (description, notes) => description.or(notes.map(Cow::Owned)),
+    };
+    let mut specimen = m.bundle.writer("Specimen", &format!("SPM/{}", spm.occurrence()));
+    specimen
+        .fields()
+        .field("meta", profile_meta(SPECIMEN))
+        .field("identifier", identifiers)
+        .field("type", kind)
+        .field("subject", subject)
+        .field("receivedTime", received)
+        .list_item("request", request)
+        .field("collection", collection)
+        .field("condition", conditions)
+        .list("note", |n| {
+            n.field("text", note);
+        });
+    let entry = specimen.finish();
     m.specimen = Some(entry);
-    m.note_target = Some(entry);
+    m.note_target = Some(NoteTarget::Written(entry));
     m.specimen_after_order = m.order_has_obr && !specimen_first(m);
     if !m.specimen_after_order {
         return USED;
@@ -78,16 +93,23 @@ pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> &'static 
         m.bundle.resource_mut(order).push_to("specimen", reference.clone());
     }
     if let Some(report) = m.report {
-        m.bundle.resource_mut(report).push_to("specimen", reference.clone());
-    }
-    // The results of the OBR before this SPM were measured on it.
-    for result in m.report_results.clone() {
-        let observation = m.bundle.resource_mut(result);
-        if observation.get("specimen").is_none() {
-            observation.set("specimen", Value::Obj(reference.clone()));
-        }
+        m.bundle.resource_mut(report).push_to("specimen", reference);
     }
     USED
+}
+
+/// The reference to the Specimen of the SPM among the segments `after` a
+/// result of an OBR that belongs to that OBR's results: the first SPM
+/// before the next ORC or OBR, when SPMs follow their OBR in this message.
+pub(super) fn specimen_ahead(m: &Mapper<'_>, after: &[Segment<'_, '_>]) -> Option<Json> {
+    if !m.order_has_obr || specimen_first(m) {
+        return None;
+    }
+    let spm = after
+        .iter()
+        .take_while(|s| !matches!(s.id(), "ORC" | "OBR"))
+        .find(|s| s.id() == "SPM")?;
+    Some(m.bundle.planned_reference("Specimen", &format!("SPM/{}", spm.occurrence())))
 }
 
 /// The SPM fields the mapping uses.
