@@ -126,7 +126,7 @@ fn allergy(
     let mut own: Vec<(Part, Node<'_, '_>)> = parts(obs).collect();
     own.extend_from_slice(inherited);
     let status = part_value_code(&own, Part::Status);
-    let clinical = match (status, concern, period.end.is_some()) {
+    let clinical = match (status, concern, period.has_end()) {
         (Some("73425007"), _, _) => "inactive",
         (Some("413322009"), _, _) | (None, _, true) => "resolved",
         (Some(_), _, _) | (None, Some("active" | "new") | None, false) => "active",

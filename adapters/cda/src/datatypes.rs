@@ -86,10 +86,11 @@ const CODE_SYSTEMS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The FHIR system of a v3 `codeSystem`: a known URI, or `urn:oid:`/`urn:uuid:`.
-pub fn code_system(oid: &str) -> String {
+/// The FHIR system of a v3 `codeSystem`: a known URI, or `urn:oid:`/`urn:uuid:`;
+/// `None` for one that is neither an OID nor a UUID (see [`root_uri`]).
+pub fn code_system(oid: &str) -> Option<String> {
     if let Some(&(_, uri)) = CODE_SYSTEMS.iter().find(|(o, _)| *o == oid) {
-        return uri.to_owned();
+        return Some(uri.to_owned());
     }
     root_uri(oid)
 }
@@ -122,19 +123,23 @@ pub fn is_uuid(text: &str) -> bool {
         })
 }
 
-/// The `urn:` form of an identifier root.
-pub fn root_uri(root: &str) -> String {
+/// The `urn:` form of an identifier root or code system: `urn:uuid:` for a
+/// UUID, `urn:oid:` for an OID, `None` for anything else (a root with
+/// spaces or letters in it, a UUID with a digit that is not hex): such text
+/// names no system, and written as one it would claim one that does not
+/// exist.
+pub fn root_uri(root: &str) -> Option<String> {
     // Concatenation, not `format!`: this runs for every identifier and code.
     if is_uuid(root) {
         let mut uri = String::with_capacity("urn:uuid:".len() + root.len());
         uri.push_str("urn:uuid:");
         uri.push_str(root);
         uri.make_ascii_lowercase();
-        uri
+        Some(uri)
     } else if is_oid(root) {
-        ["urn:oid:", root].concat()
+        Some(["urn:oid:", root].concat())
     } else {
-        root.to_owned()
+        None
     }
 }
 
@@ -219,16 +224,27 @@ pub fn parse_ts(value: &str) -> Result<PartialDateTime, String> {
 pub struct Period {
     /// Start (dateTime).
     pub start: Option<String>,
-    /// End (dateTime).
+    /// End (dateTime); `None` too when the source's end lies before the
+    /// start (see `ended`).
     pub end: Option<String>,
     /// A point in time (`@value`), when the source gave one.
     pub point: Option<String>,
+    /// The source gave an end, left out (with a warning) because it lies
+    /// before the start or the point: the two contradict each other, and
+    /// only the start is kept. It still says that the period is over.
+    pub ended: bool,
 }
 
 impl Period {
     /// The point, else the start.
     pub fn when(&self) -> Option<String> {
         self.point.clone().or_else(|| self.start.clone())
+    }
+
+    /// Whether the source gave an end, kept or not (for statuses that
+    /// follow from a period being over).
+    pub fn has_end(&self) -> bool {
+        self.end.is_some() || self.ended
     }
 
     /// As a FHIR Period object (a point becomes its start).
@@ -268,14 +284,32 @@ impl Ctx<'_, '_> {
     }
 
     /// An `IVL_TS` (or TS) element: `@value`, or `low`/`high`/`center`.
+    /// A `high` certainly before the `low` (or the point in time) is left
+    /// out with a warning at the `high`: the source contradicts itself, and
+    /// a FHIR Period cannot end before it starts (per-1).
     pub fn period(&self, node: Option<Node<'_, '_>>) -> Result<Period, Error> {
         let Some(node) = node else {
             return Ok(Period::default());
         };
+        let value = |node: Option<Node<'_, '_>>| node.map_or(Ok(None), |n| self.ts_value(n));
+        let point = value(Some(node))?.or(value(child(node, "center"))?);
+        let start = value(child(node, "low"))?;
+        let high = child(node, "high");
+        let mut end = value(high)?;
+        let mut ended = false;
+        if let (Some(from), Some(to), Some(high)) = (point.or(start), end, high)
+            && from.certainly_after(&to, self.zone)
+        {
+            self.defer_warning(high, "high is before low: the end is left out".to_owned());
+            end = None;
+            ended = true;
+        }
+        let text = |t: Option<PartialDateTime>| t.map(|t| t.to_fhir_datetime(self.zone));
         Ok(Period {
-            point: self.datetime(Some(node))?.or(self.datetime(child(node, "center"))?),
-            start: self.datetime(child(node, "low"))?,
-            end: self.datetime(child(node, "high"))?,
+            point: text(point),
+            start: text(start),
+            end: text(end),
+            ended,
         })
     }
 
@@ -286,15 +320,27 @@ impl Ctx<'_, '_> {
         self.period(first)
     }
 
-    /// A `Coding` from a CD/CE element without its translations.
-    fn coding(node: Node<'_, '_>) -> Option<Object<'static>> {
+    /// A `Coding` from a CD/CE element without its translations. A
+    /// `codeSystem` that is not an OID or UUID is left out with a warning:
+    /// the code and its display are kept, without a system to claim.
+    fn coding(&self, node: Node<'_, '_>) -> Option<Object<'static>> {
         let code = attr(node, "code")?;
         if is_null(node) {
             return None;
         }
+        let system = attr(node, "codeSystem").and_then(|cs| {
+            let system = code_system(cs);
+            if system.is_none() {
+                self.defer_warning(
+                    node,
+                    "codeSystem is not an OID or UUID: the code is kept without a system".to_owned(),
+                );
+            }
+            system
+        });
         Some(
             Object::new()
-                .with("system", attr(node, "codeSystem").map(code_system))
+                .with("system", system)
                 .with("code", code.to_owned())
                 .with("display", attr(node, "displayName").map(str::to_owned)),
         )
@@ -326,8 +372,8 @@ impl Ctx<'_, '_> {
     pub fn concept(&self, node: Option<Node<'_, '_>>) -> Option<Object<'static>> {
         let node = node?;
         let mut codings: Vec<Object<'static>> = Vec::new();
-        codings.extend(Self::coding(node));
-        codings.extend(children(node, "translation").filter_map(Self::coding));
+        codings.extend(self.coding(node));
+        codings.extend(children(node, "translation").filter_map(|t| self.coding(t)));
         let text = self.original_text(node).or_else(|| {
             codings
                 .is_empty()
@@ -346,22 +392,36 @@ impl Ctx<'_, '_> {
     }
 
     /// An Identifier from an II; `Ok(None)` for a null one. A BSN must pass
-    /// the 11-check. Also returns `system|value` for de-duplication.
+    /// the 11-check. Also returns `system|value` for de-duplication (`|value`
+    /// without a system).
+    ///
+    /// A root that is not an OID or UUID names no system: the identifier is
+    /// kept without one, with a warning (the extension as the value, or
+    /// without an extension the root as written).
     pub fn identifier(&self, node: Node<'_, '_>) -> Result<Option<(Object<'static>, String)>, Error> {
         let Some(root) = attr(node, "root") else {
             return Ok(None);
         };
         let (system, value) = match attr(node, "extension") {
             Some(extension) => {
-                let system = naming_system_of_oid(root).map_or_else(|| root_uri(root), str::to_owned);
-                if system == systems::BSN && !is_valid_bsn(extension) {
+                let system = naming_system_of_oid(root).map(str::to_owned).or_else(|| root_uri(root));
+                if system.as_deref() == Some(systems::BSN) && !is_valid_bsn(extension) {
                     return Err(self.error(node, ErrorKind::InvalidBsn));
                 }
                 (system, extension.to_owned())
             }
-            None => (systems::URI.to_owned(), root_uri(root)),
+            None => match root_uri(root) {
+                Some(uri) => (Some(systems::URI.to_owned()), uri),
+                None => (None, root.to_owned()),
+            },
         };
-        let key = [system.as_str(), "|", value.as_str()].concat();
+        if system.is_none() {
+            self.defer_warning(
+                node,
+                "root is not an OID or UUID: the identifier is kept without a system".to_owned(),
+            );
+        }
+        let key = [system.as_deref().unwrap_or_default(), "|", value.as_str()].concat();
         Ok(Some((Object::new().with("system", system).with("value", value), key)))
     }
 
@@ -671,26 +731,40 @@ mod tests {
         for not in ["", ".", "1.", ".1", "1..2", "1.a", "1,2", "1.2 ", "١.٢"] {
             assert!(!is_oid(not), "{not}");
         }
-        assert_eq!(root_uri("1.2.3"), "urn:oid:1.2.3");
+        assert_eq!(root_uri("1.2.3").as_deref(), Some("urn:oid:1.2.3"));
         assert_eq!(
-            root_uri("5C1F8E2A-3D6B-4F0E-9A7C-2B8D4E6F1A90"),
-            "urn:uuid:5c1f8e2a-3d6b-4f0e-9a7c-2b8d4e6f1a90"
+            root_uri("5C1F8E2A-3D6B-4F0E-9A7C-2B8D4E6F1A90").as_deref(),
+            Some("urn:uuid:5c1f8e2a-3d6b-4f0e-9a7c-2b8d4e6f1a90")
         );
-        assert_eq!(root_uri("1..2"), "1..2");
+        for not in [
+            "1..2",
+            "2.16.840 .1.113883.6.1",
+            "bolic panel",
+            "37f76c51-6411-4e1d-8a37-957fd49d2ceg",
+        ] {
+            assert_eq!(root_uri(not), None, "{not}");
+        }
     }
 
     #[test]
     fn code_systems_become_fhir_uris() {
-        assert_eq!(code_system("2.16.840.1.113883.6.1"), "http://loinc.org");
-        assert_eq!(code_system("2.16.840.1.113883.6.96"), "http://snomed.info/sct");
         assert_eq!(
-            code_system("2.16.840.1.113883.2.4.4.31.1"),
-            "urn:oid:2.16.840.1.113883.2.4.4.31.1"
+            code_system("2.16.840.1.113883.6.1").as_deref(),
+            Some("http://loinc.org")
         );
         assert_eq!(
-            code_system("5C1F8E2A-3D6B-4F0E-9A7C-2B8D4E6F1A90"),
-            "urn:uuid:5c1f8e2a-3d6b-4f0e-9a7c-2b8d4e6f1a90"
+            code_system("2.16.840.1.113883.6.96").as_deref(),
+            Some("http://snomed.info/sct")
         );
+        assert_eq!(
+            code_system("2.16.840.1.113883.2.4.4.31.1").as_deref(),
+            Some("urn:oid:2.16.840.1.113883.2.4.4.31.1")
+        );
+        assert_eq!(
+            code_system("5C1F8E2A-3D6B-4F0E-9A7C-2B8D4E6F1A90").as_deref(),
+            Some("urn:uuid:5c1f8e2a-3d6b-4f0e-9a7c-2b8d4e6f1a90")
+        );
+        assert_eq!(code_system("2.16.840.1.11388 of care"), None);
     }
 
     #[test]

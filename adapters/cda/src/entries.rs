@@ -517,7 +517,7 @@ fn condition(
         .unwrap_or_else(|| crate::datatypes::absent(value.and_then(|v| v.attribute("nullFlavor"))));
     let refuted = obs.attribute("negationInd") == Some("true");
     let status = nested_value_code(obs, "2.16.840.1.113883.10.20.22.4.6");
-    let clinical = if abatement.is_some() {
+    let clinical = if period.has_end() {
         "resolved"
     } else {
         match (status, concern) {
@@ -926,7 +926,7 @@ pub fn encounter(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result
                 .with("code", "UNK")
                 .with("display", "unknown")
         });
-    let finished = period.end.is_some() || attr_code(child(node, "statusCode")) == Some("completed");
+    let finished = period.has_end() || attr_code(child(node, "statusCode")) == Some("completed");
     let status = if finished {
         "finished"
     } else if node.tag_name().name() == "encompassingEncounter" || period.when().is_some() {

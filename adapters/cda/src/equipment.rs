@@ -72,7 +72,7 @@ fn supply(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>, key: &str) -> Result<Option
             Some("nullified") => "entered-in-error",
             Some("aborted" | "cancelled") => "stopped",
             Some("held" | "suspended") => "on-hold",
-            _ if period.end.is_some() => "completed",
+            _ if period.has_end() => "completed",
             _ => "active",
         }
     };

@@ -4,11 +4,11 @@
 
 use roxmltree::{Document, Node};
 use zorgpoort_model::datatypes::{concept, meta};
-use zorgpoort_model::systems::{naming_system_of_oid, profile};
+use zorgpoort_model::systems::{hl7, naming_system_of_oid, profile};
 use zorgpoort_model::{EntryRef, Object, Origin, Value};
 
 use crate::context::Ctx;
-use crate::datatypes::{address, contact_point, human_name, root_uri};
+use crate::datatypes::{address, codes_of, contact_point, human_name, root_uri};
 use crate::error::{Error, ErrorKind};
 use crate::xml::{self, at, attr, child, children};
 
@@ -23,6 +23,18 @@ pub fn origin(doc: &Document<'_>, root: Node<'_, '_>) -> Result<Origin, Error> {
     let Some(id_root) = attr(id, "root") else {
         return Err(Error::at(xml::location(doc, id), ErrorKind::Missing("id/@root")));
     };
+    // The document's id is the document Bundle's identifier, which must
+    // have a system (bdl-9): a root that names none leaves the document
+    // without an identity, as a missing one would.
+    if root_uri(id_root).is_none() {
+        return Err(Error::at(
+            xml::location(doc, id),
+            ErrorKind::Invalid {
+                element: "id/@root".to_owned(),
+                reason: "not an OID or UUID".to_owned(),
+            },
+        ));
+    }
     let message_id = match attr(id, "extension") {
         Some(extension) => format!("{id_root}^{extension}"),
         None => id_root.to_owned(),
@@ -324,6 +336,8 @@ fn is_language(code: &str) -> bool {
 }
 
 /// Bundle.identifier: `urn:ietf:rfc:3986|urn:oid:root`, or `urn:oid:root|extension`.
+/// The root is an OID or UUID: [`origin`] refuses a document whose id has
+/// another root.
 fn bundle_identifier(id: Node<'_, '_>) -> Object<'static> {
     let root = attr(id, "root").unwrap_or_default();
     match attr(id, "extension") {
@@ -334,6 +348,37 @@ fn bundle_identifier(id: Node<'_, '_>) -> Object<'static> {
             .with("system", zorgpoort_model::systems::URI)
             .with("value", root_uri(root)),
     }
+}
+
+/// The codes of the zib's marital status value set
+/// (`BurgerlijkeStaatCodelijst`, 2.16.840.1.113883.2.4.3.11.60.40.2.7.9.1),
+/// all of v3 `MaritalStatus`; nl-core binds `Patient.maritalStatus` to it as
+/// required.
+const MARITAL_STATUS_CODES: [&str; 6] = ["D", "M", "S", "T", "U", "W"];
+
+/// `Patient.maritalStatus` from `maritalStatusCode`. The binding is
+/// required, so a code outside the zib value set (another v3 code, or `M`
+/// of another code system) is left out with a warning; its display name,
+/// or the original text, is kept as the concept's text, which the binding
+/// allows.
+fn marital_status(ctx: &mut Ctx<'_, '_>, node: Node<'_, '_>) -> Option<Object<'static>> {
+    let concept = ctx.concept(Some(node))?;
+    let coded = codes_of(&concept).next().is_some();
+    let in_set = codes_of(&concept)
+        .any(|(system, code)| system == hl7::V3_MARITAL_STATUS && MARITAL_STATUS_CODES.contains(&code));
+    if !coded || in_set {
+        return Some(concept);
+    }
+    let text = match concept.get("text") {
+        Some(Value::Str(text)) => Some(text.clone().into_owned()),
+        _ => attr(node, "displayName").map(str::to_owned),
+    };
+    ctx.warn(
+        node,
+        "maritalStatusCode is not in the zib value set (v3 MaritalStatus D, M, S, T, U, W): the code is left out, its text kept",
+    );
+    let concept = Object::new().with("text", text);
+    (!concept.is_empty()).then_some(concept)
 }
 
 fn patient(ctx: &mut Ctx<'_, '_>, role: Node<'_, '_>) -> Result<(), Error> {
@@ -352,7 +397,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, role: Node<'_, '_>) -> Result<(), Error> {
         if let Some(node) = child(person, "birthTime") {
             birth = ctx.ts_value(node)?;
         }
-        marital = ctx.concept(child(person, "maritalStatusCode"));
+        marital = child(person, "maritalStatusCode").and_then(|node| marital_status(ctx, node));
         for language in children(person, "languageCommunication") {
             let Some(code) = child(language, "languageCode").and_then(|c| attr(c, "code")) else {
                 continue;

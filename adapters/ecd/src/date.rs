@@ -132,14 +132,23 @@ fn digits(b: &[u8], at: &mut usize, min: usize, max: usize) -> Option<u32> {
 
 /// Reads `text` with the first format that fits: FHIR `date` text, or
 /// `dateTime` in `zone` when the format has a time.
-pub(crate) fn read(formats: &[DateFormat], text: &str, zone: LocalZone) -> Option<String> {
-    formats.iter().find_map(|f| f.read(text)).map(|d| {
-        if d.time.is_some() {
-            d.to_fhir_datetime(zone)
-        } else {
-            d.to_fhir_date()
-        }
-    })
+#[cfg(test)]
+fn read(formats: &[DateFormat], text: &str, zone: LocalZone) -> Option<String> {
+    parse(formats, text).map(|d| fhir_text(&d, zone))
+}
+
+/// Reads `text` with the first format that fits.
+pub(crate) fn parse(formats: &[DateFormat], text: &str) -> Option<PartialDateTime> {
+    formats.iter().find_map(|f| f.read(text))
+}
+
+/// FHIR `date` text, or `dateTime` in `zone` when the value has a time.
+pub(crate) fn fhir_text(date: &PartialDateTime, zone: LocalZone) -> String {
+    if date.time.is_some() {
+        date.to_fhir_datetime(zone)
+    } else {
+        date.to_fhir_date()
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use zorgpoort_model::address::{Address, AddressLines, StreetLine};
-use zorgpoort_model::datatypes::{coding, concept, profiled};
+use zorgpoort_model::datatypes::{PartialDateTime, coding, concept, profiled};
 use zorgpoort_model::names::FamilyName;
 use zorgpoort_model::systems::{self, ext, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{EntryRef, IdGenerator, Object, TransactionBuilder, Value, Warning};
@@ -91,8 +91,14 @@ impl<'m> Mapper<'m> {
     }
 
     fn date(&self, cell: Option<&Cell<'_>>) -> Result<Option<String>, Error> {
+        Ok(self.date_value(cell)?.map(|d| date::fhir_text(&d, self.options.zone)))
+    }
+
+    /// The date of a cell, read with the mapping's formats; an error for one
+    /// that none of them reads or that does not exist.
+    fn date_value(&self, cell: Option<&Cell<'_>>) -> Result<Option<PartialDateTime>, Error> {
         let Some(cell) = cell else { return Ok(None) };
-        date::read(&self.mapping.date_formats, &cell.text, self.options.zone)
+        date::parse(&self.mapping.date_formats, &cell.text)
             .map(Some)
             .ok_or_else(|| {
                 let formats: Vec<&str> = self.mapping.date_formats.iter().map(date::DateFormat::as_str).collect();
@@ -493,9 +499,19 @@ fn medication(m: &mut Mapper<'_>, item: &Item<'_>, n: usize) -> Result<(), Error
         skip(m, item, "medication without product code or text");
         return Ok(());
     };
-    let start = m.date(item.get("start"))?;
-    let end = m.date(item.get("end"))?;
+    let start = m.date_value(item.get("start"))?;
+    let mut end = m.date_value(item.get("end"))?;
+    // The status follows from the export giving an end, kept or not.
     let status = if end.is_some() { "completed" } else { "active" };
+    // per-1: a period cannot end before it starts. The export contradicts
+    // itself; the start is kept and the end left out with a warning.
+    if let (Some(from), Some(to), Some(cell)) = (start, end, item.get("end"))
+        && from.certainly_after(&to, m.options.zone)
+    {
+        m.warn(cell, "end before the start; not imported");
+        end = None;
+    }
+    let [start, end] = [start, end].map(|d| d.map(|d| date::fhir_text(&d, m.options.zone)));
     // nl-core-MedicationUse2 lives in the medication-process package the
     // validator does not carry; the statement is plain R4 and claims nothing.
     let statement = Object::new()

@@ -236,6 +236,15 @@ pub enum ErrorKind {
     /// A segment the message cannot do without is missing.
     #[error("required segment {0} is missing")]
     MissingSegment(&'static str),
+    /// A second patient (PID) in one message: a message is about one
+    /// patient, and which of its results belong to which would be a guess.
+    /// The error is at the second PID; `first` is the segment number of the
+    /// one before it.
+    #[error("second patient in one message (first PID is segment {first})")]
+    SecondPatient {
+        /// Segment number of the first PID.
+        first: u32,
+    },
     /// A date or time that is malformed or does not exist.
     #[error("invalid date {0:?}")]
     InvalidDate(String),

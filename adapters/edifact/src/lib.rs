@@ -22,7 +22,9 @@
 //! layout itself and says so: requested tests in MEDVRI are BEP segments as
 //! in MEDLAB without a value, and the letter kind of MEDEUR is an `SRT`
 //! segment (`SRT+VERW+title`). Everything the mapping does not use is
-//! reported as a warning with its location.
+//! reported as a warning with its location. A message is about one
+//! patient: a second PID refuses it (whose results would be whose is a
+//! guess), and the other messages of the interchange convert.
 //!
 //! Errors and warnings name their place as `msg 2 (UNH+7431): segment 7
 //! BEP, element 3.2` (see [`Location`]).

@@ -418,9 +418,133 @@ impl PartialDateTime {
     }
 }
 
+/// The stretch of time a [`PartialDateTime`] covers, in nanoseconds since
+/// 1970-01-01T00:00:00: UTC for a value written with a zone (one with a
+/// time), local time for one without (a date, a month, a year).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    earliest: i128,
+    latest: i128,
+    zoned: bool,
+}
+
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+/// The largest offsets east (+14:00) and west (-12:00) of UTC, in
+/// nanoseconds: how far a value without a zone may lie from UTC.
+const MOST_EAST: i128 = 14 * 3600 * NANOS_PER_SECOND;
+const MOST_WEST: i128 = 12 * 3600 * NANOS_PER_SECOND;
+
+impl PartialDateTime {
+    /// Whether all of the time `self` covers, as FHIR text written with
+    /// [`Self::to_fhir_datetime`] in `zone` says it, lies after all of the
+    /// time `other` covers: a Period from `self` to `other` would break
+    /// FHIR's per-1 (start not after end). Values of different precision
+    /// compare by the stretch each covers (`2021` is not after
+    /// `2021-05-01`); a value without a zone is compared in the other's
+    /// zone when that has none either, else widened by the largest offsets,
+    /// so only a certain contradiction counts.
+    #[must_use]
+    pub fn certainly_after(&self, other: &Self, zone: LocalZone) -> bool {
+        let (a, b) = (self.span(zone), other.span(zone));
+        match (a.zoned, b.zoned) {
+            (true, true) | (false, false) => a.earliest > b.latest,
+            // A local value is at most 14 hours ahead of UTC, 12 behind.
+            (false, true) => a.earliest - MOST_EAST > b.latest,
+            (true, false) => a.earliest > b.latest + MOST_WEST,
+        }
+    }
+
+    /// The time the value covers; see [`Span`].
+    fn span(&self, zone: LocalZone) -> Span {
+        let day_nanos = |year, month, day| i128::from(days_from_civil(year, month, day)) * 86_400 * NANOS_PER_SECOND;
+        match (self.month, self.day, self.time) {
+            (Some(month), Some(day), Some((h, m, s))) => {
+                let offset = self
+                    .offset_minutes
+                    .unwrap_or_else(|| zone.offset_minutes(self.year, month, day, h));
+                let seconds = i128::from(h * 3600 + m * 60 + s) - i128::from(offset) * 60;
+                let fraction = self.fraction.map_or(0, |(value, digits)| {
+                    i128::from(value) * 10_i128.pow(9_u32.saturating_sub(u32::from(digits)))
+                });
+                let at = day_nanos(self.year, month, day) + seconds * NANOS_PER_SECOND + fraction;
+                Span {
+                    earliest: at,
+                    latest: at,
+                    zoned: true,
+                }
+            }
+            (Some(month), Some(day), None) => {
+                let start = day_nanos(self.year, month, day);
+                Span {
+                    earliest: start,
+                    latest: day_nanos(self.year, month, day + 1) - 1,
+                    zoned: false,
+                }
+            }
+            (Some(month), None, _) => {
+                let (next_year, next_month) = if month >= 12 {
+                    (self.year + 1, 1)
+                } else {
+                    (self.year, month + 1)
+                };
+                Span {
+                    earliest: day_nanos(self.year, month, 1),
+                    latest: day_nanos(next_year, next_month, 1) - 1,
+                    zoned: false,
+                }
+            }
+            (None, _, _) => Span {
+                earliest: day_nanos(self.year, 1, 1),
+                latest: day_nanos(self.year + 1, 1, 1) - 1,
+                zoned: false,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parts(year: i32, month: Option<u32>, day: Option<u32>, time: Option<(u32, u32, u32)>) -> PartialDateTime {
+        PartialDateTime {
+            year,
+            month,
+            day,
+            time,
+            fraction: None,
+            offset_minutes: None,
+        }
+    }
+
+    #[test]
+    fn certainly_after_compares_the_time_each_value_covers() {
+        let zone = LocalZone::EuropeAmsterdam;
+        let day = |y, m, d| parts(y, Some(m), Some(d), None);
+        // The ECD and CDA findings: a start millennia after its end.
+        assert!(day(4044, 2, 1).certainly_after(&day(2022, 3, 1), zone));
+        assert!(day(5531, 12, 29).certainly_after(&day(2026, 10, 29), zone));
+        assert!(day(2021, 5, 2).certainly_after(&day(2021, 5, 1), zone));
+        assert!(!day(2021, 5, 1).certainly_after(&day(2021, 5, 1), zone));
+        assert!(!day(2021, 5, 1).certainly_after(&day(2021, 5, 2), zone));
+        // A year covers its days; December rolls over into the next year.
+        assert!(!parts(2021, None, None, None).certainly_after(&day(2021, 5, 1), zone));
+        assert!(!day(2021, 12, 31).certainly_after(&parts(2021, Some(12), None, None), zone));
+        assert!(day(2022, 1, 1).certainly_after(&parts(2021, Some(12), None, None), zone));
+        // Times are instants in their zone; equal instants are no contradiction.
+        let at = |h, offset| PartialDateTime {
+            offset_minutes: offset,
+            ..parts(2021, Some(5), Some(1), Some((h, 0, 0)))
+        };
+        assert!(at(11, Some(0)).certainly_after(&at(12, Some(120)), zone));
+        assert!(!at(10, Some(0)).certainly_after(&at(12, Some(120)), zone));
+        assert!(!at(12, None).certainly_after(&at(12, Some(120)), zone));
+        // A date against a time: only certain beyond the widest offsets.
+        assert!(!day(2021, 5, 2).certainly_after(&at(23, Some(0)), zone));
+        assert!(day(2021, 5, 3).certainly_after(&at(12, Some(0)), zone));
+        assert!(!at(1, Some(0)).certainly_after(&day(2021, 4, 30), zone));
+        assert!(at(13, Some(0)).certainly_after(&day(2021, 4, 30), zone));
+    }
 
     #[test]
     fn profiled_resources_share_one_meta_per_profile() {

@@ -84,7 +84,7 @@ fn map_segment(m: &mut Mapper, letter: &mut Letter, segment: Segment<'_>, rest: 
             letter.title = text(segment.element(2))?;
             m.unused(segment, &[1, 2]);
         }
-        "GGA" => letter.custodian = Some(m.map_gga(segment)?),
+        "GGA" => letter.custodian = m.map_gga(segment)?,
         "ART" => letter.author = Some(m.map_art(segment)?),
         "DET" => {
             letter.date = m.det_parts(segment)?;

@@ -143,13 +143,13 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>, rest: 
             let name = peek(name)?;
             let address = address(address_element, Some("work"))?;
             let telecom = phone(phone_element, Some("work"))?;
-            report.lab = Some(m.organization(
+            report.lab = m.organization(
                 name.as_deref(),
                 address.as_ref(),
                 telecom.as_ref(),
                 None,
                 segment.location(),
-            ));
+            );
             m.unused(segment, &[1, 2, 3]);
         }
         b"PID" => m.map_pid(segment, rest)?,
@@ -160,8 +160,7 @@ fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>, rest: 
             let name = peek(name)?;
             let telecom = phone(phone_element, Some("work"))?;
             let part_of = report.lab.clone();
-            report.department =
-                Some(m.organization(name.as_deref(), None, telecom.as_ref(), part_of, segment.location()));
+            report.department = m.organization(name.as_deref(), None, telecom.as_ref(), part_of, segment.location());
             m.unused(segment, &[1, 2]);
         }
         b"ARA" => {

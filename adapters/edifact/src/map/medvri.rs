@@ -25,7 +25,7 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     let mut heading: Option<Cow<'_, str>> = None;
     for (i, &segment) in body.iter().enumerate() {
         match segment.tag() {
-            "GGA" => sender = Some(m.map_gga(segment)?),
+            "GGA" => sender = m.map_gga(segment)?,
             "GGO" => {
                 let name = peek(segment.element(1))?;
                 let telecom = phone(segment.element(5), Some("work"))?;

@@ -54,6 +54,7 @@ pub(crate) fn convert(message: &Message<'_, '_>, options: &Options) -> Result<Co
         issued,
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &message_id)),
         warnings: Vec::new(),
+        patient_segment: None,
         patient_address: None,
         subject: None,
         prepared,
@@ -144,6 +145,9 @@ pub(crate) struct Mapper {
     zone: LocalZone,
     bundle: TransactionBuilder<'static>,
     warnings: Vec<Warning>,
+    /// The segment number of the PID read, once there is one: a message
+    /// has one patient.
+    patient_segment: Option<u32>,
     /// The segment number of the PAD read with the PID before it.
     patient_address: Option<u32>,
     /// The reference to the patient (PID), made once: every resource
@@ -372,7 +376,16 @@ impl Mapper {
     /// PID: 1 birth date, 2 sex, 3 name (surname : voorvoegsel : own surname :
     /// own voorvoegsel : - : initials), 5 `BSN` + number; with the first PAD
     /// of `rest` (the segments after it) before another PID.
+    ///
+    /// A second PID is an error: the Patient has one key per message (its
+    /// id, and its conditional update on the BSN, are the message's), and
+    /// the results and the report after it would name another patient than
+    /// those before it.
     fn map_pid(&mut self, pid: Segment<'_>, rest: &[Segment<'_>]) -> Result<(), Error> {
+        if let Some(first) = self.patient_segment {
+            return Err(Error::at(pid.location(), ErrorKind::SecondPatient { first }));
+        }
+        self.patient_segment = Some(pid.location().segment);
         let [birth, sex, name, _, bsn_element] = pid.fields::<5>();
         let birth = self.date(birth)?;
         let sex = peek(sex)?;
@@ -386,7 +399,7 @@ impl Mapper {
         if let Some(None) = gender {
             self.warn(pid.location().with_element(2), "unknown sex code; gender left out");
         }
-        let name = PatientName::read(name)?;
+        let name = PatientName::read(self, name)?;
         let bsn = match peek(bsn_element)? {
             Some(value) => {
                 let number = value.strip_prefix("BSN").unwrap_or(&value).trim().to_owned();
@@ -493,7 +506,11 @@ impl Mapper {
         Ok(self.bundle.shared_reference(entry, name.as_deref()))
     }
 
-    /// An Organization (nl-core-HealthcareProvider-Organization).
+    /// An Organization (nl-core-HealthcareProvider-Organization), `None`
+    /// with a warning when the segment at `at` gives no name: the
+    /// organisation has no identifier here, and one with neither would say
+    /// nothing about who it is (FHIR's org-1), so it is left out, its
+    /// address and phone with it, and nothing refers to it.
     fn organization(
         &mut self,
         name: Option<&str>,
@@ -501,19 +518,24 @@ impl Mapper {
         telecom: Option<&Phone<'_>>,
         part_of: Option<Json>,
         at: Location,
-    ) -> Json {
+    ) -> Option<Json> {
+        if name.is_none() {
+            self.warn(at, "organisation without a name; not mapped");
+            return None;
+        }
         let entry = self.add_once("Organization", None, at, |w| {
             w.field("name", name);
             write_telecom(w, telecom);
             write_address(w, address);
             w.field("partOf", part_of);
         });
-        self.bundle.shared_reference(entry, name)
+        Some(self.bundle.shared_reference(entry, name))
     }
 
     /// GGA, the sending organisation: 1 short name, 2 department,
-    /// 3 organisation name, 4 address, 5 phone.
-    fn map_gga(&mut self, gga: Segment<'_>) -> Result<Json, Error> {
+    /// 3 organisation name, 4 address, 5 phone; `None` without a name
+    /// (see [`Self::organization`]).
+    fn map_gga(&mut self, gga: Segment<'_>) -> Result<Option<Json>, Error> {
         let name = match peek(gga.element(3))? {
             Some(name) => Some(name),
             None => peek(gga.element(1))?,
@@ -582,6 +604,21 @@ impl Mapper {
         entry
     }
 
+    /// A voorvoegsel read from `at`, kept only beside its `surname`: without
+    /// one it is left out with a warning.
+    fn prefix_of<'p>(
+        &mut self,
+        prefix: Option<Cow<'p, str>>,
+        surname: Option<&Cow<'_, str>>,
+        at: Element<'_>,
+    ) -> Option<Cow<'p, str>> {
+        if prefix.is_some() && surname.is_none() {
+            self.warn(at.location(), "voorvoegsel without a surname; not mapped");
+            return None;
+        }
+        prefix
+    }
+
     /// TXT (and OPB) lines: the whole element 1 (a `:` in free text is text),
     /// empty lines kept.
     fn text_line(&mut self, segment: Segment<'_>) -> Result<String, Error> {
@@ -605,15 +642,15 @@ struct PatientName<'e> {
 impl<'e> PatientName<'e> {
     /// Reads the name; `None` without a surname or initials. With an own
     /// surname in component 3, components 1-2 are the partner's name in use.
-    fn read(element: Element<'e>) -> Result<Option<Self>, Error> {
-        let [surname, prefix, own_surname, own_prefix, _, initials] = element.components::<6>();
-        let (surname, prefix, own_surname, own_prefix, initials) = (
-            peek(surname)?,
-            peek(prefix)?,
-            peek(own_surname)?,
-            peek(own_prefix)?,
-            peek(initials)?,
-        );
+    ///
+    /// A voorvoegsel belongs to the surname beside it (component 2 to 1, 4
+    /// to 3); one whose surname is empty is left out with a warning, as a
+    /// prefix cannot stand for a name (zib-NameInformation-1 and -2).
+    fn read(m: &mut Mapper, element: Element<'e>) -> Result<Option<Self>, Error> {
+        let [surname, prefix_element, own_surname, own_prefix_element, _, initials] = element.components::<6>();
+        let (surname, own_surname, initials) = (peek(surname)?, peek(own_surname)?, peek(initials)?);
+        let prefix = m.prefix_of(peek(prefix_element)?, surname.as_ref(), prefix_element);
+        let own_prefix = m.prefix_of(peek(own_prefix_element)?, own_surname.as_ref(), own_prefix_element);
         if surname.is_none() && own_surname.is_none() && initials.is_none() {
             return Ok(None);
         }
