@@ -54,7 +54,7 @@ pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static 
         .with("identifier", identifiers)
         .with("status", status)
         .with("intent", "order")
-        .with("subject", m.subject())
+        .with("subject", m.subject_of(orc.location()))
         .with("encounter", m.encounter_ref())
         .with("authoredOn", m.datetime(orc.field(9)))
         .with("requester", requester);
@@ -103,7 +103,7 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
         let request = Object::new()
             .with("status", "unknown")
             .with("intent", "order")
-            .with("subject", m.subject())
+            .with("subject", m.subject_of(obr.location()))
             .with("encounter", m.encounter_ref());
         m.bundle
             .add("ServiceRequest", &format!("OBR/{}", obr.occurrence()), request)
@@ -142,7 +142,7 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
             .with("status", status)
             .with("category", vec![category])
             .with("code", code)
-            .with("subject", m.subject())
+            .with("subject", m.subject_of(obr.location()))
             .with("encounter", m.encounter_ref())
             .with("effectiveDateTime", effective)
             .with("issued", m.instant(obr.field(22)))
@@ -397,7 +397,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     let method = m.concept(obx.field(17));
     let is_lab = m.report.is_some();
     let based_on = m.order.map(|o| m.bundle.reference(o));
-    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let (subject, encounter) = (m.subject_of(obx.location()), m.encounter_ref());
     let specimen = m.specimen.map(|s| m.bundle.reference(s));
     // An SPM after the results of an OBR gives them its specimen.
     let later_specimen = if is_lab && specimen.is_none() {

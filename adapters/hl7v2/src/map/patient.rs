@@ -182,6 +182,9 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         None => m.bundle.add("Patient", &position, patient),
     };
     m.patient = Some(entry);
+    m.patient_identified = [3, 2, 4]
+        .into_iter()
+        .any(|n| pid.field(n).repetitions().any(|r| is_usable_identifier(&Cx::read(r))));
     m.subject = Some(m.bundle.shared_reference(entry, None));
     m.note_target = None;
     // Another patient's specimen is not this one's.
@@ -447,7 +450,7 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
         .with("status", status)
         .with("class", encounter_class(class.as_deref()))
         .with("serviceType", service)
-        .with("subject", m.subject())
+        .with("subject", m.subject_of(pv1.location()))
         .with("participant", participants)
         .with("period", Object::new().with("start", start).with("end", end))
         .with(

@@ -56,7 +56,7 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static 
         .with("status", "current")
         .with("docStatus", document_status(txa.field(17).text_of(1).as_deref()))
         .with("type", kind)
-        .with("subject", m.subject())
+        .with("subject", m.subject_of(txa.location()))
         .with("date", date)
         .with("author", authors)
         .with("authenticator", authenticator)
@@ -156,7 +156,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
         let document = Object::new()
             .with("status", "current")
             .with("type", kind)
-            .with("subject", m.subject())
+            .with("subject", m.subject_of(obx.location()))
             .with("date", m.instant(obx.field(14)))
             .with(
                 "context",
@@ -252,7 +252,8 @@ pub(super) fn close_document(m: &mut Mapper<'_>) {
         let document = if let Some(document) = open {
             document
         } else {
-            let document = Object::new().with("status", "current").with("subject", m.subject());
+            let subject = m.subject_of(Location::segment("TXA", 1));
+            let document = Object::new().with("status", "current").with("subject", subject);
             m.bundle.add("DocumentReference", "text", document)
         };
         let attachment = Object::new()
@@ -283,15 +284,10 @@ pub(super) fn close_document(m: &mut Mapper<'_>) {
 pub(super) fn finish(m: &mut Mapper<'_>) {
     close_document(m);
     for appointment in m.appointments.clone() {
-        let actor = m.subject();
-        let participant = if let Some(actor) = actor {
-            Object::new().with("actor", actor).with("status", "accepted")
-        } else {
-            m.warn(Location::segment("SCH", 1), "appointment without a patient (no PID)");
-            Object::new()
-                .with("actor", Object::new().with("display", "unknown patient"))
-                .with("status", "needs-action")
-        };
-        m.bundle.resource_mut(appointment).push_to("participant", participant);
+        // Without a patient the message is refused.
+        if let Some(actor) = m.subject_of(Location::segment("SCH", 1)) {
+            let participant = Object::new().with("actor", actor).with("status", "accepted");
+            m.bundle.resource_mut(appointment).push_to("participant", participant);
+        }
     }
 }
