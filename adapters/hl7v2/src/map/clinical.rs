@@ -5,7 +5,7 @@ use zorgpoort_model::datatypes::profile_meta;
 use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, ObjectWriter, Value};
 
-use super::datatypes::{absent, coded, coding_system, identifier_system};
+use super::datatypes::{absent, coded, coding_system};
 use super::orders::notes_ahead;
 use super::{Mapper, NoteTarget};
 use crate::message::Segment;
@@ -223,18 +223,21 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>, after: &[Seg
 pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static [usize] {
     let insurer_id = in1.field(3).repetitions().next().map(Cx::read);
     let insurer = in1.field(4).text_of(1);
-    let payor = match insurer_id.filter(|cx| cx.id.is_some()) {
-        Some(cx) => {
-            let system = identifier_system(&cx.authority, cx.type_code.as_deref());
-            let location = in1.location().with_field(3);
-            Some(Value::from(m.organization_resource(
-                insurer,
-                profile::PAYER_ORGANIZATION,
-                system.as_deref(),
-                cx.id.as_deref(),
-                location,
-            )))
-        }
+    let location = in1.location().with_field(3);
+    let insurer_id = insurer_id.filter(|cx| cx.id.is_some()).and_then(|cx| {
+        let system = m
+            .identifier_system(&cx.authority, cx.type_code.as_deref(), cx.id.as_deref(), location)
+            .ok()?;
+        Some((system, cx.id))
+    });
+    let payor = match insurer_id {
+        Some((system, id)) => Some(Value::from(m.organization_resource(
+            insurer,
+            profile::PAYER_ORGANIZATION,
+            system.as_deref(),
+            id.as_deref(),
+            location,
+        ))),
         None => insurer.map(|name| Value::Obj(Object::new().with("display", name))),
     };
     let Some(payor) = payor else {

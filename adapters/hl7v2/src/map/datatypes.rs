@@ -68,6 +68,18 @@ pub(super) fn identifier_system(authority: &Hd<'_>, type_code: Option<&str>) -> 
     }
 }
 
+/// Whether `text` can be written as a FHIR `uri` (or `url`, `canonical`):
+/// not empty, and no whitespace anywhere.
+pub(super) fn is_uri(text: &str) -> bool {
+    !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// An identifier whose system is the BSN's but whose value fails the
+/// 11-check: it is left out, as a BSN that is not one would name nobody
+/// (or somebody else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct InvalidBsn;
+
 fn is_oid(text: &str) -> bool {
     !text.is_empty()
         && text
@@ -443,6 +455,36 @@ pub(super) fn names_a_concept(item: Item<'_, '_>) -> bool {
 }
 
 impl<'a> Mapper<'a> {
+    /// The system of an identifier with the id `value`, as
+    /// [`identifier_system`] finds it from its assigning `authority` and
+    /// `type_code`, checked for every resource alike: the BSN's system
+    /// only with a value that passes the 11-check (else the identifier is
+    /// left out, `Err`), and only a valid URI (else the identifier is kept
+    /// without a system). Both are reported at `location`.
+    pub(super) fn identifier_system(
+        &mut self,
+        authority: &Hd<'_>,
+        type_code: Option<&str>,
+        value: Option<&str>,
+        location: Location,
+    ) -> Result<Option<Cow<'static, str>>, InvalidBsn> {
+        let system = identifier_system(authority, type_code);
+        match (system.as_deref(), value) {
+            (Some(systems::BSN), Some(bsn)) if !systems::is_valid_bsn(bsn) => {
+                self.warn(location, "BSN fails the 11-check; not emitted");
+                Err(InvalidBsn)
+            }
+            (Some(uri), _) if !is_uri(uri) => {
+                self.warn(
+                    location,
+                    "assigning authority is not a valid URI; identifier kept without a system",
+                );
+                Ok(None)
+            }
+            _ => Ok(system),
+        }
+    }
+
     /// A `CodeableConcept` from a CWE; an unknown coding system keeps the
     /// code without a system and is reported.
     pub(super) fn concept(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
@@ -475,11 +517,16 @@ impl<'a> Mapper<'a> {
     /// from [`super::LocalCodeSystems`]. Without either the code keeps no
     /// system, and the name is reported once per message.
     pub(super) fn code_system(&mut self, name: &str, location: Location) -> Option<String> {
-        if let Some(uri) = coding_system(name) {
-            return Some(uri.into_owned());
-        }
-        if let Some(uri) = self.local_codes.uri(name) {
-            return Some(uri.to_owned());
+        let known = coding_system(name).or_else(|| self.local_codes.uri(name).map(|uri| Cow::Owned(uri.to_owned())));
+        if let Some(uri) = known {
+            if is_uri(&uri) {
+                return Some(uri.into_owned());
+            }
+            self.warn(
+                location,
+                "coding system is not a valid URI; its codes are kept without a system",
+            );
+            return None;
         }
         if !self.unknown_systems.iter().any(|n| n == name) {
             self.unknown_systems.push(name.to_owned());
@@ -535,8 +582,16 @@ impl<'a> Mapper<'a> {
         if let Some(reference) = self.known_reference("Practitioner", item) {
             return Some(reference);
         }
-        let xcn = Xcn::read(item);
-        let system = identifier_system(&xcn.authority, xcn.type_code.as_deref());
+        let mut xcn = Xcn::read(item);
+        if xcn.id.is_none() && xcn.name == Xpn::default() {
+            return None;
+        }
+        let system = self
+            .identifier_system(&xcn.authority, xcn.type_code.as_deref(), xcn.id.as_deref(), item.location())
+            .unwrap_or_else(|InvalidBsn| {
+                xcn.id = None;
+                None
+            });
         if xcn.id.is_none() && xcn.name == Xpn::default() {
             return None;
         }
@@ -571,8 +626,16 @@ impl<'a> Mapper<'a> {
             return Some(reference);
         }
         let xon = Xon::read(item);
-        let id = xon.identifier().map(str::to_owned);
-        let system = identifier_system(&xon.authority, xon.type_code.as_deref());
+        let mut id = xon.identifier().map(str::to_owned);
+        if id.is_none() && xon.name.is_none() {
+            return None;
+        }
+        let system = self
+            .identifier_system(&xon.authority, xon.type_code.as_deref(), id.as_deref(), item.location())
+            .unwrap_or_else(|InvalidBsn| {
+                id = None;
+                None
+            });
         if id.is_none() && xon.name.is_none() {
             return None;
         }
@@ -738,6 +801,15 @@ mod tests {
             "{email}"
         );
         assert!(!email.contains("_system"), "{email}");
+    }
+
+    #[test]
+    fn uris_have_no_whitespace() {
+        assert!(is_uri("urn:oid:2.16.840.1.113883.2.4.6.1"));
+        assert!(is_uri("http://loinc.org"));
+        for bad in ["", "urn:oid:e L/inde", "http://x\n.nl", "urn:\u{feff}x"] {
+            assert!(!is_uri(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -7,17 +7,22 @@ use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Json, Object, Value, base64};
 
-use super::datatypes::{absent, coded, identifier_system, names_a_concept};
+use super::datatypes::{absent, coded, names_a_concept};
 use super::{Mapper, NoteTarget};
 use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
 
-/// An Identifier from an EI (placer or filler order number), `kind` its
-/// v2 table 0203 type.
-pub(super) fn order_identifier<'a>(ei: Ei<'a>, kind: &'static str) -> Option<Object<'a>> {
+/// An Identifier from an EI (placer or filler order number) read at
+/// `location`, `kind` its v2 table 0203 type.
+pub(super) fn order_identifier<'a>(
+    m: &mut Mapper<'a>,
+    ei: Ei<'a>,
+    kind: &'static str,
+    location: Location,
+) -> Option<Object<'a>> {
     let id = ei.id.clone()?;
-    let system = identifier_system(&ei.authority, None);
+    let system = m.identifier_system(&ei.authority, None, Some(&id), location).ok()?;
     Some(
         Object::new()
             .with("type", concept(hl7::V2_0203, kind))
@@ -42,8 +47,8 @@ fn request_status(control: Option<&str>, status: Option<&str>) -> &'static str {
 
 pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static [usize] {
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(Ei::read(orc.field(2)), "PLAC"),
-        order_identifier(Ei::read(orc.field(3)), "FILL"),
+        order_identifier(m, Ei::read(orc.field(2)), "PLAC", orc.field(2).location()),
+        order_identifier(m, Ei::read(orc.field(3)), "FILL", orc.field(3).location()),
     ]
     .into_iter()
     .flatten()
@@ -90,8 +95,8 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
     let code = m.concept(obr.field(4));
     let effective = m.datetime(obr.field(7));
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(Ei::read(obr.field(2)), "PLAC"),
-        order_identifier(Ei::read(obr.field(3)), "FILL"),
+        order_identifier(m, Ei::read(obr.field(2)), "PLAC", obr.field(2).location()),
+        order_identifier(m, Ei::read(obr.field(3)), "FILL", obr.field(3).location()),
     ]
     .into_iter()
     .flatten()

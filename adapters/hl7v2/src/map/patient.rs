@@ -20,15 +20,14 @@ fn identifiers<'a>(mapper: &mut Mapper<'a>, field: Item<'_, 'a>) -> (Vec<Object<
     let mut key: Option<(String, String)> = None;
     for rep in field.repetitions() {
         let cx = Cx::read(rep);
-        let system = identifier_system(&cx.authority, cx.type_code.as_deref());
         let Some(value) = cx.id.clone() else {
             mapper.warn(rep.location(), "identifier without id (CX.1) not mapped");
             continue;
         };
-        if system.as_deref() == Some(systems::BSN) && !is_valid_bsn(&value) {
-            mapper.warn(rep.location(), "BSN fails the 11-check; not emitted");
+        let checked = mapper.identifier_system(&cx.authority, cx.type_code.as_deref(), Some(&value), rep.location());
+        let Ok(system) = checked else {
             continue;
-        }
+        };
         if let Some(system) = &system {
             let is_bsn = system == systems::BSN;
             if (key.is_none() || is_bsn) && key.as_ref().is_none_or(|(s, _)| s != systems::BSN) {
@@ -424,8 +423,11 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
     }
     let visit_number = pv1.field(19).repetitions().next().and_then(|r| {
         let cx = Cx::read(r);
-        let system = identifier_system(&cx.authority, cx.type_code.as_deref());
-        cx.id.is_some().then(|| identifier(cx, system))
+        cx.id.as_ref()?;
+        let system = m
+            .identifier_system(&cx.authority, cx.type_code.as_deref(), cx.id.as_deref(), r.location())
+            .ok()?;
+        Some(identifier(cx, system))
     });
     let service = pv1
         .field(10)

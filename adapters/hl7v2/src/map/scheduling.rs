@@ -7,7 +7,7 @@ use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::{Object, Value, base64};
 
 use super::{Mapper, NoteTarget};
-use super::datatypes::{absent, identifier_system};
+use super::datatypes::{absent, is_uri};
 use super::orders::text_data;
 use crate::error::Location;
 use crate::message::{Item, Segment};
@@ -21,14 +21,15 @@ fn document_status(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
-fn master_identifier<'a>(item: Item<'_, 'a>) -> Option<Object<'a>> {
+fn master_identifier<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>) -> Option<Object<'a>> {
     let ei = Ei::read(item);
-    let system = identifier_system(&ei.authority, None);
-    ei.id.map(|id| {
+    let id = ei.id?;
+    let system = m.identifier_system(&ei.authority, None, Some(&id), item.location()).ok()?;
+    Some(
         Object::new()
             .with("system", system.map(Cow::into_owned))
-            .with("value", id)
-    })
+            .with("value", id),
+    )
 }
 
 pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static [usize] {
@@ -52,7 +53,7 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static 
         None => m.instant(txa.field(6)),
     };
     let document = Object::new()
-        .with("masterIdentifier", master_identifier(txa.field(12)))
+        .with("masterIdentifier", master_identifier(m, txa.field(12)))
         .with("status", "current")
         .with("docStatus", document_status(txa.field(17).text_of(1).as_deref()))
         .with("type", kind)
@@ -137,7 +138,14 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
                     .with("data", data),
             )
         }
-        Some("RP") => value.text_of(1).map(|url| Object::new().with("url", url)),
+        Some("RP") => match value.text_of(1) {
+            Some(url) if is_uri(&url) => Some(Object::new().with("url", url)),
+            Some(_) => {
+                m.warn(location, "reference pointer is not a valid URL; not mapped");
+                None
+            }
+            None => None,
+        },
         _ => {
             let lines: Vec<Cow<'a, str>> = value.repetitions().filter_map(|r| r.text()).collect();
             if !lines.is_empty() {
@@ -191,7 +199,7 @@ fn appointment_status(filler: Option<&str>, trigger: &str) -> &'static str {
 }
 
 pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> &'static [usize] {
-    let identifiers: Vec<Object<'a>> = [master_identifier(sch.field(1)), master_identifier(sch.field(2))]
+    let identifiers: Vec<Object<'a>> = [master_identifier(m, sch.field(1)), master_identifier(m, sch.field(2))]
         .into_iter()
         .flatten()
         .collect();
