@@ -86,6 +86,19 @@ const CONFORMANCE: &[(&str, Expected)] = &[
         "reference-pointer-not-a-url.hl7",
         Expected::Warned("reference pointer is not a valid URL"),
     ),
+    (
+        "ucum-unit-not-ucum-syntax.hl7",
+        Expected::Warned("unit said to be UCUM is not valid UCUM"),
+    ),
+    (
+        "ucum-unit-with-a-non-ascii-character.hl7",
+        Expected::Warned("unit said to be UCUM is not valid UCUM"),
+    ),
+    // Written for this test: the fuzz input also lacked a PID, so is refused now.
+    (
+        "immunization-dose-unit-not-ucum.hl7",
+        Expected::Warned("dose unit is not UCUM, which nl-core requires; dose left out"),
+    ),
 ];
 
 /// Found by converting every input of the fuzzer's corpus and validating

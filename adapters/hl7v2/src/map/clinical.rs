@@ -6,7 +6,7 @@ use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, ObjectWriter, Value};
 
 use super::datatypes::{absent, coded, coding_system};
-use super::orders::notes_ahead;
+use super::orders::{Unit, notes_ahead};
 use super::{Mapper, NoteTarget};
 use crate::message::Segment;
 use crate::types::{Cwe, Cx, read_nm};
@@ -163,18 +163,22 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>, after: &[Seg
         m.warn(rxa.location().with_field(6), "dose amount is not a number; left out");
     }
     // 999 is v2's "amount unknown".
-    let dose = read_nm(rxa.field(6))
+    let amount = read_nm(rxa.field(6))
         .filter(|amount| amount != "999")
-        .and_then(|amount| Value::number(&amount))
-        .map(|value| {
-            let unit = rxa.field(7).text_of(1);
-            let ucum = rxa.field(7).text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
-            Object::new()
-                .with("value", value)
-                .with("unit", rxa.field(7).text_of(2).or(unit.clone()))
-                .with("system", ucum.then_some(systems::UCUM))
-                .with("code", if ucum { unit } else { None })
-        });
+        .and_then(|amount| Value::number(&amount));
+    // nl-core wants the dose in UCUM: a dose in another unit (or none) is left out.
+    let unit = Unit::read(rxa.field(7));
+    let dose = match amount {
+        Some(value) if unit.is_ucum() => Some(unit.quantity(value)),
+        Some(_) => {
+            m.warn(
+                rxa.location().with_field(7),
+                "dose unit is not UCUM, which nl-core requires; dose left out",
+            );
+            None
+        }
+        None => None,
+    };
     let performers: Vec<Object<'a>> = rxa
         .field(10)
         .repetitions()

@@ -2,6 +2,7 @@
 //! result messages), OBX -> Observation (or document content), NTE -> notes.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
@@ -172,20 +173,63 @@ fn observation_status(code: Option<&str>) -> &'static str {
     }
 }
 
-/// A Quantity with the unit from OBX-6; UCUM only when the sender says so.
-fn quantity<'a>(value: Value<'a>, unit: Item<'_, 'a>) -> Object<'a> {
-    let code = unit.text_of(1);
-    let ucum = unit.text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
-    Object::new()
-        .with("value", value)
-        .with("unit", unit.text_of(2).or_else(|| code.clone()))
-        .with("system", ucum.then_some(systems::UCUM))
-        .with("code", if ucum { code } else { None })
+/// The unit of a quantity, from a CWE (OBX-6, RXA-7): its code, its text
+/// and its coding system.
+pub(super) struct Unit<'a> {
+    /// The unit as shown: the text (CWE-2), else the code (CWE-1).
+    text: Option<Cow<'a, str>>,
+    /// The code, when the sender says it is UCUM (CWE-3) and it is.
+    ucum: Option<Cow<'a, str>>,
+    /// Whether the sender says UCUM but the code is not valid UCUM.
+    not_ucum: bool,
+    /// Whether a Quantity was made with this unit.
+    used: Cell<bool>,
+}
+
+impl<'a> Unit<'a> {
+    /// The unit in `item`. Only a code that is valid UCUM (see
+    /// [`zorgpoort_model::ucum::check`]) is taken for one; a sender's unit
+    /// that is not keeps its text only.
+    pub(super) fn read(item: Item<'_, 'a>) -> Self {
+        let code = item.text_of(1);
+        let says_ucum = item.text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
+        let ucum = code
+            .clone()
+            .filter(|code| says_ucum && zorgpoort_model::ucum::check(code).is_ok());
+        Self {
+            text: item.text_of(2).or(code.clone()),
+            not_ucum: says_ucum && code.is_some() && ucum.is_none(),
+            ucum,
+            used: Cell::new(false),
+        }
+    }
+
+    /// A Quantity of `value` in this unit: the UCUM system and code only for
+    /// valid UCUM, the unit's text always.
+    pub(super) fn quantity(&self, value: Value<'a>) -> Object<'a> {
+        self.used.set(true);
+        Object::new()
+            .with("value", value)
+            .with("unit", self.text.clone())
+            .with("system", self.ucum.is_some().then_some(systems::UCUM))
+            .with("code", self.ucum.clone())
+    }
+
+    /// Whether a Quantity was made with a unit said to be UCUM that is not:
+    /// its code was left out, which the caller reports.
+    pub(super) fn dropped_its_code(&self) -> bool {
+        self.not_ucum && self.used.get()
+    }
+
+    /// Whether the unit is UCUM, which some profiles require.
+    pub(super) fn is_ucum(&self) -> bool {
+        self.ucum.is_some()
+    }
 }
 
 /// OBX-7 as a range: `3.5-5.0`, `<5`, `>5`, or else text.
-fn reference_range<'a>(text: Cow<'a, str>, unit: Item<'_, 'a>) -> Object<'a> {
-    let bound = |t: &str| Value::number(t.trim()).map(|v| quantity(v, unit));
+fn reference_range<'a>(text: Cow<'a, str>, unit: &Unit<'a>) -> Object<'a> {
+    let bound = |t: &str| Value::number(t.trim()).map(|v| unit.quantity(v));
     let parsed = if let Some(high) = text.strip_prefix('<') {
         bound(high.trim_start_matches('=')).map(|h| Object::new().with("high", h))
     } else if let Some(low) = text.strip_prefix('>') {
@@ -227,7 +271,7 @@ enum ObservationValue<'a> {
 
 impl<'a> Mapper<'a> {
     /// The value of an OBX by its value type (OBX-2).
-    fn observation_value(&mut self, obx: Segment<'_, 'a>) -> Option<ObservationValue<'a>> {
+    fn observation_value(&mut self, obx: Segment<'_, 'a>, unit: &Unit<'a>) -> Option<ObservationValue<'a>> {
         let value = obx.field(5);
         let value_type = obx.field(2).text_of(1).unwrap_or(Cow::Borrowed("ST"));
         if matches!(value_type.as_ref(), "ST" | "TX" | "FT") {
@@ -239,13 +283,13 @@ impl<'a> Mapper<'a> {
         let repetitions: Vec<Item<'_, 'a>> = value.repetitions().collect();
         if let [single] = repetitions.as_slice() {
             let located = obx.location().with_field(5);
-            let mapped = self.typed_value(*single, &value_type, obx, located);
+            let mapped = self.typed_value(*single, &value_type, unit, located);
             return mapped.map(|(key, value)| ObservationValue::Single(key, value));
         }
         let mut values = Vec::new();
         for repetition in repetitions {
             let located = repetition.location();
-            values.extend(self.typed_value(repetition, &value_type, obx, located));
+            values.extend(self.typed_value(repetition, &value_type, unit, located));
         }
         (!values.is_empty()).then_some(ObservationValue::Components(values))
     }
@@ -255,20 +299,20 @@ impl<'a> Mapper<'a> {
         &mut self,
         item: Item<'_, 'a>,
         value_type: &str,
-        obx: Segment<'_, 'a>,
+        unit: &Unit<'a>,
         located: Location,
     ) -> Option<(&'static str, Value<'a>)> {
         match value_type {
             "NM" => {
                 if let Some(number) = read_nm(item).and_then(|n| Value::number(&n)) {
-                    Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6)))))
+                    Some(("valueQuantity", Value::Obj(unit.quantity(number))))
                 } else {
                     self.warn(located, "NM value is not a number; kept as text");
                     item.text().map(|t| ("valueString", Value::from(t)))
                 }
             }
             "CE" | "CWE" | "CNE" | "CF" => self.concept(item).map(|c| ("valueCodeableConcept", Value::Obj(c))),
-            "SN" => self.structured_numeric(Sn::read(item), obx, located),
+            "SN" => self.structured_numeric(Sn::read(item), unit, located),
             "DT" => self.date(item).map(|d| ("valueDateTime", Value::from(d))),
             "TS" | "DTM" => self.datetime(item).map(|d| ("valueDateTime", Value::from(d))),
             "TM" => {
@@ -288,11 +332,10 @@ impl<'a> Mapper<'a> {
     fn structured_numeric(
         &mut self,
         sn: Sn<'a>,
-        obx: Segment<'_, 'a>,
+        unit: &Unit<'a>,
         location: Location,
     ) -> Option<(&'static str, Value<'a>)> {
         let num = |t: &Option<Cow<'a, str>>| t.as_deref().and_then(Value::number);
-        let unit = obx.field(6);
         let mapped = match (
             sn.comparator.as_deref(),
             num(&sn.num1),
@@ -303,15 +346,15 @@ impl<'a> Mapper<'a> {
                 let comparator = comparator.filter(|c| *c != "=").map(str::to_owned);
                 Some((
                     "valueQuantity",
-                    Value::Obj(quantity(n1, unit).with("comparator", comparator)),
+                    Value::Obj(unit.quantity(n1).with("comparator", comparator)),
                 ))
             }
             (None, Some(n1), Some("-"), Some(n2)) => Some((
                 "valueRange",
                 Value::Obj(
                     Object::new()
-                        .with("low", quantity(n1, unit))
-                        .with("high", quantity(n2, unit)),
+                        .with("low", unit.quantity(n1))
+                        .with("high", unit.quantity(n2)),
                 ),
             )),
             (None, Some(n1), Some(":" | "/"), Some(n2)) => Some((
@@ -379,9 +422,16 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     let Some(code) = m.concept(obx.field(3)) else {
         return uncoded_result(m, obx);
     };
-    let value = m.observation_value(obx);
+    let unit = Unit::read(obx.field(6));
+    let value = m.observation_value(obx, &unit);
     let interpretation: Vec<Cow<'a, str>> = obx.field(8).repetitions().filter_map(|r| r.text_of(1)).collect();
-    let range = obx.field(7).text().map(|t| reference_range(t, obx.field(6)));
+    let range = obx.field(7).text().map(|t| reference_range(t, &unit));
+    if unit.dropped_its_code() {
+        m.warn(
+            obx.location().with_field(6),
+            "unit said to be UCUM is not valid UCUM; kept as text only",
+        );
+    }
     let effective = match m.datetime(obx.field(14)) {
         Some(t) => Some(t),
         None => m
