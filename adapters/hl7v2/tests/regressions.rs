@@ -94,6 +94,22 @@ const CONFORMANCE: &[(&str, Expected)] = &[
         "ucum-unit-with-a-non-ascii-character.hl7",
         Expected::Warned("unit said to be UCUM is not valid UCUM"),
     ),
+    (
+        "marital-status-outside-the-zib-value-set.hl7",
+        Expected::Warned("marital status code not in the zib MaritalStatus value set"),
+    ),
+    (
+        "admit-source-code-with-whitespace.hl7",
+        Expected::Warned("code with whitespace FHIR does not allow in a code; left out"),
+    ),
+    (
+        "identifier-type-code-with-whitespace.hl7",
+        Expected::Warned("code with whitespace FHIR does not allow in a code; left out"),
+    ),
+    (
+        "document-type-code-with-whitespace.hl7",
+        Expected::Warned("code with whitespace FHIR does not allow in a code; left out"),
+    ),
     // Written for this test: the fuzz input also lacked a PID, so is refused now.
     (
         "immunization-dose-unit-not-ucum.hl7",

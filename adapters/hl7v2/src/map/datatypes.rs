@@ -74,6 +74,21 @@ pub(super) fn is_uri(text: &str) -> bool {
     !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c == '\u{feff}')
 }
 
+/// Whether `text` can be written as a FHIR `code`: not empty, and no
+/// whitespace at either end or twice in a row.
+pub(super) fn is_code(text: &str) -> bool {
+    let space = |c: char| c.is_whitespace() || c == '\u{feff}';
+    let mut previous_space = true;
+    for c in text.chars() {
+        let is_space = space(c);
+        if is_space && previous_space {
+            return false;
+        }
+        previous_space = is_space;
+    }
+    !previous_space
+}
+
 /// An identifier whose system is the BSN's but whose value fails the
 /// 11-check: it is left out, as a BSN that is not one would name nobody
 /// (or somebody else).
@@ -87,23 +102,49 @@ fn is_oid(text: &str) -> bool {
             .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// An Identifier from a CX. The caller has dealt with BSNs already.
-pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> Object<'a> {
-    let is_dutch = system.as_deref().is_some_and(|s| s.starts_with("http://fhir.nl/"));
-    let kind = if is_dutch {
-        None
-    } else {
-        cx.type_code.map(|code| concept(hl7::V2_0203, code))
-    };
+impl<'a> Mapper<'a> {
+    /// An Identifier from the CX at `location`, with the `system` that
+    /// [`Mapper::identifier_system`] found for it.
+    pub(super) fn identifier(&mut self, cx: Cx<'a>, system: Option<Cow<'static, str>>, location: Location) -> Object<'a> {
+        let is_dutch = system.as_deref().is_some_and(|s| s.starts_with("http://fhir.nl/"));
+        let kind = if is_dutch {
+            None
+        } else {
+            self.code(cx.type_code, location).map(|code| concept(hl7::V2_0203, code))
+        };
+        identifier(cx.id, cx.authority, kind, system)
+    }
+
+    /// A code from the message for a `code` element: left out, with a
+    /// warning at `location`, when FHIR does not allow it as a code
+    /// (whitespace at an end or twice in a row).
+    pub(super) fn code<'c>(&mut self, code: Option<Cow<'c, str>>, location: Location) -> Option<Cow<'c, str>> {
+        match code {
+            Some(code) if !is_code(&code) => {
+                self.warn(location, "code with whitespace FHIR does not allow in a code; left out");
+                None
+            }
+            code => code,
+        }
+    }
+}
+
+/// An Identifier from a CX's id and assigning authority, with its type.
+fn identifier<'a>(
+    id: Option<Cow<'a, str>>,
+    authority: Hd<'a>,
+    kind: Option<Object<'a>>,
+    system: Option<Cow<'static, str>>,
+) -> Object<'a> {
     let assigner = if system.is_none() {
-        cx.authority.namespace.map(|n| Object::new().with("display", n))
+        authority.namespace.map(|n| Object::new().with("display", n))
     } else {
         None
     };
     Object::new()
         .with("type", kind)
         .with("system", system.map(Cow::into_owned))
-        .with("value", cx.id)
+        .with("value", id)
         .with("assigner", assigner)
 }
 
@@ -497,7 +538,7 @@ impl<'a> Mapper<'a> {
             (cwe.code, cwe.text.clone(), cwe.system),
             (cwe.alt_code, cwe.alt_text, cwe.alt_system),
         ] {
-            let Some(code) = code else { continue };
+            let Some(code) = self.code(code, location) else { continue };
             let uri = system.as_deref().and_then(|name| self.code_system(name, location));
             codings.push(
                 Object::new()
@@ -809,6 +850,16 @@ mod tests {
         assert!(is_uri("http://loinc.org"));
         for bad in ["", "urn:oid:e L/inde", "http://x\n.nl", "urn:\u{feff}x"] {
             assert!(!is_uri(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn codes_have_single_inner_spaces_only() {
+        for good in ["LAB", "C AR", "a\tb"] {
+            assert!(is_code(good), "{good:?}");
+        }
+        for bad in ["", " LAB", "LAB ", "BR  verstu", "NLD\n\nx", "a\u{feff}"] {
+            assert!(!is_code(bad), "{bad:?}");
         }
     }
 

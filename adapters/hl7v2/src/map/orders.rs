@@ -140,13 +140,16 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
             );
             absent("unknown")
         });
-        let section = obr.field(24).text_of(1).unwrap_or(Cow::Borrowed("LAB"));
-        let category = concept("http://terminology.hl7.org/CodeSystem/v2-0074", section);
+        let section = match obr.field(24).text_of(1) {
+            Some(section) => m.code(Some(section), obr.location().with_field(24)),
+            None => Some(Cow::Borrowed("LAB")),
+        };
+        let category = section.map(|section| vec![concept("http://terminology.hl7.org/CodeSystem/v2-0074", section)]);
         let report = Object::new()
             .with("identifier", identifiers)
             .with("basedOn", vec![m.bundle.reference(order)])
             .with("status", status)
-            .with("category", vec![category])
+            .with("category", category)
             .with("code", code)
             .with("subject", m.subject_of(obr.location()))
             .with("encounter", m.encounter_ref())
@@ -424,7 +427,11 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     };
     let unit = Unit::read(obx.field(6));
     let value = m.observation_value(obx, &unit);
-    let interpretation: Vec<Cow<'a, str>> = obx.field(8).repetitions().filter_map(|r| r.text_of(1)).collect();
+    let interpretation: Vec<Cow<'a, str>> = obx
+        .field(8)
+        .repetitions()
+        .filter_map(|r| m.code(r.text_of(1), r.location()))
+        .collect();
     let range = obx.field(7).text().map(|t| reference_range(t, &unit));
     if unit.dropped_its_code() {
         m.warn(

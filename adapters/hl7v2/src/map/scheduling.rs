@@ -44,9 +44,8 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static 
         );
     }
     let authenticator = txa.field(10).repetitions().next().and_then(|r| m.practitioner(r));
-    let kind = txa
-        .field(2)
-        .text_of(1)
+    let kind = m
+        .code(txa.field(2).text_of(1), txa.location().with_field(2))
         .map(|code| concept("http://terminology.hl7.org/CodeSystem/v2-0270", code));
     let date = match m.instant(txa.field(4)) {
         Some(date) => Some(date),
