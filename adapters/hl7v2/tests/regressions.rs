@@ -110,6 +110,14 @@ const CONFORMANCE: &[(&str, Expected)] = &[
         "document-type-code-with-whitespace.hl7",
         Expected::Warned("code with whitespace FHIR does not allow in a code; left out"),
     ),
+    (
+        "own-prefix-without-own-surname.hl7",
+        Expected::Warned("surname prefix (voorvoegsel) without its surname part"),
+    ),
+    (
+        "partner-prefix-without-partner-surname.hl7",
+        Expected::Warned("surname prefix (voorvoegsel) without its surname part"),
+    ),
     // Written for this test: the fuzz input also lacked a PID, so is refused now.
     (
         "immunization-dose-unit-not-ucum.hl7",

@@ -103,6 +103,20 @@ fn is_oid(text: &str) -> bool {
 }
 
 impl<'a> Mapper<'a> {
+    /// The name an XPN (or an XCN's name) at `location` gives, Dutch style
+    /// (`family` whole, its parts in extensions); a voorvoegsel without its
+    /// surname part is left out of the parts, with a warning.
+    pub(super) fn name(&mut self, xpn: Xpn<'a>, location: Location) -> HumanName<'a> {
+        let name = HumanName::read(xpn);
+        if name.loose_prefix {
+            self.warn(
+                location,
+                "surname prefix (voorvoegsel) without its surname part; the prefix part is left out, the family name kept as sent",
+            );
+        }
+        name
+    }
+
     /// An Identifier from the CX at `location`, with the `system` that
     /// [`Mapper::identifier_system`] found for it.
     pub(super) fn identifier(&mut self, cx: Cx<'a>, system: Option<Cow<'static, str>>, location: Location) -> Object<'a> {
@@ -148,11 +162,6 @@ fn identifier<'a>(
         .with("assigner", assigner)
 }
 
-/// A `HumanName`, Dutch style: `family` whole, its parts in extensions.
-pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
-    HumanName::read(xpn).into_object()
-}
-
 /// A `HumanName` as read from an XPN, to make into a tree or to write.
 pub(super) struct HumanName<'a> {
     name_use: Option<&'static str>,
@@ -165,6 +174,8 @@ pub(super) struct HumanName<'a> {
     prefix: Option<Cow<'a, str>>,
     /// Suffix and degree.
     suffix: Vec<Cow<'a, str>>,
+    /// Whether a voorvoegsel without its surname part was left out of `parts`.
+    loose_prefix: bool,
 }
 
 impl<'a> HumanName<'a> {
@@ -191,6 +202,17 @@ impl<'a> HumanName<'a> {
             }
             None => parts.text(FamilyOrder::OwnFirst),
         };
+        // zib NameInformation: a voorvoegsel goes with its surname part, so
+        // one without it is left out of the parts; `family` keeps the name
+        // as sent.
+        let loose_prefix = (parts.own_prefix.is_some() && parts.own_name.is_none())
+            || (parts.partner_prefix.is_some() && parts.partner_name.is_none());
+        if parts.own_name.is_none() {
+            parts.own_prefix = None;
+        }
+        if parts.partner_name.is_none() {
+            parts.partner_prefix = None;
+        }
         let given: Vec<Cow<'a, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
         // nl-core wants the name as displayed too: given names, then the
         // family name with its voorvoegsels.
@@ -212,6 +234,7 @@ impl<'a> HumanName<'a> {
             given,
             prefix: xpn.prefix,
             suffix: [xpn.suffix, xpn.degree].into_iter().flatten().collect(),
+            loose_prefix,
         }
     }
 
@@ -637,7 +660,7 @@ impl<'a> Mapper<'a> {
             return None;
         }
         let display = display_name(&xcn.name);
-        let name = HumanName::read(xcn.name);
+        let name = self.name(xcn.name, item.location());
         let id = xcn.id.map(Cow::into_owned);
         let assigner = if system.is_none() {
             xcn.authority.namespace
@@ -804,7 +827,7 @@ mod tests {
             type_code: Some(Cow::Borrowed(type_code)),
             ..Xpn::default()
         };
-        let official = human_name(name("L")).to_json();
+        let official = HumanName::read(name("L")).into_object().to_json();
         let qualifier = |code: &str| {
             format!(
                 r#"{{"extension":[{{"url":"{}","valueCode":"{code}"}}]}}"#,
@@ -815,7 +838,7 @@ mod tests {
             official.contains(&format!(r#""_given":[{},{}]"#, qualifier("BR"), qualifier("IN"))),
             "{official}"
         );
-        assert!(!human_name(name("D")).to_json().contains("_given"));
+        assert!(!HumanName::read(name("D")).into_object().to_json().contains("_given"));
     }
 
     #[test]

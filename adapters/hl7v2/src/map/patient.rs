@@ -8,7 +8,7 @@ use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{Json, Object, Value};
 
 use super::Mapper;
-use super::datatypes::{HumanName, address, contact_point, display_name, human_name, identifier_system};
+use super::datatypes::{HumanName, address, contact_point, display_name, identifier_system};
 use crate::error::{Error, ErrorKind, Location};
 use crate::message::{Item, Message, Segment};
 use crate::types::{Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn};
@@ -150,15 +150,17 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
     if multiple_birth.is_none() && !pid.field(25).is_empty() {
         m.warn(pid.location().with_field(25), "birth order is not a number; left out");
     }
+    let names: Vec<Object<'a>> = pid
+        .field(5)
+        .repetitions()
+        .map(|r| m.name(Xpn::read(r), r.location()).into_object())
+        .collect();
     let mut patient = Object::new()
         .with("meta", profile_meta(profile::PATIENT))
         .with("identifier", ids)
         .with(
             "name",
-            pid.field(5)
-                .repetitions()
-                .map(|r| human_name(Xpn::read(r)))
-                .collect::<Vec<_>>(),
+            names,
         )
         .with("telecom", telecom)
         .with("gender", gender_value)
@@ -287,7 +289,11 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> &'static 
     let start = m.date(nk1.field(8));
     let end = m.date(nk1.field(9));
     let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
-    let names: Vec<HumanName<'a>> = nk1.field(2).repetitions().map(|r| HumanName::read(Xpn::read(r))).collect();
+    let names: Vec<HumanName<'a>> = nk1
+        .field(2)
+        .repetitions()
+        .map(|r| m.name(Xpn::read(r), r.location()))
+        .collect();
     let addresses: Vec<Object<'a>> = nk1.field(4).repetitions().map(|r| address(Xad::read(r))).collect();
     let birth_date = m.date(nk1.field(16));
     let mut person = m.bundle.writer("RelatedPerson", &format!("NK1/{}", nk1.occurrence()));
