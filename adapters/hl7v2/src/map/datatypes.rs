@@ -119,14 +119,29 @@ impl<'a> Mapper<'a> {
 
     /// An Identifier from the CX at `location`, with the `system` that
     /// [`Mapper::identifier_system`] found for it.
-    pub(super) fn identifier(&mut self, cx: Cx<'a>, system: Option<Cow<'static, str>>, location: Location) -> Object<'a> {
+    pub(super) fn identifier(
+        &mut self,
+        cx: Cx<'a>,
+        system: Option<Cow<'static, str>>,
+        location: Location,
+    ) -> Object<'a> {
         let is_dutch = system.as_deref().is_some_and(|s| s.starts_with("http://fhir.nl/"));
         let kind = if is_dutch {
             None
         } else {
-            self.code(cx.type_code, location).map(|code| concept(hl7::V2_0203, code))
+            self.code(cx.type_code, location)
+                .map(|code| concept(hl7::V2_0203, code))
         };
-        identifier(cx.id, cx.authority, kind, system)
+        let assigner = if system.is_none() {
+            cx.authority.namespace.map(|n| Object::new().with("display", n))
+        } else {
+            None
+        };
+        Object::new()
+            .with("type", kind)
+            .with("system", system.map(Cow::into_owned))
+            .with("value", cx.id)
+            .with("assigner", assigner)
     }
 
     /// A code from the message for a `code` element: left out, with a
@@ -141,25 +156,6 @@ impl<'a> Mapper<'a> {
             code => code,
         }
     }
-}
-
-/// An Identifier from a CX's id and assigning authority, with its type.
-fn identifier<'a>(
-    id: Option<Cow<'a, str>>,
-    authority: Hd<'a>,
-    kind: Option<Object<'a>>,
-    system: Option<Cow<'static, str>>,
-) -> Object<'a> {
-    let assigner = if system.is_none() {
-        authority.namespace.map(|n| Object::new().with("display", n))
-    } else {
-        None
-    };
-    Object::new()
-        .with("type", kind)
-        .with("system", system.map(Cow::into_owned))
-        .with("value", id)
-        .with("assigner", assigner)
 }
 
 /// A `HumanName` as read from an XPN, to make into a tree or to write.
@@ -561,7 +557,9 @@ impl<'a> Mapper<'a> {
             (cwe.code, cwe.text.clone(), cwe.system),
             (cwe.alt_code, cwe.alt_text, cwe.alt_system),
         ] {
-            let Some(code) = self.code(code, location) else { continue };
+            let Some(code) = self.code(code, location) else {
+                continue;
+            };
             let uri = system.as_deref().and_then(|name| self.code_system(name, location));
             codings.push(
                 Object::new()
@@ -651,7 +649,12 @@ impl<'a> Mapper<'a> {
             return None;
         }
         let system = self
-            .identifier_system(&xcn.authority, xcn.type_code.as_deref(), xcn.id.as_deref(), item.location())
+            .identifier_system(
+                &xcn.authority,
+                xcn.type_code.as_deref(),
+                xcn.id.as_deref(),
+                item.location(),
+            )
             .unwrap_or_else(|InvalidBsn| {
                 xcn.id = None;
                 None

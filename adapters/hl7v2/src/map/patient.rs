@@ -158,10 +158,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
     let mut patient = Object::new()
         .with("meta", profile_meta(profile::PATIENT))
         .with("identifier", ids)
-        .with(
-            "name",
-            names,
-        )
+        .with("name", names)
         .with("telecom", telecom)
         .with("gender", gender_value)
         .with("birthDate", birth.map(|b| b.to_fhir_date()))

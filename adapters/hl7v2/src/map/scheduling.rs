@@ -24,7 +24,9 @@ fn document_status(code: Option<&str>) -> Option<&'static str> {
 fn master_identifier<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>) -> Option<Object<'a>> {
     let ei = Ei::read(item);
     let id = ei.id?;
-    let system = m.identifier_system(&ei.authority, None, Some(&id), item.location()).ok()?;
+    let system = m
+        .identifier_system(&ei.authority, None, Some(&id), item.location())
+        .ok()?;
     Some(
         Object::new()
             .with("system", system.map(Cow::into_owned))

@@ -43,8 +43,18 @@ fn collection<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> Object<'a> {
 pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     let ids = spm.field(2);
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(m, Ei::from_component(ids.component(1)), "PLAC", ids.component(1).location()),
-        order_identifier(m, Ei::from_component(ids.component(2)), "FILL", ids.component(2).location()),
+        order_identifier(
+            m,
+            Ei::from_component(ids.component(1)),
+            "PLAC",
+            ids.component(1).location(),
+        ),
+        order_identifier(
+            m,
+            Ei::from_component(ids.component(2)),
+            "FILL",
+            ids.component(2).location(),
+        ),
     ]
     .into_iter()
     .flatten()
