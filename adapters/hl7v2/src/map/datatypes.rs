@@ -663,8 +663,15 @@ impl<'a> Mapper<'a> {
             return None;
         }
         let display = display_name(&xcn.name);
-        let name = self.name(xcn.name, item.location());
         let id = xcn.id.map(Cow::into_owned);
+        // A practitioner written before keeps the name written then: this
+        // one is not written, so nothing of it is reported left out.
+        let key = person_key("Practitioner", system.as_deref(), id.as_deref(), item.location());
+        let name = if self.people.iter().any(|(k, _)| *k == key) {
+            HumanName::read(xcn.name)
+        } else {
+            self.name(xcn.name, item.location())
+        };
         let assigner = if system.is_none() {
             xcn.authority.namespace
         } else {
@@ -749,10 +756,7 @@ impl<'a> Mapper<'a> {
         location: Location,
         write: impl FnOnce(&mut ObjectWriter<'_>),
     ) -> WrittenRef {
-        let key = match id {
-            Some(id) => format!("{resource_type}|{}|{id}", system.unwrap_or_default()),
-            None => format!("{resource_type}|{location}"),
-        };
+        let key = person_key(resource_type, system, id, location);
         if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
             return entry;
         }
@@ -776,6 +780,15 @@ impl<'a> Mapper<'a> {
         let entry = resource.finish();
         self.people.push((key, entry));
         entry
+    }
+}
+
+/// The key [`Mapper::add_once`] keeps a practitioner or organisation by:
+/// its identifier, or without one the place in the message.
+fn person_key(resource_type: &str, system: Option<&str>, id: Option<&str>, location: Location) -> String {
+    match id {
+        Some(id) => format!("{resource_type}|{}|{id}", system.unwrap_or_default()),
+        None => format!("{resource_type}|{location}"),
     }
 }
 
