@@ -170,8 +170,10 @@ pub enum ErrorKind {
         /// The first three characters of the line.
         id: String,
     },
-    /// A message type that is about a patient without a patient to attach
-    /// its data to: no PID, or a PID without a usable identifier.
+    /// Data about a patient without a patient to attach it to: no PID (or
+    /// none before the data), or a PID without a usable identifier. Refused
+    /// up front for the message types about a patient, and for any message
+    /// whose mapping would make a resource about the patient.
     #[error("{event} needs an identified patient: {reason}")]
     MissingPatient {
         /// MSH-9.1 and MSH-9.2, such as `ORU^R01`.

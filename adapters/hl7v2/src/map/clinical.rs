@@ -5,8 +5,8 @@ use zorgpoort_model::datatypes::profile_meta;
 use zorgpoort_model::systems::{self, profile};
 use zorgpoort_model::{Object, ObjectWriter, Value};
 
-use super::datatypes::{absent, coded, coding_system, identifier_system};
-use super::orders::notes_ahead;
+use super::datatypes::{absent, coded, coding_system};
+use super::orders::{Unit, notes_ahead};
 use super::{Mapper, NoteTarget};
 use crate::message::Segment;
 use crate::types::{Cwe, Cx, read_nm};
@@ -15,9 +15,10 @@ use crate::types::{Cwe, Cx, read_nm};
 const VEKTIS_INSURANCE_TYPES: &[&str] = &["A", "AT", "B", "BZ", "H", "T"];
 
 impl<'a> Mapper<'a> {
-    /// Writes a resource that needs the patient (without PID it is
-    /// reported, not guessed): the profile it claims, what `write` writes,
-    /// and the notes of the NTEs in the segments `after` its own.
+    /// Writes a resource about the patient (the caller has asked for the
+    /// patient with [`Mapper::subject_of`]): the profile it claims, what
+    /// `write` writes, and the notes of the NTEs in the segments `after`
+    /// its own.
     fn add_clinical(
         &mut self,
         segment: Segment<'_, 'a>,
@@ -26,12 +27,6 @@ impl<'a> Mapper<'a> {
         claims: &'static str,
         write: impl FnOnce(&mut ObjectWriter<'_>),
     ) {
-        if self.patient.is_none() {
-            self.warn(
-                segment.location(),
-                format!("{resource_type} without a patient (no PID before {})", segment.id()),
-            );
-        }
         let notes = notes_ahead(self, resource_type, after);
         let key = format!("{}/{}", segment.id(), segment.occurrence());
         let mut resource = self.bundle.writer(resource_type, &key);
@@ -77,7 +72,7 @@ pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>, after: &[Seg
         _ => None,
     };
     let code = m.concept(al1.field(3));
-    let (patient, encounter) = (m.subject(), m.encounter_ref());
+    let (patient, encounter) = (m.subject_of(al1.location()), m.encounter_ref());
     let onset = m.date(al1.field(6));
     m.add_clinical(al1, after, "AllergyIntolerance", profile::ALLERGY, |w| {
         w.object("clinicalStatus", coded(systems::hl7::ALLERGY_CLINICAL, "active"))
@@ -107,7 +102,7 @@ pub(super) fn map_dg1<'a>(m: &mut Mapper<'a>, dg1: Segment<'_, 'a>, after: &[Seg
         _ => None,
     };
     let asserter = dg1.field(16).repetitions().next().and_then(|r| m.practitioner(r));
-    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let (subject, encounter) = (m.subject_of(dg1.location()), m.encounter_ref());
     let recorded = m.datetime(dg1.field(5));
     m.add_clinical(dg1, after, "Condition", profile::PROBLEM, |w| {
         w.object("clinicalStatus", coded(systems::hl7::CONDITION_CLINICAL, "active"))
@@ -145,7 +140,7 @@ pub(super) fn map_pr1<'a>(m: &mut Mapper<'a>, pr1: Segment<'_, 'a>, after: &[Seg
             }
         }
     }
-    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let (subject, encounter) = (m.subject_of(pr1.location()), m.encounter_ref());
     let performed = m.datetime(pr1.field(5));
     m.add_clinical(pr1, after, "Procedure", profile::PROCEDURE, |w| {
         w.field("status", "completed")
@@ -168,18 +163,22 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>, after: &[Seg
         m.warn(rxa.location().with_field(6), "dose amount is not a number; left out");
     }
     // 999 is v2's "amount unknown".
-    let dose = read_nm(rxa.field(6))
+    let amount = read_nm(rxa.field(6))
         .filter(|amount| amount != "999")
-        .and_then(|amount| Value::number(&amount))
-        .map(|value| {
-            let unit = rxa.field(7).text_of(1);
-            let ucum = rxa.field(7).text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
-            Object::new()
-                .with("value", value)
-                .with("unit", rxa.field(7).text_of(2).or(unit.clone()))
-                .with("system", ucum.then_some(systems::UCUM))
-                .with("code", if ucum { unit } else { None })
-        });
+        .and_then(|amount| Value::number(&amount));
+    // nl-core wants the dose in UCUM: a dose in another unit (or none) is left out.
+    let unit = Unit::read(rxa.field(7));
+    let dose = match amount {
+        Some(value) if unit.is_ucum() => Some(unit.quantity(value)),
+        Some(_) => {
+            m.warn(
+                rxa.location().with_field(7),
+                "dose unit is not UCUM, which nl-core requires; dose left out",
+            );
+            None
+        }
+        None => None,
+    };
     let performers: Vec<Object<'a>> = rxa
         .field(10)
         .repetitions()
@@ -203,7 +202,7 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>, after: &[Seg
         absent("unknown")
     });
     let status_reason = m.concept(rxa.field(18));
-    let (patient, encounter) = (m.subject(), m.encounter_ref());
+    let (patient, encounter) = (m.subject_of(rxa.location()), m.encounter_ref());
     let expiration = m.date(rxa.field(16));
     let manufacturer = rxa.field(17).text_of(2).or_else(|| rxa.field(17).text_of(1));
     m.add_clinical(rxa, after, "Immunization", profile::VACCINATION, |w| {
@@ -228,18 +227,21 @@ pub(super) fn map_rxa<'a>(m: &mut Mapper<'a>, rxa: Segment<'_, 'a>, after: &[Seg
 pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static [usize] {
     let insurer_id = in1.field(3).repetitions().next().map(Cx::read);
     let insurer = in1.field(4).text_of(1);
-    let payor = match insurer_id.filter(|cx| cx.id.is_some()) {
-        Some(cx) => {
-            let system = identifier_system(&cx.authority, cx.type_code.as_deref());
-            let location = in1.location().with_field(3);
-            Some(Value::from(m.organization_resource(
-                insurer,
-                profile::PAYER_ORGANIZATION,
-                system.as_deref(),
-                cx.id.as_deref(),
-                location,
-            )))
-        }
+    let location = in1.location().with_field(3);
+    let insurer_id = insurer_id.filter(|cx| cx.id.is_some()).and_then(|cx| {
+        let system = m
+            .identifier_system(&cx.authority, cx.type_code.as_deref(), cx.id.as_deref(), location)
+            .ok()?;
+        Some((system, cx.id))
+    });
+    let payor = match insurer_id {
+        Some((system, id)) => Some(Value::from(m.organization_resource(
+            insurer,
+            profile::PAYER_ORGANIZATION,
+            system.as_deref(),
+            id.as_deref(),
+            location,
+        ))),
         None => insurer.map(|name| Value::Obj(Object::new().with("display", name))),
     };
     let Some(payor) = payor else {
@@ -272,7 +274,7 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static 
         }
         None
     };
-    let beneficiary = m.subject();
+    let beneficiary = m.subject_of(in1.location());
     let (start, end) = (m.date(in1.field(12)), m.date(in1.field(13)));
     let plan = in1.field(2).text_of(1);
     m.add_clinical(in1, &[], "Coverage", profile::COVERAGE, |w| {

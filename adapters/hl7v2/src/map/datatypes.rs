@@ -68,6 +68,33 @@ pub(super) fn identifier_system(authority: &Hd<'_>, type_code: Option<&str>) -> 
     }
 }
 
+/// Whether `text` can be written as a FHIR `uri` (or `url`, `canonical`):
+/// not empty, and no whitespace anywhere.
+pub(super) fn is_uri(text: &str) -> bool {
+    !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// Whether `text` can be written as a FHIR `code`: not empty, and no
+/// whitespace at either end or twice in a row.
+pub(super) fn is_code(text: &str) -> bool {
+    let space = |c: char| c.is_whitespace() || c == '\u{feff}';
+    let mut previous_space = true;
+    for c in text.chars() {
+        let is_space = space(c);
+        if is_space && previous_space {
+            return false;
+        }
+        previous_space = is_space;
+    }
+    !previous_space
+}
+
+/// An identifier whose system is the BSN's but whose value fails the
+/// 11-check: it is left out, as a BSN that is not one would name nobody
+/// (or somebody else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct InvalidBsn;
+
 fn is_oid(text: &str) -> bool {
     !text.is_empty()
         && text
@@ -75,29 +102,60 @@ fn is_oid(text: &str) -> bool {
             .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// An Identifier from a CX. The caller has dealt with BSNs already.
-pub(super) fn identifier<'a>(cx: Cx<'a>, system: Option<Cow<'static, str>>) -> Object<'a> {
-    let is_dutch = system.as_deref().is_some_and(|s| s.starts_with("http://fhir.nl/"));
-    let kind = if is_dutch {
-        None
-    } else {
-        cx.type_code.map(|code| concept(hl7::V2_0203, code))
-    };
-    let assigner = if system.is_none() {
-        cx.authority.namespace.map(|n| Object::new().with("display", n))
-    } else {
-        None
-    };
-    Object::new()
-        .with("type", kind)
-        .with("system", system.map(Cow::into_owned))
-        .with("value", cx.id)
-        .with("assigner", assigner)
-}
+impl<'a> Mapper<'a> {
+    /// The name an XPN (or an XCN's name) at `location` gives, Dutch style
+    /// (`family` whole, its parts in extensions); a voorvoegsel without its
+    /// surname part is left out of the parts, with a warning.
+    pub(super) fn name(&mut self, xpn: Xpn<'a>, location: Location) -> HumanName<'a> {
+        let name = HumanName::read(xpn);
+        if name.loose_prefix {
+            self.warn(
+                location,
+                "surname prefix (voorvoegsel) without its surname part; the prefix part is left out, the family name kept as sent",
+            );
+        }
+        name
+    }
 
-/// A `HumanName`, Dutch style: `family` whole, its parts in extensions.
-pub(super) fn human_name(xpn: Xpn<'_>) -> Object<'_> {
-    HumanName::read(xpn).into_object()
+    /// An Identifier from the CX at `location`, with the `system` that
+    /// [`Mapper::identifier_system`] found for it.
+    pub(super) fn identifier(
+        &mut self,
+        cx: Cx<'a>,
+        system: Option<Cow<'static, str>>,
+        location: Location,
+    ) -> Object<'a> {
+        let is_dutch = system.as_deref().is_some_and(|s| s.starts_with("http://fhir.nl/"));
+        let kind = if is_dutch {
+            None
+        } else {
+            self.code(cx.type_code, location)
+                .map(|code| concept(hl7::V2_0203, code))
+        };
+        let assigner = if system.is_none() {
+            cx.authority.namespace.map(|n| Object::new().with("display", n))
+        } else {
+            None
+        };
+        Object::new()
+            .with("type", kind)
+            .with("system", system.map(Cow::into_owned))
+            .with("value", cx.id)
+            .with("assigner", assigner)
+    }
+
+    /// A code from the message for a `code` element: left out, with a
+    /// warning at `location`, when FHIR does not allow it as a code
+    /// (whitespace at an end or twice in a row).
+    pub(super) fn code<'c>(&mut self, code: Option<Cow<'c, str>>, location: Location) -> Option<Cow<'c, str>> {
+        match code {
+            Some(code) if !is_code(&code) => {
+                self.warn(location, "code with whitespace FHIR does not allow in a code; left out");
+                None
+            }
+            code => code,
+        }
+    }
 }
 
 /// A `HumanName` as read from an XPN, to make into a tree or to write.
@@ -112,6 +170,8 @@ pub(super) struct HumanName<'a> {
     prefix: Option<Cow<'a, str>>,
     /// Suffix and degree.
     suffix: Vec<Cow<'a, str>>,
+    /// Whether a voorvoegsel without its surname part was left out of `parts`.
+    loose_prefix: bool,
 }
 
 impl<'a> HumanName<'a> {
@@ -138,6 +198,17 @@ impl<'a> HumanName<'a> {
             }
             None => parts.text(FamilyOrder::OwnFirst),
         };
+        // zib NameInformation: a voorvoegsel goes with its surname part, so
+        // one without it is left out of the parts; `family` keeps the name
+        // as sent.
+        let loose_prefix = (parts.own_prefix.is_some() && parts.own_name.is_none())
+            || (parts.partner_prefix.is_some() && parts.partner_name.is_none());
+        if parts.own_name.is_none() {
+            parts.own_prefix = None;
+        }
+        if parts.partner_name.is_none() {
+            parts.partner_prefix = None;
+        }
         let given: Vec<Cow<'a, str>> = [xpn.given, xpn.middle].into_iter().flatten().collect();
         // nl-core wants the name as displayed too: given names, then the
         // family name with its voorvoegsels.
@@ -159,6 +230,7 @@ impl<'a> HumanName<'a> {
             given,
             prefix: xpn.prefix,
             suffix: [xpn.suffix, xpn.degree].into_iter().flatten().collect(),
+            loose_prefix,
         }
     }
 
@@ -443,6 +515,36 @@ pub(super) fn names_a_concept(item: Item<'_, '_>) -> bool {
 }
 
 impl<'a> Mapper<'a> {
+    /// The system of an identifier with the id `value`, as
+    /// [`identifier_system`] finds it from its assigning `authority` and
+    /// `type_code`, checked for every resource alike: the BSN's system
+    /// only with a value that passes the 11-check (else the identifier is
+    /// left out, `Err`), and only a valid URI (else the identifier is kept
+    /// without a system). Both are reported at `location`.
+    pub(super) fn identifier_system(
+        &mut self,
+        authority: &Hd<'_>,
+        type_code: Option<&str>,
+        value: Option<&str>,
+        location: Location,
+    ) -> Result<Option<Cow<'static, str>>, InvalidBsn> {
+        let system = identifier_system(authority, type_code);
+        match (system.as_deref(), value) {
+            (Some(systems::BSN), Some(bsn)) if !systems::is_valid_bsn(bsn) => {
+                self.warn(location, "BSN fails the 11-check; not emitted");
+                Err(InvalidBsn)
+            }
+            (Some(uri), _) if !is_uri(uri) => {
+                self.warn(
+                    location,
+                    "assigning authority is not a valid URI; identifier kept without a system",
+                );
+                Ok(None)
+            }
+            _ => Ok(system),
+        }
+    }
+
     /// A `CodeableConcept` from a CWE; an unknown coding system keeps the
     /// code without a system and is reported.
     pub(super) fn concept(&mut self, item: Item<'_, 'a>) -> Option<Object<'a>> {
@@ -455,7 +557,9 @@ impl<'a> Mapper<'a> {
             (cwe.code, cwe.text.clone(), cwe.system),
             (cwe.alt_code, cwe.alt_text, cwe.alt_system),
         ] {
-            let Some(code) = code else { continue };
+            let Some(code) = self.code(code, location) else {
+                continue;
+            };
             let uri = system.as_deref().and_then(|name| self.code_system(name, location));
             codings.push(
                 Object::new()
@@ -475,11 +579,16 @@ impl<'a> Mapper<'a> {
     /// from [`super::LocalCodeSystems`]. Without either the code keeps no
     /// system, and the name is reported once per message.
     pub(super) fn code_system(&mut self, name: &str, location: Location) -> Option<String> {
-        if let Some(uri) = coding_system(name) {
-            return Some(uri.into_owned());
-        }
-        if let Some(uri) = self.local_codes.uri(name) {
-            return Some(uri.to_owned());
+        let known = coding_system(name).or_else(|| self.local_codes.uri(name).map(|uri| Cow::Owned(uri.to_owned())));
+        if let Some(uri) = known {
+            if is_uri(&uri) {
+                return Some(uri.into_owned());
+            }
+            self.warn(
+                location,
+                "coding system is not a valid URI; its codes are kept without a system",
+            );
+            return None;
         }
         if !self.unknown_systems.iter().any(|n| n == name) {
             self.unknown_systems.push(name.to_owned());
@@ -535,14 +644,34 @@ impl<'a> Mapper<'a> {
         if let Some(reference) = self.known_reference("Practitioner", item) {
             return Some(reference);
         }
-        let xcn = Xcn::read(item);
-        let system = identifier_system(&xcn.authority, xcn.type_code.as_deref());
+        let mut xcn = Xcn::read(item);
+        if xcn.id.is_none() && xcn.name == Xpn::default() {
+            return None;
+        }
+        let system = self
+            .identifier_system(
+                &xcn.authority,
+                xcn.type_code.as_deref(),
+                xcn.id.as_deref(),
+                item.location(),
+            )
+            .unwrap_or_else(|InvalidBsn| {
+                xcn.id = None;
+                None
+            });
         if xcn.id.is_none() && xcn.name == Xpn::default() {
             return None;
         }
         let display = display_name(&xcn.name);
-        let name = HumanName::read(xcn.name);
         let id = xcn.id.map(Cow::into_owned);
+        // A practitioner written before keeps the name written then: this
+        // one is not written, so nothing of it is reported left out.
+        let key = person_key("Practitioner", system.as_deref(), id.as_deref(), item.location());
+        let name = if self.people.iter().any(|(k, _)| *k == key) {
+            HumanName::read(xcn.name)
+        } else {
+            self.name(xcn.name, item.location())
+        };
         let assigner = if system.is_none() {
             xcn.authority.namespace
         } else {
@@ -571,8 +700,16 @@ impl<'a> Mapper<'a> {
             return Some(reference);
         }
         let xon = Xon::read(item);
-        let id = xon.identifier().map(str::to_owned);
-        let system = identifier_system(&xon.authority, xon.type_code.as_deref());
+        let mut id = xon.identifier().map(str::to_owned);
+        if id.is_none() && xon.name.is_none() {
+            return None;
+        }
+        let system = self
+            .identifier_system(&xon.authority, xon.type_code.as_deref(), id.as_deref(), item.location())
+            .unwrap_or_else(|InvalidBsn| {
+                id = None;
+                None
+            });
         if id.is_none() && xon.name.is_none() {
             return None;
         }
@@ -619,10 +756,7 @@ impl<'a> Mapper<'a> {
         location: Location,
         write: impl FnOnce(&mut ObjectWriter<'_>),
     ) -> WrittenRef {
-        let key = match id {
-            Some(id) => format!("{resource_type}|{}|{id}", system.unwrap_or_default()),
-            None => format!("{resource_type}|{location}"),
-        };
+        let key = person_key(resource_type, system, id, location);
         if let Some(&(_, entry)) = self.people.iter().find(|(k, _)| *k == key) {
             return entry;
         }
@@ -646,6 +780,15 @@ impl<'a> Mapper<'a> {
         let entry = resource.finish();
         self.people.push((key, entry));
         entry
+    }
+}
+
+/// The key [`Mapper::add_once`] keeps a practitioner or organisation by:
+/// its identifier, or without one the place in the message.
+fn person_key(resource_type: &str, system: Option<&str>, id: Option<&str>, location: Location) -> String {
+    match id {
+        Some(id) => format!("{resource_type}|{}|{id}", system.unwrap_or_default()),
+        None => format!("{resource_type}|{location}"),
     }
 }
 
@@ -700,7 +843,7 @@ mod tests {
             type_code: Some(Cow::Borrowed(type_code)),
             ..Xpn::default()
         };
-        let official = human_name(name("L")).to_json();
+        let official = HumanName::read(name("L")).into_object().to_json();
         let qualifier = |code: &str| {
             format!(
                 r#"{{"extension":[{{"url":"{}","valueCode":"{code}"}}]}}"#,
@@ -711,7 +854,7 @@ mod tests {
             official.contains(&format!(r#""_given":[{},{}]"#, qualifier("BR"), qualifier("IN"))),
             "{official}"
         );
-        assert!(!human_name(name("D")).to_json().contains("_given"));
+        assert!(!HumanName::read(name("D")).into_object().to_json().contains("_given"));
     }
 
     #[test]
@@ -738,6 +881,25 @@ mod tests {
             "{email}"
         );
         assert!(!email.contains("_system"), "{email}");
+    }
+
+    #[test]
+    fn uris_have_no_whitespace() {
+        assert!(is_uri("urn:oid:2.16.840.1.113883.2.4.6.1"));
+        assert!(is_uri("http://loinc.org"));
+        for bad in ["", "urn:oid:e L/inde", "http://x\n.nl", "urn:\u{feff}x"] {
+            assert!(!is_uri(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn codes_have_single_inner_spaces_only() {
+        for good in ["LAB", "C AR", "a\tb"] {
+            assert!(is_code(good), "{good:?}");
+        }
+        for bad in ["", " LAB", "LAB ", "BR  verstu", "NLD\n\nx", "a\u{feff}"] {
+            assert!(!is_code(bad), "{bad:?}");
+        }
     }
 
     #[test]

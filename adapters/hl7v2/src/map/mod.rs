@@ -31,7 +31,7 @@ pub use facts::{RoutingFacts, routing_facts};
 use zorgpoort_model::datatypes::LocalZone;
 use zorgpoort_model::{Conversion, EntryRef, IdGenerator, Json, Origin, TransactionBuilder, Warning, WrittenRef};
 
-use crate::error::{Error, Location};
+use crate::error::{Error, ErrorKind, Location};
 use crate::message::{Message, Segment};
 
 /// Settings of the mapping.
@@ -125,7 +125,9 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         bundle: TransactionBuilder::new(IdGenerator::new(&sender, &control_id)),
         warnings: Vec::new(),
         patient: None,
+        patient_identified: false,
         subject: None,
+        patientless: None,
         encounter: None,
         encounter_reference: None,
         order: None,
@@ -158,6 +160,9 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
         mapper.segment(segment, &segments[n + 1..]);
     }
     scheduling::finish(&mut mapper);
+    if let Some((location, reason)) = mapper.patientless {
+        return Err(Error::at(location, ErrorKind::MissingPatient { event: kind, reason }));
+    }
     provenance::map(&mut mapper, message)?;
     let bundle = mapper.bundle.finish("transaction");
     Ok(Conversion {
@@ -197,8 +202,14 @@ struct Mapper<'a> {
     bundle: TransactionBuilder<'a>,
     warnings: Vec<Warning>,
     patient: Option<EntryRef>,
+    /// Whether `patient`'s PID has a usable identifier.
+    patient_identified: bool,
     /// The reference to `patient`, written once for the resources about them.
     subject: Option<Json>,
+    /// The first segment that would make a resource about the patient
+    /// while there is no identified patient, with why: such a message is
+    /// refused, as a clinical fact about nobody must not be written.
+    patientless: Option<(Location, &'static str)>,
     encounter: Option<EntryRef>,
     /// The reference to `encounter`, written once.
     encounter_reference: Option<Json>,
@@ -308,9 +319,28 @@ impl<'a> Mapper<'a> {
         }
     }
 
-    /// The patient reference every clinical resource needs; a message
-    /// without PID gets a warning per resource that lacks it.
+    /// The reference to the patient, for a resource that is not about the
+    /// patient's care (a contact person) and can do without.
     fn subject(&self) -> Option<Json> {
+        self.subject.clone()
+    }
+
+    /// The patient reference a resource about the patient, made from the
+    /// segment at `location`, needs. Without an identified patient (no PID
+    /// before the segment, or one without a usable identifier) the message
+    /// is refused once it is read (see [`to_fhir`]), whatever its event:
+    /// this notes the first such segment.
+    fn subject_of(&mut self, location: Location) -> Option<Json> {
+        if self.patientless.is_none() {
+            let reason = if self.patient.is_none() {
+                Some("no PID segment before the segments about the patient")
+            } else if self.patient_identified {
+                None
+            } else {
+                Some("no usable patient identifier in PID-3 (or PID-2, PID-4)")
+            };
+            self.patientless = reason.map(|reason| (location, reason));
+        }
         self.subject.clone()
     }
 

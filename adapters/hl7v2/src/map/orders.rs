@@ -2,22 +2,28 @@
 //! result messages), OBX -> Observation (or document content), NTE -> notes.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use zorgpoort_model::datatypes::{concept, profile_meta};
 use zorgpoort_model::systems::{self, hl7, profile};
 use zorgpoort_model::{Json, Object, Value, base64};
 
-use super::datatypes::{absent, coded, identifier_system, names_a_concept};
+use super::datatypes::{absent, coded, names_a_concept};
 use super::{Mapper, NoteTarget};
 use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::{Ei, Sn, read_nm};
 
-/// An Identifier from an EI (placer or filler order number), `kind` its
-/// v2 table 0203 type.
-pub(super) fn order_identifier<'a>(ei: Ei<'a>, kind: &'static str) -> Option<Object<'a>> {
+/// An Identifier from an EI (placer or filler order number) read at
+/// `location`, `kind` its v2 table 0203 type.
+pub(super) fn order_identifier<'a>(
+    m: &mut Mapper<'a>,
+    ei: Ei<'a>,
+    kind: &'static str,
+    location: Location,
+) -> Option<Object<'a>> {
     let id = ei.id.clone()?;
-    let system = identifier_system(&ei.authority, None);
+    let system = m.identifier_system(&ei.authority, None, Some(&id), location).ok()?;
     Some(
         Object::new()
             .with("type", concept(hl7::V2_0203, kind))
@@ -42,8 +48,8 @@ fn request_status(control: Option<&str>, status: Option<&str>) -> &'static str {
 
 pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static [usize] {
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(Ei::read(orc.field(2)), "PLAC"),
-        order_identifier(Ei::read(orc.field(3)), "FILL"),
+        order_identifier(m, Ei::read(orc.field(2)), "PLAC", orc.field(2).location()),
+        order_identifier(m, Ei::read(orc.field(3)), "FILL", orc.field(3).location()),
     ]
     .into_iter()
     .flatten()
@@ -54,7 +60,7 @@ pub(super) fn map_orc<'a>(m: &mut Mapper<'a>, orc: Segment<'_, 'a>) -> &'static 
         .with("identifier", identifiers)
         .with("status", status)
         .with("intent", "order")
-        .with("subject", m.subject())
+        .with("subject", m.subject_of(orc.location()))
         .with("encounter", m.encounter_ref())
         .with("authoredOn", m.datetime(orc.field(9)))
         .with("requester", requester);
@@ -90,8 +96,8 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
     let code = m.concept(obr.field(4));
     let effective = m.datetime(obr.field(7));
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(Ei::read(obr.field(2)), "PLAC"),
-        order_identifier(Ei::read(obr.field(3)), "FILL"),
+        order_identifier(m, Ei::read(obr.field(2)), "PLAC", obr.field(2).location()),
+        order_identifier(m, Ei::read(obr.field(3)), "FILL", obr.field(3).location()),
     ]
     .into_iter()
     .flatten()
@@ -103,7 +109,7 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
         let request = Object::new()
             .with("status", "unknown")
             .with("intent", "order")
-            .with("subject", m.subject())
+            .with("subject", m.subject_of(obr.location()))
             .with("encounter", m.encounter_ref());
         m.bundle
             .add("ServiceRequest", &format!("OBR/{}", obr.occurrence()), request)
@@ -134,15 +140,18 @@ pub(super) fn map_obr<'a>(m: &mut Mapper<'a>, obr: Segment<'_, 'a>) -> &'static 
             );
             absent("unknown")
         });
-        let section = obr.field(24).text_of(1).unwrap_or(Cow::Borrowed("LAB"));
-        let category = concept("http://terminology.hl7.org/CodeSystem/v2-0074", section);
+        let section = match obr.field(24).text_of(1) {
+            Some(section) => m.code(Some(section), obr.location().with_field(24)),
+            None => Some(Cow::Borrowed("LAB")),
+        };
+        let category = section.map(|section| vec![concept("http://terminology.hl7.org/CodeSystem/v2-0074", section)]);
         let report = Object::new()
             .with("identifier", identifiers)
             .with("basedOn", vec![m.bundle.reference(order)])
             .with("status", status)
-            .with("category", vec![category])
+            .with("category", category)
             .with("code", code)
-            .with("subject", m.subject())
+            .with("subject", m.subject_of(obr.location()))
             .with("encounter", m.encounter_ref())
             .with("effectiveDateTime", effective)
             .with("issued", m.instant(obr.field(22)))
@@ -167,20 +176,63 @@ fn observation_status(code: Option<&str>) -> &'static str {
     }
 }
 
-/// A Quantity with the unit from OBX-6; UCUM only when the sender says so.
-fn quantity<'a>(value: Value<'a>, unit: Item<'_, 'a>) -> Object<'a> {
-    let code = unit.text_of(1);
-    let ucum = unit.text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
-    Object::new()
-        .with("value", value)
-        .with("unit", unit.text_of(2).or_else(|| code.clone()))
-        .with("system", ucum.then_some(systems::UCUM))
-        .with("code", if ucum { code } else { None })
+/// The unit of a quantity, from a CWE (OBX-6, RXA-7): its code, its text
+/// and its coding system.
+pub(super) struct Unit<'a> {
+    /// The unit as shown: the text (CWE-2), else the code (CWE-1).
+    text: Option<Cow<'a, str>>,
+    /// The code, when the sender says it is UCUM (CWE-3) and it is.
+    ucum: Option<Cow<'a, str>>,
+    /// Whether the sender says UCUM but the code is not valid UCUM.
+    not_ucum: bool,
+    /// Whether a Quantity was made with this unit.
+    used: Cell<bool>,
+}
+
+impl<'a> Unit<'a> {
+    /// The unit in `item`. Only a code that is valid UCUM (see
+    /// [`zorgpoort_model::ucum::check`]) is taken for one; a sender's unit
+    /// that is not keeps its text only.
+    pub(super) fn read(item: Item<'_, 'a>) -> Self {
+        let code = item.text_of(1);
+        let says_ucum = item.text_of(3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"));
+        let ucum = code
+            .clone()
+            .filter(|code| says_ucum && zorgpoort_model::ucum::check(code).is_ok());
+        Self {
+            text: item.text_of(2).or(code.clone()),
+            not_ucum: says_ucum && code.is_some() && ucum.is_none(),
+            ucum,
+            used: Cell::new(false),
+        }
+    }
+
+    /// A Quantity of `value` in this unit: the UCUM system and code only for
+    /// valid UCUM, the unit's text always.
+    pub(super) fn quantity(&self, value: Value<'a>) -> Object<'a> {
+        self.used.set(true);
+        Object::new()
+            .with("value", value)
+            .with("unit", self.text.clone())
+            .with("system", self.ucum.is_some().then_some(systems::UCUM))
+            .with("code", self.ucum.clone())
+    }
+
+    /// Whether a Quantity was made with a unit said to be UCUM that is not:
+    /// its code was left out, which the caller reports.
+    pub(super) fn dropped_its_code(&self) -> bool {
+        self.not_ucum && self.used.get()
+    }
+
+    /// Whether the unit is UCUM, which some profiles require.
+    pub(super) fn is_ucum(&self) -> bool {
+        self.ucum.is_some()
+    }
 }
 
 /// OBX-7 as a range: `3.5-5.0`, `<5`, `>5`, or else text.
-fn reference_range<'a>(text: Cow<'a, str>, unit: Item<'_, 'a>) -> Object<'a> {
-    let bound = |t: &str| Value::number(t.trim()).map(|v| quantity(v, unit));
+fn reference_range<'a>(text: Cow<'a, str>, unit: &Unit<'a>) -> Object<'a> {
+    let bound = |t: &str| Value::number(t.trim()).map(|v| unit.quantity(v));
     let parsed = if let Some(high) = text.strip_prefix('<') {
         bound(high.trim_start_matches('=')).map(|h| Object::new().with("high", h))
     } else if let Some(low) = text.strip_prefix('>') {
@@ -222,7 +274,7 @@ enum ObservationValue<'a> {
 
 impl<'a> Mapper<'a> {
     /// The value of an OBX by its value type (OBX-2).
-    fn observation_value(&mut self, obx: Segment<'_, 'a>) -> Option<ObservationValue<'a>> {
+    fn observation_value(&mut self, obx: Segment<'_, 'a>, unit: &Unit<'a>) -> Option<ObservationValue<'a>> {
         let value = obx.field(5);
         let value_type = obx.field(2).text_of(1).unwrap_or(Cow::Borrowed("ST"));
         if matches!(value_type.as_ref(), "ST" | "TX" | "FT") {
@@ -234,13 +286,13 @@ impl<'a> Mapper<'a> {
         let repetitions: Vec<Item<'_, 'a>> = value.repetitions().collect();
         if let [single] = repetitions.as_slice() {
             let located = obx.location().with_field(5);
-            let mapped = self.typed_value(*single, &value_type, obx, located);
+            let mapped = self.typed_value(*single, &value_type, unit, located);
             return mapped.map(|(key, value)| ObservationValue::Single(key, value));
         }
         let mut values = Vec::new();
         for repetition in repetitions {
             let located = repetition.location();
-            values.extend(self.typed_value(repetition, &value_type, obx, located));
+            values.extend(self.typed_value(repetition, &value_type, unit, located));
         }
         (!values.is_empty()).then_some(ObservationValue::Components(values))
     }
@@ -250,20 +302,20 @@ impl<'a> Mapper<'a> {
         &mut self,
         item: Item<'_, 'a>,
         value_type: &str,
-        obx: Segment<'_, 'a>,
+        unit: &Unit<'a>,
         located: Location,
     ) -> Option<(&'static str, Value<'a>)> {
         match value_type {
             "NM" => {
                 if let Some(number) = read_nm(item).and_then(|n| Value::number(&n)) {
-                    Some(("valueQuantity", Value::Obj(quantity(number, obx.field(6)))))
+                    Some(("valueQuantity", Value::Obj(unit.quantity(number))))
                 } else {
                     self.warn(located, "NM value is not a number; kept as text");
                     item.text().map(|t| ("valueString", Value::from(t)))
                 }
             }
             "CE" | "CWE" | "CNE" | "CF" => self.concept(item).map(|c| ("valueCodeableConcept", Value::Obj(c))),
-            "SN" => self.structured_numeric(Sn::read(item), obx, located),
+            "SN" => self.structured_numeric(Sn::read(item), unit, located),
             "DT" => self.date(item).map(|d| ("valueDateTime", Value::from(d))),
             "TS" | "DTM" => self.datetime(item).map(|d| ("valueDateTime", Value::from(d))),
             "TM" => {
@@ -283,11 +335,10 @@ impl<'a> Mapper<'a> {
     fn structured_numeric(
         &mut self,
         sn: Sn<'a>,
-        obx: Segment<'_, 'a>,
+        unit: &Unit<'a>,
         location: Location,
     ) -> Option<(&'static str, Value<'a>)> {
         let num = |t: &Option<Cow<'a, str>>| t.as_deref().and_then(Value::number);
-        let unit = obx.field(6);
         let mapped = match (
             sn.comparator.as_deref(),
             num(&sn.num1),
@@ -298,15 +349,15 @@ impl<'a> Mapper<'a> {
                 let comparator = comparator.filter(|c| *c != "=").map(str::to_owned);
                 Some((
                     "valueQuantity",
-                    Value::Obj(quantity(n1, unit).with("comparator", comparator)),
+                    Value::Obj(unit.quantity(n1).with("comparator", comparator)),
                 ))
             }
             (None, Some(n1), Some("-"), Some(n2)) => Some((
                 "valueRange",
                 Value::Obj(
                     Object::new()
-                        .with("low", quantity(n1, unit))
-                        .with("high", quantity(n2, unit)),
+                        .with("low", unit.quantity(n1))
+                        .with("high", unit.quantity(n2)),
                 ),
             )),
             (None, Some(n1), Some(":" | "/"), Some(n2)) => Some((
@@ -374,9 +425,20 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     let Some(code) = m.concept(obx.field(3)) else {
         return uncoded_result(m, obx);
     };
-    let value = m.observation_value(obx);
-    let interpretation: Vec<Cow<'a, str>> = obx.field(8).repetitions().filter_map(|r| r.text_of(1)).collect();
-    let range = obx.field(7).text().map(|t| reference_range(t, obx.field(6)));
+    let unit = Unit::read(obx.field(6));
+    let value = m.observation_value(obx, &unit);
+    let interpretation: Vec<Cow<'a, str>> = obx
+        .field(8)
+        .repetitions()
+        .filter_map(|r| m.code(r.text_of(1), r.location()))
+        .collect();
+    let range = obx.field(7).text().map(|t| reference_range(t, &unit));
+    if unit.dropped_its_code() {
+        m.warn(
+            obx.location().with_field(6),
+            "unit said to be UCUM is not valid UCUM; kept as text only",
+        );
+    }
     let effective = match m.datetime(obx.field(14)) {
         Some(t) => Some(t),
         None => m
@@ -397,7 +459,7 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     let method = m.concept(obx.field(17));
     let is_lab = m.report.is_some();
     let based_on = m.order.map(|o| m.bundle.reference(o));
-    let (subject, encounter) = (m.subject(), m.encounter_ref());
+    let (subject, encounter) = (m.subject_of(obx.location()), m.encounter_ref());
     let specimen = m.specimen.map(|s| m.bundle.reference(s));
     // An SPM after the results of an OBR gives them its specimen.
     let later_specimen = if is_lab && specimen.is_none() {

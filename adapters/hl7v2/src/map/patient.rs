@@ -8,7 +8,7 @@ use zorgpoort_model::systems::{self, hl7, is_valid_bsn, profile};
 use zorgpoort_model::{Json, Object, Value};
 
 use super::Mapper;
-use super::datatypes::{HumanName, address, contact_point, display_name, human_name, identifier, identifier_system};
+use super::datatypes::{HumanName, address, contact_point, display_name, identifier_system};
 use crate::error::{Error, ErrorKind, Location};
 use crate::message::{Item, Message, Segment};
 use crate::types::{Cx, Hd, Xad, Xcn, Xon, Xpn, Xtn};
@@ -20,22 +20,21 @@ fn identifiers<'a>(mapper: &mut Mapper<'a>, field: Item<'_, 'a>) -> (Vec<Object<
     let mut key: Option<(String, String)> = None;
     for rep in field.repetitions() {
         let cx = Cx::read(rep);
-        let system = identifier_system(&cx.authority, cx.type_code.as_deref());
         let Some(value) = cx.id.clone() else {
             mapper.warn(rep.location(), "identifier without id (CX.1) not mapped");
             continue;
         };
-        if system.as_deref() == Some(systems::BSN) && !is_valid_bsn(&value) {
-            mapper.warn(rep.location(), "BSN fails the 11-check; not emitted");
+        let checked = mapper.identifier_system(&cx.authority, cx.type_code.as_deref(), Some(&value), rep.location());
+        let Ok(system) = checked else {
             continue;
-        }
+        };
         if let Some(system) = &system {
             let is_bsn = system == systems::BSN;
             if (key.is_none() || is_bsn) && key.as_ref().is_none_or(|(s, _)| s != systems::BSN) {
                 key = Some((system.clone().into_owned(), value.clone().into_owned()));
             }
         }
-        out.push(identifier(cx, system));
+        out.push(mapper.identifier(cx, system, rep.location()));
     }
     (out, key)
 }
@@ -92,6 +91,29 @@ fn telecoms<'a>(field: Item<'_, 'a>, default_use: &'static str) -> Vec<Object<'a
         .collect()
 }
 
+/// PID-16 as `maritalStatus`. nl-core binds it (required) to the zib's
+/// value set, the v3 `MaritalStatus` codes D, M, S, T, U and W: any other
+/// code is left out with a warning.
+fn marital_status<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> Option<Object<'a>> {
+    let marital_code = pid.field(16).text_of(1);
+    let marital = marital_code
+        .clone()
+        .filter(|c| matches!(c.as_ref(), "D" | "M" | "S" | "T" | "U" | "W"));
+    match marital_code.as_deref() {
+        _ if marital.is_some() => {}
+        Some("A" | "I" | "L" | "P") => m.warn(
+            pid.location().with_field(16),
+            "marital status code not in the zib MaritalStatus value set, which nl-core requires; left out",
+        ),
+        Some(_) => m.warn(
+            pid.location().with_field(16),
+            "marital status code not in the v3 MaritalStatus codes; left out",
+        ),
+        None => {}
+    }
+    marital.map(|code| concept(hl7::V3_MARITAL_STATUS, code))
+}
+
 pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static [usize] {
     let mut ids = Vec::new();
     let mut key = None;
@@ -115,20 +137,9 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
     }
     let mut telecom = telecoms(pid.field(13), "home");
     telecom.extend(telecoms(pid.field(14), "work"));
-    let language = pid
-        .field(15)
-        .text_of(1)
+    let language = m
+        .code(pid.field(15).text_of(1), pid.location().with_field(15))
         .map(|code| Object::new().with("language", concept("urn:ietf:bcp:47", code)));
-    let marital_code = pid.field(16).text_of(1);
-    let marital = marital_code
-        .clone()
-        .filter(|c| matches!(c.as_ref(), "A" | "D" | "I" | "L" | "M" | "P" | "S" | "T" | "U" | "W"));
-    if marital_code.is_some() && marital.is_none() {
-        m.warn(
-            pid.location().with_field(16),
-            "marital status code not in the v3 MaritalStatus codes; left out",
-        );
-    }
     let deceased_at = m.datetime(pid.field(29));
     let deceased = match pid.field(30).text_of(1).as_deref() {
         Some("Y") => Some(true),
@@ -139,16 +150,15 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
     if multiple_birth.is_none() && !pid.field(25).is_empty() {
         m.warn(pid.location().with_field(25), "birth order is not a number; left out");
     }
+    let names: Vec<Object<'a>> = pid
+        .field(5)
+        .repetitions()
+        .map(|r| m.name(Xpn::read(r), r.location()).into_object())
+        .collect();
     let mut patient = Object::new()
         .with("meta", profile_meta(profile::PATIENT))
         .with("identifier", ids)
-        .with(
-            "name",
-            pid.field(5)
-                .repetitions()
-                .map(|r| human_name(Xpn::read(r)))
-                .collect::<Vec<_>>(),
-        )
+        .with("name", names)
         .with("telecom", telecom)
         .with("gender", gender_value)
         .with("birthDate", birth.map(|b| b.to_fhir_date()))
@@ -165,10 +175,7 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
             .map(|r| address(Xad::read(r)))
             .collect::<Vec<_>>(),
     );
-    patient.set(
-        "maritalStatus",
-        marital.map(|code| concept(hl7::V3_MARITAL_STATUS, code)),
-    );
+    patient.set("maritalStatus", marital_status(m, pid));
     match (pid.field(24).text_of(1).as_deref(), multiple_birth) {
         (_, Some(order)) => patient.set("multipleBirthInteger", Value::Num(Cow::Owned(order.to_string()))),
         (Some("Y"), None) => patient.set("multipleBirthBoolean", true),
@@ -182,6 +189,9 @@ pub(super) fn map_pid<'a>(m: &mut Mapper<'a>, pid: Segment<'_, 'a>) -> &'static 
         None => m.bundle.add("Patient", &position, patient),
     };
     m.patient = Some(entry);
+    m.patient_identified = [3, 2, 4]
+        .into_iter()
+        .any(|n| pid.field(n).repetitions().any(|r| is_usable_identifier(&Cx::read(r))));
     m.subject = Some(m.bundle.shared_reference(entry, None));
     m.note_target = None;
     // Another patient's specimen is not this one's.
@@ -276,7 +286,11 @@ pub(super) fn map_nk1<'a>(m: &mut Mapper<'a>, nk1: Segment<'_, 'a>) -> &'static 
     let start = m.date(nk1.field(8));
     let end = m.date(nk1.field(9));
     let gender_value = nk1.field(15).text_of(1).as_deref().and_then(gender);
-    let names: Vec<HumanName<'a>> = nk1.field(2).repetitions().map(|r| HumanName::read(Xpn::read(r))).collect();
+    let names: Vec<HumanName<'a>> = nk1
+        .field(2)
+        .repetitions()
+        .map(|r| m.name(Xpn::read(r), r.location()))
+        .collect();
     let addresses: Vec<Object<'a>> = nk1.field(4).repetitions().map(|r| address(Xad::read(r))).collect();
     let birth_date = m.date(nk1.field(16));
     let mut person = m.bundle.writer("RelatedPerson", &format!("NK1/{}", nk1.occurrence()));
@@ -421,20 +435,20 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
     }
     let visit_number = pv1.field(19).repetitions().next().and_then(|r| {
         let cx = Cx::read(r);
-        let system = identifier_system(&cx.authority, cx.type_code.as_deref());
-        cx.id.is_some().then(|| identifier(cx, system))
+        cx.id.as_ref()?;
+        let system = m
+            .identifier_system(&cx.authority, cx.type_code.as_deref(), cx.id.as_deref(), r.location())
+            .ok()?;
+        Some(m.identifier(cx, system, r.location()))
     });
-    let service = pv1
-        .field(10)
-        .text_of(1)
+    let service = m
+        .code(pv1.field(10).text_of(1), pv1.location().with_field(10))
         .map(|c| concept("http://terminology.hl7.org/CodeSystem/v2-0069", c));
-    let admit_source = pv1
-        .field(14)
-        .text_of(1)
+    let admit_source = m
+        .code(pv1.field(14).text_of(1), pv1.location().with_field(14))
         .map(|c| concept("http://terminology.hl7.org/CodeSystem/v2-0023", c));
-    let discharge = pv1
-        .field(36)
-        .text_of(1)
+    let discharge = m
+        .code(pv1.field(36).text_of(1), pv1.location().with_field(36))
         .map(|c| concept("http://terminology.hl7.org/CodeSystem/v2-0112", c));
     let readmission = pv1
         .field(13)
@@ -447,7 +461,7 @@ pub(super) fn map_pv1<'a>(m: &mut Mapper<'a>, pv1: Segment<'_, 'a>) -> &'static 
         .with("status", status)
         .with("class", encounter_class(class.as_deref()))
         .with("serviceType", service)
-        .with("subject", m.subject())
+        .with("subject", m.subject_of(pv1.location()))
         .with("participant", participants)
         .with("period", Object::new().with("start", start).with("end", end))
         .with(

@@ -7,14 +7,14 @@ use zorgpoort_model::{FullUrl, Object};
 use zorgpoort_model::systems::hl7;
 
 use super::Mapper;
-use super::datatypes::{absent, coded, identifier_system};
+use super::datatypes::{absent, coded};
 use crate::error::{Error, ErrorKind};
 use crate::message::{Message, Segment};
 use crate::types::Hd;
 
 /// The sending application and facility (MSH-3, MSH-4) as a Provenance
 /// agent, with its text for displays.
-fn sending_system<'a>(msh: Segment<'_, 'a>) -> (Object<'a>, String) {
+fn sending_system<'a>(m: &mut Mapper<'a>, msh: Segment<'_, 'a>) -> (Object<'a>, String) {
     let facility = Hd::from_field(msh.field(4));
     let application = msh.field(3).text_of(1);
     let display = [application.as_deref(), facility.namespace.as_deref()]
@@ -22,7 +22,10 @@ fn sending_system<'a>(msh: Segment<'_, 'a>) -> (Object<'a>, String) {
         .flatten()
         .collect::<Vec<_>>()
         .join(" / ");
-    let system = identifier_system(&facility, None);
+    let location = msh.location().with_field(4);
+    let system = m
+        .identifier_system(&facility, None, facility.universal_id.as_deref(), location)
+        .unwrap_or_default();
     let identifier = facility.universal_id.filter(|_| system.is_some()).map(|id| {
         Object::new()
             .with("system", system.map(Cow::into_owned))
@@ -75,7 +78,7 @@ pub(super) fn map<'a>(m: &mut Mapper<'a>, message: &Message<'a>) -> Result<(), E
         absent(if empty { "unknown" } else { "error" })
     });
     let occurred = evn.and_then(|e| m.datetime(e.field(6)).or_else(|| m.datetime(e.field(2))));
-    let (source, source_display) = sending_system(msh);
+    let (source, source_display) = sending_system(m, msh);
     let enterer = evn
         .and_then(|e| e.field(5).repetitions().next())
         .and_then(|r| m.practitioner(r));

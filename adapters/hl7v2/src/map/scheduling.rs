@@ -7,7 +7,7 @@ use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::{Object, Value, base64};
 
 use super::{Mapper, NoteTarget};
-use super::datatypes::{absent, identifier_system};
+use super::datatypes::{absent, is_uri};
 use super::orders::text_data;
 use crate::error::Location;
 use crate::message::{Item, Segment};
@@ -21,14 +21,17 @@ fn document_status(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
-fn master_identifier<'a>(item: Item<'_, 'a>) -> Option<Object<'a>> {
+fn master_identifier<'a>(m: &mut Mapper<'a>, item: Item<'_, 'a>) -> Option<Object<'a>> {
     let ei = Ei::read(item);
-    let system = identifier_system(&ei.authority, None);
-    ei.id.map(|id| {
+    let id = ei.id?;
+    let system = m
+        .identifier_system(&ei.authority, None, Some(&id), item.location())
+        .ok()?;
+    Some(
         Object::new()
             .with("system", system.map(Cow::into_owned))
-            .with("value", id)
-    })
+            .with("value", id),
+    )
 }
 
 pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static [usize] {
@@ -43,20 +46,19 @@ pub(super) fn map_txa<'a>(m: &mut Mapper<'a>, txa: Segment<'_, 'a>) -> &'static 
         );
     }
     let authenticator = txa.field(10).repetitions().next().and_then(|r| m.practitioner(r));
-    let kind = txa
-        .field(2)
-        .text_of(1)
+    let kind = m
+        .code(txa.field(2).text_of(1), txa.location().with_field(2))
         .map(|code| concept("http://terminology.hl7.org/CodeSystem/v2-0270", code));
     let date = match m.instant(txa.field(4)) {
         Some(date) => Some(date),
         None => m.instant(txa.field(6)),
     };
     let document = Object::new()
-        .with("masterIdentifier", master_identifier(txa.field(12)))
+        .with("masterIdentifier", master_identifier(m, txa.field(12)))
         .with("status", "current")
         .with("docStatus", document_status(txa.field(17).text_of(1).as_deref()))
         .with("type", kind)
-        .with("subject", m.subject())
+        .with("subject", m.subject_of(txa.location()))
         .with("date", date)
         .with("author", authors)
         .with("authenticator", authenticator)
@@ -137,7 +139,14 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
                     .with("data", data),
             )
         }
-        Some("RP") => value.text_of(1).map(|url| Object::new().with("url", url)),
+        Some("RP") => match value.text_of(1) {
+            Some(url) if is_uri(&url) => Some(Object::new().with("url", url)),
+            Some(_) => {
+                m.warn(location, "reference pointer is not a valid URL; not mapped");
+                None
+            }
+            None => None,
+        },
         _ => {
             let lines: Vec<Cow<'a, str>> = value.repetitions().filter_map(|r| r.text()).collect();
             if !lines.is_empty() {
@@ -156,7 +165,7 @@ pub(super) fn document_content<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> 
         let document = Object::new()
             .with("status", "current")
             .with("type", kind)
-            .with("subject", m.subject())
+            .with("subject", m.subject_of(obx.location()))
             .with("date", m.instant(obx.field(14)))
             .with(
                 "context",
@@ -191,7 +200,7 @@ fn appointment_status(filler: Option<&str>, trigger: &str) -> &'static str {
 }
 
 pub(super) fn map_sch<'a>(m: &mut Mapper<'a>, sch: Segment<'_, 'a>) -> &'static [usize] {
-    let identifiers: Vec<Object<'a>> = [master_identifier(sch.field(1)), master_identifier(sch.field(2))]
+    let identifiers: Vec<Object<'a>> = [master_identifier(m, sch.field(1)), master_identifier(m, sch.field(2))]
         .into_iter()
         .flatten()
         .collect();
@@ -252,7 +261,8 @@ pub(super) fn close_document(m: &mut Mapper<'_>) {
         let document = if let Some(document) = open {
             document
         } else {
-            let document = Object::new().with("status", "current").with("subject", m.subject());
+            let subject = m.subject_of(Location::segment("TXA", 1));
+            let document = Object::new().with("status", "current").with("subject", subject);
             m.bundle.add("DocumentReference", "text", document)
         };
         let attachment = Object::new()
@@ -283,15 +293,10 @@ pub(super) fn close_document(m: &mut Mapper<'_>) {
 pub(super) fn finish(m: &mut Mapper<'_>) {
     close_document(m);
     for appointment in m.appointments.clone() {
-        let actor = m.subject();
-        let participant = if let Some(actor) = actor {
-            Object::new().with("actor", actor).with("status", "accepted")
-        } else {
-            m.warn(Location::segment("SCH", 1), "appointment without a patient (no PID)");
-            Object::new()
-                .with("actor", Object::new().with("display", "unknown patient"))
-                .with("status", "needs-action")
-        };
-        m.bundle.resource_mut(appointment).push_to("participant", participant);
+        // Without a patient the message is refused.
+        if let Some(actor) = m.subject_of(Location::segment("SCH", 1)) {
+            let participant = Object::new().with("actor", actor).with("status", "accepted");
+            m.bundle.resource_mut(appointment).push_to("participant", participant);
+        }
     }
 }

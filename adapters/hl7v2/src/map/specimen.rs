@@ -43,8 +43,18 @@ fn collection<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>) -> Object<'a> {
 pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
     let ids = spm.field(2);
     let identifiers: Vec<Object<'a>> = [
-        order_identifier(Ei::from_component(ids.component(1)), "PLAC"),
-        order_identifier(Ei::from_component(ids.component(2)), "FILL"),
+        order_identifier(
+            m,
+            Ei::from_component(ids.component(1)),
+            "PLAC",
+            ids.component(1).location(),
+        ),
+        order_identifier(
+            m,
+            Ei::from_component(ids.component(2)),
+            "FILL",
+            ids.component(2).location(),
+        ),
     ]
     .into_iter()
     .flatten()
@@ -52,16 +62,13 @@ pub(super) fn map_spm<'a>(m: &mut Mapper<'a>, spm: Segment<'_, 'a>, after: &[Seg
     let conditions: Vec<Object<'a>> = spm.field(24).repetitions().filter_map(|r| m.concept(r)).collect();
     let description = spm.field(14).text();
     let kind = m.concept(spm.field(4));
-    let subject = m.subject();
+    let subject = m.subject_of(spm.location());
     let received = m.datetime(spm.field(18));
     let request = m
         .order
         .filter(|_| m.order_has_obr && !specimen_first(m))
         .map(|o| m.bundle.reference(o));
     let collection = collection(m, spm);
-    if m.patient.is_none() {
-        m.warn(spm.location(), "Specimen without a patient (no PID before SPM)");
-    }
     // The NTEs after the SPM continue its description.
     let note = match (description, notes_ahead(m, "Specimen", after)) {
         (Some(description), Some(notes)) => Some(Cow::Owned(format!("{description}\n{notes}"))),
