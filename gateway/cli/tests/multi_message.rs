@@ -91,7 +91,9 @@ fn convert(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-/// The BSNs of the Patients in a Bundle.
+/// The BSNs of the Patients in a Bundle; a merge's prior record of the
+/// same patient (inactive, `replaced-by` the surviving one) is not another
+/// patient.
 fn patient_bsns(bundle: &serde_json::Value) -> Vec<String> {
     bundle["entry"]
         .as_array()
@@ -99,6 +101,7 @@ fn patient_bsns(bundle: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|entry| &entry["resource"])
         .filter(|resource| resource["resourceType"] == "Patient")
+        .filter(|patient| patient["link"][0]["type"] != "replaced-by")
         .map(|patient| {
             patient["identifier"]
                 .as_array()
