@@ -36,7 +36,12 @@ fn errors(json: &str) -> Vec<String> {
 /// to have no errors) and its warnings.
 fn convert_one(name: &str) -> (Value, Vec<String>) {
     let path = common::fixtures().join("fuzz").join(name);
-    let mut messages = to_fhir(&std::fs::read(&path).unwrap(), &Options::default()).unwrap();
+    converted(name, &std::fs::read(&path).unwrap())
+}
+
+/// [`convert_one`] of an interchange given as bytes; `name` for messages.
+fn converted(name: &str, interchange: &[u8]) -> (Value, Vec<String>) {
+    let mut messages = to_fhir(interchange, &Options::default()).unwrap();
     assert_eq!(messages.len(), 1, "{name}");
     let conversion = messages.remove(0).unwrap_or_else(|e| panic!("{name}: {e}"));
     let json = conversion.bundle.to_json();
@@ -174,23 +179,16 @@ fn a_sender_without_a_name_is_left_out_with_a_warning() {
 #[test]
 fn a_department_without_a_name_is_left_out_with_a_warning() {
     let text = "UNB+UNOA:1+LAB01:30+01123456:30+260318:0930+R1'UNH+1+MEDLAB:1'ZKH+Streeklab'AFD++010-7033810'PID+1975:03:18+M+Jansen:::::J.++BSN999910851'BEP:1:1:1+0+Kreatinine+112++umol/l'UNT+6+1'UNZ+1+R1'";
-    let conversion = to_fhir(text.as_bytes(), &Options::default())
-        .unwrap()
-        .remove(0)
-        .unwrap();
-    let json = conversion.bundle.to_json();
-    assert_eq!(errors(&json), Vec::<String>::new(), "{json}");
-    let warnings: Vec<String> = conversion.warnings.iter().map(ToString::to_string).collect();
+    let (bundle, warnings) = converted("inline", text.as_bytes());
     assert_eq!(
         warnings,
         ["msg 1 (UNH+1): segment 3 AFD: organisation without a name; not mapped"]
     );
-    let bundle: Value = serde_json::from_str(&json).unwrap();
     let organizations: Vec<&str> = resource_types(&bundle)
         .into_iter()
         .filter(|t| *t == "Organization")
         .collect();
-    assert_eq!(organizations.len(), 1, "the laboratory only: {json}");
+    assert_eq!(organizations.len(), 1, "the laboratory only: {bundle}");
     assert_eq!(
         resource(&bundle, "DiagnosticReport")["performer"]
             .as_array()
@@ -226,18 +224,11 @@ fn a_voorvoegsel_without_a_surname_is_left_out_with_a_warning() {
 #[test]
 fn a_partner_voorvoegsel_without_the_partner_surname_is_left_out() {
     let text = "UNB+UNOA:1+LAB01:30+01123456:30+260318:0930+R1'UNH+1+MEDLAB:1'PID+1975:03:18+V+:van:Berg:de::A.++BSN999910851'UNT+3+1'UNZ+1+R1'";
-    let conversion = to_fhir(text.as_bytes(), &Options::default())
-        .unwrap()
-        .remove(0)
-        .unwrap();
-    let json = conversion.bundle.to_json();
-    assert_eq!(errors(&json), Vec::<String>::new(), "{json}");
-    let warnings: Vec<String> = conversion.warnings.iter().map(ToString::to_string).collect();
+    let (bundle, warnings) = converted("inline", text.as_bytes());
     assert_eq!(
         warnings,
         ["msg 1 (UNH+1): segment 2 PID, element 3.2: voorvoegsel without a surname; not mapped"]
     );
-    let bundle: Value = serde_json::from_str(&json).unwrap();
     let name = &resource(&bundle, "Patient")["name"][0];
     assert_eq!(name["family"], "de Berg", "{name}");
     assert_eq!(name["text"], "A. de Berg", "{name}");
