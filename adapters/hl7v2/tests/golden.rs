@@ -120,7 +120,10 @@ fn bundles_are_byte_identical_to_the_golden_list() {
         new.iter().map(|(n, h)| (n.as_str(), h.as_str())).collect(),
     );
     let names = |list: &[(String, String)], keep: &dyn Fn(&str, &str) -> bool| -> Vec<String> {
-        list.iter().filter(|(n, h)| keep(n, h)).map(|(n, _)| n.clone()).collect()
+        list.iter()
+            .filter(|(n, h)| keep(n, h))
+            .map(|(n, _)| n.clone())
+            .collect()
     };
     let changed = names(&new, &|n, h| old_by_name.get(n).is_some_and(|old| *old != h));
     let added = names(&new, &|n, _| !old_by_name.contains_key(n));

@@ -44,7 +44,11 @@ impl<'a> Mapper<'a> {
 /// Whether an IN1 names the insurer (IN1-3 or IN1-4), without which it is
 /// not mapped.
 pub(super) fn names_an_insurer(in1: Segment<'_, '_>) -> bool {
-    in1.field(3).repetitions().next().is_some_and(|r| Cx::read(r).id.is_some()) || in1.field(4).text_of(1).is_some()
+    in1.field(3)
+        .repetitions()
+        .next()
+        .is_some_and(|r| Cx::read(r).id.is_some())
+        || in1.field(4).text_of(1).is_some()
 }
 
 pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>, after: &[Segment<'_, 'a>]) -> &'static [usize] {
@@ -84,7 +88,9 @@ pub(super) fn map_al1<'a>(m: &mut Mapper<'a>, al1: Segment<'_, 'a>, after: &[Seg
             .field("onsetDateTime", onset);
         if !manifestations.is_empty() {
             w.list("reaction", |reaction| {
-                reaction.field("manifestation", manifestations).field("severity", severity);
+                reaction
+                    .field("manifestation", manifestations)
+                    .field("severity", severity);
             });
         }
     });
@@ -292,7 +298,10 @@ pub(super) fn map_in1<'a>(m: &mut Mapper<'a>, in1: Segment<'_, 'a>) -> &'static 
         if let Some(plan) = plan {
             w.list("class", |class| {
                 class
-                    .object("type", coded("http://terminology.hl7.org/CodeSystem/coverage-class", "plan"))
+                    .object(
+                        "type",
+                        coded("http://terminology.hl7.org/CodeSystem/coverage-class", "plan"),
+                    )
                     .field("value", plan);
             });
         }

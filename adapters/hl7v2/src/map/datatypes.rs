@@ -689,7 +689,8 @@ impl<'a> Mapper<'a> {
         let reference = self.bundle.shared_reference(entry, display.as_deref());
         if id.is_some() {
             // The same text names the same practitioner, with the same display.
-            self.known_references.push(("Practitioner", item.raw(), reference.clone()));
+            self.known_references
+                .push(("Practitioner", item.raw(), reference.clone()));
         }
         Some(reference)
     }
@@ -721,7 +722,8 @@ impl<'a> Mapper<'a> {
             item.location(),
         );
         if id.is_some() {
-            self.known_references.push(("Organization", item.raw(), reference.clone()));
+            self.known_references
+                .push(("Organization", item.raw(), reference.clone()));
         }
         Some(reference)
     }

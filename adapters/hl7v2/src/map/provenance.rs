@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-use zorgpoort_model::{FullUrl, Object};
 use zorgpoort_model::systems::hl7;
+use zorgpoort_model::{FullUrl, Object};
 
 use super::Mapper;
 use super::datatypes::{absent, coded};

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use zorgpoort_model::datatypes::concept;
 use zorgpoort_model::{Object, Value, base64};
 
-use super::{Mapper, NoteTarget};
 use super::datatypes::{absent, is_uri};
 use super::orders::text_data;
+use super::{Mapper, NoteTarget};
 use crate::error::Location;
 use crate::message::{Item, Segment};
 use crate::types::Ei;

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use zorgpoort_model::datatypes::profile_meta;
 use zorgpoort_model::{Json, Object};
 
-use super::{Mapper, NoteTarget};
 use super::orders::{notes_ahead, order_identifier};
+use super::{Mapper, NoteTarget};
 use crate::message::Segment;
 use crate::types::Ei;
 
@@ -116,7 +116,10 @@ pub(super) fn specimen_ahead(m: &Mapper<'_>, after: &[Segment<'_, '_>]) -> Optio
         .iter()
         .take_while(|s| !matches!(s.id(), "ORC" | "OBR"))
         .find(|s| s.id() == "SPM")?;
-    Some(m.bundle.planned_reference("Specimen", &format!("SPM/{}", spm.occurrence())))
+    Some(
+        m.bundle
+            .planned_reference("Specimen", &format!("SPM/{}", spm.occurrence())),
+    )
 }
 
 /// The SPM fields the mapping uses.
