@@ -439,22 +439,8 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
             "unit said to be UCUM is not valid UCUM; kept as text only",
         );
     }
-    let effective = match m.datetime(obx.field(14)) {
-        Some(t) => Some(t),
-        None => m
-            .order
-            .and_then(|o| match m.bundle.resource_mut(o).get("occurrenceDateTime") {
-                Some(Value::Str(s)) => Some(s.clone().into_owned()),
-                _ => None,
-            }),
-    };
-    let mut performers: Vec<Value<'a>> = obx
-        .field(16)
-        .repetitions()
-        .filter_map(|r| m.practitioner(r))
-        .map(Value::from)
-        .collect();
-    performers.extend(obx.field(23).repetitions().next().and_then(|r| m.organization(r)).map(Value::from));
+    let effective = result_time(m, obx);
+    let performers = result_performers(m, obx);
     let issued = m.instant(obx.field(19));
     let method = m.concept(obx.field(17));
     let is_lab = m.report.is_some();
@@ -500,19 +486,19 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
             items.object(coded(hl7::V3_OBSERVATION_INTERPRETATION, code));
         }
     })
-        .field("method", method)
-        .list_item("referenceRange", range)
-        .array("component", |items| {
-            for (key, value) in components {
-                items.object(|component| {
-                    component.field("code", code.as_ref()).field(key, value);
-                });
-            }
-        })
-        .list("note", |note| {
-            note.field("text", notes);
-        })
-        .field("specimen", later_specimen);
+    .field("method", method)
+    .list_item("referenceRange", range)
+    .array("component", |items| {
+        for (key, value) in components {
+            items.object(|component| {
+                component.field("code", code.as_ref()).field(key, value);
+            });
+        }
+    })
+    .list("note", |note| {
+        note.field("text", notes);
+    })
+    .field("specimen", later_specimen);
     let entry = observation.finish();
     if let Some(report) = m.report {
         let reference = m.bundle.reference(entry);
@@ -520,6 +506,37 @@ pub(super) fn map_obx<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>, after: &[Seg
     }
     m.note_target = Some(NoteTarget::Written(entry));
     &[1, 2, 3, 5, 6, 7, 8, 11, 14, 16, 17, 19, 23]
+}
+
+/// When a result was observed: OBX-14, else its order's time.
+fn result_time<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Option<String> {
+    match m.datetime(obx.field(14)) {
+        Some(t) => Some(t),
+        None => m
+            .order
+            .and_then(|o| match m.bundle.resource_mut(o).get("occurrenceDateTime") {
+                Some(Value::Str(s)) => Some(s.clone().into_owned()),
+                _ => None,
+            }),
+    }
+}
+
+/// Who observed a result: OBX-16's practitioners and OBX-23's organisation.
+fn result_performers<'a>(m: &mut Mapper<'a>, obx: Segment<'_, 'a>) -> Vec<Value<'a>> {
+    let mut performers: Vec<Value<'a>> = obx
+        .field(16)
+        .repetitions()
+        .filter_map(|r| m.practitioner(r))
+        .map(Value::from)
+        .collect();
+    performers.extend(
+        obx.field(23)
+            .repetitions()
+            .next()
+            .and_then(|r| m.organization(r))
+            .map(Value::from),
+    );
+    performers
 }
 
 /// The resources an NTE adds a note to; after any other, it is reported.
