@@ -9,8 +9,8 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
+use zorgpoort_model::span::Span;
 
-use crate::datetime::Span;
 use crate::issue::{Issue, IssueType};
 
 /// per-1 of every Period: the start is not after the end. Values of

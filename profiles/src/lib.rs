@@ -19,7 +19,6 @@ mod base_invariants;
 mod conformance;
 mod constraints;
 mod datatypes;
-mod datetime;
 #[rustfmt::skip]
 mod generated;
 #[rustfmt::skip]

@@ -418,86 +418,19 @@ impl PartialDateTime {
     }
 }
 
-/// The stretch of time a [`PartialDateTime`] covers, in nanoseconds since
-/// 1970-01-01T00:00:00: UTC for a value written with a zone (one with a
-/// time), local time for one without (a date, a month, a year).
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    earliest: i128,
-    latest: i128,
-    zoned: bool,
-}
-
-const NANOS_PER_SECOND: i128 = 1_000_000_000;
-/// The largest offsets east (+14:00) and west (-12:00) of UTC, in
-/// nanoseconds: how far a value without a zone may lie from UTC.
-const MOST_EAST: i128 = 14 * 3600 * NANOS_PER_SECOND;
-const MOST_WEST: i128 = 12 * 3600 * NANOS_PER_SECOND;
-
 impl PartialDateTime {
     /// Whether all of the time `self` covers, as FHIR text written with
     /// [`Self::to_fhir_datetime`] in `zone` says it, lies after all of the
     /// time `other` covers: a Period from `self` to `other` would break
-    /// FHIR's per-1 (start not after end). Values of different precision
-    /// compare by the stretch each covers (`2021` is not after
-    /// `2021-05-01`); a value without a zone is compared in the other's
-    /// zone when that has none either, else widened by the largest offsets,
-    /// so only a certain contradiction counts.
+    /// FHIR's per-1 (start not after end). Read as the validator reads
+    /// per-1 ([`Span`](crate::span::Span)), so only a certain
+    /// contradiction counts.
     #[must_use]
     pub fn certainly_after(&self, other: &Self, zone: LocalZone) -> bool {
-        let (a, b) = (self.span(zone), other.span(zone));
-        match (a.zoned, b.zoned) {
-            (true, true) | (false, false) => a.earliest > b.latest,
-            // A local value is at most 14 hours ahead of UTC, 12 behind.
-            (false, true) => a.earliest - MOST_EAST > b.latest,
-            (true, false) => a.earliest > b.latest + MOST_WEST,
-        }
-    }
-
-    /// The time the value covers; see [`Span`].
-    fn span(&self, zone: LocalZone) -> Span {
-        let day_nanos = |year, month, day| i128::from(days_from_civil(year, month, day)) * 86_400 * NANOS_PER_SECOND;
-        match (self.month, self.day, self.time) {
-            (Some(month), Some(day), Some((h, m, s))) => {
-                let offset = self
-                    .offset_minutes
-                    .unwrap_or_else(|| zone.offset_minutes(self.year, month, day, h));
-                let seconds = i128::from(h * 3600 + m * 60 + s) - i128::from(offset) * 60;
-                let fraction = self.fraction.map_or(0, |(value, digits)| {
-                    i128::from(value) * 10_i128.pow(9_u32.saturating_sub(u32::from(digits)))
-                });
-                let at = day_nanos(self.year, month, day) + seconds * NANOS_PER_SECOND + fraction;
-                Span {
-                    earliest: at,
-                    latest: at,
-                    zoned: true,
-                }
-            }
-            (Some(month), Some(day), None) => {
-                let start = day_nanos(self.year, month, day);
-                Span {
-                    earliest: start,
-                    latest: day_nanos(self.year, month, day + 1) - 1,
-                    zoned: false,
-                }
-            }
-            (Some(month), None, _) => {
-                let (next_year, next_month) = if month >= 12 {
-                    (self.year + 1, 1)
-                } else {
-                    (self.year, month + 1)
-                };
-                Span {
-                    earliest: day_nanos(self.year, month, 1),
-                    latest: day_nanos(next_year, next_month, 1) - 1,
-                    zoned: false,
-                }
-            }
-            (None, _, _) => Span {
-                earliest: day_nanos(self.year, 1, 1),
-                latest: day_nanos(self.year + 1, 1, 1) - 1,
-                zoned: false,
-            },
+        let span = |value: &Self| crate::span::Span::parse(&value.to_fhir_datetime(zone));
+        match (span(self), span(other)) {
+            (Some(this), Some(other)) => this.certainly_after(other),
+            _ => false,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod datatypes;
 pub mod json;
 pub mod names;
 pub mod origin;
+pub mod span;
 pub mod systems;
 pub mod ucum;
 pub mod warning;

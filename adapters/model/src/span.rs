@@ -5,7 +5,11 @@
 //! instant. A value without a time has no time zone; it is read in the zone
 //! of the value it is compared with, when that has none either, and is
 //! otherwise widened by the largest offsets (-12:00 to +14:00), so that a
-//! finding is never an artefact of an unknown zone.
+//! finding is never an artefact of an unknown zone. The validator's per-1
+//! and the adapters (which leave out a Period's end that comes before its
+//! start, rather than write a Period that breaks per-1) read values alike.
+
+use crate::datatypes::days_from_civil;
 
 /// Nanoseconds since 1970-01-01T00:00:00 (UTC, or local for values
 /// without a zone).
@@ -128,16 +132,11 @@ fn number(text: &str, width: usize) -> Option<i64> {
         .flatten()
 }
 
-/// Days from 1970-01-01 to `year-month-day` in the proleptic Gregorian
-/// calendar (H. Hinnant's `days_from_civil`).
+/// Days from 1970-01-01 to `year-month-day`; the fields were read as at
+/// most four and two digits, so they fit.
 fn days(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    let narrow = |n: i64| u32::try_from(n).unwrap_or_default();
+    days_from_civil(i32::try_from(year).unwrap_or_default(), narrow(month), narrow(day))
 }
 
 #[cfg(test)]
