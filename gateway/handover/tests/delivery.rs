@@ -77,6 +77,10 @@ async fn states(store: &SqliteStore, ids: &[&str]) -> Vec<(DeliveryState, u32)> 
     out
 }
 
+async fn all_delivered(store: &SqliteStore, ids: &[&str]) -> bool {
+    states(store, ids).await.iter().all(|s| s.0 == DeliveryState::Delivered)
+}
+
 #[tokio::test]
 async fn every_attempt_is_audited_without_content() {
     let receiver = receiver(vec![503, 200]).await;
@@ -200,13 +204,7 @@ async fn a_receiver_that_was_down_gets_everything_in_order() {
 
     let receiver = receiver_on(TcpListener::bind(address).await.unwrap(), vec![200]);
     let ids = ["m1", "m2", "m3", "m4", "m5"];
-    deliver_until(&store, fast(), async || {
-        states(&store, &ids)
-            .await
-            .iter()
-            .all(|s| s.0 == DeliveryState::Delivered)
-    })
-    .await;
+    deliver_until(&store, fast(), async || all_delivered(&store, &ids).await).await;
     let bodies = receiver.bodies.lock().unwrap().clone();
     let expected: Vec<String> = (1..=5).map(|n| format!("{{\"id\":\"m{n}\"}}")).collect();
     assert_eq!(bodies, expected);
@@ -232,13 +230,7 @@ async fn batches_keep_order_through_a_failure_in_the_middle() {
     let ids: Vec<String> = (1..=TOTAL).map(|n| format!("m{n}")).collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let config = DeliveryConfig { batch: 8, ..fast() };
-    deliver_until(&store, config, async || {
-        states(&store, &ids)
-            .await
-            .iter()
-            .all(|s| s.0 == DeliveryState::Delivered)
-    })
-    .await;
+    deliver_until(&store, config, async || all_delivered(&store, &ids).await).await;
     let bodies = receiver.bodies.lock().unwrap().clone();
     let expected: Vec<String> = (1..=TOTAL).map(|n| format!("{{\"id\":\"m{n}\"}}")).collect();
     assert_eq!(bodies, expected, "in order, each once");

@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -171,7 +172,16 @@ fn labels(metric: &Metric, values: &[&str]) -> String {
         if i > 0 {
             rendered.push(',');
         }
-        let value = value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+        // Escaped as the text format asks; most values need none.
+        let value: Cow<'_, str> = if value.contains(['\\', '"', '\n']) {
+            value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+                .into()
+        } else {
+            (*value).into()
+        };
         let _ = write!(rendered, "{key}=\"{value}\"");
     }
     rendered
