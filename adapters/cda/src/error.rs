@@ -51,6 +51,10 @@ pub enum ErrorKind {
     /// A BSN (OID 2.16.840.1.113883.2.4.6.3) that fails the 11-check.
     #[error("BSN fails the 11-check")]
     InvalidBsn,
+    /// A second `recordTarget`: the document is about more than one
+    /// patient, and its entries cannot be told apart by patient.
+    #[error("a second recordTarget: the document is about more than one patient; send one document per patient")]
+    SecondRecordTarget,
 }
 
 /// An [`ErrorKind`] with the place in the document where it happened.

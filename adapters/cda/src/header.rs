@@ -114,10 +114,12 @@ pub fn map(ctx: &mut Ctx<'_, '_>, root: Node<'_, '_>) -> Result<(Object<'static>
     let Some(role) = child(target, "patientRole") else {
         return Err(ctx.error(target, ErrorKind::Missing("recordTarget/patientRole")));
     };
-    patient(ctx, role)?;
-    for extra in targets {
-        ctx.warn(extra, "more than one recordTarget: only the first is the subject");
+    // Entries carry no subject of their own: with two patients, each fact
+    // would be written about the first one.
+    if let Some(second) = targets.next() {
+        return Err(ctx.error(second, ErrorKind::SecondRecordTarget));
     }
+    patient(ctx, role)?;
 
     let mut authors = Vec::new();
     for author in children(root, "author") {

@@ -163,6 +163,19 @@ fn a_root_that_is_not_clinical_document_is_not_cda() {
 }
 
 #[test]
+fn a_document_about_two_patients_is_refused() {
+    let second = r#"<recordTarget><patientRole><id root="2.16.840.1.113883.2.4.6.3" extension="999910851"/></patientRole></recordTarget>
+  <author>"#;
+    let text = document(PATIENT, "").replacen("<author>", second, 1);
+    let error = error_of(&text);
+    assert_eq!(
+        error.to_string(),
+        "line 13, column 3 (/ClinicalDocument/recordTarget[2]): a second recordTarget: the document is about \
+         more than one patient; send one document per patient"
+    );
+}
+
+#[test]
 fn an_impossible_birth_date_names_the_element() {
     let patient = PATIENT.replace("19580704", "19800230");
     let error = error_of(&document(&patient, ""));

@@ -42,6 +42,7 @@ fn error_code(kind: &ErrorKind) -> (&'static str, &'static str) {
         | ErrorKind::AnotherMessage { .. }
         | ErrorKind::DamagedSegment { .. }
         | ErrorKind::MissingPatient { .. }
+        | ErrorKind::SecondPatient { .. }
         | ErrorKind::Unframed => ("100", "Segment sequence error"),
         _ => ("207", "Application internal error"),
     }

@@ -181,6 +181,14 @@ pub enum ErrorKind {
         /// What is missing.
         reason: &'static str,
     },
+    /// A second PID: the message is about more than one patient, and the
+    /// receiver handles one patient per message (consent, routing and audit
+    /// are per patient).
+    #[error("{event} is about more than one patient (a second PID); send one message per patient")]
+    SecondPatient {
+        /// MSH-9.1 and MSH-9.2, such as `ADT^A40`.
+        event: String,
+    },
     /// The converted Bundle breaks the profiles the receiver expects, and
     /// the gateway is set to reject such messages.
     #[error("the converted message does not conform to nl-core: {0}")]

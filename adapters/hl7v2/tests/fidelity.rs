@@ -133,6 +133,33 @@ fn orders_and_results_without_an_identified_patient_are_refused() {
     );
 }
 
+/// A message with a PID per patient (ADT^A40 merging two patients) is one
+/// Bundle with a Patient each by default; with `one_patient`, as the
+/// gateway converts, it is refused at the second PID.
+#[test]
+fn a_second_patient_is_refused_when_one_patient_is_asked_for() {
+    let text = "MSH|^~\\&|HIS|RIJNSTATE|||20261124093015+0100||ADT^A40^ADT_A39|MERGE2|P|2.5\r\
+        PID|1||4711^^^RIJNSTATE^PI||Jansen^Piet||19800101|M\r\
+        MRG|4700^^^RIJNSTATE^PI\r\
+        PID|2||4712^^^RIJNSTATE^PI||Kok^Anna||19750303|F\r\
+        MRG|4701^^^RIJNSTATE^PI\r";
+    let message = Message::parse(text.as_bytes(), &Limits::default()).unwrap();
+    let bundle: Value =
+        serde_json::from_str(&to_fhir(&message, &Options::default()).unwrap().bundle.to_json()).unwrap();
+    let patients = serde_json::to_string(&resources(&bundle, "Patient")).unwrap();
+    assert!(patients.contains("4711") && patients.contains("4712"), "{patients}");
+
+    let one_patient = Options {
+        one_patient: true,
+        ..Options::default()
+    };
+    let error = to_fhir(&message, &one_patient).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "PID#2: ADT^A40 is about more than one patient (a second PID); send one message per patient"
+    );
+}
+
 /// The ids of the specimens a resource references.
 fn specimen_refs(resource: &Value) -> Vec<String> {
     let refs = match &resource["specimen"] {

@@ -225,7 +225,11 @@ impl<S: Store> Intake<S> {
             local_codes: local_code_systems(&registry),
             registry,
             routes,
-            options: Options::default(),
+            // Consent, routes and audit are per patient.
+            options: Options {
+                one_patient: true,
+                ..Options::default()
+            },
             settings,
             validation,
             metrics,

@@ -288,6 +288,37 @@ async fn mllp_refuses_a_frame_of_several_messages() {
     }
 }
 
+/// One message about two patients (ADT^A40 with two merge groups) is
+/// refused whole on both listeners: stored, it would travel under the first
+/// patient's BSN and consent with the second patient's data in it.
+#[tokio::test]
+async fn a_message_about_two_patients_is_refused_not_stored_under_the_first() {
+    let message = "MSH|^~\\&|HIS|RIJNSTATE|||20261124093015+0100||ADT^A40^ADT_A39|MERGE2|P|2.5\r\
+        EVN|A40|20261124093015+0100\r\
+        PID|1||999911120^^^NLMINBIZA^NNNLD||Jansen^Piet||19800101|M\r\
+        MRG|4711^^^RIJNSTATE^PI\r\
+        PID|2||999910851^^^NLMINBIZA^NNNLD||Kok^Anna||19750303|F\r\
+        MRG|4712^^^RIJNSTATE^PI\r";
+    let dir = data_dir("two-patients");
+    let gateway = start(&dir, "").await;
+    let expected = "is about more than one patient (a second PID); send one message per patient";
+
+    let ack = mllp(&gateway, &framed(message.as_bytes())).await;
+    assert!(ack.contains("MSA|AE|MERGE2"), "{ack}");
+    assert!(ack.contains("ERR||PID^2|100^"), "{ack}");
+    assert!(ack.contains(expected), "{ack}");
+    for path in ["/hl7v2", "/messages/hl7v2"] {
+        let (status, body) = http(&gateway, "POST", path, message.as_bytes()).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert!(body.contains(expected), "{path}: {body}");
+    }
+    gateway.shutdown().await;
+    let store = store_of(&dir);
+    for bsn in ["999911120", "999910851"] {
+        assert!(store.messages_of(bsn, 10).await.unwrap().is_empty(), "{bsn} stored");
+    }
+}
+
 #[tokio::test]
 async fn mllp_answers_a_frame_without_a_start_block() {
     let dir = data_dir("unframed");

@@ -41,6 +41,13 @@ pub struct Options {
     pub zone: LocalZone,
     /// The sender's own code tables (CWE-3 names such as `99ZLAB`).
     pub local_codes: LocalCodeSystems,
+    /// Refuse a message about more than one patient (a second PID, as in
+    /// ADT^A40 with several merge groups, BAR^P02 or an ORU with several
+    /// PATIENT_RESULT groups). A gateway sets this: it checks consent, routes
+    /// and audits per patient, and a Bundle about two patients would travel
+    /// under the first one's consent. Off, such a message becomes one Bundle
+    /// with a Patient per PID.
+    pub one_patient: bool,
 }
 
 /// The coding-system names a sender uses for its own tables in CWE-3 and
@@ -113,6 +120,9 @@ pub fn to_fhir<'a>(message: &Message<'a>, options: &Options) -> Result<Conversio
     let (code, trigger) = kind.split_once('^').unwrap_or((&kind, ""));
     if NEED_A_PATIENT.contains(&code) && kind != "ADT^A20" {
         patient::require_identified(message, &kind)?;
+    }
+    if options.one_patient {
+        patient::refuse_second(message, &kind)?;
     }
     let mut mapper = Mapper {
         zone: options.zone,

@@ -74,6 +74,20 @@ pub(super) fn require_identified(message: &Message<'_>, event: &str) -> Result<(
     }
 }
 
+/// A message about a second patient (a second PID segment) is refused at
+/// that PID, for [`super::Options::one_patient`].
+pub(super) fn refuse_second(message: &Message<'_>, event: &str) -> Result<(), Error> {
+    match message.segments().filter(|segment| segment.id() == "PID").nth(1) {
+        Some(second) => Err(Error::at(
+            second.location(),
+            ErrorKind::SecondPatient {
+                event: event.to_owned(),
+            },
+        )),
+        None => Ok(()),
+    }
+}
+
 fn gender(code: &str) -> Option<&'static str> {
     match code {
         "M" => Some("male"),
