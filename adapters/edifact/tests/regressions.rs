@@ -233,3 +233,34 @@ fn a_partner_voorvoegsel_without_the_partner_surname_is_left_out() {
     assert_eq!(name["family"], "de Berg", "{name}");
     assert_eq!(name["text"], "A. de Berg", "{name}");
 }
+
+/// A segment a report has once (ZKH, AFD, ART, ARA, DET, IDE) repeated:
+/// the second replaced the first without a word (another time, another lab
+/// number), and a second laboratory or requester was written as a resource
+/// nothing refers to. The first is kept; the second is warned and left out.
+#[test]
+fn a_repeated_report_segment_keeps_the_first_and_warns() {
+    let text = "UNB+UNOA:1+LAB01:30+01123456:30+260318:0930+R1'UNH+1+MEDLAB:1'\
+        ZKH+Streeklab'ZKH+Ander lab'PID+1975:03:18+M+Jansen:::::J.++BSN999910851'\
+        ART+H+01123456+A. de Groot'ART+H+01999999+B. Bakker'\
+        DET:1+26:03:17+09:20'DET:1+26:03:18+10:00'IDE:1+J+L1'IDE:1+N+L2'\
+        BEP:1:1:1+0+Kreatinine+112++umol/l'UNT+12+1'UNZ+1+R1'";
+    let (bundle, warnings) = converted("inline", text.as_bytes());
+    assert_eq!(
+        warnings,
+        [
+            "msg 1 (UNH+1): segment 3 ZKH: a second ZKH: the report has one; the first is kept",
+            "msg 1 (UNH+1): segment 6 ART: a second ART: the report has one; the first is kept",
+            "msg 1 (UNH+1): segment 8 DET: a second DET: the report has one; the first is kept",
+            "msg 1 (UNH+1): segment 10 IDE: a second IDE: the report has one; the first is kept",
+        ]
+    );
+    let types = resource_types(&bundle);
+    assert_eq!(types.iter().filter(|t| **t == "Organization").count(), 1, "{bundle}");
+    assert_eq!(types.iter().filter(|t| **t == "Practitioner").count(), 1, "{bundle}");
+    assert_eq!(resource(&bundle, "Organization")["name"], "Streeklab");
+    let report = resource(&bundle, "DiagnosticReport");
+    assert_eq!(report["identifier"][0]["value"], "L1", "{report}");
+    assert_eq!(report["status"], "final", "{report}");
+    assert_eq!(report["effectiveDateTime"], "2026-03-17T09:20:00+01:00", "{report}");
+}

@@ -135,8 +135,32 @@ pub(super) fn map(m: &mut Mapper, body: &[Segment<'_>], header: Segment<'_>) -> 
     Ok(Finish::Transaction)
 }
 
+impl Report {
+    /// Whether the report already holds what a segment that occurs once
+    /// per report (lab, department, requester, interpreter, time, lab
+    /// number) would set.
+    fn has(&self, tag: &[u8]) -> bool {
+        match tag {
+            b"ZKH" => self.lab.is_some(),
+            b"AFD" => self.department.is_some(),
+            b"ART" => self.requester.is_some(),
+            b"ARA" => self.interpreter.is_some(),
+            b"DET" => self.effective.is_some(),
+            b"IDE" => self.complete.is_some() || self.lab_number.is_some(),
+            _ => false,
+        }
+    }
+}
+
 /// One segment of the message body; `rest` are the segments after it.
 fn map_segment(m: &mut Mapper, report: &mut Report, segment: Segment<'_>, rest: &[Segment<'_>]) -> Result<(), Error> {
+    if report.has(segment.tag_bytes()) {
+        // Neither replaces the first silently nor makes a resource that
+        // nothing references.
+        let text = format!("a second {}: the report has one; the first is kept", segment.tag());
+        m.warn(segment.location(), text);
+        return Ok(());
+    }
     match segment.tag_bytes() {
         b"ZKH" => {
             let [name, address_element, phone_element] = segment.fields::<3>();
