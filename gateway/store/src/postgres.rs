@@ -11,7 +11,11 @@
 //! - **the audit chain**: one chain; a transaction that appends takes a
 //!   transaction-scoped advisory lock first and links to the head it then
 //!   reads. Appends are serialised across replicas (the lock is held from
-//!   the append to the commit): the cost of one verifiable chain.
+//!   the append to the commit): the cost of one verifiable chain. Records
+//!   appended on their own ([`Store::audit`], one per synchronous
+//!   conversion) are committed in groups: what queued while one group
+//!   committed goes in the next transaction, and each caller returns once
+//!   its record is committed.
 //!
 //! Each replica anchors the head it committed to its own anchor file; the
 //! anchors and the key stay outside the database, as with SQLite.
@@ -23,6 +27,7 @@ use std::thread;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use futures_util::TryStreamExt as _;
+use tokio::sync::oneshot;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
@@ -106,6 +111,19 @@ impl PostgresSettings {
 pub struct PostgresStore {
     pool: Pool,
     audit: Arc<AuditSide>,
+    queue: Arc<AuditQueue>,
+}
+
+/// Where a queued audit record's caller hears whether it was committed.
+type CommitAnswer = oneshot::Sender<Result<(), String>>;
+
+/// Audit records waiting for the next group commit, each with the caller
+/// to tell once it is committed (or why not).
+#[derive(Default)]
+struct AuditQueue {
+    waiting: std::sync::Mutex<Vec<(AuditEvent, CommitAnswer)>>,
+    /// Held by the caller committing a group, for that commit.
+    committing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -186,6 +204,7 @@ impl PostgresStore {
                 committed: Some(committed),
                 anchor_thread: Some(anchor_thread),
             }),
+            queue: Arc::default(),
         })
     }
 
@@ -319,6 +338,14 @@ impl PostgresStore {
     }
 
     /// Commits `tx`, then hands the head it appended to the anchoring thread.
+    /// Appends `events` in one transaction of their own and commits it.
+    async fn append_and_commit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let appended = self.append_audit(&tx, events, None).await?;
+        self.commit(tx, appended).await
+    }
+
     async fn commit(&self, tx: Transaction<'_>, appended: Option<Committed>) -> Result<(), StoreError> {
         tx.commit().await?;
         if let (Some(head), Some(anchors)) = (appended, &self.audit.committed) {
@@ -841,10 +868,33 @@ impl Store for PostgresStore {
     }
 
     async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let appended = self.append_audit(&tx, std::slice::from_ref(&event), None).await?;
-        self.commit(tx, appended).await
+        let (tell, mut committed) = oneshot::channel();
+        self.queue
+            .waiting
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .push((event, tell));
+        let turn = self.queue.committing.lock().await;
+        // The group committed while this caller waited for its turn may
+        // have held its record; otherwise it commits the group itself.
+        let answer = if let Ok(answer) = committed.try_recv() {
+            answer
+        } else {
+            let group = std::mem::take(&mut *self.queue.waiting.lock().map_err(|_| StoreError::Closed)?);
+            let (events, callers): (Vec<AuditEvent>, Vec<_>) = group.into_iter().unzip();
+            let answer = self.append_and_commit(&events).await.map_err(|e| e.to_string());
+            // A caller that went away needs no answer.
+            for caller in callers {
+                drop(caller.send(answer.clone()));
+            }
+            drop(turn);
+            // This caller's own answer, sent above; gone only when a
+            // cancelled caller took the group and rolled it back.
+            committed
+                .await
+                .unwrap_or_else(|_| Err("the audit group commit was cancelled".to_owned()))
+        };
+        answer.map_err(StoreError::Write)
     }
 
     async fn consent(&self, id: &str) -> Result<Option<ConsentRecord>, StoreError> {

@@ -653,6 +653,38 @@ async fn postgres_audit_tampering_is_found() {
     assert_eq!(store.verify_audit().await.unwrap().map_err(|b| b.sequence), Err(1));
 }
 
+/// Records appended on their own by many callers at once (synchronous
+/// conversions) are committed in groups, each caller answered once its
+/// record is committed: far fewer transactions than records, one chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_commits_concurrent_audit_records_in_groups() {
+    const AT_ONCE: usize = 200;
+    let db = Postgres::new("postgres-audit-groups").await;
+    let store = db.open().await;
+    let appends: Vec<_> = (0..AT_ONCE)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { store.audit(accept_event(&format!("m{n}"))).await })
+        })
+        .collect();
+    for append in appends {
+        append.await.unwrap().unwrap();
+    }
+    assert_eq!(store.verify_audit().await.unwrap(), Ok(AT_ONCE as u64));
+    // Each row's xmin is the transaction that inserted it.
+    let transactions: i64 = db
+        .raw()
+        .await
+        .query_one("SELECT count(DISTINCT xmin::text) FROM audit_log", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        usize::try_from(transactions).unwrap() < AT_ONCE / 4,
+        "{transactions} transactions for {AT_ONCE} records"
+    );
+}
+
 fn task(version: i64, status: &str) -> TaskRecord {
     TaskRecord {
         id: "t1".into(),
