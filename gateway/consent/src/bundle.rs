@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::CategoryRule;
@@ -82,14 +83,80 @@ fn builtin_category(resource: &Value) -> &'static str {
 
 /// The data categories present in a Bundle, in order of first appearance.
 pub fn categories_of(bundle: &Value, rules: &[CategoryRule]) -> Vec<String> {
-    let mut seen = Vec::new();
-    for entry in bundle["entry"].as_array().into_iter().flatten() {
-        let category = categorize(&entry["resource"], rules).to_owned();
-        if !seen.contains(&category) {
-            seen.push(category);
+    let resources = bundle["entry"].as_array().into_iter().flatten().map(|e| &e["resource"]);
+    distinct(resources.map(|resource| categorize(resource, rules)))
+}
+
+/// [`categories_of`] a Bundle given as JSON text, reading of each resource
+/// only what decides its category (its type and coded fields) rather than
+/// building the whole Bundle in memory: a delivery's consent decision needs
+/// no more unless it filters.
+pub fn categories_in(bundle: &str, rules: &[CategoryRule]) -> Result<Vec<String>, serde_json::Error> {
+    match serde_json::from_str::<Outline>(bundle) {
+        Ok(outline) => {
+            let resources = outline
+                .entry
+                .into_iter()
+                .map(|entry| entry.resource.map_or(Value::Null, Coded::into_value));
+            Ok(distinct(resources.map(|resource| categorize(&resource, rules))))
+        }
+        // What the outline does not take (a repeated key, `entry` that is
+        // no list) is read whole, as categories_of reads it.
+        Err(_) => serde_json::from_str::<Value>(bundle).map(|whole| categories_of(&whole, rules)),
+    }
+}
+
+fn distinct<C: AsRef<str>>(categories: impl Iterator<Item = C>) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for category in categories {
+        if !seen.iter().any(|c| c == category.as_ref()) {
+            seen.push(category.as_ref().to_owned());
         }
     }
     seen
+}
+
+/// A Bundle's entries, each resource reduced to what [`categorize`] reads.
+#[derive(Deserialize)]
+struct Outline {
+    #[serde(default)]
+    entry: Vec<OutlineEntry>,
+}
+
+#[derive(Deserialize)]
+struct OutlineEntry {
+    #[serde(default)]
+    resource: Option<Coded>,
+}
+
+/// The fields of a resource that decide its category ([`CODED_FIELDS`]
+/// and the type); anything else is skipped unread.
+#[derive(Deserialize)]
+struct Coded {
+    #[serde(rename = "resourceType", default)]
+    resource_type: Value,
+    #[serde(default)]
+    code: Value,
+    #[serde(default)]
+    category: Value,
+    #[serde(rename = "reasonCode", default)]
+    reason_code: Value,
+    #[serde(rename = "valueCodeableConcept", default)]
+    value_codeable_concept: Value,
+}
+
+impl Coded {
+    fn into_value(self) -> Value {
+        let fields = [
+            ("resourceType", self.resource_type),
+            ("code", self.code),
+            ("category", self.category),
+            ("reasonCode", self.reason_code),
+            ("valueCodeableConcept", self.value_codeable_concept),
+        ];
+        let present = fields.into_iter().filter(|(_, value)| !value.is_null());
+        Value::Object(present.map(|(name, value)| (name.to_owned(), value)).collect())
+    }
 }
 
 /// Removes the resources of `withheld` categories, every reference to them,
@@ -185,6 +252,38 @@ mod tests {
                     "target": [{"reference": "urn:uuid:p"}, {"reference": "urn:uuid:c"}, {"reference": "urn:uuid:o"}]}}
             ]
         })
+    }
+
+    /// The outline reads the same categories as the whole Bundle, also
+    /// where it falls back to reading it whole.
+    #[test]
+    fn categories_in_text_are_those_of_the_whole_bundle() {
+        let rules = [CategoryRule {
+            category: "cardio".into(),
+            resource: None,
+            system: Some("http://hl7.org/fhir/sid/icd-10".into()),
+            code_prefix: Some("I2".into()),
+        }];
+        let mut cases = vec![
+            bundle().to_string(),
+            r#"{"resourceType": "Bundle"}"#.to_owned(),
+            r#"{"entry": {"resource": {}}}"#.to_owned(),
+            r#"{"entry": [{"resource": null}, {"fullUrl": "x"}, {"resource": {"resourceType": 7}}]}"#.to_owned(),
+            r#"{"entry": [{"resource": {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "I21"}]}}}]}"#.to_owned(),
+            r#"{"entry": [{"resource": {"resourceType": "Observation", "code": {}, "code": {"coding": [{"system": "http://snomed.info/sct", "code": "74732009"}]}}}]}"#.to_owned(),
+        ];
+        cases.push(bundle().to_string().replace("laboratory", "imaging"));
+        for text in cases {
+            let whole: Value = serde_json::from_str(&text).unwrap();
+            for rules in [&rules[..], &[]] {
+                assert_eq!(
+                    categories_in(&text, rules).unwrap(),
+                    categories_of(&whole, rules),
+                    "{text}"
+                );
+            }
+        }
+        assert!(categories_in("[1, 2", &[]).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@
 mod bundle;
 pub mod fhir;
 
-pub use bundle::{categories_of, categorize, filter};
+pub use bundle::{categories_in, categories_of, categorize, filter};
 
 use serde::Deserialize;
 

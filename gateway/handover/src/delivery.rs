@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use zorgpoort_audit::{Action, AuditEvent, DataObject, Outcome};
 use zorgpoort_consent::fhir::read_consent;
-use zorgpoort_consent::{Decision, Policy, Purpose, categories_of, decide, filter};
+use zorgpoort_consent::{Decision, Policy, Purpose, categories_in, decide, filter};
 
 use crate::registry::Registry;
 use crate::routing::{MLLP_PREFIX, STU3_PREFIX};
@@ -197,8 +197,7 @@ impl ConsentCheck {
                 }
             }
         }
-        let mut json: serde_json::Value = serde_json::from_str(&bundle)?;
-        let categories = categories_of(&json, &self.policy.categories);
+        let categories = categories_in(&bundle, &self.policy.categories)?;
         // A Bundle without data (an empty search result) still says whether
         // the patient has data here: decided as general data.
         let general = ["general".to_owned()];
@@ -224,6 +223,7 @@ impl ConsentCheck {
         };
         let bundle = match &decision {
             Decision::PermitWithFilter { withheld, .. } => {
+                let mut json = serde_json::from_str(&bundle)?;
                 filter(&mut json, withheld, &self.policy.categories);
                 json.to_string()
             }
