@@ -43,7 +43,7 @@ pub struct Options {
     pub local_codes: LocalCodeSystems,
     /// Refuse a message about more than one patient (a second PID, as in
     /// ADT^A40 with several merge groups, BAR^P02 or an ORU with several
-    /// PATIENT_RESULT groups). A gateway sets this: it checks consent, routes
+    /// `PATIENT_RESULT` groups). A gateway sets this: it checks consent, routes
     /// and audits per patient, and a Bundle about two patients would travel
     /// under the first one's consent. Off, such a message becomes one Bundle
     /// with a Patient per PID.
