@@ -60,6 +60,10 @@ pub struct DeliveryConfig {
     pub timeout_ms: u64,
     /// How often the queue is looked at when idle.
     pub poll_interval_ms: u64,
+    /// Bundles made of HL7 v2 messages at intake kept in memory, up to
+    /// this many bytes, so that delivering them does not convert them again
+    /// (0: convert again at delivery).
+    pub kept_bundles_bytes: usize,
 }
 
 impl Default for DeliveryConfig {
@@ -72,6 +76,7 @@ impl Default for DeliveryConfig {
             max_backoff_ms: 300_000,
             timeout_ms: 30_000,
             poll_interval_ms: 100,
+            kept_bundles_bytes: 32 << 20,
         }
     }
 }
@@ -80,6 +85,10 @@ impl Default for DeliveryConfig {
 /// record the results. A result recorded after the lease ran out counts only
 /// when no one claimed the delivery since.
 pub const LEASE_MARGIN_MS: u64 = 10_000;
+
+/// Attempts of one batch sent but not yet being recorded, at most: after
+/// a crash these (and the group being recorded) are sent again.
+pub const MAX_UNRECORDED: usize = 8;
 
 /// Most of a refusing receiver's answer kept as the reason.
 const MAX_REASON_BYTES: usize = 4096;
@@ -340,21 +349,33 @@ impl<S: Store> Deliverer<S> {
         self.config.timeout_ms.saturating_mul(2).saturating_add(LEASE_MARGIN_MS)
     }
 
-    /// Attempts one receiver's batch in order, recording each result
-    /// without waiting for it (the store commits them together), and waits
-    /// for the records before it ends. It stops at a delivery to retry
+    /// Attempts one receiver's batch in order and records the results in
+    /// groups: what was attempted while the previous group was being
+    /// recorded goes in the next (the store commits a group together), and
+    /// at most [`MAX_UNRECORDED`] wait for their group, so few attempts
+    /// are sent twice after a crash. It stops at a delivery to retry
     /// later, or when the claim could not cover another attempt, and
-    /// releases the rest: they stay pending behind it, in order.
+    /// releases the rest: they stay pending behind it, in order; it ends
+    /// when every result is recorded.
     async fn deliver(self: Arc<Self>, batch: Vec<DueDelivery>, claimed: Instant) {
         let window = Duration::from_millis(self.config.timeout_ms);
-        let mut records = JoinSet::new();
+        let mut unrecorded = Vec::new();
+        let mut recording: Option<tokio::task::JoinHandle<()>> = None;
         let mut batch = batch.into_iter();
         while let Some(due) = batch.next() {
             let (attempt, audit) = self.attempt(&due).await;
             let stop = matches!(attempt, Attempt::Retry { .. }) || claimed.elapsed() >= window;
             let claim = stop.then(|| due.claim.clone());
-            let this = Arc::clone(&self);
-            records.spawn(async move { this.record(&due, attempt, audit).await });
+            unrecorded.push((due, attempt, audit));
+            let idle = recording.as_ref().is_none_or(tokio::task::JoinHandle::is_finished);
+            if idle || unrecorded.len() >= MAX_UNRECORDED {
+                if let Some(group) = recording.take() {
+                    drop(group.await);
+                }
+                recording = Some(tokio::spawn(
+                    Arc::clone(&self).record_group(std::mem::take(&mut unrecorded)),
+                ));
+            }
             if let Some(claim) = claim {
                 let rest: Vec<i64> = batch.map(|due| due.delivery.id).collect();
                 if !rest.is_empty() {
@@ -365,6 +386,22 @@ impl<S: Store> Deliverer<S> {
                 }
                 break;
             }
+        }
+        if let Some(group) = recording {
+            drop(group.await);
+        }
+        if !unrecorded.is_empty() {
+            self.record_group(unrecorded).await;
+        }
+    }
+
+    /// Records a group of attempts at once, so the store can commit them
+    /// together.
+    async fn record_group(self: Arc<Self>, group: Vec<(DueDelivery, Attempt, AuditEvent)>) {
+        let mut records = JoinSet::new();
+        for (due, attempt, audit) in group {
+            let this = Arc::clone(&self);
+            records.spawn(async move { this.record(&due, attempt, audit).await });
         }
         while records.join_next().await.is_some() {}
     }

@@ -6,6 +6,7 @@
 //! Bundle (format `fhir-r4`): one stored message per message of the input
 //! (per EDIFACT message, per client of an export).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,6 +25,7 @@ use zorgpoort_model::Warning;
 use zorgpoort_store::{Accepted, NewMessage, Store, StoreError};
 
 use crate::outcome::{ApiError, Problem};
+use crate::rendered::Rendered;
 use crate::validation::{Nonconformant, Source, Validation};
 
 /// What became of an accepted message.
@@ -201,6 +203,8 @@ pub struct Intake<S> {
     metrics: Arc<Metrics>,
     /// Consent and pickup time for documents that routes hand over.
     handovers: Option<(ConsentCheck, i64)>,
+    /// HL7 v2 messages' Bundles, made at intake, for their delivery.
+    rendered: Rendered,
 }
 
 impl<S: Store> Intake<S> {
@@ -234,7 +238,16 @@ impl<S: Store> Intake<S> {
             validation,
             metrics,
             handovers: None,
+            rendered: Rendered::new(0),
         }
+    }
+
+    /// Keeps what HL7 v2 messages become at intake, up to `bytes`, for
+    /// [`Self::render`].
+    #[must_use]
+    pub fn keeping_bundles(mut self, bytes: usize) -> Self {
+        self.rendered = Rendered::new(bytes);
+        self
     }
 
     /// Lets routes hand documents over (`handover = true`): consent is
@@ -252,6 +265,9 @@ impl<S: Store> Intake<S> {
         }
         if format != Format::Hl7v2.name() {
             return Err(format!("no renderer for format {format:?}"));
+        }
+        if let Some(bundle) = self.rendered.get(body) {
+            return Ok(bundle);
         }
         let limits = Limits {
             max_message_bytes: usize::MAX,
@@ -496,9 +512,14 @@ impl<S: Store> Intake<S> {
             match self.hl7v2_to_fhir(&message, &facts.sender) {
                 Err(error) => Some((refusal_text(&error), IntakeError::Content(error))),
                 Ok(conversion) => {
-                    let checked = self
-                        .validation
-                        .check_text(Source::Conversion, "conversion output", || conversion.bundle.to_json());
+                    let kept = self.rendered.keeps().then(|| conversion.bundle.to_json());
+                    let checked = self.validation.check_text(Source::Conversion, "conversion output", || {
+                        kept.as_deref()
+                            .map_or_else(|| Cow::Owned(conversion.bundle.to_json()), Cow::Borrowed)
+                    });
+                    if let (Some(bundle), Ok(())) = (&kept, &checked) {
+                        self.rendered.keep(bytes, bundle);
+                    }
                     checked.err().map(|findings| {
                         let text = format!("refused: does not conform to nl-core at {}", findings.first().0);
                         (text, IntakeError::Nonconformant(findings))

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod intake;
 pub mod listeners;
 pub mod outcome;
+mod rendered;
 pub mod router;
 pub mod validation;
 pub mod version;
@@ -309,7 +310,8 @@ pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
             Arc::clone(&validation),
             Arc::clone(&metrics),
         )
-        .with_handovers(consent.clone(), config.handover.pickup_ms()),
+        .with_handovers(consent.clone(), config.handover.pickup_ms())
+        .keeping_bundles(config.delivery.kept_bundles_bytes),
     );
     let handover = with_public_base(config.handover, tls.is_some(), http);
     let upstream = Upstream::new(&config.upstream, Duration::from_millis(config.delivery.timeout_ms))?;
