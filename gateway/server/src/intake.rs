@@ -504,7 +504,8 @@ impl<S: Store> Intake<S> {
         let message = Message::parse(bytes, &self.settings.hl7v2)?;
         let facts = routing_facts(&message)?;
         // Converted now so content errors reach the sender (AE, 422); the
-        // Bundle itself is made again at delivery, for the receiver.
+        // Bundle is kept for delivery while there is room (`rendered`),
+        // else made again there.
         let refusal = if let Err(error) = self.check_sender(&facts.sender, origin) {
             let text = "refused: the sender is not the authenticated organisation's".to_owned();
             Some((text, error))
