@@ -196,6 +196,12 @@ fn assert_measured(metrics: &str) {
         !metrics.contains("zorgpoort_deliveries{"),
         "all delivered: no queue\n{metrics}"
     );
+    // One conversion per message: each delivered Bundle is the one made at intake.
+    assert_eq!(count("zorgpoort_renders_total{bundle=\"kept\"}"), 3);
+    assert!(
+        !metrics.contains("zorgpoort_renders_total{bundle=\"converted\"}"),
+        "{metrics}"
+    );
 }
 
 fn adapter_file(path: &str) -> Vec<u8> {

@@ -91,6 +91,14 @@ pub static DELIVERY_SECONDS: Metric = Metric {
     help: "Time of one delivery attempt (consent check, rendering, sending), by receiver and outcome (delivered, retry, dead, withheld).",
 };
 
+/// Stored HL7 v2 messages made into Bundles: kept from intake or made again.
+pub static RENDERS: Metric = Metric {
+    name: "zorgpoort_renders_total",
+    kind: Kind::Counter,
+    labels: &["bundle"],
+    help: "Stored HL7 v2 messages made into a FHIR Bundle (for delivery, a handover, BgZ, a read), by where the Bundle came from: kept (made at intake) or converted (again).",
+};
+
 /// Deliveries not (yet) delivered.
 pub static DELIVERIES: Metric = Metric {
     name: "zorgpoort_deliveries",
@@ -100,7 +108,7 @@ pub static DELIVERIES: Metric = Metric {
 };
 
 /// Every metric, in the order of docs/operations.md.
-pub static ALL: [&Metric; 12] = [
+pub static ALL: [&Metric; 13] = [
     &HTTP_REQUESTS,
     &HTTP_SECONDS,
     &HTTP_REJECTED,
@@ -112,5 +120,6 @@ pub static ALL: [&Metric; 12] = [
     &VALIDATIONS,
     &VALIDATION_SECONDS,
     &DELIVERY_SECONDS,
+    &RENDERS,
     &DELIVERIES,
 ];

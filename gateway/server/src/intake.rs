@@ -267,8 +267,10 @@ impl<S: Store> Intake<S> {
             return Err(format!("no renderer for format {format:?}"));
         }
         if let Some(bundle) = self.rendered.get(body) {
+            self.metrics.increment(&catalogue::RENDERS, &["kept"]);
             return Ok(bundle);
         }
+        self.metrics.increment(&catalogue::RENDERS, &["converted"]);
         let limits = Limits {
             max_message_bytes: usize::MAX,
             ..self.settings.hl7v2
