@@ -264,7 +264,7 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, mut anchoring: A
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)
             .and_then(|tx| chain_head(&tx, &key, anchoring.last()).map(|head| (tx, head)));
-        let (mut tx, mut head) = match begun {
+        let (tx, mut head) = match begun {
             Ok(begun) => begun,
             Err(e) => {
                 let message = e.to_string();
@@ -275,7 +275,7 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, mut anchoring: A
             }
         };
         let begun_at = head.sequence;
-        let done: Vec<Finished> = batch.into_iter().map(|job| job.run(&mut tx, &mut head)).collect();
+        let done: Vec<Finished> = batch.into_iter().map(|job| job.run(&tx, &mut head)).collect();
         match tx.commit() {
             Ok(()) => {
                 let purged = done.iter().any(Finished::purged);
@@ -349,17 +349,14 @@ impl Finished {
 /// the head says (another process may have anchored since).
 fn chain_head<'k>(conn: &Connection, key: &'k AuditKey, anchored: i64) -> Result<ChainHead<'k>, StoreError> {
     let last = conn
-        .query_row(
-            "SELECT sequence, hash, anchored FROM audit_log ORDER BY sequence DESC LIMIT 1",
-            [],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                ))
-            },
-        )
+        .prepare_cached("SELECT sequence, hash, anchored FROM audit_log ORDER BY sequence DESC LIMIT 1")?
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })
         .optional()?;
     let Some((sequence, hash, head_anchored)) = last else {
         // Nothing left after a purge would start after its checkpoint.
@@ -437,7 +434,7 @@ fn append_audit_record(
 
 impl Job {
     /// Runs in a savepoint; the chain head moves only when the job succeeds.
-    fn run(self, tx: &mut Transaction<'_>, head: &mut ChainHead) -> Finished {
+    fn run(self, tx: &Transaction<'_>, head: &mut ChainHead) -> Finished {
         let mut local = *head;
         let finished = match self {
             Job::Accept(message, reply) => {
@@ -532,27 +529,30 @@ fn reject<T>(reply: Reply<T>, message: String) {
     drop(reply.send(Err(StoreError::Write(message))));
 }
 
+/// Runs one job of a batch in a savepoint, so its failure undoes only its
+/// own writes. The savepoint statements are prepared once (a batch runs
+/// one job per message or delivery result).
 fn in_savepoint<T>(
-    tx: &mut Transaction<'_>,
-    work: impl FnOnce(&rusqlite::Savepoint<'_>) -> Result<T, StoreError>,
+    tx: &Transaction<'_>,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let sp = tx.savepoint()?;
-    let result = work(&sp);
-    if result.is_ok() {
-        sp.commit()?;
+    let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut statement| statement.execute([]));
+    run("SAVEPOINT job")?;
+    let result = work(tx);
+    if result.is_err() {
+        run("ROLLBACK TO job")?;
     }
-    // Dropping an uncommitted savepoint rolls it back.
+    run("RELEASE job")?;
     result
 }
 
 fn accept(conn: &Connection, message: &NewMessage, head: &mut ChainHead) -> Result<Accepted, StoreError> {
     let origin = message.origin.as_deref().unwrap_or_default();
     let existing: Option<(String, Option<String>)> = conn
-        .query_row(
-            "SELECT id, content_hash FROM messages WHERE origin = ?1 AND sender = ?2 AND control_id = ?3",
-            params![origin, message.sender, message.control_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, content_hash FROM messages WHERE origin = ?1 AND sender = ?2 AND control_id = ?3")?
+        .query_row(params![origin, message.sender, message.control_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     if let Some((id, Some(stored))) = &existing {
         if message.content_hash.as_ref().is_some_and(|hash| hash != stored) {
@@ -564,21 +564,21 @@ fn accept(conn: &Connection, message: &NewMessage, head: &mut ChainHead) -> Resu
     if let Some((id, _)) = existing {
         return Ok(Accepted::Duplicate(id));
     }
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO messages (id, sender, control_id, format, received_ms, body, patient, origin, content_hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            message.id,
-            message.sender,
-            message.control_id,
-            message.format,
-            message.received_ms,
-            message.body,
-            message.patient,
-            origin,
-            message.content_hash
-        ],
-    )?;
+    )?
+    .execute(params![
+        message.id,
+        message.sender,
+        message.control_id,
+        message.format,
+        message.received_ms,
+        message.body,
+        message.patient,
+        origin,
+        message.content_hash
+    ])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (message_id, receiver, endpoint, state, next_attempt_ms, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
     )?;
@@ -668,11 +668,12 @@ fn release(conn: &Connection, claim: &str, deliveries: &[i64]) -> Result<(), Sto
 /// Records an attempt's result only under the claim it was made under.
 fn record(conn: &Connection, id: i64, claim: &str, attempt: &Attempt, now: i64) -> Result<bool, StoreError> {
     let (state, next, error) = attempt.result(now);
-    let changed = conn.execute(
-        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = COALESCE(?4, last_error), \
-         updated_ms = ?5, claim = NULL, claimed_until = NULL WHERE id = ?1 AND claim = ?6",
-        params![id, state.as_str(), next, error, now, claim],
-    )?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = COALESCE(?4, last_error), \
+             updated_ms = ?5, claim = NULL, claimed_until = NULL WHERE id = ?1 AND claim = ?6",
+        )?
+        .execute(params![id, state.as_str(), next, error, now, claim])?;
     Ok(changed == 1)
 }
 
@@ -1069,5 +1070,36 @@ impl Store for SqliteStore {
 
     async fn ready(&self) -> Result<(), StoreError> {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that fails leaves nothing behind; the jobs around it in the
+    /// same transaction keep their writes.
+    #[test]
+    fn a_failed_job_undoes_only_its_own_writes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
+        let tx = conn.transaction().unwrap();
+        let insert = |conn: &Connection, n: i64| conn.execute("INSERT INTO t VALUES (?1)", [n]);
+        in_savepoint(&tx, |c| Ok(insert(c, 1)?)).unwrap();
+        let failed: Result<(), StoreError> = in_savepoint(&tx, |c| {
+            insert(c, 2)?;
+            Err(StoreError::Write("refused".into()))
+        });
+        assert!(failed.is_err());
+        in_savepoint(&tx, |c| Ok(insert(c, 3)?)).unwrap();
+        tx.commit().unwrap();
+        let kept: Vec<i64> = conn
+            .prepare("SELECT n FROM t ORDER BY n")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kept, [1, 3]);
     }
 }
