@@ -337,7 +337,6 @@ impl PostgresStore {
         }))
     }
 
-    /// Commits `tx`, then hands the head it appended to the anchoring thread.
     /// Appends `events` in one transaction of their own and commits it.
     async fn append_and_commit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let mut client = self.client().await?;
@@ -346,6 +345,7 @@ impl PostgresStore {
         self.commit(tx, appended).await
     }
 
+    /// Commits `tx`, then hands the head it appended to the anchoring thread.
     async fn commit(&self, tx: Transaction<'_>, appended: Option<Committed>) -> Result<(), StoreError> {
         tx.commit().await?;
         if let (Some(head), Some(anchors)) = (appended, &self.audit.committed) {
