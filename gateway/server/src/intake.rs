@@ -313,7 +313,7 @@ impl<S: Store> Intake<S> {
         let converted = self.hl7v2_to_fhir(&message, &facts.sender);
         // A refused message that names a patient is audited too: that
         // patient's data reached the gateway.
-        if converted.is_ok() || facts.patient_bsn.is_some() {
+        if converted.is_ok() || facts.patient_bsn.is_some() || !facts.further_patient_bsns.is_empty() {
             let outcome = if converted.is_ok() {
                 Outcome::Success
             } else {
@@ -325,7 +325,9 @@ impl<S: Store> Intake<S> {
             audit.patient = facts.patient_bsn;
             audit.outcome_text = converted.as_ref().err().map(refusal_text);
             audit.data = Some(data_object(String::new(), &frame));
-            self.audit(audit).await.map_err(IntakeError::Store)?;
+            self.audit_each_patient(audit, &facts.further_patient_bsns)
+                .await
+                .map_err(IntakeError::Store)?;
         }
         let conversion = converted?;
         let bundle = conversion.bundle.to_json();
@@ -531,7 +533,7 @@ impl<S: Store> Intake<S> {
             }
         };
         if let Some((text, refusal)) = refusal {
-            if facts.patient_bsn.is_some() {
+            if facts.patient_bsn.is_some() || !facts.further_patient_bsns.is_empty() {
                 let data = data_object(String::new(), bytes);
                 let mut audit = self.accept_event(
                     &facts.sender,
@@ -541,7 +543,7 @@ impl<S: Store> Intake<S> {
                     data,
                 );
                 audit.outcome_text = Some(text);
-                self.audit(audit).await?;
+                self.audit_each_patient(audit, &facts.further_patient_bsns).await?;
             }
             return Err(refusal);
         }
@@ -583,6 +585,18 @@ impl<S: Store> Intake<S> {
     /// Stores an audit record; done when it is durable.
     async fn audit(&self, event: AuditEvent) -> Result<(), StoreError> {
         self.timed("audit", self.store.audit(event)).await
+    }
+
+    /// Audits `audit`, and the same for each of `further` patients (a
+    /// refused message about several patients reached the gateway with
+    /// each one's data).
+    async fn audit_each_patient(&self, audit: AuditEvent, further: &[String]) -> Result<(), StoreError> {
+        for bsn in further {
+            let mut theirs = audit.clone();
+            theirs.patient = Some(bsn.clone());
+            self.audit(theirs).await?;
+        }
+        self.audit(audit).await
     }
 
     /// A store write, timed in `zorgpoort_store_write_seconds`.

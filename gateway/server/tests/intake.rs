@@ -316,6 +316,10 @@ async fn a_message_about_two_patients_is_refused_not_stored_under_the_first() {
     let store = store_of(&dir);
     for bsn in ["999911120", "999910851"] {
         assert!(store.messages_of(bsn, 10).await.unwrap().is_empty(), "{bsn} stored");
+        // Both patients' data reached the gateway: each refusal is in
+        // both patients' audit trail (MLLP and the two HTTP routes).
+        let audited = store.audit_log(0, i64::MAX, Some(bsn)).await.unwrap();
+        assert_eq!(audited.len(), 3, "{bsn}: {audited:?}");
     }
 }
 

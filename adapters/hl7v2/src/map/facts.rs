@@ -5,7 +5,7 @@ use zorgpoort_model::systems::{self, is_valid_bsn};
 
 use super::datatypes::identifier_system;
 use crate::error::{Error, ErrorKind};
-use crate::message::Message;
+use crate::message::{Message, Segment};
 use crate::types::{Cx, Xcn, Xon};
 
 /// The routing facts of one message.
@@ -21,6 +21,9 @@ pub struct RoutingFacts {
     pub general_practitioner_agb: Vec<String>,
     /// The patient's BSN from PID-3, when one passes the 11-check.
     pub patient_bsn: Option<String>,
+    /// The BSNs of further PIDs' patients, in order: a message about several
+    /// patients, which a gateway refuses and audits for each of them.
+    pub further_patient_bsns: Vec<String>,
 }
 
 /// Reads the routing facts; MSH-9 and MSH-10 are required.
@@ -57,20 +60,24 @@ pub fn routing_facts(message: &Message<'_>) -> Result<RoutingFacts, Error> {
             }
         }
     }
-    let patient_bsn = message.segment("PID").and_then(|pid| {
+    let bsn_of = |pid: Segment<'_, '_>| {
         pid.field(3).repetitions().map(Cx::read).find_map(|cx| {
             let is_bsn = identifier_system(&cx.authority, cx.type_code.as_deref()).as_deref() == Some(systems::BSN);
             cx.id
                 .filter(|id| is_bsn && is_valid_bsn(id))
                 .map(std::borrow::Cow::into_owned)
         })
-    });
+    };
+    let mut pids = message.segments().filter(|segment| segment.id() == "PID");
+    let patient_bsn = pids.next().and_then(bsn_of);
+    let further_patient_bsns = pids.filter_map(bsn_of).collect();
     Ok(RoutingFacts {
         sender,
         control_id,
         event,
         general_practitioner_agb,
         patient_bsn,
+        further_patient_bsns,
     })
 }
 
