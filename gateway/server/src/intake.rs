@@ -313,7 +313,7 @@ impl<S: Store> Intake<S> {
         let converted = self.hl7v2_to_fhir(&message, &facts.sender);
         // A refused message that names a patient is audited too: that
         // patient's data reached the gateway.
-        if converted.is_ok() || facts.patient_bsn.is_some() || !facts.further_patient_bsns.is_empty() {
+        if converted.is_ok() || facts.names_a_patient() {
             let outcome = if converted.is_ok() {
                 Outcome::Success
             } else {
@@ -533,7 +533,7 @@ impl<S: Store> Intake<S> {
             }
         };
         if let Some((text, refusal)) = refusal {
-            if facts.patient_bsn.is_some() || !facts.further_patient_bsns.is_empty() {
+            if facts.names_a_patient() {
                 let data = data_object(String::new(), bytes);
                 let mut audit = self.accept_event(
                     &facts.sender,

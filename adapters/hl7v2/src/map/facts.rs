@@ -26,6 +26,14 @@ pub struct RoutingFacts {
     pub further_patient_bsns: Vec<String>,
 }
 
+impl RoutingFacts {
+    /// Whether any PID names its patient by BSN (a refusal is then audited
+    /// for each of them).
+    pub fn names_a_patient(&self) -> bool {
+        self.patient_bsn.is_some() || !self.further_patient_bsns.is_empty()
+    }
+}
+
 /// Reads the routing facts; MSH-9 and MSH-10 are required.
 pub fn routing_facts(message: &Message<'_>) -> Result<RoutingFacts, Error> {
     let msh = message.msh();
