@@ -407,6 +407,7 @@ impl<S: Store> Intake<S> {
                 general_practitioner_agb: facts.general_practitioner_agb,
                 format: Format::FhirR4,
                 body: message.bundle.into_bytes(),
+                bundle: None,
                 composition,
             };
             received.push(self.store_routed(incoming, received_ms).await?);
@@ -508,8 +509,8 @@ impl<S: Store> Intake<S> {
         let message = Message::parse(bytes, &self.settings.hl7v2)?;
         let facts = routing_facts(&message)?;
         // Converted now so content errors reach the sender (AE, 422); the
-        // Bundle is kept for delivery while there is room (`rendered`),
-        // else made again there.
+        // Bundle goes with the message, to be kept for its delivery.
+        let mut bundle = None;
         let refusal = if let Err(error) = self.check_sender(&facts.sender, origin) {
             let text = "refused: the sender is not the authenticated organisation's".to_owned();
             Some((text, error))
@@ -522,9 +523,7 @@ impl<S: Store> Intake<S> {
                         kept.as_deref()
                             .map_or_else(|| Cow::Owned(conversion.bundle.to_json()), Cow::Borrowed)
                     });
-                    if let (Some(bundle), Ok(())) = (&kept, &checked) {
-                        self.rendered.keep(bytes, bundle);
-                    }
+                    bundle = kept;
                     checked.err().map(|findings| {
                         let text = format!("refused: does not conform to nl-core at {}", findings.first().0);
                         (text, IntakeError::Nonconformant(findings))
@@ -557,6 +556,7 @@ impl<S: Store> Intake<S> {
             general_practitioner_agb: facts.general_practitioner_agb,
             format: Format::Hl7v2,
             body: bytes.to_vec(),
+            bundle,
             composition: None,
         })
     }
@@ -637,6 +637,13 @@ impl<S: Store> Intake<S> {
         let deliveries = self.routes.deliveries(&facts, &self.registry);
         let handovers = self.routes.handovers(&facts, &self.registry);
         let mut receivers: Vec<String> = deliveries.iter().map(|d| d.receiver.clone()).collect();
+        if let Some(bundle) = incoming
+            .bundle
+            .filter(|_| !deliveries.is_empty() || !handovers.is_empty())
+        {
+            // Kept only for a message that goes to someone.
+            self.rendered.keep(&incoming.body, &bundle);
+        }
         let known = self.registry.by_sender(&incoming.sender).is_some();
         let body = (!handovers.is_empty()).then(|| incoming.body.clone());
         let stored = self
@@ -862,6 +869,8 @@ struct Incoming {
     /// The format `body` is in.
     format: Format,
     body: Vec<u8>,
+    /// What an HL7 v2 `body` became at intake, to keep for its delivery.
+    bundle: Option<String>,
     /// For a document: its Composition's id.
     composition: Option<String>,
 }
