@@ -10,6 +10,7 @@ mod common;
 use common::{Converted, convert, files, fixtures};
 use serde_json::{Value, json};
 use zorgpoort_cda::{ErrorKind, Options, to_fhir};
+use zorgpoort_model::check::resources;
 use zorgpoort_profiles::{ProfileChoice, Severity, validate};
 
 /// The generic Bundle checks' and nl-core's errors of one document.
@@ -45,12 +46,9 @@ fn warned_at(converted: &Converted, message: &str) -> Vec<String> {
 
 /// The first resource of a type.
 fn resource<'b>(bundle: &'b Value, resource_type: &str) -> &'b Value {
-    bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["resource"])
-        .find(|r| r["resourceType"] == resource_type)
+    resources(bundle, resource_type)
+        .first()
+        .copied()
         .unwrap_or_else(|| panic!("no {resource_type}"))
 }
 

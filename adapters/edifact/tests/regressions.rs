@@ -9,6 +9,7 @@ mod common;
 
 use serde_json::Value;
 use zorgpoort_edifact::{ErrorKind, Options, to_fhir};
+use zorgpoort_model::check::resources;
 use zorgpoort_profiles::{ProfileChoice, Severity, validate};
 
 /// The regression inputs, sorted.
@@ -62,12 +63,9 @@ fn resource_types(bundle: &Value) -> Vec<&str> {
 
 /// The first resource of a type.
 fn resource<'b>(bundle: &'b Value, resource_type: &str) -> &'b Value {
-    bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["resource"])
-        .find(|r| r["resourceType"] == resource_type)
+    resources(bundle, resource_type)
+        .first()
+        .copied()
         .unwrap_or_else(|| panic!("no {resource_type} in {bundle}"))
 }
 
